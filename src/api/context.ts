@@ -1,0 +1,72 @@
+/** What a route handler gets: the request decoded, and helpers to answer in Docker's shapes. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../core/errors.js';
+import { parseFilters, type Filters } from '../core/filters.js';
+import type { Engine } from '../engine/engine.js';
+
+export class Ctx {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly engine: Engine,
+    readonly params: Record<string, string>,
+    readonly query: URLSearchParams,
+    /** API version the client asked for (from the /vX.Y prefix), or the daemon's own. */
+    readonly version: string,
+  ) {}
+
+  /** Docker's boolean query parameter: absent, "", 0, false, no, none are false. */
+  bool(name: string): boolean {
+    const v = this.query.get(name);
+    return v !== null && !['', '0', 'false', 'no', 'none'].includes(v.toLowerCase());
+  }
+
+  str(name: string): string | undefined {
+    const v = this.query.get(name);
+    return v === null ? undefined : v;
+  }
+
+  int(name: string, def: number): number {
+    const v = this.query.get(name);
+    if (v === null || v === '') return def;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`invalid value for ${name}: ${v}`);
+    return n;
+  }
+
+  filters(): Filters {
+    return parseFilters(this.query.get('filters'));
+  }
+
+  async body(): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async json<T>(): Promise<T> {
+    const b = await this.body();
+    if (b.length === 0) return {} as T;
+    try { return JSON.parse(b.toString('utf8')) as T; } catch (e) {
+      throw new InvalidArgumentError(`invalid JSON: ${(e as Error).message}`);
+    }
+  }
+
+  send(status: number, value: unknown): void {
+    const body = JSON.stringify(value) + '\n';
+    this.res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    this.res.end(body);
+  }
+
+  noContent(status = 204): void {
+    this.res.writeHead(status);
+    this.res.end();
+  }
+
+  /** Start a stream of JSON messages (progress, events); each write is one line. */
+  startStream(status = 200, contentType = 'application/json'): (msg: unknown) => void {
+    this.res.writeHead(status, { 'Content-Type': contentType });
+    this.res.flushHeaders();
+    return (msg) => { this.res.write(JSON.stringify(msg) + '\r\n'); };
+  }
+}

@@ -1,0 +1,58 @@
+/** /_ping, /version, /info, /events, /system/df, and Berth's /berth/system/check. */
+import { InvalidArgumentError } from '../../core/errors.js';
+import { API_VERSION } from '../../core/version.js';
+import { matchEvent, type EngineEvent } from '../../engine/events.js';
+import { version, info, diskUsage } from '../../engine/system.js';
+import { checkStore } from '../../engine/images/check.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+
+export const PING_HEADERS = {
+  'API-Version': API_VERSION,
+  'Builder-Version': '1',
+  'Docker-Experimental': 'false',
+  'OSType': 'linux',
+  'Cache-Control': 'no-cache, no-store, must-revalidate',
+  'Pragma': 'no-cache',
+};
+
+/** Event timestamps as the API takes them: seconds, optionally with a fraction ("1690000000.5"). */
+function timestampNano(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`invalid value for ${name}: ${v}`);
+  const [s, frac = ''] = v.split('.');
+  return Number(s) * 1e9 + Number((frac + '000000000').slice(0, 9));
+}
+
+async function events(ctx: Ctx): Promise<void> {
+  const since = timestampNano(ctx.str('since'), 'since');
+  const until = timestampNano(ctx.str('until'), 'until');
+  const filters = ctx.filters();
+  const now = Date.now() * 1e6;
+  const write = ctx.startStream();
+  const emit = (ev: EngineEvent) => { if (matchEvent(ev, filters)) write(ev); };
+  if (since !== undefined) for (const ev of ctx.engine.events.past(since, until ?? now)) emit(ev);
+  if (until !== undefined && until <= now) { ctx.res.end(); return; }
+  await new Promise<void>((resolve) => {
+    const unsubscribe = ctx.engine.events.subscribe((ev) => {
+      if (until !== undefined && ev.timeNano > until) return;
+      emit(ev);
+    });
+    const done = () => { unsubscribe(); clearTimeout(timer); resolve(); };
+    const timer = until !== undefined ? setTimeout(() => { ctx.res.end(); done(); }, (until - now) / 1e6) : undefined;
+    ctx.res.on('close', done);
+  });
+}
+
+export function systemRoutes(r: Router): void {
+  const ping = async (ctx: Ctx) => {
+    ctx.res.writeHead(200, { ...PING_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': ctx.req.method === 'HEAD' ? '0' : '2' });
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
+  };
+  r.get('/_ping', ping).head('/_ping', ping);
+  r.get('/version', async (ctx) => ctx.send(200, version()));
+  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine)));
+  r.get('/events', events);
+  r.get('/system/df', async (ctx) => ctx.send(200, await diskUsage(ctx.engine)));
+  r.post('/berth/system/check', async (ctx) => ctx.send(200, await checkStore(ctx.engine.images, ctx.bool('repair'))));
+}

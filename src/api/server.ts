@@ -1,0 +1,84 @@
+/**
+ * The Engine API over HTTP: version prefix handling, routing, and mapping
+ * thrown errors to `{"message": …}` with Docker's status codes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { statusOf, messageOf } from '../core/errors.js';
+import { log } from '../core/log.js';
+import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
+import type { Engine } from '../engine/engine.js';
+import { Ctx } from './context.js';
+import { Router } from './router.js';
+import { systemRoutes } from './routes/system.js';
+import { imageRoutes } from './routes/images.js';
+
+const COMMON_HEADERS = {
+  'Api-Version': API_VERSION,
+  'Docker-Experimental': 'false',
+  'Ostype': 'linux',
+  'Server': `Berth/${BERTH_VERSION} (linux)`,
+};
+
+export function buildRouter(): Router {
+  const r = new Router();
+  systemRoutes(r);
+  imageRoutes(r);
+  return r;
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    // Mid-stream: Docker's clients read an error message on the JSON stream.
+    if (!res.writableEnded) res.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\r\n');
+    return;
+  }
+  const body = JSON.stringify({ message }) + '\n';
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function createApiServer(engine: Engine): Server {
+  const router = buildRouter();
+  const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => {
+    for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
+    void handle(engine, router, req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  return server;
+}
+
+async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://berth');
+  let path = url.pathname;
+  let version = API_VERSION;
+  const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+  if (m) {
+    version = m[1];
+    path = m[2];
+    if (compareApiVersions(version, API_VERSION) > 0) {
+      return sendError(res, 400, `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+    }
+    if (compareApiVersions(version, MIN_API_VERSION) < 0) {
+      return sendError(res, 400, `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+    }
+  }
+  const method = req.method === 'HEAD' && path !== '/_ping' && !path.includes('/archive') ? 'GET' : req.method ?? 'GET';
+  const hit = router.match(method, path);
+  if (hit === undefined || hit === 'methodMismatch') {
+    req.resume();
+    return sendError(res, 404, 'page not found');
+  }
+  const started = Date.now();
+  try {
+    await hit.handler(new Ctx(req, res, engine, hit.params, url.searchParams, version));
+  } catch (err) {
+    const status = statusOf(err);
+    if (status >= 500) log.error('handler failed', { method: req.method, path, error: messageOf(err) });
+    req.resume();
+    sendError(res, status, messageOf(err));
+  } finally {
+    log.debug('request', { method: req.method, path: url.pathname, ms: Date.now() - started });
+  }
+}

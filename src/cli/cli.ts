@@ -1,0 +1,69 @@
+/**
+ * What every command gets: the API client (the daemon is started on demand),
+ * output streams, and docker's error conventions.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, ConnectError } from '../client/client.js';
+import type { FlagDef, FlagValues } from '../core/flags.js';
+
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+
+/** A CLI command: docker's usage line, summary, flags and argument count. */
+export interface Command {
+  usage: string;
+  summary: string;
+  flags: FlagDef[];
+  args?: { min?: number; max?: number };
+  /** Stop flag parsing at the first argument (commands that run other commands). */
+  stopAtArg?: boolean;
+  run(cli: Cli, args: string[], flags: FlagValues): Promise<number | void>;
+}
+
+/** Exit with docker's status and message. */
+export class CliExit extends Error {
+  constructor(readonly code: number, message: string) { super(message); }
+}
+
+export class Cli {
+  private clientValue?: Client;
+  private checked = false;
+
+  constructor(readonly host: string, readonly hostIsDefault: boolean) {}
+
+  out(s: string): void { process.stdout.write(s); }
+  err(s: string): void { process.stderr.write(s); }
+
+  /** The client, after making sure a daemon answers (starting one if we may). */
+  async client(): Promise<Client> {
+    this.clientValue ??= new Client(this.host);
+    if (!this.checked) {
+      this.checked = true;
+      if (this.hostIsDefault && process.getuid?.() === 0 && !(await this.clientValue.ping())) await this.startDaemon();
+    }
+    return this.clientValue;
+  }
+
+  /** Start berthd with its defaults in the background, wait until it answers, say so once. */
+  private async startDaemon(): Promise<void> {
+    const daemon = fileURLToPath(new URL('../../../bin/berthd', import.meta.url));
+    mkdirSync('/var/log/berth', { recursive: true });
+    const logFile = '/var/log/berth/berthd.log';
+    const fd = openSync(logFile, 'a');
+    const child = spawn(process.execPath, [daemon], { detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+    let exited = false;
+    child.once('exit', () => { exited = true; });
+    for (let i = 0; i < 200 && !exited; i++) {
+      if (await this.clientValue!.ping()) {
+        this.err(`berth: started berthd (pid ${child.pid}) with data root /var/lib/berth; its log is ${logFile}\n`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!(await this.clientValue!.ping())) throw new ConnectError(this.host, undefined);
+  }
+
+  close(): void { this.clientValue?.close(); }
+}

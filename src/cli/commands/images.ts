@@ -1,0 +1,349 @@
+/** Image commands: images, image inspect, rmi, tag, history, image prune, import, load, save. */
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline/promises';
+import type { Readable } from 'node:stream';
+import { ApiError } from '../../client/client.js';
+import { encodeFilters } from '../../core/filters.js';
+import { parseReference, familiarName } from '../../core/reference.js';
+import { CliExit, type Cli, type Command } from '../cli.js';
+import { formatRows, renderOne } from '../format/formatter.js';
+import { humanSize, createdSince } from '../format/units.js';
+
+interface ImageSummary {
+  Id: string; ParentId: string; RepoTags: string[] | null; RepoDigests: string[] | null;
+  Created: number; Size: number; SharedSize: number; Labels: Record<string, string> | null; Containers: number;
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+const filterFlag = { name: 'filter', short: 'f', type: 'strings' as const, help: 'Filter output based on conditions provided' };
+const formatFlag = (help: string) => ({ name: 'format', type: 'string' as const, help });
+
+/** One row per repository:tag as docker's `images` prints; untagged images as <none>. */
+function imageRows(list: ImageSummary[], noTrunc: boolean) {
+  const rows = [];
+  for (const img of list) {
+    const id = noTrunc ? img.Id : shortId(img.Id);
+    const base = {
+      ID: id, CreatedSince: createdSince(img.Created), CreatedAt: new Date(img.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+      Size: humanSize(img.Size), VirtualSize: humanSize(img.Size), SharedSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
+      UniqueSize: 'N/A', Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), Labels: img.Labels ?? {},
+    };
+    const digests = new Map<string, string>(); // repo → digest
+    for (const d of img.RepoDigests ?? []) {
+      const at = d.lastIndexOf('@');
+      if (at > 0) digests.set(d.slice(0, at), d.slice(at + 1));
+    }
+    const tags = (img.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+    if (tags.length === 0) {
+      const [repo, digest] = digests.size ? [...digests.entries()][0] : ['<none>', '<none>'];
+      rows.push({ ...base, Repository: repo, Tag: '<none>', Digest: digest });
+      continue;
+    }
+    for (const t of tags) {
+      const colon = t.lastIndexOf(':');
+      const repo = t.slice(0, colon);
+      rows.push({ ...base, Repository: repo, Tag: t.slice(colon + 1), Digest: digests.get(repo) ?? '<none>' });
+    }
+  }
+  return rows;
+}
+
+const IMAGE_HEADERS = {
+  ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT',
+  Size: 'SIZE', VirtualSize: 'VIRTUAL SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS',
+};
+
+export const list: Command = {
+  usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
+  summary: 'List images',
+  args: { max: 1 },
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', help: 'Show all images (default hides intermediate images)' },
+    { name: 'digests', type: 'bool', help: 'Show digests' },
+    filterFlag,
+    formatFlag("Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template"),
+    { name: 'no-trunc', type: 'bool', help: "Don't truncate output" },
+    { name: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
+  ],
+  async run(cli, args, f) {
+    const filters = [...(f.filter as string[])];
+    if (args[0]) filters.push(`reference=${args[0]}`);
+    const client = await cli.client();
+    const images = await client.json<ImageSummary[]>('GET', '/images/json', {
+      query: { all: f.all as boolean, filters: filters.length ? encodeFilters(filters) : undefined },
+    });
+    const rows = imageRows(images, f['no-trunc'] as boolean);
+    if (f.quiet) {
+      const seen = new Set<string>();
+      for (const r of rows) if (!seen.has(r.ID)) { seen.add(r.ID); cli.out(r.ID + '\n'); }
+      return;
+    }
+    const def = f.digests
+      ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
+      : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+    let format = (f.format as string | undefined) || def;
+    if (format === 'table') format = def;
+    cli.out(formatRows(format, rows, IMAGE_HEADERS));
+  },
+};
+
+/** Print inspect results as docker does: an indented JSON array, or one template line each. */
+async function printInspect(cli: Cli, names: string[], format: string | undefined, fetchOne: (n: string) => Promise<unknown>, notFound: (n: string, e: ApiError) => string): Promise<number> {
+  const found: unknown[] = [];
+  const errors: string[] = [];
+  for (const n of names) {
+    try { found.push(await fetchOne(n)); } catch (err) {
+      if (err instanceof ApiError && err.status === 404) errors.push(notFound(n, err));
+      else throw err;
+    }
+  }
+  if (format) for (const obj of found) cli.out(renderOne(format, obj) + '\n');
+  else cli.out(JSON.stringify(found, null, 4) + '\n');
+  if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
+  return 0;
+}
+
+export const inspect: Command = {
+  usage: 'image inspect [OPTIONS] IMAGE [IMAGE...]',
+  summary: 'Display detailed information on one or more images',
+  args: { min: 1 },
+  flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' }],
+  async run(cli, args, f) {
+    const client = await cli.client();
+    return printInspect(cli, args, f.format as string | undefined,
+      (n) => client.json('GET', `/images/${encodeURIComponent(n)}/json`),
+      (_n, e) => `Error response from daemon: ${e.message}`);
+  },
+};
+
+export const inspectAny: Command = {
+  usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
+  summary: 'Return low-level information on Berth objects',
+  args: { min: 1 },
+  flags: [
+    { name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' },
+    { name: 'type', type: 'string', help: 'Return JSON for specified type' },
+    { name: 'size', short: 's', type: 'bool', help: 'Display total file sizes if the type is container' },
+  ],
+  async run(cli, args, f) {
+    const type = f.type as string | undefined;
+    if (type && type !== 'image') throw new CliExit(1, `"${type}" is not a valid value for --type`);
+    const client = await cli.client();
+    return printInspect(cli, args, f.format as string | undefined,
+      (n) => client.json('GET', `/images/${encodeURIComponent(n)}/json`),
+      (n) => `Error: No such object: ${n}`);
+  },
+};
+
+export const remove: Command = {
+  usage: 'rmi [OPTIONS] IMAGE [IMAGE...]',
+  summary: 'Remove one or more images',
+  args: { min: 1 },
+  flags: [
+    { name: 'force', short: 'f', type: 'bool', help: 'Force removal of the image' },
+    { name: 'no-prune', type: 'bool', help: 'Do not delete untagged parents' },
+  ],
+  async run(cli, args, f) {
+    const client = await cli.client();
+    let failed = false;
+    for (const name of args) {
+      try {
+        const items = await client.json<{ Untagged?: string; Deleted?: string }[]>('DELETE', `/images/${encodeURIComponent(name)}`, {
+          query: { force: f.force as boolean, noprune: f['no-prune'] as boolean },
+        });
+        for (const it of items) cli.out(it.Untagged ? `Untagged: ${it.Untagged}\n` : `Deleted: ${it.Deleted}\n`);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        cli.err(`Error response from daemon: ${err.message}\n`);
+        failed = true;
+      }
+    }
+    return failed ? 1 : 0;
+  },
+};
+
+export const tag: Command = {
+  usage: 'tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+  summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  args: { min: 2, max: 2 },
+  flags: [],
+  async run(cli, [source, target]) {
+    let ref;
+    try { ref = parseReference(target); } catch (e) { throw new CliExit(1, `Error parsing reference: "${target}" is not a valid repository/tag: ${(e as Error).message}`); }
+    if (ref.digest) throw new CliExit(1, 'refusing to create a tag with a digest reference');
+    const repo = ref.domain === 'docker.io' ? familiarName(ref) : `${ref.domain}/${ref.path}`;
+    const client = await cli.client();
+    (await client.request('POST', `/images/${encodeURIComponent(source)}/tag`, { query: { repo, tag: ref.tag ?? 'latest' } })).resume();
+  },
+};
+
+/** docker's Ellipsis: cut to `max` code points with "…". */
+function ellipsis(s: string, max: number): string {
+  const cps = [...s];
+  return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
+}
+
+export const history: Command = {
+  usage: 'history [OPTIONS] IMAGE',
+  summary: 'Show the history of an image',
+  args: { min: 1, max: 1 },
+  flags: [
+    formatFlag('Format output using a custom template'),
+    { name: 'human', short: 'H', type: 'bool', default: true, help: 'Print sizes and dates in human readable format' },
+    { name: 'no-trunc', type: 'bool', help: "Don't truncate output" },
+    { name: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
+  ],
+  async run(cli, [name], f) {
+    const client = await cli.client();
+    type H = { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string };
+    const rows = await client.json<H[]>('GET', `/images/${encodeURIComponent(name)}/history`);
+    const noTrunc = f['no-trunc'] as boolean;
+    const human = f.human as boolean;
+    const out = rows.map((h) => ({
+      ID: h.Id === '<missing>' || noTrunc ? h.Id : shortId(h.Id),
+      CreatedSince: human ? createdSince(h.Created) : new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      CreatedAt: new Date(h.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      CreatedBy: noTrunc ? h.CreatedBy.replace(/\t/g, ' ') : ellipsis(h.CreatedBy.replace(/\t/g, ' '), 45),
+      Size: human ? humanSize(h.Size) : String(h.Size),
+      Comment: h.Comment,
+      Tags: h.Tags ?? [],
+    }));
+    if (f.quiet) { for (const r of out) cli.out(r.ID + '\n'); return; }
+    const def = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+    let format = (f.format as string | undefined) || def;
+    if (format === 'table') format = def;
+    cli.out(formatRows(format, out, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
+  },
+};
+
+async function confirm(cli: Cli, warning: string): Promise<boolean> {
+  cli.out(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const rl = createInterface({ input: process.stdin });
+  const answer = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+export const prune: Command = {
+  usage: 'image prune [OPTIONS]',
+  summary: 'Remove unused images',
+  args: { max: 0 },
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', help: 'Remove all unused images, not just dangling ones' },
+    { name: 'filter', type: 'strings', help: 'Provide filter values (e.g. "until=<timestamp>")' },
+    { name: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+  ],
+  async run(cli, _args, f) {
+    const warning = f.all
+      ? 'WARNING! This will remove all images without at least one container associated to them.'
+      : 'WARNING! This will remove all dangling images.';
+    if (!f.force && !(await confirm(cli, warning))) return;
+    const filters = [...(f.filter as string[])];
+    filters.push(`dangling=${f.all ? 'false' : 'true'}`);
+    const client = await cli.client();
+    const r = await client.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', { query: { filters: encodeFilters(filters) } });
+    if (r.ImagesDeleted?.length) {
+      cli.out('Deleted Images:\n');
+      for (const it of r.ImagesDeleted) cli.out(it.Untagged ? `untagged: ${it.Untagged}\n` : `deleted: ${it.Deleted}\n`);
+      cli.out('\n');
+    }
+    cli.out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+  },
+};
+
+/** Render a JSON progress stream the way docker does for plain (non-TTY) output. */
+async function printStream(cli: Cli, res: import('node:http').IncomingMessage, quiet = false): Promise<void> {
+  const client = await cli.client();
+  let error: string | undefined;
+  await client.stream(res, (m) => {
+    if (m.error || m.errorDetail) { error = String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error); return; }
+    if (quiet) return;
+    if (typeof m.stream === 'string') cli.out(m.stream);
+    else if (typeof m.status === 'string') cli.out(`${m.id ? `${m.id}: ` : ''}${m.status}${m.progress ? ` ${m.progress}` : ''}\n`);
+  });
+  if (error) throw new CliExit(1, error);
+}
+
+export const importCmd: Command = {
+  usage: 'import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]',
+  summary: 'Import the contents from a tarball to create a filesystem image',
+  args: { min: 1, max: 2 },
+  flags: [
+    { name: 'change', short: 'c', type: 'strings', help: 'Apply Dockerfile instruction to the created image' },
+    { name: 'message', short: 'm', type: 'string', help: 'Set commit message for imported image' },
+    { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+  ],
+  async run(cli, [src, repo], f) {
+    let body: Readable | undefined;
+    let fromSrc = src;
+    if (src === '-') body = process.stdin;
+    else if (!/^https?:\/\//.test(src)) {
+      if (!existsSync(src)) throw new CliExit(1, `open ${src}: no such file or directory`);
+      body = createReadStream(src);
+      fromSrc = '-';
+    }
+    if (repo) {
+      try { parseReference(repo); } catch (e) { throw new CliExit(1, (e as Error).message); }
+    }
+    const client = await cli.client();
+    const res = await client.request('POST', '/images/create', {
+      query: { fromSrc, repo, message: f.message as string | undefined, changes: f.change as string[], platform: f.platform as string | undefined },
+      body, headers: body ? { 'Content-Type': 'application/x-tar' } : undefined,
+    });
+    await printStream(cli, res);
+  },
+};
+
+export const load: Command = {
+  usage: 'load [OPTIONS]',
+  summary: 'Load an image from a tar archive or STDIN',
+  args: { max: 0 },
+  flags: [
+    { name: 'input', short: 'i', type: 'string', help: 'Read from tar archive file, instead of STDIN' },
+    { name: 'quiet', short: 'q', type: 'bool', help: 'Suppress the load output' },
+  ],
+  async run(cli, _args, f) {
+    const input = f.input as string | undefined;
+    let body: Readable;
+    if (input) {
+      if (!existsSync(input)) throw new CliExit(1, `open ${input}: no such file or directory`);
+      body = createReadStream(input);
+    } else {
+      if (process.stdin.isTTY) throw new CliExit(1, 'requested load from stdin, but stdin is empty');
+      body = process.stdin;
+    }
+    const client = await cli.client();
+    const res = await client.request('POST', '/images/load', { query: { quiet: f.quiet as boolean }, body, headers: { 'Content-Type': 'application/x-tar' } });
+    await printStream(cli, res, f.quiet as boolean);
+  },
+};
+
+export const save: Command = {
+  usage: 'save [OPTIONS] IMAGE [IMAGE...]',
+  summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  args: { min: 1 },
+  flags: [{ name: 'output', short: 'o', type: 'string', help: 'Write to a file, instead of STDOUT' }],
+  async run(cli, args, f) {
+    const output = f.output as string | undefined;
+    if (!output && process.stdout.isTTY) throw new CliExit(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    const client = await cli.client();
+    const res = await client.request('GET', '/images/get', { query: { names: args } });
+    if (!output) { await pipeline(res, process.stdout); return; }
+    // Write beside the target and rename, so a failed save never leaves half a file under its name.
+    const tmp = `${output}.berth-tmp-${process.pid}`;
+    try {
+      await pipeline(res, createWriteStream(tmp));
+      if (!res.complete) throw new CliExit(1, 'save was interrupted: the daemon closed the stream early');
+      await rename(tmp, output);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  },
+};
+

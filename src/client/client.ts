@@ -1,0 +1,127 @@
+/**
+ * A typed client for the Engine API over a unix socket. The CLI and the
+ * tests use it; it knows nothing of the engine, only HTTP.
+ */
+import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { API_VERSION } from '../core/version.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** The daemon could not be reached at all. */
+export class ConnectError extends Error {
+  constructor(readonly host: string, readonly code: string | undefined) {
+    super(`Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`);
+  }
+}
+
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** A JSON value, a buffer, or a stream sent as the body. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+function encodeQuery(q: Query | undefined): string {
+  if (!q) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) p.append(k, x);
+    else if (typeof v === 'boolean') { if (v) p.set(k, '1'); }
+    else p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+export class Client {
+  readonly socketPath: string;
+  private readonly agent = new Agent({ keepAlive: true });
+
+  constructor(readonly host: string, readonly apiVersion = API_VERSION) {
+    this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
+  }
+
+  /** Send a request; resolves with the response once headers arrive. Errors (status ≥ 400) throw ApiError. */
+  request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      let payload: Buffer | undefined;
+      const body = opts.body;
+      const streaming = body !== undefined && typeof (body as Readable).pipe === 'function';
+      if (body !== undefined && !streaming) {
+        payload = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+        headers['Content-Type'] ??= Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json';
+        headers['Content-Length'] = String(payload.length);
+      }
+      const req = httpRequest({
+        socketPath: this.socketPath,
+        method,
+        path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
+        headers: { Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', ...headers },
+        agent: this.agent,
+      }, (res) => {
+        if ((res.statusCode ?? 500) < 400) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let message = text.trim();
+          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* plain text */ }
+          reject(new ApiError(res.statusCode ?? 500, message));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err);
+      });
+      if (streaming) (body as Readable).pipe(req);
+      else req.end(payload);
+    });
+  }
+
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    const text = await readAll(res);
+    return (text.length ? JSON.parse(text.toString('utf8')) : undefined) as T;
+  }
+
+  /** Read a stream of JSON messages (progress, events), one callback each. */
+  async stream(res: IncomingMessage, onMessage: (m: Record<string, unknown>) => void): Promise<void> {
+    let buf = '';
+    for await (const chunk of res) {
+      buf += (chunk as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) onMessage(JSON.parse(line) as Record<string, unknown>);
+      }
+    }
+    if (buf.trim()) onMessage(JSON.parse(buf) as Record<string, unknown>);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const res = await this.request('GET', '/_ping');
+      res.resume();
+      return true;
+    } catch (err) {
+      if (err instanceof ConnectError) return false;
+      throw err;
+    }
+  }
+
+  close(): void { this.agent.destroy(); }
+}
+
+export async function readAll(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,29 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { SystemError } from './errors.js';
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Run a program to completion, collecting its output. Never throws on exit code. */
+export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: string | Buffer } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({
+      code: code ?? (signal ? 128 : 1),
+      stdout: Buffer.concat(out).toString(),
+      stderr: Buffer.concat(err).toString(),
+    }));
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+/** Run a program and throw a SystemError with its stderr if it fails. */
+export async function runOk(cmd: string, args: string[], opts: SpawnOptions & { input?: string | Buffer } = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new SystemError(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
+  return r.stdout;
+}

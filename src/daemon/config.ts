@@ -1,0 +1,75 @@
+/**
+ * berthd's settings: flags in dockerd's spelling, and daemon.json with
+ * dockerd's keys. A setting given both ways is an error, as in dockerd.
+ */
+import { readFile } from 'node:fs/promises';
+import { type FlagDef, parseFlags } from '../core/flags.js';
+
+export interface DaemonSettings {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile?: string;
+  configFile: string;
+  storageDriver?: 'overlay2' | 'vfs';
+  logLevel: string;
+  /** Everything daemon.json said, for features that read their own keys. */
+  raw: Record<string, unknown>;
+}
+
+export const DAEMON_FLAGS: FlagDef[] = [
+  { name: 'host', short: 'H', type: 'strings', help: 'Daemon socket to connect to (unix:///path)' },
+  { name: 'data-root', type: 'string', help: 'Root directory of persistent Berth state (default "/var/lib/berth")' },
+  { name: 'exec-root', type: 'string', help: 'Root directory for execution state files (default "/run/berth")' },
+  { name: 'pidfile', short: 'p', type: 'string', help: 'Path to use for daemon PID file' },
+  { name: 'config-file', type: 'string', help: 'Daemon configuration file (default "/etc/berth/daemon.json")' },
+  { name: 'storage-driver', short: 's', type: 'string', help: 'Storage driver to use (overlay2, vfs)' },
+  { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")' },
+  { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
+  { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
+  { name: 'help', type: 'bool', help: 'Print usage' },
+];
+
+/** Flag name → daemon.json key. */
+const KEYS: Record<string, string> = {
+  host: 'hosts', 'data-root': 'data-root', 'exec-root': 'exec-root', pidfile: 'pidfile',
+  'storage-driver': 'storage-driver', 'log-level': 'log-level', debug: 'debug',
+};
+
+export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSettings; help: boolean; version: boolean }> {
+  const { flags, set, args } = parseFlags(argv, DAEMON_FLAGS);
+  if (args.length) throw new Error(`berthd takes no arguments, got "${args.join(' ')}"`);
+  const configFile = (flags['config-file'] as string | undefined) ?? '/etc/berth/daemon.json';
+  let raw: Record<string, unknown> = {};
+  try {
+    raw = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || set.has('config-file')) throw new Error(`unable to configure the daemon with file ${configFile}: ${(err as Error).message}`);
+  }
+  const conflicts = Object.entries(KEYS).filter(([flag, key]) => set.has(flag) && key in raw).map(([flag, key]) => `${key}: (from flag: ${JSON.stringify(flags[flag])}, from file: ${JSON.stringify(raw[key])})`);
+  if (conflicts.length) throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  const pick = <T>(flag: string, def: T): T => (set.has(flag) ? flags[flag] : (raw[KEYS[flag]] ?? def)) as T;
+  const driver = pick<string | undefined>('storage-driver', undefined);
+  if (driver !== undefined && driver !== 'overlay2' && driver !== 'vfs') throw new Error(`error initializing graphdriver: driver not supported: ${driver}`);
+  const debug = pick<boolean>('debug', false);
+  const settings: DaemonSettings = {
+    hosts: pick<string[]>('host', []),
+    dataRoot: pick('data-root', '/var/lib/berth'),
+    execRoot: pick('exec-root', '/run/berth'),
+    pidfile: pick<string | undefined>('pidfile', undefined),
+    configFile,
+    storageDriver: driver as DaemonSettings['storageDriver'],
+    logLevel: debug ? 'debug' : pick('log-level', 'info'),
+    raw,
+  };
+  return { settings, help: flags.help === true, version: flags.version === true };
+}
+
+/** The unix socket path a `-H` value names. */
+export function socketPath(host: string): string {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  throw new Error(`unsupported host ${JSON.stringify(host)}: berthd listens on unix sockets (unix:///path.sock)`);
+}

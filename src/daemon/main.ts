@@ -1,0 +1,96 @@
+/** berthd: open the engine on its data root and serve the Engine API on a unix socket. */
+import { mkdir, unlink, chmod, writeFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Server } from 'node:http';
+import { log, setLogLevel, isLogLevel } from '../core/log.js';
+import { flagHelp } from '../core/flags.js';
+import { BERTH_VERSION } from '../core/version.js';
+import { Engine } from '../engine/engine.js';
+import { createApiServer } from '../api/server.js';
+import { overlaySupported } from '../snapshots/overlay2.js';
+import type { DriverName } from '../snapshots/snapshotter.js';
+import { DAEMON_FLAGS, loadSettings, socketPath } from './config.js';
+import { lockDataRoot } from './lock.js';
+
+async function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): Promise<DriverName> {
+  const supported = await overlaySupported(dataRoot);
+  if (wanted === 'overlay2' && !supported) throw new Error(`error initializing graphdriver: overlay2 is not supported on ${dataRoot}`);
+  if (wanted) return wanted;
+  // Keep using the driver this data root already has images in.
+  for (const d of ['overlay2', 'vfs'] as const) {
+    const layers = join(dataRoot, 'snapshots', d, 'layers');
+    if (existsSync(layers) && readdirSync(layers).length > 0 && (d === 'vfs' || supported)) return d;
+  }
+  if (!supported) log.warn('overlay is not supported on the data root; falling back to the vfs storage driver');
+  return supported ? 'overlay2' : 'vfs';
+}
+
+async function listen(server: Server, path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  if (existsSync(path)) {
+    if (await socketAnswers(path)) throw new Error(`another daemon is already listening on ${path}`);
+    await unlink(path);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  await chmod(path, 0o660);
+}
+
+async function main(): Promise<void> {
+  const { settings, help, version } = await loadSettings(process.argv.slice(2));
+  if (help) {
+    process.stdout.write(`Usage:\tberthd [OPTIONS]\n\nA self-sufficient runtime for containers.\n\nOptions:\n${flagHelp(DAEMON_FLAGS)}\n`);
+    return;
+  }
+  if (version) { process.stdout.write(`Berth version ${BERTH_VERSION}\n`); return; }
+  if (!isLogLevel(settings.logLevel)) throw new Error(`unable to parse logging level: ${settings.logLevel}`);
+  setLogLevel(settings.logLevel);
+  if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  const sock = socketPath(settings.hosts[0] ?? 'unix:///run/berth/berth.sock');
+
+  await mkdir(settings.dataRoot, { recursive: true, mode: 0o711 });
+  const lock = await lockDataRoot(settings.dataRoot);
+  const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
+  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw });
+  const server = createApiServer(engine);
+  await listen(server, sock);
+  if (settings.pidfile) {
+    await mkdir(dirname(settings.pidfile), { recursive: true });
+    await writeFile(settings.pidfile, String(process.pid));
+  }
+  log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });
+  log.info(`API listen on ${sock}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('Processing signal', { signal });
+    server.close();
+    server.closeAllConnections();
+    await rm(sock, { force: true });
+    if (settings.pidfile) await rm(settings.pidfile, { force: true });
+    lock.close();
+    log.info('Daemon shutdown complete');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('terminated'));
+  process.on('SIGINT', () => void stop('interrupt'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`berthd: ${err.message}\n`);
+  process.exit(1);
+});

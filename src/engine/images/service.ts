@@ -1,0 +1,488 @@
+/**
+ * The image service: names, records, layers and their lifetimes. It holds
+ * Docker's policy for looking images up, tagging, removing and pruning;
+ * api/ calls it and only encodes what it returns.
+ */
+import { type Digest, chainIds, shortId, isDigest } from '../../core/digest.js';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
+import {
+  type Reference, parseReference, withDefaultTag, formatReference, familiarString, familiarName, fullName,
+} from '../../core/reference.js';
+import type { ContentStore } from '../../content/store.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { EventBus } from '../events.js';
+import type { ImageStore } from './store.js';
+import type { ImageConfig, ImageRecord } from './types.js';
+
+/** A container that holds on to an image (filled in by the container service). */
+export interface ImageUser { id: string; running: boolean }
+
+export interface ImageDeleteItem { Untagged?: string; Deleted?: string }
+
+/** Docker's image list entry (GET /images/json). */
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  VirtualSize?: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+/** Digests and chain IDs an in-flight operation has stored but not yet referenced. */
+export class Leases {
+  private held = new Map<string, number>();
+  hold(keys: string[]): () => void {
+    for (const k of keys) this.held.set(k, (this.held.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of keys) {
+        const n = (this.held.get(k) ?? 1) - 1;
+        if (n <= 0) this.held.delete(k); else this.held.set(k, n);
+      }
+    };
+  }
+  has(k: string): boolean { return this.held.has(k); }
+}
+
+function isTagged(ref: string): boolean {
+  return !ref.includes('@');
+}
+
+/** Docker's reference filter: glob with `*` not crossing `/`, matched against familiar forms. */
+function refPatternMatches(pattern: string, ref: Reference): boolean {
+  const re = new RegExp('^' + pattern.split('').map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
+  const name = familiarName(ref);
+  const candidates = [name, familiarString(ref), fullName(ref), formatReference(ref)];
+  return candidates.some((c) => re.test(c));
+}
+
+export class ImageService {
+  readonly leases = new Leases();
+  /** Set by the container service: which containers use an image. */
+  usersOf: (imageId: Digest) => ImageUser[] = () => [];
+  /** Set by later services: extra chain IDs that must not be collected. */
+  extraLayerRoots: () => Digest[] = () => [];
+  private configCache = new Map<Digest, ImageConfig>();
+  private layerSizes = new Map<Digest, number>();
+
+  constructor(
+    readonly content: ContentStore,
+    readonly store: ImageStore,
+    readonly snapshotter: Snapshotter,
+    readonly events: EventBus,
+  ) {}
+
+  // ---- lookups -------------------------------------------------------------
+
+  async config(id: Digest): Promise<ImageConfig> {
+    let c = this.configCache.get(id);
+    if (!c) {
+      c = await this.content.readJson<ImageConfig>(id);
+      this.configCache.set(id, c);
+    }
+    return c;
+  }
+
+  /** Find an image the way Docker does: full ID, reference, digest reference, then unique ID prefix. */
+  resolve(input: string): ImageRecord {
+    const rec = this.tryResolve(input);
+    if (rec) return rec;
+    let shown = input;
+    try { shown = familiarString(withDefaultTag(parseReference(input))); } catch { /* show as typed */ }
+    throw new NotFoundError(`No such image: ${shown}`);
+  }
+
+  tryResolve(input: string): ImageRecord | undefined {
+    const full = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
+    if (full) return this.store.get('sha256:' + full[2]);
+    let ref: Reference | undefined;
+    try { ref = parseReference(input); } catch { /* maybe an ID prefix */ }
+    if (ref) {
+      const key = formatReference(withDefaultTag(ref));
+      const id = this.store.resolveRef(key);
+      if (id) return this.store.get(id);
+      if (ref.digest) {
+        const want = `${fullName(ref)}@${ref.digest}`;
+        const hit = this.store.list().find((r) => r.repoDigests.includes(want));
+        if (hit) return hit;
+      }
+    }
+    const prefix = /^(?:sha256:)?([a-f0-9]{1,63})$/.exec(input);
+    if (prefix) {
+      const hits = this.store.list().filter((r) => r.id.startsWith('sha256:' + prefix[1]));
+      if (hits.length > 1) throw new NotFoundError(`No such image: ${input} (ambiguous ID prefix)`);
+      if (hits.length === 1) return hits[0];
+    }
+    return undefined;
+  }
+
+  repoTags(id: Digest): string[] {
+    return this.store.refsOf(id).filter(isTagged).map((r) => familiarString(parseReference(r)));
+  }
+
+  repoDigests(rec: ImageRecord): string[] {
+    const all = new Set<string>();
+    for (const r of this.store.refsOf(rec.id)) if (!isTagged(r)) all.add(r);
+    for (const r of rec.repoDigests) all.add(r);
+    return [...all].map((r) => familiarString(parseReference(r)));
+  }
+
+  async layerSize(chainId: Digest): Promise<number> {
+    let s = this.layerSizes.get(chainId);
+    if (s === undefined) {
+      s = (await this.snapshotter.layerInfo(chainId))?.size ?? 0;
+      this.layerSizes.set(chainId, s);
+    }
+    return s;
+  }
+
+  /** Total bytes of an image's layers (Docker's image Size). */
+  async size(rec: ImageRecord): Promise<number> {
+    let total = 0;
+    for (const c of chainIds(rec.layers.map((l) => l.diffId))) total += await this.layerSize(c);
+    return total;
+  }
+
+  topChainId(rec: ImageRecord): Digest | undefined {
+    const c = chainIds(rec.layers.map((l) => l.diffId));
+    return c[c.length - 1];
+  }
+
+  private children(id: Digest): ImageRecord[] {
+    return this.store.list().filter((r) => r.parent === id);
+  }
+
+  // ---- list / inspect / history ---------------------------------------------
+
+  async list(opts: { all?: boolean; filters?: Filters } = {}): Promise<ImageSummary[]> {
+    const f = opts.filters ?? {};
+    checkFilterKeys(f, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
+    const dangling = f.dangling?.[0];
+    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
+      throw new InvalidArgumentError(`Invalid filter 'dangling=${dangling}'`);
+    }
+    const before = f.before?.length ? await this.createdOf(this.resolve(f.before[0])) : undefined;
+    const since = f.since?.length ? await this.createdOf(this.resolve(f.since[0])) : undefined;
+    const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
+    const out: ImageSummary[] = [];
+    for (const rec of this.store.list()) {
+      const cfg = await this.config(rec.id);
+      const tags = this.store.refsOf(rec.id).filter(isTagged);
+      if (dangling !== undefined && (tags.length === 0) !== (dangling === 'true' || dangling === '1')) continue;
+      if (!opts.all && tags.length === 0 && dangling === undefined && this.children(rec.id).length > 0) continue;
+      if (!matchLabels(cfg.config?.Labels, f.label)) continue;
+      const created = createdSeconds(cfg, rec);
+      if (before !== undefined && created >= before) continue;
+      if (since !== undefined && created <= since) continue;
+      if (until !== undefined && created >= until) continue;
+      let repoTags = tags.map((r) => familiarString(parseReference(r)));
+      if (f.reference?.length) {
+        const refs = tags.map((r) => parseReference(r));
+        const matched = refs.filter((r) => f.reference!.some((p) => refPatternMatches(p, r)));
+        if (matched.length === 0) continue;
+        repoTags = matched.map((r) => familiarString(r));
+      }
+      const size = await this.size(rec);
+      out.push({
+        Id: rec.id,
+        ParentId: rec.parent ?? '',
+        RepoTags: repoTags,
+        RepoDigests: this.repoDigests(rec),
+        Created: created,
+        Size: size,
+        SharedSize: -1,
+        VirtualSize: size,
+        Labels: cfg.config?.Labels ?? {},
+        Containers: this.usersOf(rec.id).length,
+      });
+    }
+    out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    return out;
+  }
+
+  private async createdOf(rec: ImageRecord): Promise<number> {
+    return createdSeconds(await this.config(rec.id), rec);
+  }
+
+  async inspect(name: string): Promise<Record<string, unknown>> {
+    const rec = this.resolve(name);
+    const cfg = await this.config(rec.id);
+    const size = await this.size(rec);
+    return {
+      Id: rec.id,
+      RepoTags: this.repoTags(rec.id),
+      RepoDigests: this.repoDigests(rec),
+      Parent: rec.parent ?? '',
+      Comment: cfg.comment ?? '',
+      Created: cfg.created ?? rec.addedAt,
+      Container: cfg.container ?? '',
+      ContainerConfig: cfg.container_config ?? emptyContainerConfig(),
+      DockerVersion: cfg.docker_version ?? '',
+      Author: cfg.author ?? '',
+      Config: { ...emptyContainerConfig(), ...(cfg.config ?? {}) },
+      Architecture: cfg.architecture,
+      ...(cfg.variant ? { Variant: cfg.variant } : {}),
+      Os: cfg.os,
+      Size: size,
+      VirtualSize: size,
+      GraphDriver: this.graphDriver(rec),
+      RootFS: { Type: cfg.rootfs.type, Layers: cfg.rootfs.diff_ids },
+      Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    };
+  }
+
+  graphDriver(rec: ImageRecord): { Name: string; Data: Record<string, string> | null } {
+    const chains = chainIds(rec.layers.map((l) => l.diffId));
+    if (chains.length === 0) return { Name: this.snapshotter.driver, Data: null };
+    const dirs = chains.map((c) => this.snapshotter.layerDiffPath(c)).reverse();
+    if (this.snapshotter.driver === 'vfs') return { Name: 'vfs', Data: null };
+    const data: Record<string, string> = { MergedDir: '', UpperDir: dirs[0], WorkDir: '' };
+    if (dirs.length > 1) data.LowerDir = dirs.slice(1).join(':');
+    return { Name: this.snapshotter.driver, Data: data };
+  }
+
+  async history(name: string): Promise<Array<Record<string, unknown>>> {
+    const rec = this.resolve(name);
+    const cfg = await this.config(rec.id);
+    const chains = chainIds(rec.layers.map((l) => l.diffId));
+    const sizes = await Promise.all(chains.map((c) => this.layerSize(c)));
+    let entries = cfg.history ?? [];
+    if (entries.length === 0) entries = rec.layers.map(() => ({ created: cfg.created }));
+    let layer = 0;
+    const rows = entries.map((h) => {
+      const size = h.empty_layer ? 0 : sizes[layer++] ?? 0;
+      return {
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null as string[] | null,
+        Size: size,
+        Comment: h.comment ?? '',
+      };
+    }).reverse();
+    if (rows.length > 0) {
+      rows[0].Id = rec.id;
+      rows[0].Tags = this.repoTags(rec.id);
+    }
+    return rows;
+  }
+
+  // ---- tag / remove / prune -------------------------------------------------
+
+  async tag(source: string, target: string): Promise<void> {
+    const rec = this.resolve(source);
+    const ref = withDefaultTag(parseReference(target));
+    if (ref.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
+    await this.store.lock.run(async () => {
+      await this.setTag(ref, rec);
+    });
+  }
+
+  /** Point a tag at an image (caller holds the store lock). */
+  async setTag(ref: Reference, rec: ImageRecord): Promise<Digest | undefined> {
+    const key = formatReference(ref);
+    const prev = await this.store.setRef(key, rec.id);
+    await this.store.put({ ...rec, lastTagTime: new Date().toISOString() });
+    this.events.publish('image', 'tag', rec.id, { name: familiarString(ref) });
+    return prev;
+  }
+
+  async remove(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+    return this.store.lock.run(async () => {
+      const out: ImageDeleteItem[] = [];
+      const rec = this.resolve(name);
+      const byRef = this.asStoredRef(name, rec.id);
+      if (byRef) {
+        const refs = this.store.refsOf(rec.id);
+        const users = this.usersOf(rec.id);
+        if (refs.length === 1 && users.length > 0 && !opts.force) {
+          throw new ConflictError(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(rec.id)}`);
+        }
+        await this.untag(byRef, rec.id, out);
+        if (refs.length > 1 || users.length > 0) return out;
+        await this.deleteImage(rec, opts, out);
+        return out;
+      }
+      // By ID.
+      const users = this.usersOf(rec.id);
+      const running = users.find((u) => u.running);
+      if (running) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+      }
+      if (users.length > 0 && !opts.force) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
+      }
+      const refs = this.store.refsOf(rec.id);
+      const repos = new Set(refs.map((r) => fullName(parseReference(r))));
+      if (repos.size > 1 && !opts.force) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      if (this.children(rec.id).length > 0) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image has dependent child images`);
+      }
+      for (const r of refs) await this.untag(r, rec.id, out);
+      if (users.length > 0) return out; // forced: the stopped container keeps the untagged image
+      await this.deleteImage(rec, opts, out);
+      return out;
+    });
+  }
+
+  /** The stored reference `name` denotes, if it names the image by reference (not by ID). */
+  private asStoredRef(name: string, id: Digest): string | undefined {
+    const ref = safeParse(name);
+    if (!ref) return undefined;
+    const key = formatReference(withDefaultTag(ref));
+    return this.store.resolveRef(key) === id ? key : undefined;
+  }
+
+  private async untag(ref: string, id: Digest, out: ImageDeleteItem[]): Promise<void> {
+    await this.store.removeRef(ref);
+    const shown = familiarString(parseReference(ref));
+    out.push({ Untagged: shown });
+    this.events.publish('image', 'untag', id, { name: shown });
+  }
+
+  private async deleteImage(rec: ImageRecord, opts: { noprune?: boolean }, out: ImageDeleteItem[]): Promise<void> {
+    await this.store.delete(rec.id);
+    this.configCache.delete(rec.id);
+    out.push({ Deleted: rec.id });
+    this.events.publish('image', 'delete', rec.id, { name: rec.id });
+    for (const c of await this.collectLayers()) out.push({ Deleted: c });
+    await this.collectBlobs();
+    // Untagged parents with no other children go too, as in Docker.
+    if (!opts.noprune && rec.parent) {
+      const parent = this.store.get(rec.parent);
+      if (parent && this.store.refsOf(parent.id).length === 0 && this.children(parent.id).length === 0 && this.usersOf(parent.id).length === 0) {
+        await this.deleteImage(parent, opts, out);
+      }
+    }
+  }
+
+  async prune(filters: Filters = {}): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }> {
+    checkFilterKeys(filters, ['dangling', 'until', 'label', 'label!']);
+    const danglingOnly = !(filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0');
+    const until = filters.until?.length ? parseUntil(filters.until[0]) : undefined;
+    const deleted: ImageDeleteItem[] = [];
+    let reclaimed = 0;
+    const before = await this.layerBytes();
+    await this.store.lock.run(async () => {
+      for (const rec of this.store.list()) {
+        if (!this.store.has(rec.id)) continue; // removed as a parent already
+        const cfg = await this.config(rec.id);
+        const tags = this.store.refsOf(rec.id).filter(isTagged);
+        if (danglingOnly && tags.length > 0) continue;
+        if (this.usersOf(rec.id).length > 0 || this.children(rec.id).length > 0) continue;
+        if (until !== undefined && createdSeconds(cfg, rec) >= until) continue;
+        if (!matchLabels(cfg.config?.Labels, filters.label)) continue;
+        if (filters['label!']?.length && !filters['label!'].every((l) => !matchLabels(cfg.config?.Labels, [l]))) continue;
+        for (const r of this.store.refsOf(rec.id)) await this.untag(r, rec.id, deleted);
+        await this.deleteImage(rec, {}, deleted);
+      }
+    });
+    reclaimed = Math.max(0, before - (await this.layerBytes()));
+    if (deleted.length > 0) this.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  private async layerBytes(): Promise<number> {
+    let n = 0;
+    for (const l of await this.snapshotter.listLayers()) n += l.size;
+    return n;
+  }
+
+  // ---- garbage collection ---------------------------------------------------
+
+  /** Remove layer snapshots no image (or other root) uses; returns their chain IDs. */
+  async collectLayers(): Promise<Digest[]> {
+    const used = new Set<string>(this.extraLayerRoots());
+    for (const rec of this.store.list()) for (const c of chainIds(rec.layers.map((l) => l.diffId))) used.add(c);
+    const removed: Digest[] = [];
+    for (const l of await this.snapshotter.listLayers()) {
+      if (used.has(l.chainId) || this.leases.has(l.chainId)) continue;
+      await this.snapshotter.removeLayer(l.chainId);
+      this.layerSizes.delete(l.chainId);
+      removed.push(l.chainId);
+    }
+    return removed;
+  }
+
+  /** Remove blobs no image references; returns their digests. */
+  async collectBlobs(): Promise<Digest[]> {
+    const used = new Set<string>();
+    for (const rec of this.store.list()) {
+      used.add(rec.id);
+      for (const l of rec.layers) used.add(l.digest);
+      for (const d of rec.repoDigests) used.add(d.slice(d.indexOf('@') + 1));
+    }
+    for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
+    const removed: Digest[] = [];
+    for (const b of await this.content.list()) {
+      if (used.has(b.digest) || this.leases.has(b.digest)) continue;
+      await this.content.delete(b.digest);
+      removed.push(b.digest);
+    }
+    return removed;
+  }
+
+  // ---- registration ---------------------------------------------------------
+
+  /**
+   * Make a new image visible: its config and layer blobs and snapshots must
+   * already be stored. Tags it with each of `tags`; returns messages about
+   * tags that moved away from another image.
+   */
+  async register(rec: ImageRecord, tags: Reference[]): Promise<string[]> {
+    if (!isDigest(rec.id)) throw new InvalidArgumentError(`invalid image ID ${rec.id}`);
+    return this.store.lock.run(async () => {
+      const existing = this.store.get(rec.id);
+      const merged: ImageRecord = existing
+        ? { ...existing, repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])] }
+        : rec;
+      await this.store.put(merged);
+      const notes: string[] = [];
+      for (const t of tags) {
+        const prev = await this.setTag(t, merged);
+        if (prev) notes.push(`The image ${familiarString(t)} already exists, renaming the old one with ID ${prev} to empty string`);
+      }
+      return notes;
+    });
+  }
+}
+
+function safeParse(s: string): Reference | undefined {
+  try { return parseReference(s); } catch { return undefined; }
+}
+
+export function createdSeconds(cfg: ImageConfig, rec: ImageRecord): number {
+  const t = Date.parse(cfg.created ?? rec.addedAt);
+  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+}
+
+/** `until` as Docker accepts it: unix seconds, RFC 3339 time, or a duration like "24h". */
+export function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const dur = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
+  if (dur) {
+    const mult: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    return Date.now() / 1000 - Number(dur[1]) * mult[dur[2]];
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
+  return t / 1000;
+}
+
+export function emptyContainerConfig(): Record<string, unknown> {
+  return {
+    Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+    Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+    WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+  };
+}

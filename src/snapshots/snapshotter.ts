@@ -1,0 +1,66 @@
+/**
+ * The snapshotter: where image layers and container filesystems live on disk.
+ *
+ * Lifecycle of a layer snapshot (read-only, shared):
+ *   applyLayer(parent, tar)  → unpacked into a private temp dir, then renamed
+ *                              to its chain ID; visible only when complete.
+ *   hasLayer / layerInfo / listLayers
+ *   removeLayer(chainId)     → the engine calls it for layers no image uses.
+ *
+ * Lifecycle of an active snapshot (writable, one per container):
+ *   prepare(key, parent) → mount(key) → … → unmount(key) → remove(key)
+ *
+ * Implementations: overlay2 (one directory per layer, stacked by overlayfs)
+ * and vfs (each snapshot a full copy of its parent). Same behaviour otherwise.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../core/digest.js';
+
+export type DriverName = 'overlay2' | 'vfs';
+
+export interface LayerInfo {
+  chainId: Digest;
+  diffId: Digest;
+  /** Chain ID of the layer below, absent for a base layer. */
+  parent?: Digest;
+  /** Bytes of regular-file content this layer adds (Docker's layer "Size"). */
+  size: number;
+}
+
+export interface ApplyLayerOptions {
+  parent?: Digest;
+  /** Uncompressed layer tar. */
+  tar: Readable;
+  /**
+   * The layer's diffID if the caller knows or computes it (as a promise
+   * that settles once the stream ends); otherwise the snapshotter hashes
+   * the stream itself. A caller that expects a particular diffID checks the
+   * returned LayerInfo before it references the layer.
+   */
+  diffId?: Digest | Promise<Digest>;
+}
+
+export interface Snapshotter {
+  readonly driver: DriverName;
+  /** Create directories, drop temp dirs left by a crash. Called once at daemon start. */
+  init(): Promise<void>;
+  applyLayer(opts: ApplyLayerOptions): Promise<LayerInfo>;
+  hasLayer(chainId: Digest): Promise<boolean>;
+  layerInfo(chainId: Digest): Promise<LayerInfo | null>;
+  listLayers(): Promise<LayerInfo[]>;
+  /** Remove a committed layer. The caller guarantees nothing uses it. */
+  removeLayer(chainId: Digest): Promise<void>;
+  /** Path of a committed layer's own files (its diff), for reading. */
+  layerDiffPath(chainId: Digest): string;
+
+  /** A new writable snapshot on top of `parent` (a layer chain ID, or none for an empty rootfs). */
+  prepare(key: string, parent?: Digest): Promise<void>;
+  /** Mount the active snapshot's merged view at its rootfs path and return that path. Idempotent. */
+  mount(key: string): Promise<string>;
+  unmount(key: string): Promise<void>;
+  /** Unmount if needed and delete the active snapshot and its writable layer. Idempotent. */
+  remove(key: string): Promise<void>;
+  /** Directory holding the active snapshot's own changes (the upper dir). */
+  upperPath(key: string): string;
+  listActive(): Promise<string[]>;
+}
