@@ -47,7 +47,7 @@ test('the saved archive is a docker-archive and an OCI layout at once', async ()
   const done = new Promise<void>((res, rej) => { ex.on('finish', res); ex.on('error', rej); });
   ex.on('entry', (h, stream, next) => {
     const parts: Buffer[] = [];
-    stream.on('data', (c: Buffer) => parts.push(c));
+    stream.on('data', (c: unknown) => parts.push(c as Buffer));
     stream.on('end', () => { files.set(h.name, Buffer.concat(parts)); next(); });
   });
   ex.end(readFileSync(out));

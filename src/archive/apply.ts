@@ -1,0 +1,290 @@
+/**
+ * Apply a layer tar to a directory.
+ *
+ * Everything lands under `root`: names are cleaned and refused if they climb
+ * out, symlinks met on the way are followed as if `root` were `/`, and hard
+ * links may only point inside. Ownership, modes, timestamps and xattrs are
+ * kept; directory times are set last, once their contents stop changing.
+ *
+ * Whiteouts (`.wh.NAME`, `.wh..wh..opq`) are either kept in overlayfs's own
+ * form (a 0/0 character device, the trusted.overlay.opaque xattr), for a
+ * layer that overlayfs will stack, or carried out by deleting, for a layer
+ * applied onto a full copy of its parent (vfs).
+ */
+import { lstat, mkdir, open, readdir, readlink, rm, symlink, link, lchown, chmod, lutimes, utimes, unlink } from 'node:fs/promises';
+import { posix, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js';
+import { run } from '../core/proc.js';
+import { tarReader, type TarEntry } from './tar-reader.js';
+
+export type WhiteoutMode = 'overlay' | 'delete';
+
+export interface ApplyOptions {
+  whiteouts: WhiteoutMode;
+}
+
+export interface ApplyResult {
+  /** Bytes of regular-file content written. */
+  size: number;
+}
+
+const WH_PREFIX = '.wh.';
+const WH_OPAQUE = '.wh..wh..opq';
+const isRoot = process.getuid?.() === 0;
+
+/** A tar name as a path relative to the root; '' is the root itself. */
+export function cleanName(name: string): string {
+  const stripped = name.replace(/^\/+/, '');
+  const n = posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
+  if (n === '..' || n.startsWith('../')) {
+    throw new InvalidArgumentError(`invalid tar entry ${JSON.stringify(name)}: path is outside of the root`);
+  }
+  return n === '.' ? '' : n;
+}
+
+interface Node { path: string; entry: TarEntry }
+
+/** getfattr's dump escaping: octal for anything setfattr would misread. */
+function dumpPath(p: string): string {
+  let out = '';
+  for (const b of Buffer.from(p, 'utf8')) {
+    out += b <= 0x20 || b >= 0x7f || b === 0x5c ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b);
+  }
+  return out;
+}
+
+class Applier {
+  size = 0;
+  /** Resolved real parent directories by relative path, so deep trees cost no repeated walks. */
+  private dirs = new Map<string, string>();
+  /** Every path this layer wrote, for opaque-directory handling in delete mode. */
+  private touched = new Set<string>();
+  private dirTimes: Node[] = [];
+  private nodes: Node[] = [];
+  private xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
+
+  constructor(readonly root: string, readonly mode: WhiteoutMode) {}
+
+  /**
+   * The real directory a relative directory path names, creating what is
+   * missing; symlinks are followed with `root` as `/` so nothing escapes.
+   */
+  async resolveDir(rel: string): Promise<string> {
+    if (rel === '') return this.root;
+    const known = this.dirs.get(rel);
+    if (known) return known;
+    const queue = rel.split('/');
+    const cur: string[] = [];
+    let hops = 0;
+    while (queue.length) {
+      const c = queue.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') { cur.pop(); continue; }
+      const p = join(this.root, ...cur, c);
+      let st;
+      try { st = await lstat(p); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await mkdir(p, { mode: 0o755 });
+        cur.push(c);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        if (++hops > 40) throw new InvalidArgumentError(`invalid tar entry ${JSON.stringify(rel)}: too many levels of symbolic links`);
+        const target = await readlink(p);
+        if (target.startsWith('/')) cur.length = 0;
+        queue.unshift(...target.split('/'));
+        continue;
+      }
+      if (!st.isDirectory()) {
+        // A file where a directory is needed: the later entry wins, as in Docker.
+        await unlink(p);
+        await mkdir(p, { mode: 0o755 });
+      }
+      cur.push(c);
+    }
+    const real = join(this.root, ...cur);
+    this.dirs.set(rel, real);
+    return real;
+  }
+
+  async target(rel: string): Promise<{ dir: string; base: string; path: string }> {
+    const dir = await this.resolveDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
+    const base = posix.basename(rel);
+    return { dir, base, path: join(dir, base) };
+  }
+
+  /** Make room for a new non-directory at `path`. */
+  private async clear(path: string): Promise<void> {
+    const st = await lstat(path).catch(() => null);
+    if (!st) return;
+    if (st.isDirectory()) { await rm(path, { recursive: true, force: true }); this.dirs.clear(); }
+    else await unlink(path);
+  }
+
+  private async owner(path: string, e: TarEntry): Promise<void> {
+    if (isRoot) await lchown(path, e.uid, e.gid);
+  }
+
+  private queueXattrs(path: string, e: TarEntry): void {
+    for (const [name, value] of e.xattrs) {
+      // overlayfs's own attributes would let a layer rewrite how the stack is read.
+      if (name.startsWith('trusted.overlay.')) continue;
+      this.xattrs.push({ path, name, value });
+    }
+  }
+
+  async entry(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
+    const rel = cleanName(e.name);
+    if (rel === '') return; // the root's own attributes belong to whoever made it
+    const base = posix.basename(rel);
+    if (base.startsWith(WH_PREFIX)) return this.whiteout(rel, base);
+    const t = await this.target(rel);
+    this.touched.add(t.path);
+    switch (e.type) {
+      case 'directory': {
+        try { await mkdir(t.path, { mode: 0o700 }); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const st = await lstat(t.path);
+          if (!st.isDirectory()) { await unlink(t.path); await mkdir(t.path, { mode: 0o700 }); this.dirs.clear(); }
+        }
+        await this.owner(t.path, e);
+        await chmod(t.path, e.mode);
+        this.queueXattrs(t.path, e);
+        this.dirTimes.push({ path: t.path, entry: e });
+        return;
+      }
+      case 'file': {
+        let fh;
+        try { fh = await open(t.path, 'wx', 0o600); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          await this.clear(t.path);
+          fh = await open(t.path, 'wx', 0o600);
+        }
+        try {
+          for await (const chunk of body()) {
+            let off = 0;
+            while (off < chunk.length) off += (await fh.write(chunk, off)).bytesWritten;
+          }
+          if (isRoot) await fh.chown(e.uid, e.gid);
+          await fh.chmod(e.mode);
+          await fh.utimes(e.mtime, e.mtime);
+        } finally { await fh.close(); }
+        this.size += e.size;
+        this.queueXattrs(t.path, e);
+        return;
+      }
+      case 'symlink': {
+        try { await symlink(e.linkname, t.path); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          await this.clear(t.path);
+          await symlink(e.linkname, t.path);
+        }
+        this.dirs.clear(); // a directory path through here may now resolve elsewhere
+        await this.owner(t.path, e);
+        await lutimes(t.path, e.mtime, e.mtime);
+        this.queueXattrs(t.path, e);
+        return;
+      }
+      case 'link': {
+        const targetRel = cleanName(e.linkname);
+        if (targetRel === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
+        const src = await this.target(targetRel);
+        if (src.path === t.path) return;
+        try { await link(src.path, t.path); } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
+          if (code !== 'EEXIST') throw err;
+          await this.clear(t.path);
+          await link(src.path, t.path);
+        }
+        return;
+      }
+      case 'char': case 'block': case 'fifo':
+        await this.clear(t.path);
+        this.nodes.push({ path: t.path, entry: e });
+        return;
+    }
+  }
+
+  private async whiteout(rel: string, base: string): Promise<void> {
+    const parentRel = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+    const dir = await this.resolveDir(parentRel);
+    if (base === WH_OPAQUE) {
+      if (this.mode === 'overlay') this.xattrs.push({ path: dir, name: 'trusted.overlay.opaque', value: Buffer.from('y') });
+      else await this.removeUntouched(dir);
+      return;
+    }
+    const name = base.slice(WH_PREFIX.length);
+    if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new InvalidArgumentError(`invalid whiteout ${JSON.stringify(rel)}`);
+    const path = join(dir, name);
+    if (this.mode === 'delete') {
+      await rm(path, { recursive: true, force: true });
+      this.dirs.clear();
+      return;
+    }
+    await this.clear(path);
+    this.nodes.push({ path, entry: { name: rel, type: 'char', size: 0, mode: 0, uid: 0, gid: 0, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() } });
+  }
+
+  /** An opaque directory on a full copy: drop what lower layers put there, keep what this layer wrote. */
+  private async removeUntouched(dir: string): Promise<void> {
+    for (const name of await readdir(dir)) {
+      const p = join(dir, name);
+      if (!this.touched.has(p)) { await rm(p, { recursive: true, force: true }); continue; }
+      const st = await lstat(p);
+      if (st.isDirectory()) await this.removeUntouched(p);
+    }
+    this.dirs.clear();
+  }
+
+  /** Device nodes and fifos (Node has no mknod), then xattrs, then the times nothing else will change. */
+  async finish(): Promise<void> {
+    for (let i = 0; i < this.nodes.length; i += 1000) {
+      const batch = this.nodes.slice(i, i + 1000);
+      const args: string[] = [];
+      for (const { path, entry: e } of batch) {
+        const kind = e.type === 'block' ? 'b' : e.type === 'fifo' ? 'p' : 'c';
+        args.push(path, kind, String(e.devmajor), String(e.devminor));
+      }
+      const script = 'while [ $# -gt 0 ]; do if [ "$2" = p ]; then mknod -- "$1" p; else mknod -- "$1" "$2" "$3" "$4"; fi || exit 1; shift 4; done';
+      const r = await run('sh', ['-c', script, 'sh', ...args]);
+      if (r.code !== 0) throw new SystemError(`creating device nodes: ${r.stderr.trim()}`);
+      for (const { path, entry: e } of batch) {
+        await this.owner(path, e);
+        await chmod(path, e.mode);
+        await utimes(path, e.mtime, e.mtime);
+      }
+    }
+    if (this.xattrs.length) {
+      let dump = '';
+      for (const x of this.xattrs) dump += `# file: ${dumpPath(x.path)}\n${x.name}=0x${x.value.toString('hex')}\n\n`;
+      const r = await run('setfattr', ['-h', '--restore=-'], { input: dump });
+      if (r.code !== 0) throw new SystemError(`setting extended attributes: ${r.stderr.trim()}`);
+    }
+    for (let i = this.dirTimes.length - 1; i >= 0; i--) {
+      const { path, entry } = this.dirTimes[i]!;
+      await lutimes(path, entry.mtime, entry.mtime); // never through a symlink that replaced it
+    }
+  }
+}
+
+/** Unpack `tar` (uncompressed) into `root`, which must exist. */
+export async function applyTar(root: string, tar: Readable, opts: ApplyOptions): Promise<ApplyResult> {
+  const reader = tarReader(tar);
+  const a = new Applier(root, opts.whiteouts);
+  try {
+    for (let e = await reader.next(); e; e = await reader.next()) await a.entry(e, reader.body);
+    await a.finish();
+    // Whatever follows the end-of-archive marker is read and ignored.
+    await reader.drain();
+  } catch (err) {
+    void reader.drain(); // let the sender finish; the caller answers with the error now
+    if (err instanceof BerthError) throw err;
+    // Filesystem failures are ours (500); anything else is a malformed archive (400).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code) throw new SystemError(`applying layer: ${(err as Error).message}`);
+    throw new InvalidArgumentError(`invalid layer archive: ${(err as Error).message}`);
+  }
+  return { size: a.size };
+}

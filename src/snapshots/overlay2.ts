@@ -1,0 +1,99 @@
+/**
+ * overlay2: every layer's own files in their own directory, stacked at mount
+ * time by overlayfs (lowerdir = the layer chain, upperdir = the container's
+ * writable layer). Whiteouts stay in overlayfs's native form.
+ *
+ * Lower dirs are passed as short links (l/<id> → ../layers/<hex>/diff) with
+ * the mount run from the snapshotter root, so a deep chain still fits in the
+ * one page of mount options the kernel accepts.
+ */
+import { mkdir, mkdtemp, readFile, rm, symlink, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Digest } from '../core/digest.js';
+import { hexOf } from '../core/digest.js';
+import { SystemError } from '../core/errors.js';
+import { run } from '../core/proc.js';
+import type { WhiteoutMode } from '../archive/apply.js';
+import { LayerDirSnapshotter } from './layer-dirs.js';
+import type { LayerInfo } from './snapshotter.js';
+
+const MAX_LAYERS = 125;
+
+function shortLink(chainId: Digest): string {
+  return hexOf(chainId).slice(0, 26);
+}
+
+/** Whether `path` is a mount point, from the kernel's own table. */
+export async function isMountPoint(path: string): Promise<boolean> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8');
+  const escaped = path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+  return table.split('\n').some((line) => line.split(' ')[4] === escaped);
+}
+
+/** Can overlayfs stack directories that live under `dataRoot`? */
+export async function overlaySupported(dataRoot: string): Promise<boolean> {
+  await mkdir(dataRoot, { recursive: true, mode: 0o711 });
+  const dir = await mkdtemp(join(dataRoot, '.overlay-check-'));
+  try {
+    for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, d));
+    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower,upperdir=upper,workdir=work', 'merged'], { cwd: dir });
+    if (r.code !== 0) return false;
+    await run('umount', [join(dir, 'merged')]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export class Overlay2Snapshotter extends LayerDirSnapshotter {
+  readonly driver = 'overlay2' as const;
+  protected readonly whiteouts: WhiteoutMode = 'overlay';
+
+  override async init(): Promise<void> {
+    await super.init();
+    await mkdir(join(this.root, 'l'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.root, 'empty'), { recursive: true, mode: 0o755 });
+  }
+
+  protected async seed(): Promise<void> { /* an overlay layer starts empty */ }
+
+  protected override async committed(info: LayerInfo): Promise<void> {
+    const l = join(this.root, 'l', shortLink(info.chainId));
+    await unlink(l).catch(() => {});
+    await symlink(join('..', 'layers', hexOf(info.chainId), 'diff'), l);
+  }
+
+  protected override async removing(chainId: Digest): Promise<void> {
+    await unlink(join(this.root, 'l', shortLink(chainId))).catch(() => {});
+  }
+
+  async prepare(key: string, parent?: Digest): Promise<void> {
+    const dir = await this.newActive(key, parent);
+    for (const d of ['diff', 'work', 'merged']) await mkdir(join(dir, d), { mode: 0o755 });
+  }
+
+  async mount(key: string): Promise<string> {
+    const dir = this.activeDir(key);
+    const merged = join(dir, 'merged');
+    const parent = await this.activeParent(key);
+    if (await isMountPoint(merged)) return merged;
+    const chain = parent ? await this.chain(parent) : [];
+    if (chain.length > MAX_LAYERS) throw new SystemError(`max depth exceeded: ${chain.length} layers`);
+    const lower = chain.length ? chain.map((c) => join('l', shortLink(c))).join(':') : 'empty';
+    const rel = join('active', key);
+    const opts = `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}`;
+    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, join(rel, 'merged')], { cwd: this.root });
+    if (r.code !== 0) throw new SystemError(`error mounting snapshot ${key}: ${r.stderr.trim()}`);
+    return merged;
+  }
+
+  async unmount(key: string): Promise<void> {
+    const merged = join(this.activeDir(key), 'merged');
+    while (await isMountPoint(merged)) {
+      const r = await run('umount', [merged]);
+      if (r.code !== 0) throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);
+    }
+  }
+}
