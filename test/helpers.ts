@@ -3,7 +3,7 @@
  * socket), the berth CLI and the real docker CLI pointed at it, fixtures.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
@@ -60,6 +60,8 @@ export class Daemon {
     this.dataRoot = join(dir, 'root');
     this.execRoot = join(dir, 'exec');
     this.host = `unix://${this.socket}`;
+    // Each daemon reads its own (empty) config, never the machine's /etc/berth/daemon.json.
+    if (!existsSync(join(dir, 'daemon.json'))) writeFileSync(join(dir, 'daemon.json'), '{}\n');
   }
 
   args(): string[] {

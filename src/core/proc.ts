@@ -6,7 +6,8 @@ export interface RunResult { code: number; stdout: string; stderr: string }
 /** Run a program to completion, collecting its output. Never throws on exit code. */
 export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: string | Buffer } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const hasInput = opts.input !== undefined;
+    const child = spawn(cmd, args, { ...opts, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -17,7 +18,11 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
       stdout: Buffer.concat(out).toString(),
       stderr: Buffer.concat(err).toString(),
     }));
-    child.stdin!.end(opts.input ?? '');
+    if (hasInput) {
+      // A program may exit without reading all its input; its exit status tells what happened.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(opts.input);
+    }
   });
 }
 
