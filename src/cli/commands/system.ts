@@ -4,7 +4,7 @@ import { encodeFilters } from '../../core/filters.js';
 import { ConnectError } from '../../client/client.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
-import { humanSize } from '../format/units.js';
+import { humanSize4 } from '../format/units.js';
 
 const goArch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
 
@@ -126,9 +126,9 @@ export const df: Command = {
     const active = d.Images.filter((i) => i.Containers > 0);
     const activeBytes = active.reduce((n, i) => n + i.Size - Math.max(0, i.SharedSize), 0);
     const reclaim = Math.max(0, d.LayersSize - activeBytes);
-    const pct = d.LayersSize > 0 ? ` (${Math.round((reclaim * 100) / d.LayersSize)}%)` : '';
+    const pct = d.LayersSize > 0 ? ` (${Math.trunc((reclaim * 100) / d.LayersSize)}%)` : '';
     const rows = [
-      { Type: 'Images', TotalCount: String(d.Images.length), Active: String(active.length), Size: humanSize(d.LayersSize), Reclaimable: `${humanSize(reclaim)}${pct}` },
+      { Type: 'Images', TotalCount: String(d.Images.length), Active: String(active.length), Size: humanSize4(d.LayersSize), Reclaimable: `${humanSize4(reclaim)}${pct}` },
       { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
       { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
       { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
