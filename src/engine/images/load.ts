@@ -43,14 +43,11 @@ class ArchiveFiles {
     return undefined;
   }
 
-  async text(path: string): Promise<string | undefined> {
-    const f = this.get(path);
-    return f ? readFile(f.writer.ingestPath, 'utf8') : undefined;
-  }
-
   async json<T>(path: string, what: string): Promise<T> {
-    const t = await this.text(path);
-    if (t === undefined) throw new InvalidArgumentError(`invalid archive: ${what} "${path}" not found in archive`);
+    const f = this.get(path);
+    if (!f) throw new InvalidArgumentError(`invalid archive: ${what} "${path}" not found in archive`);
+    verifyName(f, path);
+    const t = await readFile(f.writer.ingestPath, 'utf8');
     try { return JSON.parse(t) as T; } catch { throw new InvalidArgumentError(`invalid archive: ${what} "${path}" is not valid JSON`); }
   }
 
@@ -162,11 +159,16 @@ async function fromOciLayout(files: ArchiveFiles): Promise<Candidate[]> {
 function checked(files: ArchiveFiles, path: string, what: string): ArchiveFile {
   const f = files.get(path);
   if (!f) throw new InvalidArgumentError(`invalid archive: ${what} "${path}" referenced by the manifest is missing`);
+  verifyName(f, path);
+  return f;
+}
+
+/** A digest-named blob (blobs/sha256/<hex>) must hash to its name. */
+function verifyName(f: ArchiveFile, path: string): void {
   const m = /(?:^|\/)blobs\/sha256\/([a-f0-9]{64})$/.exec(clean(path));
   if (m && f.writer.digest !== 'sha256:' + m[1]) {
     throw new InvalidArgumentError(`invalid archive: digest mismatch for ${path}: content hashes to ${f.writer.digest}`);
   }
-  return f;
 }
 
 async function layerMediaType(f: ArchiveFile, declared: string | undefined): Promise<string> {
