@@ -1,0 +1,206 @@
+/**
+ * Snapshotters, both drivers: layers unpack with everything a filesystem
+ * carries, whiteouts and opaque directories hide lower content, and no tar
+ * can write outside its layer. Needs root (ownership, device nodes, mounts).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, lstatSync, readFileSync, readlinkSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { createSnapshotter } from '../../src/snapshots/index.js';
+import { overlaySupported } from '../../src/snapshots/overlay2.js';
+import type { DriverName, Snapshotter } from '../../src/snapshots/snapshotter.js';
+import { sha256Digest } from '../../src/core/digest.js';
+
+const T = 1_600_000_000; // a fixed mtime, seconds
+
+interface Ent {
+  name: string;
+  type?: '0' | '1' | '2' | '3' | '5';
+  body?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  link?: string;
+  dev?: [number, number];
+  xattrs?: Record<string, Buffer>;
+}
+
+/** A raw ustar writer, so PAX records can carry binary xattr values. */
+function tar(entries: Ent[]): Buffer {
+  const blocks: Buffer[] = [];
+  const header = (name: string, type: string, size: number, e: Partial<Ent>) => {
+    const h = Buffer.alloc(512);
+    const oct = (v: number, off: number, len: number) => h.write(v.toString(8).padStart(len - 1, '0') + '\0', off, 'latin1');
+    h.write(name, 0, 100, 'utf8');
+    oct(e.mode ?? 0o644, 100, 8); oct(e.uid ?? 0, 108, 8); oct(e.gid ?? 0, 116, 8);
+    oct(size, 124, 12); oct(T, 136, 12);
+    h.write('        ', 148, 'latin1');
+    h.write(type, 156, 'latin1');
+    if (e.link) h.write(e.link, 157, 100, 'utf8');
+    h.write('ustar\0' + '00', 257, 'latin1');
+    if (e.dev) { oct(e.dev[0], 329, 8); oct(e.dev[1], 337, 8); }
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    return h;
+  };
+  const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
+  for (const e of entries) {
+    if (e.xattrs) {
+      const recs = Object.entries(e.xattrs).map(([k, v]) => {
+        const body = Buffer.concat([Buffer.from(` SCHILY.xattr.${k}=`), v, Buffer.from('\n')]);
+        let len = body.length + 1;
+        while (String(len).length + body.length !== len) len = String(len).length + body.length;
+        return Buffer.concat([Buffer.from(String(len)), body]);
+      });
+      const pax = Buffer.concat(recs);
+      blocks.push(header('PaxHeader', 'x', pax.length, {}), pax, pad(pax.length));
+    }
+    const body = Buffer.from(e.body ?? '');
+    blocks.push(header(e.name, e.type ?? '0', body.length, e), body, pad(body.length));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+const base = tar([
+  { name: 'etc/', type: '5', mode: 0o755 },
+  { name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n' },
+  { name: 'bin/', type: '5', mode: 0o755 },
+  { name: 'bin/sh', body: '#!shell', mode: 0o4755, uid: 1000, gid: 1001 },
+  { name: 'bin/hard', type: '1', link: 'bin/sh' },
+  { name: 'bin/soft', type: '2', link: 'sh' },
+  { name: 'dev/', type: '5', mode: 0o755 },
+  { name: 'dev/null', type: '3', dev: [1, 3], mode: 0o666 },
+  { name: 'data/', type: '5', mode: 0o750, uid: 33, gid: 33 },
+  { name: 'data/old1', body: 'old' },
+  { name: 'data/sub/', type: '5' },
+  { name: 'data/sub/old2', body: 'old' },
+  { name: 'gone.txt', body: 'bye' },
+  { name: 'caps', body: 'x', xattrs: { 'user.bin': Buffer.from([0x00, 0xff, 0x80, 0x01]) } },
+]);
+
+const upper = tar([
+  { name: '.wh.gone.txt' },
+  { name: 'data/', type: '5', mode: 0o750, uid: 33, gid: 33 },
+  { name: 'data/.wh..wh..opq' },
+  { name: 'data/new', body: 'new' },
+  { name: 'etc/passwd', body: 'changed\n' },
+]);
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) {
+    spawnSync('sh', ['-c', `grep -o " ${r}[^ ]*" /proc/self/mountinfo | xargs -r -n1 umount`]);
+    rmSync(r, { recursive: true, force: true });
+  }
+});
+
+async function open(driver: DriverName): Promise<Snapshotter> {
+  const root = mkdtempSync('/var/tmp/berth-snap-');
+  roots.push(root);
+  const s = createSnapshotter(driver, root);
+  await s.init();
+  return s;
+}
+
+const xattr = (path: string, name: string) =>
+  spawnSync('getfattr', ['-h', '--only-values', '-n', name, path]).stdout as Buffer;
+
+for (const driver of ['overlay2', 'vfs'] as const) {
+  test(`${driver}: a layer keeps modes, owners, links, devices, xattrs and times`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const l1 = await s.applyLayer({ tar: Readable.from([base]) });
+    assert.equal(l1.diffId, sha256Digest(base));
+    assert.equal(l1.chainId, l1.diffId);
+    const dir = s.layerDiffPath(l1.chainId);
+    const sh = lstatSync(join(dir, 'bin/sh'));
+    assert.equal(sh.mode & 0o7777, 0o4755);
+    assert.equal(sh.uid, 1000);
+    assert.equal(sh.gid, 1001);
+    assert.equal(sh.mtimeMs, T * 1000);
+    assert.equal(lstatSync(join(dir, 'bin/hard')).ino, sh.ino);
+    assert.equal(readlinkSync(join(dir, 'bin/soft')), 'sh');
+    const nul = lstatSync(join(dir, 'dev/null'));
+    assert.ok(nul.isCharacterDevice());
+    assert.equal(nul.rdev, (1 << 8) | 3);
+    const data = lstatSync(join(dir, 'data'));
+    assert.equal(data.mode & 0o7777, 0o750);
+    assert.equal(data.uid, 33);
+    assert.equal(data.mtimeMs, T * 1000, 'directory times are set after their contents');
+    assert.deepEqual([...xattr(join(dir, 'caps'), 'user.bin')], [0x00, 0xff, 0x80, 0x01]);
+    assert.equal(l1.size, 26 + 7 + 3 + 3 + 3 + 1);
+
+    // The same layer again is the same directory, unpacked once.
+    const again = await s.applyLayer({ tar: Readable.from([base]), diffId: l1.diffId });
+    assert.deepEqual(again, l1);
+    assert.equal((await s.listLayers()).length, 1);
+  });
+
+  test(`${driver}: whiteouts and opaque directories hide lower content`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const l1 = await s.applyLayer({ tar: Readable.from([base]) });
+    const l2 = await s.applyLayer({ parent: l1.chainId, tar: Readable.from([upper]) });
+    assert.equal(l2.chainId, sha256Digest(`${l1.chainId} ${sha256Digest(upper)}`));
+    assert.equal(l2.parent, l1.chainId);
+    await s.prepare('c1', l2.chainId);
+    const root = await s.mount('c1');
+    assert.equal(await s.mount('c1'), root, 'mount is idempotent');
+    assert.ok(!existsSync(join(root, 'gone.txt')));
+    assert.deepEqual(readdirSync(join(root, 'data')).sort(), ['new']);
+    assert.equal(readFileSync(join(root, 'etc/passwd'), 'utf8'), 'changed\n');
+    assert.equal(readFileSync(join(root, 'bin/sh'), 'utf8'), '#!shell');
+    // Writes land in the snapshot's own layer, not in the image's.
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(root, 'etc/passwd'), 'mine\n');
+    assert.equal(readFileSync(join(s.upperPath('c1'), 'etc/passwd'), 'utf8'), 'mine\n');
+    await s.remove('c1');
+    assert.deepEqual(await s.listActive(), []);
+    await s.prepare('c2', l2.chainId);
+    assert.equal(readFileSync(join(await s.mount('c2'), 'etc/passwd'), 'utf8'), 'changed\n');
+    await s.remove('c2');
+
+    await s.removeLayer(l2.chainId);
+    assert.equal(await s.hasLayer(l2.chainId), false);
+    assert.equal(await s.hasLayer(l1.chainId), true);
+  });
+
+  test(`${driver}: no tar entry writes outside its layer`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const outside = mkdtempSync('/var/tmp/berth-outside-');
+    roots.push(outside);
+    const bad: [string, Buffer, RegExp][] = [
+      ['dot-dot', tar([{ name: `../../../../../..${outside}/a`, body: 'x' }]), /outside of the root/],
+      ['hard link out', tar([{ name: 'h', type: '1', link: `../../../../../..${outside}/x` }]), /outside of the root/],
+      ['truncated', tar([{ name: 'f', body: 'y'.repeat(5000) }]).subarray(0, 2000), /unexpected EOF/],
+      ['garbage', Buffer.alloc(1024, 7), /invalid tar header/],
+    ];
+    for (const [what, buf, re] of bad) {
+      await assert.rejects(s.applyLayer({ tar: Readable.from([buf]) }), (e: Error & { status?: number }) => {
+        assert.match(e.message, re, what);
+        assert.equal(e.status, 400, what);
+        return true;
+      });
+    }
+    // A symlink to / inside the layer is followed as the layer's own root.
+    const l = await s.applyLayer({ tar: Readable.from([tar([
+      { name: 'escape', type: '2', link: outside },
+      { name: 'escape/pwned', body: 'x' },
+      { name: 'up', type: '2', link: '../../../../..' },
+      { name: `up${outside}/pwned2`, body: 'x' },
+    ])]) });
+    assert.deepEqual(readdirSync(outside), []);
+    assert.ok(existsSync(join(s.layerDiffPath(l.chainId), outside, 'pwned')));
+    assert.ok(existsSync(join(s.layerDiffPath(l.chainId), outside, 'pwned2')));
+    // Nothing half-made is left behind by the failures.
+    assert.equal((await s.listLayers()).length, 1);
+    const snapRoot = join((s as unknown as { root: string }).root, 'tmp');
+    assert.deepEqual(readdirSync(snapRoot), []);
+  });
+}
