@@ -79,7 +79,7 @@ async function main(): Promise<void> {
 
   const berth = new Daemon(tempDir('berth-bench-'));
   await berth.start();
-  engines.push({ name: 'berth', cli: (a) => run(process.execPath, [BERTH, '-H', berth.host, ...a]), rssKb: () => rssKb(berth.proc!.pid!), cleanup: () => berth.cleanup() });
+  engines.push({ name: 'berth', cli: (a) => run(BERTH, ['-H', berth.host, ...a]), rssKb: () => rssKb(berth.proc!.pid!), cleanup: () => berth.cleanup() });
 
   if (spawnSync('which', ['dockerd']).status === 0) {
     const docker = new RealDockerd(tempDir('berth-bench-dockerd-'));

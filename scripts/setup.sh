@@ -26,6 +26,6 @@ fi
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
 if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
-  npx tsc -p tsconfig.json
+  npm run --silent build
   touch "$stamp"
 fi

@@ -6,12 +6,20 @@
  * links may only point inside. Ownership, modes, timestamps and xattrs are
  * kept; directory times are set last, once their contents stop changing.
  *
+ * Filesystem calls are synchronous on purpose: each is a few microseconds,
+ * while a round trip through libuv's thread pool costs far more, and a layer
+ * is thousands of them. The event loop still turns between input chunks.
+ *
  * Whiteouts (`.wh.NAME`, `.wh..wh..opq`) are either kept in overlayfs's own
  * form (a 0/0 character device, the trusted.overlay.opaque xattr), for a
  * layer that overlayfs will stack, or carried out by deleting, for a layer
  * applied onto a full copy of its parent (vfs).
  */
-import { lstat, mkdir, open, readdir, readlink, rm, symlink, link, lchown, chmod, lutimes, utimes, unlink } from 'node:fs/promises';
+import {
+  lstatSync as lstat, mkdirSync as mkdir, openSync, writeSync, fchownSync, fchmodSync, futimesSync, closeSync,
+  readdirSync as readdir, readlinkSync as readlink, rmSync as rm, symlinkSync as symlink, linkSync as link,
+  lchownSync as lchown, chmodSync as chmod, lutimesSync as lutimes, utimesSync as utimes, unlinkSync as unlink,
+} from 'node:fs';
 import { posix, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js';
@@ -70,7 +78,7 @@ class Applier {
    * The real directory a relative directory path names, creating what is
    * missing; symlinks are followed with `root` as `/` so nothing escapes.
    */
-  async resolveDir(rel: string): Promise<string> {
+  resolveDir(rel: string): string {
     if (rel === '') return this.root;
     const known = this.dirs.get(rel);
     if (known) return known;
@@ -82,24 +90,23 @@ class Applier {
       if (c === '' || c === '.') continue;
       if (c === '..') { cur.pop(); continue; }
       const p = join(this.root, ...cur, c);
-      let st;
-      try { st = await lstat(p); } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        await mkdir(p, { mode: 0o755 });
+      const st = lstat(p, { throwIfNoEntry: false });
+      if (!st) {
+        mkdir(p, { mode: 0o755 });
         cur.push(c);
         continue;
       }
       if (st.isSymbolicLink()) {
         if (++hops > 40) throw new InvalidArgumentError(`invalid tar entry ${JSON.stringify(rel)}: too many levels of symbolic links`);
-        const target = await readlink(p);
+        const target = readlink(p);
         if (target.startsWith('/')) cur.length = 0;
         queue.unshift(...target.split('/'));
         continue;
       }
       if (!st.isDirectory()) {
         // A file where a directory is needed: the later entry wins, as in Docker.
-        await unlink(p);
-        await mkdir(p, { mode: 0o755 });
+        unlink(p);
+        mkdir(p, { mode: 0o755 });
       }
       cur.push(c);
     }
@@ -108,22 +115,22 @@ class Applier {
     return real;
   }
 
-  async target(rel: string): Promise<{ dir: string; base: string; path: string }> {
-    const dir = await this.resolveDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
+  target(rel: string): { dir: string; base: string; path: string } {
+    const dir = this.resolveDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
     const base = posix.basename(rel);
     return { dir, base, path: join(dir, base) };
   }
 
   /** Make room for a new non-directory at `path`. */
-  private async clear(path: string): Promise<void> {
-    const st = await lstat(path).catch(() => null);
+  private clear(path: string): void {
+    const st = lstat(path, { throwIfNoEntry: false });
     if (!st) return;
-    if (st.isDirectory()) { await rm(path, { recursive: true, force: true }); this.dirs.clear(); }
-    else await unlink(path);
+    if (st.isDirectory()) { rm(path, { recursive: true, force: true }); this.dirs.clear(); }
+    else unlink(path);
   }
 
-  private async owner(path: string, e: TarEntry): Promise<void> {
-    if (isRoot) await lchown(path, e.uid, e.gid);
+  private owner(path: string, e: TarEntry): void {
+    if (isRoot) lchown(path, e.uid, e.gid);
   }
 
   private queueXattrs(path: string, e: TarEntry): void {
@@ -139,101 +146,101 @@ class Applier {
     if (rel === '') return; // the root's own attributes belong to whoever made it
     const base = posix.basename(rel);
     if (base.startsWith(WH_PREFIX)) return this.whiteout(rel, base);
-    const t = await this.target(rel);
+    const t = this.target(rel);
     this.touched.add(t.path);
     switch (e.type) {
       case 'directory': {
-        try { await mkdir(t.path, { mode: 0o700 }); } catch (err) {
+        try { mkdir(t.path, { mode: 0o700 }); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const st = await lstat(t.path);
-          if (!st.isDirectory()) { await unlink(t.path); await mkdir(t.path, { mode: 0o700 }); this.dirs.clear(); }
+          const st = lstat(t.path);
+          if (!st.isDirectory()) { unlink(t.path); mkdir(t.path, { mode: 0o700 }); this.dirs.clear(); }
         }
-        await this.owner(t.path, e);
-        await chmod(t.path, e.mode);
+        this.owner(t.path, e);
+        chmod(t.path, e.mode);
         this.queueXattrs(t.path, e);
         this.dirTimes.push({ path: t.path, entry: e });
         return;
       }
       case 'file': {
-        let fh;
-        try { fh = await open(t.path, 'wx', 0o600); } catch (err) {
+        let fd;
+        try { fd = openSync(t.path, 'wx', 0o600); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          await this.clear(t.path);
-          fh = await open(t.path, 'wx', 0o600);
+          this.clear(t.path);
+          fd = openSync(t.path, 'wx', 0o600);
         }
         try {
           for await (const chunk of body()) {
             let off = 0;
-            while (off < chunk.length) off += (await fh.write(chunk, off)).bytesWritten;
+            while (off < chunk.length) off += writeSync(fd, chunk, off);
           }
-          if (isRoot) await fh.chown(e.uid, e.gid);
-          await fh.chmod(e.mode);
-          await fh.utimes(e.mtime, e.mtime);
-        } finally { await fh.close(); }
+          if (isRoot) fchownSync(fd, e.uid, e.gid);
+          fchmodSync(fd, e.mode);
+          futimesSync(fd, e.mtime, e.mtime);
+        } finally { closeSync(fd); }
         this.size += e.size;
         this.queueXattrs(t.path, e);
         return;
       }
       case 'symlink': {
-        try { await symlink(e.linkname, t.path); } catch (err) {
+        try { symlink(e.linkname, t.path); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          await this.clear(t.path);
-          await symlink(e.linkname, t.path);
+          this.clear(t.path);
+          symlink(e.linkname, t.path);
         }
         this.dirs.clear(); // a directory path through here may now resolve elsewhere
-        await this.owner(t.path, e);
-        await lutimes(t.path, e.mtime, e.mtime);
+        this.owner(t.path, e);
+        lutimes(t.path, e.mtime, e.mtime);
         this.queueXattrs(t.path, e);
         return;
       }
       case 'link': {
         const targetRel = cleanName(e.linkname);
         if (targetRel === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
-        const src = await this.target(targetRel);
+        const src = this.target(targetRel);
         if (src.path === t.path) return;
-        try { await link(src.path, t.path); } catch (err) {
+        try { link(src.path, t.path); } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
           if (code !== 'EEXIST') throw err;
-          await this.clear(t.path);
-          await link(src.path, t.path);
+          this.clear(t.path);
+          link(src.path, t.path);
         }
         return;
       }
       case 'char': case 'block': case 'fifo':
-        await this.clear(t.path);
+        this.clear(t.path);
         this.nodes.push({ path: t.path, entry: e });
         return;
     }
   }
 
-  private async whiteout(rel: string, base: string): Promise<void> {
+  private whiteout(rel: string, base: string): void {
     const parentRel = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
-    const dir = await this.resolveDir(parentRel);
+    const dir = this.resolveDir(parentRel);
     if (base === WH_OPAQUE) {
       if (this.mode === 'overlay') this.xattrs.push({ path: dir, name: 'trusted.overlay.opaque', value: Buffer.from('y') });
-      else await this.removeUntouched(dir);
+      else this.removeUntouched(dir);
       return;
     }
     const name = base.slice(WH_PREFIX.length);
     if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new InvalidArgumentError(`invalid whiteout ${JSON.stringify(rel)}`);
     const path = join(dir, name);
     if (this.mode === 'delete') {
-      await rm(path, { recursive: true, force: true });
+      rm(path, { recursive: true, force: true });
       this.dirs.clear();
       return;
     }
-    await this.clear(path);
+    this.clear(path);
     this.nodes.push({ path, entry: { name: rel, type: 'char', size: 0, mode: 0, uid: 0, gid: 0, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() } });
   }
 
   /** An opaque directory on a full copy: drop what lower layers put there, keep what this layer wrote. */
-  private async removeUntouched(dir: string): Promise<void> {
-    for (const name of await readdir(dir)) {
+  private removeUntouched(dir: string): void {
+    for (const name of readdir(dir)) {
       const p = join(dir, name);
-      if (!this.touched.has(p)) { await rm(p, { recursive: true, force: true }); continue; }
-      const st = await lstat(p);
-      if (st.isDirectory()) await this.removeUntouched(p);
+      if (!this.touched.has(p)) { rm(p, { recursive: true, force: true }); continue; }
+      const st = lstat(p);
+      if (st.isDirectory()) this.removeUntouched(p);
     }
     this.dirs.clear();
   }
@@ -251,9 +258,9 @@ class Applier {
       const r = await run('sh', ['-c', script, 'sh', ...args]);
       if (r.code !== 0) throw new SystemError(`creating device nodes: ${r.stderr.trim()}`);
       for (const { path, entry: e } of batch) {
-        await this.owner(path, e);
-        await chmod(path, e.mode);
-        await utimes(path, e.mtime, e.mtime);
+        this.owner(path, e);
+        chmod(path, e.mode);
+        utimes(path, e.mtime, e.mtime);
       }
     }
     if (this.xattrs.length) {
@@ -264,7 +271,7 @@ class Applier {
     }
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
       const { path, entry } = this.dirTimes[i]!;
-      await lutimes(path, entry.mtime, entry.mtime); // never through a symlink that replaced it
+      lutimes(path, entry.mtime, entry.mtime); // never through a symlink that replaced it
     }
   }
 }

@@ -3,8 +3,8 @@
  * output streams, and docker's error conventions.
  */
 import { spawn } from 'node:child_process';
-import { openSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { openSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client, ConnectError } from '../client/client.js';
 import type { FlagDef, FlagValues } from '../core/flags.js';
 
@@ -47,7 +47,8 @@ export class Cli {
 
   /** Start berthd with its defaults in the background, wait until it answers, say so once. */
   private async startDaemon(): Promise<void> {
-    const daemon = fileURLToPath(new URL('../../../bin/berthd', import.meta.url));
+    // berthd sits beside the berth script that started us (bin/), whether run from a checkout or a link to it.
+    const daemon = join(dirname(realpathSync(process.argv[1]!)), 'berthd');
     mkdirSync('/var/log/berth', { recursive: true });
     const logFile = '/var/log/berth/berthd.log';
     const fd = openSync(logFile, 'a');
