@@ -25,7 +25,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench scripts/bundle-cli.js tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   npm run --silent build
   touch "$stamp"
 fi

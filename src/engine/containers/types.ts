@@ -1,0 +1,96 @@
+/**
+ * A container as the engine keeps it: Docker's Config and HostConfig (as the
+ * API sends them), plus the state the engine tracks. Field names follow the
+ * Engine API so inspect output is these records, reshaped little.
+ */
+import type { ContainerConfig } from '../images/types.js';
+
+export type { ContainerConfig };
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  MaximumRetryCount?: number;
+}
+
+export interface Ulimit { Name: string; Soft: number; Hard: number }
+export interface DeviceMapping { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }
+
+/** The part of Docker's HostConfig Berth acts on (other keys are kept as sent). */
+export interface HostConfig {
+  Binds?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string> | null;
+  ShmSize?: number;
+  Init?: boolean | null;
+  // Resources
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number | null;
+  BlkioWeight?: number;
+  Devices?: DeviceMapping[] | null;
+  Ulimits?: Ulimit[] | null;
+  OomKillDisable?: boolean | null;
+  LogConfig?: { Type: string; Config?: Record<string, string> };
+  [k: string]: unknown;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface HealthLog { Start: string; End: string; ExitCode: number; Output: string }
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: { Status: 'starting' | 'healthy' | 'unhealthy'; FailingStreak: number; Log: HealthLog[] };
+}
+
+/** What containers/<id>/config.json holds. */
+export interface ContainerRecord {
+  Id: string;
+  Created: string;
+  /** With the leading slash, as Docker keeps it. */
+  Name: string;
+  Path: string;
+  Args: string[];
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  /** The image ID (sha256:…). */
+  Image: string;
+  /** Chain ID of the image's top layer, the snapshot's parent. */
+  RootfsParent?: string;
+  RestartCount: number;
+  /** The user stopped it (for unless-stopped and for not restarting on daemon start). */
+  ManuallyStopped?: boolean;
+}
