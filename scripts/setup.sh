@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(busybox-static attr xz-utils bzip2 zstd ca-certificates)
+APT_PACKAGES=(busybox-static attr xz-utils bzip2 zstd ca-certificates runc conmon socat tini)
 # Extra packages for the test suite (a real dockerd for interop tests).
 if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io); fi
 

@@ -63,6 +63,27 @@ export class Ctx {
     this.res.end();
   }
 
+  /**
+   * Take over the connection for a raw stream (attach, exec start): answer
+   * 101 when the client asked to upgrade, 200 otherwise, and hand back the
+   * socket with any bytes the client sent early.
+   */
+  hijack(contentType: string): import('node:net').Socket {
+    const sock = this.req.socket;
+    const upgrade = /upgrade/i.test(String(this.req.headers.connection ?? '')) && !!this.req.headers.upgrade;
+    sock.setTimeout(0);
+    sock.setNoDelay?.(true);
+    sock.write(upgrade
+      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`
+      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
+    if (this.upgradeHead?.length) sock.unshift(this.upgradeHead);
+    this.hijacked = true;
+    return sock;
+  }
+
+  hijacked = false;
+  upgradeHead?: Buffer;
+
   /** Start a stream of JSON messages (progress, events); each write is one line. */
   startStream(status = 200, contentType = 'application/json'): (msg: unknown) => void {
     this.res.writeHead(status, { 'Content-Type': contentType });

@@ -2,7 +2,9 @@
  * The Engine API over HTTP: version prefix handling, routing, and mapping
  * thrown errors to `{"message": …}` with Docker's status codes.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { statusOf, messageOf } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
@@ -11,6 +13,7 @@ import { Ctx } from './context.js';
 import { Router } from './router.js';
 import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
+import { containerRoutes } from './routes/containers.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -23,6 +26,7 @@ export function buildRouter(): Router {
   const r = new Router();
   systemRoutes(r);
   imageRoutes(r);
+  containerRoutes(r);
   return r;
 }
 
@@ -43,13 +47,20 @@ export function createApiServer(engine: Engine): Server {
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
     void handle(engine, router, req, res);
   });
+  // Clients that want a raw stream (attach, exec) ask to upgrade: same routes, and the handler hijacks the socket.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
+    void handle(engine, router, req, res, head);
+  });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
   return server;
 }
 
-async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://berth');
   let path = url.pathname;
   let version = API_VERSION;
@@ -71,10 +82,17 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
     return sendError(res, 404, 'page not found');
   }
   const started = Date.now();
+  const ctx = new Ctx(req, res, engine, hit.params, url.searchParams, version);
+  ctx.upgradeHead = upgradeHead;
   try {
-    await hit.handler(new Ctx(req, res, engine, hit.params, url.searchParams, version));
+    await hit.handler(ctx);
   } catch (err) {
     const status = statusOf(err);
+    if (ctx.hijacked) {
+      log.warn('hijacked stream failed', { path, error: messageOf(err) });
+      req.socket.destroy();
+      return;
+    }
     if (status >= 500) log.error('handler failed', { method: req.method, path, error: messageOf(err) });
     req.resume();
     sendError(res, status, messageOf(err));

@@ -10,6 +10,7 @@ type Loader = () => Promise<Command>;
 
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
+const containers = () => import('./commands/containers.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -38,10 +39,47 @@ const COMMANDS: Record<string, Loader> = {
   events: async () => (await system()).events,
   'system events': async () => (await system()).events,
   'system df': async () => (await system()).df,
+  run: async () => (await containers()).runCmd,
+  'container run': async () => (await containers()).runCmd,
+  create: async () => (await containers()).createCmd,
+  'container create': async () => (await containers()).createCmd,
+  start: async () => (await containers()).startCmd,
+  'container start': async () => (await containers()).startCmd,
+  stop: async () => (await containers()).stopCmd,
+  'container stop': async () => (await containers()).stopCmd,
+  restart: async () => (await containers()).restartCmd,
+  'container restart': async () => (await containers()).restartCmd,
+  kill: async () => (await containers()).killCmd,
+  'container kill': async () => (await containers()).killCmd,
+  rm: async () => (await containers()).rmCmd,
+  'container rm': async () => (await containers()).rmCmd,
+  'container remove': async () => (await containers()).rmCmd,
+  ps: async () => (await containers()).psCmd,
+  'container ls': async () => (await containers()).psCmd,
+  'container list': async () => (await containers()).psCmd,
+  'container ps': async () => (await containers()).psCmd,
+  logs: async () => (await containers()).logsCmd,
+  'container logs': async () => (await containers()).logsCmd,
+  wait: async () => (await containers()).waitCmd,
+  'container wait': async () => (await containers()).waitCmd,
+  rename: async () => (await containers()).renameCmd,
+  'container rename': async () => (await containers()).renameCmd,
+  pause: async () => (await containers()).pauseCmd,
+  'container pause': async () => (await containers()).pauseCmd,
+  unpause: async () => (await containers()).unpauseCmd,
+  'container unpause': async () => (await containers()).unpauseCmd,
+  top: async () => (await containers()).topCmd,
+  'container top': async () => (await containers()).topCmd,
+  update: async () => (await containers()).updateCmd,
+  'container update': async () => (await containers()).updateCmd,
+  attach: async () => (await containers()).attachCmd,
+  'container attach': async () => (await containers()).attachCmd,
+  'container prune': async () => (await containers()).pruneCmd,
+  'container inspect': async () => (await containers()).containerInspectCmd,
   'system check': async () => (await system()).check,
 };
 
-const GROUPS = new Set(['image', 'system']);
+const GROUPS = new Set(['image', 'system', 'container']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },

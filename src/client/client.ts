@@ -4,6 +4,7 @@
  */
 import { request as httpRequest, Agent, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { API_VERSION } from '../core/version.js';
 
 export class ApiError extends Error {
@@ -106,6 +107,44 @@ export class Client {
       }
     }
     if (buf.trim()) onMessage(JSON.parse(buf) as Record<string, unknown>);
+  }
+
+  /**
+   * Ask for a raw stream (attach, exec start): the daemon answers 101 and the
+   * connection becomes a plain byte pipe both ways.
+   */
+  hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+      const req = httpRequest({
+        socketPath: this.socketPath,
+        method,
+        path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
+        headers: {
+          Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', Connection: 'Upgrade', Upgrade: 'tcp',
+          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+        },
+        servername: '',
+      } as HttpRequestOptions);
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket as Socket);
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let message = text.trim();
+          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* plain text */ }
+          reject(new ApiError(res.statusCode ?? 500, message));
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err);
+      });
+      req.end(payload);
+    });
   }
 
   async ping(): Promise<boolean> {

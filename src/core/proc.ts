@@ -1,4 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { SystemError } from './errors.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
@@ -31,4 +32,16 @@ export async function runOk(cmd: string, args: string[], opts: SpawnOptions & { 
   const r = await run(cmd, args, opts);
   if (r.code !== 0) throw new SystemError(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
   return r.stdout;
+}
+
+/** Absolute path of a program on PATH (plus the sbin dirs a root daemon expects), or undefined. */
+export function which(name: string): string | undefined {
+  if (name.includes('/')) return name;
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = `${d}/${name}`;
+    try { accessSync(p, fsConstants.X_OK); return p; } catch { /* next */ }
+  }
+  return undefined;
 }

@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     log.info('Processing signal', { signal });
     server.close();
     server.closeAllConnections();
+    engine.close();
     await rm(sock, { force: true });
     if (settings.pidfile) await rm(settings.pidfile, { force: true });
     lock.close();

@@ -12,6 +12,7 @@ import { log } from '../core/log.js';
 import { EventBus } from './events.js';
 import { ImageStore } from './images/store.js';
 import { ImageService } from './images/service.js';
+import { ContainerService } from './containers/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -30,6 +31,7 @@ export class Engine {
     readonly content: ContentStore,
     readonly snapshotter: Snapshotter,
     readonly images: ImageService,
+    readonly containers: ContainerService,
   ) {}
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -42,9 +44,18 @@ export class Engine {
     const store = new ImageStore(join(opts.dataRoot, 'images'));
     await store.init();
     const events = new EventBus();
-    const engine = new Engine(opts, events, content, snapshotter, new ImageService(content, store, snapshotter, events));
+    const images = new ImageService(content, store, snapshotter, events);
+    const containers = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot });
+    const engine = new Engine(opts, events, content, snapshotter, images, containers);
+    // Containers first: their layers are roots the recovery must keep.
+    await containers.init();
     await engine.recover();
     return engine;
+  }
+
+  /** Stop watching containers; they keep running under their shims. */
+  close(): void {
+    this.containers.close();
   }
 
   /** Drop what a crash left unreferenced: layers and blobs of images never recorded. */

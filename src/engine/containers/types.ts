@@ -90,6 +90,8 @@ export interface ContainerRecord {
   Image: string;
   /** Chain ID of the image's top layer, the snapshot's parent. */
   RootfsParent?: string;
+  /** Chain IDs of every image layer under the rootfs: kept from garbage collection while the container exists. */
+  RootfsChain?: string[];
   RestartCount: number;
   /** The user stopped it (for unless-stopped and for not restarting on daemon start). */
   ManuallyStopped?: boolean;

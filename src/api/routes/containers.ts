@@ -1,0 +1,158 @@
+/** /containers/*: decode the request, call the container service, encode Docker's answer. */
+import { InvalidArgumentError } from '../../core/errors.js';
+import { compareApiVersions } from '../../core/version.js';
+import { parseSince, readLogs } from '../../engine/containers/logs.js';
+import type { CreateRequest } from '../../engine/containers/service.js';
+import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
+import { inspectContainer, listContainers } from '../../engine/containers/views.js';
+import type { HostConfig } from '../../engine/containers/types.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+import { frame } from '../stdcopy.js';
+
+function timeParam(ctx: Ctx, name: string): bigint | undefined {
+  const v = ctx.str(name);
+  if (v === undefined || v === '' || v === '0') return undefined;
+  try { return parseSince(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+}
+
+/** Raw TTY bytes, or Docker's multiplexed frames when there is no TTY. */
+function encoder(tty: boolean): (stream: 'stdout' | 'stderr', data: Buffer) => Buffer {
+  return tty ? (_s, d) => d : (s, d) => frame(s === 'stdout' ? 1 : 2, d);
+}
+
+async function logs(ctx: Ctx): Promise<void> {
+  const svc = ctx.engine.containers;
+  const c = svc.get(ctx.params.id!);
+  const stdout = ctx.bool('stdout');
+  const stderr = ctx.bool('stderr');
+  if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
+  const tailRaw = ctx.str('tail') ?? 'all';
+  const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
+  if (!Number.isInteger(tail)) throw new InvalidArgumentError(`invalid tail value: ${tailRaw}`);
+  const follow = ctx.bool('follow');
+  const ac = new AbortController();
+  ctx.res.on('close', () => ac.abort());
+  const tty = !!c.rec.Config.Tty;
+  const enc = encoder(tty);
+  const ts = ctx.bool('timestamps');
+  const details = ctx.bool('details');
+  const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
+  ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  ctx.res.flushHeaders();
+  for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
+    let line = r.line;
+    if (details) line = Buffer.concat([Buffer.from(' '), line]);
+    if (ts) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
+    if (!ctx.res.write(enc(r.stream, line))) await new Promise((res) => ctx.res.once('drain', res));
+  }
+  ctx.res.end();
+}
+
+async function attach(ctx: Ctx): Promise<void> {
+  const svc = ctx.engine.containers;
+  const c = svc.get(ctx.params.id!);
+  if (!c.state.Running && c.state.StartedAt !== '0001-01-01T00:00:00Z' && !ctx.bool('logs')) {
+    throw new InvalidArgumentError('You cannot attach to a stopped container, start it first');
+  }
+  const tty = !!c.rec.Config.Tty;
+  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
+  const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  const ac = new AbortController();
+  sock.on('close', () => ac.abort());
+  sock.on('error', () => ac.abort());
+  if (ctx.bool('stdin')) attachStdin(svc, c, sock);
+  else sock.resume();
+  const enc = encoder(tty);
+  try {
+    for await (const r of attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal })) {
+      if (!sock.write(enc(r.stream, r.line))) await new Promise((res) => sock.once('drain', res));
+    }
+  } finally {
+    sock.end();
+  }
+}
+
+async function stats(ctx: Ctx): Promise<void> {
+  const c = ctx.engine.containers.get(ctx.params.id!);
+  const stream = ctx.str('stream') === undefined ? true : ctx.bool('stream');
+  const oneShot = ctx.bool('one-shot');
+  const sampler = statsSampler(c);
+  if (!stream) {
+    // Docker takes two samples a second apart so CPU % has a base, unless one-shot.
+    if (!oneShot && c.state.Running) { await sampler.sample(); await new Promise((r) => setTimeout(r, 1000)); }
+    return ctx.send(200, await sampler.sample());
+  }
+  let open = true;
+  ctx.res.on('close', () => { open = false; });
+  ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+  ctx.res.flushHeaders();
+  while (open) {
+    ctx.res.write(JSON.stringify(await sampler.sample()) + '\n');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export function containerRoutes(r: Router): void {
+  r.post('/containers/create', async (ctx) => {
+    const body = await ctx.json<CreateRequest>();
+    ctx.send(201, await ctx.engine.containers.create(ctx.str('name') || undefined, body));
+  });
+  r.get('/containers/json', async (ctx) => {
+    const limit = ctx.int('limit', -1);
+    ctx.send(200, await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() }));
+  });
+  r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
+  r.get('/containers/{id}/json', async (ctx) => {
+    const c = ctx.engine.containers.get(ctx.params.id!);
+    ctx.send(200, await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }));
+  });
+  r.post('/containers/{id}/start', async (ctx) => {
+    ctx.req.resume();
+    ctx.noContent((await ctx.engine.containers.start(ctx.params.id!)) ? 204 : 304);
+  });
+  r.post('/containers/{id}/stop', async (ctx) => {
+    const t = ctx.str('t') ?? ctx.str('timeout');
+    const done = await ctx.engine.containers.stop(ctx.params.id!, { timeout: t === undefined || t === '' ? undefined : Number(t), signal: ctx.str('signal') || undefined });
+    ctx.noContent(done ? 204 : 304);
+  });
+  r.post('/containers/{id}/restart', async (ctx) => {
+    const t = ctx.str('t');
+    await ctx.engine.containers.restart(ctx.params.id!, t === undefined || t === '' ? undefined : Number(t));
+    ctx.noContent();
+  });
+  r.post('/containers/{id}/kill', async (ctx) => {
+    await ctx.engine.containers.kill(ctx.params.id!, ctx.str('signal') || undefined);
+    ctx.noContent();
+  });
+  r.post('/containers/{id}/wait', async (ctx) => {
+    const code = ctx.engine.containers.waitFor(ctx.params.id!, ctx.str('condition') ?? 'not-running');
+    // Headers go out at once: clients take them as "the wait is registered" before they start the container.
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+    ctx.res.flushHeaders();
+    ctx.res.end(JSON.stringify({ StatusCode: await code, Error: null }) + '\n');
+  });
+  r.delete('/containers/{id}', async (ctx) => {
+    await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.bool('force'), volumes: ctx.bool('v') });
+    ctx.noContent();
+  });
+  r.post('/containers/{id}/rename', async (ctx) => {
+    await ctx.engine.containers.rename(ctx.params.id!, ctx.str('name') ?? '');
+    ctx.noContent();
+  });
+  r.post('/containers/{id}/pause', async (ctx) => { await ctx.engine.containers.pause(ctx.params.id!); ctx.noContent(); });
+  r.post('/containers/{id}/unpause', async (ctx) => { await ctx.engine.containers.unpause(ctx.params.id!); ctx.noContent(); });
+  r.get('/containers/{id}/top', async (ctx) => ctx.send(200, await ctx.engine.containers.top(ctx.params.id!, ctx.str('ps_args') || '-ef')));
+  r.post('/containers/{id}/update', async (ctx) => {
+    const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.json<HostConfig>());
+    ctx.send(200, { Warnings: warnings });
+  });
+  r.get('/containers/{id}/logs', logs);
+  r.post('/containers/{id}/attach', attach);
+  r.get('/containers/{id}/stats', stats);
+  r.post('/containers/{id}/resize', async (ctx) => {
+    const c = ctx.engine.containers.get(ctx.params.id!);
+    await resizeTty(ctx.engine.containers, c, ctx.int('h', 24), ctx.int('w', 80));
+    ctx.send(200, {});
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * `create` / `run` flags, in docker's spelling, turned into the create
+ * request's Config and HostConfig as the docker CLI builds them.
+ */
+import { readFileSync } from 'node:fs';
+import type { FlagDef, FlagValues } from '../../core/flags.js';
+import { CliExit } from '../cli.js';
+
+export const CREATE_FLAGS: FlagDef[] = [
+  { name: 'name', type: 'string', help: 'Assign a name to the container' },
+  { name: 'interactive', short: 'i', type: 'bool', help: 'Keep STDIN open even if not attached' },
+  { name: 'tty', short: 't', type: 'bool', help: 'Allocate a pseudo-TTY' },
+  { name: 'env', short: 'e', type: 'strings', help: 'Set environment variables' },
+  { name: 'env-file', type: 'strings', help: 'Read in a file of environment variables' },
+  { name: 'workdir', short: 'w', type: 'string', help: 'Working directory inside the container' },
+  { name: 'user', short: 'u', type: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'entrypoint', type: 'string', help: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'hostname', short: 'h', type: 'string', help: 'Container host name' },
+  { name: 'domainname', type: 'string', help: 'Container NIS domain name' },
+  { name: 'label', short: 'l', type: 'strings', help: 'Set meta data on a container' },
+  { name: 'label-file', type: 'strings', help: 'Read in a line delimited file of labels' },
+  { name: 'init', type: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'restart', type: 'string', help: 'Restart policy to apply when a container exits', default: 'no' },
+  { name: 'stop-signal', type: 'string', help: 'Signal to stop the container' },
+  { name: 'stop-timeout', type: 'int', help: 'Timeout (in seconds) to stop a container' },
+  { name: 'read-only', type: 'bool', help: "Mount the container's root filesystem as read only" },
+  { name: 'tmpfs', type: 'strings', help: 'Mount a tmpfs directory' },
+  { name: 'shm-size', type: 'string', help: 'Size of /dev/shm' },
+  { name: 'pid', type: 'string', help: 'PID namespace to use' },
+  { name: 'ipc', type: 'string', help: 'IPC mode to use' },
+  { name: 'uts', type: 'string', help: 'UTS namespace to use' },
+  { name: 'device', type: 'strings', help: 'Add a host device to the container' },
+  { name: 'ulimit', type: 'strings', help: 'Ulimit options' },
+  { name: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
+  { name: 'cap-add', type: 'strings', help: 'Add Linux capabilities' },
+  { name: 'cap-drop', type: 'strings', help: 'Drop Linux capabilities' },
+  { name: 'security-opt', type: 'strings', help: 'Security Options' },
+  { name: 'group-add', type: 'strings', help: 'Add additional groups to join' },
+  { name: 'memory', short: 'm', type: 'string', help: 'Memory limit' },
+  { name: 'memory-swap', type: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'memory-reservation', type: 'string', help: 'Memory soft limit' },
+  { name: 'cpus', type: 'string', help: 'Number of CPUs' },
+  { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
+  { name: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { name: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  { name: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'blkio-weight', type: 'int', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+  { name: 'oom-kill-disable', type: 'bool', help: 'Disable OOM Killer' },
+  { name: 'network', type: 'string', help: 'Connect a container to a network', default: 'default' },
+  { name: 'net', type: 'string', help: 'Connect a container to a network', hidden: true },
+  { name: 'dns', type: 'strings', help: 'Set custom DNS servers' },
+  { name: 'dns-search', type: 'strings', help: 'Set custom DNS search domains' },
+  { name: 'dns-option', type: 'strings', help: 'Set DNS options' },
+  { name: 'add-host', type: 'strings', help: 'Add a custom host-to-IP mapping (host:ip)' },
+  { name: 'log-driver', type: 'string', help: 'Logging driver for the container' },
+  { name: 'log-opt', type: 'strings', help: 'Log driver options' },
+  { name: 'sysctl', type: 'strings', help: 'Sysctl options' },
+  { name: 'health-cmd', type: 'string', help: 'Command to run to check health' },
+  { name: 'health-interval', type: 'string', help: 'Time between running the check' },
+  { name: 'health-timeout', type: 'string', help: 'Maximum time to allow one check to run' },
+  { name: 'health-retries', type: 'int', help: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-period', type: 'string', help: 'Start period for the container to initialize before starting health-retries countdown' },
+  { name: 'no-healthcheck', type: 'bool', help: 'Disable any container-specified HEALTHCHECK' },
+  { name: 'platform', type: 'string', help: 'Set platform if server is multi-platform capable' },
+  { name: 'pull', type: 'string', help: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
+  { name: 'quiet', short: 'q', type: 'bool', help: 'Suppress the pull output' },
+];
+
+export const RUN_ONLY_FLAGS: FlagDef[] = [
+  { name: 'detach', short: 'd', type: 'bool', help: 'Run container in background and print container ID' },
+  { name: 'rm', type: 'bool', help: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { name: 'attach', short: 'a', type: 'strings', help: 'Attach to STDIN, STDOUT or STDERR' },
+  { name: 'sig-proxy', type: 'bool', help: 'Proxy received signals to the process', default: true },
+  { name: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
+];
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** docker's RAMInBytes: "2g", "512m", "1024" (bytes). */
+export function ramInBytes(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: invalid size: '${v}'\nSee 'docker run --help'.`);
+  return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+}
+
+/** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
+function durationNs(flag: string, v: string): number {
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  let m: RegExpExecArray | null;
+  let consumed = '';
+  while ((m = re.exec(v))) {
+    consumed += m[0];
+    total += Number(m[1]) * { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as 'ns'];
+  }
+  if (consumed !== v || !v) throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: time: invalid duration "${v}"`);
+  return Math.round(total);
+}
+
+function envFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let text: string;
+    try { text = readFileSync(p, 'utf8'); } catch (e) { throw new CliExit(125, `open ${p}: no such file or directory`); }
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) continue;
+      out.push(line.includes('=') ? line : process.env[line] !== undefined ? `${line}=${process.env[line]}` : line);
+    }
+  }
+  return out;
+}
+
+/** `-e KEY` takes the value from the CLI's own environment, as docker does. */
+function envFlag(vals: string[]): string[] {
+  return vals.flatMap((v) => (v.includes('=') ? [v] : process.env[v] !== undefined ? [`${v}=${process.env[v]}`] : []));
+}
+
+function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
+  const [name, count] = v.split(':');
+  if (count !== undefined && name !== 'on-failure') throw new CliExit(125, `invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
+  if (count !== undefined && !/^\d+$/.test(count)) throw new CliExit(125, `invalid restart policy format: maximum retry count must be an integer`);
+  return { Name: name ?? 'no', MaximumRetryCount: count ? Number(count) : 0 };
+}
+
+function ulimits(vals: string[]): Array<{ Name: string; Soft: number; Hard: number }> {
+  return vals.map((v) => {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
+    if (!m) throw new CliExit(125, `invalid argument "${v}" for "--ulimit" flag: invalid ulimit argument: ${v}`);
+    return { Name: m[1]!, Soft: Number(m[2]), Hard: Number(m[3] ?? m[2]) };
+  });
+}
+
+function devices(vals: string[]): Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> {
+  return vals.map((v) => {
+    const parts = v.split(':');
+    const host = parts[0]!;
+    let inCtr = host;
+    let perms = 'rwm';
+    if (parts.length >= 2) { if (/^[rwm]+$/.test(parts[1]!) && parts.length === 2) perms = parts[1]!; else inCtr = parts[1]!; }
+    if (parts.length === 3) perms = parts[2]!;
+    return { PathOnHost: host, PathInContainer: inCtr, CgroupPermissions: perms };
+  });
+}
+
+function keyValues(vals: string[], sep = '='): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of vals) { const i = v.indexOf(sep); out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1); }
+  return out;
+}
+
+/** The JSON body of POST /containers/create for `run`/`create` flags. */
+export function createRequest(f: FlagValues, image: string, cmd: string[], detached: boolean): Record<string, unknown> {
+  const strs = (n: string) => (f[n] as string[] | undefined) ?? [];
+  const str = (n: string) => f[n] as string | undefined;
+  const attach = strs('attach').map((s) => s.toLowerCase());
+  const tty = !!f.tty;
+  const interactive = !!f.interactive;
+  const labels = { ...keyValues(envFiles(strs('label-file'))), ...keyValues(strs('label')) };
+  const health: Record<string, unknown> | undefined = f['no-healthcheck'] ? { Test: ['NONE'] }
+    : str('health-cmd') || str('health-interval') || str('health-timeout') || f['health-retries'] !== undefined || str('health-start-period') ? {
+      ...(str('health-cmd') ? { Test: ['CMD-SHELL', str('health-cmd')] } : {}),
+      ...(str('health-interval') ? { Interval: durationNs('health-interval', str('health-interval')!) } : {}),
+      ...(str('health-timeout') ? { Timeout: durationNs('health-timeout', str('health-timeout')!) } : {}),
+      ...(str('health-start-period') ? { StartPeriod: durationNs('health-start-period', str('health-start-period')!) } : {}),
+      ...(f['health-retries'] !== undefined ? { Retries: f['health-retries'] } : {}),
+    } : undefined;
+  let nanoCpus = 0;
+  if (str('cpus')) {
+    const n = Number(str('cpus'));
+    if (!Number.isFinite(n) || n < 0) throw new CliExit(125, `invalid argument "${str('cpus')}" for "--cpus" flag: failed to parse ${str('cpus')} as a rational number`);
+    nanoCpus = Math.round(n * 1e9);
+  }
+  const memory = str('memory') ? ramInBytes('memory', str('memory')!) : 0;
+  const swapRaw = str('memory-swap');
+  const memorySwap = swapRaw === undefined ? 0 : swapRaw === '-1' ? -1 : ramInBytes('memory-swap', swapRaw);
+  const logOpts = keyValues(strs('log-opt'));
+  const sec = strs('security-opt');
+  const tmpfs = keyValues(strs('tmpfs'), ':');
+  const network = str('net') ?? str('network') ?? 'default';
+  return {
+    Hostname: str('hostname') ?? '',
+    Domainname: str('domainname') ?? '',
+    User: str('user') ?? '',
+    AttachStdin: !detached && (interactive || attach.includes('stdin')),
+    AttachStdout: !detached && (attach.length === 0 || attach.includes('stdout')),
+    AttachStderr: !detached && (attach.length === 0 || attach.includes('stderr')),
+    Tty: tty,
+    OpenStdin: interactive,
+    StdinOnce: interactive && !detached,
+    Env: [...envFiles(strs('env-file')), ...envFlag(strs('env'))],
+    Cmd: cmd.length ? cmd : null,
+    Image: image,
+    WorkingDir: str('workdir') ?? '',
+    Entrypoint: str('entrypoint') !== undefined ? [str('entrypoint')!] : null,
+    Labels: labels,
+    ...(str('stop-signal') ? { StopSignal: str('stop-signal') } : {}),
+    ...(f['stop-timeout'] !== undefined ? { StopTimeout: f['stop-timeout'] } : {}),
+    ...(health ? { Healthcheck: health } : {}),
+    HostConfig: {
+      NetworkMode: network,
+      RestartPolicy: restartPolicy(str('restart') ?? 'no'),
+      AutoRemove: !!f.rm,
+      CapAdd: strs('cap-add'),
+      CapDrop: strs('cap-drop'),
+      Dns: strs('dns'),
+      DnsOptions: strs('dns-option'),
+      DnsSearch: strs('dns-search'),
+      ExtraHosts: strs('add-host'),
+      GroupAdd: strs('group-add'),
+      IpcMode: str('ipc') ?? '',
+      PidMode: str('pid') ?? '',
+      UTSMode: str('uts') ?? '',
+      Privileged: !!f.privileged,
+      ReadonlyRootfs: !!f['read-only'],
+      SecurityOpt: sec.length ? sec : null,
+      Tmpfs: Object.keys(tmpfs).length ? tmpfs : null,
+      ...(str('shm-size') ? { ShmSize: ramInBytes('shm-size', str('shm-size')!) } : {}),
+      Init: f.init ? true : null,
+      Memory: memory,
+      MemorySwap: memorySwap,
+      MemoryReservation: str('memory-reservation') ? ramInBytes('memory-reservation', str('memory-reservation')!) : 0,
+      NanoCpus: nanoCpus,
+      CpuShares: (f['cpu-shares'] as number | undefined) ?? 0,
+      CpuQuota: (f['cpu-quota'] as number | undefined) ?? 0,
+      CpuPeriod: (f['cpu-period'] as number | undefined) ?? 0,
+      CpusetCpus: str('cpuset-cpus') ?? '',
+      CpusetMems: str('cpuset-mems') ?? '',
+      PidsLimit: (f['pids-limit'] as number | undefined) ?? null,
+      BlkioWeight: (f['blkio-weight'] as number | undefined) ?? 0,
+      OomKillDisable: f['oom-kill-disable'] ? true : null,
+      Devices: devices(strs('device')),
+      Ulimits: ulimits(strs('ulimit')),
+      Sysctls: keyValues(strs('sysctl')),
+      LogConfig: { Type: str('log-driver') ?? '', Config: logOpts },
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Turning a create request into a container: the image's config merged
+ * under the request's, as Docker's daemon does, and the request checked.
+ */
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { ContainerConfig } from '../images/types.js';
+import type { HostConfig } from './types.js';
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function envKey(e: string): string { const i = e.indexOf('='); return i < 0 ? e : e.slice(0, i); }
+
+/** Image env first, then the request's, a later KEY replacing an earlier one. */
+export function mergeEnv(...lists: Array<string[] | null | undefined>): string[] {
+  const out = new Map<string, string>();
+  for (const l of lists) for (const e of l ?? []) out.set(envKey(e), e);
+  return [...out.values()];
+}
+
+/** The container's Config: request fields win; Cmd comes from the image only when Entrypoint does too. */
+export function mergeConfig(req: ContainerConfig, image: ContainerConfig | undefined): ContainerConfig {
+  const img = image ?? {};
+  const out: ContainerConfig = { ...req };
+  out.Env = mergeEnv(img.Env, req.Env);
+  const reqEntry = req.Entrypoint && req.Entrypoint.length ? req.Entrypoint : null;
+  if (reqEntry) {
+    // `--entrypoint ""` arrives as [""]: reset, and the image's Cmd does not apply either.
+    out.Entrypoint = reqEntry.length === 1 && reqEntry[0] === '' ? null : reqEntry;
+    out.Cmd = req.Cmd && req.Cmd.length ? req.Cmd : null;
+  } else {
+    out.Entrypoint = img.Entrypoint ?? null;
+    out.Cmd = req.Cmd && req.Cmd.length ? req.Cmd : img.Cmd ?? null;
+  }
+  out.WorkingDir = req.WorkingDir || img.WorkingDir || '';
+  out.User = req.User || img.User || '';
+  out.Labels = { ...(img.Labels ?? {}), ...(req.Labels ?? {}) };
+  out.ExposedPorts = img.ExposedPorts || req.ExposedPorts ? { ...(img.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) } : undefined;
+  out.Volumes = img.Volumes || req.Volumes ? { ...(img.Volumes ?? {}), ...(req.Volumes ?? {}) } : null;
+  out.StopSignal = req.StopSignal || img.StopSignal;
+  out.Healthcheck = req.Healthcheck ?? img.Healthcheck;
+  out.OnBuild = null;
+  out.Tty = !!req.Tty;
+  out.OpenStdin = !!req.OpenStdin;
+  out.StdinOnce = !!req.StdinOnce;
+  out.AttachStdin = !!req.AttachStdin;
+  out.AttachStdout = !!req.AttachStdout;
+  out.AttachStderr = !!req.AttachStderr;
+  out.Domainname = req.Domainname ?? '';
+  if (out.WorkingDir && !out.WorkingDir.startsWith('/')) {
+    throw new InvalidArgumentError(`the working directory '${out.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  return out;
+}
+
+/** Path and Args as Docker reports them; a container needs something to run. */
+export function commandOf(cfg: ContainerConfig): { path: string; args: string[] } {
+  const argv = [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+  if (argv.length === 0) throw new InvalidArgumentError('no command specified');
+  return { path: argv[0]!, args: argv.slice(1) };
+}
+
+const RESTART = new Set(['', 'no', 'always', 'on-failure', 'unless-stopped']);
+const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
+
+/** Docker's checks on a HostConfig, with its messages. */
+export function validateHostConfig(h: HostConfig, cfg: ContainerConfig): void {
+  const rp = h.RestartPolicy;
+  if (rp) {
+    if (!RESTART.has(rp.Name ?? '')) throw new InvalidArgumentError(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    if (rp.Name !== 'on-failure' && (rp.MaximumRetryCount ?? 0) !== 0) throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if ((rp.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+    if (h.AutoRemove && rp.Name && rp.Name !== 'no') throw new InvalidArgumentError(`conflicting options: cannot specify both --restart and --rm`);
+  }
+  if (cfg.StopSignal && !SIGNALS.test(cfg.StopSignal.toUpperCase())) throw new InvalidArgumentError(`invalid signal: ${cfg.StopSignal}`);
+  if ((h.Memory ?? 0) > 0 && h.Memory! < 6 * 1024 * 1024) throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+  if ((h.MemoryReservation ?? 0) > 0 && (h.Memory ?? 0) > 0 && h.MemoryReservation! > h.Memory!) {
+    throw new InvalidArgumentError('Minimum memory limit can not be less than memory reservation limit, see usage');
+  }
+  if ((h.NanoCpus ?? 0) < 0) throw new InvalidArgumentError('invalid CPU value: range of CPUs is from 0.01 to the number of CPUs available');
+  const nm = h.NetworkMode ?? '';
+  if (nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
+    throw new InvalidArgumentError(`network ${nm} not found`);
+  }
+}

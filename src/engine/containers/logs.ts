@@ -1,0 +1,524 @@
+/**
+ * Container logs as conmon writes them (`-l k8s-file:<path>`), read the way
+ * `docker logs` shows them.
+ *
+ * The k8s-file format is one record per line:
+ *   `<RFC3339Nano time with offset> <stdout|stderr> <P|F> <content>`
+ * P marks a piece of a longer line (conmon read it without its newline yet),
+ * F the last piece of a line whose newline was dropped. We join P pieces with
+ * the following pieces of the same stream until the F, so a reader sees whole
+ * lines; a trailing P run with no F (output ended without a newline) comes out
+ * as-is, without a newline, once the container has stopped.
+ *
+ * When `--log-size-max` is exceeded conmon starts the file over (observed on
+ * conmon 2.1.6: same path, old content gone, size shrinks; the inode may or may
+ * not change). A follower therefore checks inode, size and the file's first
+ * bytes, and restarts from offset 0 when any of them says "new file".
+ */
+import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** One line of output, joined from its k8s-file pieces. */
+export interface LogRecord {
+  stream: LogStream;
+  /** UTC RFC3339 with 9 fraction digits, as `docker logs -t` prints it. */
+  time: string;
+  /** Nanoseconds since the Unix epoch (time of the line's last piece). */
+  timeNs: bigint;
+  /** Content; full lines end with '\n'. */
+  line: Buffer;
+}
+
+/** One k8s-file line, unjoined. */
+export interface K8sEntry {
+  stream: LogStream;
+  timeNs: bigint;
+  /** true for P (the line continues in the next piece of this stream). */
+  partial: boolean;
+  /** The bytes after the tag, without any newline. */
+  content: Buffer;
+}
+
+const NL = 0x0a;
+const SP = 0x20;
+const CHUNK = 64 * 1024;
+const POLL_MS = 250;
+/** Bytes of the file head remembered to spot an in-place restart: one timestamp's worth. */
+const SIG_LEN = 36;
+
+// ---------------------------------------------------------------------------
+// Time
+
+let lastPrefix = '';
+let lastPrefixSec = 0n;
+
+/**
+ * Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into ns since the epoch.
+ * Consecutive log lines share their second, so the seconds part is cached.
+ */
+export function parseRFC3339Nano(s: string): bigint | null {
+  if (s.length < 20 || s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== 't') || s[13] !== ':' || s[16] !== ':') return null;
+  const prefix = s.slice(0, 19);
+  let sec: bigint;
+  if (prefix === lastPrefix) {
+    sec = lastPrefixSec;
+  } else {
+    const [y, mo, d, h, mi, se] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.slice(17, 19)].map(Number);
+    if (![y, mo, d, h, mi, se].every(Number.isInteger) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || se > 60) return null;
+    sec = BigInt(Date.UTC(y, mo - 1, d, h, mi, se) / 1000);
+    lastPrefix = prefix;
+    lastPrefixSec = sec;
+  }
+  let i = 19;
+  let frac = 0n;
+  if (s[i] === '.') {
+    let j = i + 1;
+    while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+    const digits = s.slice(i + 1, j);
+    if (digits.length === 0) return null;
+    frac = BigInt(digits.slice(0, 9).padEnd(9, '0'));
+    i = j;
+  }
+  const zone = s.slice(i);
+  let offsetSec = 0n;
+  if (zone !== 'Z' && zone !== 'z') {
+    const m = /^([+-])(\d{2}):(\d{2})$/.exec(zone);
+    if (!m) return null;
+    offsetSec = BigInt((Number(m[2]) * 60 + Number(m[3])) * 60) * (m[1] === '-' ? -1n : 1n);
+  }
+  return (sec - offsetSec) * 1_000_000_000n + frac;
+}
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * Formats ns since the epoch as UTC RFC3339. `fixed` keeps all 9 fraction
+ * digits (Docker's RFC3339NanoFixed, used by `logs -t`); otherwise trailing
+ * zeros are trimmed as Go's RFC3339Nano does (json-file's "time").
+ */
+export function formatTimestamp(ns: bigint, fixed = true): string {
+  let sec = ns / 1_000_000_000n;
+  let frac = ns % 1_000_000_000n;
+  if (frac < 0n) { frac += 1_000_000_000n; sec -= 1n; }
+  const base = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+  let f = frac.toString().padStart(9, '0');
+  if (!fixed) f = f.replace(/0+$/, '');
+  return f ? `${base}.${f}Z` : `${base}Z`;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing and joining
+
+/** Parses one k8s-file line (without its '\n'); null when it is not one. */
+export function parseK8sLine(line: string | Buffer): K8sEntry | null {
+  const b = typeof line === 'string' ? Buffer.from(line) : line;
+  const sp1 = b.indexOf(SP);
+  if (sp1 < 20) return null;
+  const sp2 = b.indexOf(SP, sp1 + 1);
+  if (sp2 < 0) return null;
+  const streamName = b.toString('latin1', sp1 + 1, sp2);
+  if (streamName !== 'stdout' && streamName !== 'stderr') return null;
+  const tag = b[sp2 + 1];
+  if (tag !== 0x50 /* P */ && tag !== 0x46 /* F */) return null;
+  // conmon writes "F " before the content; tolerate a bare tag for an empty piece.
+  if (sp2 + 2 < b.length && b[sp2 + 2] !== SP) return null;
+  const timeNs = parseRFC3339Nano(b.toString('latin1', 0, sp1));
+  if (timeNs === null) return null;
+  let end = b.length;
+  if (end > 0 && b[end - 1] === NL) end--; // tolerate a caller passing the newline
+  return { stream: streamName, timeNs, partial: tag === 0x50, content: b.subarray(Math.min(sp2 + 3, end), end) };
+}
+
+/** Joins P pieces with the rest of their line, per stream. */
+export class K8sJoiner {
+  private pending = new Map<LogStream, { parts: Buffer[]; timeNs: bigint }>();
+
+  /** Feeds one entry; returns the record it completes, if any. */
+  push(e: K8sEntry): LogRecord | undefined {
+    const p = this.pending.get(e.stream);
+    if (e.partial) {
+      // Copy: the entry's content may point into a reused read buffer.
+      if (p) { p.parts.push(Buffer.from(e.content)); p.timeNs = e.timeNs; }
+      else this.pending.set(e.stream, { parts: [Buffer.from(e.content)], timeNs: e.timeNs });
+      return undefined;
+    }
+    let line: Buffer;
+    if (p) {
+      this.pending.delete(e.stream);
+      line = Buffer.concat([...p.parts, e.content, NL_BUF]);
+    } else {
+      line = Buffer.allocUnsafe(e.content.length + 1);
+      e.content.copy(line);
+      line[e.content.length] = NL;
+    }
+    return makeRecord(e.stream, e.timeNs, line);
+  }
+
+  /** Unterminated lines still held, as records without a trailing newline. */
+  flush(): LogRecord[] {
+    const out = [...this.pending].map(([stream, p]) => makeRecord(stream, p.timeNs, Buffer.concat(p.parts)));
+    this.pending.clear();
+    return out.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
+  }
+}
+
+const NL_BUF = Buffer.from('\n');
+
+function makeRecord(stream: LogStream, timeNs: bigint, line: Buffer): LogRecord {
+  return { stream, timeNs, time: formatTimestamp(timeNs), line };
+}
+
+/** Docker's json-file line for a record: `{"log":"hi\n","stream":"stdout","time":"…Z"}\n`. */
+export function writeDockerJsonLine(r: LogRecord): string {
+  return `{"log":${goJsonString(r.line.toString('utf8'))},"stream":"${r.stream}","time":"${formatTimestamp(r.timeNs, false)}"}\n`;
+}
+
+/** JSON string escaped the way Go's encoder does (HTML-safe, \u00XX controls). */
+function goJsonString(s: string): string {
+  return JSON.stringify(s).replace(/[<>&\u2028\u2029\b\f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+// ---------------------------------------------------------------------------
+// --since / --until values
+
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
+
+/** Go's time.ParseDuration ("1h30m", "1.5s", "-2m") in nanoseconds. */
+export function parseDuration(value: string): bigint {
+  const bad = () => new Error(`time: invalid duration "${value}"`);
+  let s = value;
+  let sign = 1n;
+  if (s[0] === '-' || s[0] === '+') { if (s[0] === '-') sign = -1n; s = s.slice(1); }
+  if (s === '0') return 0n;
+  if (s === '') throw bad();
+  let total = 0n;
+  const re = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
+  while (s) {
+    const m = re.exec(s);
+    if (!m || (m[1] === '' && !m[2])) throw bad();
+    const unit = UNIT_NS[m[3]];
+    const frac = m[2] ?? '';
+    const scale = 10n ** BigInt(frac.length);
+    total += BigInt(m[1] || '0') * unit + (BigInt(frac || '0') * unit) / scale;
+    s = s.slice(m[0].length);
+  }
+  return sign * total;
+}
+
+/**
+ * Docker's --since/--until value in ns since the epoch: a Go duration
+ * (relative to `now`, whole seconds as Docker sends it), an RFC3339-like date
+ * (`2006-01-02`, `2006-01-02T15`, `…T15:04`, `…T15:04:05[.nanos]`, each with an
+ * optional `Z`/`±07:00`; without a zone it means `now`'s local zone), or a Unix
+ * timestamp `seconds[.nanos]`.
+ */
+export function parseSince(value: string, now: Date): bigint {
+  if (value !== '0') {
+    let d: bigint | undefined;
+    try { d = parseDuration(value); } catch { /* not a duration */ }
+    if (d !== undefined) {
+      const t = BigInt(now.getTime()) * 1_000_000n - d;
+      // Docker sends `now - d` truncated to whole seconds.
+      return t - (((t % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n);
+    }
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(value);
+  if (m) {
+    const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
+    if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || se > 59) {
+      throw new Error(`parsing time "${value}": value out of range`);
+    }
+    let offsetMin: number;
+    if (m[8] === undefined) {
+      // No zone: local time, using the offset in force at `now` as Docker does.
+      offsetMin = -now.getTimezoneOffset();
+    } else if (m[8] === 'Z' || m[8] === 'z') {
+      offsetMin = 0;
+    } else {
+      const sign = m[8][0] === '-' ? -1 : 1;
+      offsetMin = sign * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6)));
+    }
+    const sec = BigInt(Date.UTC(y, mo - 1, d, h, mi, se) / 1000 - offsetMin * 60);
+    return sec * 1_000_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  }
+  // A '-' means it was meant as a date, just a malformed one.
+  if (value.includes('-') && !/^-\d+(\.\d*)?$/.test(value)) {
+    throw new Error(`parsing time "${value}": cannot parse as RFC3339 timestamp`);
+  }
+  const u = /^(-?\d+)(?:\.(\d*))?$/.exec(value);
+  if (!u) throw new Error(`failed to parse value as time or duration: "${value}"`);
+  return BigInt(u[1]) * 1_000_000_000n + BigInt((u[2] ?? '').slice(0, 9).padEnd(9, '0'));
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+export interface ReadLogOptions {
+  /** Keep reading new output until `stopped` resolves or `signal` aborts. */
+  follow?: boolean;
+  /** Last N lines (of the selected streams); -1 or undefined = all. */
+  tail?: number;
+  /** Only lines at or after this time (ns since epoch). */
+  sinceNs?: bigint;
+  /** Only lines at or before this time; reading ends at the first later line. */
+  untilNs?: bigint;
+  /** Stream selection; each defaults to true. */
+  stdout?: boolean;
+  stderr?: boolean;
+  /** Ends the generator (without error). */
+  signal?: AbortSignal;
+  /** For follow: resolves when the container has stopped and no more output will come. */
+  stopped?: Promise<void>;
+}
+
+/** An open log file and how far we have read it. */
+interface Source {
+  fh: FileHandle;
+  dev: number;
+  ino: number;
+  offset: number;
+  /** Bytes after the last newline read so far (a line still being written). */
+  rest: Buffer;
+  /** The file's first bytes, once known, to recognise a restarted file. */
+  sig: Buffer | null;
+}
+
+async function openSource(path: string, offset = 0): Promise<Source | null> {
+  let fh: FileHandle;
+  try { fh = await fsp.open(path, 'r'); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const st = await fh.stat();
+  return { fh, dev: st.dev, ino: st.ino, offset, rest: Buffer.alloc(0), sig: null };
+}
+
+async function pread(fh: FileHandle, len: number, pos: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  const { bytesRead } = await fh.read(buf, 0, len, pos);
+  return buf.subarray(0, bytesRead);
+}
+
+/** Reads one chunk onward from src.offset; returns the parsed entries, or null at EOF. */
+async function readChunk(src: Source): Promise<K8sEntry[] | null> {
+  const buf = await pread(src.fh, CHUNK, src.offset);
+  if (buf.length === 0) return null;
+  src.offset += buf.length;
+  const data = src.rest.length ? Buffer.concat([src.rest, buf]) : buf;
+  const out: K8sEntry[] = [];
+  let start = 0;
+  for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, start)) {
+    const e = parseK8sLine(data.subarray(start, nl));
+    if (e) out.push(e);
+    start = nl + 1;
+  }
+  // Copy the remainder so the (possibly large) chunk can be freed.
+  src.rest = Buffer.from(data.subarray(start));
+  return out;
+}
+
+/**
+ * Has the file at `path` been replaced or restarted since `src` was opened?
+ * `changed` says the caller must read `src` (possibly a new one) from 0 on.
+ * A vanished path keeps what we hold: the container may just be removed.
+ */
+async function checkReplaced(path: string, src: Source | null): Promise<{ src: Source | null; changed: boolean }> {
+  let st;
+  try { st = await fsp.stat(path); } catch { return { src, changed: false }; }
+  if (!src || st.ino !== src.ino || st.dev !== src.dev) {
+    const fresh = await openSource(path);
+    return { src: fresh ?? src, changed: fresh !== null };
+  }
+  let restarted = st.size < src.offset;
+  if (!restarted && src.sig) restarted = !(await pread(src.fh, SIG_LEN, 0)).equals(src.sig);
+  if (restarted) {
+    src.offset = 0;
+    src.rest = Buffer.alloc(0);
+    src.sig = null;
+    return { src, changed: true };
+  }
+  // Remember the head once there is one, to notice an in-place restart later.
+  if (!src.sig && src.offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
+  return { src, changed: false };
+}
+
+/**
+ * Lines of the file before `end`, last first, with the offset each starts at.
+ * Reads backwards in chunks so a tail never loads the whole file.
+ */
+async function* linesBackward(fh: FileHandle, end: number): AsyncGenerator<{ line: Buffer; start: number }> {
+  let pos = end;
+  let carry = Buffer.alloc(0);
+  while (pos > 0) {
+    const n = Math.min(CHUNK, pos);
+    pos -= n;
+    const buf = await pread(fh, n, pos);
+    const data = carry.length ? Buffer.concat([buf, carry]) : buf;
+    let stop = data.length;
+    for (let nl = data.lastIndexOf(NL, stop - 1); nl >= 0; nl = stop > 0 ? data.lastIndexOf(NL, stop - 1) : -1) {
+      yield { line: data.subarray(nl + 1, stop), start: pos + nl + 1 };
+      stop = nl;
+    }
+    carry = data.subarray(0, stop);
+  }
+  if (carry.length) yield { line: carry, start: 0 };
+}
+
+/**
+ * The entries that make up the last `n` records of the selected streams,
+ * oldest first, and the offset where forward reading goes on (after the
+ * last complete line).
+ */
+async function tailEntries(src: Source, n: number, want: (s: LogStream) => boolean): Promise<{ entries: K8sEntry[]; offset: number }> {
+  const size = (await src.fh.stat()).size;
+  const entries: K8sEntry[] = [];
+  // A last line without its newline is still being written: leave it for
+  // the forward reader, which goes on from `offset`.
+  let offset = size;
+  const lastByte = size > 0 ? (await pread(src.fh, 1, size - 1))[0] : NL;
+  let first = true;
+  // Walking backwards, an F closes a record (it is the record's last piece)
+  // and the P pieces before it, up to the previous F of the same stream,
+  // belong to it. `open` holds streams whose earliest counted record may
+  // still have pieces further back.
+  let count = 0;
+  const open = new Set<LogStream>();
+  for await (const { line, start } of linesBackward(src.fh, size)) {
+    if (first) {
+      first = false;
+      if (lastByte !== NL) { offset = start; continue; }
+    }
+    if (n <= 0) break;
+    const e = parseK8sLine(line);
+    if (!e || !want(e.stream)) continue;
+    if (open.has(e.stream)) {
+      if (e.partial) { entries.push(copyEntry(e)); continue; }
+      if (count >= n) {
+        // This F ends an older record: this stream is complete.
+        open.delete(e.stream);
+        if (open.size === 0) break;
+        continue;
+      }
+      count++;
+      entries.push(copyEntry(e));
+      continue;
+    }
+    // First line seen of this stream: a record (or a trailing unterminated run).
+    if (count >= n) continue;
+    count++;
+    open.add(e.stream);
+    entries.push(copyEntry(e));
+  }
+  return { entries: entries.reverse(), offset };
+}
+
+function copyEntry(e: K8sEntry): K8sEntry {
+  return { ...e, content: Buffer.from(e.content) };
+}
+
+/**
+ * Reads the log at `path` as `docker logs` would: optionally the last
+ * `tail` lines, filtered by stream and time, then (with `follow`) new lines
+ * as they are written, across conmon's file restarts, until `stopped`
+ * resolves (the rest is drained first) or `signal` aborts.
+ */
+export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
+  const want = (s: LogStream) => (s === 'stdout' ? opts.stdout !== false : opts.stderr !== false);
+  const { signal, sinceNs, untilNs } = opts;
+  if (signal?.aborted) return;
+  const joiner = new K8sJoiner();
+  /** 'yield' | 'skip' | 'end' for one record. */
+  const verdict = (r: LogRecord) =>
+    !want(r.stream) || (sinceNs !== undefined && r.timeNs < sinceNs) ? 'skip' : untilNs !== undefined && r.timeNs > untilNs ? 'end' : 'yield';
+
+  let src = await openSource(path);
+  if (!src && !opts.follow) return;
+
+  // Wake-ups for follow: file events, the poll timer, stop and abort.
+  let stopped = false;
+  let dirty = false;
+  let wakeUp: (() => void) | null = null;
+  const wake = () => { dirty = true; wakeUp?.(); };
+  let watcher: FSWatcher | undefined;
+  const onAbort = () => wake();
+  if (opts.follow) {
+    opts.stopped?.then(() => { stopped = true; wake(); }, () => { stopped = true; wake(); });
+    signal?.addEventListener('abort', onAbort);
+    // Watch the directory, not the file: conmon may replace the file, and a
+    // watch on the old inode would then go silent.
+    try {
+      const name = basename(path);
+      watcher = watch(dirname(path), { persistent: false }, (_ev, f) => { if (!f || f === name) wake(); });
+      watcher.on('error', () => { watcher?.close(); watcher = undefined; });
+    } catch { /* the poll timer alone will do */ }
+  }
+
+  try {
+    if (src && opts.tail !== undefined && opts.tail >= 0) {
+      const { entries, offset } = await tailEntries(src, opts.tail, want);
+      src.offset = offset;
+      for (const e of entries) {
+        const r = joiner.push(e);
+        if (!r) continue;
+        const v = verdict(r);
+        if (v === 'end') return;
+        if (v === 'yield') yield r;
+        if (signal?.aborted) return;
+      }
+    }
+
+    for (;;) {
+      const last = stopped; // drain once more after the stop was seen
+      // Drain what is there; on a replaced file, finish the old one first.
+      for (;;) {
+        for (let entries = src && (await readChunk(src)); entries; entries = await readChunk(src!)) {
+          for (const e of entries) {
+            const r = joiner.push(e);
+            if (!r) continue;
+            const v = verdict(r);
+            if (v === 'end') return;
+            if (v === 'yield') yield r;
+            if (signal?.aborted) return;
+          }
+        }
+        if (!opts.follow) break;
+        const next = await checkReplaced(path, src);
+        if (!next.changed) break;
+        if (next.src !== src) await src?.fh.close();
+        src = next.src;
+      }
+      if (!opts.follow || last || signal?.aborted) break;
+      if (untilNs !== undefined && nowNs() > untilNs) break;
+      if (!dirty) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, POLL_MS);
+          wakeUp = () => { clearTimeout(timer); resolve(); };
+        });
+        wakeUp = null;
+      }
+      dirty = false;
+      if (signal?.aborted) return;
+    }
+    if (signal?.aborted) return;
+    for (const r of joiner.flush()) {
+      const v = verdict(r);
+      if (v === 'end') return;
+      if (v === 'yield') yield r;
+    }
+  } finally {
+    watcher?.close();
+    signal?.removeEventListener('abort', onAbort);
+    await src?.fh.close();
+  }
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}

@@ -1,0 +1,648 @@
+/**
+ * The container service: every container's record and state, and the
+ * lifecycle — create, start, stop, kill, wait, restart, remove — with
+ * Docker's rules and messages.
+ *
+ * State on disk (written whole or not at all):
+ *   <data-root>/containers/<id>/config.json   ContainerRecord
+ *   <data-root>/containers/<id>/state.json    ContainerState
+ *   <data-root>/containers/<id>/container.log the shim's log (CRI k8s-file lines)
+ *   <exec-root>/containers/<id>/              runtime bundle and shim files (see runtime/shim.ts)
+ *
+ * A running container is owned by its shim (conmon), not by berthd: after a
+ * daemon restart, `init` finds each one again by its shim's pid and exit file.
+ */
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../core/atomic.js';
+import { chainIds, type Digest } from '../../core/digest.js';
+import { humanDuration } from '../../core/duration.js';
+import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
+import { KeyedMutex } from '../../core/mutex.js';
+import { log } from '../../core/log.js';
+import { run, which } from '../../core/proc.js';
+import { Runc } from '../../runtime/runc.js';
+import { alive, readExitCode, shimPaths, shimPid, startShim, wasOomKilled, type ShimPaths } from '../../runtime/shim.js';
+import { buildSpec, specToJson } from '../../runtime/spec.js';
+import { resolveUser } from '../../runtime/user.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { EventBus } from '../events.js';
+import type { ImageService } from '../images/service.js';
+import type { ContainerConfig } from '../images/types.js';
+import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
+import { writeEtcFiles } from './etc.js';
+import { randomName, validName } from './names.js';
+import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface Container {
+  rec: ContainerRecord;
+  state: ContainerState;
+  /** Resolved on the next exit (wait next-exit / not-running). */
+  exitWaiters: Array<(code: number) => void>;
+  removeWaiters: Array<(code: number) => void>;
+  watcher?: FSWatcher;
+  poll?: NodeJS.Timeout;
+  restartTimer?: NodeJS.Timeout;
+  removing?: boolean;
+}
+
+export interface CreateRequest extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: unknown;
+  StopTimeout?: number;
+}
+
+export interface ContainerServiceOptions {
+  dataRoot: string;
+  execRoot: string;
+  runtime?: string;
+  initPath?: string;
+}
+
+function emptyState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+/** A signal name or number as the runtime takes it; Docker's error otherwise. */
+export function parseSignal(s: string | undefined, def = 'SIGKILL'): string {
+  const v = (s || def).toUpperCase();
+  if (/^\d+$/.test(v)) {
+    if (Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError(`invalid signal: ${s}`);
+    return v;
+  }
+  const name = v.startsWith('SIG') ? v : `SIG${v}`;
+  if (!(name in osConstants.signals) && !/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) throw new InvalidArgumentError(`invalid signal: ${s}`);
+  return name;
+}
+
+export class ContainerService {
+  private byId = new Map<string, Container>();
+  private locks = new KeyedMutex();
+  readonly runc: Runc;
+  private readonly runtime: string;
+
+  constructor(
+    readonly images: ImageService,
+    readonly snapshotter: Snapshotter,
+    readonly events: EventBus,
+    readonly opts: ContainerServiceOptions,
+  ) {
+    this.runtime = which(opts.runtime ?? 'runc') ?? opts.runtime ?? 'runc';
+    this.runc = new Runc(this.runtime, join(opts.execRoot, 'runc'));
+    images.usersOf = (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running }));
+    images.extraLayerRoots = () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []);
+  }
+
+  private dataDir(id: string): string { return join(this.opts.dataRoot, 'containers', id); }
+  private execDir(id: string): string { return join(this.opts.execRoot, 'containers', id); }
+  private shim(id: string): ShimPaths { return shimPaths(this.execDir(id)); }
+  logPath(c: Container): string { return join(this.dataDir(c.rec.Id), 'container.log'); }
+
+  // ---- lookup -------------------------------------------------------------
+
+  list(): Container[] { return [...this.byId.values()]; }
+
+  /** By full ID, by name, or by unique ID prefix; Docker's 404 otherwise. */
+  get(ref: string): Container {
+    const c = this.tryGet(ref);
+    if (!c) throw new NotFoundError(`No such container: ${ref}`);
+    return c;
+  }
+
+  tryGet(ref: string): Container | undefined {
+    if (!ref) return undefined;
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    for (const c of this.byId.values()) if (c.rec.Name === name) return c;
+    if (!/^[a-f0-9]+$/.test(ref)) return undefined;
+    const hits = [...this.byId.values()].filter((c) => c.rec.Id.startsWith(ref));
+    if (hits.length > 1) throw new BerthError(`multiple IDs found with provided prefix: ${ref}`, 400);
+    return hits[0];
+  }
+
+  private nameTaken(name: string): Container | undefined {
+    for (const c of this.byId.values()) if (c.rec.Name === name) return c;
+    return undefined;
+  }
+
+  private attrs(c: Container, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(c.rec.Config.Labels ?? {}), image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...extra };
+  }
+
+  private async save(c: Container): Promise<void> {
+    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'config.json'), c.rec);
+    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
+  }
+
+  private async saveState(c: Container): Promise<void> {
+    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
+  }
+
+  // ---- create -------------------------------------------------------------
+
+  async create(nameIn: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+    if (!req.Image) throw new InvalidArgumentError('no image specified');
+    const image = this.images.tryResolve(req.Image);
+    if (!image) throw new NotFoundError(`No such image: ${req.Image}`);
+    const imgCfg = await this.images.config(image.id);
+    const hostConfig: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...(req.HostConfig ?? {}) };
+    const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
+    const config = mergeConfig(cfgReq, imgCfg.config);
+    validateHostConfig(hostConfig, config);
+    const { path, args } = commandOf(config);
+
+    const id = randomBytes(32).toString('hex');
+    config.Hostname = config.Hostname || id.slice(0, 12);
+    return this.locks.run('names', async () => {
+      let name: string;
+      if (nameIn) {
+        name = validName(nameIn);
+        const other = this.nameTaken(name);
+        if (other) throw new ConflictError(`Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      } else {
+        name = randomName((n) => !!this.nameTaken(n));
+      }
+      const chain = chainIds(image.layers.map((l) => l.diffId));
+      const rec: ContainerRecord = {
+        Id: id, Created: new Date().toISOString(), Name: name, Path: path, Args: args,
+        Config: config, HostConfig: hostConfig, Image: image.id, RootfsParent: chain[chain.length - 1],
+        RootfsChain: chain, RestartCount: 0,
+      };
+      const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
+      await mkdir(this.dataDir(id), { recursive: true, mode: 0o700 });
+      try {
+        await this.snapshotter.prepare(id, rec.RootfsParent as Digest | undefined);
+        await this.save(c);
+      } catch (err) {
+        await this.snapshotter.remove(id).catch(() => {});
+        await rm(this.dataDir(id), { recursive: true, force: true });
+        throw err;
+      }
+      this.byId.set(id, c);
+      this.events.publish('container', 'create', id, this.attrs(c));
+      return { Id: id, Warnings: [] };
+    });
+  }
+
+  // ---- start --------------------------------------------------------------
+
+  /** Start; false when it was already running (the API's 304). */
+  async start(ref: string): Promise<boolean> {
+    const c = this.get(ref);
+    return this.locks.run(c.rec.Id, async () => {
+      if (c.removing) throw new ConflictError(`container is marked for removal and cannot be started`);
+      if (c.state.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
+      if (c.state.Running) return false;
+      if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+      c.rec.ManuallyStopped = false;
+      await this.startLocked(c);
+      return true;
+    });
+  }
+
+  private async startLocked(c: Container): Promise<void> {
+    const id = c.rec.Id;
+    const sp = this.shim(id);
+    try {
+      await rm(sp.dir, { recursive: true, force: true });
+      await mkdir(sp.bundle, { recursive: true, mode: 0o700 });
+      const rootfs = await this.snapshotter.mount(id);
+      const h = c.rec.HostConfig;
+      const cfg = c.rec.Config;
+      const netMode = h.NetworkMode ?? 'default';
+      const network = netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private';
+      const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
+      const mounts = await writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host');
+      const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
+      const env = [...(cfg.Env ?? [])];
+      if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${hostname}`);
+      if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+      const ns = (mode: string | undefined, kind: string) =>
+        mode === 'host' ? 'host' : mode?.startsWith('container:') ? this.nsOf(mode.slice(10), kind) : Promise.resolve('private');
+      const spec = buildSpec({
+        id, rootfs, args: [c.rec.Path, ...c.rec.Args], env, cwd: cfg.WorkingDir || '/', user, hostname,
+        tty: !!cfg.Tty, hostConfig: h, cgroupsPath: `/berth/${id}`, extraMounts: mounts,
+        namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
+        ...(h.Init ? { initPath: this.opts.initPath ?? '/usr/bin/tini' } : {}),
+      });
+      await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
+      const logOpts = h.LogConfig?.Config ?? {};
+      const pid = await startShim({
+        id, name: c.rec.Name, paths: sp, runtime: this.runtime, runtimeRoot: this.runc.root, logPath: this.logPath(c),
+        logSizeMax: logOpts['max-size'] ? parseSize(logOpts['max-size']) : undefined,
+        tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
+      });
+      await this.runc.start(id);
+      c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
+      await this.saveState(c);
+      this.watchExit(c);
+      this.events.publish('container', 'start', id, this.attrs(c));
+    } catch (err) {
+      await this.runc.delete(id, true).catch(() => {});
+      await this.snapshotter.unmount(id).catch(() => {});
+      c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: 128, Error: messageOf(err) };
+      await this.saveState(c).catch(() => {});
+      throw err instanceof BerthError ? err : new BerthError(messageOf(err), 500);
+    }
+  }
+
+  /** A namespace path of another running container, for --network/--pid/--ipc container:NAME. */
+  private async nsOf(ref: string, kind: string): Promise<string> {
+    const other = this.get(ref);
+    if (!other.state.Running) throw new ConflictError(`cannot join namespace of a non running container: ${ref}`);
+    return `/proc/${other.state.Pid}/ns/${kind}`;
+  }
+
+  // ---- exit ---------------------------------------------------------------
+
+  /** Notice the shim's exit file: inotify on the exit dir, and a slow poll in case a change is missed. */
+  private watchExit(c: Container): void {
+    this.unwatch(c);
+    const sp = this.shim(c.rec.Id);
+    const check = () => { void this.checkExit(c); };
+    try {
+      c.watcher = watch(sp.exitDir, check);
+      c.watcher.on('error', () => {});
+    } catch { /* the poll still covers it */ }
+    c.poll = setInterval(check, 2000);
+    c.poll.unref();
+    check();
+  }
+
+  private unwatch(c: Container): void {
+    c.watcher?.close();
+    if (c.poll) clearInterval(c.poll);
+    c.watcher = undefined;
+    c.poll = undefined;
+  }
+
+  private async checkExit(c: Container): Promise<void> {
+    if (!c.state.Running) return;
+    const sp = this.shim(c.rec.Id);
+    let code = await readExitCode(sp, c.rec.Id);
+    if (code === null) {
+      // A shim that vanished without writing an exit code (killed, host trouble): the container is gone too.
+      const spid = await shimPid(sp);
+      if (spid && alive(spid)) return;
+      if (c.state.Pid && alive(c.state.Pid)) return;
+      code = await readExitCode(sp, c.rec.Id);
+      if (code === null) code = 255;
+    }
+    await this.locks.run(c.rec.Id, () => this.onExit(c, code!));
+  }
+
+  private async onExit(c: Container, code: number): Promise<void> {
+    if (!c.state.Running) return;
+    this.unwatch(c);
+    const id = c.rec.Id;
+    const oom = await wasOomKilled(this.shim(id));
+    const ranMs = Date.now() - Date.parse(c.state.StartedAt);
+    await this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }));
+    await this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) }));
+    c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
+    if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
+    const restart = this.shouldRestart(c, code);
+    if (restart) {
+      c.state.Status = 'restarting';
+      c.state.Restarting = true;
+    }
+    await this.saveState(c);
+    this.events.publish('container', 'die', id, this.attrs(c, { exitCode: String(code), execDuration: String(Math.round(ranMs / 1000)) }));
+    for (const w of c.exitWaiters.splice(0)) w(code);
+    if (restart) {
+      // Docker's back-off: 100 ms doubling, reset once a run lasted 10 s.
+      const delay = ranMs > 10_000 ? 100 : Math.min(60_000, 100 * 2 ** Math.min(c.rec.RestartCount, 10));
+      c.restartTimer = setTimeout(() => {
+        c.restartTimer = undefined;
+        void this.locks.run(id, async () => {
+          if (!this.byId.has(id) || c.state.Running || c.rec.ManuallyStopped || c.removing) return;
+          c.rec.RestartCount++;
+          await this.save(c);
+          try { await this.startLocked(c); this.events.publish('container', 'restart', id, this.attrs(c)); } catch (e) {
+            log.warn('restart failed', { id, error: messageOf(e) });
+          }
+        });
+      }, delay);
+    } else if (c.rec.HostConfig.AutoRemove) {
+      void this.remove(id, { force: true }).catch((e) => log.warn('auto-remove failed', { id, error: messageOf(e) }));
+    }
+  }
+
+  private shouldRestart(c: Container, code: number): boolean {
+    if (c.rec.ManuallyStopped || c.removing) return false;
+    const p = c.rec.HostConfig.RestartPolicy;
+    switch (p?.Name) {
+      case 'always': case 'unless-stopped': return true;
+      case 'on-failure': return code !== 0 && (!p.MaximumRetryCount || c.rec.RestartCount < p.MaximumRetryCount);
+      default: return false;
+    }
+  }
+
+  // ---- stop / kill / wait -------------------------------------------------
+
+  /** Stop; false when it was not running (the API's 304). */
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<boolean> {
+    const c = this.get(ref);
+    if (c.restartTimer) {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = undefined;
+      c.rec.ManuallyStopped = true;
+      c.state = { ...c.state, Status: 'exited', Restarting: false };
+      await this.save(c);
+      return true;
+    }
+    if (!c.state.Running) return false;
+    c.rec.ManuallyStopped = true;
+    await this.save(c);
+    const signal = parseSignal(opts.signal ?? c.rec.Config.StopSignal, 'SIGTERM');
+    const timeout = opts.timeout ?? (c.rec.Config.StopTimeout as number | undefined) ?? 10;
+    const exited = this.nextExit(c);
+    await this.runc.kill(c.rec.Id, signal).catch(() => {});
+    if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
+    if (timeout < 0) { await exited; return true; }
+    if (await withTimeout(exited, timeout * 1000)) return true;
+    await this.runc.kill(c.rec.Id, 'SIGKILL', true).catch(() => {});
+    if (!(await withTimeout(exited, 30_000))) throw new BerthError(`container ${c.rec.Id} did not exit after SIGKILL`, 500);
+    return true;
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const c = this.get(ref);
+    const sig = parseSignal(signal);
+    if (!c.state.Running) throw new ConflictError(`cannot kill container: ${ref}: container ${c.rec.Id} is not running`);
+    if (sig === 'SIGKILL' || sig === '9') c.rec.ManuallyStopped = true;
+    await this.runc.kill(c.rec.Id, sig);
+    this.events.publish('container', 'kill', c.rec.Id, this.attrs(c, { signal: sig.replace(/^SIG/, '') === sig ? sig : String(osConstants.signals[sig as keyof typeof osConstants.signals] ?? sig) }));
+  }
+
+  async restart(ref: string, timeout?: number): Promise<void> {
+    await this.stop(ref, { timeout });
+    await this.start(ref);
+    const c = this.get(ref);
+    this.events.publish('container', 'restart', c.rec.Id, this.attrs(c));
+  }
+
+  private nextExit(c: Container): Promise<number> {
+    return new Promise((resolve) => c.exitWaiters.push(resolve));
+  }
+
+  /** Docker's wait conditions: not-running (default), next-exit, removed. */
+  waitFor(ref: string, condition = 'not-running'): Promise<number> {
+    const c = this.get(ref);
+    if (!['not-running', 'next-exit', 'removed', ''].includes(condition)) throw new InvalidArgumentError(`invalid condition: "${condition}"`);
+    if (condition === 'removed') return new Promise((resolve) => c.removeWaiters.push(resolve));
+    if ((condition === 'not-running' || condition === '') && !c.state.Running && !c.state.Restarting) return Promise.resolve(c.state.ExitCode);
+    return this.nextExit(c);
+  }
+
+  // ---- pause / rename / update / top --------------------------------------
+
+  async pause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (!c.state.Running) throw new ConflictError(`container ${c.rec.Id} is not running`);
+    if (c.state.Paused) throw new ConflictError(`container ${c.rec.Id} is already paused`);
+    await this.runc.pause(c.rec.Id);
+    c.state = { ...c.state, Paused: true, Status: 'paused' };
+    await this.saveState(c);
+    this.events.publish('container', 'pause', c.rec.Id, this.attrs(c));
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (!c.state.Paused) throw new ConflictError(`container ${c.rec.Id} is not paused`);
+    await this.runc.resume(c.rec.Id);
+    c.state = { ...c.state, Paused: false, Status: 'running' };
+    await this.saveState(c);
+    this.events.publish('container', 'unpause', c.rec.Id, this.attrs(c));
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = this.get(ref);
+    if (!newName) throw new InvalidArgumentError('Neither old nor new names may be empty');
+    const name = validName(newName);
+    await this.locks.run('names', async () => {
+      const other = this.nameTaken(name);
+      if (other && other !== c) throw new ConflictError(`Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (other === c) throw new InvalidArgumentError(`Renaming a container with the same name as its current name`);
+      const old = c.rec.Name;
+      c.rec.Name = name;
+      await this.save(c);
+      this.events.publish('container', 'rename', c.rec.Id, this.attrs(c, { oldName: old }));
+    });
+  }
+
+  /** Change resources (and the restart policy) of a container, live when it runs. */
+  async update(ref: string, upd: HostConfig): Promise<string[]> {
+    const c = this.get(ref);
+    const keys = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+    const next: HostConfig = { ...c.rec.HostConfig };
+    for (const k of keys) if (upd[k] !== undefined && upd[k] !== null && upd[k] !== 0 && upd[k] !== '') (next as Record<string, unknown>)[k] = upd[k];
+    if (upd.RestartPolicy?.Name) next.RestartPolicy = upd.RestartPolicy;
+    validateHostConfig(next, c.rec.Config);
+    if (c.state.Running) {
+      const r: Record<string, Record<string, unknown>> = { memory: {}, cpu: {}, blockIO: {}, pids: {} };
+      if (next.Memory) r.memory!.limit = next.Memory;
+      if (next.MemorySwap) r.memory!.swap = next.MemorySwap;
+      else if (upd.Memory && next.MemorySwap === undefined) r.memory!.swap = -1;
+      if (next.MemoryReservation) r.memory!.reservation = next.MemoryReservation;
+      if (upd.NanoCpus) { r.cpu!.period = 100000; r.cpu!.quota = Math.round(next.NanoCpus! * 100000 / 1e9); }
+      if (upd.CpuQuota) r.cpu!.quota = next.CpuQuota;
+      if (upd.CpuPeriod) r.cpu!.period = next.CpuPeriod;
+      if (upd.CpuShares) r.cpu!.shares = next.CpuShares;
+      if (upd.CpusetCpus) r.cpu!.cpus = next.CpusetCpus;
+      if (upd.CpusetMems) r.cpu!.mems = next.CpusetMems;
+      if (upd.BlkioWeight) r.blockIO!.weight = next.BlkioWeight;
+      if (upd.PidsLimit) r.pids!.limit = next.PidsLimit;
+      try { await this.runc.update(c.rec.Id, r); } catch (e) {
+        throw new BerthError(`Cannot update container ${c.rec.Id}: ${messageOf(e)}`, 500);
+      }
+    }
+    c.rec.HostConfig = next;
+    await this.save(c);
+    this.events.publish('container', 'update', c.rec.Id, this.attrs(c));
+    return [];
+  }
+
+  /** `docker top`: ps over the container's pids, Docker's {Titles, Processes}. */
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.get(ref);
+    if (!c.state.Running) throw new ConflictError(`container ${c.rec.Id} is not running`);
+    const pids = new Set((await this.runc.ps(c.rec.Id)).map(String));
+    const r = await run('ps', psArgs.split(/\s+/).filter(Boolean));
+    if (r.code !== 0) throw new BerthError(`Error running ps: ${r.stderr.trim()}`, 500);
+    const lines = r.stdout.trimEnd().split('\n');
+    const titles = lines[0]!.trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0) throw new BerthError('Couldn\'t find PID field in ps output', 500);
+    const procs: string[][] = [];
+    for (const line of lines.slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (!pids.has(f[pidCol]!)) continue;
+      procs.push([...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')]);
+    }
+    return { Titles: titles, Processes: procs };
+  }
+
+  // ---- remove -------------------------------------------------------------
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const c = this.get(ref);
+    if (c.removing) throw new ConflictError(`removal of container ${c.rec.Id} is already in progress`);
+    if ((c.state.Running || c.state.Paused) && !opts.force) {
+      throw new ConflictError(`cannot remove container "${c.rec.Name}": container is ${c.state.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`);
+    }
+    c.removing = true;
+    try {
+      if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+      if (c.state.Running) {
+        const exited = this.nextExit(c);
+        await this.runc.kill(c.rec.Id, 'SIGKILL', true).catch(() => {});
+        if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
+        if (!(await withTimeout(exited, 30_000))) throw new BerthError(`could not kill running container ${c.rec.Id}, cannot remove`, 500);
+      }
+      await this.locks.run(c.rec.Id, async () => {
+        this.unwatch(c);
+        await this.runc.delete(c.rec.Id, true).catch(() => {});
+        await this.snapshotter.remove(c.rec.Id);
+        await rm(this.execDir(c.rec.Id), { recursive: true, force: true });
+        await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });
+        this.byId.delete(c.rec.Id);
+      });
+    } catch (err) {
+      c.removing = false;
+      throw err;
+    }
+    this.events.publish('container', 'destroy', c.rec.Id, this.attrs(c));
+    for (const w of c.removeWaiters.splice(0)) w(c.state.ExitCode);
+    for (const w of c.exitWaiters.splice(0)) w(c.state.ExitCode);
+  }
+
+  async prune(filters: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    checkFilterKeys(filters, ['until', 'label', 'label!']);
+    const until = filters.until?.[0] ? parseUntil(filters.until[0]) : undefined;
+    const deleted: string[] = [];
+    let space = 0;
+    for (const c of this.list()) {
+      if (c.state.Running || c.state.Paused || c.state.Restarting) continue;
+      if (until !== undefined && Date.parse(c.rec.Created) / 1000 >= until) continue;
+      if (!matchLabels(c.rec.Config.Labels, filters.label)) continue;
+      if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(c.rec.Config.Labels, [l]))) continue;
+      space += await this.sizeRw(c).catch(() => 0);
+      await this.remove(c.rec.Id, { force: false }).then(() => deleted.push(c.rec.Id), () => {});
+    }
+    this.events.publish('container', 'prune', '', { reclaimed: String(space) });
+    return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  /** Bytes in the container's writable layer. */
+  async sizeRw(c: Container): Promise<number> {
+    const r = await run('du', ['-sb', '--', this.snapshotter.upperPath(c.rec.Id)]);
+    if (r.code !== 0) return 0;
+    const n = Number(r.stdout.split(/\s/)[0]);
+    // An empty upper dir still counts its own 4 KiB block; Docker reports 0 then.
+    return n <= 4096 ? 0 : n;
+  }
+
+  // ---- startup ------------------------------------------------------------
+
+  /** Load every container and reconcile it with its shim; then apply restart policies. */
+  async init(): Promise<void> {
+    const root = join(this.opts.dataRoot, 'containers');
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await mkdir(join(this.opts.execRoot, 'containers'), { recursive: true, mode: 0o700 });
+    for (const id of await readdir(root)) {
+      try {
+        const rec = JSON.parse(await readFile(join(root, id, 'config.json'), 'utf8')) as ContainerRecord;
+        let state: ContainerState;
+        try { state = JSON.parse(await readFile(join(root, id, 'state.json'), 'utf8')) as ContainerState; } catch { state = emptyState(); }
+        this.byId.set(id, { rec, state, exitWaiters: [], removeWaiters: [] });
+      } catch (e) {
+        // Created but never recorded (a crash inside create): nothing refers to it.
+        log.warn('dropping incomplete container', { id, error: messageOf(e) });
+        await this.snapshotter.remove(id).catch(() => {});
+        await rm(join(root, id), { recursive: true, force: true });
+      }
+    }
+    for (const c of this.byId.values()) {
+      if (c.state.Running) {
+        this.watchExit(c); // finds an exit that happened while berthd was down
+      } else if (c.state.Restarting) {
+        c.state = { ...c.state, Restarting: false, Status: 'exited' };
+        await this.saveState(c);
+      }
+    }
+    // Docker starts containers whose policy says so when the daemon starts.
+    for (const c of this.byId.values()) {
+      const p = c.rec.HostConfig.RestartPolicy?.Name;
+      if (c.state.Running || c.rec.ManuallyStopped) continue;
+      if (p === 'always' || (p === 'unless-stopped' && c.state.StartedAt !== ZERO_TIME)) {
+        if (c.state.StartedAt === ZERO_TIME) continue;
+        void this.start(c.rec.Id).catch((e) => log.warn('restart on daemon start failed', { id: c.rec.Id, error: messageOf(e) }));
+      }
+    }
+  }
+
+  /** Stop watching (daemon shutdown); containers keep running under their shims. */
+  close(): void {
+    for (const c of this.byId.values()) {
+      this.unwatch(c);
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+    }
+  }
+
+  // ---- views --------------------------------------------------------------
+
+  /** Docker's State.String(): "Up 5 minutes", "Exited (0) 3 seconds ago", "Created". */
+  statusText(c: Container, now = Date.now()): string {
+    const s = c.state;
+    if (c.removing) return 'Removal In Progress';
+    if (s.Running) {
+      const up = humanDuration(now - Date.parse(s.StartedAt));
+      if (s.Paused) return `Up ${up} (Paused)`;
+      const health = s.Health?.Status;
+      return health ? `Up ${up} (${health === 'starting' ? 'health: starting' : health})` : `Up ${up}`;
+    }
+    if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    if (s.Dead) return 'Dead';
+    if (s.StartedAt === ZERO_TIME) return 'Created';
+    if (s.FinishedAt === ZERO_TIME) return '';
+    return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(false); });
+  });
+}
+
+/** "10m", "1g", "512k" → bytes (log max-size). */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
+  if (!m) throw new InvalidArgumentError(`invalid size: '${s}'`);
+  const mul = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mul);
+}
+
+/** A Docker `until` filter value (timestamp or duration) as Unix seconds. */
+function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const d = /^(\d+)(s|m|h)$/.exec(v);
+  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
+  return t / 1000;
+}

@@ -1,0 +1,83 @@
+/**
+ * A container's live streams: output (from the shim's log, which holds
+ * everything the container wrote), stdin (into the shim's attach socket),
+ * TTY resize (the shim's control fifo), and stats samples (from cgroups).
+ */
+import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ConflictError } from '../../core/errors.js';
+import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
+import { shimPaths } from '../../runtime/shim.js';
+import { readLogs, type LogRecord } from './logs.js';
+import type { Container, ContainerService } from './service.js';
+import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
+
+export interface OutputOptions {
+  /** Replay what was already logged first. */
+  logs?: boolean;
+  /** Follow new output until the container stops. */
+  stream?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Output for attach: past lines if asked, then everything new until the container's next exit. */
+export function attachOutput(svc: ContainerService, c: Container, o: OutputOptions): AsyncGenerator<LogRecord> {
+  const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : svc.waitFor(c.rec.Id, 'next-exit').then(() => {});
+  return readLogs(svc.logPath(c), {
+    follow: !!o.stream,
+    tail: o.logs ? -1 : 0,
+    stdout: o.stdout !== false,
+    stderr: o.stderr !== false,
+    signal: o.signal,
+    stopped,
+    partial: true,
+  });
+}
+
+/** Feed `input` to the container's stdin through the shim's attach socket (a SOCK_SEQPACKET socket, hence socat). */
+export function attachStdin(svc: ContainerService, c: Container, input: Readable): void {
+  if (!c.rec.Config.OpenStdin) { input.resume(); return; }
+  const sock = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'attach');
+  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${sock},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.on('error', () => {});
+  child.on('error', () => input.resume());
+  input.pipe(child.stdin);
+}
+
+/** Resize the container's TTY (the shim reads "1 <rows> <cols>" on its control fifo). */
+export async function resizeTty(svc: ContainerService, c: Container, rows: number, cols: number): Promise<void> {
+  if (!c.state.Running) throw new ConflictError(`cannot resize a container that is not running`);
+  if (!c.rec.Config.Tty) return;
+  const ctl = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'ctl');
+  const fh = await open(ctl, 'w');
+  try { await fh.write(`1 ${rows} ${cols}\n`); } finally { await fh.close(); }
+}
+
+export interface StatsSampler { sample(): Promise<DockerStats> }
+
+/** Successive stats samples; each carries the previous one's CPU figures as Docker's "precpu". */
+export function statsSampler(c: Container): StatsSampler {
+  let prev: { cpu: CgroupStats['cpu']; time: Date; system: number } | null = null;
+  return {
+    async sample() {
+      if (!c.state.Running) return stoppedDockerStats(c.rec.Id, c.rec.Name);
+      const [cur, proc, net] = await Promise.all([
+        readCgroupStats(`/berth/${c.rec.Id}`),
+        readProcStat(),
+        readNetDev(c.state.Pid).catch(() => ({})),
+      ]);
+      const now = new Date();
+      const out = toDockerStats(cur, prev ? { cpu: prev.cpu } : null, {
+        id: c.rec.Id, name: c.rec.Name, net, readTime: now, preReadTime: prev?.time,
+        onlineCpus: proc.onlineCpus, memTotal: totalmem(), systemCpuNs: proc.systemCpuNs, preSystemCpuNs: prev?.system,
+      });
+      prev = { cpu: cur.cpu, time: now, system: proc.systemCpuNs };
+      return out;
+    },
+  };
+}

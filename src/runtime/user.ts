@@ -1,0 +1,145 @@
+/**
+ * Docker's `--user` / Config.User resolved against the container's rootfs,
+ * with the rules of runc's libcontainer/user (GetExecUser) that dockerd uses:
+ *
+ *   ''            root (uid 0), with root's passwd entry if there is one
+ *   'name'|'uid'  the passwd entry; gid and home from it, supplementary groups
+ *                 from the /etc/group lines that list the user
+ *   'u:g'         as above but the group is explicit (name or gid) and
+ *                 /etc/group membership is not consulted
+ *
+ * A numeric uid/gid needs no entry (gid 0 and home '/' then). The image's
+ * /etc/passwd and /etc/group are read without leaving the rootfs: symlinks
+ * are resolved as if the rootfs were '/'.
+ */
+import { lstat, open, readlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../core/errors.js';
+
+export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+interface GroupEntry { name: string; gid: number; members: string[] }
+
+const MAX_ID = 2 ** 31 - 1;
+const MAX_FILE = 16 * 1024 * 1024; // an /etc/passwd larger than this is not one
+
+/**
+ * `path` inside `root` with every symlink resolved relative to `root`:
+ * absolute targets restart at root, '..' stops at root. Missing components
+ * are kept as-is (the caller's open fails with ENOENT).
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const todo = path.split('/').filter(Boolean);
+  let done: string[] = [];
+  let links = 0;
+  while (todo.length) {
+    const part = todo.shift()!;
+    if (part === '.') continue;
+    if (part === '..') { done.pop(); continue; }
+    const full = join(root, ...done, part);
+    const st = await lstat(full).catch(() => null);
+    if (st?.isSymbolicLink()) {
+      if (++links > 40) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${path} in the container`);
+      const target = await readlink(full);
+      if (target.startsWith('/')) done = [];
+      todo.unshift(...target.split('/').filter(Boolean));
+      continue;
+    }
+    done.push(part);
+  }
+  return join(root, ...done);
+}
+
+/** A text file of the rootfs, or null if it does not exist. Never a FIFO or device. */
+async function readRootfsFile(rootfs: string, path: string): Promise<string | null> {
+  const real = await resolveInRoot(rootfs, path);
+  let fh;
+  try {
+    // O_NOFOLLOW: a symlink swapped in after resolution is not followed; O_NONBLOCK: a FIFO can't hang us.
+    fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_FILE) return null;
+    return (await fh.readFile()).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+const isId = (s: string) => /^[0-9]+$/.test(s);
+
+function toId(s: string): number {
+  const n = Number(s);
+  if (n > MAX_ID) throw new InvalidArgumentError(`uids and gids must be in range 0-${MAX_ID}`);
+  return n;
+}
+
+function lines(text: string | null): string[][] {
+  if (!text) return [];
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+}
+
+function parsePasswd(text: string | null): PasswdEntry[] {
+  // name:password:uid:gid:gecos:home:shell
+  return lines(text)
+    .filter((f) => isId(f[2] ?? '') && isId(f[3] ?? ''))
+    .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' }));
+}
+
+function parseGroup(text: string | null): GroupEntry[] {
+  // name:password:gid:member,member
+  return lines(text)
+    .filter((f) => isId(f[2] ?? ''))
+    .map((f) => ({ name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean) }));
+}
+
+/** --group-add entries: group names or gids (a gid needs no /etc/group line). */
+function additionalGroups(groupAdd: string[], groups: GroupEntry[]): number[] {
+  return groupAdd.map((g) => {
+    const hit = groups.find((e) => e.name === g || String(e.gid) === g);
+    if (hit) return hit.gid;
+    if (isId(g)) return toId(g);
+    throw new InvalidArgumentError(`unable to find group ${g}: no matching entries in group file`);
+  });
+}
+
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd?: string[] | null): Promise<ResolvedUser> {
+  const [userArg = '', groupArg = ''] = (spec ?? '').split(':');
+  const passwd = parsePasswd(await readRootfsFile(rootfs, '/etc/passwd'));
+  const groups = parseGroup(await readRootfsFile(rootfs, '/etc/group'));
+
+  const out = { uid: 0, gid: 0, home: '/' };
+  // Empty user means root, but root's passwd entry still gives its home.
+  const entry = userArg === ''
+    ? passwd.find((p) => p.uid === 0)
+    : isId(userArg) ? passwd.find((p) => p.uid === toId(userArg)) : passwd.find((p) => p.name === userArg);
+  if (entry) {
+    Object.assign(out, { uid: entry.uid, gid: entry.gid, home: entry.home || '/' });
+  } else if (userArg !== '') {
+    if (!isId(userArg)) throw new InvalidArgumentError(`unable to find user ${userArg}: no matching entries in passwd file`);
+    out.uid = toId(userArg);
+  }
+
+  let sgids: number[] = [];
+  if (groupArg !== '') {
+    const g = isId(groupArg) ? groups.find((e) => e.gid === toId(groupArg)) : groups.find((e) => e.name === groupArg);
+    if (g) out.gid = g.gid;
+    else if (isId(groupArg)) out.gid = toId(groupArg);
+    else throw new InvalidArgumentError(`unable to find group ${groupArg}: no matching entries in group file`);
+  } else if (entry) {
+    // Membership lists only count in the implicit form, as in runc.
+    sgids = groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid);
+  }
+
+  // The primary gid leads the list, as current dockerd does, so setgroups()
+  // never leaves the process with supplementary groups inherited from elsewhere.
+  const additionalGids = [...new Set([out.gid, ...sgids, ...additionalGroups(groupAdd ?? [], groups)])];
+  return { ...out, additionalGids };
+}
