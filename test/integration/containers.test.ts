@@ -1,0 +1,225 @@
+/** Containers end to end: lifecycle, streams, limits, secure defaults, errors — through berth and the docker CLI. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Daemon, startDaemon, importBusybox } from '../helpers.js';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+  await importBusybox(d);
+});
+after(async () => {
+  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await d.berth(['rm', '-f', ...ids]);
+  await d.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function inspect(id: string, fmt: string): Promise<string> {
+  const r = await d.berth(['inspect', '-f', fmt, id]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+/** The cgroup file a limit lands in, on v1 or v2 hosts. */
+function cgroupFile(id: string, v1: string, v2: string): string {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return readFileSync(`/sys/fs/cgroup/berth/${id}/${v2}`, 'utf8').trim();
+  const [ctrl, file] = v1.split('/') as [string, string];
+  return readFileSync(`/sys/fs/cgroup/${ctrl}/berth/${id}/${file}`, 'utf8').trim();
+}
+
+test('run prints output, keeps stdout and stderr apart, and exits with the container\'s code', async () => {
+  const r = await d.berth(['run', '--name', 'codes', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  assert.equal(await inspect('codes', '{{.State.Status}} {{.State.ExitCode}}'), 'exited 3');
+  const ps = await d.berth(['ps', '-a', '--filter', 'name=codes', '--format', '{{.Names}}|{{.Status}}|{{.Command}}']);
+  assert.match(ps.stdout, /^codes\|Exited \(3\) .* ago\|"sh -c 'echo out; e…"\n$|^codes\|Exited \(3\) .* ago\|"sh -c echo out; ech…"\n$/);
+  await d.berth(['rm', 'codes']);
+});
+
+test('run --rm leaves nothing behind; the docker CLI runs the same way', async () => {
+  const before = (await d.berth(['ps', '-aq'])).stdout;
+  const r = await d.berth(['run', '--rm', 'busybox', 'echo', 'hello']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hello\n');
+  const viaDocker = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo via docker; exit 7']);
+  assert.equal(viaDocker.code, 7, viaDocker.stderr);
+  assert.equal(viaDocker.stdout, 'via docker\n');
+  await sleep(200);
+  assert.equal((await d.berth(['ps', '-aq'])).stdout, before);
+  const active = join(d.dataRoot, 'snapshots');
+  const drivers = readdirSync(active);
+  for (const drv of drivers) assert.deepEqual(readdirSync(join(active, drv, 'active')).filter((k) => !before.includes(k.slice(0, 12))), []);
+});
+
+test('detached containers: ps, inspect, logs, stop with SIGKILL after the timeout, start again', async () => {
+  const id = (await d.berth(['run', '-d', '--name', 'sleeper', 'busybox', 'sleep', '1000'])).stdout.trim();
+  assert.match(id, /^[a-f0-9]{64}$/);
+  const ps = await d.berth(['ps', '--format', '{{.ID}} {{.Names}} {{.State}}']);
+  assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} sleeper running$`, 'm'));
+  const pid = Number(await inspect('sleeper', '{{.State.Pid}}'));
+  assert.ok(pid > 0);
+  assert.equal(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\x001000\x00');
+  // sleep as PID 1 ignores SIGTERM: stop waits -t seconds, then kills.
+  const t0 = Date.now();
+  const stop = await d.berth(['stop', '-t', '1', 'sleeper']);
+  assert.equal(stop.stdout, 'sleeper\n');
+  assert.ok(Date.now() - t0 >= 1000);
+  assert.equal(await inspect('sleeper', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}'), 'exited 137 false');
+  assert.equal((await d.berth(['start', 'sleeper'])).code, 0);
+  assert.equal(await inspect('sleeper', '{{.State.Running}}'), 'true');
+  const rm = await d.berth(['rm', 'sleeper']);
+  assert.equal(rm.code, 1);
+  assert.equal(rm.stderr, 'Error response from daemon: cannot remove container "/sleeper": container is running: stop the container before removing or force remove\n');
+  assert.equal((await d.berth(['rm', '-f', 'sleeper'])).code, 0);
+  assert.equal((await d.berth(['inspect', 'sleeper'])).code, 1);
+});
+
+test('a process that handles SIGTERM stops at once; kill -s sends the signal; wait returns the code', async () => {
+  await d.berth(['run', '-d', '--name', 'trapper', 'busybox', 'sh', '-c', 'trap "exit 42" TERM; while true; do sleep 0.1; done']);
+  await sleep(300);
+  const t0 = Date.now();
+  assert.equal((await d.berth(['stop', 'trapper'])).code, 0);
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(await inspect('trapper', '{{.State.ExitCode}}'), '42');
+  await d.berth(['start', 'trapper']);
+  await sleep(300);
+  const wait = d.berth(['wait', 'trapper']);
+  await sleep(200);
+  assert.equal((await d.berth(['kill', '-s', 'TERM', 'trapper'])).code, 0);
+  assert.equal((await wait).stdout, '42\n');
+  const notRunning = await d.berth(['kill', 'trapper']);
+  assert.equal(notRunning.code, 1);
+  assert.match(notRunning.stderr, /is not running/);
+  await d.berth(['rm', 'trapper']);
+});
+
+test('logs: streams, --tail, -t, and -f until the container exits', async () => {
+  await d.berth(['run', '--name', 'talker', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2']);
+  const all = await d.berth(['logs', 'talker']);
+  assert.equal(all.stdout, 'line1\nline2\nline3\nline4\nline5\n');
+  assert.equal(all.stderr, 'oops\n');
+  assert.equal((await d.berth(['logs', '--tail', '2', 'talker'])).stdout, 'line5\n');
+  assert.match((await d.berth(['logs', '-t', '--tail', '1', 'talker'])).stderr, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z oops\n$/);
+  const viaDocker = await d.docker(['logs', 'talker']);
+  assert.equal(viaDocker.stdout, all.stdout);
+  await d.berth(['rm', 'talker']);
+  await d.berth(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo tick$i; sleep 0.3; done']);
+  const f = await d.berth(['logs', '-f', 'ticker']);
+  assert.equal(f.stdout, 'tick1\ntick2\ntick3\n');
+  await d.berth(['rm', 'ticker']);
+});
+
+test('limits land in the container\'s cgroup (the course\'s example) and a fork bomb stops at the pids limit', async () => {
+  const id = (await d.berth(['run', '-d', '--cpus=1', '-m=2g', '--pids-limit=1000', 'busybox', 'sleep', '1000'])).stdout.trim();
+  assert.equal(cgroupFile(id, 'memory/memory.limit_in_bytes', 'memory.max'), '2147483648');
+  assert.equal(cgroupFile(id, 'pids/pids.max', 'pids.max'), '1000');
+  const quota = existsSync('/sys/fs/cgroup/cgroup.controllers') ? cgroupFile(id, '', 'cpu.max') : cgroupFile(id, 'cpu/cpu.cfs_quota_us', '');
+  assert.match(quota, /^100000( 100000)?$/);
+  assert.equal(await inspect(id, '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'), '2147483648 1000000000 1000');
+  // update changes the live limit.
+  assert.equal((await d.berth(['update', '-m', '1g', id])).code, 0);
+  assert.equal(cgroupFile(id, 'memory/memory.limit_in_bytes', 'memory.max'), '1073741824');
+  await d.berth(['rm', '-f', id]);
+
+  const bomb = (await d.berth(['run', '-d', '--pids-limit=50', 'busybox', 'sh', '-c', 'sh -c "for i in \\$(seq 200); do sleep 30 & done" 2>/dev/null; sleep 30'])).stdout.trim();
+  await sleep(1500);
+  const current = Number(cgroupFile(bomb, 'pids/pids.current', 'pids.current'));
+  assert.ok(current <= 50 && current >= 40, `pids.current = ${current}`);
+  assert.equal((await d.berth(['ps', '-q'])).code, 0, 'the daemon still answers');
+  await d.berth(['rm', '-f', bomb]);
+});
+
+test('an OOM kill is reported: exit 137, OOMKilled, an oom event', async () => {
+  const since = Math.floor(Date.now() / 1000);
+  const r = await d.berth(['run', '--name', 'hog', '-m', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=a; while true; do x=$x$x; done']);
+  assert.equal(r.code, 137, r.stderr);
+  assert.equal(await inspect('hog', '{{.State.OOMKilled}} {{.State.ExitCode}}'), 'true 137');
+  const ev = await d.berth(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=hog', '--format', '{{.Action}}']);
+  assert.match(ev.stdout, /^oom$/m);
+  await d.berth(['rm', 'hog']);
+});
+
+test('secure defaults: Docker\'s capabilities, masked /proc paths, managed /etc files; --privileged lifts them', async () => {
+  const r = await d.berth(['run', '--rm', '--name', 'secure', '-h', 'box', 'busybox', 'sh', '-c',
+    'grep CapEff /proc/self/status; cat /etc/hostname; grep box /etc/hosts; wc -c < /proc/keys; grep " /proc/sys " /proc/mounts']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.equal(lines[0], 'CapEff:\t00000000a80425fb');
+  assert.equal(lines[1], 'box');
+  assert.match(lines[2]!, /\tbox$/);
+  assert.equal(lines[3], '0', '/proc/keys is masked');
+  assert.match(lines[4]!, /^proc \/proc\/sys proc ro,/);
+  const p = await d.berth(['run', '--rm', '--privileged', 'busybox', 'grep', 'CapEff', '/proc/self/status']);
+  assert.notEqual(p.stdout, 'CapEff:\t00000000a80425fb\n');
+  const u = await d.berth(['run', '--rm', '-u', '1000:1000', '--cap-drop', 'ALL', 'busybox', 'sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status']);
+  assert.equal(u.stdout, '1000\n1000\nCapEff:\t0000000000000000\n');
+});
+
+test('bad input: unknown image, unknown command, name in use, bad flags', async () => {
+  const noImage = await d.berth(['run', 'nosuchimage']);
+  assert.equal(noImage.code, 125);
+  assert.match(noImage.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+  const noCmd = await d.berth(['run', '--rm', 'busybox', 'nosuchcommand']);
+  assert.equal(noCmd.code, 127);
+  assert.match(noCmd.stderr, /executable file not found|no such file or directory/);
+  await d.berth(['create', '--name', 'taken', 'busybox']);
+  const dup = await d.berth(['create', '--name', 'taken', 'busybox']);
+  assert.equal(dup.code, 125);
+  assert.match(dup.stderr, /Conflict\. The container name "\/taken" is already in use by container "[a-f0-9]{64}"/);
+  const badName = await d.docker(['create', '--name', 'bad name!', 'busybox']);
+  assert.notEqual(badName.code, 0);
+  assert.match(badName.stderr, /Invalid container name/);
+  const rmi = await d.berth(['rmi', 'busybox']);
+  assert.equal(rmi.code, 1);
+  assert.match(rmi.stderr, /conflict: unable to remove repository reference "busybox" \(must force\) - container [a-f0-9]{12} is using its referenced image/);
+  await d.berth(['rm', 'taken']);
+  const badFlag = await d.berth(['run', '--no-such-flag', 'busybox']);
+  assert.equal(badFlag.code, 125);
+  assert.match(badFlag.stderr, /unknown flag: --no-such-flag/);
+  const badRestart = await d.berth(['run', '--restart', 'sometimes', 'busybox']);
+  assert.equal(badRestart.code, 125);
+  assert.match(badRestart.stderr, /invalid restart policy/);
+  assert.equal((await d.berth(['stop', 'nosuch'])).stderr, 'Error response from daemon: No such container: nosuch\n');
+});
+
+test('restart policies: on-failure retries, then gives up', async () => {
+  await d.berth(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 1']);
+  for (let i = 0; i < 50 && (await inspect('flaky', '{{.RestartCount}} {{.State.Status}}')) !== '2 exited'; i++) await sleep(200);
+  assert.equal(await inspect('flaky', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}'), '2 exited 1');
+  await d.berth(['rm', 'flaky']);
+});
+
+test('pause and unpause freeze the container', async () => {
+  await d.berth(['run', '-d', '--name', 'frozen', 'busybox', 'sleep', '1000']);
+  assert.equal((await d.berth(['pause', 'frozen'])).code, 0);
+  assert.equal(await inspect('frozen', '{{.State.Status}} {{.State.Paused}}'), 'paused true');
+  assert.match((await d.berth(['ps', '--format', '{{.Status}}', '-f', 'name=frozen'])).stdout, /\(Paused\)/);
+  assert.equal((await d.berth(['unpause', 'frozen'])).code, 0);
+  assert.equal(await inspect('frozen', '{{.State.Status}}'), 'running');
+  await d.berth(['rm', '-f', 'frozen']);
+});
+
+test('containers outlive a kill -9 of berthd: same PIDs, exits seen, logs and stop still work', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push((await d.berth(['run', '-d', 'busybox', 'sh', '-c', `trap "exit 0" TERM; while true; do echo tick${i}; sleep 0.2; done`])).stdout.trim());
+  const short = (await d.berth(['run', '-d', '--name', 'shortlived', 'busybox', 'sh', '-c', 'sleep 2; exit 9'])).stdout.trim();
+  const pids = await Promise.all(ids.map((id) => inspect(id, '{{.State.Pid}}')));
+  await d.kill9();
+  await sleep(2500); // shortlived exits while no daemon watches
+  await d.start();
+  for (let i = 0; i < ids.length; i++) {
+    assert.equal(await inspect(ids[i]!, '{{.State.Running}} {{.State.Pid}}'), `true ${pids[i]}`);
+  }
+  for (let i = 0; i < 20 && (await inspect(short, '{{.State.Status}}')) !== 'exited'; i++) await sleep(200);
+  assert.equal(await inspect(short, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 9');
+  const logs = await d.berth(['logs', '--tail', '1', ids[0]!]);
+  assert.equal(logs.stdout, 'tick0\n');
+  assert.equal((await d.berth(['stop', ...ids])).code, 0);
+  for (const id of ids) assert.equal(await inspect(id, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 0');
+  await d.berth(['rm', short, ...ids]);
+});
