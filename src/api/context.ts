@@ -38,7 +38,11 @@ export class Ctx {
     return parseFilters(this.query.get('filters'));
   }
 
+  /** The body of an upgrade request, read by the server before routing. */
+  presetBody?: Buffer;
+
   async body(): Promise<Buffer> {
+    if (this.presetBody) return this.presetBody;
     const chunks: Buffer[] = [];
     for await (const c of this.req) chunks.push(c as Buffer);
     return Buffer.concat(chunks);

@@ -14,6 +14,7 @@ import { Router } from './router.js';
 import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
+import { execRoutes } from './routes/exec.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -27,6 +28,7 @@ export function buildRouter(): Router {
   systemRoutes(r);
   imageRoutes(r);
   containerRoutes(r);
+  execRoutes(r);
   return r;
 }
 
@@ -52,7 +54,8 @@ export function createApiServer(engine: Engine): Server {
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
-    void handle(engine, router, req, res, head);
+    // Node does not read the body of an upgrade request: take Content-Length bytes off the socket ourselves.
+    void readUpgradeBody(req, socket, head).then(({ body, rest }) => handle(engine, router, req, res, rest, body));
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 0;
@@ -60,7 +63,24 @@ export function createApiServer(engine: Engine): Server {
   return server;
 }
 
-async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): Promise<void> {
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const want = Number(req.headers['content-length'] ?? 0);
+  let buf = head;
+  while (buf.length < want) {
+    const chunk = await new Promise<Buffer | null>((resolve) => {
+      const onData = (b: Buffer) => { socket.off('end', onEnd); resolve(b); };
+      const onEnd = () => { socket.off('data', onData); resolve(null); };
+      socket.once('data', onData);
+      socket.once('end', onEnd);
+    });
+    if (!chunk) break;
+    buf = Buffer.concat([buf, chunk]);
+  }
+  socket.pause();
+  return { body: buf.subarray(0, want), rest: buf.subarray(want) };
+}
+
+async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer, upgradeBody?: Buffer): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://berth');
   let path = url.pathname;
   let version = API_VERSION;
@@ -84,6 +104,7 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
   const started = Date.now();
   const ctx = new Ctx(req, res, engine, hit.params, url.searchParams, version);
   ctx.upgradeHead = upgradeHead;
+  ctx.presetBody = upgradeBody;
   try {
     await hit.handler(ctx);
   } catch (err) {

@@ -76,6 +76,8 @@ const COMMANDS: Record<string, Loader> = {
   'container attach': async () => (await containers()).attachCmd,
   'container prune': async () => (await containers()).pruneCmd,
   'container inspect': async () => (await containers()).containerInspectCmd,
+  exec: async () => (await containers()).execCmd,
+  'container exec': async () => (await containers()).execCmd,
   'system check': async () => (await system()).check,
 };
 

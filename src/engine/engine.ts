@@ -13,6 +13,7 @@ import { EventBus } from './events.js';
 import { ImageStore } from './images/store.js';
 import { ImageService } from './images/service.js';
 import { ContainerService } from './containers/service.js';
+import { ExecService } from './containers/exec.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -24,6 +25,7 @@ export interface EngineOptions {
 
 export class Engine {
   readonly startedAt = new Date();
+  readonly execs: ExecService;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -32,7 +34,9 @@ export class Engine {
     readonly snapshotter: Snapshotter,
     readonly images: ImageService,
     readonly containers: ContainerService,
-  ) {}
+  ) {
+    this.execs = new ExecService(containers);
+  }
 
   static async open(opts: EngineOptions): Promise<Engine> {
     await mkdir(opts.dataRoot, { recursive: true, mode: 0o711 });

@@ -52,6 +52,8 @@ export interface ShimOptions {
   logSizeMax?: number;
   tty: boolean;
   stdin: boolean;
+  /** Keep stdin open when an attached client goes away (not StdinOnce). */
+  leaveStdinOpen?: boolean;
   conmon?: string;
 }
 
@@ -74,7 +76,8 @@ export async function startShim(o: ShimOptions): Promise<number> {
   ];
   if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
-  if (o.stdin) args.push('-i', '--leave-stdin-open');
+  if (o.stdin) args.push('-i');
+  if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
   // conmon reports runc's result as JSON on its "sync pipe". A regular file
   // instead of a pipe: conmon writes to it again later, and must never meet a
   // closed pipe once berthd is gone.

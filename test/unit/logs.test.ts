@@ -16,9 +16,11 @@ function k8s(ns: bigint, stream: 'stdout' | 'stderr', tag: 'P' | 'F', content: s
   return `${t} ${stream} ${tag} ${content}\n`;
 }
 
-function tmp(): { dir: string; file: string; done: () => void } {
+/** A temp dir; `done` also runs `cleanup` (e.g. aborting a follow a failed assertion left open). */
+function tmp(): { dir: string; file: string; cleanup: (() => void)[]; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
-  return { dir, file: join(dir, 'ctr.log'), done: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup: (() => void)[] = [];
+  return { dir, file: join(dir, 'ctr.log'), cleanup, done: () => { cleanup.forEach((f) => f()); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 async function collect(path: string, opts: ReadLogOptions = {}): Promise<LogRecord[]> {
@@ -142,28 +144,30 @@ test('follow picks up appended lines, file restarts, and ends when stopped', asy
     writeFileSync(t.file, k8s(BASE, 'stdout', 'F', 'old1') + k8s(BASE + 1n, 'stdout', 'F', 'old2'));
     let stop!: () => void;
     const stopped = new Promise<void>((r) => { stop = r; });
-    const it = readLogs(t.file, { follow: true, tail: 1, stopped })[Symbol.asyncIterator]();
-    assert.equal((await next(it)).value?.line.toString(), 'old2\n');
+    const ac = new AbortController();
+    t.cleanup.push(() => ac.abort());
+    const it = readLogs(t.file, { follow: true, tail: 1, stopped, signal: ac.signal })[Symbol.asyncIterator]();
+    assert.equal((await next(it)).value?.line.toString(), 'old2\n', 'step old2');
 
     // Appended, including a line written in two writes and a split P/F line.
     appendFileSync(t.file, k8s(BASE + 2n, 'stdout', 'F', 'new1'));
-    assert.equal((await next(it)).value?.line.toString(), 'new1\n');
+    assert.equal((await next(it)).value?.line.toString(), 'new1\n', 'step new1');
     const half = k8s(BASE + 3n, 'stderr', 'F', 'halves');
     appendFileSync(t.file, half.slice(0, 20));
     await new Promise((r) => setTimeout(r, 300));
     appendFileSync(t.file, half.slice(20) + k8s(BASE + 4n, 'stdout', 'P', 'pi'));
-    assert.equal((await next(it)).value?.line.toString(), 'halves\n');
+    assert.equal((await next(it)).value?.line.toString(), 'halves\n', 'step halves');
     appendFileSync(t.file, k8s(BASE + 5n, 'stdout', 'F', 'ece'));
-    assert.equal((await next(it)).value?.line.toString(), 'piece\n');
+    assert.equal((await next(it)).value?.line.toString(), 'piece\n', 'step piece');
 
     // conmon's --log-size-max: a new file takes the path (rename).
     writeFileSync(t.file + '.tmp', k8s(BASE + 6n, 'stdout', 'F', 'rotated1'));
     renameSync(t.file + '.tmp', t.file);
-    assert.equal((await next(it)).value?.line.toString(), 'rotated1\n');
+    assert.equal((await next(it)).value?.line.toString(), 'rotated1\n', 'step rotated1');
 
     // ... or the same file starts over, shorter than before.
     writeFileSync(t.file, k8s(BASE + 7n, 'stdout', 'F', 'r2'));
-    assert.equal((await next(it)).value?.line.toString(), 'r2\n');
+    assert.equal((await next(it)).value?.line.toString(), 'r2\n', 'step r2');
 
     // ... or starts over and is already longer than where we were.
     writeFileSync(t.file, k8s(BASE + 8n, 'stderr', 'F', 'r3 ' + 'y'.repeat(300)));
@@ -172,7 +176,7 @@ test('follow picks up appended lines, file restarts, and ends when stopped', asy
     // Stop: what was written last is drained, the unterminated piece flushed, then the end.
     appendFileSync(t.file, k8s(BASE + 9n, 'stdout', 'F', 'last') + k8s(BASE + 10n, 'stdout', 'P', 'no newline'));
     stop();
-    assert.equal((await next(it)).value?.line.toString(), 'last\n');
+    assert.equal((await next(it)).value?.line.toString(), 'last\n', 'step last');
     assert.equal((await next(it)).value?.line.toString(), 'no newline');
     assert.equal((await next(it)).done, true);
   } finally { t.done(); }
@@ -184,6 +188,7 @@ test('follow waits for a missing file; without follow a missing file is empty', 
     assert.deepEqual(await collect(t.file), []);
     assert.deepEqual(await collect(t.file, { tail: 5 }), []);
     const ac = new AbortController();
+    t.cleanup.push(() => ac.abort());
     const it = readLogs(t.file, { follow: true, tail: 10, signal: ac.signal })[Symbol.asyncIterator]();
     const p = next(it);
     await new Promise((r) => setTimeout(r, 100));
@@ -199,8 +204,9 @@ test('abort ends a follow that has nothing to read', async () => {
   try {
     writeFileSync(t.file, k8s(BASE, 'stdout', 'F', 'one'));
     const ac = new AbortController();
+    t.cleanup.push(() => ac.abort());
     const it = readLogs(t.file, { follow: true, signal: ac.signal })[Symbol.asyncIterator]();
-    assert.equal((await next(it)).value?.line.toString(), 'one\n');
+    assert.equal((await next(it)).value?.line.toString(), 'one\n', 'step one');
     const p = next(it, 1000);
     setTimeout(() => ac.abort(), 50);
     assert.equal((await p).done, true);

@@ -61,7 +61,7 @@ async function attach(ctx: Ctx): Promise<void> {
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  if (ctx.bool('stdin')) attachStdin(svc, c, sock);
+  if (ctx.bool('stdin')) void attachStdin(svc, c, sock);
   else sock.resume();
   const enc = encoder(tty);
   try {

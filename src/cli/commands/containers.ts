@@ -477,3 +477,45 @@ export const containerInspectCmd: Command = {
     return 0;
   },
 };
+
+export const execCmd: Command = {
+  usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  summary: 'Execute a command in a running container',
+  args: { min: 2 },
+  stopAtArg: true,
+  flags: [
+    { name: 'detach', short: 'd', type: 'bool', help: 'Detached mode: run command in the background' },
+    { name: 'interactive', short: 'i', type: 'bool', help: 'Keep STDIN open even if not attached' },
+    { name: 'tty', short: 't', type: 'bool', help: 'Allocate a pseudo-TTY' },
+    { name: 'env', short: 'e', type: 'strings', help: 'Set environment variables' },
+    { name: 'env-file', type: 'strings', help: 'Read in a file of environment variables' },
+    { name: 'user', short: 'u', type: 'string', help: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+    { name: 'workdir', short: 'w', type: 'string', help: 'Working directory inside the container' },
+    { name: 'privileged', type: 'bool', help: 'Give extended privileges to the command' },
+    { name: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
+  ],
+  async run(cli, args, f) {
+    const [container, ...cmd] = args;
+    const client = await cli.client();
+    const tty = !!f.tty;
+    const env = (createRequest({ env: f.env, 'env-file': f['env-file'] } as never, '', [], true) as { Env: string[] }).Env;
+    const { Id } = await client.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container!)}/exec`, {
+      body: {
+        AttachStdin: !!f.interactive && !f.detach, AttachStdout: !f.detach, AttachStderr: !f.detach, Tty: tty,
+        Env: env, Cmd: cmd, User: (f.user as string | undefined) ?? '', WorkingDir: (f.workdir as string | undefined) ?? '', Privileged: !!f.privileged,
+      },
+    }).catch(daemonError);
+    if (f.detach) {
+      await client.json('POST', `/exec/${Id}/start`, { body: { Detach: true, Tty: tty } }).catch(daemonError);
+      return 0;
+    }
+    const sock = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty } }).catch(daemonError);
+    const out = pumpOutput(sock, tty);
+    const stop = f.interactive ? pumpInput(sock, tty) : () => {};
+    if (tty && process.stdout.isTTY) await client.json('POST', `/exec/${Id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
+    await out;
+    stop();
+    const info = await client.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${Id}/json`);
+    return info.ExitCode ?? 0;
+  },
+};

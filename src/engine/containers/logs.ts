@@ -52,44 +52,51 @@ const SIG_LEN = 36;
 // ---------------------------------------------------------------------------
 // Time
 
-let lastPrefix = '';
-let lastPrefixSec = 0n;
+// Consecutive log lines share their second: cache its parse and its format.
+let lastPrefix = Buffer.alloc(19);
+let lastPrefixNs = -1n;
+let lastFormatSec = NaN;
+let lastFormatBase = '';
 
-/**
- * Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into ns since the epoch.
- * Consecutive log lines share their second, so the seconds part is cached.
- */
+/** Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into ns since the epoch. */
 export function parseRFC3339Nano(s: string): bigint | null {
-  if (s.length < 20 || s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== 't') || s[13] !== ':' || s[16] !== ':') return null;
-  const prefix = s.slice(0, 19);
-  let sec: bigint;
-  if (prefix === lastPrefix) {
-    sec = lastPrefixSec;
-  } else {
-    const [y, mo, d, h, mi, se] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.slice(17, 19)].map(Number);
-    if (![y, mo, d, h, mi, se].every(Number.isInteger) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || se > 60) return null;
-    sec = BigInt(Date.UTC(y, mo - 1, d, h, mi, se) / 1000);
-    lastPrefix = prefix;
-    lastPrefixSec = sec;
+  const b = Buffer.from(s, 'latin1');
+  return parseTime(b, b.length);
+}
+
+const digit = (c: number) => c - 48;
+const twoDigits = (b: Buffer, i: number) => (isDigit(b[i]) && isDigit(b[i + 1]) ? digit(b[i]) * 10 + digit(b[i + 1]) : NaN);
+const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+
+/** parseRFC3339Nano on the bytes b[0, end), without making strings (it runs per log line). */
+function parseTime(b: Buffer, end: number): bigint | null {
+  if (end < 20 || b[4] !== 0x2d || b[7] !== 0x2d || (b[10] !== 0x54 && b[10] !== 0x74) || b[13] !== 0x3a || b[16] !== 0x3a) return null;
+  if (lastPrefixNs < 0n || b.compare(lastPrefix, 0, 19, 0, 19) !== 0) {
+    const y = twoDigits(b, 0) * 100 + twoDigits(b, 2);
+    const [mo, d, h, mi, se] = [5, 8, 11, 14, 17].map((i) => twoDigits(b, i));
+    if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo) && h <= 23 && mi <= 59 && se <= 60)) return null;
+    lastPrefixNs = BigInt(Date.UTC(y, mo - 1, d, h, mi, se) / 1000) * 1_000_000_000n;
+    lastPrefix = Buffer.from(b.subarray(0, 19));
   }
   let i = 19;
-  let frac = 0n;
-  if (s[i] === '.') {
+  let frac = 0;
+  if (b[i] === 0x2e /* . */) {
     let j = i + 1;
-    while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
-    const digits = s.slice(i + 1, j);
-    if (digits.length === 0) return null;
-    frac = BigInt(digits.slice(0, 9).padEnd(9, '0'));
+    for (; j < end && isDigit(b[j]); j++) {
+      if (j - i <= 9) frac = frac * 10 + digit(b[j]); // digits past the 9th are below a nanosecond
+    }
+    if (j === i + 1) return null;
+    frac *= 10 ** Math.max(0, 10 - (j - i));
     i = j;
   }
-  const zone = s.slice(i);
-  let offsetSec = 0n;
-  if (zone !== 'Z' && zone !== 'z') {
-    const m = /^([+-])(\d{2}):(\d{2})$/.exec(zone);
-    if (!m) return null;
-    offsetSec = BigInt((Number(m[2]) * 60 + Number(m[3])) * 60) * (m[1] === '-' ? -1n : 1n);
+  let offsetNs = 0n;
+  if (end !== i + 1 || (b[i] !== 0x5a && b[i] !== 0x7a) /* Z z */) {
+    if (end !== i + 6 || b[i + 3] !== 0x3a || (b[i] !== 0x2b && b[i] !== 0x2d)) return null;
+    const off = (twoDigits(b, i + 1) * 60 + twoDigits(b, i + 4)) * 60;
+    if (Number.isNaN(off)) return null;
+    if (off !== 0) offsetNs = BigInt(b[i] === 0x2d ? -off : off) * 1_000_000_000n;
   }
-  return (sec - offsetSec) * 1_000_000_000n + frac;
+  return lastPrefixNs - offsetNs + BigInt(frac);
 }
 
 function daysIn(year: number, month: number): number {
@@ -105,7 +112,12 @@ export function formatTimestamp(ns: bigint, fixed = true): string {
   let sec = ns / 1_000_000_000n;
   let frac = ns % 1_000_000_000n;
   if (frac < 0n) { frac += 1_000_000_000n; sec -= 1n; }
-  const base = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+  const secNum = Number(sec);
+  if (secNum !== lastFormatSec) {
+    lastFormatBase = new Date(secNum * 1000).toISOString().slice(0, 19);
+    lastFormatSec = secNum;
+  }
+  const base = lastFormatBase;
   let f = frac.toString().padStart(9, '0');
   if (!fixed) f = f.replace(/0+$/, '');
   return f ? `${base}.${f}Z` : `${base}Z`;
@@ -121,13 +133,16 @@ export function parseK8sLine(line: string | Buffer): K8sEntry | null {
   if (sp1 < 20) return null;
   const sp2 = b.indexOf(SP, sp1 + 1);
   if (sp2 < 0) return null;
-  const streamName = b.toString('latin1', sp1 + 1, sp2);
-  if (streamName !== 'stdout' && streamName !== 'stderr') return null;
+  // "stdout" or "stderr", compared as bytes.
+  if (sp2 - sp1 !== 7 || b[sp1 + 1] !== 0x73 || b[sp1 + 2] !== 0x74 || b[sp1 + 3] !== 0x64) return null;
+  const tail3 = b.toString('latin1', sp1 + 4, sp2);
+  const streamName: LogStream | null = tail3 === 'out' ? 'stdout' : tail3 === 'err' ? 'stderr' : null;
+  if (!streamName) return null;
   const tag = b[sp2 + 1];
   if (tag !== 0x50 /* P */ && tag !== 0x46 /* F */) return null;
   // conmon writes "F " before the content; tolerate a bare tag for an empty piece.
   if (sp2 + 2 < b.length && b[sp2 + 2] !== SP) return null;
-  const timeNs = parseRFC3339Nano(b.toString('latin1', 0, sp1));
+  const timeNs = parseTime(b, sp1);
   if (timeNs === null) return null;
   let end = b.length;
   if (end > 0 && b[end - 1] === NL) end--; // tolerate a caller passing the newline
@@ -276,6 +291,8 @@ export interface ReadLogOptions {
   signal?: AbortSignal;
   /** For follow: resolves when the container has stopped and no more output will come. */
   stopped?: Promise<void>;
+  /** Emit each partial piece as it comes instead of joining a line's pieces (live attach: a prompt has no newline). */
+  partial?: boolean;
 }
 
 /** An open log file and how far we have read it. */
@@ -310,6 +327,8 @@ async function pread(fh: FileHandle, len: number, pos: number): Promise<Buffer> 
 async function readChunk(src: Source): Promise<K8sEntry[] | null> {
   const buf = await pread(src.fh, CHUNK, src.offset);
   if (buf.length === 0) return null;
+  // Remember the head of the file as we first read it, to notice a restart.
+  if (src.offset === 0 && buf.length >= SIG_LEN) src.sig = Buffer.from(buf.subarray(0, SIG_LEN));
   src.offset += buf.length;
   const data = src.rest.length ? Buffer.concat([src.rest, buf]) : buf;
   const out: K8sEntry[] = [];
@@ -344,7 +363,7 @@ async function checkReplaced(path: string, src: Source | null): Promise<{ src: S
     src.sig = null;
     return { src, changed: true };
   }
-  // Remember the head once there is one, to notice an in-place restart later.
+  // A file first read while shorter than SIG_LEN: remember its head now.
   if (!src.sig && src.offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
   return { src, changed: false };
 }
@@ -355,7 +374,7 @@ async function checkReplaced(path: string, src: Source | null): Promise<{ src: S
  */
 async function* linesBackward(fh: FileHandle, end: number): AsyncGenerator<{ line: Buffer; start: number }> {
   let pos = end;
-  let carry = Buffer.alloc(0);
+  let carry: Buffer = Buffer.alloc(0);
   while (pos > 0) {
     const n = Math.min(CHUNK, pos);
     pos -= n;
@@ -434,6 +453,9 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
   const { signal, sinceNs, untilNs } = opts;
   if (signal?.aborted) return;
   const joiner = new K8sJoiner();
+  const push = opts.partial
+    ? (e: K8sEntry): LogRecord => ({ stream: e.stream, timeNs: e.timeNs, time: formatTimestamp(e.timeNs), line: e.partial ? e.content : Buffer.concat([e.content, Buffer.from('\n')]) })
+    : (e: K8sEntry) => joiner.push(e);
   /** 'yield' | 'skip' | 'end' for one record. */
   const verdict = (r: LogRecord) =>
     !want(r.stream) || (sinceNs !== undefined && r.timeNs < sinceNs) ? 'skip' : untilNs !== undefined && r.timeNs > untilNs ? 'end' : 'yield';
@@ -460,41 +482,55 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     } catch { /* the poll timer alone will do */ }
   }
 
+  /** Yields the records `rs` complete that pass the filters; false once reading should end. */
+  async function* emit(rs: Iterable<LogRecord | undefined>): AsyncGenerator<LogRecord, boolean> {
+    for (const r of rs) {
+      if (!r) continue;
+      const v = verdict(r);
+      if (v === 'end') return false;
+      if (v === 'yield') yield r;
+      if (signal?.aborted) return false;
+    }
+    return true;
+  }
+  /** Reads `s` to its current end (emit's loop inlined: this is the hot path). */
+  async function* drain(s: Source | null): AsyncGenerator<LogRecord, boolean> {
+    for (let entries = s && (await readChunk(s)); entries; entries = await readChunk(s!)) {
+      for (const e of entries) {
+        const r = push(e);
+        if (!r) continue;
+        const v = verdict(r);
+        if (v === 'end') return false;
+        if (v === 'yield') yield r;
+        if (signal?.aborted) return false;
+      }
+    }
+    return true;
+  }
+
   try {
     if (src && opts.tail !== undefined && opts.tail >= 0) {
       const { entries, offset } = await tailEntries(src, opts.tail, want);
       src.offset = offset;
-      for (const e of entries) {
-        const r = joiner.push(e);
-        if (!r) continue;
-        const v = verdict(r);
-        if (v === 'end') return;
-        if (v === 'yield') yield r;
-        if (signal?.aborted) return;
-      }
+      if (offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
+      if (!(yield* emit(entries.map((e) => push(e))))) return;
     }
 
     for (;;) {
       const last = stopped; // drain once more after the stop was seen
-      // Drain what is there; on a replaced file, finish the old one first.
-      for (;;) {
-        for (let entries = src && (await readChunk(src)); entries; entries = await readChunk(src!)) {
-          for (const e of entries) {
-            const r = joiner.push(e);
-            if (!r) continue;
-            const v = verdict(r);
-            if (v === 'end') return;
-            if (v === 'yield') yield r;
-            if (signal?.aborted) return;
-          }
+      if (!(yield* drain(src))) return;
+      if (!opts.follow) break;
+      // Replaced or restarted? Read the new file from its start; lines
+      // written to a replaced file just before the switch are drained first.
+      for (let next = await checkReplaced(path, src); next.changed; next = await checkReplaced(path, src)) {
+        if (next.src !== src && src) {
+          if (!(yield* drain(src))) return;
+          await src.fh.close();
         }
-        if (!opts.follow) break;
-        const next = await checkReplaced(path, src);
-        if (!next.changed) break;
-        if (next.src !== src) await src?.fh.close();
         src = next.src;
+        if (!(yield* drain(src))) return;
       }
-      if (!opts.follow || last || signal?.aborted) break;
+      if (last || signal?.aborted) break;
       if (untilNs !== undefined && nowNs() > untilNs) break;
       if (!dirty) {
         await new Promise<void>((resolve) => {
@@ -507,11 +543,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
       if (signal?.aborted) return;
     }
     if (signal?.aborted) return;
-    for (const r of joiner.flush()) {
-      const v = verdict(r);
-      if (v === 'end') return;
-      if (v === 'yield') yield r;
-    }
+    yield* emit(joiner.flush());
   } finally {
     watcher?.close();
     signal?.removeEventListener('abort', onAbort);

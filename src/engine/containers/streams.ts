@@ -4,6 +4,7 @@
  * TTY resize (the shim's control fifo), and stats samples (from cgroups).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -40,9 +41,16 @@ export function attachOutput(svc: ContainerService, c: Container, o: OutputOptio
 }
 
 /** Feed `input` to the container's stdin through the shim's attach socket (a SOCK_SEQPACKET socket, hence socat). */
-export function attachStdin(svc: ContainerService, c: Container, input: Readable): void {
+export async function attachStdin(svc: ContainerService, c: Container, input: Readable): Promise<void> {
   if (!c.rec.Config.OpenStdin) { input.resume(); return; }
   const sock = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'attach');
+  // Attached before start (docker run): the shim makes its socket when the container starts.
+  const startedAt = c.state.StartedAt;
+  for (;;) {
+    if (c.state.Running && existsSync(sock)) break;
+    if ((!c.state.Running && c.state.StartedAt !== startedAt) || input.destroyed || !svc.tryGet(c.rec.Id)) { input.resume(); return; }
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${sock},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.on('error', () => {});
   child.on('error', () => input.resume());

@@ -1,0 +1,54 @@
+/** /containers/{id}/exec and /exec/*: create, start (hijacked streams), inspect, resize. */
+import { compareApiVersions } from '../../core/version.js';
+import type { ExecConfig } from '../../engine/containers/exec.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+import { frame } from '../stdcopy.js';
+
+async function start(ctx: Ctx): Promise<void> {
+  const body = await ctx.json<{ Detach?: boolean; Tty?: boolean }>();
+  const execs = ctx.engine.execs;
+  const e = execs.get(ctx.params.id!);
+  if (body.Detach) {
+    const started = await execs.start(e.id);
+    started.child!.stdout!.resume();
+    started.child!.stderr!.resume();
+    started.child!.stdin!.end();
+    return ctx.send(200, {});
+  }
+  const tty = !!e.config.Tty;
+  const started = await execs.start(e.id);
+  const child = started.child!;
+  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
+  const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  if (e.config.AttachStdin) {
+    sock.on('data', (b: Buffer) => child.stdin!.write(b));
+    sock.on('end', () => child.stdin!.end());
+    sock.resume(); // the server paused it while reading the request body
+  } else {
+    child.stdin!.end();
+    sock.resume();
+  }
+  sock.on('error', () => child.kill('SIGKILL'));
+  const forward = (stream: 1 | 2, want: boolean | undefined) => new Promise<void>((resolve) => {
+    const src = stream === 1 ? child.stdout! : child.stderr!;
+    src.on('data', (b: Buffer) => { if (want !== false) sock.write(tty ? b : frame(stream, b)); });
+    src.on('end', resolve);
+    src.on('error', () => resolve());
+  });
+  await Promise.all([forward(1, e.config.AttachStdout), forward(2, e.config.AttachStderr), started.done]);
+  sock.end();
+}
+
+export function execRoutes(r: Router): void {
+  r.post('/containers/{id}/exec', async (ctx) => {
+    const cfg = await ctx.json<ExecConfig>();
+    ctx.send(201, { Id: ctx.engine.execs.create(ctx.params.id!, cfg) });
+  });
+  r.post('/exec/{id}/start', start);
+  r.get('/exec/{id}/json', async (ctx) => ctx.send(200, ctx.engine.execs.inspect(ctx.params.id!)));
+  r.post('/exec/{id}/resize', async (ctx) => {
+    await ctx.engine.execs.resize(ctx.params.id!, ctx.int('h', 24), ctx.int('w', 80));
+    ctx.send(200, {});
+  });
+}
