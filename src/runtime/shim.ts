@@ -52,6 +52,8 @@ export interface ShimOptions {
   logSizeMax?: number;
   tty: boolean;
   stdin: boolean;
+  /** An exec session: the process spec to run in the (running) container `id`, instead of creating it. */
+  execSpec?: string;
   /** Keep stdin open when an attached client goes away (not StdinOnce). */
   leaveStdinOpen?: boolean;
   conmon?: string;
@@ -68,12 +70,13 @@ export async function startShim(o: ShimOptions): Promise<number> {
   await rm(join(p.persistDir, 'oom'), { force: true });
   await rm(join(p.persistDir, 'exit'), { force: true });
   const args = [
-    '--api-version', '1', '-c', o.id, '-u', o.id, '-n', o.name.replace(/^\//, ''),
+    '--api-version', '1', '-c', o.id, '-u', o.execSpec ? `exec-${Date.now()}` : o.id, '-n', o.name.replace(/^\//, ''),
     '-r', o.runtime, '--runtime-arg', `--root=${o.runtimeRoot}`,
     '-b', p.bundle, '-p', p.pidFile, '--conmon-pidfile', p.conmonPidFile,
     '--exit-dir', p.exitDir, '--persist-dir', p.persistDir, '--socket-dir-path', p.socketDir,
     '-l', `k8s-file:${o.logPath}`, '--log-level', 'warn', '--no-sync-log',
   ];
+  if (o.execSpec) args.push('--exec', '--exec-process-spec', o.execSpec);
   if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   if (o.stdin) args.push('-i');
@@ -123,7 +126,7 @@ export function cleanRuntimeError(raw: string): string {
   return `OCI runtime create failed: ${lines.filter(Boolean).pop() ?? raw}`;
 }
 
-/** The exit code conmon recorded, or null while the container has not exited. */
+/** The exit code conmon recorded, or null while the container (or exec session) has not exited. */
 export async function readExitCode(p: ShimPaths, id: string): Promise<number | null> {
   try {
     const t = (await readFile(join(p.exitDir, id), 'utf8')).trim();

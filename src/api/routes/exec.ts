@@ -1,6 +1,9 @@
 /** /containers/{id}/exec and /exec/*: create, start (hijacked streams), inspect, resize. */
 import { compareApiVersions } from '../../core/version.js';
-import type { ExecConfig } from '../../engine/containers/exec.js';
+import { join } from 'node:path';
+import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
+import { readLogs } from '../../engine/containers/logs.js';
+import { pipeToShim } from '../../engine/containers/streams.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
@@ -18,6 +21,7 @@ async function start(ctx: Ctx): Promise<void> {
   }
   const tty = !!e.config.Tty;
   const started = await execs.start(e.id);
+  if (started.shim) return ttySession(ctx, started);
   const child = started.child!;
   const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
   const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
@@ -37,6 +41,20 @@ async function start(ctx: Ctx): Promise<void> {
     src.on('error', () => resolve());
   });
   await Promise.all([forward(1, e.config.AttachStdout), forward(2, e.config.AttachStderr), started.done]);
+  sock.end();
+}
+
+/** A TTY session under its shim: output from the shim's log, input into its attach socket. */
+async function ttySession(ctx: Ctx, e: Exec): Promise<void> {
+  const sock = ctx.hijack('application/vnd.docker.raw-stream');
+  const ac = new AbortController();
+  sock.on('close', () => ac.abort());
+  sock.on('error', () => ac.abort());
+  if (e.config.AttachStdin) pipeToShim(join(e.shim!.bundle, 'attach'), sock);
+  else sock.resume();
+  for await (const r of readLogs(e.logPath!, { follow: true, partial: true, signal: ac.signal, stopped: e.done.then(() => {}) })) {
+    if (!sock.write(r.line)) await new Promise((res) => sock.once('drain', res));
+  }
   sock.end();
 }
 

@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile, mkdir, readdir, readlink } from 'node:fs/promises';
+import { writeFile, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import { run } from '../../core/proc.js';
+import { readExitCode, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
 import { buildExecProcess, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH, mergeEnv } from './config.js';
@@ -30,6 +30,9 @@ export interface ExecConfig {
 
 export interface Exec {
   id: string;
+  /** TTY sessions run under their own shim; these are its files. */
+  shim?: ShimPaths;
+  logPath?: string;
   containerId: string;
   config: ExecConfig;
   running: boolean;
@@ -84,11 +87,9 @@ export class ExecService {
     await mkdir(dir, { recursive: true });
     const specPath = join(dir, `${id}.json`);
     await writeFile(specPath, specToJson(proc));
+    if (e.config.Tty) return this.startTty(e, c.rec.Id, c.rec.Name, { ...proc, terminal: true }, join(dir, id));
     const runc = this.containers.runc;
-    const argv = [runc.binary, '--root', runc.root, 'exec', '--process', specPath, c.rec.Id];
-    const child = e.config.Tty
-      ? spawn('socat', ['-', `EXEC:${argv.join(' ')},pty,setsid,ctty,stderr,rawer`], { stdio: ['pipe', 'pipe', 'pipe'] })
-      : spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(runc.binary, ['--root', runc.root, 'exec', '--process', specPath, c.rec.Id], { stdio: ['pipe', 'pipe', 'pipe'] });
     e.child = child;
     e.running = true;
     e.pid = child.pid ?? 0;
@@ -104,19 +105,43 @@ export class ExecService {
     return e;
   }
 
-  /** Set the exec's terminal size (stty on the pty socat gave it). */
+  /**
+   * A TTY session: conmon runs `runc exec -t`, holds the terminal, logs its
+   * output and records the exit code, exactly as for a container's own TTY.
+   */
+  private async startTty(e: Exec, containerId: string, name: string, proc: object, dir: string): Promise<Exec> {
+    const sp = shimPaths(dir);
+    await mkdir(sp.bundle, { recursive: true });
+    const spec = join(dir, 'process.json');
+    await writeFile(spec, specToJson(proc as never));
+    e.shim = sp;
+    e.logPath = join(dir, 'output.log');
+    const runc = this.containers.runc;
+    e.pid = await startShim({
+      id: containerId, name, paths: sp, runtime: runc.binary, runtimeRoot: runc.root, logPath: e.logPath,
+      tty: true, stdin: !!e.config.AttachStdin, execSpec: spec,
+    });
+    e.running = true;
+    // The exit file appears when the session ends.
+    const poll = setInterval(() => {
+      void readExitCode(sp, containerId).then((code) => {
+        if (code === null || !e.running) return;
+        clearInterval(poll);
+        e.running = false;
+        e.exitCode = code;
+        this.containers.events.publish('container', 'exec_die', containerId, { execID: e.id, exitCode: String(code), name: name.slice(1) });
+        e.settle(code);
+      });
+    }, 50);
+    return e;
+  }
+
+  /** Set a TTY session's terminal size through its shim's control fifo. */
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const e = this.get(id);
-    if (!e.config.Tty || !e.running || !e.child?.pid) return;
-    // socat's child (runc exec) has the pty slave as its stdin.
-    const kids = await readdir('/proc').then((ps) => ps.filter((p) => /^\d+$/.test(p)));
-    for (const p of kids) {
-      const stat = await run('cat', [`/proc/${p}/stat`]);
-      if (stat.stdout.split(') ')[1]?.split(' ')[1] !== String(e.child.pid)) continue;
-      const tty = await readlink(`/proc/${p}/fd/0`).catch(() => '');
-      if (tty.startsWith('/dev/pts/')) await run('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]);
-      return;
-    }
+    if (!e.config.Tty || !e.running || !e.shim) return;
+    const fh = await open(join(e.shim.bundle, 'ctl'), 'w');
+    try { await fh.write(`1 ${rows} ${cols}\n`); } finally { await fh.close(); }
   }
 
   inspect(id: string): Record<string, unknown> {

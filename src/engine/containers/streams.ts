@@ -51,6 +51,11 @@ export async function attachStdin(svc: ContainerService, c: Container, input: Re
     if ((!c.state.Running && c.state.StartedAt !== startedAt) || input.destroyed || !svc.tryGet(c.rec.Id)) { input.resume(); return; }
     await new Promise((r) => setTimeout(r, 10));
   }
+  pipeToShim(sock, input);
+}
+
+/** Copy `input` into a shim's attach socket (SOCK_SEQPACKET, which Node cannot open: socat can). */
+export function pipeToShim(sock: string, input: Readable): void {
   const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${sock},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
   child.stdin.on('error', () => {});
   child.on('error', () => input.resume());
