@@ -223,3 +223,67 @@ test('containers outlive a kill -9 of berthd: same PIDs, exits seen, logs and st
   for (const id of ids) assert.equal(await inspect(id, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 0');
   await d.berth(['rm', short, ...ids]);
 });
+
+test('exec: output, exit code, env, workdir, user, stdin — through berth and docker; not into a stopped container', async () => {
+  await d.berth(['run', '-d', '--name', 'host1', 'busybox', 'sleep', '1000']);
+  const r = await d.berth(['exec', '-e', 'FOO=bar', '-w', '/tmp', '-u', '1000', 'host1', 'sh', '-c', 'echo $FOO; pwd; id -u; echo err >&2; exit 4']);
+  assert.equal(r.code, 4);
+  assert.equal(r.stdout, 'bar\n/tmp\n1000\n');
+  assert.equal(r.stderr, 'err\n');
+  const piped = await d.berth(['exec', '-i', 'host1', 'cat'], { input: 'piped through\n' });
+  assert.equal(piped.stdout, 'piped through\n');
+  const viaDocker = await d.docker(['exec', '-i', 'host1', 'sh', '-c', 'cat; exit 3'], { input: 'docker stdin\n' });
+  assert.equal(viaDocker.code, 3, viaDocker.stderr);
+  assert.equal(viaDocker.stdout, 'docker stdin\n');
+  const tty = await d.berth(['exec', '-t', 'host1', 'sh', '-c', 'tty; exit 2']);
+  assert.equal(tty.code, 2);
+  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?\n$/);
+  assert.equal((await d.berth(['exec', '-d', 'host1', 'touch', '/tmp/detached'])).code, 0);
+  await sleep(300);
+  assert.equal((await d.berth(['exec', 'host1', 'ls', '/tmp/detached'])).stdout, '/tmp/detached\n');
+  const top = await d.berth(['top', 'host1']);
+  assert.match(top.stdout, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n.*sleep 1000/s);
+  await d.berth(['stop', '-t', '0', 'host1']);
+  const stopped = await d.berth(['exec', 'host1', 'true']);
+  assert.equal(stopped.code, 1);
+  assert.match(stopped.stderr, /^Error response from daemon: container [a-f0-9]{64} is not running\n$/);
+  await d.berth(['rm', 'host1']);
+});
+
+test('the docker CLI drives the core paths: run -d, logs -f, stop, kill, pause, wait, inspect, rename, rm', async () => {
+  const id = (await d.docker(['run', '-d', '--name', 'dk', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done'])).stdout.trim();
+  assert.match(id, /^[a-f0-9]{64}$/);
+  const insp = JSON.parse((await d.docker(['inspect', 'dk'])).stdout)[0];
+  assert.equal(insp.State.Status, 'running');
+  assert.equal(insp.Name, '/dk');
+  assert.equal(insp.Config.Image, 'busybox');
+  assert.match(insp.GraphDriver.Name, /overlay2|vfs/);
+  assert.equal((await d.docker(['pause', 'dk'])).code, 0);
+  assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}}', 'dk'])).stdout.trim(), 'paused');
+  assert.equal((await d.docker(['unpause', 'dk'])).code, 0);
+  assert.equal((await d.docker(['rename', 'dk', 'dk2'])).code, 0);
+  const logs = d.docker(['logs', '-f', 'dk2']);
+  await sleep(300);
+  assert.equal((await d.docker(['stop', 'dk2'])).stdout, 'dk2\n');
+  assert.equal((await logs).stdout, 'started\n');
+  assert.equal((await d.docker(['wait', 'dk2'])).stdout, '0\n');
+  await d.docker(['start', 'dk2']);
+  assert.equal((await d.docker(['kill', '-s', 'KILL', 'dk2'])).code, 0);
+  assert.equal((await d.docker(['wait', 'dk2'])).stdout, '137\n');
+  assert.equal((await d.docker(['rm', 'dk2'])).code, 0);
+  assert.equal((await d.docker(['ps', '-aq', '--filter', 'name=dk2'])).stdout, '');
+});
+
+test('bad flag values and stopped-container errors read as docker\'s', async () => {
+  const mem = await d.berth(['run', '-m', '12x', 'busybox']);
+  assert.equal(mem.code, 125);
+  assert.match(mem.stderr, /^invalid argument "12x" for "-m, --memory" flag: invalid size: '12x'/);
+  const cpus = await d.berth(['run', '--cpus=-1', 'busybox']);
+  assert.equal(cpus.code, 125);
+  assert.match(cpus.stderr, /invalid argument "-1" for "--cpus" flag/);
+  const dockerCpus = await d.docker(['create', '--cpus=-1', 'busybox']);
+  assert.notEqual(dockerCpus.code, 0);
+  const attachStopped = await d.berth(['attach', 'nosuch']);
+  assert.equal(attachStopped.code, 1);
+  assert.match(attachStopped.stderr, /No such container: nosuch/);
+});

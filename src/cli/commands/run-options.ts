@@ -81,7 +81,8 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 /** docker's RAMInBytes: "2g", "512m", "1024" (bytes). */
 export function ramInBytes(flag: string, v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(v.trim());
-  if (!m) throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: invalid size: '${v}'\nSee 'docker run --help'.`);
+  const name = flag === 'memory' ? '-m, --memory' : `--${flag}`;
+  if (!m) throw new CliExit(125, `invalid argument "${v}" for "${name}" flag: invalid size: '${v}'\nSee 'berth run --help'.`);
   return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
 }
 
