@@ -287,3 +287,18 @@ test('bad flag values and stopped-container errors read as docker\'s', async () 
   assert.equal(attachStopped.code, 1);
   assert.match(attachStopped.stderr, /No such container: nosuch/);
 });
+
+test('health checks: starting, then healthy or unhealthy in inspect, ps and events', async () => {
+  const since = Math.floor(Date.now() / 1000);
+  await d.berth(['run', '-d', '--name', 'doc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '1000']);
+  assert.equal(await inspect('doc', '{{.State.Health.Status}}'), 'starting');
+  for (let i = 0; i < 30 && (await inspect('doc', '{{.State.Health.Status}}')) !== 'unhealthy'; i++) await sleep(200);
+  assert.equal(await inspect('doc', '{{.State.Health.Status}}'), 'unhealthy');
+  assert.match((await d.berth(['ps', '--filter', 'health=unhealthy', '--format', '{{.Names}} {{.Status}}'])).stdout, /^doc Up .* \(unhealthy\)\n$/);
+  await d.berth(['exec', 'doc', 'touch', '/tmp/ok']);
+  for (let i = 0; i < 30 && (await inspect('doc', '{{.State.Health.Status}}')) !== 'healthy'; i++) await sleep(200);
+  assert.equal(await inspect('doc', '{{.State.Health.Status}} {{.State.Health.FailingStreak}}'), 'healthy 0');
+  const ev = await d.berth(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=doc', '--format', '{{.Action}}']);
+  assert.match(ev.stdout, /health_status: unhealthy\n(.*\n)*health_status: healthy/);
+  await d.berth(['rm', '-f', 'doc']);
+});

@@ -35,6 +35,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { writeEtcFiles } from './etc.js';
+import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
 
@@ -50,6 +51,7 @@ export interface Container {
   poll?: NodeJS.Timeout;
   restartTimer?: NodeJS.Timeout;
   removing?: boolean;
+  stopHealth?: () => void;
 }
 
 export interface CreateRequest extends ContainerConfig {
@@ -248,6 +250,7 @@ export class ContainerService {
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);
       this.watchExit(c);
+      this.watchHealth(c);
       this.events.publish('container', 'start', id, this.attrs(c));
     } catch (err) {
       await this.runc.delete(id, true).catch(() => {});
@@ -256,6 +259,14 @@ export class ContainerService {
       await this.saveState(c).catch(() => {});
       throw err instanceof BerthError ? err : new BerthError(messageOf(err), 500);
     }
+  }
+
+  private watchHealth(c: Container): void {
+    c.stopHealth?.();
+    c.stopHealth = startHealthChecks(this, c, (status) => {
+      void this.saveState(c).catch(() => {});
+      this.events.publish('container', `health_status: ${status}`, c.rec.Id, this.attrs(c));
+    });
   }
 
   /** A namespace path of another running container, for --network/--pid/--ipc container:NAME. */
@@ -282,6 +293,8 @@ export class ContainerService {
   }
 
   private unwatch(c: Container): void {
+    c.stopHealth?.();
+    c.stopHealth = undefined;
     c.watcher?.close();
     if (c.poll) clearInterval(c.poll);
     c.watcher = undefined;
@@ -578,6 +591,7 @@ export class ContainerService {
     for (const c of this.byId.values()) {
       if (c.state.Running) {
         this.watchExit(c); // finds an exit that happened while berthd was down
+        this.watchHealth(c);
       } else if (c.state.Restarting) {
         c.state = { ...c.state, Restarting: false, Status: 'exited' };
         await this.saveState(c);
