@@ -302,3 +302,55 @@ test('health checks: starting, then healthy or unhealthy in inspect, ps and even
   assert.match(ev.stdout, /health_status: unhealthy\n(.*\n)*health_status: healthy/);
   await d.berth(['rm', '-f', 'doc']);
 });
+
+test('run flags reach the container: env, workdir, entrypoint, labels, init, read-only, tmpfs, ulimit, shm, namespaces, devices, groups', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const envFile = join(d.dir, 'env.list');
+  writeFileSync(envFile, '# comment\nFROM_FILE=1\n');
+  const r = await d.berth([
+    'run', '--rm', '-e', 'A=b', '--env-file', envFile, '-w', '/work', '--entrypoint', 'sh', '-l', 'team=core',
+    '--read-only', '--tmpfs', '/scratch:rw,size=1m', '--ulimit', 'nofile=512:1024', '--shm-size', '8m', '--group-add', '4242',
+    '--security-opt', 'no-new-privileges', '--device', '/dev/null:/dev/mynull', 'busybox', '-c',
+    'echo $A $FROM_FILE; pwd; touch /x 2>/dev/null || echo ro; touch /scratch/y && echo tmpfs-ok; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk \'{print $2}\'; id -G; grep NoNewPrivs /proc/self/status; test -c /dev/mynull && echo dev-ok',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'b 1\n/work\nro\ntmpfs-ok\n512\n1024\n8192\n0 4242\nNoNewPrivs:\t1\ndev-ok\n');
+  // --init puts an init at PID 1; --pid host sees the host's processes; --uts host has the host's name.
+  assert.match((await d.berth(['run', '--rm', '--init', 'busybox', 'cat', '/proc/1/cmdline'])).stdout, /^\/sbin\/docker-init/);
+  const hostPids = (await d.berth(['run', '--rm', '--pid', 'host', 'busybox', 'sh', '-c', 'ls /proc | grep -c "^[0-9]"'])).stdout.trim();
+  assert.ok(Number(hostPids) > 20, hostPids);
+  const { hostname } = await import('node:os');
+  assert.equal((await d.berth(['run', '--rm', '--uts', 'host', 'busybox', 'hostname'])).stdout.trim(), hostname());
+  // --ipc and --network container: share another container's namespaces.
+  await d.berth(['run', '-d', '--name', 'nsowner', 'busybox', 'sleep', '1000']);
+  const pid = await inspect('nsowner', '{{.State.Pid}}');
+  const { readlinkSync } = await import('node:fs');
+  const shared = await d.berth(['run', '--rm', '--ipc', 'container:nsowner', '--network', 'container:nsowner', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/net']);
+  assert.equal(shared.stdout, `${readlinkSync(`/proc/${pid}/ns/ipc`)}\n${readlinkSync(`/proc/${pid}/ns/net`)}\n`);
+  // --stop-signal and --stop-timeout are used by stop.
+  await d.berth(['run', '-d', '--name', 'sig', '-l', 'team=core', '--stop-signal', 'USR1', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'trap "exit 10" USR1; while true; do sleep 0.1; done']);
+  await sleep(300);
+  await d.berth(['stop', 'sig']);
+  assert.equal(await inspect('sig', '{{.State.ExitCode}} {{.Config.StopSignal}}'), '10 USR1');
+  assert.equal(await inspect('sig', '{{index .Config.Labels "team"}}'), 'core');
+  assert.equal((await d.berth(['ps', '-a', '--filter', 'label=team=core', '--format', '{{.Names}}'])).stdout, 'sig\n');
+  await d.berth(['rm', '-f', 'nsowner', 'sig']);
+});
+
+test('restart policy always: a container that exits is restarted, and again when berthd starts', async () => {
+  await d.berth(['run', '-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.5; exit 2']);
+  for (let i = 0; i < 30 && Number(await inspect('phoenix', '{{.RestartCount}}')) < 1; i++) await sleep(200);
+  assert.ok(Number(await inspect('phoenix', '{{.RestartCount}}')) >= 1);
+  await d.berth(['update', '--restart', 'no', 'phoenix']);
+  await d.berth(['rm', '-f', 'phoenix']);
+  await d.berth(['run', '-d', '--name', 'survivor', '--restart', 'always', 'busybox', 'sleep', '1000']);
+  const pid = await inspect('survivor', '{{.State.Pid}}');
+  await d.kill9();
+  process.kill(Number(pid), 'SIGKILL'); // it dies while no daemon watches
+  await sleep(300);
+  await d.start();
+  for (let i = 0; i < 30 && (await inspect('survivor', '{{.State.Running}}')) !== 'true'; i++) await sleep(200);
+  assert.equal(await inspect('survivor', '{{.State.Running}}'), 'true');
+  assert.notEqual(await inspect('survivor', '{{.State.Pid}}'), pid);
+  await d.berth(['rm', '-f', 'survivor']);
+});

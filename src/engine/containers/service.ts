@@ -237,7 +237,8 @@ export class ContainerService {
         id, rootfs, args: [c.rec.Path, ...c.rec.Args], env, cwd: cfg.WorkingDir || '/', user, hostname,
         tty: !!cfg.Tty, hostConfig: h, cgroupsPath: `/berth/${id}`, extraMounts: mounts,
         namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
-        ...(h.Init ? { initPath: this.opts.initPath ?? '/usr/bin/tini' } : {}),
+        // A static init: it runs in any image, libc or not.
+        ...(h.Init ? { initPath: this.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
       });
       await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
       const logOpts = h.LogConfig?.Config ?? {};
