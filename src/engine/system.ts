@@ -6,6 +6,7 @@ import { chainIds } from '../core/digest.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../core/version.js';
 import type { Engine } from './engine.js';
 import { hostPlatform } from './platform.js';
+import { listContainers } from './containers/views.js';
 
 const GIT_COMMIT = 'berth';
 
@@ -46,12 +47,16 @@ function cgroupVersion(): '1' | '2' {
 
 export async function info(engine: Engine): Promise<Record<string, unknown>> {
   const images = engine.images.store.list();
+  const all = engine.containers.list();
   const layers = await engine.snapshotter.listLayers();
   const p = hostPlatform();
   const cfg = engine.opts.config;
   return {
     ID: engine.opts.dataRoot,
-    Containers: 0, ContainersRunning: 0, ContainersPaused: 0, ContainersStopped: 0,
+    Containers: all.length,
+    ContainersRunning: all.filter((c) => c.state.Running && !c.state.Paused).length,
+    ContainersPaused: all.filter((c) => c.state.Paused).length,
+    ContainersStopped: all.filter((c) => !c.state.Running).length,
     Images: images.length,
     Driver: engine.snapshotter.driver,
     DriverStatus: engine.snapshotter.driver === 'overlay2'
@@ -95,5 +100,6 @@ export async function diskUsage(engine: Engine): Promise<Record<string, unknown>
     for (const c of chainIds(rec.layers.map((l) => l.diffId))) if ((useCount.get(c) ?? 0) > 1) shared += await svc.layerSize(c);
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });
   }
-  return { LayersSize: layersSize, Images: images, Containers: [], Volumes: [], BuildCache: [] };
+  const containers = await listContainers(engine.containers, { all: true, size: true, filters: {} });
+  return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: [], BuildCache: [] };
 }

@@ -354,3 +354,20 @@ test('restart policy always: a container that exits is restarted, and again when
   assert.notEqual(await inspect('survivor', '{{.State.Pid}}'), pid);
   await d.berth(['rm', '-f', 'survivor']);
 });
+
+test('system df and info count containers as docker does', async () => {
+  await d.berth(['run', '-d', '--name', 'dfrun', 'busybox', 'sh', '-c', 'head -c 300000 /dev/zero > /big; sleep 1000']);
+  await d.berth(['run', '--name', 'dfstop', 'busybox', 'sh', '-c', 'head -c 200000 /dev/zero > /big2']);
+  await sleep(300);
+  const ours = await d.berth(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}']);
+  const theirs = await d.docker(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}']);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  const row = (s: string) => s.split('\n').find((l) => l.startsWith('Containers|'));
+  assert.equal(row(ours.stdout), row(theirs.stdout));
+  assert.match(row(ours.stdout)!, /^Containers\|2\|1\|500kB\|200kB \(40%\)$/);
+  const info = JSON.parse((await d.docker(['info', '--format', '{{json .}}'])).stdout);
+  assert.equal(info.Containers, 2);
+  assert.equal(info.ContainersRunning, 1);
+  assert.equal(info.ContainersStopped, 1);
+  await d.berth(['rm', '-f', 'dfrun', 'dfstop']);
+});

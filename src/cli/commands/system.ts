@@ -122,14 +122,17 @@ export const df: Command = {
   ],
   async run(cli, _args, f) {
     type Img = { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number };
-    const d = await (await cli.client()).json<{ LayersSize: number; Images: Img[]; Containers: unknown[]; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
+    const d = await (await cli.client()).json<{ LayersSize: number; Images: Img[]; Containers: Array<{ State: string; SizeRw?: number }>; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
     const active = d.Images.filter((i) => i.Containers > 0);
     const activeBytes = active.reduce((n, i) => n + i.Size - Math.max(0, i.SharedSize), 0);
     const reclaim = Math.max(0, d.LayersSize - activeBytes);
     const pct = d.LayersSize > 0 ? ` (${Math.trunc((reclaim * 100) / d.LayersSize)}%)` : '';
+    const ctrActive = d.Containers.filter((c) => c.State === 'running').length;
+    const ctrSize = d.Containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+    const ctrReclaim = d.Containers.filter((c) => c.State !== 'running').reduce((n, c) => n + (c.SizeRw ?? 0), 0);
     const rows = [
       { Type: 'Images', TotalCount: String(d.Images.length), Active: String(active.length), Size: humanSize4(d.LayersSize), Reclaimable: `${humanSize4(reclaim)}${pct}` },
-      { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+      { Type: 'Containers', TotalCount: String(d.Containers.length), Active: String(ctrActive), Size: humanSize4(ctrSize), Reclaimable: `${humanSize4(ctrReclaim)}${ctrSize > 0 ? ` (${Math.trunc((ctrReclaim * 100) / ctrSize)}%)` : ''}` },
       { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
       { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
     ];

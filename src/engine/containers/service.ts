@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.js';
@@ -560,13 +560,24 @@ export class ContainerService {
     return { ContainersDeleted: deleted, SpaceReclaimed: space };
   }
 
-  /** Bytes in the container's writable layer. */
+  /** Bytes of file content in the container's writable layer (directories and repeated hard links not counted, as Docker does). */
   async sizeRw(c: Container): Promise<number> {
-    const r = await run('du', ['-sb', '--', this.snapshotter.upperPath(c.rec.Id)]);
-    if (r.code !== 0) return 0;
-    const n = Number(r.stdout.split(/\s/)[0]);
-    // An empty upper dir still counts its own 4 KiB block; Docker reports 0 then.
-    return n <= 4096 ? 0 : n;
+    const seen = new Set<number>();
+    const walk = async (dir: string): Promise<number> => {
+      let total = 0;
+      let names: string[];
+      try { names = await readdir(dir); } catch { return 0; }
+      for (const n of names) {
+        const p = join(dir, n);
+        const st = await lstat(p).catch(() => null);
+        if (!st) continue;
+        if (st.isDirectory()) { total += await walk(p); continue; }
+        if (st.nlink > 1) { if (seen.has(st.ino)) continue; seen.add(st.ino); }
+        total += st.size;
+      }
+      return total;
+    };
+    return walk(this.snapshotter.upperPath(c.rec.Id));
   }
 
   // ---- startup ------------------------------------------------------------
