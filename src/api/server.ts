@@ -15,6 +15,7 @@ import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
+import { distributionRoutes } from './routes/distribution.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -26,6 +27,7 @@ const COMMON_HEADERS = {
 export function buildRouter(): Router {
   const r = new Router();
   systemRoutes(r);
+  distributionRoutes(r);
   imageRoutes(r);
   containerRoutes(r);
   execRoutes(r);

@@ -11,6 +11,7 @@ type Loader = () => Promise<Command>;
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
+const distribution = () => import('./commands/distribution.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -79,6 +80,13 @@ const COMMANDS: Record<string, Loader> = {
   exec: async () => (await containers()).execCmd,
   'container exec': async () => (await containers()).execCmd,
   'system check': async () => (await system()).check,
+  pull: async () => (await distribution()).pullCmd,
+  'image pull': async () => (await distribution()).pullCmd,
+  push: async () => (await distribution()).pushCmd,
+  'image push': async () => (await distribution()).pushCmd,
+  login: async () => (await distribution()).loginCmd,
+  logout: async () => (await distribution()).logoutCmd,
+  search: async () => (await distribution()).searchCmd,
 };
 
 const GROUPS = new Set(['image', 'system', 'container']);

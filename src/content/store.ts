@@ -7,9 +7,13 @@
  * Lifecycle of a write: writer() → write chunks → commit(expected) which
  * checks size and digest, fsyncs and renames into blobs/. abort() or a crash
  * leaves only an ingest file, which init() sweeps away.
+ *
+ * Downloads use a resumable ingest instead (ingest/sha256-<hex>, named by the
+ * digest they should become): it survives interruptions and daemon restarts,
+ * and the next attempt continues from the bytes already there.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, readFile, unlink, open } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, readFile, unlink, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes, type Hash } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
@@ -92,6 +96,79 @@ export class ContentWriter extends Writable {
   }
 }
 
+const RESUMABLE_RE = /^sha256-[a-f0-9]{64}$/;
+
+/**
+ * A download into the store that can be interrupted and continued: open()
+ * re-hashes what an earlier attempt left, `offset` says where to continue,
+ * append() adds bytes, commit() verifies size and digest and publishes.
+ * One writer per digest at a time (the caller serialises).
+ */
+export class ResumableIngest {
+  private hash: Hash = newHasher();
+  private closed = false;
+
+  private constructor(readonly store: ContentStore, readonly digest: Digest, readonly path: string, private fh: FileHandle, public offset: number) {}
+
+  static async open(store: ContentStore, digest: Digest): Promise<ResumableIngest> {
+    if (!isDigest(digest)) throw new InvalidArgumentError(`invalid digest: ${digest}`);
+    const path = join(store.ingestDir, 'sha256-' + hexOf(digest));
+    const fh = await open(path, 'a+');
+    const w = new ResumableIngest(store, digest, path, fh, 0);
+    const size = (await fh.stat()).size;
+    if (size > 0) {
+      await pipeline(createReadStream('', { fd: fh.fd, start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }),
+        new Writable({ write(c: Buffer, _e, cb) { w.hash.update(c); cb(); } }));
+      w.offset = size;
+    }
+    return w;
+  }
+
+  async append(chunk: Buffer): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) done += (await this.fh.write(chunk, done, chunk.length - done, null)).bytesWritten;
+    this.hash.update(chunk);
+    this.offset += chunk.length;
+  }
+
+  /** Drop what is there and start over. */
+  async reset(): Promise<void> {
+    await this.fh.truncate(0);
+    this.hash = newHasher();
+    this.offset = 0;
+  }
+
+  /** Verify and publish; on a mismatch the partial file is thrown away (it can never become right). */
+  async commit(expectedSize?: number): Promise<BlobInfo> {
+    const got = 'sha256:' + this.hash.copy().digest('hex');
+    try {
+      if (expectedSize !== undefined && expectedSize !== this.offset) {
+        throw new InvalidArgumentError(`unexpected size for blob ${this.digest}: got ${this.offset} bytes, expected ${expectedSize}`);
+      }
+      if (got !== this.digest) throw new InvalidArgumentError(`digest mismatch: expected ${this.digest}, got ${got}`);
+      await this.fh.sync();
+      await this.close();
+      await this.store.publish(this.path, this.digest);
+      return { digest: this.digest, size: this.offset };
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /** Stop writing; the bytes stay for a later attempt. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  async discard(): Promise<void> {
+    await this.close();
+    await unlink(this.path).catch(() => {});
+  }
+}
+
 export class ContentStore {
   readonly blobsDir: string;
   readonly ingestDir: string;
@@ -104,8 +181,11 @@ export class ContentStore {
   /** Create directories and drop partial writes a crash left behind. */
   async init(): Promise<void> {
     await mkdir(this.blobsDir, { recursive: true });
-    await rm(this.ingestDir, { recursive: true, force: true });
     await mkdir(this.ingestDir, { recursive: true });
+    // Partial downloads stay to be resumed; anonymous partial writes go.
+    for (const name of await readdir(this.ingestDir)) {
+      if (!RESUMABLE_RE.test(name)) await rm(join(this.ingestDir, name), { recursive: true, force: true });
+    }
     // A crash between rename and directory fsync can leave a temp file in blobs/.
     for (const name of await readdir(this.blobsDir)) {
       if (!/^[a-f0-9]{64}$/.test(name)) await rm(join(this.blobsDir, name), { force: true });
@@ -171,6 +251,11 @@ export class ContentStore {
       throw err;
     }
     return w.commit(expected);
+  }
+
+  /** A resumable ingest for a download of `digest`. */
+  resumable(digest: Digest): Promise<ResumableIngest> {
+    return ResumableIngest.open(this, digest);
   }
 
   /** Move a verified ingest file into blobs/. An existing blob is kept (same bytes). */

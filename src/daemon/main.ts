@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   await mkdir(settings.dataRoot, { recursive: true, mode: 0o711 });
   const lock = await lockDataRoot(settings.dataRoot);
   const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
-  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw });
+  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d') });
   const server = createApiServer(engine);
   await listen(server, sock);
   if (settings.pidfile) {

@@ -14,6 +14,7 @@ import { ImageStore } from './images/store.js';
 import { ImageService } from './images/service.js';
 import { ContainerService } from './containers/service.js';
 import { ExecService } from './containers/exec.js';
+import { DistributionService } from './distribution/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -21,11 +22,14 @@ export interface EngineOptions {
   storageDriver: DriverName;
   /** Daemon configuration as read from daemon.json and flags, for /info. */
   config: Record<string, unknown>;
+  /** Per-registry CA and client certificates (Docker's /etc/docker/certs.d); default: certs.d beside daemon.json. */
+  certsDir?: string;
 }
 
 export class Engine {
   readonly startedAt = new Date();
   readonly execs: ExecService;
+  readonly distribution: DistributionService;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -36,6 +40,10 @@ export class Engine {
     readonly containers: ContainerService,
   ) {
     this.execs = new ExecService(containers);
+    const list = (k: string) => (Array.isArray(opts.config[k]) ? (opts.config[k] as unknown[]).map(String) : []);
+    this.distribution = new DistributionService(images, {
+      mirrors: list('registry-mirrors'), insecure: list('insecure-registries'), certsDir: opts.certsDir,
+    });
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {

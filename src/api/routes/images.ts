@@ -7,12 +7,13 @@ import { importImage } from '../../engine/images/import.js';
 import { loadImages } from '../../engine/images/load.js';
 import { saveImages } from '../../engine/images/save.js';
 import type { Ctx } from '../context.js';
+import { pullRoute } from './distribution.js';
 import type { Router } from '../router.js';
 
 async function create(ctx: Ctx): Promise<void> {
   const fromSrc = ctx.str('fromSrc');
   if (fromSrc === undefined) {
-    if (ctx.str('fromImage')) throw new BerthError('pulling images from a registry is not supported by this daemon yet', 501);
+    if (ctx.str('fromImage')) return pullRoute(ctx);
     throw new InvalidArgumentError('fromImage or fromSrc is required');
   }
   let body: Readable = ctx.req;

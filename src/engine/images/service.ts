@@ -421,6 +421,7 @@ export class ImageService {
       used.add(rec.id);
       for (const l of rec.layers) used.add(l.digest);
       for (const d of rec.repoDigests) used.add(d.slice(d.indexOf('@') + 1));
+      for (const d of rec.manifests ?? []) used.add(d);
     }
     for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
     const removed: Digest[] = [];
@@ -444,7 +445,7 @@ export class ImageService {
     return this.store.lock.run(async () => {
       const existing = this.store.get(rec.id);
       const merged: ImageRecord = existing
-        ? { ...existing, repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])] }
+        ? { ...existing, repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])], manifests: [...new Set([...(existing.manifests ?? []), ...(rec.manifests ?? [])])] }
         : rec;
       await this.store.put(merged);
       const notes: string[] = [];

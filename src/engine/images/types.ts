@@ -91,6 +91,8 @@ export interface ImageRecord {
   layers: LayerRef[];
   /** Manifests this image was pulled or pushed as: "repo@sha256:…" (full names). */
   repoDigests: string[];
+  /** Image manifests (not indexes) stored for this image as pulled or pushed, so a push can reuse them byte for byte. */
+  manifests?: Digest[];
   /** Parent image ID (images built locally). */
   parent?: string;
   /** When this record was created on this daemon (ISO time). */

@@ -1,0 +1,74 @@
+/** Registry routes: pull (POST /images/create?fromImage=), push, /auth, /images/search. */
+import { InvalidArgumentError } from '../../core/errors.js';
+import { checkFilterKeys } from '../../core/filters.js';
+import { parseReference } from '../../core/reference.js';
+import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
+import { pull } from '../../engine/distribution/pull.js';
+import { push } from '../../engine/distribution/push.js';
+import type { JsonMessage } from '../../engine/distribution/progress.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+
+/** Progress goes out as a JSON stream whose headers are sent with the first message, so early failures keep their HTTP status. */
+function lazyStream(ctx: Ctx): (m: JsonMessage) => void {
+  let write: ((m: unknown) => void) | undefined;
+  return (m) => {
+    write ??= ctx.startStream();
+    write(m);
+  };
+}
+
+function authOf(ctx: Ctx): AuthConfig | undefined {
+  const h = ctx.req.headers['x-registry-auth'];
+  return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
+}
+
+/** POST /images/create?fromImage=…&tag=…&platform=… */
+export async function pullRoute(ctx: Ctx): Promise<void> {
+  const emit = lazyStream(ctx);
+  await pull(ctx.engine.distribution, {
+    image: ctx.str('fromImage')!, tag: ctx.str('tag') || undefined, platform: ctx.str('platform') || undefined, auth: authOf(ctx), emit,
+  });
+  ctx.res.end();
+}
+
+export function distributionRoutes(r: Router): void {
+  r.post('/images/{name*}/push', async (ctx) => {
+    const emit = lazyStream(ctx);
+    const tag = ctx.str('tag') || undefined;
+    // No tag anywhere: every tag of the repository, as Docker's API does.
+    let named = true;
+    try { named = parseReference(ctx.params.name).tag !== undefined; } catch { /* push reports the bad name */ }
+    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth: authOf(ctx), emit });
+    ctx.res.end();
+  });
+  r.post('/auth', async (ctx) => {
+    const body = await ctx.json<AuthConfig>();
+    ctx.send(200, await ctx.engine.distribution.login(body));
+  });
+  r.get('/images/search', async (ctx) => {
+    const term = ctx.str('term');
+    if (!term) throw new InvalidArgumentError('term is required');
+    const f = ctx.filters();
+    checkFilterKeys(f, ['is-automated', 'is-official', 'stars']);
+    const limit = ctx.int('limit', 25);
+    const boolFilter = (k: string) => {
+      const v = f[k]?.[0];
+      if (v === undefined) return undefined;
+      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter '${k}=${v}'`);
+      return v === 'true' || v === '1';
+    };
+    const official = boolFilter('is-official');
+    const automated = boolFilter('is-automated');
+    let stars = 0;
+    if (f.stars?.length) {
+      for (const s of f.stars) {
+        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`invalid filter 'stars=${s}'`);
+        stars = Math.max(stars, Number(s));
+      }
+    }
+    const results = await ctx.engine.distribution.search(term, limit, authOf(ctx));
+    ctx.send(200, results.filter((x) => (official === undefined || x.is_official === official)
+      && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars));
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * One blob download into the content store, shared by every pull that needs
+ * it at the same time. Bytes land in a resumable ingest file; a dropped
+ * connection or a 5xx is retried with backoff and continues from the bytes
+ * already there (HTTP Range). Readers can follow the file while it grows, so
+ * a layer unpacks while it downloads; nothing is published until its size
+ * and digest check out.
+ */
+import { EventEmitter } from 'node:events';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { Digest } from '../../core/digest.js';
+import { messageOf } from '../../core/errors.js';
+import { log } from '../../core/log.js';
+import type { ContentStore, BlobInfo } from '../../content/store.js';
+import type { RepositoryClient } from '../../distribution/client.js';
+import { isTransient, TransportError } from '../../distribution/errors.js';
+
+export const MAX_ATTEMPTS = 5;
+
+export function backoffMs(attempt: number): number {
+  return Math.min(10_000, 250 * 2 ** attempt) + Math.floor(Math.random() * 100);
+}
+
+export class Download extends EventEmitter {
+  /** Bytes in the ingest file (or the whole blob once done). */
+  written = 0;
+  finished = false;
+  error?: Error;
+  readonly done: Promise<BlobInfo>;
+  ingestPath = '';
+
+  constructor(readonly content: ContentStore, readonly digest: Digest, readonly size: number, client: RepositoryClient) {
+    super();
+    this.setMaxListeners(0);
+    this.done = this.run(client);
+    this.done.catch(() => {}); // callers observe it; a failure must not be unhandled
+  }
+
+  private async run(client: RepositoryClient): Promise<BlobInfo> {
+    const ingest = await this.content.resumable(this.digest);
+    this.ingestPath = ingest.path;
+    this.emit('progress');
+    try {
+      if (ingest.offset > this.size) await ingest.reset();
+      this.written = ingest.offset;
+      if (ingest.offset > 0) log.info('resuming download', { digest: this.digest, from: ingest.offset });
+      for (let attempt = 0; ingest.offset < this.size; attempt++) {
+        try {
+          const { body, start } = await client.fetchBlob(this.digest, ingest.offset);
+          let skip = ingest.offset - start; // the server ignored our Range: drop what we already have
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            let c = chunk;
+            if (skip > 0) {
+              if (c.length <= skip) { skip -= c.length; continue; }
+              c = c.subarray(skip);
+              skip = 0;
+            }
+            if (ingest.offset + c.length > this.size) throw new TransportError(`blob ${this.digest} is larger than the ${this.size} bytes its descriptor says`, 'ETOOBIG');
+            await ingest.append(c);
+            this.written = ingest.offset;
+            this.emit('progress');
+          }
+          if (ingest.offset < this.size) throw new TransportError(`unexpected EOF after ${ingest.offset} of ${this.size} bytes of ${this.digest}`, 'EOF');
+        } catch (err) {
+          const e = err instanceof TransportError || isTransient(err) ? err : isStreamError(err) ? new TransportError(messageOf(err), (err as NodeJS.ErrnoException).code) : err;
+          if ((e as TransportError).code === 'ETOOBIG' || !isTransient(e) || attempt + 1 >= MAX_ATTEMPTS) throw e;
+          log.warn('download interrupted; retrying', { digest: this.digest, have: ingest.offset, attempt: attempt + 1, error: messageOf(e) });
+          this.emit('retry', attempt + 1, backoffMs(attempt));
+          await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+        }
+      }
+      const info = await ingest.commit(this.size);
+      this.finished = true;
+      this.emit('end');
+      return info;
+    } catch (err) {
+      await ingest.close();
+      // A blob that failed verification is gone; one interrupted for good stays to resume next time.
+      this.error = err as Error;
+      this.emit('failed', err);
+      throw err;
+    }
+  }
+
+  /** A stream of the blob's bytes from the start, following the file while the download runs. */
+  follow(): Readable {
+    return Readable.from(this.chunks(), { objectMode: false, highWaterMark: 1 << 20 });
+  }
+
+  private async *chunks(): AsyncGenerator<Buffer> {
+    let fh: FileHandle | undefined;
+    try {
+      while (!this.ingestPath && !this.finished) await this.next();
+      fh = await open(this.ingestPath, 'r').catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+        return open(this.content.path(this.digest), 'r'); // published in the meantime
+      });
+      let pos = 0;
+      const buf = Buffer.allocUnsafe(1 << 20);
+      while (pos < this.size) {
+        const avail = (this.finished ? this.size : this.written) - pos;
+        if (avail <= 0) {
+          if (this.error) throw this.error;
+          await this.next();
+          continue;
+        }
+        const { bytesRead } = await fh.read(buf, 0, Math.min(avail, buf.length), pos);
+        if (bytesRead === 0) { await this.next(); continue; }
+        pos += bytesRead;
+        yield Buffer.from(buf.subarray(0, bytesRead));
+      }
+      if (!this.finished) await this.done; // the bytes are all here; wait for the verdict on them
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /** Wait for more bytes, the end, or a failure. */
+  private next(): Promise<void> {
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => {
+      const done = () => { this.off('progress', done); this.off('end', done); this.off('failed', failed); resolve(); };
+      const failed = (e: Error) => { this.off('progress', done); this.off('end', done); this.off('failed', failed); reject(e); };
+      this.once('progress', done);
+      this.once('end', done);
+      this.once('failed', failed);
+    });
+  }
+}
+
+function isStreamError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ETIMEDOUT' || code === 'EPIPE' || (err as Error)?.message === 'aborted';
+}

@@ -1,0 +1,259 @@
+/**
+ * `docker pull`: resolve the name to a manifest (choosing a platform from an
+ * index), fetch the config, then download layers a few at a time while each
+ * unpacks, in order, as its bytes arrive. Every blob is checked against its
+ * digest and size, every layer against its diffID; the image is recorded
+ * (config, manifests byte for byte, RepoDigests) only when all of it is.
+ */
+import { type Digest, chainIds, sha256Digest } from '../../core/digest.js';
+import { InvalidArgumentError, NotFoundError, BerthError, messageOf } from '../../core/errors.js';
+import { type Reference, parseReference, fullName, familiarName, familiarString, formatReference, DEFAULT_DOMAIN } from '../../core/reference.js';
+import { decompressStream } from '../../archive/compression.js';
+import type { AuthConfig } from '../../distribution/auth.js';
+import { RepositoryClient, type FetchedManifest } from '../../distribution/client.js';
+import { RegistryError } from '../../distribution/errors.js';
+import { readBody } from '../../distribution/http.js';
+import { type Descriptor, type ImageManifest, type Platform, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
+import type { LayerInfo } from '../../snapshots/snapshotter.js';
+import { hostPlatform, parsePlatform } from '../platform.js';
+import { hashingTap } from '../images/layers.js';
+import type { ImageConfig, ImageRecord, LayerRef } from '../images/types.js';
+import type { DistributionService } from './service.js';
+import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
+import type { Download } from './download.js';
+import { Transform } from 'node:stream';
+
+export interface PullRequest {
+  /** fromImage: a name, possibly with a tag or digest. */
+  image: string;
+  /** tag: a tag or a digest; absent (with no tag in `image`) pulls every tag. */
+  tag?: string;
+  platform?: string;
+  auth?: AuthConfig;
+  emit: Emit;
+}
+
+const MAX_CONCURRENT_DOWNLOADS = 3;
+
+/** A counting semaphore for download slots. */
+class Slots {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  get available(): boolean { return this.free > 0; }
+  async take(): Promise<void> {
+    if (this.free > 0) { this.free--; return; }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  give(): void {
+    const w = this.waiters.shift();
+    if (w) w(); else this.free++;
+  }
+}
+
+export function pullTarget(image: string, tag: string | undefined): { ref: Reference; all: boolean } {
+  const ref = parseReference(image);
+  if (tag) {
+    if (/^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/.test(tag)) ref.digest = tag;
+    else if (/^[\w][\w.-]{0,127}$/.test(tag)) ref.tag = tag;
+    else throw new InvalidArgumentError('invalid reference format');
+  }
+  return { ref, all: ref.tag === undefined && ref.digest === undefined };
+}
+
+/** Docker's words for a repository the registry will not show us. */
+function accessError(ref: Reference, err: unknown): unknown {
+  if (!(err instanceof RegistryError)) return err;
+  const name = ref.domain === DEFAULT_DOMAIN ? familiarName(ref) : fullName(ref);
+  if (err.httpStatus === 401 || err.httpStatus === 403 || (err.httpStatus === 404 && err.codes.includes('NAME_UNKNOWN') && ref.domain === DEFAULT_DOMAIN)) {
+    return new RegistryError(`pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`, err.httpStatus, err.codes, 404);
+  }
+  if (err.httpStatus === 404) {
+    const what = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
+    if (err.codes.includes('NAME_UNKNOWN')) return new RegistryError(`repository ${name} not found: ${err.message}`, 404, err.codes, 404);
+    return new RegistryError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
+  }
+  return err;
+}
+
+export async function pull(svc: DistributionService, req: PullRequest): Promise<void> {
+  const { ref, all } = pullTarget(req.image, req.tag);
+  let platform: Platform;
+  try { platform = req.platform ? parsePlatform(req.platform) : hostPlatform(); } catch (e) { throw new InvalidArgumentError(messageOf(e)); }
+  const explicit = !!req.platform;
+  const repo = ref.path;
+  // Resolve the first manifest on whichever endpoint answers (mirrors first); the rest of the pull stays there.
+  const first = all ? undefined : (ref.digest ?? ref.tag)!;
+  const { client, tags, manifest } = await svc.withEndpoint(ref.domain, async (ep) => {
+    const client = new RepositoryClient(ep, repo, req.auth);
+    try {
+      if (all) return { client, tags: await client.tags(), manifest: undefined };
+      return { client, tags: [first!], manifest: await client.getManifest(first!) };
+    } catch (err) { throw accessError(ref, err); }
+  });
+  if (all && tags.length === 0) throw new NotFoundError(`no tags found for ${familiarName(ref)}`);
+  let changed = false;
+  for (const t of tags) {
+    const one: Reference = t.startsWith('sha256:') ? { ...ref, tag: undefined, digest: t } : { ...ref, tag: t, digest: undefined };
+    const top = manifest && t === first ? manifest : await client.getManifest(t).catch((e) => { throw accessError(one, e); });
+    if (await pullOne(svc, client, one, top, platform, explicit, req.emit)) changed = true;
+  }
+  const shown = all ? familiarName(ref) : familiarString(ref);
+  req.emit({ status: changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+}
+
+/** Fetch a small blob (a config) whole, verified. */
+async function fetchVerified(client: RepositoryClient, d: Descriptor, what: string): Promise<Buffer> {
+  const { body } = await client.fetchBlob(d.digest);
+  const bytes = await readBody(body, 64 << 20);
+  if (sha256Digest(bytes) !== d.digest || (d.size !== undefined && bytes.length !== d.size)) {
+    throw new InvalidArgumentError(`${what} verification failed for digest ${d.digest}`);
+  }
+  return bytes;
+}
+
+/** Pull one tag or digest; true when the image is new or the tag moved. */
+async function pullOne(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit): Promise<boolean> {
+  const images = svc.images;
+  const name = fullName(ref);
+  emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
+  let parsed = parseManifest(top.bytes, top.mediaType, name);
+  let child: FetchedManifest | undefined;
+  if (parsed.kind === 'index') {
+    const desc = selectPlatform(parsed.index, platform);
+    child = await client.getManifest(desc.digest);
+    parsed = parseManifest(child.bytes, child.mediaType, name);
+    if (parsed.kind === 'index') throw new InvalidArgumentError(`invalid manifest list for ${name}: nested index ${desc.digest}`);
+  }
+  const m: ImageManifest = parsed.manifest;
+  const release: (() => void)[] = [];
+  try {
+    release.push(images.leases.hold([m.config.digest, ...m.layers.map((l) => l.digest)]));
+    let cfgBytes: Buffer;
+    if (await images.content.has(m.config.digest)) cfgBytes = await images.content.read(m.config.digest);
+    else cfgBytes = await fetchVerified(client, m.config, 'image config');
+    const config = JSON.parse(cfgBytes.toString('utf8')) as ImageConfig;
+    if (explicit && !platformMatches(platform, { os: config.os, architecture: config.architecture, variant: config.variant })) {
+      throw new NotFoundError(`image with reference ${familiarString(ref)} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant })}`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== m.layers.length) throw new InvalidArgumentError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${m.layers.length}`);
+    const chains = chainIds(diffIds);
+    release.push(images.leases.hold(chains));
+
+    // What is here already: a layer counts only with both its snapshot and its blob.
+    const haveLayer: boolean[] = [];
+    const haveBlob: boolean[] = [];
+    for (let i = 0; i < m.layers.length; i++) {
+      haveLayer.push(await images.snapshotter.hasLayer(chains[i]!));
+      haveBlob.push(await images.content.has(m.layers[i]!.digest));
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < m.layers.length; i++) {
+      const id = shortDigest(m.layers[i]!.digest);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      emit({ status: haveLayer[i] && haveBlob[i] ? 'Already exists' : 'Pulling fs layer', progressDetail: {}, id });
+    }
+
+    const slots = new Slots(MAX_CONCURRENT_DOWNLOADS);
+    const throttle = new Throttle();
+    const downloads: (Promise<Download | undefined>)[] = m.layers.map((l, i) => {
+      if (haveBlob[i]) return Promise.resolve(undefined);
+      const id = shortDigest(l.digest);
+      return (async () => {
+        if (!slots.available) emit({ status: 'Waiting', progressDetail: {}, id });
+        await slots.take();
+        const dl = svc.download(client, l.digest, l.size);
+        const onProgress = () => { if (dl.written > 0 && throttle.due(id, dl.written, l.size)) emit(progressMessage(id, 'Downloading', dl.written, l.size)); };
+        const onRetry = (n: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
+        dl.on('progress', onProgress);
+        dl.on('retry', onRetry);
+        dl.done.finally(() => { dl.off('progress', onProgress); dl.off('retry', onRetry); slots.give(); }).then(() => {
+          emit({ status: 'Verifying Checksum', progressDetail: {}, id });
+          emit({ status: 'Download complete', progressDetail: {}, id });
+        }, () => {});
+        return dl;
+      })();
+    });
+    downloads.forEach((p) => p.catch(() => {}));
+
+    // Unpack in order, each as soon as its parent is done, reading its blob as it arrives.
+    const unpacked: Promise<LayerInfo | undefined>[] = [];
+    for (let i = 0; i < m.layers.length; i++) {
+      const l = m.layers[i]!;
+      const id = shortDigest(l.digest);
+      const parent = i === 0 ? Promise.resolve(undefined) : unpacked[i - 1]!;
+      unpacked.push((async () => {
+        await parent;
+        const dlp = downloads[i]!;
+        if (haveLayer[i]) {
+          const dl = await dlp;
+          if (dl) { await dl.done; emit({ status: 'Pull complete', progressDetail: {}, id }); }
+          return images.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
+        }
+        const info = await svc.unpack(chains[i]!, async () => {
+          const dl = await dlp;
+          if (await images.snapshotter.hasLayer(chains[i]!)) { await dl?.done; return (await images.snapshotter.layerInfo(chains[i]!))!; }
+          const src = dl ? dl.follow() : images.content.createReadStream(l.digest);
+          let read = 0;
+          const counter = new Transform({
+            transform(c: Buffer, _e, cb) {
+              read += c.length;
+              if ((!dl || dl.finished) && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
+              cb(null, c);
+            },
+          });
+          src.on('error', (e) => counter.destroy(e));
+          const { stream } = await decompressStream(src.pipe(counter));
+          const { tap, digest } = hashingTap(diffIds[i], `layer ${l.digest}`);
+          stream.on('error', (e) => tap.destroy(e));
+          // The snapshot commits only when the diffID matches and the blob itself verified.
+          const verified = Promise.all([digest, dl ? dl.done : Promise.resolve()]).then(([d]) => d);
+          verified.catch(() => {});
+          const parentChain = i === 0 ? undefined : chains[i - 1];
+          const out = await images.snapshotter.applyLayer({ parent: parentChain, tar: stream.pipe(tap), diffId: verified });
+          if (out.diffId !== diffIds[i]) throw new InvalidArgumentError(`invalid diffID for layer ${l.digest}: expected ${diffIds[i]}, got ${out.diffId}`);
+          return out;
+        });
+        emit({ status: 'Pull complete', progressDetail: {}, id });
+        return info;
+      })());
+    }
+    const results = await Promise.allSettled([...downloads.map((p) => p.then((d) => d?.done)), ...unpacked]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw verificationWords(failed.reason);
+
+    // Everything verified: store config and manifests byte for byte, then record the image.
+    await images.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
+    await images.content.put(top.bytes, { digest: top.digest });
+    if (child) await images.content.put(child.bytes, { digest: child.digest });
+    const layers: LayerRef[] = m.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]! }));
+    const id = m.config.digest;
+    const before = ref.tag !== undefined ? images.store.resolveRef(formatReference(ref)) : undefined;
+    const existed = images.store.has(id);
+    const rec: ImageRecord = {
+      id, layers, repoDigests: [`${name}@${top.digest}`], addedAt: new Date().toISOString(),
+      manifests: [child?.digest ?? top.digest],
+    };
+    await images.register(rec, ref.tag !== undefined ? [ref] : []);
+    emit({ status: `Digest: ${top.digest}` });
+    images.events.publish('image', 'pull', familiarString(ref), { name: familiarString(ref) });
+    const newDownloads = haveBlob.some((h) => !h);
+    return !existed || newDownloads || (ref.tag !== undefined && before !== id);
+  } catch (err) {
+    throw accessError(ref, err);
+  } finally {
+    for (const r of release) r();
+  }
+}
+
+/** A blob whose bytes are not what its digest says: Docker's message. */
+function verificationWords(err: unknown): unknown {
+  const msg = messageOf(err);
+  const m = /digest mismatch: expected (sha256:[a-f0-9]{64})/.exec(msg) ?? /unexpected size for blob (sha256:[a-f0-9]{64})/.exec(msg);
+  if (m) return new InvalidArgumentError(`filesystem layer verification failed for digest ${m[1]}`);
+  if (err instanceof BerthError) return err;
+  return err;
+}
+
+export type { Digest };

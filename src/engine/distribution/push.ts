@@ -1,0 +1,181 @@
+/**
+ * `docker push`: every layer the registry lacks goes up (skipped when a HEAD
+ * finds it, mounted when another repository of the same registry has it),
+ * then the config, then the manifest — the one the image was pulled or
+ * pushed as when there is one (so digests stay identical), else a new
+ * Docker schema 2 manifest (OCI when a layer is uncompressed or zstd).
+ */
+import { Transform } from 'node:stream';
+import type { Digest } from '../../core/digest.js';
+import { InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { type Reference, parseReference, fullName, familiarName, formatReference } from '../../core/reference.js';
+import type { AuthConfig } from '../../distribution/auth.js';
+import { RepositoryClient } from '../../distribution/client.js';
+import { RegistryError } from '../../distribution/errors.js';
+import { MT } from '../../distribution/manifest.js';
+import type { ImageRecord, LayerRef } from '../images/types.js';
+import { MediaType } from '../images/types.js';
+import type { DistributionService } from './service.js';
+import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
+
+export interface PushRequest {
+  name: string;
+  tag?: string;
+  all?: boolean;
+  auth?: AuthConfig;
+  emit: Emit;
+}
+
+const MAX_CONCURRENT_UPLOADS = 5;
+
+export async function push(svc: DistributionService, req: PushRequest): Promise<void> {
+  const images = svc.images;
+  const base = parseReference(req.name);
+  if (base.digest) throw new InvalidArgumentError('cannot push a digest reference');
+  const name = fullName(base);
+  let refs: Reference[];
+  if (req.all) {
+    refs = [...images.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
+    if (refs.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
+  } else {
+    const tag = req.tag || base.tag || 'latest';
+    const r: Reference = { ...base, tag };
+    if (!images.store.resolveRef(formatReference(r))) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
+    refs = [r];
+  }
+  req.emit({ status: `The push refers to repository [${name}]` });
+  const client = await svc.withEndpoint(base.domain, async (ep) => {
+    const c = new RepositoryClient(ep, base.path, req.auth, true);
+    const res = await c.ping();
+    res.resume();
+    return c;
+  }, false);
+  for (const r of refs) {
+    const id = images.store.resolveRef(formatReference(r))!;
+    const rec = images.store.get(id)!;
+    try {
+      await pushOne(svc, client, r, rec, req.emit);
+    } catch (err) {
+      if (err instanceof RegistryError && (err.httpStatus === 401 || err.httpStatus === 403)) {
+        throw new RegistryError(`denied: requested access to the resource is denied`, err.httpStatus, err.codes, 401);
+      }
+      throw err;
+    }
+  }
+}
+
+/** A repository of the same registry that already has this image's blobs (from RepoDigests). */
+function mountSource(rec: ImageRecord, ref: Reference): string | undefined {
+  for (const rd of rec.repoDigests) {
+    const r = parseReference(rd);
+    if (r.domain === ref.domain && r.path !== ref.path) return r.path;
+  }
+  return undefined;
+}
+
+async function pushOne(svc: DistributionService, client: RepositoryClient, ref: Reference, rec: ImageRecord, emit: Emit): Promise<void> {
+  const images = svc.images;
+  const from = mountSource(rec, ref);
+  const throttle = new Throttle();
+  // Docker lists layers top first, by diffID.
+  const order = [...rec.layers].reverse();
+  const ids = new Set<string>();
+  for (const l of order) {
+    const id = shortDigest(l.diffId);
+    if (!ids.has(id)) { ids.add(id); emit({ status: 'Preparing', progressDetail: {}, id }); }
+  }
+  const done = new Map<Digest, Promise<void>>();
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const take = async () => { if (active < MAX_CONCURRENT_UPLOADS) { active++; return; } await new Promise<void>((r) => queue.push(r)); };
+  const give = () => { const n = queue.shift(); if (n) n(); else active--; };
+
+  const uploadLayer = async (l: LayerRef): Promise<void> => {
+    const id = shortDigest(l.diffId);
+    if (active >= MAX_CONCURRENT_UPLOADS) emit({ status: 'Waiting', progressDetail: {}, id });
+    await take();
+    try {
+      if (await client.blobExists(l.digest)) { emit({ status: 'Layer already exists', progressDetail: {}, id }); return; }
+      let session: URL | undefined;
+      if (from) {
+        const m = await client.mountBlob(l.digest, from).catch(() => undefined);
+        if (m === true) { emit({ status: `Mounted from ${from}`, progressDetail: {}, id }); return; }
+        session = m;
+      }
+      await uploadBlob(client, images.content, l.digest, session, (n, total) => {
+        if (throttle.due(id, n, total)) emit(progressMessage(id, 'Pushing', n, total));
+      });
+      emit({ status: 'Pushed', progressDetail: {}, id });
+    } finally {
+      give();
+    }
+  };
+  const tasks = order.map((l) => {
+    let p = done.get(l.digest);
+    if (!p) { p = uploadLayer(l); done.set(l.digest, p); }
+    return p;
+  });
+  const settled = await Promise.allSettled(tasks);
+  const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (bad) throw bad.reason;
+
+  if (!(await client.blobExists(rec.id))) await uploadBlob(client, images.content, rec.id, undefined, () => {});
+
+  const { bytes, mediaType } = await manifestFor(svc, rec);
+  const digest = await client.putManifest(ref.tag!, bytes, mediaType);
+  await images.content.put(bytes, { digest });
+  await images.register({ ...rec, repoDigests: [`${fullName(ref)}@${digest}`], manifests: [digest] }, []);
+  emit({ status: `${ref.tag}: digest: ${digest} size: ${bytes.length}` });
+  emit({ progressDetail: {}, aux: { Tag: ref.tag, Digest: digest, Size: bytes.length } });
+  images.events.publish('image', 'push', `${fullName(ref)}:${ref.tag}`, { name: `${fullName(ref)}:${ref.tag}` });
+}
+
+async function uploadBlob(client: RepositoryClient, content: import('../../content/store.js').ContentStore, digest: Digest, session: URL | undefined, progress: (n: number, total: number) => void): Promise<void> {
+  const info = await content.info(digest);
+  if (!info) throw new NotFoundError(`blob ${digest} is missing from the content store; pull or load the image again`);
+  const url = session ?? await client.startUpload();
+  let n = 0;
+  const counter = new Transform({ transform(c: Buffer, _e, cb) { n += c.length; progress(n, info.size); cb(null, c); } });
+  const src = content.createReadStream(digest);
+  src.on('error', (e) => counter.destroy(e));
+  try {
+    await client.putBlob(url, digest, info.size, src.pipe(counter));
+  } catch (err) {
+    throw new RegistryError(`uploading blob ${digest}: ${messageOf(err)}`, err instanceof RegistryError ? err.httpStatus : 500, err instanceof RegistryError ? err.codes : []);
+  }
+}
+
+/** The stored manifest for this image (byte for byte), or a new one. */
+async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<{ bytes: Buffer; mediaType: string }> {
+  const content = svc.images.content;
+  for (const d of [...(rec.manifests ?? [])].reverse()) {
+    if (!(await content.has(d))) continue;
+    const bytes = await content.read(d);
+    try {
+      const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; config?: { digest?: string }; layers?: { digest: string }[] };
+      if (j.config?.digest === rec.id && j.layers?.length === rec.layers.length && j.layers.every((l, i) => l.digest === rec.layers[i]!.digest)) {
+        return { bytes, mediaType: j.mediaType ?? MT.ociManifest };
+      }
+    } catch { /* not a manifest we can reuse */ }
+  }
+  const cfg = await content.info(rec.id);
+  const dockerTypes: Record<string, string> = {
+    [MediaType.dockerLayer]: MT.dockerLayer, [MediaType.ociLayerGzip]: MT.dockerLayer, [MT.dockerForeignLayer]: MT.dockerForeignLayer,
+  };
+  const allDocker = rec.layers.every((l) => dockerTypes[l.mediaType]);
+  const ociTypes: Record<string, string> = {
+    [MediaType.dockerLayer]: MediaType.ociLayerGzip, [MediaType.dockerLayerTar]: MediaType.ociLayer,
+  };
+  const m = allDocker
+    ? {
+      schemaVersion: 2, mediaType: MT.dockerManifest,
+      config: { mediaType: MT.dockerConfig, size: cfg!.size, digest: rec.id },
+      layers: rec.layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
+    }
+    : {
+      schemaVersion: 2, mediaType: MT.ociManifest,
+      config: { mediaType: MT.ociConfig, digest: rec.id, size: cfg!.size },
+      layers: rec.layers.map((l) => ({ mediaType: ociTypes[l.mediaType] ?? l.mediaType, digest: l.digest, size: l.size })),
+    };
+  return { bytes: Buffer.from(JSON.stringify(m, null, 3)), mediaType: m.mediaType };
+}

@@ -1,0 +1,123 @@
+/**
+ * The distribution service: pulls, pushes, logins and searches, holding the
+ * daemon's registry settings (mirrors, insecure registries, certs.d) and the
+ * downloads and unpacks in flight, so two pulls that need the same layer at
+ * the same time fetch and unpack it once.
+ */
+import type { Digest } from '../../core/digest.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { DEFAULT_DOMAIN } from '../../core/reference.js';
+import type { LayerInfo } from '../../snapshots/snapshotter.js';
+import { type AuthConfig } from '../../distribution/auth.js';
+import { checkLogin, searchRegistry, RepositoryClient, type SearchResult } from '../../distribution/client.js';
+import { RegistryHosts, DOCKER_HUB_INDEX, type Endpoint, type RegistrySettings } from '../../distribution/endpoints.js';
+import { TransportError, RegistryError } from '../../distribution/errors.js';
+import type { ImageService } from '../images/service.js';
+import { Download } from './download.js';
+
+export class DistributionService {
+  readonly hosts: RegistryHosts;
+  private downloads = new Map<Digest, Download>();
+  private unpacks = new Map<Digest, Promise<LayerInfo>>();
+  /** The endpoint of each registry that answered last (https or plain http for an insecure one). */
+  private preferred = new Map<string, string>();
+
+  constructor(readonly images: ImageService, settings: RegistrySettings) {
+    this.hosts = new RegistryHosts(settings);
+  }
+
+  /** The shared download of a blob (started if none runs). */
+  download(client: RepositoryClient, digest: Digest, size: number): Download {
+    let d = this.downloads.get(digest);
+    if (!d) {
+      d = new Download(this.images.content, digest, size, client);
+      this.downloads.set(digest, d);
+      const forget = () => { if (this.downloads.get(digest) === d) this.downloads.delete(digest); };
+      d.done.then(forget, forget);
+    }
+    return d;
+  }
+
+  /** Run one unpack per chain ID at a time; a second caller waits for the first. */
+  unpack(chainId: Digest, fn: () => Promise<LayerInfo>): Promise<LayerInfo> {
+    let p = this.unpacks.get(chainId);
+    if (!p) {
+      p = fn();
+      this.unpacks.set(chainId, p);
+      const forget = () => { if (this.unpacks.get(chainId) === p) this.unpacks.delete(chainId); };
+      p.then(forget, forget);
+    }
+    return p;
+  }
+
+  /** Endpoints for a registry, the one that worked last time first. */
+  async endpoints(domain: string, withMirrors = true): Promise<Endpoint[]> {
+    const eps = (await this.hosts.endpoints(domain)).filter((e) => withMirrors || !e.mirror);
+    const pref = this.preferred.get(domain);
+    const direct = eps.filter((e) => !e.mirror);
+    if (pref) direct.sort((a, b) => Number(b.url.href === pref) - Number(a.url.href === pref));
+    return [...eps.filter((e) => e.mirror), ...direct];
+  }
+
+  /**
+   * Run `fn` against each endpoint in turn until one works: connection
+   * failures move on (https → http for an insecure registry), and so does any
+   * error from a mirror (Docker falls back to the registry itself).
+   */
+  async withEndpoint<T>(domain: string, fn: (ep: Endpoint) => Promise<T>, withMirrors = true): Promise<T> {
+    let last: unknown;
+    for (const ep of await this.endpoints(domain, withMirrors)) {
+      try {
+        const out = await fn(ep);
+        if (!ep.mirror) this.preferred.set(domain, ep.url.href);
+        return out;
+      } catch (err) {
+        last = err;
+        if (err instanceof TransportError || ep.mirror) continue;
+        throw err;
+      }
+    }
+    throw last;
+  }
+
+  /** POST /auth: check credentials against the registry. */
+  async login(auth: AuthConfig): Promise<{ Status: string; IdentityToken: string }> {
+    const domain = registryFromServerAddress(auth.serveraddress);
+    const out = await this.withEndpoint(domain, (ep) => checkLogin(ep, auth), false);
+    return { Status: 'Login Succeeded', IdentityToken: out.identityToken ?? '' };
+  }
+
+  /** GET /images/search. */
+  async search(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
+    if (limit < 1 || limit > 100) throw new InvalidArgumentError(`limit ${limit} is outside the range of [1, 100]`);
+    const { domain, query } = splitSearchTerm(term);
+    if (domain === DEFAULT_DOMAIN) {
+      const ep: Endpoint = { url: new URL(`https://${DOCKER_HUB_INDEX}/`), tls: await this.hosts.tlsFor(DOCKER_HUB_INDEX), mirror: false, registry: domain };
+      return searchRegistry(ep, query, limit, auth);
+    }
+    try {
+      return await this.withEndpoint(domain, (ep) => searchRegistry(ep, query, limit, auth), false);
+    } catch (err) {
+      if (err instanceof RegistryError && err.httpStatus === 404) throw new RegistryError(`Unexpected status code 404`, 404);
+      throw err;
+    }
+  }
+}
+
+/** `https://index.docker.io/v1/`, `docker.io`, `localhost:5000` → the registry domain. */
+export function registryFromServerAddress(addr: string | undefined): string {
+  if (!addr) return DEFAULT_DOMAIN;
+  let host = addr.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  if (host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'docker.io' || host === 'registry.hub.docker.com') host = DEFAULT_DOMAIN;
+  return host;
+}
+
+/** Docker's split of a search term: "localhost:5000/busybox" searches that registry for "busybox". */
+export function splitSearchTerm(term: string): { domain: string; query: string } {
+  const i = term.indexOf('/');
+  if (i > 0) {
+    const first = term.slice(0, i);
+    if (/[.:]/.test(first) || first === 'localhost') return { domain: registryFromServerAddress(first), query: term.slice(i + 1) };
+  }
+  return { domain: DEFAULT_DOMAIN, query: term };
+}
