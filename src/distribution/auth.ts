@@ -6,6 +6,7 @@
  * per realm, service and scope set until they expire.
  */
 import type { IncomingMessage } from 'node:http';
+import { createHash } from 'node:crypto';
 import { send, readBody, type TlsSettings } from './http.js';
 import { RegistryError, parseErrorBody } from './errors.js';
 
@@ -124,7 +125,8 @@ export class Authorizer {
     const realm = c.params.realm;
     if (!realm) throw new RegistryError(`unauthorized: authentication challenge from ${this.host} has no realm`, 401);
     const sorted = [...new Set(scopes)].sort();
-    const key = JSON.stringify([this.creds?.username ?? '', this.creds?.identitytoken ?? '', realm, c.params.service ?? '', sorted]);
+    const secret = createHash('sha256').update(`${this.creds?.password ?? ''}\0${this.creds?.identitytoken ?? ''}`).digest('hex');
+    const key = JSON.stringify([this.creds?.username ?? '', secret, realm, c.params.service ?? '', sorted]);
     const hit = tokenCache.get(key);
     if (hit && hit.expires > Date.now()) return hit.token;
     const url = new URL(realm);

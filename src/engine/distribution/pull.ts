@@ -115,7 +115,6 @@ async function fetchVerified(client: RepositoryClient, d: Descriptor, what: stri
 async function pullOne(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit): Promise<boolean> {
   const images = svc.images;
   const name = fullName(ref);
-  emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
   let parsed = parseManifest(top.bytes, top.mediaType, name);
   let child: FetchedManifest | undefined;
   if (parsed.kind === 'index') {
@@ -124,6 +123,8 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
     parsed = parseManifest(child.bytes, child.mediaType, name);
     if (parsed.kind === 'index') throw new InvalidArgumentError(`invalid manifest list for ${name}: nested index ${desc.digest}`);
   }
+  // Output starts once the manifest is settled, so a bad name, tag or platform is an HTTP error with Docker's status.
+  emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
   const m: ImageManifest = parsed.manifest;
   const release: (() => void)[] = [];
   try {
