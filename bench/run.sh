@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-exec node dist/bench/images.js "$@"
+node dist/bench/images.js "$@"
+node dist/bench/distribution.js
