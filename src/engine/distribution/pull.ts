@@ -128,7 +128,7 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
   const m: ImageManifest = parsed.manifest;
   const release: (() => void)[] = [];
   try {
-    release.push(images.leases.hold([m.config.digest, ...m.layers.map((l) => l.digest)]));
+    release.push(images.leases.hold([top.digest, ...(child ? [child.digest] : []), m.config.digest, ...m.layers.map((l) => l.digest)]));
     let cfgBytes: Buffer;
     if (await images.content.has(m.config.digest)) cfgBytes = await images.content.read(m.config.digest);
     else cfgBytes = await fetchVerified(client, m.config, 'image config');
