@@ -84,6 +84,30 @@ test('push to the reference registry, rmi, pull back: same image ID and the dige
   assert.equal((await d.berth(['tag', name, 'busybox'])).code, 0);
 });
 
+test('run pulls a missing image first (progress on stderr), --pull never refuses, and so does the docker CLI', async () => {
+  const name = `${reg.host}/library/busybox:latest`;
+  assert.equal((await d.berth(['push', '-q', name])).code, 0);
+  const keep = `${reg.host}/keep/busybox:latest`;
+  assert.equal((await d.berth(['tag', name, keep])).code, 0); // the layer stays; only the name goes
+  assert.equal((await d.berth(['rmi', name])).code, 0);
+  const never = await d.berth(['run', '--rm', '--pull', 'never', name, 'true']);
+  assert.equal(never.code, 125);
+  assert.match(never.stderr, new RegExp(`Unable to find image '${name}' locally[\\s\\S]*No such image: ${name}`));
+  const r = await d.berth(['run', '--rm', '--network', 'none', name, 'echo', 'fresh']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'fresh\n');
+  assert.match(r.stderr, new RegExp(`^Unable to find image '${name}' locally\nlatest: Pulling from library/busybox\n[\\s\\S]*Status: Downloaded newer image for ${name}\n$`));
+  assert.equal((await d.berth(['rmi', name])).code, 0);
+  const viaDocker = await d.docker(['run', '--rm', '--network', 'none', name, 'echo', 'docker pulled']);
+  assert.equal(viaDocker.code, 0, viaDocker.stderr);
+  assert.equal(viaDocker.stdout, 'docker pulled\n');
+  assert.match(viaDocker.stderr, /Unable to find image .* locally[\s\S]*Status: Downloaded newer image/);
+  const bad = await d.berth(['run', '--rm', '--pull', 'sometimes', name, 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /invalid pull option: 'sometimes'/);
+  assert.equal((await d.berth(['rmi', keep])).code, 0);
+});
+
 test('pull by digest records RepoDigests; -a pulls every tag; push mounts across repositories', async () => {
   const name = `${reg.host}/library/busybox`;
   const digest = reg.digestOf('library/busybox', 'latest');

@@ -62,16 +62,32 @@ async function createContainer(cli: Cli, f: Record<string, unknown>, args: strin
   const [image, ...cmd] = args;
   const body = createRequest(f as never, image!, cmd, detached);
   const client = await cli.client();
+  const policy = (f.pull as string | undefined) ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(policy)) throw new CliExit(125, `berth: invalid pull option: '${policy}': must be one of "always", "missing" or "never".\nSee 'berth run --help'.`);
+  const pull = async () => {
+    const { pullForContainer } = await import('./distribution.js');
+    await pullForContainer(cli, image!, (f.platform as string | undefined) || undefined, !!f.quiet);
+  };
+  const create = () => client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: f.name as string | undefined }, body });
+  const daemonError = (e: ApiError) => new CliExit(125, `berth: Error response from daemon: ${e.message}.\nSee 'berth run --help'.`);
   try {
-    const r = await client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: f.name as string | undefined }, body });
+    if (policy === 'always') await pull();
+    let r: { Id: string; Warnings?: string[] };
+    try {
+      r = await create();
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404 && /No such image/.test(e.message))) throw e;
+      const familiar = image!.includes(':') || image!.includes('@') ? image : `${image}:latest`;
+      cli.err(`Unable to find image '${familiar}' locally\n`);
+      if (policy !== 'missing') throw e;
+      await pull();
+      r = await create();
+    }
     for (const w of r.Warnings ?? []) cli.err(`WARNING: ${w}\n`);
     return r.Id;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && /No such image/.test(e.message)) {
-      cli.err(`Unable to find image '${image!.includes(':') || image!.includes('@') ? image : `${image}:latest`}' locally\n`);
-      throw new CliExit(125, `berth: Error response from daemon: ${e.message}.\nSee 'berth run --help'.`);
-    }
-    if (e instanceof ApiError) throw new CliExit(125, `berth: Error response from daemon: ${e.message}.\nSee 'berth run --help'.`);
+    if (e instanceof ApiError) throw daemonError(e);
+    if (e instanceof CliExit && e.code === 1) throw new CliExit(125, e.message);
     throw e;
   }
 }

@@ -15,9 +15,10 @@ async function authHeader(image: string): Promise<Record<string, string>> {
 }
 
 /** Render a progress stream (or swallow it when quiet); a message carrying an error fails the command. */
-async function renderStream(cli: Cli, client: Client, res: IncomingMessage, quiet: boolean): Promise<void> {
-  const tty = !quiet && !!process.stdout.isTTY;
-  const r = new ProgressRenderer((s) => { if (!quiet) cli.out(s); }, tty, process.stdout.columns ?? 80);
+async function renderStream(cli: Cli, client: Client, res: IncomingMessage, quiet: boolean, toStderr = false): Promise<void> {
+  const stream = toStderr ? process.stderr : process.stdout;
+  const write = (s: string) => { if (!quiet) (toStderr ? cli.err(s) : cli.out(s)); };
+  const r = new ProgressRenderer(write, !quiet && !!stream.isTTY, stream.columns ?? 80);
   try {
     await client.stream(res, (m) => r.render(m as StreamMessage));
   } catch (err) {
@@ -59,6 +60,21 @@ export const pullCmd: Command = {
     cli.out((all ? fullName(ref) : formatReference(ref)) + '\n');
   },
 };
+
+/**
+ * Pull for `run`/`create` (--pull missing|always): progress on stderr as the
+ * docker CLI prints it, so a container's stdout stays clean.
+ */
+export async function pullForContainer(cli: Cli, image: string, platform: string | undefined, quiet: boolean): Promise<void> {
+  const ref = refOrExit(image);
+  if (ref.tag === undefined && ref.digest === undefined) ref.tag = 'latest';
+  const client = await cli.client();
+  const res = await client.request('POST', '/images/create', {
+    query: { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform },
+    headers: await authHeader(image),
+  });
+  await renderStream(cli, client, res, quiet, true);
+}
 
 export const pushCmd: Command = {
   usage: 'push [OPTIONS] NAME[:TAG]',
