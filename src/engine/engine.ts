@@ -14,6 +14,7 @@ import { ImageStore } from './images/store.js';
 import { ImageService } from './images/service.js';
 import { ContainerService } from './containers/service.js';
 import { ExecService } from './containers/exec.js';
+import { NetworkService } from './networks/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -34,6 +35,7 @@ export class Engine {
     readonly snapshotter: Snapshotter,
     readonly images: ImageService,
     readonly containers: ContainerService,
+    readonly networks: NetworkService,
   ) {
     this.execs = new ExecService(containers);
   }
@@ -50,9 +52,15 @@ export class Engine {
     const events = new EventBus();
     const images = new ImageService(content, store, snapshotter, events);
     const containers = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot });
-    const engine = new Engine(opts, events, content, snapshotter, images, containers);
+    const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config });
+    networks.containers = containers;
+    containers.networking = networks;
+    const engine = new Engine(opts, events, content, snapshotter, images, containers, networks);
+    await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();
+    // Then tear down the networking of containers that exited or vanished while berthd was down.
+    await networks.reconcile();
     await engine.recover();
     return engine;
   }
@@ -60,6 +68,7 @@ export class Engine {
   /** Stop watching containers; they keep running under their shims. */
   close(): void {
     this.containers.close();
+    this.networks.close();
   }
 
   /** Drop what a crash left unreferenced: layers and blobs of images never recorded. */
