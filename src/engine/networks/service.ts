@@ -342,7 +342,10 @@ export class NetworkService implements ContainerNetworking {
       this.containers.get(mode.slice(10));
       return {};
     }
-    const primary = this.get(this.modeNetwork(mode));
+    // As dockerd: an unknown network is not a create error (the docker CLI would take a 404 for a missing
+    // image and pull); the start fails with "failed to set up container networking: network X not found".
+    const primary = this.tryGet(this.modeNetwork(mode));
+    if (!primary) return { [this.modeNetwork(mode)]: { NetworkID: '', Aliases: null, IPAMConfig: null, Links: null, MacAddress: '', DriverOpts: null } };
     const wanted = ((networking as { EndpointsConfig?: Record<string, Partial<EndpointConfig> | null> } | null)?.EndpointsConfig) ?? {};
     const out: Record<string, EndpointConfig> = {};
     const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined) => {
@@ -390,7 +393,7 @@ export class NetworkService implements ContainerNetworking {
     }
     const eps = this.endpointsOf(c);
     const primary = this.tryGet(this.modeNetwork(mode));
-    if (!primary) throw new NotFoundError(`network ${this.modeNetwork(mode)} not found`);
+    if (!primary) throw new NotFoundError(`failed to set up container networking: network ${this.modeNetwork(mode)} not found`);
     if (primary.Driver !== 'bridge') return { namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] };
     return this.locks.run(c.rec.Id, async () => {
       const id = c.rec.Id;
@@ -409,7 +412,7 @@ export class NetworkService implements ContainerNetworking {
         const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
         for (const name of names) {
           const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
-          if (!n) throw new NotFoundError(`network ${name} not found`);
+          if (!n) throw new NotFoundError(`failed to set up container networking: network ${name} not found`);
           await this.addEndpoint(c, st, n, eps[name]!);
         }
       } catch (e) {
