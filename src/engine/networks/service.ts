@@ -178,7 +178,7 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  private pools(): AddressPool[] {
+  pools(): AddressPool[] {
     const p = this.opts.config['default-address-pools'];
     if (Array.isArray(p) && p.length) return p.map((x) => ({ base: String((x as AddressPool).base), size: Number((x as AddressPool).size) }));
     return DEFAULT_POOLS;
