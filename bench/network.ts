@@ -57,6 +57,16 @@ async function httpRps(port: number): Promise<number> {
   return done / ((Date.now() - t0) / 1000);
 }
 
+/** nc restarts between connections: retry a refused connect for a while. */
+async function tcpMBsRetry(port: number): Promise<number> {
+  for (let i = 0; ; i++) {
+    try { return await tcpMBs(port); } catch (e) {
+      if (i >= 50 || (e as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw e;
+      await sleep(100);
+    }
+  }
+}
+
 function tcpMBs(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(256 * 1024, 7);
@@ -82,8 +92,8 @@ async function measure(e: Engine, port: number): Promise<Record<string, number>>
   r.httpRps = await httpRps(port);
   await must(e.cli(['run', '-d', '--name', 'btcp', '-p', `127.0.0.1:${port + 1}:5001`, 'busybox', 'sh', '-c', 'while true; do nc -l -p 5001 > /dev/null; done']));
   await sleep(1000);
-  await tcpMBs(port + 1).catch(() => 0); // warm
-  r.tcpMBs = await tcpMBs(port + 1);
+  await tcpMBsRetry(port + 1); // warm
+  r.tcpMBs = await tcpMBsRetry(port + 1);
   await must(e.cli(['network', 'create', '--subnet', '10.241.0.0/24', 'bnet']));
   await must(e.cli(['run', '-d', '--name', 'bpeer', '--network', 'bnet', 'busybox', 'sleep', '1000']));
   await must(e.cli(['run', '-d', '--name', 'bping', '--network', 'bnet', 'busybox', 'sleep', '1000']));
@@ -127,6 +137,7 @@ async function startDockerd(): Promise<Engine> {
     cli: (a) => run('docker', a, { env }),
     cleanup: async () => {
       await run('docker', ['rm', '-f', ...(await run('docker', ['ps', '-aq'], { env })).stdout.split('\n').filter(Boolean)], { env });
+      await run('docker', ['network', 'prune', '-f'], { env });
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await exited;
@@ -152,7 +163,17 @@ async function main(): Promise<void> {
   const engines: Engine[] = [];
   const berth = new Daemon(tempDir('berth-bench-'));
   await berth.start();
-  engines.push({ name: 'berth', socket: berth.socket, cli: (a) => run(BERTH, ['-H', berth.host, ...a]), cleanup: async () => { await berth.cleanup(); dropNetworkRules(berth.dataRoot); } });
+  const berthCli = (a: string[]) => run(BERTH, ['-H', berth.host, ...a]);
+  engines.push({
+    name: 'berth', socket: berth.socket, cli: berthCli,
+    cleanup: async () => {
+      const ids = (await berthCli(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+      if (ids.length) await berthCli(['rm', '-f', ...ids]);
+      for (const n of (await berthCli(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean)) await berthCli(['network', 'rm', n]);
+      await berth.cleanup();
+      dropNetworkRules(berth.dataRoot);
+    },
+  });
   if (spawnSync('which', ['dockerd']).status === 0) engines.push(await startDockerd());
   else console.log('# dockerd not installed: docker column skipped');
 

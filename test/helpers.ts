@@ -165,6 +165,7 @@ export async function importBusybox(d: Daemon, name = 'busybox:latest'): Promise
 }
 
 export function cleanupDir(dir: string): void {
+  dropNetworkRules(join(dir, 'root'));
   rmSync(dir, { recursive: true, force: true });
 }
 

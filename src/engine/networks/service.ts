@@ -30,7 +30,7 @@ import { addNetworkList, delNetworkList, type CniResult } from '../../network/cn
 import { DnsServer } from '../../network/dns.js';
 import { Firewall, type FirewallNet } from '../../network/firewall.js';
 import { contains, firstHost, formatIp, formatSubnet, lastIp, nextFreeSubnet, overlaps, parseCidr, parseIp, subnetOf, type AddressPool, type Subnet } from '../../network/ipnet.js';
-import { createNetns, netnsMountsUnder, removeNetns } from '../../network/netns.js';
+import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../network/netns.js';
 import { reservePorts, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
@@ -511,8 +511,10 @@ export class NetworkService implements ContainerNetworking {
   }
 
   private async delEndpoint(id: string, st: RuntimeState, ep: EndpointState): Promise<void> {
+    // A namespace already gone (reboot, torn-down mount) is passed as none: the plugins then skip it, as the spec allows.
+    const netns = (await isNetnsMount(st.Netns)) ? st.Netns : '';
     try {
-      await delNetworkList(ep.Conf, { containerId: id, netns: st.Netns, ifName: ep.IfName, args: ep.Args, runtimeConfig: ep.RuntimeConfig }, ep.Result);
+      await delNetworkList(ep.Conf, { containerId: id, netns, ifName: ep.IfName, args: ep.Args, runtimeConfig: ep.RuntimeConfig }, ep.Result);
     } catch (e) {
       log.warn('CNI DEL failed', { id, network: ep.NetworkName, error: messageOf(e) });
     }
