@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { join } from 'node:path';
 import { BERTH, Daemon, busyboxTar, http, run, tempDir, dropNetworkRules, type RunResult } from '../test/helpers.js';
 
@@ -57,7 +57,7 @@ async function httpRps(port: number): Promise<number> {
   return done / ((Date.now() - t0) / 1000);
 }
 
-/** nc restarts between connections: retry a refused connect for a while. */
+/** Until nc listens: retry a refused connect for a while. */
 async function tcpMBsRetry(port: number): Promise<number> {
   for (let i = 0; ; i++) {
     try { return await tcpMBs(port); } catch (e) {
@@ -86,11 +86,24 @@ function tcpMBs(port: number): Promise<number> {
   });
 }
 
+/** One API call with a JSON body (dockerd insists on the Content-Type). */
+function api(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => { b += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function measure(e: Engine, port: number): Promise<Record<string, number>> {
   const r: Record<string, number> = {};
   await must(e.cli(['run', '-d', '--name', 'bhttp', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', 'mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www']));
   r.httpRps = await httpRps(port);
-  await must(e.cli(['run', '-d', '--name', 'btcp', '-p', `127.0.0.1:${port + 1}:5001`, 'busybox', 'sh', '-c', 'while true; do nc -l -p 5001 > /dev/null; done']));
+  await must(e.cli(['run', '-d', '--name', 'btcp', '-p', `127.0.0.1:${port + 1}:5001`, 'busybox', 'sh', '-c', 'printf "#!/bin/sh\\nexec cat > /dev/null\\n" > /sink && chmod +x /sink && exec nc -ll -p 5001 -e /sink']));
   await sleep(1000);
   await tcpMBsRetry(port + 1); // warm
   r.tcpMBs = await tcpMBsRetry(port + 1);
@@ -106,14 +119,14 @@ async function measure(e: Engine, port: number): Promise<Record<string, number>>
   const t0 = Date.now();
   for (let i = 0; i < 50; i++) {
     const body = JSON.stringify({ Name: `bn${i}`, Driver: 'bridge', IPAM: { Config: [{ Subnet: `10.242.${i}.0/24` }] } });
-    const res = await http(e.socket, 'POST', '/v1.41/networks/create', body);
+    const res = await api(e.socket, 'POST', '/v1.41/networks/create', body);
     if (res.status !== 201) throw new Error(`${e.name} network create: ${res.body}`);
     ids.push((JSON.parse(res.body) as { Id: string }).Id);
   }
   r.create50Ms = Date.now() - t0;
   const t1 = Date.now();
   for (const id of ids) {
-    const res = await http(e.socket, 'DELETE', `/v1.41/networks/${id}`);
+    const res = await api(e.socket, 'DELETE', `/v1.41/networks/${id}`);
     if (res.status !== 204) throw new Error(`${e.name} network rm: ${res.body}`);
   }
   r.remove50Ms = Date.now() - t1;
