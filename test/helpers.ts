@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
+import { createHash } from 'node:crypto';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BERTH = join(REPO, 'bin', 'berth');
@@ -113,7 +114,22 @@ export class Daemon {
 
   async cleanup(): Promise<void> {
     await this.stop();
+    dropNetworkRules(this.dataRoot);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A daemon keeps its default bridge's iptables rules across restarts (as dockerd does); a test
+ * daemon's data root is gone after its suite, so drop the rules it tagged (berth:<hash of root>:…).
+ */
+export function dropNetworkRules(dataRoot: string): void {
+  const tag = createHash('sha256').update(dataRoot).digest('hex').slice(0, 8);
+  for (const table of ['filter', 'nat']) {
+    const lines = spawnSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' }).stdout ?? '';
+    for (const l of lines.split('\n').filter((x) => x.startsWith('-A ') && x.includes(`berth:${tag}:`))) {
+      spawnSync('sh', ['-c', `iptables -w -t ${table} ${l.replace(/^-A /, '-D ')}`]);
+    }
   }
 }
 
@@ -149,6 +165,7 @@ export async function importBusybox(d: Daemon, name = 'busybox:latest'): Promise
 }
 
 export function cleanupDir(dir: string): void {
+  dropNetworkRules(join(dir, 'root'));
   rmSync(dir, { recursive: true, force: true });
 }
 

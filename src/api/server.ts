@@ -16,6 +16,7 @@ import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { distributionRoutes } from './routes/distribution.js';
+import { networkRoutes } from './routes/networks.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -31,6 +32,7 @@ export function buildRouter(): Router {
   imageRoutes(r);
   containerRoutes(r);
   execRoutes(r);
+  networkRoutes(r);
   return r;
 }
 

@@ -12,6 +12,7 @@ const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
 const distribution = () => import('./commands/distribution.js');
+const networks = () => import('./commands/networks.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -87,9 +88,20 @@ const COMMANDS: Record<string, Loader> = {
   login: async () => (await distribution()).loginCmd,
   logout: async () => (await distribution()).logoutCmd,
   search: async () => (await distribution()).searchCmd,
+  'network create': async () => (await networks()).create,
+  'network ls': async () => (await networks()).list,
+  'network list': async () => (await networks()).list,
+  'network inspect': async () => (await networks()).inspect,
+  'network rm': async () => (await networks()).remove,
+  'network remove': async () => (await networks()).remove,
+  'network prune': async () => (await networks()).prune,
+  'network connect': async () => (await networks()).connect,
+  'network disconnect': async () => (await networks()).disconnect,
+  port: async () => (await networks()).port,
+  'container port': async () => (await networks()).port,
 };
 
-const GROUPS = new Set(['image', 'system', 'container']);
+const GROUPS = new Set(['image', 'system', 'container', 'network']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },

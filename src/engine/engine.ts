@@ -15,6 +15,7 @@ import { ImageService } from './images/service.js';
 import { ContainerService } from './containers/service.js';
 import { ExecService } from './containers/exec.js';
 import { DistributionService } from './distribution/service.js';
+import { NetworkService } from './networks/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -38,6 +39,7 @@ export class Engine {
     readonly snapshotter: Snapshotter,
     readonly images: ImageService,
     readonly containers: ContainerService,
+    readonly networks: NetworkService,
   ) {
     this.execs = new ExecService(containers);
     const list = (k: string) => (Array.isArray(opts.config[k]) ? (opts.config[k] as unknown[]).map(String) : []);
@@ -58,9 +60,15 @@ export class Engine {
     const events = new EventBus();
     const images = new ImageService(content, store, snapshotter, events);
     const containers = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot });
-    const engine = new Engine(opts, events, content, snapshotter, images, containers);
+    const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config });
+    networks.containers = containers;
+    containers.networking = networks;
+    const engine = new Engine(opts, events, content, snapshotter, images, containers, networks);
+    await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();
+    // Then tear down the networking of containers that exited or vanished while berthd was down.
+    await networks.reconcile();
     await engine.recover();
     return engine;
   }
@@ -68,6 +76,7 @@ export class Engine {
   /** Stop watching containers; they keep running under their shims. */
   close(): void {
     this.containers.close();
+    this.networks.close();
   }
 
   /** Drop what a crash left unreferenced: layers and blobs of images never recorded. */

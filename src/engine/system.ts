@@ -62,7 +62,9 @@ export async function info(engine: Engine): Promise<Record<string, unknown>> {
     DriverStatus: engine.snapshotter.driver === 'overlay2'
       ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
       : [],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
+    // The pools user networks are carved from (the default bridge takes the first free one unless `bip` is set).
+    DefaultAddressPools: engine.networks.pools().map((p) => ({ Base: p.base, Size: p.size })),
     MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
     IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: cfg.debug === true,
     NFd: 0, OomKillDisable: false, NGoroutines: 0, SystemTime: new Date().toISOString(),

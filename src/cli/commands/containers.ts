@@ -6,6 +6,7 @@ import { Demuxer } from '../../api/stdcopy.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
+import { displayablePorts, type ApiPort } from '../format/ports.js';
 import { CREATE_FLAGS, RUN_ONLY_FLAGS, createRequest, ramInBytes } from './run-options.js';
 
 interface Inspect { Id: string; Name: string; Config: { Tty: boolean; OpenStdin: boolean; AttachStdin?: boolean }; State: { Running: boolean; ExitCode: number } }
@@ -424,7 +425,7 @@ export const psCmd: Command = {
         Command: `"${cmd}"`,
         CreatedAt: new Date(c.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
         RunningFor: createdSince(c.Created),
-        Ports: '',
+        Ports: displayablePorts((c.Ports ?? []) as ApiPort[]),
         State: c.State,
         Status: c.Status,
         Size: c.SizeRw !== undefined ? `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : '0B',

@@ -129,16 +129,20 @@ export const inspectAny: Command = {
   ],
   async run(cli, args, f) {
     const type = f.type as string | undefined;
-    if (type && type !== 'image' && type !== 'container') throw new CliExit(1, `"${type}" is not a valid value for --type`);
+    if (type && type !== 'image' && type !== 'container' && type !== 'network') throw new CliExit(1, `"${type}" is not a valid value for --type`);
     const client = await cli.client();
     // Like docker: a container by that name or ID first, then an image.
     const get = async (n: string) => {
-      if (type !== 'image') {
+      if (type !== 'image' && type !== 'network') {
         try { return await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } }); } catch (e) {
           if (!(e instanceof ApiError && e.status === 404) || type === 'container') throw e;
         }
       }
-      return client.json('GET', `/images/${encodeURIComponent(n)}/json`);
+      if (type === 'network') return client.json('GET', `/networks/${encodeURIComponent(n)}`);
+      try { return await client.json('GET', `/images/${encodeURIComponent(n)}/json`); } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404) || type === 'image') throw e;
+      }
+      return client.json('GET', `/networks/${encodeURIComponent(n)}`);
     };
     return printInspect(cli, args, f.format as string | undefined, get,
       (n) => `Error: No such object: ${n}`);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { FlagDef, FlagValues } from '../../core/flags.js';
 import { CliExit } from '../cli.js';
+import { parsePublish } from '../format/ports.js';
 
 export const CREATE_FLAGS: FlagDef[] = [
   { name: 'name', type: 'string', help: 'Assign a name to the container' },
@@ -50,6 +51,11 @@ export const CREATE_FLAGS: FlagDef[] = [
   { name: 'oom-kill-disable', type: 'bool', help: 'Disable OOM Killer' },
   { name: 'network', type: 'string', help: 'Connect a container to a network', default: 'default' },
   { name: 'net', type: 'string', help: 'Connect a container to a network', hidden: true },
+  { name: 'publish', short: 'p', type: 'strings', help: "Publish a container's port(s) to the host" },
+  { name: 'publish-all', short: 'P', type: 'bool', help: 'Publish all exposed ports to random ports' },
+  { name: 'expose', type: 'strings', help: 'Expose a port or a range of ports' },
+  { name: 'ip', type: 'string', help: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'network-alias', type: 'strings', help: 'Add network-scoped alias for the container' },
   { name: 'dns', type: 'strings', help: 'Set custom DNS servers' },
   { name: 'dns-search', type: 'strings', help: 'Set custom DNS search domains' },
   { name: 'dns-option', type: 'strings', help: 'Set DNS options' },
@@ -181,6 +187,16 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   const sec = strs('security-opt');
   const tmpfs = keyValues(strs('tmpfs'), ':');
   const network = str('net') ?? str('network') ?? 'default';
+  const { exposed, bindings } = parsePublish(strs('publish'));
+  for (const e of strs('expose')) {
+    const [ports, proto = 'tcp'] = e.split('/');
+    const m = /^(\d+)(?:-(\d+))?$/.exec(ports!);
+    if (!m) throw new CliExit(125, `invalid argument "${e}" for "--expose" flag: invalid range format for --expose: ${e}`);
+    for (let p = Number(m[1]); p <= Number(m[2] ?? m[1]); p++) exposed[`${p}/${proto}`] = {};
+  }
+  const aliases = strs('network-alias');
+  const ip = str('ip');
+  const endpoint = aliases.length || ip ? { Aliases: aliases.length ? aliases : null, IPAMConfig: ip ? { IPv4Address: ip } : null } : {};
   return {
     Hostname: str('hostname') ?? '',
     Domainname: str('domainname') ?? '',
@@ -197,11 +213,14 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
     WorkingDir: str('workdir') ?? '',
     Entrypoint: str('entrypoint') !== undefined ? [str('entrypoint')!] : null,
     Labels: labels,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
     ...(str('stop-signal') ? { StopSignal: str('stop-signal') } : {}),
     ...(f['stop-timeout'] !== undefined ? { StopTimeout: f['stop-timeout'] } : {}),
     ...(health ? { Healthcheck: health } : {}),
     HostConfig: {
       NetworkMode: network,
+      PortBindings: bindings,
+      PublishAllPorts: !!f['publish-all'],
       RestartPolicy: restartPolicy(str('restart') ?? 'no'),
       AutoRemove: !!f.rm,
       CapAdd: strs('cap-add'),
@@ -237,5 +256,6 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
       Sysctls: keyValues(strs('sysctl')),
       LogConfig: { Type: str('log-driver') ?? '', Config: logOpts },
     },
+    NetworkingConfig: { EndpointsConfig: { [network]: endpoint } },
   };
 }

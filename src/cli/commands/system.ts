@@ -52,11 +52,13 @@ export const info: Command = {
       ` Containers: ${i.Containers}`, `  Running: ${i.ContainersRunning}`, `  Paused: ${i.ContainersPaused}`, `  Stopped: ${i.ContainersStopped}`,
       ` Images: ${i.Images}`, ` Server Version: ${i.ServerVersion}`, ` Storage Driver: ${i.Driver}`,
       ...((i.DriverStatus ?? []) as string[][]).map(([k, v]) => `  ${k}: ${v}`),
+      ' Plugins:', `  Volume: ${(i.Plugins?.Volume ?? []).join(' ')}`, `  Network: ${(i.Plugins?.Network ?? []).join(' ')}`, `  Log: ${(i.Plugins?.Log ?? []).join(' ')}`,
       ` Logging Driver: ${i.LoggingDriver}`, ` Cgroup Driver: ${i.CgroupDriver}`, ` Cgroup Version: ${i.CgroupVersion}`,
       ` Default Runtime: ${i.DefaultRuntime}`, ` Kernel Version: ${i.KernelVersion}`, ` Operating System: ${i.OperatingSystem}`,
       ` OSType: ${i.OSType}`, ` Architecture: ${i.Architecture}`, ` CPUs: ${i.NCPU}`, ` Total Memory: ${(i.MemTotal / 2 ** 30).toFixed(2)}GiB`,
       ` Name: ${i.Name}`, ` ID: ${i.ID}`, ` Berth Root Dir: ${i.DockerRootDir}`, ` Debug Mode: ${i.Debug}`,
-      ` Experimental: false`, ` Live Restore Enabled: ${i.LiveRestoreEnabled}`, '',
+      ` Experimental: false`, ` Live Restore Enabled: ${i.LiveRestoreEnabled}`,
+      ...(i.DefaultAddressPools?.length ? [' Default Address Pools:', ...(i.DefaultAddressPools as Array<{ Base: string; Size: number }>).map((p) => `   Base: ${p.Base}, Size: ${p.Size}`)] : []), '',
     ];
     cli.out(lines.join('\n') + '\n');
   },

@@ -77,8 +77,4 @@ export function validateHostConfig(h: HostConfig, cfg: ContainerConfig): void {
     throw new InvalidArgumentError('Minimum memory limit can not be less than memory reservation limit, see usage');
   }
   if ((h.NanoCpus ?? 0) < 0) throw new InvalidArgumentError('invalid CPU value: range of CPUs is from 0.01 to the number of CPUs available');
-  const nm = h.NetworkMode ?? '';
-  if (nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
-    throw new InvalidArgumentError(`network ${nm} not found`);
-  }
 }

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.js';
 import type { OciMount } from '../../runtime/spec.js';
 import type { HostConfig } from './types.js';
+import type { NetAttachment } from './networking.js';
 
 /** The host's resolv.conf without loopback resolvers a container cannot reach, as Docker filters it. */
-export async function containerResolvConf(h: HostConfig, hostNetwork: boolean): Promise<string> {
+export async function containerResolvConf(h: HostConfig, hostNetwork: boolean, net?: NetAttachment): Promise<string> {
   let host = '';
   try { host = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* no resolver configured */ }
   const lines = host.split('\n').filter((l) => l.trim() !== '');
@@ -15,6 +16,8 @@ export async function containerResolvConf(h: HostConfig, hostNetwork: boolean): 
   let options = lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   if (!hostNetwork) servers = servers.filter((s) => !s.startsWith('127.') && s !== '::1');
   if (!hostNetwork && servers.length === 0) servers = ['8.8.8.8', '8.8.4.4'];
+  // On user-defined networks the embedded DNS answers, and forwards the rest to the host's resolvers.
+  if (net?.nameservers?.length) { servers = net.nameservers; options = [...(net.dnsOptions ?? []), ...options.filter((o) => !o.startsWith('ndots'))]; }
   if (h.Dns?.length) servers = h.Dns;
   if (h.DnsSearch?.length) search = h.DnsSearch;
   if (h.DnsOptions?.length) options = h.DnsOptions;
@@ -25,22 +28,23 @@ export async function containerResolvConf(h: HostConfig, hostNetwork: boolean): 
   return out;
 }
 
-export function containerHosts(hostname: string, h: HostConfig): string {
+export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = []): string {
   let out = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of h.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) out += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
-  out += `127.0.1.1\t${hostname}\n`;
+  // Docker names the container's own address; with no network, loopback.
+  out += addresses.length ? addresses.map((a) => `${a}\t${hostname}\n`).join('') : `127.0.1.1\t${hostname}\n`;
   return out;
 }
 
 /** Write the three files into the container's dir and return the bind mounts for them. */
-export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean): Promise<OciMount[]> {
+export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment): Promise<OciMount[]> {
   const files: Array<[string, string]> = [
     ['hostname', `${hostname}${domain ? '' : ''}\n`],
-    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h)],
-    ['resolv.conf', await containerResolvConf(h, hostNetwork)],
+    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses)],
+    ['resolv.conf', await containerResolvConf(h, hostNetwork, net)],
   ];
   const mounts: OciMount[] = [];
   for (const [name, content] of files) {

@@ -38,6 +38,7 @@ import { writeEtcFiles } from './etc.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
+import type { ContainerNetworking, NetAttachment } from './networking.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -91,6 +92,8 @@ export class ContainerService {
   private locks = new KeyedMutex();
   readonly runc: Runc;
   private readonly runtime: string;
+  /** Networks (set by the engine); without it every container gets loopback only. */
+  networking?: ContainerNetworking;
 
   constructor(
     readonly images: ImageService,
@@ -146,6 +149,11 @@ export class ContainerService {
     await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
   }
 
+  /** Write the record after another service changed it (network connect/disconnect). */
+  async persist(c: Container): Promise<void> {
+    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'config.json'), c.rec);
+  }
+
   private async saveState(c: Container): Promise<void> {
     await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
   }
@@ -162,6 +170,11 @@ export class ContainerService {
     const config = mergeConfig(cfgReq, imgCfg.config);
     validateHostConfig(hostConfig, config);
     const { path, args } = commandOf(config);
+    const networks = this.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null);
+    const nm = hostConfig.NetworkMode ?? '';
+    if (!this.networking && nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
+      throw new NotFoundError(`network ${nm} not found`);
+    }
 
     const id = randomBytes(32).toString('hex');
     config.Hostname = config.Hostname || id.slice(0, 12);
@@ -178,7 +191,7 @@ export class ContainerService {
       const rec: ContainerRecord = {
         Id: id, Created: new Date().toISOString(), Name: name, Path: path, Args: args,
         Config: config, HostConfig: hostConfig, Image: image.id, RootfsParent: chain[chain.length - 1],
-        RootfsChain: chain, RestartCount: 0,
+        RootfsChain: chain, RestartCount: 0, ...(networks ? { Networks: networks } : {}),
       };
       const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
       await mkdir(this.dataDir(id), { recursive: true, mode: 0o700 });
@@ -207,7 +220,13 @@ export class ContainerService {
       if (c.state.Running) return false;
       if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
       c.rec.ManuallyStopped = false;
-      await this.startLocked(c);
+      try {
+        await this.startLocked(c);
+      } catch (e) {
+        // As dockerd: a --rm container that fails to start is removed (the docker CLI waits for that).
+        if (c.rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(c.rec.Id, { force: true }).catch(() => {}));
+        throw e;
+      }
       return true;
     });
   }
@@ -222,9 +241,12 @@ export class ContainerService {
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
       const netMode = h.NetworkMode ?? 'default';
-      const network = netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private';
+      const net: NetAttachment = this.networking
+        ? await this.networking.attach(c)
+        : { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
+      const network = net.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
-      const mounts = await writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host');
+      const mounts = await writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net);
       const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
       const env = [...(cfg.Env ?? [])];
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
@@ -255,6 +277,7 @@ export class ContainerService {
       this.events.publish('container', 'start', id, this.attrs(c));
     } catch (err) {
       await this.runc.delete(id, true).catch(() => {});
+      await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
       await this.snapshotter.unmount(id).catch(() => {});
       c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: 128, Error: messageOf(err) };
       await this.saveState(c).catch(() => {});
@@ -324,6 +347,7 @@ export class ContainerService {
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
     await this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }));
+    await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
     await this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
@@ -529,6 +553,7 @@ export class ContainerService {
       await this.locks.run(c.rec.Id, async () => {
         this.unwatch(c);
         await this.runc.delete(c.rec.Id, true).catch(() => {});
+        await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id: c.rec.Id, error: messageOf(e) }));
         await this.snapshotter.remove(c.rec.Id);
         await rm(this.execDir(c.rec.Id), { recursive: true, force: true });
         await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });

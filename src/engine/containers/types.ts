@@ -4,6 +4,7 @@
  * Engine API so inspect output is these records, reshaped little.
  */
 import type { ContainerConfig } from '../images/types.js';
+import type { EndpointConfig } from './networking.js';
 
 export type { ContainerConfig };
 
@@ -95,4 +96,6 @@ export interface ContainerRecord {
   RestartCount: number;
   /** The user stopped it (for unless-stopped and for not restarting on daemon start). */
   ManuallyStopped?: boolean;
+  /** Networks it is configured on, by name (NetworkSettings.Networks, the configured part). */
+  Networks?: Record<string, EndpointConfig>;
 }

@@ -63,12 +63,12 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
       ImageID: c.rec.Image,
       Command: [c.rec.Path, ...c.rec.Args].join(' '),
       Created: Math.floor(Date.parse(c.rec.Created) / 1000),
-      Ports: [],
+      Ports: svc.networking?.ports(c) ?? [],
       Labels: c.rec.Config.Labels ?? {},
       State: c.state.Status,
       Status: svc.statusText(c),
       HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode ?? 'default' },
-      NetworkSettings: { Networks: networks(c) },
+      NetworkSettings: { Networks: svc.networking?.endpoints(c) ?? networks(c) },
       Mounts: [],
     };
     if (opts.size) {
@@ -118,7 +118,7 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     GraphDriver: graph,
     Mounts: [],
     Config: c.rec.Config,
-    NetworkSettings: {
+    NetworkSettings: svc.networking?.settings(c) ?? {
       Bridge: '', SandboxID: '', SandboxKey: c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : '', Ports: {},
       HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '',

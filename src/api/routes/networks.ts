@@ -1,0 +1,36 @@
+/** /networks/*: decode the request, call the network service, encode Docker's answer. */
+import type { EndpointConfig } from '../../engine/containers/networking.js';
+import type { CreateNetworkRequest } from '../../engine/networks/types.js';
+import { listNetworks, networkView } from '../../engine/networks/views.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+
+export function networkRoutes(r: Router): void {
+  r.get('/networks', async (ctx: Ctx) => {
+    ctx.send(200, listNetworks(ctx.engine.networks, ctx.filters()));
+  });
+  r.post('/networks/create', async (ctx: Ctx) => {
+    ctx.send(201, await ctx.engine.networks.create(await ctx.json<CreateNetworkRequest>()));
+  });
+  r.post('/networks/prune', async (ctx: Ctx) => {
+    ctx.send(200, await ctx.engine.networks.prune(ctx.filters()));
+  });
+  r.get('/networks/{id}', async (ctx: Ctx) => {
+    const svc = ctx.engine.networks;
+    ctx.send(200, networkView(svc, svc.get(ctx.params.id!)));
+  });
+  r.delete('/networks/{id}', async (ctx: Ctx) => {
+    await ctx.engine.networks.remove(ctx.params.id!);
+    ctx.noContent();
+  });
+  r.post('/networks/{id}/connect', async (ctx: Ctx) => {
+    const body = await ctx.json<{ Container?: string; EndpointConfig?: Partial<EndpointConfig> | null }>();
+    await ctx.engine.networks.connect(ctx.params.id!, body.Container ?? '', body.EndpointConfig);
+    ctx.send(200, null);
+  });
+  r.post('/networks/{id}/disconnect', async (ctx: Ctx) => {
+    const body = await ctx.json<{ Container?: string; Force?: boolean }>();
+    await ctx.engine.networks.disconnect(ctx.params.id!, body.Container ?? '', !!body.Force);
+    ctx.send(200, null);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The seam between containers and networks: what the container service asks
+ * of the network service at create, start, exit and remove, and nothing more.
+ * (engine/networks implements it; a container service without one runs every
+ * container in a private namespace with loopback only.)
+ */
+import type { HostConfig } from './types.js';
+import type { Container } from './service.js';
+
+/** One network a container is configured on (Docker's EndpointSettings, the configured part). */
+export interface EndpointConfig {
+  NetworkID: string;
+  Aliases: string[] | null;
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+}
+
+/** What a started container's network gives its OCI spec and /etc files. */
+export interface NetAttachment {
+  /** 'host', 'private' (runc makes a fresh one with loopback), or the path of a namespace to join. */
+  namespace: string;
+  /** The container's addresses, for its /etc/hosts. */
+  addresses: string[];
+  /** Nameservers for resolv.conf instead of the host's (the embedded DNS on user networks). */
+  nameservers?: string[];
+  dnsOptions?: string[];
+}
+
+export interface ContainerNetworking {
+  /** Check the create request's network settings (404 for an unknown network); the endpoints to record. */
+  planCreate(hostConfig: HostConfig, networkingConfig: unknown): Record<string, EndpointConfig>;
+  /** Set up the container's network before its process starts; undone by detach, also on failure. */
+  attach(c: Container): Promise<NetAttachment>;
+  /** Tear down what attach set up (idempotent; works from what is on disk after a crash). */
+  detach(c: Container): Promise<void>;
+  /** Inspect's NetworkSettings. */
+  settings(c: Container): Record<string, unknown>;
+  /** The list entry's NetworkSettings.Networks and Ports. */
+  endpoints(c: Container): Record<string, unknown>;
+  ports(c: Container): unknown[];
+}

@@ -1,0 +1,673 @@
+/**
+ * The network service: networks (the predefined bridge, host and none, and
+ * user-defined bridge networks), and each container's place on them.
+ *
+ * State on disk:
+ *   <data-root>/networks/<id>.json           NetworkRecord, written whole
+ *   <data-root>/networks/ipam/<id>/          host-local's address leases
+ *   <exec-root>/network/<container id>.json  RuntimeState of a started container
+ *   <exec-root>/netns/<container id>         its network namespace (a bind mount)
+ *
+ * Starting a container: reserve its host ports, make its namespace, run the
+ * loopback plugin, then one CNI ADD per network (eth0, eth1, …), writing the
+ * runtime state before every step so teardown — on exit, on remove, on a
+ * failed start, or by `reconcile` after berthd crashed — can undo exactly what
+ * was done. Containers keep their networking while berthd is down: the
+ * namespace, veths, leases and iptables rules do not depend on it (only the
+ * embedded DNS does, until berthd is back).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../core/atomic.js';
+import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
+import { KeyedMutex } from '../../core/mutex.js';
+import { log } from '../../core/log.js';
+import { run } from '../../core/proc.js';
+import { bridgeConfList, loopbackConfList, type BridgeNetParams } from '../../network/bridge.js';
+import { addNetworkList, delNetworkList, type CniResult } from '../../network/cni.js';
+import { DnsServer } from '../../network/dns.js';
+import { Firewall, type FirewallNet } from '../../network/firewall.js';
+import { contains, firstHost, formatIp, formatSubnet, lastIp, nextFreeSubnet, overlaps, parseCidr, parseIp, subnetOf, type AddressPool, type Subnet } from '../../network/ipnet.js';
+import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../network/netns.js';
+import { reservePorts, type PortBinding, type Reservation } from '../../network/ports.js';
+import type { EventBus } from '../events.js';
+import type { Container, ContainerService } from '../containers/service.js';
+import type { ContainerNetworking, EndpointConfig, NetAttachment } from '../containers/networking.js';
+import type { HostConfig } from '../containers/types.js';
+import { endpointsView, networkSettings, portsList } from './views.js';
+import type { CreateNetworkRequest, EndpointState, IpamConfig, NetworkRecord, RuntimeState } from './types.js';
+
+export interface NetworkServiceOptions {
+  dataRoot: string;
+  execRoot: string;
+  /** daemon.json: bip, default-address-pools, bridge, mtu. */
+  config: Record<string, unknown>;
+}
+
+const PREDEFINED = ['bridge', 'host', 'none'];
+const DEFAULT_BRIDGE = 'berth0';
+/** Our own pools, clear of docker0's 172.17/16 and the 172.18+ networks dockerd hands out first. */
+export const DEFAULT_POOLS: AddressPool[] = [
+  { base: '172.30.0.0/16', size: 16 },
+  { base: '172.31.0.0/16', size: 16 },
+  { base: '10.210.0.0/16', size: 24 },
+];
+
+export class NetworkService implements ContainerNetworking {
+  private nets = new Map<string, NetworkRecord>();
+  private state = new Map<string, RuntimeState>();
+  private reservations = new Map<string, Reservation[]>();
+  private dns = new Map<string, DnsServer>();
+  private locks = new KeyedMutex();
+  readonly firewall: Firewall;
+  /** Set by the engine once the container service exists. */
+  containers!: ContainerService;
+
+  constructor(readonly events: EventBus, readonly opts: NetworkServiceOptions) {
+    this.firewall = new Firewall(createHash('sha256').update(opts.dataRoot).digest('hex').slice(0, 8));
+  }
+
+  private get netDir(): string { return join(this.opts.dataRoot, 'networks'); }
+  get ipamDir(): string { return join(this.netDir, 'ipam'); }
+  private get stateDir(): string { return join(this.opts.execRoot, 'network'); }
+  get netnsDir(): string { return join(this.opts.execRoot, 'netns'); }
+  private statePath(id: string): string { return join(this.stateDir, `${id}.json`); }
+
+  // ---- startup ------------------------------------------------------------
+
+  /** Load networks, make the predefined ones, put our iptables rules in place. Before containers load. */
+  async init(): Promise<void> {
+    for (const d of [this.netDir, this.ipamDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+    for (const d of [this.stateDir, this.netnsDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+    for (const f of await readdir(this.netDir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const n = JSON.parse(await readFile(join(this.netDir, f), 'utf8')) as NetworkRecord;
+        this.nets.set(n.Id, n);
+      } catch (e) { log.warn('skipping unreadable network record', { file: f, error: messageOf(e) }); }
+    }
+    for (const f of await readdir(this.stateDir)) {
+      if (!f.endsWith('.json')) continue;
+      try { this.state.set(f.slice(0, -5), JSON.parse(await readFile(join(this.stateDir, f), 'utf8')) as RuntimeState); } catch { /* torn write: reconcile cleans */ }
+    }
+    await this.ensurePredefined();
+    try {
+      await this.firewall.sync(this.bridgeNets().map((n) => this.fwNet(n)));
+    } catch (e) {
+      log.warn('iptables setup failed: containers will have no outbound NAT or isolation', { error: messageOf(e) });
+    }
+  }
+
+  /**
+   * After containers are loaded: tear down the network of every container that
+   * is gone or no longer running (it exited while berthd was down), re-reserve
+   * ports and restart DNS for running ones, and drop leases, namespaces and
+   * runtime files nothing uses.
+   */
+  async reconcile(): Promise<void> {
+    for (const [id, st] of [...this.state]) {
+      const c = this.containers.tryGet(id);
+      if (!c || !c.state.Running) {
+        await this.locks.run(id, () => this.detachLocked(id));
+        continue;
+      }
+      try {
+        const res = await reservePorts(st.Ports);
+        this.reservations.set(id, res);
+      } catch (e) { log.warn('could not reserve published ports again', { id, error: messageOf(e) }); }
+      for (const ep of st.Endpoints) await this.ensureDns(ep.NetworkID);
+    }
+    const live = new Set(this.state.keys());
+    for (const p of await netnsMountsUnder(this.netnsDir)) {
+      if (!live.has(p.slice(this.netnsDir.length + 1))) await removeNetns(p).catch(() => {});
+    }
+    for (const f of await readdir(this.netnsDir).catch(() => [] as string[])) {
+      if (!live.has(f)) await rm(join(this.netnsDir, f), { force: true }).catch(() => {});
+    }
+    await this.cleanLeases(live);
+  }
+
+  /** host-local leases are files named by address holding the container ID: drop those of no live container. */
+  private async cleanLeases(live: Set<string>): Promise<void> {
+    for (const netId of await readdir(this.ipamDir).catch(() => [] as string[])) {
+      const dir = join(this.ipamDir, netId);
+      if (!this.nets.has(netId)) { await rm(dir, { recursive: true, force: true }); continue; }
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+        const owner = (await readFile(join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!.trim();
+        if (!live.has(owner)) await rm(join(dir, f), { force: true });
+      }
+    }
+  }
+
+  private async ensurePredefined(): Promise<void> {
+    const cfg = this.opts.config;
+    const byName = (name: string) => [...this.nets.values()].find((n) => n.Name === name);
+    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+      if (!byName(name)) await this.saveNet(this.record(name, driver, { Subnet: undefined }, {}, {}));
+    }
+    const bridgeName = typeof cfg.bridge === 'string' && cfg.bridge ? cfg.bridge : DEFAULT_BRIDGE;
+    const existing = byName('bridge');
+    let ipam: IpamConfig;
+    if (typeof cfg.bip === 'string' && cfg.bip) {
+      const c = parseCidr(cfg.bip);
+      if (!c) throw new Error(`invalid bip ${cfg.bip}`);
+      ipam = { Subnet: formatSubnet(c.subnet), Gateway: formatIp(c.ip) };
+    } else if (existing?.IPAM.Config[0]?.Subnet && existing.BridgeName === bridgeName) {
+      ipam = existing.IPAM.Config[0];
+    } else {
+      const taken = [...this.bridgeNets().filter((n) => n.Name !== 'bridge').map((n) => subnetOf(n.IPAM.Config[0]!.Subnet!)), ...(await hostRoutes([bridgeName]))];
+      const s = nextFreeSubnet(this.pools(), taken);
+      if (!s) throw new Error('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      ipam = { Subnet: formatSubnet(s), Gateway: formatIp(firstHost(s)) };
+    }
+    const mtu = typeof cfg.mtu === 'number' ? String(cfg.mtu) : '1500';
+    const options = {
+      'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
+      'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+      'com.docker.network.bridge.name': bridgeName, 'com.docker.network.driver.mtu': mtu,
+    };
+    const rec = this.record('bridge', 'bridge', ipam, options, {}, existing?.Id);
+    rec.BridgeName = bridgeName;
+    if (existing) rec.Created = existing.Created;
+    if (JSON.stringify(rec) !== JSON.stringify(existing)) {
+      if (existing && existing.BridgeName && existing.IPAM.Config[0]?.Subnet !== ipam.Subnet) await deleteLink(existing.BridgeName);
+      await this.saveNet(rec);
+    }
+  }
+
+  pools(): AddressPool[] {
+    const p = this.opts.config['default-address-pools'];
+    if (Array.isArray(p) && p.length) return p.map((x) => ({ base: String((x as AddressPool).base), size: Number((x as AddressPool).size) }));
+    return DEFAULT_POOLS;
+  }
+
+  private record(name: string, driver: NetworkRecord['Driver'], ipam: IpamConfig, options: Record<string, string>, labels: Record<string, string>, id?: string): NetworkRecord {
+    return {
+      Name: name, Id: id ?? randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver,
+      EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: ipam.Subnet ? [ipam] : [] },
+      Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Options: options, Labels: labels,
+    };
+  }
+
+  private async saveNet(n: NetworkRecord): Promise<void> {
+    await writeJsonAtomic(join(this.netDir, `${n.Id}.json`), n);
+    this.nets.set(n.Id, n);
+  }
+
+  private bridgeNets(): NetworkRecord[] { return [...this.nets.values()].filter((n) => n.Driver === 'bridge'); }
+
+  private fwNet(n: NetworkRecord): FirewallNet {
+    return { id: n.Id, bridge: n.BridgeName!, subnet: n.IPAM.Config[0]!.Subnet!, internal: n.Internal };
+  }
+
+  /** Stop DNS servers and release port reservations (daemon shutdown; containers keep their networking). */
+  close(): void {
+    for (const d of this.dns.values()) d.close();
+    for (const r of this.reservations.values()) for (const x of r) x.close();
+  }
+
+  // ---- lookup -------------------------------------------------------------
+
+  list(): NetworkRecord[] { return [...this.nets.values()]; }
+
+  /** By full ID, by name, or by unique ID prefix (Docker's order); 404 otherwise. */
+  get(ref: string): NetworkRecord {
+    const n = this.tryGet(ref);
+    if (!n) throw new NotFoundError(`network ${ref} not found`);
+    return n;
+  }
+
+  tryGet(ref: string): NetworkRecord | undefined {
+    if (!ref) return undefined;
+    const exact = this.nets.get(ref);
+    if (exact) return exact;
+    for (const n of this.nets.values()) if (n.Name === ref) return n;
+    const hits = [...this.nets.values()].filter((n) => n.Id.startsWith(ref));
+    if (hits.length > 1) throw new BerthError(`network ${ref} is ambiguous (${hits.length} matches found based on ID prefix)`, 400);
+    return hits[0];
+  }
+
+  // ---- create / remove ----------------------------------------------------
+
+  async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
+    const name = req.Name ?? '';
+    if (!name) throw new InvalidArgumentError('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new InvalidArgumentError(`invalid network name "${name}"`);
+    return this.locks.run('networks', async () => {
+      if ([...this.nets.values()].some((n) => n.Name === name)) throw new ConflictError(`network with name ${name} already exists`);
+      const driver = req.Driver || 'bridge';
+      if (driver === 'host' || driver === 'null') throw new BerthError(`only one instance of "${driver}" network is allowed`, 403);
+      if (driver !== 'bridge') throw new NotFoundError(`plugin "${driver}" not found`);
+      if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw new NotFoundError(`plugin "${req.IPAM.Driver}" not found`);
+      const v4 = (req.IPAM?.Config ?? []).filter((c) => !c.Subnet?.includes(':'));
+      if (v4.length > 1) throw new InvalidArgumentError('bridge driver doesn\'t support multiple subnets');
+      const want = v4[0] ?? {};
+      const others = this.bridgeNets().map((n) => subnetOf(n.IPAM.Config[0]!.Subnet!));
+      let subnet: Subnet;
+      if (want.Subnet) {
+        subnet = subnetOf(want.Subnet);
+        if (formatSubnet(subnet) !== want.Subnet.trim() && parseCidr(want.Subnet)!.ip !== subnet.base) {
+          throw new InvalidArgumentError(`invalid subnet ${want.Subnet}: it should be ${formatSubnet(subnet)}`);
+        }
+        if (subnet.bits > 30) throw new InvalidArgumentError(`invalid subnet ${want.Subnet}: too small for a network`);
+        if (others.some((o) => overlaps(o, subnet))) throw new BerthError('Pool overlaps with other one on this address space', 403);
+      } else {
+        if (want.Gateway || want.IPRange) throw new InvalidArgumentError('a gateway or an ip-range needs a subnet');
+        const s = nextFreeSubnet(this.pools(), [...others, ...(await hostRoutes(this.bridgeNets().map((n) => n.BridgeName!)))]);
+        if (!s) throw new BerthError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network', 403);
+        subnet = s;
+      }
+      let gateway = formatIp(firstHost(subnet));
+      if (want.Gateway) {
+        const g = parseIp(want.Gateway);
+        if (g === undefined || !contains(subnet, g)) throw new InvalidArgumentError(`invalid gateway ${want.Gateway}: it does not belong to subnet ${formatSubnet(subnet)}`);
+        gateway = want.Gateway;
+      }
+      const ipam: IpamConfig = { Subnet: formatSubnet(subnet), Gateway: gateway };
+      if (want.IPRange) {
+        const r = subnetOf(want.IPRange, 'ip-range');
+        if (!contains(subnet, r.base) || r.bits < subnet.bits) throw new InvalidArgumentError(`invalid ip-range ${want.IPRange}: it must be within subnet ${formatSubnet(subnet)}`);
+        ipam.IPRange = formatSubnet(r);
+      }
+      const options = { ...(req.Options ?? {}) };
+      const rec = this.record(name, 'bridge', ipam, options, { ...(req.Labels ?? {}) });
+      rec.Internal = !!req.Internal;
+      rec.Attachable = !!req.Attachable;
+      rec.BridgeName = options['com.docker.network.bridge.name'] || `br-${rec.Id.slice(0, 12)}`;
+      if (rec.BridgeName.length > 15) throw new InvalidArgumentError(`bridge name ${rec.BridgeName} is longer than 15 characters`);
+      if (this.bridgeNets().some((n) => n.BridgeName === rec.BridgeName)) throw new ConflictError(`bridge name ${rec.BridgeName} is already in use by another network`);
+      await this.saveNet(rec);
+      try { await this.firewall.addNetwork(this.fwNet(rec)); } catch (e) {
+        await this.firewall.removeNetwork(rec.Id).catch(() => {});
+        this.nets.delete(rec.Id);
+        await rm(join(this.netDir, `${rec.Id}.json`), { force: true });
+        throw new BerthError(`failed to set up iptables for network ${name}: ${messageOf(e)}`, 500);
+      }
+      this.events.publish('network', 'create', rec.Id, { name, type: 'bridge' });
+      return { Id: rec.Id, Warning: '' };
+    });
+  }
+
+  /** Containers running on a network (its active endpoints). */
+  private activeOn(netId: string): string[] {
+    return [...this.state].filter(([, st]) => st.Endpoints.some((e) => e.NetworkID === netId)).map(([id]) => id);
+  }
+
+  async remove(ref: string): Promise<void> {
+    const n = this.get(ref);
+    if (PREDEFINED.includes(n.Name) && ['bridge', 'host', 'null'].includes(n.Driver) && (n.Name !== 'bridge' || n.Options['com.docker.network.bridge.default_bridge'] === 'true')) {
+      throw new BerthError(`${n.Name} is a pre-defined network and cannot be removed`, 403);
+    }
+    await this.locks.run('networks', async () => {
+      if (this.activeOn(n.Id).length) throw new BerthError(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`, 403);
+      this.dns.get(n.Id)?.close();
+      this.dns.delete(n.Id);
+      await this.firewall.removeNetwork(n.Id).catch((e) => log.warn('removing iptables rules failed', { network: n.Name, error: messageOf(e) }));
+      if (n.BridgeName) await deleteLink(n.BridgeName);
+      await rm(join(this.ipamDir, n.Id), { recursive: true, force: true });
+      await rm(join(this.netDir, `${n.Id}.json`), { force: true });
+      this.nets.delete(n.Id);
+    });
+    this.events.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
+  }
+
+  async prune(filters: Filters): Promise<{ NetworksDeleted: string[] }> {
+    checkFilterKeys(filters, ['until', 'label', 'label!']);
+    const until = filters.until?.[0] ? untilSeconds(filters.until[0]) : undefined;
+    const deleted: string[] = [];
+    for (const n of this.list()) {
+      if (PREDEFINED.includes(n.Name)) continue;
+      if (until !== undefined && Date.parse(n.Created) / 1000 >= until) continue;
+      if (!matchLabels(n.Labels, filters.label)) continue;
+      if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(n.Labels, [l]))) continue;
+      if (this.activeOn(n.Id).length || this.containers.list().some((c) => c.rec.Networks && n.Name in c.rec.Networks)) continue;
+      await this.remove(n.Id).then(() => deleted.push(n.Name), () => {});
+    }
+    this.events.publish('network', 'prune', '', { reclaimed: '0' });
+    return { NetworksDeleted: deleted };
+  }
+
+  // ---- containers: create -------------------------------------------------
+
+  /** The primary network's name for a NetworkMode ("default" is the bridge). */
+  private modeNetwork(mode: string): string { return mode === 'default' || mode === '' ? 'bridge' : mode; }
+
+  planCreate(h: HostConfig, networking: unknown): Record<string, EndpointConfig> {
+    const mode = h.NetworkMode || 'default';
+    if (mode.startsWith('container:')) {
+      if (h.PortBindings && Object.keys(h.PortBindings).length) throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
+      this.containers.get(mode.slice(10));
+      return {};
+    }
+    // As dockerd: an unknown network is not a create error (the docker CLI would take a 404 for a missing
+    // image and pull); the start fails with "failed to set up container networking: network X not found".
+    const primary = this.tryGet(this.modeNetwork(mode));
+    if (!primary) return { [this.modeNetwork(mode)]: { NetworkID: '', Aliases: null, IPAMConfig: null, Links: null, MacAddress: '', DriverOpts: null } };
+    const wanted = ((networking as { EndpointsConfig?: Record<string, Partial<EndpointConfig> | null> } | null)?.EndpointsConfig) ?? {};
+    const out: Record<string, EndpointConfig> = {};
+    const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined) => {
+      this.checkEndpoint(n, cfg ?? {});
+      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: null, MacAddress: '', DriverOpts: null };
+    };
+    const primaryCfg = wanted[mode] ?? wanted[primary.Name] ?? wanted[primary.Id] ?? (mode === 'default' ? wanted.bridge : undefined);
+    add(primary, primaryCfg);
+    for (const [ref, cfg] of Object.entries(wanted)) {
+      const n = this.get(this.modeNetwork(ref));
+      if (n.Id === primary.Id) continue;
+      if (primary.Driver !== 'bridge' || n.Driver !== 'bridge') throw new InvalidArgumentError('Container cannot be connected to network endpoints');
+      add(n, cfg);
+    }
+    if (primary.Driver === 'host' && h.PortBindings && Object.keys(h.PortBindings).length) { /* Docker ignores them, with a warning */ }
+    return out;
+  }
+
+  /** Docker's rules for --ip and --alias. */
+  private checkEndpoint(n: NetworkRecord, cfg: Partial<EndpointConfig>): void {
+    const isDefault = n.Name === 'bridge';
+    if (cfg.Aliases?.length && (isDefault || n.Driver !== 'bridge')) throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
+    const ip = cfg.IPAMConfig?.IPv4Address;
+    if (!ip) return;
+    if (isDefault || n.Driver !== 'bridge') throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
+    const addr = parseIp(ip);
+    const s = subnetOf(n.IPAM.Config[0]!.Subnet!);
+    if (addr === undefined) throw new InvalidArgumentError(`invalid IPv4 address: ${ip}`);
+    if (!contains(s, addr)) throw new InvalidArgumentError(`no configured subnet or ip-range contain the IP address ${ip}`);
+  }
+
+  // ---- containers: start / stop -------------------------------------------
+
+  async attach(c: Container): Promise<NetAttachment> {
+    const mode = c.rec.HostConfig.NetworkMode || 'default';
+    if (mode === 'host') return { namespace: 'host', addresses: [] };
+    if (mode === 'none') return { namespace: 'private', addresses: [] };
+    if (mode.startsWith('container:')) {
+      const ref = mode.slice(10);
+      const other = this.containers.get(ref);
+      if (!other.state.Running) throw new ConflictError(`cannot join network of a non running container: ${ref}`);
+      const st = this.state.get(other.rec.Id);
+      const ns = other.rec.HostConfig.NetworkMode === 'host' ? 'host' : st ? st.Netns : `/proc/${other.state.Pid}/ns/net`;
+      return { namespace: ns, addresses: st?.Endpoints.map((e) => e.IPAddress) ?? [], ...this.dnsFor(st) };
+    }
+    const eps = this.endpointsOf(c);
+    const primary = this.tryGet(this.modeNetwork(mode));
+    if (!primary) throw new NotFoundError(`failed to set up container networking: network ${this.modeNetwork(mode)} not found`);
+    if (primary.Driver !== 'bridge') return { namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] };
+    return this.locks.run(c.rec.Id, async () => {
+      const id = c.rec.Id;
+      if (this.state.has(id)) await this.detachLocked(id); // left over from a run whose exit we missed
+      const bindings = portBindings(c);
+      let reserved: Reservation[];
+      try { reserved = await reservePorts(bindings); } catch (e) {
+        throw new BerthError(`driver failed programming external connectivity on endpoint ${c.rec.Name.slice(1)} (${randomBytes(32).toString('hex')}): ${messageOf(e)}`, 500);
+      }
+      this.reservations.set(id, reserved);
+      const st: RuntimeState = { Netns: join(this.netnsDir, id), Ports: reserved.map((r) => r.binding), Endpoints: [] };
+      try {
+        await this.saveState(id, st);
+        await createNetns(st.Netns);
+        await addNetworkList(loopbackConfList(), { containerId: id, netns: st.Netns, ifName: 'lo' });
+        const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
+        for (const name of names) {
+          const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
+          if (!n) throw new NotFoundError(`failed to set up container networking: network ${name} not found`);
+          await this.addEndpoint(c, st, n, eps[name]!);
+        }
+      } catch (e) {
+        await this.detachLocked(id);
+        throw e;
+      }
+      return { namespace: st.Netns, addresses: st.Endpoints.map((e) => e.IPAddress), ...this.dnsFor(st) };
+    });
+  }
+
+  /** The embedded DNS when any network is user-defined, as Docker does; the host's resolvers otherwise. */
+  private dnsFor(st: RuntimeState | undefined): Pick<NetAttachment, 'nameservers' | 'dnsOptions'> {
+    const user = st?.Endpoints.find((e) => e.NetworkName !== 'bridge');
+    return user ? { nameservers: [user.Gateway], dnsOptions: ['ndots:0'] } : {};
+  }
+
+  private endpointsOf(c: Container): Record<string, EndpointConfig> {
+    return c.rec.Networks ?? this.planCreate(c.rec.HostConfig, null);
+  }
+
+  private params(n: NetworkRecord): BridgeNetParams {
+    const ipam = n.IPAM.Config[0]!;
+    const p: BridgeNetParams = {
+      cniName: n.Id, bridge: n.BridgeName!, subnet: ipam.Subnet!, gateway: ipam.Gateway!, internal: n.Internal, ipamDir: this.ipamDir,
+    };
+    const mtu = Number(n.Options['com.docker.network.driver.mtu']);
+    if (mtu > 0) p.mtu = mtu;
+    if (ipam.IPRange) {
+      const r = subnetOf(ipam.IPRange);
+      const start = Math.max(r.base, firstHost(r));
+      p.ipRange = { start: formatIp(start), end: formatIp(r.bits >= 31 ? lastIp(r) : lastIp(r) - 1) };
+    }
+    return p;
+  }
+
+  /** CNI ADD of one network into a started container's namespace; recorded before and after. */
+  private async addEndpoint(c: Container, st: RuntimeState, n: NetworkRecord, cfg: EndpointConfig): Promise<EndpointState> {
+    const id = c.rec.Id;
+    let idx = 0;
+    while (st.Endpoints.some((e) => e.IfName === `eth${idx}`)) idx++;
+    const withPorts = st.Endpoints.length === 0 && st.Ports.length > 0;
+    const ep: EndpointState = {
+      NetworkID: n.Id, NetworkName: n.Name, EndpointID: randomBytes(32).toString('hex'), IfName: `eth${idx}`,
+      IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '',
+      Conf: bridgeConfList(this.params(n), withPorts),
+    };
+    if (cfg.IPAMConfig?.IPv4Address) ep.Args = { IP: cfg.IPAMConfig.IPv4Address };
+    if (withPorts) {
+      ep.RuntimeConfig = { portMappings: st.Ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })) };
+    }
+    st.Endpoints.push(ep);
+    await this.saveState(id, st);
+    let result: CniResult;
+    try {
+      result = await addNetworkList(ep.Conf, { containerId: id, netns: st.Netns, ifName: ep.IfName, args: ep.Args, runtimeConfig: ep.RuntimeConfig });
+    } catch (e) {
+      const msg = messageOf(e);
+      if (/requested IP address .* is not available|already allocated|has been allocated/i.test(msg) && ep.Args?.IP) {
+        throw new BerthError(`Address already in use`, 403);
+      }
+      throw new BerthError(`failed to set up network ${n.Name} for container ${c.rec.Name.slice(1)}: ${msg}`, 500);
+    }
+    ep.Result = result;
+    const ifIdx = result.interfaces?.findIndex((i) => i.sandbox) ?? -1;
+    const ip = result.ips?.find((x) => x.interface === undefined || x.interface === ifIdx) ?? result.ips?.[0];
+    if (ip) {
+      const [addr, len] = ip.address.split('/');
+      ep.IPAddress = addr!;
+      ep.IPPrefixLen = Number(len);
+      ep.Gateway = ip.gateway ?? '';
+    }
+    ep.MacAddress = (ifIdx >= 0 ? result.interfaces![ifIdx]!.mac : '') ?? '';
+    await this.saveState(id, st);
+    await this.ensureDns(n.Id);
+    return ep;
+  }
+
+  async detach(c: Container): Promise<void> {
+    await this.locks.run(c.rec.Id, () => this.detachLocked(c.rec.Id));
+  }
+
+  /** Undo attach from its runtime state: DEL each network (reverse order), release ports, drop the namespace. */
+  private async detachLocked(id: string): Promise<void> {
+    let st = this.state.get(id);
+    if (!st) {
+      try { st = JSON.parse(await readFile(this.statePath(id), 'utf8')) as RuntimeState; } catch { st = undefined; }
+    }
+    if (st) {
+      for (const ep of [...st.Endpoints].reverse()) await this.delEndpoint(id, st, ep);
+      await removeNetns(st.Netns).catch((e) => log.warn('removing network namespace failed', { id, error: messageOf(e) }));
+    }
+    for (const r of this.reservations.get(id) ?? []) r.close();
+    this.reservations.delete(id);
+    this.state.delete(id);
+    await rm(this.statePath(id), { force: true });
+  }
+
+  private async delEndpoint(id: string, st: RuntimeState, ep: EndpointState): Promise<void> {
+    // A namespace already gone (reboot, torn-down mount) is passed as none: the plugins then skip it, as the spec allows.
+    const netns = (await isNetnsMount(st.Netns)) ? st.Netns : '';
+    try {
+      await delNetworkList(ep.Conf, { containerId: id, netns, ifName: ep.IfName, args: ep.Args, runtimeConfig: ep.RuntimeConfig }, ep.Result);
+    } catch (e) {
+      log.warn('CNI DEL failed', { id, network: ep.NetworkName, error: messageOf(e) });
+    }
+  }
+
+  private async saveState(id: string, st: RuntimeState): Promise<void> {
+    this.state.set(id, st);
+    await writeJsonAtomic(this.statePath(id), st);
+  }
+
+  // ---- connect / disconnect -----------------------------------------------
+
+  async connect(netRef: string, ctrRef: string, cfg: Partial<EndpointConfig> | null | undefined): Promise<void> {
+    const n = this.get(netRef);
+    const c = this.containers.get(ctrRef);
+    const mode = c.rec.HostConfig.NetworkMode || 'default';
+    if (mode.startsWith('container:')) throw new BerthError('container sharing network namespace with another container or host cannot be connected to any other network', 403);
+    if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
+    if (mode === 'none' || n.Driver === 'null') throw new BerthError('container cannot be connected to multiple networks with one of the networks in private (none) mode', 403);
+    await this.locks.run(c.rec.Id, async () => {
+      const eps = { ...this.endpointsOf(c) };
+      if (n.Name in eps) throw new BerthError(`endpoint with name ${c.rec.Name.slice(1)} already exists in network ${n.Name}`, 403);
+      this.checkEndpoint(n, cfg ?? {});
+      const ep: EndpointConfig = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: null, MacAddress: '', DriverOpts: null };
+      const st = this.state.get(c.rec.Id);
+      if (c.state.Running && st) {
+        try { await this.addEndpoint(c, st, n, ep); } catch (e) {
+          const added = st.Endpoints.find((x) => x.NetworkID === n.Id);
+          if (added) {
+            await this.delEndpoint(c.rec.Id, st, added);
+            st.Endpoints = st.Endpoints.filter((x) => x !== added);
+            await this.saveState(c.rec.Id, st);
+          }
+          throw e;
+        }
+      }
+      eps[n.Name] = ep;
+      c.rec.Networks = eps;
+      await this.containers.persist(c);
+    });
+    this.events.publish('network', 'connect', n.Id, { container: c.rec.Id, name: n.Name, type: n.Driver });
+  }
+
+  async disconnect(netRef: string, ctrRef: string, force = false): Promise<void> {
+    const n = this.get(netRef);
+    const c = this.containers.get(ctrRef);
+    const mode = c.rec.HostConfig.NetworkMode || 'default';
+    if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
+    await this.locks.run(c.rec.Id, async () => {
+      const eps = { ...this.endpointsOf(c) };
+      if (!(n.Name in eps) && !force) throw new BerthError(`container ${c.rec.Id} is not connected to network ${n.Name}`, 403);
+      const st = this.state.get(c.rec.Id);
+      const ep = st?.Endpoints.find((x) => x.NetworkID === n.Id);
+      if (st && ep) {
+        await this.delEndpoint(c.rec.Id, st, ep);
+        st.Endpoints = st.Endpoints.filter((x) => x !== ep);
+        await this.saveState(c.rec.Id, st);
+      }
+      delete eps[n.Name];
+      c.rec.Networks = eps;
+      // The primary network gone: Docker keeps the mode name; the next start uses whatever networks remain.
+      await this.containers.persist(c);
+    });
+    this.events.publish('network', 'disconnect', n.Id, { container: c.rec.Id, name: n.Name, type: n.Driver });
+  }
+
+  // ---- embedded DNS -------------------------------------------------------
+
+  /** Start the DNS server of a user-defined network once its bridge has the gateway address. */
+  private async ensureDns(netId: string): Promise<void> {
+    const n = this.nets.get(netId);
+    if (!n || n.Name === 'bridge' || n.Driver !== 'bridge' || this.dns.has(netId)) return;
+    const gw = n.IPAM.Config[0]!.Gateway!;
+    const server = new DnsServer(gw, (name) => this.resolve(netId, name));
+    try {
+      await server.start();
+      this.dns.set(netId, server);
+    } catch (e) {
+      server.close();
+      log.warn('embedded DNS could not start', { network: n.Name, address: gw, error: messageOf(e) });
+    }
+  }
+
+  /** Names on a network: container name, network aliases, short ID — of containers running on it. */
+  resolve(netId: string, name: string): string[] | undefined {
+    const q = name.toLowerCase();
+    const out: string[] = [];
+    for (const [id, st] of this.state) {
+      const ep = st.Endpoints.find((e) => e.NetworkID === netId);
+      if (!ep?.IPAddress) continue;
+      const c = this.containers.tryGet(id);
+      if (!c) continue;
+      const names = [c.rec.Name.slice(1), id.slice(0, 12), ...(c.rec.Networks?.[ep.NetworkName]?.Aliases ?? [])];
+      if (names.some((x) => x.toLowerCase() === q)) out.push(ep.IPAddress);
+    }
+    return out.length ? out : undefined;
+  }
+
+  // ---- views --------------------------------------------------------------
+
+  runtimeOf(id: string): RuntimeState | undefined { return this.state.get(id); }
+  settings(c: Container): Record<string, unknown> { return networkSettings(this, c); }
+  endpoints(c: Container): Record<string, unknown> { return endpointsView(this, c); }
+  ports(c: Container): unknown[] { return portsList(this, c); }
+}
+
+/** The host ports a container asks for: -p bindings, and -P for every exposed port. */
+export function portBindings(c: Container): PortBinding[] {
+  const h = c.rec.HostConfig;
+  const out: PortBinding[] = [];
+  const seen = new Set<string>();
+  const add = (key: string, hostIp: string, hostPort: string) => {
+    const [portStr, proto = 'tcp'] = key.split('/');
+    const containerPort = Number(portStr);
+    if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) throw new InvalidArgumentError(`invalid port specification: "${key}"`);
+    const hp = hostPort ? Number(hostPort.split('-')[0]) : 0;
+    if (!Number.isInteger(hp) || hp < 0 || hp > 65535) throw new InvalidArgumentError(`invalid hostPort: ${hostPort}`);
+    const k = `${hostIp}:${hp}:${containerPort}/${proto}`;
+    if (hp && seen.has(k)) return;
+    seen.add(k);
+    out.push({ hostIp: hostIp || '0.0.0.0', hostPort: hp, containerPort, protocol: proto as PortBinding['protocol'] });
+  };
+  for (const [key, list] of Object.entries(h.PortBindings ?? {})) {
+    for (const b of list ?? [{}]) add(key, b.HostIp ?? '', b.HostPort ?? '');
+  }
+  if (h.PublishAllPorts) {
+    for (const key of Object.keys(c.rec.Config.ExposedPorts ?? {})) {
+      if (!(key in (h.PortBindings ?? {}))) add(key.includes('/') ? key : `${key}/tcp`, '', '');
+    }
+  }
+  return out;
+}
+
+/** Routes the host already has (to keep automatic subnets clear of them), except through our own bridges. */
+async function hostRoutes(ownBridges: string[]): Promise<Subnet[]> {
+  const r = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all']);
+  if (r.code !== 0) return [];
+  try {
+    const routes = JSON.parse(r.stdout) as Array<{ dst: string; dev?: string; type?: string }>;
+    return routes.filter((x) => x.dst && x.dst !== 'default' && !ownBridges.includes(x.dev ?? '') && (x.type ?? 'unicast') === 'unicast' && !x.dst.startsWith('127.'))
+      .map((x) => parseCidr(x.dst.includes('/') ? x.dst : `${x.dst}/32`)?.subnet).filter((s): s is Subnet => !!s && s.bits > 0);
+  } catch { return []; }
+}
+
+async function deleteLink(name: string): Promise<void> {
+  await run('ip', ['link', 'del', name]);
+}
+
+function untilSeconds(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const d = /^(\d+)(s|m|h)$/.exec(v);
+  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
+  return t / 1000;
+}

@@ -1,0 +1,112 @@
+/** Networks and container network settings as the Engine API shows them. */
+import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { Container } from '../containers/service.js';
+import type { NetworkService } from './service.js';
+import type { NetworkRecord } from './types.js';
+
+const PREDEFINED = new Set(['bridge', 'host', 'none']);
+
+export function networkView(svc: NetworkService, n: NetworkRecord, withContainers = true): Record<string, unknown> {
+  const { BridgeName: _b, ...api } = n;
+  const containers: Record<string, unknown> = {};
+  if (withContainers) {
+    for (const c of svc.containers.list()) {
+      const ep = svc.runtimeOf(c.rec.Id)?.Endpoints.find((e) => e.NetworkID === n.Id);
+      if (!ep) continue;
+      containers[c.rec.Id] = { Name: c.rec.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: '' };
+    }
+  }
+  return { ...api, IPAM: { ...api.IPAM, Config: api.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
+}
+
+const LIST_FILTERS = ['driver', 'id', 'label', 'label!', 'name', 'scope', 'type', 'dangling'];
+
+export function listNetworks(svc: NetworkService, f: Filters): Record<string, unknown>[] {
+  checkFilterKeys(f, LIST_FILTERS);
+  for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new InvalidArgumentError(`invalid filter: 'type'='${t}'`);
+  for (const d of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(d)) throw new InvalidArgumentError(`invalid filter 'dangling=${d}'`);
+  const used = (n: NetworkRecord) => svc.containers.list().some((c) => (c.rec.Networks && n.Name in c.rec.Networks) || svc.runtimeOf(c.rec.Id)?.Endpoints.some((e) => e.NetworkID === n.Id));
+  return svc.list().filter((n) => {
+    if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
+    if (f.id?.length && !f.id.some((i) => n.Id.includes(i))) return false;
+    if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
+    if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
+    if (!matchLabels(n.Labels, f.label)) return false;
+    if (f['label!']?.length && f['label!'].some((l) => matchLabels(n.Labels, [l]))) return false;
+    if (f.type?.length && !f.type.includes(PREDEFINED.has(n.Name) ? 'builtin' : 'custom')) return false;
+    if (f.dangling?.length) {
+      const want = f.dangling[0] === 'true' || f.dangling[0] === '1';
+      if (want !== (!PREDEFINED.has(n.Name) && !used(n))) return false;
+    }
+    return true;
+  }).map((n) => networkView(svc, n, false));
+}
+
+const EMPTY_EP = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
+
+/** NetworkSettings.Networks: every configured network; addresses while running. */
+export function endpointsView(svc: NetworkService, c: Container): Record<string, unknown> {
+  const mode = c.rec.HostConfig.NetworkMode || 'default';
+  if (mode.startsWith('container:')) return {};
+  const configured = c.rec.Networks ?? { [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null } };
+  const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, cfg] of Object.entries(configured)) {
+    const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
+    const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
+    out[name] = {
+      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID,
+      ...(ep ? {
+        EndpointID: ep.EndpointID, Gateway: ep.Gateway, IPAddress: ep.IPAddress, IPPrefixLen: ep.IPPrefixLen, MacAddress: ep.MacAddress,
+        DNSNames: userNet ? [c.rec.Name.slice(1), ...(cfg.Aliases ?? []), c.rec.Id.slice(0, 12)] : null,
+      } : {}),
+    };
+  }
+  return out;
+}
+
+export interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+
+/** The list entry's Ports: published bindings while running, and exposed ports. */
+export function portsList(svc: NetworkService, c: Container): ApiPort[] {
+  const out: ApiPort[] = [];
+  if (!c.state.Running) return out;
+  const published = new Set<string>();
+  const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
+  for (const p of rt?.Ports ?? []) {
+    out.push({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol });
+    published.add(`${p.containerPort}/${p.protocol}`);
+  }
+  for (const key of Object.keys(c.rec.Config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = key.split('/');
+    if (!published.has(`${port}/${proto}`)) out.push({ PrivatePort: Number(port), Type: proto });
+  }
+  return out;
+}
+
+/** Inspect's NetworkSettings.Ports: "80/tcp" → bindings (null for exposed only); empty while stopped. */
+export function portsMap(svc: NetworkService, c: Container): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+  if (!c.state.Running) return {};
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const key of Object.keys(c.rec.Config.ExposedPorts ?? {})) out[key.includes('/') ? key : `${key}/tcp`] = null;
+  for (const p of svc.runtimeOf(c.rec.Id)?.Ports ?? []) {
+    const k = `${p.containerPort}/${p.protocol}`;
+    (out[k] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  }
+  return out;
+}
+
+/** The whole NetworkSettings of inspect; the top-level address fields are the default bridge's, as in Docker. */
+export function networkSettings(svc: NetworkService, c: Container): Record<string, unknown> {
+  const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
+  const bridge = rt?.Endpoints.find((e) => e.NetworkName === 'bridge');
+  return {
+    Bridge: '', SandboxID: rt ? c.rec.Id : '', SandboxKey: rt?.Netns ?? (c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : ''),
+    Ports: portsMap(svc, c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: bridge?.MacAddress ?? '',
+    Networks: endpointsView(svc, c),
+  };
+}
