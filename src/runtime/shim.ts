@@ -90,6 +90,7 @@ export async function startShim(o: ShimOptions): Promise<number> {
   try {
     const child = spawn(o.conmon ?? 'conmon', args, {
       detached: true, // its own session: a signal to berthd's process group never reaches it
+      cwd: p.dir, // conmon drops files (an `oom` marker) in its working directory; keep them with the container
       stdio: ['ignore', 'ignore', errFd, syncFd],
       env: { ...process.env, _OCI_SYNCPIPE: '3' },
     });
