@@ -62,14 +62,15 @@ async function main(): Promise<void> {
 
   await mkdir(settings.dataRoot, { recursive: true, mode: 0o711 });
   const lock = await lockDataRoot(settings.dataRoot);
-  const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
-  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d') });
-  const server = createApiServer(engine);
-  await listen(server, sock);
+  // As dockerd: the pidfile is there before the socket answers.
   if (settings.pidfile) {
     await mkdir(dirname(settings.pidfile), { recursive: true });
     await writeFile(settings.pidfile, String(process.pid));
   }
+  const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
+  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d') });
+  const server = createApiServer(engine);
+  await listen(server, sock);
   log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });
   log.info(`API listen on ${sock}`);
 
