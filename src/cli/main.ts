@@ -13,6 +13,7 @@ const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
 const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
+const volumes = () => import('./commands/volumes.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -95,13 +96,20 @@ const COMMANDS: Record<string, Loader> = {
   'network rm': async () => (await networks()).remove,
   'network remove': async () => (await networks()).remove,
   'network prune': async () => (await networks()).prune,
+  'volume create': async () => (await volumes()).create,
+  'volume ls': async () => (await volumes()).list,
+  'volume list': async () => (await volumes()).list,
+  'volume inspect': async () => (await volumes()).inspect,
+  'volume rm': async () => (await volumes()).remove,
+  'volume remove': async () => (await volumes()).remove,
+  'volume prune': async () => (await volumes()).prune,
   'network connect': async () => (await networks()).connect,
   'network disconnect': async () => (await networks()).disconnect,
   port: async () => (await networks()).port,
   'container port': async () => (await networks()).port,
 };
 
-const GROUPS = new Set(['image', 'system', 'container', 'network']);
+const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },

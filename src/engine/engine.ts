@@ -16,6 +16,7 @@ import { ContainerService } from './containers/service.js';
 import { ExecService } from './containers/exec.js';
 import { DistributionService } from './distribution/service.js';
 import { NetworkService } from './networks/service.js';
+import { VolumeService } from './volumes/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -31,6 +32,7 @@ export class Engine {
   readonly startedAt = new Date();
   readonly execs: ExecService;
   readonly distribution: DistributionService;
+  volumes!: VolumeService;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -63,7 +65,12 @@ export class Engine {
     const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config });
     networks.containers = containers;
     containers.networking = networks;
+    const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'));
+    volumes.containers = () => containers.list();
+    containers.volumes = volumes;
+    await volumes.init();
     const engine = new Engine(opts, events, content, snapshotter, images, containers, networks);
+    engine.volumes = volumes;
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();

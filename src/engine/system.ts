@@ -103,5 +103,5 @@ export async function diskUsage(engine: Engine): Promise<Record<string, unknown>
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });
   }
   const containers = await listContainers(engine.containers, { all: true, size: true, filters: {} });
-  return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: [], BuildCache: [] };
+  return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: [] };
 }

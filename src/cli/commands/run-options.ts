@@ -26,6 +26,10 @@ export const CREATE_FLAGS: FlagDef[] = [
   { name: 'stop-timeout', type: 'int', help: 'Timeout (in seconds) to stop a container' },
   { name: 'read-only', type: 'bool', help: "Mount the container's root filesystem as read only" },
   { name: 'tmpfs', type: 'strings', help: 'Mount a tmpfs directory' },
+  { name: 'volume', short: 'v', type: 'strings', help: 'Bind mount a volume' },
+  { name: 'mount', type: 'strings', help: 'Attach a filesystem mount to the container' },
+  { name: 'volumes-from', type: 'strings', help: 'Mount volumes from the specified container(s)' },
+  { name: 'volume-driver', type: 'string', help: 'Optional volume driver for the container' },
   { name: 'shm-size', type: 'string', help: 'Size of /dev/shm' },
   { name: 'pid', type: 'string', help: 'PID namespace to use' },
   { name: 'ipc', type: 'string', help: 'IPC mode to use' },
@@ -186,6 +190,7 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   const logOpts = keyValues(strs('log-opt'));
   const sec = strs('security-opt');
   const tmpfs = keyValues(strs('tmpfs'), ':');
+  const volumes = splitVolumes(strs('volume'));
   const network = str('net') ?? str('network') ?? 'default';
   const { exposed, bindings } = parsePublish(strs('publish'));
   for (const e of strs('expose')) {
@@ -217,7 +222,12 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
     ...(str('stop-signal') ? { StopSignal: str('stop-signal') } : {}),
     ...(f['stop-timeout'] !== undefined ? { StopTimeout: f['stop-timeout'] } : {}),
     ...(health ? { Healthcheck: health } : {}),
+    ...(volumes.anonymous.length ? { Volumes: Object.fromEntries(volumes.anonymous.map((v) => [v, {}])) } : {}),
     HostConfig: {
+      Binds: volumes.binds.length ? volumes.binds : null,
+      ...(strs('mount').length ? { Mounts: strs('mount').map(parseMountFlag) } : {}),
+      ...(strs('volumes-from').length ? { VolumesFrom: strs('volumes-from') } : {}),
+      ...(str('volume-driver') ? { VolumeDriver: str('volume-driver') } : {}),
       NetworkMode: network,
       PortBindings: bindings,
       PublishAllPorts: !!f['publish-all'],
@@ -258,4 +268,68 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
     },
     NetworkingConfig: { EndpointsConfig: { [network]: endpoint } },
   };
+}
+
+
+/** `-v`: a lone container path is an anonymous volume (Config.Volumes); anything else a bind or named volume. */
+function splitVolumes(vals: string[]): { binds: string[]; anonymous: string[] } {
+  const binds: string[] = [];
+  const anonymous: string[] = [];
+  for (const v of vals) {
+    if (!v) throw new CliExit(125, 'invalid argument "" for "-v, --volume" flag: invalid empty volume spec');
+    if (v.split(':').length === 1) anonymous.push(v);
+    else binds.push(v);
+  }
+  return { binds, anonymous };
+}
+
+function boolOpt(flag: string, key: string, v: string | undefined): boolean {
+  if (v === undefined) return true;
+  if (['1', 'true', 't', 'TRUE', 'True'].includes(v)) return true;
+  if (['0', 'false', 'f', 'FALSE', 'False'].includes(v)) return false;
+  throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: invalid value for ${key}: ${v}`);
+}
+
+/** `--mount type=bind,source=/x,target=/y,readonly`: docker's CSV, into one HostConfig.Mounts entry. */
+export function parseMountFlag(flag: string): Record<string, unknown> {
+  const m: Record<string, unknown> = { Type: 'volume' };
+  const bind: Record<string, unknown> = {};
+  const vol: Record<string, unknown> = {};
+  const labels: Record<string, string> = {};
+  const driverOpts: Record<string, string> = {};
+  let driver: string | undefined;
+  const tmpfs: Record<string, unknown> = {};
+  const bad = (msg: string): never => { throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: ${msg}`); };
+  for (const field of flag.split(',')) {
+    if (!field) continue;
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const val = eq < 0 ? undefined : field.slice(eq + 1);
+    if (val === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive', 'bind-create-host-path'].includes(key)) bad(`invalid field '${field}' must be a key=value pair`);
+    switch (key) {
+      case 'type': m.Type = val; break;
+      case 'source': case 'src': m.Source = val; break;
+      case 'target': case 'dst': case 'destination': m.Target = val; break;
+      case 'readonly': case 'ro': m.ReadOnly = boolOpt(flag, key, val); break;
+      case 'consistency': m.Consistency = val; break;
+      case 'bind-propagation': bind.Propagation = val; break;
+      case 'bind-nonrecursive': bind.NonRecursive = boolOpt(flag, key, val); break;
+      case 'bind-create-host-path': bind.CreateMountpoint = boolOpt(flag, key, val); break;
+      case 'volume-nocopy': vol.NoCopy = boolOpt(flag, key, val); break;
+      case 'volume-label': { const [k, ...v] = val!.split('='); labels[k!] = v.join('='); break; }
+      case 'volume-driver': driver = val; break;
+      case 'volume-opt': { const [k, ...v] = val!.split('='); driverOpts[k!] = v.join('='); break; }
+      case 'volume-subpath': vol.Subpath = val; break;
+      case 'tmpfs-size': tmpfs.SizeBytes = ramInBytes('mount', val!); break;
+      case 'tmpfs-mode': tmpfs.Mode = Number.parseInt(val!, 8); break;
+      default: bad(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!m.Target) bad('target is required');
+  if (Object.keys(labels).length) vol.Labels = labels;
+  if (driver || Object.keys(driverOpts).length) vol.DriverConfig = { Name: driver ?? '', Options: driverOpts };
+  if (Object.keys(bind).length) m.BindOptions = bind;
+  if (Object.keys(vol).length) m.VolumeOptions = vol;
+  if (Object.keys(tmpfs).length) m.TmpfsOptions = tmpfs;
+  return m;
 }

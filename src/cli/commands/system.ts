@@ -124,7 +124,15 @@ export const df: Command = {
   ],
   async run(cli, _args, f) {
     type Img = { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number };
-    const d = await (await cli.client()).json<{ LayersSize: number; Images: Img[]; Containers: Array<{ State: string; SizeRw?: number }>; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
+    const d = await (await cli.client()).json<{ LayersSize: number; Images: Img[]; Containers: Array<{ State: string; SizeRw?: number }>; Volumes: Array<{ Name: string; UsageData?: { Size: number; RefCount: number } }>; BuildCache: unknown[] }>('GET', '/system/df');
+    const vols = d.Volumes ?? [];
+    const volSize = vols.reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
+    const volReclaim = vols.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
+    if (f.verbose) {
+      cli.out('Local Volumes space usage:\n\n');
+      cli.out(formatRows('table {{.Name}}\t{{.Links}}\t{{.Size}}', vols.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 0), Size: humanSize4(v.UsageData?.Size ?? 0) })), { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }));
+      return;
+    }
     const active = d.Images.filter((i) => i.Containers > 0);
     const activeBytes = active.reduce((n, i) => n + i.Size - Math.max(0, i.SharedSize), 0);
     const reclaim = Math.max(0, d.LayersSize - activeBytes);
@@ -135,7 +143,7 @@ export const df: Command = {
     const rows = [
       { Type: 'Images', TotalCount: String(d.Images.length), Active: String(active.length), Size: humanSize4(d.LayersSize), Reclaimable: `${humanSize4(reclaim)}${pct}` },
       { Type: 'Containers', TotalCount: String(d.Containers.length), Active: String(ctrActive), Size: humanSize4(ctrSize), Reclaimable: `${humanSize4(ctrReclaim)}${ctrSize > 0 ? ` (${Math.trunc((ctrReclaim * 100) / ctrSize)}%)` : ''}` },
-      { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+      { Type: 'Local Volumes', TotalCount: String(vols.length), Active: String(vols.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize4(volSize), Reclaimable: `${humanSize4(volReclaim)}${volSize > 0 ? ` (${Math.trunc((volReclaim * 100) / volSize)}%)` : ''}` },
       { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
     ];
     const def = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';

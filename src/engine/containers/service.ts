@@ -39,6 +39,7 @@ import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
 import type { ContainerNetworking, NetAttachment } from './networking.js';
+import type { ContainerMounts } from './mounts.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -94,6 +95,8 @@ export class ContainerService {
   private readonly runtime: string;
   /** Networks (set by the engine); without it every container gets loopback only. */
   networking?: ContainerNetworking;
+  /** Volumes and binds (set by the engine); without it a container may have none. */
+  volumes?: ContainerMounts;
 
   constructor(
     readonly images: ImageService,
@@ -178,6 +181,9 @@ export class ContainerService {
 
     const id = randomBytes(32).toString('hex');
     config.Hostname = config.Hostname || id.slice(0, 12);
+    if (!this.volumes && (hostConfig.Binds?.length || (hostConfig.Mounts as unknown[] | undefined)?.length || (hostConfig.VolumesFrom as unknown[] | undefined)?.length)) {
+      throw new InvalidArgumentError('volumes are not supported by this daemon');
+    }
     return this.locks.run('names', async () => {
       let name: string;
       if (nameIn) {
@@ -187,11 +193,13 @@ export class ContainerService {
       } else {
         name = randomName((n) => !!this.nameTaken(n));
       }
+      const mountPoints = this.volumes ? await this.volumes.planCreate(config, hostConfig, (r) => this.get(r)) : undefined;
       const chain = chainIds(image.layers.map((l) => l.diffId));
       const rec: ContainerRecord = {
         Id: id, Created: new Date().toISOString(), Name: name, Path: path, Args: args,
         Config: config, HostConfig: hostConfig, Image: image.id, RootfsParent: chain[chain.length - 1],
         RootfsChain: chain, RestartCount: 0, ...(networks ? { Networks: networks } : {}),
+        ...(mountPoints ? { MountPoints: mountPoints } : {}),
       };
       const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
       await mkdir(this.dataDir(id), { recursive: true, mode: 0o700 });
@@ -201,6 +209,7 @@ export class ContainerService {
       } catch (err) {
         await this.snapshotter.remove(id).catch(() => {});
         await rm(this.dataDir(id), { recursive: true, force: true });
+        await this.volumes?.removeContainer(c, true).catch(() => {});
         throw err;
       }
       this.byId.set(id, c);
@@ -224,7 +233,7 @@ export class ContainerService {
         await this.startLocked(c);
       } catch (e) {
         // As dockerd: a --rm container that fails to start is removed (the docker CLI waits for that).
-        if (c.rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(c.rec.Id, { force: true }).catch(() => {}));
+        if (c.rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(c.rec.Id, { force: true, volumes: true }).catch(() => {}));
         throw e;
       }
       return true;
@@ -247,6 +256,7 @@ export class ContainerService {
       const network = net.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
       const mounts = await writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net);
+      if (this.volumes) mounts.push(...await this.volumes.attach(c, rootfs));
       const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
       const env = [...(cfg.Env ?? [])];
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
@@ -278,6 +288,7 @@ export class ContainerService {
     } catch (err) {
       await this.runc.delete(id, true).catch(() => {});
       await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
+      await this.volumes?.detach(c).catch(() => {});
       await this.snapshotter.unmount(id).catch(() => {});
       c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: 128, Error: messageOf(err) };
       await this.saveState(c).catch(() => {});
@@ -349,6 +360,7 @@ export class ContainerService {
     await this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }));
     await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
     await this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) }));
+    await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
     const restart = this.shouldRestart(c, code);
@@ -374,7 +386,7 @@ export class ContainerService {
         });
       }, delay);
     } else if (c.rec.HostConfig.AutoRemove) {
-      void this.remove(id, { force: true }).catch((e) => log.warn('auto-remove failed', { id, error: messageOf(e) }));
+      void this.remove(id, { force: true, volumes: true }).catch((e) => log.warn('auto-remove failed', { id, error: messageOf(e) }));
     }
   }
 
@@ -558,6 +570,7 @@ export class ContainerService {
         await rm(this.execDir(c.rec.Id), { recursive: true, force: true });
         await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });
         this.byId.delete(c.rec.Id);
+        await this.volumes?.removeContainer(c, !!opts.volumes);
       });
     } catch (err) {
       c.removing = false;

@@ -5,6 +5,7 @@
  */
 import type { ContainerConfig } from '../images/types.js';
 import type { EndpointConfig } from './networking.js';
+import type { MountPoint } from './mounts.js';
 
 export type { ContainerConfig };
 
@@ -98,4 +99,6 @@ export interface ContainerRecord {
   ManuallyStopped?: boolean;
   /** Networks it is configured on, by name (NetworkSettings.Networks, the configured part). */
   Networks?: Record<string, EndpointConfig>;
+  /** Volumes, binds and tmpfs mounts, resolved at create (Docker's MountPoints). */
+  MountPoints?: MountPoint[];
 }

@@ -69,7 +69,7 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
       Status: svc.statusText(c),
       HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode ?? 'default' },
       NetworkSettings: { Networks: svc.networking?.endpoints(c) ?? networks(c) },
-      Mounts: [],
+      Mounts: svc.volumes?.view(c) ?? [],
     };
     if (opts.size) {
       const rw = await svc.sizeRw(c);
@@ -116,7 +116,7 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     ExecIDs: null,
     HostConfig: { LogConfig: { Type: 'json-file', Config: {} }, ...c.rec.HostConfig },
     GraphDriver: graph,
-    Mounts: [],
+    Mounts: svc.volumes?.view(c) ?? [],
     Config: c.rec.Config,
     NetworkSettings: svc.networking?.settings(c) ?? {
       Bridge: '', SandboxID: '', SandboxKey: c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : '', Ports: {},

@@ -1,0 +1,387 @@
+/**
+ * Volumes: the local driver's named and anonymous volumes, and the mounts of
+ * containers (volumes, binds, tmpfs) as the container service asks for them.
+ *
+ * State on disk:
+ *   <data-root>/volumes/<name>/volume.json   metadata, written whole or not at all
+ *   <data-root>/volumes/<name>/_data          the files (or the mountpoint of a
+ *                                             device given with -o type=,device=,o=)
+ *
+ * A directory without volume.json is a create that crashed before it was
+ * recorded: dropped at start when its _data is empty.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../core/atomic.js';
+import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
+import { log } from '../../core/log.js';
+import { KeyedMutex } from '../../core/mutex.js';
+import { run } from '../../core/proc.js';
+import { compareApiVersions } from '../../core/version.js';
+import { mountedView, resolveInContainer } from '../../archive/resolve.js';
+import type { OciMount } from '../../runtime/spec.js';
+import type { EventBus } from '../events.js';
+import type { ContainerConfig } from '../images/types.js';
+import type { ContainerMounts, MountPoint } from '../containers/mounts.js';
+import type { Container } from '../containers/service.js';
+import type { HostConfig } from '../containers/types.js';
+import { type ApiMount, type MountRequest, checkLocalOpts, checkVolumeName, parseBind, parseMount, parseVolumesFrom } from './specs.js';
+
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+export interface VolumeRecord {
+  Name: string;
+  Driver: 'local';
+  CreatedAt: string;
+  Labels: Record<string, string> | null;
+  Options: Record<string, string> | null;
+}
+
+export interface CreateVolumeRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** RFC 3339 with the offset spelled out, as Docker shows CreatedAt. */
+function dockerTime(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z').replace(/Z$/, '+00:00');
+}
+
+export class VolumeService implements ContainerMounts {
+  private vols = new Map<string, VolumeRecord>();
+  private locks = new KeyedMutex();
+  /** The containers (set by the engine), to know which volumes are in use. */
+  containers?: () => Container[];
+
+  constructor(readonly events: EventBus, readonly root: string) {}
+
+  private dir(name: string): string { return join(this.root, name); }
+  mountpoint(name: string): string { return join(this.root, name, '_data'); }
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o701 });
+    for (const name of await readdir(this.root)) {
+      try {
+        const rec = JSON.parse(await readFile(join(this.dir(name), 'volume.json'), 'utf8')) as VolumeRecord;
+        this.vols.set(rec.Name, rec);
+      } catch {
+        const data = await readdir(this.mountpoint(name)).catch(() => []);
+        if (data.length === 0) {
+          log.warn('dropping incomplete volume', { name });
+          await rm(this.dir(name), { recursive: true, force: true });
+        } else {
+          // Files but no metadata: keep the data, as a plain local volume.
+          const rec: VolumeRecord = { Name: name, Driver: 'local', CreatedAt: new Date().toISOString(), Labels: null, Options: null };
+          await writeJsonAtomic(join(this.dir(name), 'volume.json'), rec);
+          this.vols.set(name, rec);
+        }
+      }
+    }
+  }
+
+  // ---- volumes -------------------------------------------------------------
+
+  get(name: string): VolumeRecord {
+    const v = this.vols.get(name);
+    if (!v) throw new NotFoundError(`get ${name}: no such volume`);
+    return v;
+  }
+
+  async create(req: CreateVolumeRequest): Promise<VolumeRecord> {
+    const driver = req.Driver || 'local';
+    if (driver !== 'local') throw new NotFoundError(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    const name = req.Name || randomBytes(32).toString('hex');
+    checkVolumeName(name);
+    const opts = req.DriverOpts ?? {};
+    try { checkLocalOpts(opts); } catch (e) { throw new InvalidArgumentError(`create ${name}: ${messageOf(e)}`); }
+    return this.locks.run(name, async () => {
+      const existing = this.vols.get(name);
+      if (existing) return existing;
+      const rec: VolumeRecord = {
+        Name: name, Driver: 'local', CreatedAt: new Date().toISOString(),
+        Labels: req.Labels && Object.keys(req.Labels).length ? req.Labels : (req.Labels ? {} : null),
+        Options: Object.keys(opts).length ? opts : (req.DriverOpts ? {} : null),
+      };
+      await mkdir(this.mountpoint(name), { recursive: true, mode: 0o755 });
+      await writeJsonAtomic(join(this.dir(name), 'volume.json'), rec);
+      this.vols.set(name, rec);
+      this.events.publish('volume', 'create', name, { driver: 'local' });
+      return rec;
+    });
+  }
+
+  /** IDs of containers whose mounts name this volume. */
+  usersOf(name: string): string[] {
+    return (this.containers?.() ?? []).filter((c) => (c.rec.MountPoints ?? []).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.rec.Id);
+  }
+
+  async remove(name: string, force = false): Promise<void> {
+    const v = this.vols.get(name);
+    if (!v) {
+      if (force) return;
+      throw new NotFoundError(`get ${name}: no such volume`);
+    }
+    await this.locks.run(name, async () => {
+      const users = this.usersOf(name);
+      if (users.length) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+      await this.unmountDevice(v).catch(() => {});
+      await rm(join(this.dir(name), 'volume.json'), { force: true });
+      this.vols.delete(name);
+      await rm(this.dir(name), { recursive: true, force: true });
+      this.events.publish('volume', 'destroy', name, { driver: 'local' });
+    });
+  }
+
+  volumeView(v: VolumeRecord, usage?: { Size: number; RefCount: number }): Record<string, unknown> {
+    return {
+      CreatedAt: dockerTime(v.CreatedAt), Driver: v.Driver, Labels: v.Labels, Mountpoint: this.mountpoint(v.Name),
+      Name: v.Name, Options: v.Options, Scope: 'local', ...(usage ? { UsageData: usage } : {}),
+    };
+  }
+
+  list(filters: Filters): Record<string, unknown>[] {
+    checkFilterKeys(filters, ['dangling', 'driver', 'label', 'name']);
+    const dangling = filters.dangling?.[0];
+    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
+      throw new InvalidArgumentError(`invalid filter 'dangling=${dangling}'`);
+    }
+    return [...this.vols.values()]
+      .filter((v) => {
+        if (dangling !== undefined && (this.usersOf(v.Name).length === 0) !== (dangling === 'true' || dangling === '1')) return false;
+        if (filters.driver?.length && !filters.driver.includes(v.Driver)) return false;
+        if (filters.name?.length && !filters.name.some((n) => v.Name.includes(n))) return false;
+        return matchLabels(v.Labels, filters.label);
+      })
+      .sort((a, b) => a.Name.localeCompare(b.Name))
+      .map((v) => this.volumeView(v));
+  }
+
+  async prune(filters: Filters, apiVersion: string): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    checkFilterKeys(filters, ['label', 'label!', 'all']);
+    const allRaw = filters.all?.[0];
+    if (allRaw !== undefined && !['true', 'false', '1', '0'].includes(allRaw)) throw new InvalidArgumentError(`invalid filter 'all=${allRaw}'`);
+    // Since API 1.42 only anonymous volumes go unless all=true.
+    const all = allRaw === 'true' || allRaw === '1' || compareApiVersions(apiVersion, '1.42') < 0;
+    const deleted: string[] = [];
+    let space = 0;
+    for (const v of [...this.vols.values()]) {
+      if (!all && !(v.Labels && ANONYMOUS_LABEL in v.Labels)) continue;
+      if (!matchLabels(v.Labels, filters.label)) continue;
+      if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(v.Labels, [l]))) continue;
+      if (this.usersOf(v.Name).length) continue;
+      const size = await dirSize(this.mountpoint(v.Name));
+      try { await this.remove(v.Name); } catch { continue; }
+      deleted.push(v.Name);
+      space += size;
+    }
+    this.events.publish('volume', 'prune', '', { reclaimed: String(space) });
+    return { VolumesDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  /** For system df: every volume with its size and reference count. */
+  async usage(): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (const v of this.vols.values()) {
+      out.push(this.volumeView(v, { Size: await dirSize(this.mountpoint(v.Name)), RefCount: this.usersOf(v.Name).length }));
+    }
+    return out;
+  }
+
+  // ---- device-backed local volumes (-o type=… device=… o=…) ------------------
+
+  private async mountDevice(v: VolumeRecord): Promise<void> {
+    const o = v.Options ?? {};
+    if (!o.type) return;
+    const mp = this.mountpoint(v.Name);
+    if ((await run('mountpoint', ['-q', mp])).code === 0) return;
+    const opts = [o.o, o.type === 'tmpfs' && o.size ? `size=${o.size}` : ''].filter(Boolean).join(',');
+    const r = await run('mount', ['-t', o.type, ...(opts ? ['-o', opts] : []), o.device || o.type, mp]);
+    if (r.code !== 0) throw new BerthError(`error while mounting volume '${mp}': failed to mount local volume: mount ${o.device}:${mp}, data: ${o.o ?? ''}: ${r.stderr.trim()}`, 500);
+  }
+
+  private async unmountDevice(v: VolumeRecord): Promise<void> {
+    if (!v.Options?.type) return;
+    const mp = this.mountpoint(v.Name);
+    if ((await run('mountpoint', ['-q', mp])).code === 0) await run('umount', [mp]);
+  }
+
+  // ---- container mounts ------------------------------------------------------
+
+  private async volumeFor(req: MountRequest, anonymous: boolean): Promise<VolumeRecord> {
+    if (req.source) {
+      const existing = this.vols.get(req.source);
+      if (existing) return existing;
+      return this.create({ Name: req.source, Labels: req.volumeLabels ?? null, DriverOpts: req.volumeDriverOpts ?? null });
+    }
+    return this.create({ Labels: { ...(req.volumeLabels ?? {}), ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) }, DriverOpts: req.volumeDriverOpts ?? null });
+  }
+
+  async planCreate(config: ContainerConfig, h: HostConfig, containerOf: (ref: string) => Container): Promise<MountPoint[]> {
+    const reqs: MountRequest[] = [];
+    for (const b of h.Binds ?? []) reqs.push(parseBind(b));
+    for (const m of (h.Mounts as ApiMount[] | null | undefined) ?? []) reqs.push(parseMount(m));
+    const dests = new Set<string>();
+    const dup = (d: string) => {
+      if (dests.has(d)) throw new InvalidArgumentError(`Duplicate mount point: ${d}`);
+      dests.add(d);
+    };
+    for (const r of reqs) dup(r.destination);
+    for (const d of Object.keys(h.Tmpfs ?? {})) dup(d.replace(/(.)\/+$/, '$1'));
+    for (const r of reqs) {
+      if (r.type === 'bind' && r.mustExist && !existsSync(r.source)) {
+        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${r.source}`);
+      }
+    }
+    const inherited: MountPoint[] = [];
+    for (const spec of (h.VolumesFrom as string[] | null | undefined) ?? []) {
+      const { container, mode } = parseVolumesFrom(spec);
+      const other = containerOf(container);
+      for (const m of other.rec.MountPoints ?? []) {
+        if (dests.has(m.Destination)) continue;
+        dests.add(m.Destination);
+        const rw = mode ? mode === 'rw' : m.RW;
+        inherited.push({ ...m, RW: rw, Mode: mode ?? m.Mode, Anonymous: false });
+      }
+    }
+    const out: MountPoint[] = [];
+    const created: string[] = [];
+    try {
+      for (const r of reqs) {
+        if (r.type === 'bind') {
+          // -v creates a missing host path as a directory, as Docker does.
+          if (!existsSync(r.source)) await mkdir(r.source, { recursive: true, mode: 0o755 });
+          out.push({ Type: 'bind', Source: r.source, Destination: r.destination, Mode: r.mode, RW: r.rw, Propagation: r.propagation });
+        } else if (r.type === 'volume') {
+          const isNew = !r.source || !this.vols.has(r.source);
+          const v = await this.volumeFor(r, !r.source);
+          if (isNew) created.push(v.Name);
+          out.push({
+            Type: 'volume', Name: v.Name, Source: '', Destination: r.destination, Driver: 'local',
+            Mode: r.mode, RW: r.rw, Propagation: '',
+            CopyData: r.copyData, ...(r.source ? {} : { Anonymous: true }),
+          });
+        } else {
+          out.push({ Type: 'tmpfs', Source: '', Destination: r.destination, Mode: '', RW: r.rw, Propagation: '', TmpfsOptions: r.tmpfsOptions ?? [] });
+        }
+      }
+      out.push(...inherited);
+      // The image's VOLUMEs (and -v /path) not already covered get anonymous volumes.
+      for (const d of Object.keys(config.Volumes ?? {})) {
+        const dest = d.replace(/(.)\/+$/, '$1');
+        if (dests.has(dest)) continue;
+        if (!dest.startsWith('/')) throw new InvalidArgumentError(`invalid mount config for type "volume": invalid mount path: '${dest}' mount path must be absolute`);
+        dests.add(dest);
+        const v = await this.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
+        created.push(v.Name);
+        out.push({ Type: 'volume', Name: v.Name, Source: '', Destination: dest, Driver: 'local', Mode: '', RW: true, Propagation: '', CopyData: true, Anonymous: true });
+      }
+    } catch (e) {
+      for (const n of created) await this.remove(n, true).catch(() => {});
+      throw e;
+    }
+    return out;
+  }
+
+  hostPath(m: MountPoint): string | undefined {
+    if (m.Type === 'volume') return this.mountpoint(m.Name!);
+    if (m.Type === 'bind') return m.Source;
+    return undefined;
+  }
+
+  async attach(c: Container, rootfs: string): Promise<OciMount[]> {
+    const out: OciMount[] = [];
+    const image = mountedView(rootfs, []);
+    for (const m of c.rec.MountPoints ?? []) {
+      if (m.Type === 'tmpfs') {
+        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
+        continue;
+      }
+      if (m.Type === 'volume') {
+        const v = this.vols.get(m.Name!);
+        if (!v) throw new NotFoundError(`get ${m.Name}: no such volume`);
+        await this.mountDevice(v);
+        if (m.CopyData) await this.copyUp(image, m.Destination, this.mountpoint(v.Name));
+      } else if (!existsSync(m.Source)) {
+        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+      }
+      const prop = m.Type === 'bind' ? m.Propagation || 'rprivate' : 'rprivate';
+      out.push({ destination: m.Destination, type: 'bind', source: this.hostPath(m)!, options: ['rbind', m.RW ? 'rw' : 'ro', prop] });
+    }
+    // Parents before children, so a mount inside another lands on top of it.
+    return out.sort((a, b) => a.destination.split('/').length - b.destination.split('/').length);
+  }
+
+  /** Docker's copy-up: an empty volume mounted over image content starts as a copy of it (owners, modes, times). */
+  private async copyUp(image: (p: string) => string, dest: string, data: string): Promise<void> {
+    if ((await readdir(data)).length > 0) return;
+    const src = resolveInContainer(image, dest, true).hostPath;
+    const st = await lstat(src).catch(() => null);
+    if (!st?.isDirectory()) return;
+    const r = await run('cp', ['-a', '--', `${src}/.`, `${data}/`]);
+    if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
+  }
+
+  async detach(c: Container): Promise<void> {
+    const running = (this.containers?.() ?? []).filter((o) => o !== c && o.state.Running);
+    for (const m of c.rec.MountPoints ?? []) {
+      if (m.Type !== 'volume') continue;
+      const v = this.vols.get(m.Name!);
+      if (!v?.Options?.type) continue;
+      if (running.some((o) => (o.rec.MountPoints ?? []).some((x) => x.Type === 'volume' && x.Name === v.Name))) continue;
+      await this.unmountDevice(v).catch((e) => log.warn('volume unmount failed', { name: v.Name, error: messageOf(e) }));
+    }
+  }
+
+  async removeContainer(c: Container, removeAnonymous: boolean): Promise<void> {
+    if (!removeAnonymous) return;
+    for (const m of c.rec.MountPoints ?? []) {
+      if (m.Type !== 'volume' || !m.Anonymous) continue;
+      // Still used by another container (through --volumes-from): keep it.
+      if (this.usersOf(m.Name!).some((id) => id !== c.rec.Id)) continue;
+      try {
+        const v = this.vols.get(m.Name!);
+        if (!v) continue;
+        await this.locks.run(v.Name, async () => {
+          await this.unmountDevice(v).catch(() => {});
+          await rm(join(this.dir(v.Name), 'volume.json'), { force: true });
+          this.vols.delete(v.Name);
+          await rm(this.dir(v.Name), { recursive: true, force: true });
+        });
+        this.events.publish('volume', 'destroy', v.Name, { driver: 'local' });
+      } catch (e) {
+        log.warn('removing anonymous volume failed', { name: m.Name, error: messageOf(e) });
+      }
+    }
+  }
+
+  view(c: Container): Record<string, unknown>[] {
+    return (c.rec.MountPoints ?? []).map((m) => m.Type === 'volume'
+      ? { Type: 'volume', Name: m.Name, Source: this.mountpoint(m.Name!), Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation });
+  }
+}
+
+/** Bytes of file content under dir (hard links once). */
+export async function dirSize(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  const walk = async (d: string): Promise<number> => {
+    let total = 0;
+    let names: string[];
+    try { names = await readdir(d); } catch { return 0; }
+    for (const n of names) {
+      const p = join(d, n);
+      const st = await lstat(p).catch(() => null);
+      if (!st) continue;
+      if (st.isDirectory()) { total += await walk(p); continue; }
+      if (st.nlink > 1) { if (seen.has(st.ino)) continue; seen.add(st.ino); }
+      total += st.size;
+    }
+    return total;
+  };
+  return walk(dir);
+}
