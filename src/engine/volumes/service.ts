@@ -240,7 +240,9 @@ export class VolumeService implements ContainerMounts {
     const inherited: MountPoint[] = [];
     for (const spec of (h.VolumesFrom as string[] | null | undefined) ?? []) {
       const { container, mode } = parseVolumesFrom(spec);
-      const other = containerOf(container);
+      // 400, not 404: a 404 from create would make the docker CLI go and pull the image.
+      let other: Container;
+      try { other = containerOf(container); } catch (e) { throw new InvalidArgumentError(messageOf(e)); }
       for (const m of other.rec.MountPoints ?? []) {
         if (dests.has(m.Destination)) continue;
         dests.add(m.Destination);
