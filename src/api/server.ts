@@ -18,6 +18,7 @@ import { execRoutes } from './routes/exec.js';
 import { distributionRoutes } from './routes/distribution.js';
 import { networkRoutes } from './routes/networks.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { fileRoutes } from './routes/files.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -35,6 +36,7 @@ export function buildRouter(): Router {
   execRoutes(r);
   networkRoutes(r);
   volumeRoutes(r);
+  fileRoutes(r);
   return r;
 }
 

@@ -17,6 +17,7 @@ import { ExecService } from './containers/exec.js';
 import { DistributionService } from './distribution/service.js';
 import { NetworkService } from './networks/service.js';
 import { VolumeService } from './volumes/service.js';
+import { ContainerFiles } from './containers/files.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -33,6 +34,7 @@ export class Engine {
   readonly execs: ExecService;
   readonly distribution: DistributionService;
   volumes!: VolumeService;
+  readonly files: ContainerFiles;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -44,6 +46,7 @@ export class Engine {
     readonly networks: NetworkService,
   ) {
     this.execs = new ExecService(containers);
+    this.files = new ContainerFiles(containers);
     const list = (k: string) => (Array.isArray(opts.config[k]) ? (opts.config[k] as unknown[]).map(String) : []);
     this.distribution = new DistributionService(images, {
       mirrors: list('registry-mirrors'), insecure: list('insecure-registries'), certsDir: opts.certsDir,

@@ -545,6 +545,25 @@ export class ContainerService {
     return { Titles: titles, Processes: procs };
   }
 
+  /**
+   * Run `fn` with the container's rootfs mounted: a running container's as it
+   * is, a stopped one's mounted for the call (under the container's lock, so
+   * a start waits) and unmounted after.
+   */
+  async withRootfs<T>(c: Container, fn: (rootfs: string, running: boolean) => Promise<T>): Promise<T> {
+    if (c.state.Running) return fn(await this.snapshotter.mount(c.rec.Id), true);
+    return this.locks.run(c.rec.Id, async () => {
+      if (c.state.Running) return fn(await this.snapshotter.mount(c.rec.Id), true);
+      if (c.removing) throw new ConflictError(`container ${c.rec.Id} is being removed`);
+      const rootfs = await this.snapshotter.mount(c.rec.Id);
+      try {
+        return await fn(rootfs, false);
+      } finally {
+        if (!c.state.Running) await this.snapshotter.unmount(c.rec.Id).catch(() => {});
+      }
+    });
+  }
+
   // ---- remove -------------------------------------------------------------
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
