@@ -14,6 +14,7 @@ const containers = () => import('./commands/containers.js');
 const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
 const volumes = () => import('./commands/volumes.js');
+const files = () => import('./commands/files.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -96,6 +97,10 @@ const COMMANDS: Record<string, Loader> = {
   'network rm': async () => (await networks()).remove,
   'network remove': async () => (await networks()).remove,
   'network prune': async () => (await networks()).prune,
+  cp: async () => (await files()).cp,
+  'container cp': async () => (await files()).cp,
+  export: async () => (await files()).exportCmd,
+  'container export': async () => (await files()).exportCmd,
   'volume create': async () => (await volumes()).create,
   'volume ls': async () => (await volumes()).list,
   'volume list': async () => (await volumes()).list,
