@@ -14,4 +14,6 @@ await build({
   target: 'node20',
   outdir: 'dist/cli',
   logLevel: 'warning',
+  // CommonJS dependencies (tar-stream's streamx) require Node's builtins: give the ESM chunks a require.
+  banner: { js: "import { createRequire as __berthRequire } from 'node:module'; const require = __berthRequire(import.meta.url);" },
 });

@@ -88,8 +88,10 @@ export const cp: Command = {
         res.resume();
         return JSON.parse(Buffer.from(String(res.headers['x-docker-container-path-stat'] ?? ''), 'base64').toString('utf8')) as PathStat;
       } catch (e) {
-        if (e instanceof ApiError && e.status === 404 && !e.message) return undefined;
-        return daemonError(e);
+        if (!(e instanceof ApiError) || e.status !== 404 || e.message) return daemonError(e);
+        // HEAD carries no message: tell a missing container from a missing path.
+        await client.json('GET', `/containers/${encodeURIComponent(ctr)}/json`).catch((e2) => daemonError(e2));
+        return undefined;
       }
     };
 
