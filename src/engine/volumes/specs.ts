@@ -66,7 +66,7 @@ export function parseBind(spec: string): MountRequest {
     }
   }
   return {
-    type: isBind ? 'bind' : 'volume', source: isBind ? posix.normalize(src) : src, destination: destination(spec, dst),
+    type: isBind ? 'bind' : 'volume', source: isBind ? posix.normalize(src).replace(/(.)\/+$/, '$1') : src, destination: destination(spec, dst),
     mode: opts || (isBind ? '' : 'z'), rw, propagation, copyData, mustExist: false,
   };
 }
