@@ -55,14 +55,21 @@ export class Daemon {
   readonly dataRoot: string;
   readonly execRoot: string;
   readonly host: string;
+  /** The default network's bridge, unless a test writes its own daemon.json. */
+  readonly bridge: string;
 
-  constructor(readonly dir: string, readonly extraArgs: string[] = []) {
+  constructor(readonly dir: string, readonly extraArgs: string[] = [], opts: { defaultBridge?: boolean } = {}) {
     this.socket = join(dir, 'berth.sock');
     this.dataRoot = join(dir, 'root');
     this.execRoot = join(dir, 'exec');
     this.host = `unix://${this.socket}`;
-    // Each daemon reads its own (empty) config, never the machine's /etc/berth/daemon.json.
-    if (!existsSync(join(dir, 'daemon.json'))) writeFileSync(join(dir, 'daemon.json'), '{}\n');
+    this.bridge = opts.defaultBridge ? 'berth0' : privateBridge(dir);
+    // Each daemon reads its own config, never the machine's /etc/berth/daemon.json, and has
+    // its own default bridge, so suites (and a berthd the machine runs) never share berth0.
+    if (!existsSync(join(dir, 'daemon.json'))) {
+      const config = opts.defaultBridge ? {} : { bridge: privateBridge(dir) };
+      writeFileSync(join(dir, 'daemon.json'), JSON.stringify(config) + '\n');
+    }
   }
 
   args(): string[] {
@@ -115,8 +122,14 @@ export class Daemon {
   async cleanup(): Promise<void> {
     await this.stop();
     dropNetworkRules(this.dataRoot);
+    spawnSync('ip', ['link', 'del', privateBridge(this.dir)], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A test daemon's own default bridge: a name derived from its directory (at most 15 characters). */
+function privateBridge(dir: string): string {
+  return `bt${createHash('sha256').update(dir).digest('hex').slice(0, 10)}`;
 }
 
 /**
@@ -139,8 +152,8 @@ export function tempDir(prefix = 'berth-test-'): string {
 }
 
 /** Start a fresh berthd on a temporary root. */
-export async function startDaemon(extraArgs: string[] = []): Promise<Daemon> {
-  const d = new Daemon(tempDir(), extraArgs);
+export async function startDaemon(extraArgs: string[] = [], opts: { defaultBridge?: boolean } = {}): Promise<Daemon> {
+  const d = new Daemon(tempDir(), extraArgs, opts);
   await d.start();
   return d;
 }
@@ -166,6 +179,7 @@ export async function importBusybox(d: Daemon, name = 'busybox:latest'): Promise
 
 export function cleanupDir(dir: string): void {
   dropNetworkRules(join(dir, 'root'));
+  spawnSync('ip', ['link', 'del', privateBridge(dir)], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -103,6 +103,9 @@ test('daemon.json keys apply, and a key given both ways is an error', async () =
     await x.start();
     const info = JSON.parse((await http(x.socket, 'GET', '/info')).body);
     assert.equal(info.Driver, 'vfs');
+    // With no `bridge` key the default network is Berth's own berth0, beside Docker's docker0.
+    const bridge = JSON.parse((await http(x.socket, 'GET', '/networks/bridge')).body);
+    assert.equal(bridge.Options['com.docker.network.bridge.name'], 'berth0');
     await x.stop();
     const r = await run(process.execPath, [BERTHD, ...x.args(), '--storage-driver', 'overlay2'], { timeoutMs: 20_000 });
     assert.notEqual(r.code, 0);
