@@ -17,6 +17,7 @@ import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { distributionRoutes } from './routes/distribution.js';
 import { networkRoutes } from './routes/networks.js';
+import { buildRoutes } from './routes/build.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -33,6 +34,7 @@ export function buildRouter(): Router {
   containerRoutes(r);
   execRoutes(r);
   networkRoutes(r);
+  buildRoutes(r);
   return r;
 }
 

@@ -13,6 +13,7 @@ const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
 const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
+const builds = () => import('./commands/build.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -35,6 +36,13 @@ const COMMANDS: Record<string, Loader> = {
   load: async () => (await images()).load,
   'image save': async () => (await images()).save,
   save: async () => (await images()).save,
+  build: async () => (await builds()).buildCmd,
+  'image build': async () => (await builds()).buildCmd,
+  'builder build': async () => (await builds()).buildCmd,
+  commit: async () => (await builds()).commitCmd,
+  'container commit': async () => (await builds()).commitCmd,
+  diff: async () => (await builds()).diffCmd,
+  'container diff': async () => (await builds()).diffCmd,
   version: async () => (await system()).version,
   info: async () => (await system()).info,
   'system info': async () => (await system()).info,
