@@ -14,4 +14,6 @@ await build({
   target: 'node20',
   outdir: 'dist/cli',
   logLevel: 'warning',
+  // CommonJS dependencies (tar-stream) require Node built-ins: give the ESM bundle a require.
+  banner: { js: "import { createRequire as __berthRequire } from 'node:module'; const require = __berthRequire(import.meta.url);" },
 });

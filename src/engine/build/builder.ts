@@ -486,8 +486,13 @@ export class Builder {
     if (ins.json) cmd = ins.json;
     else {
       let script = ins.rest;
-      // Heredocs go to the shell as written; it reads them itself.
-      for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+      if (ins.heredocs.length === 1 && /^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.rest.trim())) {
+        // `RUN <<EOF`: the heredoc is the script.
+        script = ins.heredocs[0].content;
+      } else {
+        // Heredocs go to the shell as written; it reads them itself.
+        for (const h of ins.heredocs) script += `\n${h.content}${h.name}`;
+      }
       cmd = [...this.shellOf(st), script];
     }
     const argEnv = this.buildArgEnv(st);
@@ -654,8 +659,7 @@ export class Builder {
           }
         }
       };
-      if (fromRec) await this.withRootfs(fromRec, async (root) => collect(root ?? tmp));
-      else await collect(this.o.contextDir, this.o.excluded);
+      const finish = async (): Promise<void> => {
       if (resolved.length > 1 && !destRaw.endsWith('/')) {
         throw new BuildError(`When using ${instr} with more than one source file, the destination must be a directory and end with a /`);
       }
@@ -675,6 +679,10 @@ export class Builder {
       });
       const layer = await storeLayer(this.svc.images, packEntries(entries), topChain(st.rec));
       await this.commitLayer(s, st, createdBy, layer, key);
+      };
+      // Files of another stage or image are read while its tree is mounted.
+      if (fromRec) await this.withRootfs(fromRec, async (root) => { await collect(root ?? tmp); await finish(); });
+      else { await collect(this.o.contextDir, this.o.excluded); await finish(); }
     } catch (e) {
       if (e instanceof BerthError) throw e;
       throw new BuildError(`${instr} failed: ${messageOf(e)}`);
