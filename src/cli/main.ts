@@ -15,6 +15,7 @@ const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
 const volumes = () => import('./commands/volumes.js');
 const files = () => import('./commands/files.js');
+const builds = () => import('./commands/build.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -37,6 +38,13 @@ const COMMANDS: Record<string, Loader> = {
   load: async () => (await images()).load,
   'image save': async () => (await images()).save,
   save: async () => (await images()).save,
+  build: async () => (await builds()).buildCmd,
+  'image build': async () => (await builds()).buildCmd,
+  'builder build': async () => (await builds()).buildCmd,
+  commit: async () => (await builds()).commitCmd,
+  'container commit': async () => (await builds()).commitCmd,
+  diff: async () => (await builds()).diffCmd,
+  'container diff': async () => (await builds()).diffCmd,
   version: async () => (await system()).version,
   info: async () => (await system()).info,
   'system info': async () => (await system()).info,
