@@ -11,6 +11,7 @@ type Loader = () => Promise<Command>;
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
+const registry = () => import('./commands/registry.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -79,9 +80,11 @@ const COMMANDS: Record<string, Loader> = {
   exec: async () => (await containers()).execCmd,
   'container exec': async () => (await containers()).execCmd,
   'system check': async () => (await system()).check,
+  'registry serve': async () => (await registry()).serve,
+  'registry gc': async () => (await registry()).gc,
 };
 
-const GROUPS = new Set(['image', 'system', 'container']);
+const GROUPS = new Set(['image', 'system', 'container', 'registry']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },
