@@ -16,23 +16,55 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   send(res, status, { 'Content-Type': 'application/json; charset=utf-8', ...headers }, JSON.stringify(value) + '\n');
 }
 
-export function sendError(res: ServerResponse, err: RegistryError): void {
+export async function sendError(res: ServerResponse, err: RegistryError): Promise<void> {
   if (res.headersSent) { res.destroy(); return; }
-  sendJson(res, err.status, err.body(), err.headers);
+  const drained = await drain(res.req);
+  sendJson(res, err.status, err.body(), drained ? err.headers : { ...err.headers, Connection: 'close' });
 }
 
-/** Read a request body of at most `limit` bytes; larger ones get 413. */
+/** Bytes of an unwanted request body we read and drop so the client sees our answer instead of a reset. */
+export const DRAIN_LIMIT = 64 << 20;
+
+/**
+ * Read and discard what is left of a request body (up to DRAIN_LIMIT), so an
+ * error answered before the body was read reaches a client still sending it.
+ * Resolves false when the body was too large to drain.
+ */
+export function drain(req: IncomingMessage): Promise<boolean> {
+  if (req.complete || req.destroyed) return Promise.resolve(req.complete);
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (ok: boolean) => {
+      req.off('data', onData); req.off('end', onEnd); req.off('error', onErr); req.off('close', onErr);
+      if (!ok) req.pause();
+      resolve(ok);
+    };
+    const onData = (c: Buffer) => { n += c.length; if (n > DRAIN_LIMIT) done(false); };
+    const onEnd = () => done(true);
+    const onErr = () => done(false);
+    req.on('data', onData); req.once('end', onEnd); req.once('error', onErr); req.once('close', onErr);
+    req.resume();
+  });
+}
+
+/** Read a request body of at most `limit` bytes; larger ones get 413 (after the rest is drained). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new RegistryError('SIZE_INVALID', `body larger than ${limit} bytes`, null, 413);
   const len = Number(req.headers['content-length'] ?? NaN);
-  if (len > limit) throw new RegistryError('SIZE_INVALID', `body larger than ${limit} bytes`, null, 413);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new RegistryError('SIZE_INVALID', `body larger than ${limit} bytes`, null, 413);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (len > limit) throw tooLarge();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > limit) { req.off('data', onData); req.off('end', onEnd); reject(tooLarge()); return; }
+      chunks.push(c);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }
 
 /** Whether a request carries a body (a non-zero length, or chunked encoding). */

@@ -112,7 +112,7 @@ export class RegistryServer {
       }
       await this.route(req, res);
     } catch (err) {
-      if (err instanceof RegistryError) { sendError(res, err); return; }
+      if (err instanceof RegistryError) { await sendError(res, err); return; }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || req.destroyed) {
         // The client went away mid-body: nothing to answer.
@@ -120,7 +120,7 @@ export class RegistryServer {
         return;
       }
       log.error('request failed', { method: req.method, path: req.url, error: (err as Error).stack ?? String(err) });
-      sendError(res, new RegistryError('UNKNOWN', (err as Error).message, null, 500));
+      await sendError(res, new RegistryError('UNKNOWN', (err as Error).message, null, 500));
     }
   }
 
