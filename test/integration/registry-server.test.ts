@@ -380,3 +380,274 @@ describe('distribution spec over raw HTTP', () => {
     assert.equal(existsSync(join(r.root, 'blobs', 'sha256', d.slice(7))), false);
   });
 });
+
+describe('gc', () => {
+  let dir: string;
+  let r: RegistryProc;
+  before(async () => {
+    dir = tempDir('berth-registry-gc-');
+    r = new RegistryProc(join(dir, 'root'), ['--delete-enabled']);
+    await r.start();
+  });
+  after(async () => { await r?.stop(); cleanupDir(dir); });
+
+  const blobFile = (d: string) => join(r.root, 'blobs', 'sha256', d.slice(7));
+  const gc = (...args: string[]) => run(process.execPath, [BERTH, 'registry', 'gc', '--root', r.root, ...args]);
+
+  test('keeps everything a manifest references, removes the rest; --delete-untagged drops unreachable manifests', async () => {
+    const a = await pushImage(r, 'gc/app', 'v1', 'a');
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length }] }));
+    assert.equal((await r.req('PUT', '/v2/gc/app/manifests/multi', { body: index, headers: { 'Content-Type': OCI_INDEX } })).status, 201);
+    // The child is reachable only through the index once its own tag is gone.
+    assert.equal((await r.req('DELETE', '/v2/gc/app/manifests/v1')).status, 202);
+    const empty = await pushBlob(r, 'gc/app', '{}');
+    const sig = imageManifest({ digest: empty, size: 2 }, [], { artifactType: 'application/vnd.example.sig', subject: { mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length } });
+    assert.equal((await r.req('PUT', `/v2/gc/app/manifests/${sha256(sig)}`, { body: sig, headers: { 'Content-Type': OCI_MANIFEST } })).status, 201);
+    const b = await pushImage(r, 'gc/old', 'v1', 'b');
+    assert.equal((await r.req('DELETE', '/v2/gc/old/manifests/v1')).status, 202);
+    const orphan = await pushBlob(r, 'gc/app', 'nobody references me');
+    await r.stop();
+
+    const dry = await gc('--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`blob eligible for deletion: ${orphan}`));
+    assert.ok(existsSync(blobFile(orphan)), 'dry run deletes nothing');
+
+    const first = await gc();
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(existsSync(blobFile(orphan)), false);
+    for (const d of [a.manifest, a.config, a.layer, sha256(index), sha256(sig), empty, b.manifest, b.config, b.layer]) assert.ok(existsSync(blobFile(d)), `kept ${d}`);
+
+    const second = await gc('--delete-untagged');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`gc/old: manifest eligible for deletion: ${b.manifest}`));
+    for (const d of [b.manifest, b.config, b.layer]) assert.equal(existsSync(blobFile(d)), false, `removed ${d}`);
+    // The index keeps its untagged child, and the child keeps its referrer.
+    for (const d of [a.manifest, a.config, a.layer, sha256(index), sha256(sig), empty]) assert.ok(existsSync(blobFile(d)), `kept ${d}`);
+
+    await r.start();
+    assert.equal((await r.req('GET', '/v2/gc/app/manifests/multi')).status, 200);
+    assert.equal((await r.req('GET', `/v2/gc/app/blobs/${a.layer}`)).text, 'layer a');
+    assert.equal((await r.req('GET', `/v2/gc/app/blobs/${orphan}`)).status, 404);
+    assert.deepEqual((await r.req('GET', `/v2/gc/app/referrers/${a.manifest}`)).json.manifests.map((d: any) => d.digest), [sha256(sig)]);
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 in dir/{cert,key}.pem, and dir/certs.d/ca.crt for skopeo. */
+function makeCert(dir: string): { cert: string; key: string; certDir: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const certDir = join(dir, 'certs.d');
+  mkdirSync(certDir, { recursive: true });
+  writeFileSync(join(certDir, 'ca.crt'), readFileSync(cert));
+  return { cert, key, certDir };
+}
+
+function htpasswdFile(dir: string, users: Record<string, string>): string {
+  const lines = Object.entries(users).map(([u, p]) => spawnSync('htpasswd', ['-nbB', u, p], { encoding: 'utf8' }).stdout.trim());
+  const f = join(dir, 'users.htpasswd');
+  writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+
+describe('skopeo', () => {
+  let dir: string;
+  before(() => { dir = tempDir('berth-registry-skopeo-'); });
+  after(() => cleanupDir(dir));
+
+  for (const tls of [false, true]) {
+    test(`copies an OCI layout into our registry and back with identical digests${tls ? ' (TLS, verified with the CA)' : ''}`, async () => {
+      const sub = join(dir, tls ? 'tls' : 'plain');
+      mkdirSync(sub, { recursive: true });
+      const c = tls ? makeCert(sub) : undefined;
+      const r = new RegistryProc(join(sub, 'root'), c ? ['--tls-cert', c.cert, '--tls-key', c.key] : []);
+      await r.start();
+      try {
+        assert.equal(r.url.startsWith(tls ? 'https://' : 'http://'), true);
+        const img = writeOciLayout(join(sub, 'src'), 'v1', [readFileSync(busyboxTar()), await makeTar({ 'etc/extra': 'second layer\n' })]);
+        const destTls = c ? ['--dest-cert-dir', c.certDir] : ['--dest-tls-verify=false'];
+        const push = await run('skopeo', ['copy', ...destTls, `oci:${img.dir}:v1`, `docker://${r.host}/skopeo/busybox:v1`]);
+        assert.equal(push.code, 0, push.stderr + r.log);
+        const srcTls = c ? ['--cert-dir', c.certDir] : ['--tls-verify=false'];
+        const raw = await run('skopeo', ['inspect', ...srcTls, '--raw', `docker://${r.host}/skopeo/busybox:v1`]);
+        assert.equal(raw.code, 0, raw.stderr);
+        assert.equal(sha256(raw.stdout), img.manifestDigest);
+        const out = join(sub, 'out');
+        const pull = await run('skopeo', ['copy', ...(c ? ['--src-cert-dir', c.certDir] : ['--src-tls-verify=false']), `docker://${r.host}/skopeo/busybox:v1`, `oci:${out}:v1`]);
+        assert.equal(pull.code, 0, pull.stderr);
+        const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8'));
+        assert.equal(index.manifests[0].digest, img.manifestDigest);
+        assert.deepEqual(readdirSync(join(out, 'blobs', 'sha256')).sort(), readdirSync(join(img.dir, 'blobs', 'sha256')).sort());
+      } finally {
+        await r.stop();
+      }
+    });
+  }
+});
+
+describe('the real Docker daemon', () => {
+  let dir: string;
+  let dockerd: RealDockerd;
+  let image: string;
+  before(async () => {
+    dir = tempDir('berth-registry-docker-');
+    dockerd = new RealDockerd(tempDir('berth-dockerd-'));
+    await dockerd.start();
+    const imp = await dockerd.docker(['import', '--change', 'CMD ["sh"]', busyboxTar(), 'local/busybox:1']);
+    assert.equal(imp.code, 0, imp.stderr);
+    image = imp.stdout.trim();
+  });
+  after(async () => { await dockerd?.cleanup(); cleanupDir(dir); });
+
+  /** docker tag + push + rmi + pull; returns the pushed digest. */
+  async function roundTrip(host: string, repo: string): Promise<string> {
+    const ref = `${host}/${repo}:1`;
+    assert.equal((await dockerd.docker(['tag', 'local/busybox:1', ref])).code, 0);
+    const push = await dockerd.docker(['push', ref]);
+    assert.equal(push.code, 0, push.stderr + push.stdout);
+    const digest = /digest: (sha256:[a-f0-9]{64})/.exec(push.stdout)?.[1];
+    assert.ok(digest, push.stdout);
+    assert.equal((await dockerd.docker(['rmi', ref])).code, 0);
+    const pull = await dockerd.docker(['pull', ref]);
+    assert.equal(pull.code, 0, pull.stderr + pull.stdout);
+    assert.match(pull.stdout, new RegExp(`Digest: ${digest}`));
+    assert.equal((await dockerd.docker(['inspect', '-f', '{{.Id}}', ref])).stdout.trim(), image);
+    return digest!;
+  }
+
+  test('pushes into our registry and pulls back with the same digest; docker search finds it; read-only refuses pushes', async () => {
+    const root = join(dir, 'plain');
+    const r = new RegistryProc(root);
+    await r.start();
+    try {
+      const digest = await roundTrip(r.host, 'dock/busybox');
+      const m = await r.req('GET', '/v2/dock/busybox/manifests/1', { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+      assert.equal(m.headers['docker-content-digest'], digest);
+      assert.equal(sha256(m.body), digest);
+      const search = await dockerd.docker(['search', `${r.host}/busy`]);
+      assert.equal(search.code, 0, search.stderr);
+      assert.match(search.stdout, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL/);
+      assert.match(search.stdout, /dock\/busybox/);
+      const none = await dockerd.docker(['search', `${r.host}/nomatch`]);
+      assert.equal(none.stdout.trim().split('\n').length, 1);
+    } finally {
+      await r.stop();
+    }
+    // The same root served read-only: pulls work, pushes are refused.
+    const ro = new RegistryProc(root, ['--read-only']);
+    await ro.start();
+    try {
+      const ref = `${ro.host}/dock/busybox:1`;
+      assert.equal((await dockerd.docker(['pull', ref])).code, 0);
+      assert.equal((await dockerd.docker(['tag', 'local/busybox:1', `${ro.host}/dock/other:1`])).code, 0);
+      const push = await dockerd.docker(['push', `${ro.host}/dock/other:1`]);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr + push.stdout, /unsupported|read-only/i);
+      const raw = await ro.req('POST', '/v2/dock/other/blobs/uploads/');
+      assert.equal(raw.status, 405);
+      assert.equal(errorCode(raw), 'UNSUPPORTED');
+    } finally {
+      await ro.stop();
+    }
+  });
+
+  test('pushes and pulls over TLS (self-signed certificate)', async () => {
+    const sub = join(dir, 'tls');
+    mkdirSync(sub, { recursive: true });
+    const c = makeCert(sub);
+    const r = new RegistryProc(join(sub, 'root'), ['--tls-cert', c.cert, '--tls-key', c.key]);
+    await r.start();
+    try {
+      assert.match(r.url, /^https:/);
+      await roundTrip(r.host, 'tls/busybox');
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('htpasswd auth: Basic challenge, docker login refuses a wrong password, then push and pull', async () => {
+    const sub = join(dir, 'basic');
+    mkdirSync(sub, { recursive: true });
+    const r = new RegistryProc(join(sub, 'root'), ['--htpasswd', htpasswdFile(sub, { alice: 'wonderland' })]);
+    await r.start();
+    try {
+      const anon = await r.req('GET', '/v2/');
+      assert.equal(anon.status, 401);
+      assert.equal(anon.headers['www-authenticate'], 'Basic realm="Berth Registry"');
+      assert.equal(errorCode(anon), 'UNAUTHORIZED');
+      const ref = `${r.host}/basic/busybox:1`;
+      assert.equal((await dockerd.docker(['tag', 'local/busybox:1', ref])).code, 0);
+      const denied = await dockerd.docker(['push', ref]);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr + denied.stdout, /no basic auth credentials|unauthorized/);
+      const bad = await dockerd.docker(['login', '-u', 'alice', '--password-stdin', r.host], { input: 'wrong\n' });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /401 Unauthorized/);
+      const good = await dockerd.docker(['login', '-u', 'alice', '--password-stdin', r.host], { input: 'wonderland\n' });
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(good.stdout, /Login Succeeded/);
+      await roundTrip(r.host, 'basic/busybox');
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('token auth: Bearer challenge with scope, per-repository access, docker login, push and pull', async () => {
+    const sub = join(dir, 'token');
+    mkdirSync(sub, { recursive: true });
+    const users = htpasswdFile(sub, { alice: 'alicepw', bob: 'bobpw' });
+    const r = new RegistryProc(join(sub, 'root'), ['--auth', 'token', '--htpasswd', users, '--access', 'team/**:alice:pull,push,delete', '--access', 'team/**:bob:pull']);
+    await r.start();
+    try {
+      const base = await r.req('GET', '/v2/');
+      assert.equal(base.status, 401);
+      assert.equal(base.headers['www-authenticate'], `Bearer realm="http://${r.host}/token",service="berth-registry"`);
+      const repo = await r.req('GET', '/v2/team/app/manifests/latest');
+      assert.equal(repo.headers['www-authenticate'], `Bearer realm="http://${r.host}/token",service="berth-registry",scope="repository:team/app:pull"`);
+      const push = await r.req('POST', '/v2/team/app/blobs/uploads/');
+      assert.match(push.headers['www-authenticate'] as string, /scope="repository:team\/app:pull,push"$/);
+
+      // Tokens carry only what the rules grant.
+      const basic = (u: string, p: string) => ({ Authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+      const tok = await r.req('GET', '/token?service=berth-registry&scope=repository:team/app:pull,push', { headers: basic('bob', 'bobpw') });
+      assert.equal(tok.status, 200);
+      const claims = JSON.parse(Buffer.from(tok.json.token.split('.')[1], 'base64url').toString());
+      assert.deepEqual(claims.access, [{ type: 'repository', name: 'team/app', actions: ['pull'] }]);
+      const bobPush = await r.req('POST', '/v2/team/app/blobs/uploads/', { headers: { Authorization: `Bearer ${tok.json.token}` } });
+      assert.equal(bobPush.status, 401);
+      assert.equal(errorCode(bobPush), 'UNAUTHORIZED');
+      assert.match(bobPush.headers['www-authenticate'] as string, /scope="repository:team\/app:pull,push",error="insufficient_scope"$/);
+      assert.equal((await r.req('GET', '/token?service=berth-registry', { headers: basic('bob', 'nope') })).status, 401);
+      const forged = tok.json.token.slice(0, -4) + 'AAAA';
+      assert.equal((await r.req('GET', '/v2/', { headers: { Authorization: `Bearer ${forged}` } })).status, 401);
+
+      const bad = await dockerd.docker(['login', '-u', 'alice', '--password-stdin', r.host], { input: 'wrong\n' });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /unauthorized/);
+      const bobLogin = await dockerd.docker(['login', '-u', 'bob', '--password-stdin', r.host], { input: 'bobpw\n' });
+      assert.equal(bobLogin.code, 0, bobLogin.stderr);
+      assert.equal((await dockerd.docker(['tag', 'local/busybox:1', `${r.host}/team/app:1`])).code, 0);
+      const bobDocker = await dockerd.docker(['push', `${r.host}/team/app:1`]);
+      assert.notEqual(bobDocker.code, 0);
+      assert.match(bobDocker.stderr + bobDocker.stdout, /denied/);
+      const login = await dockerd.docker(['login', '-u', 'alice', '--password-stdin', r.host], { input: 'alicepw\n' });
+      assert.equal(login.code, 0, login.stderr);
+      await roundTrip(r.host, 'team/app');
+      // Restarted on the same port, the registry keeps its signing key and data: the stored login still works.
+      await r.stop();
+      const again = new RegistryProc(r.root, r.args, r.host);
+      await again.start();
+      try {
+        assert.equal((await dockerd.docker(['rmi', `${r.host}/team/app:1`])).code, 0);
+        const pull = await dockerd.docker(['pull', `${r.host}/team/app:1`]);
+        assert.equal(pull.code, 0, pull.stderr);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await r.stop();
+    }
+  });
+});

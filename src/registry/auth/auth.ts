@@ -89,8 +89,8 @@ export class Authenticator {
 
   /**
    * Check a request against what it needs; returns who asked. Throws 401
-   * with a challenge when credentials are missing or wrong, 403 DENIED when
-   * a signed-in user lacks the access.
+   * with a challenge when credentials are missing, wrong or lack the scope
+   * (token mode), 403 DENIED when an htpasswd user lacks the access.
    */
   authorize(req: IncomingMessage, needs: Need[]): Principal {
     if (this.mode === 'none') return {};
@@ -109,10 +109,8 @@ export class Authenticator {
     if (claims instanceof Error) throw this.unauthorized(req, needs, claims.message, 'invalid_token');
     const p: Principal = { user: claims.sub || undefined, token: claims.access };
     const missing = needs.filter((n) => !this.can(p, n));
-    if (missing.length) {
-      if (p.user) throw new RegistryError('DENIED', 'requested access to the resource is denied', null);
-      throw this.unauthorized(req, missing, 'insufficient scope', 'insufficient_scope');
-    }
+    // As Distribution does: 401 with an insufficient_scope challenge, which Docker reports without retrying.
+    if (missing.length) throw this.unauthorized(req, missing, 'authentication required', 'insufficient_scope');
     return p;
   }
 
