@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Berth vs Docker (and podman when installed), side by side in one run:
-# `images` latency, import throughput of a 300 MB rootfs tar, idle daemon memory.
+# `images` latency, import throughput of a 300 MB rootfs tar, idle daemon memory;
+# then the registry server against Distribution.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-exec node dist/bench/images.js "$@"
+node dist/bench/images.js "$@"
+# Registry server vs Distribution (docker-registry), pushed and pulled with skopeo.
+node dist/bench/registry.js

@@ -115,7 +115,7 @@ export class Storage {
   }
 
   openBlob(digest: string, start?: number, end?: number): Readable {
-    return createReadStream(this.blobPath(digest), { start, end, highWaterMark: 1 << 20 });
+    return createReadStream(this.blobPath(digest), { start, end, highWaterMark: 256 << 10 });
   }
 
   // ---- repositories and links ---------------------------------------------
