@@ -381,6 +381,31 @@ describe('distribution spec over raw HTTP', () => {
   });
 });
 
+test('a JSON config file sets the same settings: read-only and a rate limit (429 with Retry-After)', async () => {
+  const dir = tempDir('berth-registry-cfg-');
+  const cfg = join(dir, 'registry.json');
+  writeFileSync(cfg, JSON.stringify({ root: 'data', readOnly: true, rateLimit: { requestsPerSecond: 0.5, burst: 2 } }));
+  const r = new RegistryProc(join(dir, 'data'), ['--config', cfg]);
+  await r.start();
+  try {
+    assert.match(r.log, /read-only/);
+    const write = await r.req('POST', '/v2/x/blobs/uploads/');
+    assert.equal(write.status, 405);
+    assert.equal(errorCode(write), 'UNSUPPORTED');
+    assert.equal((await r.req('GET', '/v2/')).status, 200);
+    const limited = await r.req('GET', '/v2/');
+    assert.equal(limited.status, 429);
+    assert.equal(errorCode(limited), 'TOOMANYREQUESTS');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+  } finally {
+    await r.stop();
+    cleanupDir(dir);
+  }
+  const bad = await run(process.execPath, [BERTH, 'registry', 'serve', '--config', join(dir, 'missing.json')]);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /cannot read config file/);
+});
+
 describe('gc', () => {
   let dir: string;
   let r: RegistryProc;
@@ -408,6 +433,9 @@ describe('gc', () => {
     const orphan = await pushBlob(r, 'gc/app', 'nobody references me');
     await r.stop();
 
+    const missing = await run(process.execPath, [BERTH, 'registry', 'gc', '--root', join(dir, 'nothing')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no registry storage/);
     const dry = await gc('--dry-run');
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`blob eligible for deletion: ${orphan}`));

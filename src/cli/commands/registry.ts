@@ -2,6 +2,8 @@
  * `berth registry serve` and `berth registry gc`: the registry server runs on
  * its own root and never talks to (or starts) berthd.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CliExit, type Command } from '../cli.js';
 import type { FlagValues } from '../../core/flags.js';
 import { setLogLevel } from '../../core/log.js';
@@ -85,6 +87,9 @@ export const gc: Command = {
         if (err instanceof ConfigError) throw new CliExit(125, `berth registry gc: ${err.message}`);
         throw err;
       }
+    }
+    if (!existsSync(join(root, 'blobs')) && !existsSync(join(root, 'repositories'))) {
+      throw new CliExit(1, `berth registry gc: no registry storage at ${root}`);
     }
     await collectGarbage(root, { dryRun: !!f['dry-run'], deleteUntagged: !!f['delete-untagged'], out: (l) => cli.out(l + '\n') });
   },
