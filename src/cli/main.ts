@@ -16,6 +16,7 @@ const networks = () => import('./commands/networks.js');
 const volumes = () => import('./commands/volumes.js');
 const files = () => import('./commands/files.js');
 const builds = () => import('./commands/build.js');
+const registry = () => import('./commands/registry.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -120,9 +121,11 @@ const COMMANDS: Record<string, Loader> = {
   'network disconnect': async () => (await networks()).disconnect,
   port: async () => (await networks()).port,
   'container port': async () => (await networks()).port,
+  'registry serve': async () => (await registry()).serve,
+  'registry gc': async () => (await registry()).gc,
 };
 
-const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume']);
+const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume', 'registry', 'builder']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },

@@ -1,0 +1,82 @@
+/**
+ * `berth registry gc`: mark and sweep over the registry root. Marks every
+ * manifest kept in any repository and everything it references (config,
+ * layers, index children, subject); sweeps blobs nothing marked, and the
+ * repository links to them. With --delete-untagged, manifests reachable from
+ * no tag (directly, as an index child, or as a referrer of a kept manifest)
+ * are deleted first. Run it while the registry is stopped or read-only, as
+ * with Distribution: an upload finishing during the sweep could lose its blob.
+ */
+import { readFile } from 'node:fs/promises';
+import { Storage } from './storage.js';
+import { parseManifest, referencedDigests } from './manifest.js';
+
+export interface GcOptions { dryRun?: boolean; deleteUntagged?: boolean; out?: (line: string) => void }
+export interface GcResult { marked: number; blobsDeleted: string[]; manifestsDeleted: Array<{ repo: string; digest: string }> }
+
+export async function collectGarbage(root: string, opts: GcOptions = {}): Promise<GcResult> {
+  const out = opts.out ?? (() => {});
+  const storage = new Storage(root);
+  const marked = new Set<string>();
+  const manifestsDeleted: GcResult['manifestsDeleted'] = [];
+
+  const parsedOf = async (digest: string, mediaType: string) => {
+    try { return parseManifest(await readFile(storage.blobPath(digest)), mediaType); } catch { return undefined; }
+  };
+
+  for (const repo of await storage.repositories()) {
+    const revisions = await storage.revisions(repo);
+    const types = new Map(revisions.map((r) => [r.digest, r.mediaType]));
+    const parsed = new Map<string, Awaited<ReturnType<typeof parsedOf>>>();
+    for (const r of revisions) parsed.set(r.digest, await parsedOf(r.digest, r.mediaType));
+
+    let keep: Set<string>;
+    if (opts.deleteUntagged) {
+      keep = new Set((await storage.tags(repo)).map((t) => t.digest).filter((d) => types.has(d)));
+      // Close over index children and referrers of kept manifests until nothing changes.
+      for (let changed = true; changed;) {
+        changed = false;
+        for (const [digest, p] of parsed) {
+          if (!p) continue;
+          if (keep.has(digest)) {
+            for (const c of p.manifests) if (types.has(c.digest) && !keep.has(c.digest)) { keep.add(c.digest); changed = true; }
+          } else if (p.subject && keep.has(p.subject.digest)) { keep.add(digest); changed = true; }
+        }
+      }
+      for (const r of revisions) {
+        if (keep.has(r.digest)) continue;
+        out(`${repo}: manifest eligible for deletion: ${r.digest}`);
+        manifestsDeleted.push({ repo, digest: r.digest });
+        if (!opts.dryRun) await storage.deleteManifest(repo, r.digest, parsed.get(r.digest)?.subject?.digest);
+      }
+    } else {
+      keep = new Set(revisions.map((r) => r.digest));
+    }
+
+    for (const digest of keep) {
+      out(`${repo}: marking manifest ${digest}`);
+      marked.add(digest);
+      const p = parsed.get(digest);
+      if (!p) continue;
+      for (const d of referencedDigests(p)) {
+        if (!marked.has(d)) out(`${repo}: marking blob ${d}`);
+        marked.add(d);
+      }
+    }
+  }
+
+  const blobsDeleted: string[] = [];
+  for (const digest of await storage.allBlobs()) if (!marked.has(digest)) blobsDeleted.push(digest);
+  out(`\n${marked.size} blobs marked, ${blobsDeleted.length} blobs and ${manifestsDeleted.length} manifests eligible for deletion`);
+  const doomed = new Set(blobsDeleted);
+  for (const digest of blobsDeleted) {
+    out(opts.dryRun ? `blob eligible for deletion: ${digest}` : `Deleting blob: ${digest}`);
+    if (!opts.dryRun) await storage.removeBlob(digest);
+  }
+  if (!opts.dryRun) {
+    for (const repo of await storage.repositories()) {
+      for (const d of await storage.layers(repo)) if (doomed.has(d)) await storage.unlinkLayer(repo, d);
+    }
+  }
+  return { marked: marked.size, blobsDeleted, manifestsDeleted };
+}
