@@ -19,7 +19,6 @@ import { distributionRoutes } from './routes/distribution.js';
 import { networkRoutes } from './routes/networks.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { fileRoutes } from './routes/files.js';
-import { buildRoutes } from './routes/build.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -38,7 +37,6 @@ export function buildRouter(): Router {
   networkRoutes(r);
   volumeRoutes(r);
   fileRoutes(r);
-  buildRoutes(r);
   return r;
 }
 

@@ -95,8 +95,6 @@ export interface ImageRecord {
   manifests?: Digest[];
   /** Parent image ID (images built locally). */
   parent?: string;
-  /** Build-cache key of the step that made this image (built locally). */
-  buildCacheKey?: string;
   /** When this record was created on this daemon (ISO time). */
   addedAt: string;
   lastTagTime?: string;
