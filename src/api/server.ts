@@ -15,6 +15,7 @@ import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
+import { buildRoutes } from './routes/build.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -29,6 +30,7 @@ export function buildRouter(): Router {
   imageRoutes(r);
   containerRoutes(r);
   execRoutes(r);
+  buildRoutes(r);
   return r;
 }
 

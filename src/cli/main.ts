@@ -11,6 +11,7 @@ type Loader = () => Promise<Command>;
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
+const building = () => import('./commands/build.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -79,6 +80,13 @@ const COMMANDS: Record<string, Loader> = {
   exec: async () => (await containers()).execCmd,
   'container exec': async () => (await containers()).execCmd,
   'system check': async () => (await system()).check,
+  build: async () => (await building()).buildCmd,
+  'image build': async () => (await building()).buildCmd,
+  'builder build': async () => (await building()).buildCmd,
+  commit: async () => (await building()).commitCmd,
+  'container commit': async () => (await building()).commitCmd,
+  diff: async () => (await building()).diffCmd,
+  'container diff': async () => (await building()).diffCmd,
 };
 
 const GROUPS = new Set(['image', 'system', 'container']);
