@@ -206,7 +206,7 @@ export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>
         name: type === 'directory' ? `${it.rel}/` : it.rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
         mtime: Math.floor(st.mtimeMs / 1000), xattrs: xa.size ? xa : undefined,
       };
-      if (type === 'symlink') h.linkname = readlinkSync(it.abs!);
+      if (type === 'symlink') { h.linkname = readlinkSync(it.abs!); size += st.size; }
       if (type === 'char' || type === 'block') { h.devmajor = Math.floor(st.rdev / 256) & 0xfff; h.devminor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00); }
       if (type === 'file' && st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;

@@ -128,10 +128,10 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const chunks: Buffer[] = [];
   const seen = new Set<string>();
-  const emitDir = (rel: string, mode: number, owner: { uid: number; gid: number }, mtime: number) => {
+  const emitDir = (rel: string, mode: number, owner: { uid: number; gid: number }, mtime: number, copied = false) => {
     if (seen.has(rel)) return;
     seen.add(rel);
-    chunks.push(encodeHeader({ name: `${rel}/`, type: 'directory', mode: p.chmod ?? mode, uid: owner.uid, gid: owner.gid, mtime }));
+    chunks.push(encodeHeader({ name: `${rel}/`, type: 'directory', mode: copied && p.chmod !== undefined ? p.chmod : mode, uid: owner.uid, gid: owner.gid, mtime }));
   };
   const rootOwner = identity ?? { uid: 0, gid: 0 };
   // Missing parents of the destination are made (owned by --chown's identity when given).
@@ -147,7 +147,7 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
   const extracts: Array<{ dir: string; data: Buffer }> = [];
   const emitEntry = (e: ContextEntry, rel: string, src: CopySource) => {
     const owner = identity ?? (src.keepOwner ? { uid: e.uid, gid: e.gid } : { uid: 0, gid: 0 });
-    if (e.type === 'directory') { emitDir(rel, e.mode, owner, e.mtime); return; }
+    if (e.type === 'directory') { emitDir(rel, e.mode, owner, e.mtime, true); return; }
     if (e.type !== 'file' && e.type !== 'symlink') return;
     chunks.push(encodeHeader({
       name: rel, type: e.type, mode: e.type === 'file' && p.chmod !== undefined ? p.chmod : e.mode, uid: owner.uid, gid: owner.gid,
