@@ -159,7 +159,7 @@ test('every instruction: config, history and filesystem', async () => {
       'VOLUME ["/vol"]',
       'STOPSIGNAL SIGUSR1',
       'HEALTHCHECK --interval=5s --retries=3 CMD true',
-      'ONBUILD RUN echo triggered > /onbuild.txt',
+      'ONBUILD RUN echo triggered > /tmp/onbuild.txt',
       'ENTRYPOINT ["/bin/sh", "-c"]',
       'CMD ["echo default"]',
     ].join('\n') + '\n',
@@ -178,7 +178,7 @@ test('every instruction: config, history and filesystem', async () => {
   assert.deepEqual(c.Volumes, { '/vol': {} });
   assert.equal(c.StopSignal, 'SIGUSR1');
   assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9, Retries: 3 });
-  assert.deepEqual(c.OnBuild, ['RUN echo triggered > /onbuild.txt']);
+  assert.deepEqual(c.OnBuild, ['RUN echo triggered > /tmp/onbuild.txt']);
   assert.deepEqual(c.Entrypoint, ['/bin/sh', '-c']);
   assert.deepEqual(c.Cmd, ['echo default']);
   assert.equal(img.Author, 'Jane Doe');
@@ -196,7 +196,7 @@ test('every instruction: config, history and filesystem', async () => {
   assert.match(hist, /#\(nop\) {2}ENV LEGACY=legacy value/);
   assert.match(hist, /#\(nop\) COPY --chown=daemon:daemon multi:[0-9a-f]{64} in \.\/ /);
   // ONBUILD triggers run in the child build, and are not inherited further.
-  const child = ctx('child', { Dockerfile: 'FROM all\nUSER root\nRUN cat /onbuild.txt\n' });
+  const child = ctx('child', { Dockerfile: 'FROM all\nUSER root\nRUN cat /tmp/onbuild.txt\n' });
   const cr = await d.berth(['build', '-t', 'child', child]);
   assert.equal(cr.code, 0, cr.stdout + cr.stderr);
   assert.match(cr.stdout, /# Executing 1 build trigger\n/);
