@@ -201,7 +201,7 @@ test('every instruction: config, history and filesystem', async () => {
   assert.equal(cr.code, 0, cr.stdout + cr.stderr);
   assert.match(cr.stdout, /# Executing 1 build trigger\n/);
   assert.match(cr.stdout, /\ntriggered\n/);
-  assert.equal((await inspect('child')).Config.OnBuild, null);
+  assert.equal(((await inspect('child')).Config.OnBuild ?? []).length, 0);
 });
 
 test('failing builds: Docker’s messages and exit codes, and no tag left behind', async () => {
