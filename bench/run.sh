@@ -12,3 +12,5 @@ node dist/bench/distribution.js
 node dist/bench/network.js
 # Registry server vs Distribution (docker-registry), pushed and pulled with skopeo.
 node dist/bench/registry.js
+# Builds: cold, fully cached and one-file-changed rebuilds against DOCKER_BUILDKIT=0 docker build.
+node dist/bench/build.js

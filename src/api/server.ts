@@ -19,6 +19,7 @@ import { distributionRoutes } from './routes/distribution.js';
 import { networkRoutes } from './routes/networks.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { fileRoutes } from './routes/files.js';
+import { buildRoutes } from './routes/build.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -37,6 +38,7 @@ export function buildRouter(): Router {
   networkRoutes(r);
   volumeRoutes(r);
   fileRoutes(r);
+  buildRoutes(r);
   return r;
 }
 

@@ -181,6 +181,28 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
 
   upperPath(key: string): string { return join(this.activeDir(key), 'diff'); }
 
+  async commitActive(key: string, diffId: Digest, size: number): Promise<LayerInfo> {
+    const parent = await this.activeParent(key);
+    const info: LayerInfo = { chainId: chainOf(parent, diffId), diffId, size, ...(parent ? { parent } : {}) };
+    return this.commits.run(info.chainId, async () => {
+      const existing = await this.layerInfo(info.chainId);
+      if (existing) return existing;
+      const tmp = await mkdtemp(join(this.root, 'tmp', 'commit-'));
+      try {
+        await rename(this.upperPath(key), join(tmp, 'diff'));
+        await writeJsonAtomic(join(tmp, 'meta.json'), info);
+        await rename(tmp, this.layerDir(info.chainId));
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      await fsyncDir(join(this.root, 'layers'));
+      this.cache.set(info.chainId, info);
+      await this.committed(info);
+      return info;
+    });
+  }
+
   async listActive(): Promise<string[]> {
     return readdir(join(this.root, 'active'));
   }

@@ -60,6 +60,13 @@ export interface Snapshotter {
   unmount(key: string): Promise<void>;
   /** Unmount if needed and delete the active snapshot and its writable layer. Idempotent. */
   remove(key: string): Promise<void>;
+  /**
+   * Make an unmounted active snapshot's changes a committed layer on its
+   * parent by moving its files (no copy); the caller computed the diffID
+   * from the same files. The active snapshot is left without its files and
+   * is removed as usual. Used by the builder, whose step containers are done.
+   */
+  commitActive(key: string, diffId: Digest, size: number): Promise<LayerInfo>;
   /** Directory holding the active snapshot's own changes (the upper dir). */
   upperPath(key: string): string;
   listActive(): Promise<string[]>;

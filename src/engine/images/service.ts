@@ -268,10 +268,16 @@ export class ImageService {
         Comment: h.comment ?? '',
       };
     }).reverse();
-    if (rows.length > 0) {
-      rows[0].Id = rec.id;
-      rows[0].Tags = this.repoTags(rec.id);
+    // Each entry from the top belongs to the next image down the parent chain (images built here).
+    let cur: ImageRecord | undefined = rec;
+    for (const row of rows) {
+      if (!cur) break;
+      row.Id = cur.id;
+      const tags = this.repoTags(cur.id);
+      row.Tags = tags.length ? tags : null;
+      cur = cur.parent ? this.store.get(cur.parent) : undefined;
     }
+    if (rows.length > 0) rows[0].Tags = this.repoTags(rec.id);
     return rows;
   }
 

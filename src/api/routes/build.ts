@@ -1,0 +1,72 @@
+/** /build, /commit and /containers/{id}/changes: decode, call the build service, encode Docker's answer. */
+import { InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
+import { parseReference } from '../../core/reference.js';
+import { BuildError } from '../../engine/build/builder.js';
+import { commitContainer, containerChanges } from '../../engine/build/commit.js';
+import { BuildService } from '../../engine/build/service.js';
+import type { ContainerConfig } from '../../engine/images/types.js';
+import type { Ctx } from '../context.js';
+import type { Router } from '../router.js';
+
+function jsonParam<T>(ctx: Ctx, name: string, def: T): T {
+  const v = ctx.str(name);
+  if (!v) return def;
+  try { return JSON.parse(v) as T; } catch { throw new InvalidArgumentError(`invalid ${name} parameter: ${v}`); }
+}
+
+async function build(ctx: Ctx): Promise<void> {
+  const q = ctx.query;
+  if (ctx.str('version') === '2') throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
+  const extraHosts = q.getAll('extrahosts').flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
+  const req = {
+    dockerfile: ctx.str('dockerfile') ?? '',
+    tags: q.getAll('t').filter(Boolean),
+    buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', {}),
+    labels: jsonParam<Record<string, string>>(ctx, 'labels', {}),
+    target: ctx.str('target') || undefined,
+    noCache: ctx.bool('nocache'),
+    pull: ctx.bool('pull'),
+    quiet: ctx.bool('q'),
+    cacheFrom: jsonParam<string[]>(ctx, 'cachefrom', []),
+    networkMode: ctx.str('networkmode') || undefined,
+    extraHosts,
+    rm: ctx.str('rm') === undefined ? true : ctx.bool('rm'),
+    forceRm: ctx.bool('forcerm'),
+    remote: ctx.str('remote') || undefined,
+  };
+  for (const t of req.tags) {
+    try { parseReference(t); } catch (e) { throw new InvalidArgumentError(`invalid reference format: ${messageOf(e)}`); }
+  }
+  let write: ((m: unknown) => void) | undefined;
+  const send = (m: unknown) => { write ??= ctx.startStream(); write(m); };
+  const svc = new BuildService(ctx.engine.images, ctx.engine.containers);
+  try {
+    await svc.build(ctx.req, req, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+  } catch (err) {
+    if (!write) throw err;
+    const message = messageOf(err);
+    const code = err instanceof BuildError ? err.code : statusOf(err) >= 500 ? 1 : 1;
+    send({ errorDetail: { code, message }, error: message });
+  }
+  if (!write) ctx.startStream();
+  ctx.res.end();
+}
+
+async function commit(ctx: Ctx): Promise<void> {
+  const container = ctx.str('container');
+  if (!container) throw new InvalidArgumentError('container is required');
+  const body = await ctx.json<ContainerConfig>();
+  const id = await commitContainer(ctx.engine.containers, {
+    container, repo: ctx.str('repo') || undefined, tag: ctx.str('tag') || undefined,
+    comment: ctx.str('comment') || undefined, author: ctx.str('author') || undefined,
+    pause: ctx.str('pause') === undefined ? true : ctx.bool('pause'), changes: ctx.query.getAll('changes'),
+    config: body && Object.keys(body).length ? body : undefined,
+  });
+  ctx.send(201, { Id: id });
+}
+
+export function buildRoutes(r: Router): void {
+  r.post('/build', build);
+  r.post('/commit', commit);
+  r.get('/containers/{id}/changes', async (ctx) => ctx.send(200, await containerChanges(ctx.engine.containers, ctx.params.id!)));
+}

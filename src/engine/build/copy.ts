@@ -1,0 +1,186 @@
+/**
+ * COPY and ADD: sources (build context, another stage or image, a URL, a
+ * heredoc) turned into a tar of destination paths that is applied to the
+ * step's mounted rootfs with the layer applier — so symlinks in the image
+ * are followed inside it, never out of it, and owners, modes, times and
+ * xattrs land as given.
+ */
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { posix, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { applyTar } from '../../archive/apply.js';
+import { decompressStream, detectCompression } from '../../archive/compression.js';
+import { looksLikeTar } from '../../archive/tar-buffer.js';
+import { encodeHeader, padding, TAR_END } from '../../archive/tar-writer.js';
+import { BuildContext, cleanContextPath, hasWildcard, type ContextEntry } from '../../build/context.js';
+import { resolveInRoot, resolveUser } from '../../runtime/user.js';
+
+export interface CopySource {
+  /** The path as written (for messages). */
+  orig: string;
+  entry: ContextEntry;
+  /** Context the entry lives in (to walk a directory). */
+  ctx: BuildContext;
+  /** Keep the source's owners (COPY --from without --chown). */
+  keepOwner: boolean;
+  /** ADD of a local archive: unpack instead of copying. */
+  extract?: boolean;
+}
+
+/** Sources named by `srcs` in `ctx`, with Docker's errors for missing or escaping paths. */
+export function contextSources(cmd: string, ctx: BuildContext, srcs: string[], keepOwner: boolean, fromName?: string): CopySource[] {
+  const out: CopySource[] = [];
+  for (const s of srcs) {
+    const norm = posix.normalize(s.replace(/^\/+/, ''));
+    if (!fromName && (norm === '..' || norm.startsWith('../'))) throw new InvalidArgumentError(`${cmd} failed: forbidden path outside the build context: ${s} ()`);
+    if (hasWildcard(s)) {
+      const hits = ctx.glob(s);
+      for (const h of hits) out.push({ orig: s, entry: ctx.resolve(h)!, ctx, keepOwner });
+      continue;
+    }
+    const e = ctx.resolve(s);
+    if (!e) {
+      if (fromName) throw new InvalidArgumentError(`${cmd} failed: stat ${posix.join('/', s)}: file does not exist`);
+      throw new InvalidArgumentError(`${cmd} failed: file not found in build context or excluded by .dockerignore: stat ${s}: file does not exist`);
+    }
+    out.push({ orig: s, entry: e, ctx, keepOwner });
+  }
+  if (out.length === 0) throw new InvalidArgumentError(`${cmd} failed: no source files were specified`);
+  return out;
+}
+
+/** The files under `paths` of a mounted rootfs, as a context (for COPY --from). */
+export async function rootfsContext(root: string, srcs: string[]): Promise<BuildContext> {
+  const ctx = new BuildContext();
+  const add = (abs: string, rel: string) => {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return;
+    const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : undefined;
+    if (!type) return;
+    ctx.put({
+      path: rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000),
+      linkname: type === 'symlink' ? readlinkSync(abs) : '', data: type === 'file' ? readFileSync(abs) : Buffer.alloc(0), xattrs: new Map(),
+    });
+    if (type === 'directory') for (const n of readdirSync(abs)) add(join(abs, n), rel ? `${rel}/${n}` : n);
+  };
+  for (const s of srcs) {
+    const clean = cleanContextPath(s);
+    if (hasWildcard(clean)) {
+      const dir = posix.dirname(clean) === '.' ? '' : posix.dirname(clean);
+      const real = await resolveInRoot(root, dir);
+      for (const n of (() => { try { return readdirSync(real); } catch { return []; } })()) add(join(real, n), dir ? `${dir}/${n}` : n);
+      continue;
+    }
+    // Resolve symlinks on the way in the rootfs, then record the target under the name asked for.
+    const real = await resolveInRoot(root, clean);
+    if (clean) add(real, clean);
+    else for (const n of readdirSync(root)) add(join(root, n), n);
+  }
+  return ctx;
+}
+
+/** ADD's local archive check: a tar, possibly gzip, bzip2 or xz compressed. */
+export async function isArchive(data: Buffer): Promise<boolean> {
+  const c = detectCompression(data.subarray(0, 8));
+  if (c === 'none') return looksLikeTar(data);
+  if (c === 'zstd') return false;
+  try {
+    const { stream } = await decompressStream(Readable.from([data]));
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const ch of stream) { chunks.push(ch as Buffer); n += (ch as Buffer).length; if (n >= 512) break; }
+    stream.destroy();
+    return looksLikeTar(Buffer.concat(chunks));
+  } catch { return false; }
+}
+
+export interface CopyPlan {
+  dest: string;
+  sources: CopySource[];
+  chown?: string;
+  chmod?: number;
+  workdir: string;
+  cmd: string;
+}
+
+function existsDir(root: string, real: string): boolean {
+  return lstatSync(real, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** Carry out a copy into the mounted rootfs `root`. */
+export async function performCopy(root: string, p: CopyPlan): Promise<void> {
+  let dest = p.dest;
+  const endsInSlash = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
+  if (!dest.startsWith('/')) dest = posix.join('/', p.workdir || '/', dest);
+  dest = posix.normalize(dest);
+  let identity: { uid: number; gid: number } | undefined;
+  if (p.chown) {
+    const [u, g] = p.chown.split(':');
+    const r = await resolveUser(root, g ? `${u}:${g}` : u);
+    identity = { uid: r.uid, gid: g ? r.gid : r.uid };
+  }
+  const destReal = await resolveInRoot(root, dest);
+  const destIsDir = endsInSlash || existsDir(root, destReal) || p.sources.some((s) => s.entry.type === 'directory' && !s.extract) && p.sources.length > 1;
+  if (p.sources.length > 1 && !endsInSlash && !existsDir(root, destReal)) {
+    throw new InvalidArgumentError(`When using ${p.cmd} with more than one source file, the destination must be a directory and end with a /`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const chunks: Buffer[] = [];
+  const seen = new Set<string>();
+  const emitDir = (rel: string, mode: number, owner: { uid: number; gid: number }, mtime: number, copied = false) => {
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    chunks.push(encodeHeader({ name: `${rel}/`, type: 'directory', mode: copied && p.chmod !== undefined ? p.chmod : mode, uid: owner.uid, gid: owner.gid, mtime }));
+  };
+  const rootOwner = identity ?? { uid: 0, gid: 0 };
+  // Missing parents of the destination are made (owned by --chown's identity when given).
+  const ensureParents = async (abs: string) => {
+    const parts = abs.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      const real = await resolveInRoot(root, rel);
+      if (lstatSync(real, { throwIfNoEntry: false })) continue;
+      emitDir(rel, 0o755, rootOwner, now);
+    }
+  };
+  const extracts: Array<{ dir: string; data: Buffer }> = [];
+  const emitEntry = (e: ContextEntry, rel: string, src: CopySource) => {
+    const owner = identity ?? (src.keepOwner ? { uid: e.uid, gid: e.gid } : { uid: 0, gid: 0 });
+    if (e.type === 'directory') { emitDir(rel, e.mode, owner, e.mtime, true); return; }
+    if (e.type !== 'file' && e.type !== 'symlink') return;
+    chunks.push(encodeHeader({
+      name: rel, type: e.type, mode: e.type === 'file' && p.chmod !== undefined ? p.chmod : e.mode, uid: owner.uid, gid: owner.gid,
+      mtime: e.mtime, size: e.data.length, linkname: e.linkname, xattrs: e.xattrs.size ? e.xattrs : undefined,
+    }));
+    if (e.type === 'file' && e.data.length) { chunks.push(e.data); chunks.push(Buffer.alloc(padding(e.data.length))); }
+  };
+  for (const src of p.sources) {
+    const e = src.entry;
+    if (src.extract) {
+      await ensureParents(dest);
+      extracts.push({ dir: dest, data: e.data });
+      continue;
+    }
+    if (e.type === 'directory') {
+      await ensureParents(dest);
+      const base = dest.replace(/^\/+/, '');
+      for (const child of src.ctx.walk(e.path)) {
+        const rel = child.path.slice(e.path ? e.path.length + 1 : 0);
+        emitEntry(child, base ? `${base}/${rel}` : rel, src);
+      }
+      continue;
+    }
+    const name = (!hasWildcard(src.orig) && posix.basename(cleanContextPath(src.orig))) || posix.basename(src.entry.path);
+    const target = destIsDir ? posix.join(dest, name) : dest;
+    await ensureParents(posix.dirname(target));
+    emitEntry(e, target.replace(/^\/+/, ''), src);
+  }
+  chunks.push(TAR_END);
+  await applyTar(root, Readable.from(chunks), { whiteouts: 'delete' });
+  for (const x of extracts) {
+    const real = await resolveInRoot(root, x.dir);
+    const { stream } = await decompressStream(Readable.from([x.data]));
+    await applyTar(real, stream, { whiteouts: 'delete' });
+  }
+}

@@ -1,0 +1,93 @@
+/** Dockerfile parsing, variable substitution and .dockerignore matching. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDockerfile, parseKeyValues } from '../../src/build/parser.js';
+import { processWord, processWords } from '../../src/build/shell-lex.js';
+import { isIgnored, parseDockerignore } from '../../src/build/dockerignore.js';
+import { BuildContext } from '../../src/build/context.js';
+import { encodeHeader, padding, TAR_END } from '../../src/archive/tar-writer.js';
+
+test('instructions, continuations, comments and forms', () => {
+  const df = parseDockerfile([
+    '# syntax=docker/dockerfile:1', '# escape=\\', '', 'from busybox AS base',
+    'RUN echo a && \\', '    # a comment inside', '    echo b', 'CMD ["sh", "-c", "echo hi"]', 'ENTRYPOINT echo x',
+    'COPY --chown=1:2 --from=base a b /dst/',
+  ].join('\n'));
+  assert.equal(df.syntax, 'docker/dockerfile:1');
+  assert.deepEqual(df.nodes.map((n) => n.cmd), ['from', 'run', 'cmd', 'entrypoint', 'copy']);
+  assert.equal(df.nodes[1]!.original, 'RUN echo a &&     echo b');
+  assert.equal(df.nodes[1]!.line, 5);
+  assert.deepEqual(df.nodes[2]!.json, ['sh', '-c', 'echo hi']);
+  assert.equal(df.nodes[3]!.json, undefined);
+  assert.deepEqual(df.nodes[4]!.flags, ['--chown=1:2', '--from=base']);
+  assert.equal(df.nodes[4]!.args, 'a b /dst/');
+});
+
+test('escape directive and empty continuation lines', () => {
+  const df = parseDockerfile('# escape=`\nFROM x\nRUN dir c:\\ `\n\n  && echo ok\n');
+  assert.equal(df.escape, '`');
+  assert.equal(df.nodes[1]!.args, 'dir c:\\   && echo ok');
+  assert.equal(df.warnings.length, 1);
+  assert.throws(() => parseDockerfile('# escape=x\nFROM a'), /invalid escape token 'x'/);
+});
+
+test('errors carry the line number in Docker’s words', () => {
+  assert.throws(() => parseDockerfile('FROM busybox\n\nFOO bar\n'), { message: 'dockerfile parse error on line 3: unknown instruction: FOO' });
+  assert.throws(() => parseDockerfile('FROM busybox\nRUN\n'), /line 2: RUN requires at least one argument/);
+});
+
+test('heredocs', () => {
+  const df = parseDockerfile('FROM a\nRUN <<EOF\necho one\necho two\nEOF\nCOPY <<"X" /f\n$NOPE\nX\nRUN <<-T cat\n\tindented\n\tT\n');
+  assert.equal(df.nodes[1]!.heredocs[0]!.content, 'echo one\necho two\n');
+  assert.equal(df.nodes[2]!.heredocs[0]!.expand, false);
+  assert.equal(df.nodes[2]!.heredocs[0]!.content, '$NOPE\n');
+  assert.equal(df.nodes[3]!.heredocs[0]!.content, 'indented\n');
+  assert.equal(df.nodes.length, 4);
+});
+
+test('variable substitution where Docker does it', () => {
+  const env = new Map([['A', 'x'], ['E', ''], ['SP', 'a b']]);
+  assert.equal(processWord('$A-${A}-${NO:-def}-${E:-emp}-${E-set}-${A:+alt}-${NO:+alt}', env), 'x-x-def-emp--alt-');
+  assert.equal(processWord("'$A' \"$A\" \\$A", env), '$A x $A');
+  assert.deepEqual(processWords('$SP "q w" e\\ f', env), ['a b', 'q w', 'e f']);
+  assert.throws(() => processWord('${NO:?must be set}', env), /NO: must be set/);
+  assert.deepEqual(parseKeyValues('ENV', 'A=1 B="two words"', '\\'), [['A', '1'], ['B', '"two words"']]);
+  assert.deepEqual(parseKeyValues('ENV', 'KEY value with  spaces', '\\'), [['KEY', 'value with  spaces']]);
+});
+
+test('.dockerignore: *, ?, **, ! exceptions, order, leading / and ..', () => {
+  const p = parseDockerignore('# comment\n*.log\n!keep.log\n/build\n**/tmp\ndocs/?.md\na/../secret\n');
+  assert.equal(isIgnored(p, 'x.log'), true);
+  assert.equal(isIgnored(p, 'keep.log'), false);
+  assert.equal(isIgnored(p, 'sub/x.log'), false); // * does not cross /
+  assert.equal(isIgnored(p, 'build/out/bin'), true); // a directory pattern covers its contents
+  assert.equal(isIgnored(p, 'deep/er/tmp/f'), true);
+  assert.equal(isIgnored(p, 'docs/a.md'), true);
+  assert.equal(isIgnored(p, 'docs/ab.md'), false);
+  assert.equal(isIgnored(p, 'secret'), true);
+  const order = parseDockerignore('!x.log\n*.log\n');
+  assert.equal(isIgnored(order, 'x.log'), true); // the last match wins
+});
+
+function tar(files: Record<string, string>): Buffer {
+  const chunks: Buffer[] = [];
+  for (const [name, data] of Object.entries(files)) {
+    const b = Buffer.from(data);
+    chunks.push(encodeHeader({ name, type: 'file', mode: 0o644, mtime: 1, size: b.length }), b, Buffer.alloc(padding(b.length)));
+  }
+  chunks.push(TAR_END);
+  return Buffer.concat(chunks);
+}
+
+test('context hashes ignore times and follow content; globs and ignore files', () => {
+  const long = 'd/' + 'n'.repeat(150) + '/f.txt';
+  const c = BuildContext.fromTar(tar({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n' }));
+  const d = BuildContext.fromTar(tar({ 'a.txt': 'one' }));
+  assert.equal(c.hash('a.txt'), d.hash('a.txt'));
+  assert.notEqual(c.hash('a.txt'), c.hash('b.txt'));
+  assert.deepEqual(c.glob('*.txt'), ['a.txt', 'b.txt']);
+  assert.equal(c.get(long)?.data.toString(), 'deep');
+  c.applyDockerignore('Dockerfile');
+  assert.equal(c.get('b.txt'), undefined);
+  assert.ok(c.get('src/x.go'));
+});
