@@ -108,6 +108,27 @@ test('run pulls a missing image first (progress on stderr), --pull never refuses
   assert.equal((await d.berth(['rmi', keep])).code, 0);
 });
 
+test('a build FROM an image that is not here pulls it, through berth and DOCKER_BUILDKIT=0 docker build', async () => {
+  const name = `${reg.host}/library/busybox:latest`;
+  assert.equal((await d.berth(['push', '-q', name])).code, 0);
+  const keep = `${reg.host}/keep/busybox:latest`;
+  assert.equal((await d.berth(['tag', name, keep])).code, 0);
+  const ctxDir = join(work, 'from-pull');
+  mkdirSync(ctxDir, { recursive: true });
+  writeFileSync(join(ctxDir, 'Dockerfile'), `FROM ${name}\nRUN echo built > /built\n`);
+  for (const [who, cli] of [['berth', (a: string[]) => d.berth(a)], ['docker', (a: string[]) => run('docker', a, { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(work, 'docker-config') } })]] as const) {
+    assert.equal((await d.berth(['rmi', name])).code, 0);
+    const r = await cli(['build', '-t', `frompull-${who}`, ctxDir]);
+    assert.equal(r.code, 0, `${who}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /Step 1\/2 : FROM /);
+    assert.match(r.stdout, /Pull complete|Downloaded newer image|Pulling from library\/busybox/);
+    const out = await d.berth(['run', '--rm', '--network', 'none', `frompull-${who}`, 'cat', '/built']);
+    assert.equal(out.stdout, 'built\n', out.stderr);
+    assert.equal((await d.berth(['rmi', `frompull-${who}`])).code, 0);
+  }
+  assert.equal((await d.berth(['rmi', keep])).code, 0);
+});
+
 test('pull by digest records RepoDigests; -a pulls every tag; push mounts across repositories', async () => {
   const name = `${reg.host}/library/busybox`;
   const digest = reg.digestOf('library/busybox', 'latest');

@@ -1,6 +1,8 @@
 /** /build, /commit and /containers/{id}/changes: decode, call the build service, encode Docker's answer. */
 import { InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
+import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
+import { pull } from '../../engine/distribution/pull.js';
 import { BuildError } from '../../engine/build/builder.js';
 import { commitContainer, containerChanges } from '../../engine/build/commit.js';
 import { BuildService } from '../../engine/build/service.js';
@@ -12,6 +14,18 @@ function jsonParam<T>(ctx: Ctx, name: string, def: T): T {
   const v = ctx.str(name);
   if (!v) return def;
   try { return JSON.parse(v) as T; } catch { throw new InvalidArgumentError(`invalid ${name} parameter: ${v}`); }
+}
+
+/** X-Registry-Config: base64 JSON of registry → credentials, as the docker CLI sends with a build. */
+function registryConfig(ctx: Ctx): (domain: string) => AuthConfig | undefined {
+  const h = ctx.req.headers['x-registry-config'];
+  let all: Record<string, unknown> = {};
+  try { all = JSON.parse(Buffer.from(String(Array.isArray(h) ? h[0] : h ?? ''), 'base64').toString('utf8') || '{}') as Record<string, unknown>; } catch { /* no credentials */ }
+  return (domain) => {
+    const hub = domain === 'docker.io';
+    const key = Object.keys(all).find((k) => (hub ? /(^|\/\/)(index\.)?docker\.io(\/|$)/.test(k) : k.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === domain));
+    return key ? decodeAuthHeader(Buffer.from(JSON.stringify(all[key])).toString('base64')) : undefined;
+  };
 }
 
 async function build(ctx: Ctx): Promise<void> {
@@ -40,8 +54,17 @@ async function build(ctx: Ctx): Promise<void> {
   let write: ((m: unknown) => void) | undefined;
   const send = (m: unknown) => { write ??= ctx.startStream(); write(m); };
   const svc = new BuildService(ctx.engine.images, ctx.engine.containers);
+  const registryAuth = registryConfig(ctx);
+  // FROM an image that is not here (or --pull): pulled with the build's credentials, progress in the build's stream.
+  const pullImage = async (image: string) => {
+    const ref = parseReference(image);
+    await pull(ctx.engine.distribution, {
+      image, tag: ref.tag === undefined && ref.digest === undefined ? 'latest' : undefined,
+      auth: registryAuth(ref.domain), emit: (m) => send(m),
+    });
+  };
   try {
-    await svc.build(ctx.req, req, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    await svc.build(ctx.req, { ...req, pullImage }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
   } catch (err) {
     if (!write) throw err;
     const message = messageOf(err);

@@ -188,6 +188,9 @@ export const buildCmd: Command = {
     let id: string | undefined;
     let error: { message: string; code: number } | undefined;
     const quiet = f.quiet as boolean;
+    // Streamed text and, for a FROM that pulls, the pull's progress lines, as the docker CLI renders both.
+    const { ProgressRenderer } = await import('../format/progress.js');
+    const progress = new ProgressRenderer((t) => cli.out(t), !!process.stdout.isTTY, process.stdout.columns ?? 80);
     await client.stream(res, (m) => {
       if (m.errorDetail || m.error) {
         const d = m.errorDetail as { message?: string; code?: number } | undefined;
@@ -195,7 +198,7 @@ export const buildCmd: Command = {
         return;
       }
       if (m.aux && typeof (m.aux as { ID?: string }).ID === 'string') id = (m.aux as { ID: string }).ID;
-      if (typeof m.stream === 'string' && !quiet) cli.out(m.stream);
+      if (!quiet && (typeof m.stream === 'string' || typeof m.status === 'string')) progress.render(m as never);
     });
     if (error) throw new CliExit(error.code, error.message);
     if (quiet && id) cli.out(id + '\n');
