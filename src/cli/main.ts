@@ -11,6 +11,7 @@ type Loader = () => Promise<Command>;
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
 const containers = () => import('./commands/containers.js');
+const stats = () => import('./commands/stats.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -79,6 +80,8 @@ const COMMANDS: Record<string, Loader> = {
   exec: async () => (await containers()).execCmd,
   'container exec': async () => (await containers()).execCmd,
   'system check': async () => (await system()).check,
+  stats: async () => (await stats()).statsCmd,
+  'container stats': async () => (await stats()).statsCmd,
 };
 
 const GROUPS = new Set(['image', 'system', 'container']);
