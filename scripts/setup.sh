@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(busybox-static attr xz-utils bzip2 zstd ca-certificates runc conmon socat tini)
 # Extra packages for the test suite (a real dockerd for interop tests).
-if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io); fi
+if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io tmux python3-docker); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

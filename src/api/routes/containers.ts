@@ -1,6 +1,7 @@
 /** /containers/*: decode the request, call the container service, encode Docker's answer. */
 import { InvalidArgumentError } from '../../core/errors.js';
 import { compareApiVersions } from '../../core/version.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
@@ -14,6 +15,13 @@ function timeParam(ctx: Ctx, name: string): bigint | undefined {
   const v = ctx.str(name);
   if (v === undefined || v === '' || v === '0') return undefined;
   try { return parseSince(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+}
+
+/** The detachKeys parameter as bytes (docker's default when absent); a bad spec is a 400. */
+export function detachKeysParam(spec: string | undefined): Buffer {
+  try { return parseDetachKeys(spec || DEFAULT_DETACH_KEYS); } catch {
+    throw new InvalidArgumentError(`Invalid detach keys (${spec}) provided`);
+  }
 }
 
 /** Raw TTY bytes, or Docker's multiplexed frames when there is no TTY. */
@@ -56,12 +64,14 @@ async function attach(ctx: Ctx): Promise<void> {
     throw new InvalidArgumentError('You cannot attach to a stopped container, start it first');
   }
   const tty = !!c.rec.Config.Tty;
+  const detachKeys = detachKeysParam(ctx.str('detachKeys'));
   const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
   const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  if (ctx.bool('stdin')) void attachStdin(svc, c, sock);
+  // The detach keys end this connection; the container keeps running.
+  if (ctx.bool('stdin')) void attachStdin(svc, c, sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
   else sock.resume();
   const enc = encoder(tty);
   try {

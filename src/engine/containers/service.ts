@@ -245,7 +245,9 @@ export class ContainerService {
       const pid = await startShim({
         id, name: c.rec.Name, paths: sp, runtime: this.runtime, runtimeRoot: this.runc.root, logPath: this.logPath(c),
         logSizeMax: logOpts['max-size'] ? parseSize(logOpts['max-size']) : undefined,
-        tty: !!cfg.Tty, stdin: !!cfg.OpenStdin, leaveStdinOpen: !cfg.StdinOnce,
+        tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
+        // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
+        leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
       });
       await this.runc.start(id);
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
