@@ -168,6 +168,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a program that stopped reading (`berth logs c | head`): end quietly, as docker does.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 }, (err: Error) => {

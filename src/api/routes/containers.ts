@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { compareApiVersions } from '../../core/version.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
+import { logDetails } from '../../engine/containers/logfiles.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
@@ -45,12 +46,13 @@ async function logs(ctx: Ctx): Promise<void> {
   const enc = encoder(tty);
   const ts = ctx.bool('timestamps');
   const details = ctx.bool('details');
+  const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
   const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
   ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   ctx.res.flushHeaders();
   for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
     let line = r.line;
-    if (details) line = Buffer.concat([Buffer.from(' '), line]);
+    if (details) line = Buffer.concat([detailsPrefix, line]);
     if (ts) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
     if (!ctx.res.write(enc(r.stream, line))) await new Promise((res) => ctx.res.once('drain', res));
   }

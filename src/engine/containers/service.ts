@@ -35,6 +35,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { writeEtcFiles } from './etc.js';
+import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
@@ -52,6 +53,8 @@ export interface Container {
   restartTimer?: NodeJS.Timeout;
   removing?: boolean;
   stopHealth?: () => void;
+  /** Keeps the chain of rotated log files while the container runs (max-size with max-file > 1). */
+  logKeeper?: LogKeeper;
 }
 
 export interface CreateRequest extends ContainerConfig {
@@ -65,6 +68,8 @@ export interface ContainerServiceOptions {
   execRoot: string;
   runtime?: string;
   initPath?: string;
+  /** daemon.json `log-opts`: defaults for containers that use the default (json-file) log driver. */
+  logOpts?: Record<string, string>;
 }
 
 function emptyState(): ContainerState {
@@ -161,6 +166,7 @@ export class ContainerService {
     const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
     const config = mergeConfig(cfgReq, imgCfg.config);
     validateHostConfig(hostConfig, config);
+    hostConfig.LogConfig = settleLogConfig(hostConfig.LogConfig, this.opts.logOpts);
     const { path, args } = commandOf(config);
 
     const id = randomBytes(32).toString('hex');
@@ -221,6 +227,7 @@ export class ContainerService {
       const rootfs = await this.snapshotter.mount(id);
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
+      const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
       const network = netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private';
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
@@ -241,10 +248,9 @@ export class ContainerService {
         ...(h.Init ? { initPath: this.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
       });
       await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
-      const logOpts = h.LogConfig?.Config ?? {};
       const pid = await startShim({
         id, name: c.rec.Name, paths: sp, runtime: this.runtime, runtimeRoot: this.runc.root, logPath: this.logPath(c),
-        logSizeMax: logOpts['max-size'] ? parseSize(logOpts['max-size']) : undefined,
+        logSizeMax: rotation?.maxSize,
         tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
         // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
         leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
@@ -254,6 +260,7 @@ export class ContainerService {
       await this.saveState(c);
       this.watchExit(c);
       this.watchHealth(c);
+      this.keepLogs(c);
       this.events.publish('container', 'start', id, this.attrs(c));
     } catch (err) {
       await this.runc.delete(id, true).catch(() => {});
@@ -262,6 +269,17 @@ export class ContainerService {
       await this.saveState(c).catch(() => {});
       throw err instanceof BerthError ? err : new BerthError(messageOf(err), 500);
     }
+  }
+
+  /** Follow conmon's log rotations while the container runs (see logfiles.ts). */
+  private keepLogs(c: Container): void {
+    c.logKeeper?.stop();
+    c.logKeeper = undefined;
+    let rotation;
+    try { rotation = logRotation(c.rec.HostConfig.LogConfig); } catch { return; }
+    if (!rotation || rotation.maxFile <= 1) return;
+    c.logKeeper = new LogKeeper(this.logPath(c), rotation);
+    c.logKeeper.start();
   }
 
   private watchHealth(c: Container): void {
@@ -299,6 +317,7 @@ export class ContainerService {
     c.stopHealth?.();
     c.stopHealth = undefined;
     c.watcher?.close();
+    c.logKeeper?.stop();
     if (c.poll) clearInterval(c.poll);
     c.watcher = undefined;
     c.poll = undefined;
@@ -322,6 +341,9 @@ export class ContainerService {
   private async onExit(c: Container, code: number): Promise<void> {
     if (!c.state.Running) return;
     this.unwatch(c);
+    // A rotation just before the exit still gets its file moved along.
+    await c.logKeeper?.kick();
+    c.logKeeper = undefined;
     const id = c.rec.Id;
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
@@ -606,6 +628,7 @@ export class ContainerService {
       if (c.state.Running) {
         this.watchExit(c); // finds an exit that happened while berthd was down
         this.watchHealth(c);
+        this.keepLogs(c); // and rotations conmon made meanwhile
       } else if (c.state.Restarting) {
         c.state = { ...c.state, Restarting: false, Status: 'exited' };
         await this.saveState(c);
@@ -655,14 +678,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
     const t = setTimeout(() => resolve(false), ms);
     p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(false); });
   });
-}
-
-/** "10m", "1g", "512k" → bytes (log max-size). */
-export function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
-  if (!m) throw new InvalidArgumentError(`invalid size: '${s}'`);
-  const mul = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mul);
 }
 
 /** A Docker `until` filter value (timestamp or duration) as Unix seconds. */
