@@ -13,7 +13,7 @@
  * daemon restart, `init` finds each one again by its shim's pid and exit file.
  */
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -347,8 +347,11 @@ export class ContainerService {
     const id = c.rec.Id;
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
-    await this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }));
-    await this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) }));
+    // Independent clean-ups, side by side: they are most of the time between an exit and `wait` returning.
+    await Promise.all([
+      this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
+      this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
+    ]);
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
     const restart = this.shouldRestart(c, code);
@@ -552,9 +555,12 @@ export class ContainerService {
       }
       await this.locks.run(c.rec.Id, async () => {
         this.unwatch(c);
-        await this.runc.delete(c.rec.Id, true).catch(() => {});
-        await this.snapshotter.remove(c.rec.Id);
-        await rm(this.execDir(c.rec.Id), { recursive: true, force: true });
+        // The exit path has normally deleted the runtime's state already: spawn the runtime only for leftovers.
+        if (existsSync(join(this.runc.root, c.rec.Id))) await this.runc.delete(c.rec.Id, true).catch(() => {});
+        await Promise.all([
+          this.snapshotter.remove(c.rec.Id),
+          rm(this.execDir(c.rec.Id), { recursive: true, force: true }),
+        ]);
         await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });
         this.byId.delete(c.rec.Id);
       });
