@@ -24,7 +24,8 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A shell loop printing line-1 … line-N, pausing a little between lines. */
-const counter = (n: number, pause = '5000') => `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo line-$i; usleep ${pause}; done`;
+// Slow enough that berthd links each new file before conmon fills it, even on a busy host.
+const counter = (n: number, pause = '15000') => `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo line-$i; usleep ${pause}; done`;
 
 function logDir(daemon: Daemon, id: string): { dir: string; files: () => string[] } {
   const dir = join(daemon.dataRoot, 'containers', id);

@@ -222,9 +222,10 @@ export class ContainerService {
     const id = c.rec.Id;
     const sp = this.shim(id);
     try {
-      await rm(sp.dir, { recursive: true, force: true });
-      await mkdir(sp.bundle, { recursive: true, mode: 0o700 });
-      const rootfs = await this.snapshotter.mount(id);
+      const [, rootfs] = await Promise.all([
+        rm(sp.dir, { recursive: true, force: true }).then(() => mkdir(sp.bundle, { recursive: true, mode: 0o700 })),
+        this.snapshotter.mount(id),
+      ]);
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
       const rotation = logRotation(h.LogConfig);
