@@ -17,6 +17,7 @@ const volumes = () => import('./commands/volumes.js');
 const files = () => import('./commands/files.js');
 const builds = () => import('./commands/build.js');
 const registry = () => import('./commands/registry.js');
+const stats = () => import('./commands/stats.js');
 
 /** Command path → loader. Aliases point at the same command. */
 const COMMANDS: Record<string, Loader> = {
@@ -123,6 +124,8 @@ const COMMANDS: Record<string, Loader> = {
   'container port': async () => (await networks()).port,
   'registry serve': async () => (await registry()).serve,
   'registry gc': async () => (await registry()).gc,
+  stats: async () => (await stats()).statsCmd,
+  'container stats': async () => (await stats()).statsCmd,
 };
 
 const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume', 'registry', 'builder']);
@@ -208,6 +211,9 @@ async function main(argv: string[]): Promise<number> {
     cli.close();
   }
 }
+
+// Output piped into a program that stopped reading (`berth logs c | head`): end quietly, as docker does.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

@@ -13,6 +13,7 @@ import { EventBus } from './events.js';
 import { ImageStore } from './images/store.js';
 import { ImageService } from './images/service.js';
 import { ContainerService } from './containers/service.js';
+import { settleLogConfig } from './containers/logfiles.js';
 import { ExecService } from './containers/exec.js';
 import { DistributionService } from './distribution/service.js';
 import { NetworkService } from './networks/service.js';
@@ -64,7 +65,9 @@ export class Engine {
     await store.init();
     const events = new EventBus();
     const images = new ImageService(content, store, snapshotter, events);
-    const containers = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot });
+    const logOpts = opts.config['log-opts'] as Record<string, string> | undefined;
+    settleLogConfig(undefined, logOpts); // daemon.json's log-opts are checked at start, as dockerd does
+    const containers = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts });
     const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config });
     networks.containers = containers;
     containers.networking = networks;

@@ -1,7 +1,9 @@
 /** /containers/*: decode the request, call the container service, encode Docker's answer. */
 import { InvalidArgumentError } from '../../core/errors.js';
 import { compareApiVersions } from '../../core/version.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
+import { logDetails } from '../../engine/containers/logfiles.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
@@ -14,6 +16,13 @@ function timeParam(ctx: Ctx, name: string): bigint | undefined {
   const v = ctx.str(name);
   if (v === undefined || v === '' || v === '0') return undefined;
   try { return parseSince(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+}
+
+/** The detachKeys parameter as bytes (docker's default when absent); a bad spec is a 400. */
+export function detachKeysParam(spec: string | undefined): Buffer {
+  try { return parseDetachKeys(spec || DEFAULT_DETACH_KEYS); } catch {
+    throw new InvalidArgumentError(`Invalid detach keys (${spec}) provided`);
+  }
 }
 
 /** Raw TTY bytes, or Docker's multiplexed frames when there is no TTY. */
@@ -37,12 +46,13 @@ async function logs(ctx: Ctx): Promise<void> {
   const enc = encoder(tty);
   const ts = ctx.bool('timestamps');
   const details = ctx.bool('details');
+  const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
   const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
   ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   ctx.res.flushHeaders();
   for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
     let line = r.line;
-    if (details) line = Buffer.concat([Buffer.from(' '), line]);
+    if (details) line = Buffer.concat([detailsPrefix, line]);
     if (ts) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
     if (!ctx.res.write(enc(r.stream, line))) await new Promise((res) => ctx.res.once('drain', res));
   }
@@ -56,12 +66,14 @@ async function attach(ctx: Ctx): Promise<void> {
     throw new InvalidArgumentError('You cannot attach to a stopped container, start it first');
   }
   const tty = !!c.rec.Config.Tty;
+  const detachKeys = detachKeysParam(ctx.str('detachKeys'));
   const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
   const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  if (ctx.bool('stdin')) void attachStdin(svc, c, sock);
+  // The detach keys end this connection; the container keeps running.
+  if (ctx.bool('stdin')) void attachStdin(svc, c, sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
   else sock.resume();
   const enc = encoder(tty);
   try {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { ApiError, type Client } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { Demuxer } from '../../api/stdcopy.js';
+import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/escape.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
@@ -40,11 +41,20 @@ function pumpOutput(sock: Socket, tty: boolean): Promise<void> {
   });
 }
 
-/** Forward our terminal (or piped stdin) into the container. */
-function pumpInput(sock: Socket, tty: boolean): () => void {
+/**
+ * Forward our terminal (or piped stdin) into the container. On a TTY the detach keys
+ * (docker's ctrl-p ctrl-q unless --detach-keys says otherwise) are caught here: they
+ * call `onDetach` instead of reaching the container.
+ */
+function pumpInput(sock: Socket, tty: boolean, detachKeys: string | undefined, onDetach: () => void): () => void {
   const stdin = process.stdin;
   if (tty && stdin.isTTY) stdin.setRawMode(true);
-  const onData = (b: Buffer) => sock.write(b);
+  const scan = tty ? new EscapeScanner(parseDetachKeys(detachKeys || DEFAULT_DETACH_KEYS)) : null;
+  const onData = (b: Buffer) => {
+    const out = scan ? scan.push(b) : b;
+    if (out.length) sock.write(out);
+    if (scan?.detached) onDetach();
+  };
   stdin.on('data', onData);
   stdin.on('end', () => sock.end());
   return () => {
@@ -52,6 +62,12 @@ function pumpInput(sock: Socket, tty: boolean): () => void {
     if (tty && stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
   };
+}
+
+/** Check --detach-keys before anything starts, with docker's words. */
+function checkDetachKeys(spec: string | undefined): void {
+  if (!spec) return;
+  try { parseDetachKeys(spec); } catch (e) { throw new CliExit(125, `berth: Invalid detach keys (${spec}) provided: ${(e as Error).message}.`); }
 }
 
 async function resize(client: Client, id: string): Promise<void> {
@@ -101,6 +117,8 @@ export const runCmd: Command = {
   flags: [...CREATE_FLAGS, ...RUN_ONLY_FLAGS],
   async run(cli, args, f) {
     const detached = !!f.detach;
+    const detachKeys = f['detach-keys'] as string | undefined;
+    checkDetachKeys(detachKeys);
     const id = await createContainer(cli, f, args, detached);
     const client = await cli.client();
     if (detached) {
@@ -115,7 +133,7 @@ export const runCmd: Command = {
     const attach = (f.attach as string[]).map((s) => s.toLowerCase());
     const wantStdin = !!f.interactive || attach.includes('stdin');
     const sock = await client.hijack('POST', `/containers/${id}/attach`, {
-      query: { stream: 1, stdin: wantStdin ? 1 : 0, stdout: attach.length === 0 || attach.includes('stdout') ? 1 : 0, stderr: attach.length === 0 || attach.includes('stderr') ? 1 : 0 },
+      query: { stream: 1, stdin: wantStdin ? 1 : 0, stdout: attach.length === 0 || attach.includes('stdout') ? 1 : 0, stderr: attach.length === 0 || attach.includes('stderr') ? 1 : 0, detachKeys },
     });
     // Register the wait before starting, so a container that exits at once is not missed.
     const waitRes = await client.request('POST', `/containers/${id}/wait`, { query: { condition: f.rm ? 'removed' : 'next-exit' } });
@@ -126,7 +144,13 @@ export const runCmd: Command = {
     })();
     exitCode.catch(() => {});
     const output = pumpOutput(sock, tty);
+    // Raw mode before the start: a shell's first cursor query (ESC[6n) must be answered
+    // straight away, not held in a cooked terminal's line buffer until Enter.
+    let stopInput = () => {};
+    let userDetached = false;
+    if (wantStdin) stopInput = pumpInput(sock, tty, detachKeys, () => { userDetached = true; sock.destroy(); });
     try { await client.json('POST', `/containers/${id}/start`); } catch (e) {
+      stopInput();
       sock.destroy();
       if (e instanceof ApiError) {
         if (f.rm) await client.json('DELETE', `/containers/${id}`, { query: { force: 1 } }).catch(() => {});
@@ -134,8 +158,6 @@ export const runCmd: Command = {
       }
       throw e;
     }
-    let stopInput = () => {};
-    if (wantStdin) stopInput = pumpInput(sock, tty);
     if (tty) { await resize(client, id); process.stdout.on('resize', () => void resize(client, id)); }
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
     if (f['sig-proxy'] !== false && !tty) {
@@ -143,6 +165,7 @@ export const runCmd: Command = {
     }
     await output;
     stopInput();
+    if (userDetached) { waitRes.destroy(); return 0; }
     const code = await exitCode;
     return code;
   },
@@ -183,6 +206,7 @@ export const startCmd: Command = {
   flags: [
     { name: 'attach', short: 'a', type: 'bool', help: 'Attach STDOUT/STDERR and forward signals' },
     { name: 'interactive', short: 'i', type: 'bool', help: "Attach container's STDIN" },
+    { name: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
   ],
   async run(cli, args, f) {
     if (!f.attach && !f.interactive) {
@@ -195,9 +219,11 @@ export const startCmd: Command = {
     const waitRes = await client.request('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
     const output = pumpOutput(sock, info.Config.Tty);
     await client.json('POST', `/containers/${info.Id}/start`).catch(daemonError);
-    const stop = f.interactive ? pumpInput(sock, info.Config.Tty) : () => {};
+    let userDetached = false;
+    const stop = f.interactive ? pumpInput(sock, info.Config.Tty, f['detach-keys'] as string | undefined, () => { userDetached = true; sock.destroy(); }) : () => {};
     await output;
     stop();
+    if (userDetached) { waitRes.destroy(); return 0; }
     const chunks: Buffer[] = [];
     for await (const c of waitRes) chunks.push(c as Buffer);
     return (JSON.parse(Buffer.concat(chunks).toString()) as { StatusCode: number }).StatusCode;
@@ -377,13 +403,18 @@ export const attachCmd: Command = {
     const info = await client.json<Inspect>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`).catch(daemonError);
     if (!info.State.Running) throw new CliExit(1, 'You cannot attach to a stopped container, start it first');
     const stdin = !f['no-stdin'] && info.Config.OpenStdin;
-    const sock = await client.hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: 1, stdin: stdin ? 1 : 0, stdout: 1, stderr: 1 } }).catch(daemonError);
+    const detachKeys = f['detach-keys'] as string | undefined;
+    checkDetachKeys(detachKeys);
+    const sock = await client.hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: 1, stdin: stdin ? 1 : 0, stdout: 1, stderr: 1, detachKeys } }).catch(daemonError);
     const waitRes = await client.request('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
     const out = pumpOutput(sock, info.Config.Tty);
-    const stop = stdin ? pumpInput(sock, info.Config.Tty) : () => {};
-    if (info.Config.Tty) await resize(client, info.Id);
+    let userDetached = false;
+    const stop = stdin ? pumpInput(sock, info.Config.Tty, detachKeys, () => { userDetached = true; sock.destroy(); }) : () => {};
+    if (info.Config.Tty) { await resize(client, info.Id); process.stdout.on('resize', () => void resize(client, info.Id)); }
     await out;
     stop();
+    // docker attach reports a detach as an error; run and start -ai do not.
+    if (userDetached) { waitRes.destroy(); throw new CliExit(1, 'read escape sequence'); }
     const chunks: Buffer[] = [];
     for await (const c of waitRes) chunks.push(c as Buffer);
     return (JSON.parse(Buffer.concat(chunks).toString()) as { StatusCode: number }).StatusCode;
@@ -513,6 +544,7 @@ export const execCmd: Command = {
   ],
   async run(cli, args, f) {
     const [container, ...cmd] = args;
+    checkDetachKeys(f['detach-keys'] as string | undefined);
     const client = await cli.client();
     const tty = !!f.tty;
     const env = (createRequest({ env: f.env, 'env-file': f['env-file'] } as never, '', [], true) as { Env: string[] }).Env;
@@ -520,6 +552,7 @@ export const execCmd: Command = {
       body: {
         AttachStdin: !!f.interactive && !f.detach, AttachStdout: !f.detach, AttachStderr: !f.detach, Tty: tty,
         Env: env, Cmd: cmd, User: (f.user as string | undefined) ?? '', WorkingDir: (f.workdir as string | undefined) ?? '', Privileged: !!f.privileged,
+        DetachKeys: (f['detach-keys'] as string | undefined) ?? '',
       },
     }).catch(daemonError);
     if (f.detach) {
@@ -528,10 +561,13 @@ export const execCmd: Command = {
     }
     const sock = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty } }).catch(daemonError);
     const out = pumpOutput(sock, tty);
-    const stop = f.interactive ? pumpInput(sock, tty) : () => {};
-    if (tty && process.stdout.isTTY) await client.json('POST', `/exec/${Id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
+    let userDetached = false;
+    const stop = f.interactive ? pumpInput(sock, tty, f['detach-keys'] as string | undefined, () => { userDetached = true; sock.destroy(); }) : () => {};
+    const execResize = () => client.json('POST', `/exec/${Id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
+    if (tty && process.stdout.isTTY) { await execResize(); process.stdout.on('resize', () => void execResize()); }
     await out;
     stop();
+    if (userDetached) throw new CliExit(1, 'read escape sequence');
     const info = await client.json<{ ExitCode: number | null; Running: boolean }>('GET', `/exec/${Id}/json`);
     return info.ExitCode ?? 0;
   },

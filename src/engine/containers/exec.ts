@@ -119,7 +119,7 @@ export class ExecService {
     const runc = this.containers.runc;
     e.pid = await startShim({
       id: containerId, name, paths: sp, runtime: runc.binary, runtimeRoot: runc.root, logPath: e.logPath,
-      tty: true, stdin: !!e.config.AttachStdin, execSpec: spec,
+      tty: true, stdin: !!e.config.AttachStdin, leaveStdinOpen: true, execSpec: spec,
     });
     e.running = true;
     // The exit file appears when the session ends.

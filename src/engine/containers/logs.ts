@@ -18,6 +18,7 @@
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { logFiles } from './logfiles.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -461,7 +462,16 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     !want(r.stream) || (sinceNs !== undefined && r.timeNs < sinceNs) ? 'skip' : untilNs !== undefined && r.timeNs > untilNs ? 'end' : 'yield';
 
   let src = await openSource(path);
-  if (!src && !opts.follow) return;
+  // Files rotated away (container.log.N … .1), oldest first. Opened after the current
+  // file, and skipped when they are that same file (a rotation just happened).
+  const older: Source[] = [];
+  for (const p of (await logFiles(path)).slice(0, -1)) {
+    const o = await openSource(p).catch(() => null);
+    if (!o) continue;
+    if (src && o.ino === src.ino && o.dev === src.dev) { await o.fh.close(); continue; }
+    older.push(o);
+  }
+  if (!src && !older.length && !opts.follow) return;
 
   // Wake-ups for follow: file events, the poll timer, stop and abort.
   let stopped = false;
@@ -509,11 +519,28 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
   }
 
   try {
-    if (src && opts.tail !== undefined && opts.tail >= 0) {
-      const { entries, offset } = await tailEntries(src, opts.tail, want);
-      src.offset = offset;
-      if (offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      let entries: K8sEntry[] = [];
+      if (src) {
+        const t = await tailEntries(src, opts.tail, want);
+        entries = t.entries;
+        src.offset = t.offset;
+        if (t.offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
+      }
+      // Not enough lines in the current file: go on back through the rotated ones.
+      let count = entries.filter((e) => !e.partial).length;
+      for (const o of [...older].reverse()) {
+        if (count >= opts.tail) break;
+        const t = await tailEntries(o, opts.tail - count, want);
+        count += t.entries.filter((e) => !e.partial).length;
+        entries = [...t.entries, ...entries];
+      }
+      for (const o of older.splice(0)) await o.fh.close();
       if (!(yield* emit(entries.map((e) => push(e))))) return;
+    }
+    while (older.length) {
+      const o = older.shift()!;
+      try { if (!(yield* drain(o))) return; } finally { await o.fh.close(); }
     }
 
     for (;;) {
@@ -547,6 +574,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
   } finally {
     watcher?.close();
     signal?.removeEventListener('abort', onAbort);
+    for (const o of older) await o.fh.close().catch(() => {});
     await src?.fh.close();
   }
 }

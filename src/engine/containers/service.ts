@@ -13,7 +13,7 @@
  * daemon restart, `init` finds each one again by its shim's pid and exit file.
  */
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { writeEtcFiles } from './etc.js';
+import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
@@ -54,6 +55,8 @@ export interface Container {
   restartTimer?: NodeJS.Timeout;
   removing?: boolean;
   stopHealth?: () => void;
+  /** Keeps the chain of rotated log files while the container runs (max-size with max-file > 1). */
+  logKeeper?: LogKeeper;
 }
 
 export interface CreateRequest extends ContainerConfig {
@@ -67,6 +70,8 @@ export interface ContainerServiceOptions {
   execRoot: string;
   runtime?: string;
   initPath?: string;
+  /** daemon.json `log-opts`: defaults for containers that use the default (json-file) log driver. */
+  logOpts?: Record<string, string>;
 }
 
 function emptyState(): ContainerState {
@@ -172,6 +177,7 @@ export class ContainerService {
     const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
     const config = mergeConfig(cfgReq, imgCfg.config);
     validateHostConfig(hostConfig, config);
+    hostConfig.LogConfig = settleLogConfig(hostConfig.LogConfig, this.opts.logOpts);
     const { path, args } = commandOf(config);
     const networks = this.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null);
     const nm = hostConfig.NetworkMode ?? '';
@@ -244,11 +250,13 @@ export class ContainerService {
     const id = c.rec.Id;
     const sp = this.shim(id);
     try {
-      await rm(sp.dir, { recursive: true, force: true });
-      await mkdir(sp.bundle, { recursive: true, mode: 0o700 });
-      const rootfs = await this.snapshotter.mount(id);
+      const [, rootfs] = await Promise.all([
+        rm(sp.dir, { recursive: true, force: true }).then(() => mkdir(sp.bundle, { recursive: true, mode: 0o700 })),
+        this.snapshotter.mount(id),
+      ]);
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
+      const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
       const net: NetAttachment = this.networking
         ? await this.networking.attach(c)
@@ -273,17 +281,19 @@ export class ContainerService {
         ...(h.Init ? { initPath: this.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
       });
       await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
-      const logOpts = h.LogConfig?.Config ?? {};
       const pid = await startShim({
         id, name: c.rec.Name, paths: sp, runtime: this.runtime, runtimeRoot: this.runc.root, logPath: this.logPath(c),
-        logSizeMax: logOpts['max-size'] ? parseSize(logOpts['max-size']) : undefined,
-        tty: !!cfg.Tty, stdin: !!cfg.OpenStdin, leaveStdinOpen: !cfg.StdinOnce,
+        logSizeMax: rotation?.maxSize,
+        tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
+        // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
+        leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
       });
       await this.runc.start(id);
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);
       this.watchExit(c);
       this.watchHealth(c);
+      this.keepLogs(c);
       this.events.publish('container', 'start', id, this.attrs(c));
     } catch (err) {
       await this.runc.delete(id, true).catch(() => {});
@@ -294,6 +304,17 @@ export class ContainerService {
       await this.saveState(c).catch(() => {});
       throw err instanceof BerthError ? err : new BerthError(messageOf(err), 500);
     }
+  }
+
+  /** Follow conmon's log rotations while the container runs (see logfiles.ts). */
+  private keepLogs(c: Container): void {
+    c.logKeeper?.stop();
+    c.logKeeper = undefined;
+    let rotation;
+    try { rotation = logRotation(c.rec.HostConfig.LogConfig); } catch { return; }
+    if (!rotation || rotation.maxFile <= 1) return;
+    c.logKeeper = new LogKeeper(this.logPath(c), rotation);
+    c.logKeeper.start();
   }
 
   private watchHealth(c: Container): void {
@@ -331,6 +352,7 @@ export class ContainerService {
     c.stopHealth?.();
     c.stopHealth = undefined;
     c.watcher?.close();
+    c.logKeeper?.stop();
     if (c.poll) clearInterval(c.poll);
     c.watcher = undefined;
     c.poll = undefined;
@@ -354,12 +376,19 @@ export class ContainerService {
   private async onExit(c: Container, code: number): Promise<void> {
     if (!c.state.Running) return;
     this.unwatch(c);
+    // A rotation just before the exit still gets its file moved along.
+    await c.logKeeper?.kick();
+    c.logKeeper = undefined;
     const id = c.rec.Id;
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
-    await this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }));
-    await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
-    await this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) }));
+    // Independent clean-ups side by side (they are most of the time between an exit and `wait` returning):
+    // the runtime's state then the network, beside the rootfs unmount; volumes last.
+    await Promise.all([
+      this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }))
+        .then(() => this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }))),
+      this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
+    ]);
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
@@ -583,10 +612,13 @@ export class ContainerService {
       }
       await this.locks.run(c.rec.Id, async () => {
         this.unwatch(c);
-        await this.runc.delete(c.rec.Id, true).catch(() => {});
+        // The exit path has normally deleted the runtime's state already: spawn the runtime only for leftovers.
+        if (existsSync(join(this.runc.root, c.rec.Id))) await this.runc.delete(c.rec.Id, true).catch(() => {});
         await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id: c.rec.Id, error: messageOf(e) }));
-        await this.snapshotter.remove(c.rec.Id);
-        await rm(this.execDir(c.rec.Id), { recursive: true, force: true });
+        await Promise.all([
+          this.snapshotter.remove(c.rec.Id),
+          rm(this.execDir(c.rec.Id), { recursive: true, force: true }),
+        ]);
         await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });
         this.byId.delete(c.rec.Id);
         await this.volumes?.removeContainer(c, !!opts.volumes);
@@ -661,6 +693,7 @@ export class ContainerService {
       if (c.state.Running) {
         this.watchExit(c); // finds an exit that happened while berthd was down
         this.watchHealth(c);
+        this.keepLogs(c); // and rotations conmon made meanwhile
       } else if (c.state.Restarting) {
         c.state = { ...c.state, Restarting: false, Status: 'exited' };
         await this.saveState(c);
@@ -710,14 +743,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
     const t = setTimeout(() => resolve(false), ms);
     p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(false); });
   });
-}
-
-/** "10m", "1g", "512k" → bytes (log max-size). */
-export function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
-  if (!m) throw new InvalidArgumentError(`invalid size: '${s}'`);
-  const mul = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mul);
 }
 
 /** A Docker `until` filter value (timestamp or duration) as Unix seconds. */

@@ -7,9 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError } from '../../core/errors.js';
+import { EscapeScanner } from '../../core/escape.js';
 import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
 import { shimPaths } from '../../runtime/shim.js';
 import { readLogs, type LogRecord } from './logs.js';
@@ -40,8 +41,14 @@ export function attachOutput(svc: ContainerService, c: Container, o: OutputOptio
   });
 }
 
+export interface StdinOptions {
+  /** The detach sequence (parseDetachKeys); typed into stdin it ends the session instead of reaching the container. */
+  detachKeys?: Buffer;
+  onDetach?: () => void;
+}
+
 /** Feed `input` to the container's stdin through the shim's attach socket (a SOCK_SEQPACKET socket, hence socat). */
-export async function attachStdin(svc: ContainerService, c: Container, input: Readable): Promise<void> {
+export async function attachStdin(svc: ContainerService, c: Container, input: Readable, o: StdinOptions = {}): Promise<void> {
   if (!c.rec.Config.OpenStdin) { input.resume(); return; }
   const sock = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'attach');
   // Attached before start (docker run): the shim makes its socket when the container starts.
@@ -51,15 +58,33 @@ export async function attachStdin(svc: ContainerService, c: Container, input: Re
     if ((!c.state.Running && c.state.StartedAt !== startedAt) || input.destroyed || !svc.tryGet(c.rec.Id)) { input.resume(); return; }
     await new Promise((r) => setTimeout(r, 10));
   }
-  pipeToShim(sock, input);
+  pipeToShim(sock, input, o);
 }
 
-/** Copy `input` into a shim's attach socket (SOCK_SEQPACKET, which Node cannot open: socat can). */
-export function pipeToShim(sock: string, input: Readable): void {
-  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${sock},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin.on('error', () => {});
+/**
+ * Copy `input` into a shim's attach socket (SOCK_SEQPACKET, which Node cannot open: socat can).
+ * socat runs in the socket's directory and connects by relative name: the full path can
+ * exceed the 108 bytes a unix socket address holds.
+ */
+export function pipeToShim(sock: string, input: Readable, o: StdinOptions = {}): void {
+  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${basename(sock)},type=5`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
+  const dst = child.stdin;
+  dst.on('error', () => {});
   child.on('error', () => input.resume());
-  input.pipe(child.stdin);
+  const scan = o.detachKeys?.length ? new EscapeScanner(o.detachKeys) : null;
+  const onData = (b: Buffer) => {
+    const out = scan ? scan.push(b) : b;
+    if (out.length && !dst.write(out)) { input.pause(); dst.once('drain', () => input.resume()); }
+    if (scan?.detached) {
+      input.off('data', onData);
+      dst.end();
+      o.onDetach?.();
+    }
+  };
+  input.on('data', onData);
+  input.on('end', () => dst.end());
+  input.on('close', () => dst.end());
+  input.resume();
 }
 
 /** Resize the container's TTY (the shim reads "1 <rows> <cols>" on its control fifo). */
