@@ -25,3 +25,5 @@ if command -v docker >/dev/null; then
   echo "--- DOCKER_HOST=unix://$sock docker images"
   DOCKER_HOST=unix://$sock docker images
 fi
+echo "--- berth run --rm busybox (a container on the default bridge, through runc)"
+$berth run --rm busybox sh -c 'echo "hello from $(hostname), address $(ip -4 -o addr show eth0 | awk "{print \$4}")"'
