@@ -138,9 +138,62 @@ const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
 
+/** One line per top-level command for `berth --help`, kept here so help loads no command module. */
+const SUMMARIES: Record<string, string> = {
+  attach: 'Attach local standard input, output, and error streams to a running container',
+  build: 'Build an image from a Dockerfile',
+  builder: 'Manage builds',
+  commit: "Create a new image from a container's changes",
+  container: 'Manage containers',
+  cp: 'Copy files/folders between a container and the local filesystem',
+  create: 'Create a new container',
+  diff: "Inspect changes to files or directories on a container's filesystem",
+  events: 'Get real time events from the server',
+  exec: 'Execute a command in a running container',
+  export: "Export a container's filesystem as a tar archive",
+  history: 'Show the history of an image',
+  image: 'Manage images',
+  images: 'List images',
+  import: 'Import the contents from a tarball to create a filesystem image',
+  info: 'Display system-wide information',
+  inspect: 'Return low-level information on containers, images, networks and volumes',
+  kill: 'Kill one or more running containers',
+  load: 'Load an image from a tar archive or STDIN',
+  login: 'Log in to a registry',
+  logout: 'Log out from a registry',
+  logs: 'Fetch the logs of a container',
+  network: 'Manage networks',
+  pause: 'Pause all processes within one or more containers',
+  port: 'List port mappings or a specific mapping for the container',
+  ps: 'List containers',
+  pull: 'Download an image from a registry',
+  push: 'Upload an image to a registry',
+  registry: 'Run a registry server (serve) and collect its garbage (gc)',
+  rename: 'Rename a container',
+  restart: 'Restart one or more containers',
+  rm: 'Remove one or more containers',
+  rmi: 'Remove one or more images',
+  run: 'Create and run a new container from an image',
+  save: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  search: 'Search a registry (Docker Hub by default) for images',
+  start: 'Start one or more stopped containers',
+  stats: 'Display a live stream of container(s) resource usage statistics',
+  stop: 'Stop one or more running containers',
+  system: 'Manage Berth',
+  tag: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  top: 'Display the running processes of a container',
+  unpause: 'Unpause all processes within one or more containers',
+  update: 'Update configuration of one or more containers',
+  version: 'Show the Berth version information',
+  volume: 'Manage volumes',
+  wait: 'Block until one or more containers stop, then print their exit codes',
+};
+
 function topHelp(): string {
-  const names = [...new Set(Object.keys(COMMANDS).map((k) => k.split(' ')[0]))].sort();
-  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine that speaks Docker's language\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nGlobal Options:\n${flagHelp(GLOBAL_FLAGS)}\n\nRun 'berth COMMAND --help' for more information on a command.\n`;
+  const names = [...new Set(Object.keys(COMMANDS).map((k) => k.split(' ')[0]!))].sort();
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const lines = names.map((n) => `  ${n.padEnd(width)}${SUMMARIES[n] ?? ''}`.trimEnd());
+  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine that speaks Docker's language\n\nCommands:\n${lines.join('\n')}\n\nGlobal Options:\n${flagHelp(GLOBAL_FLAGS)}\n\nRun 'berth COMMAND --help' for more information on a command.\n`;
 }
 
 function commandHelp(path: string, cmd: Command): string {

@@ -129,3 +129,12 @@ test('the CLI says so when no daemon answers on a given host', async () => {
   const r2 = await run(process.execPath, [BERTH, 'images'], { env });
   assert.match(r2.stderr, /no-such-berth2.sock/);
 });
+
+test('berth --help lists every command with a one-line summary, without a daemon', async () => {
+  const r = await run(process.execPath, [BERTH, '-H', 'unix:///nonexistent/berth.sock', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  const section = r.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!.split('\n');
+  assert.ok(section.length > 40, r.stdout);
+  for (const line of section) assert.match(line, /^ {2}[a-z]+ +\S.{5,}$/, `no summary: ${line}`);
+  assert.match(r.stdout, /^ {2}run +Create and run a new container from an image$/m);
+});
