@@ -3,9 +3,11 @@
  * finds it, mounted when another repository of the same registry has it),
  * then the config, then the manifest — the one the image was pulled or
  * pushed as when there is one (so digests stay identical), else a new
- * Docker schema 2 manifest (OCI when a layer is uncompressed or zstd).
+ * Docker schema 2 manifest with uncompressed layers gzipped, as Docker
+ * pushes them (OCI when a layer is zstd).
  */
 import { Transform } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, fullName, familiarName, formatReference } from '../../core/reference.js';
@@ -77,8 +79,10 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
   const images = svc.images;
   const from = mountSource(rec, ref);
   const throttle = new Throttle();
+  // The manifest first: a new one compresses uncompressed layers, as Docker does on push.
+  const { bytes, mediaType, layers } = await manifestFor(svc, rec);
   // Docker lists layers top first, by diffID.
-  const order = [...rec.layers].reverse();
+  const order = [...layers].reverse();
   const ids = new Set<string>();
   for (const l of order) {
     const id = shortDigest(l.diffId);
@@ -121,7 +125,6 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
 
   if (!(await client.blobExists(rec.id))) await uploadBlob(client, images.content, rec.id, undefined, () => {});
 
-  const { bytes, mediaType } = await manifestFor(svc, rec);
   const digest = await client.putManifest(ref.tag!, bytes, mediaType);
   await images.content.put(bytes, { digest });
   await images.register({ ...rec, repoDigests: [`${fullName(ref)}@${digest}`], manifests: [digest] }, []);
@@ -145,37 +148,54 @@ async function uploadBlob(client: RepositoryClient, content: import('../../conte
   }
 }
 
-/** The stored manifest for this image (byte for byte), or a new one. */
-async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<{ bytes: Buffer; mediaType: string }> {
+/**
+ * The stored manifest for this image (byte for byte) when one's blobs are all
+ * here, else a new Docker schema 2 manifest whose uncompressed layers are
+ * gzipped into the content store first (deterministically: the same layer
+ * always compresses to the same digest). Its layers come back with their
+ * diffIDs, for the progress lines.
+ */
+async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<{ bytes: Buffer; mediaType: string; layers: LayerRef[] }> {
   const content = svc.images.content;
   for (const d of [...(rec.manifests ?? [])].reverse()) {
     if (!(await content.has(d))) continue;
     const bytes = await content.read(d);
     try {
-      const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; config?: { digest?: string }; layers?: { digest: string }[] };
-      if (j.config?.digest === rec.id && j.layers?.length === rec.layers.length && j.layers.every((l, i) => l.digest === rec.layers[i]!.digest)) {
-        return { bytes, mediaType: j.mediaType ?? MT.ociManifest };
-      }
+      const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; config?: { digest?: string }; layers?: { digest: Digest; size: number; mediaType: string }[] };
+      if (j.config?.digest !== rec.id || j.layers?.length !== rec.layers.length) continue;
+      if (!(await Promise.all(j.layers.map((l) => content.has(l.digest)))).every(Boolean)) continue;
+      const layers = j.layers.map((l, i) => ({ ...rec.layers[i]!, digest: l.digest, size: l.size, mediaType: l.mediaType }));
+      return { bytes, mediaType: j.mediaType ?? MT.ociManifest, layers };
     } catch { /* not a manifest we can reuse */ }
   }
   const cfg = await content.info(rec.id);
+  const layers: LayerRef[] = [];
+  for (const l of rec.layers) layers.push(await compressedForPush(content, l));
   const dockerTypes: Record<string, string> = {
     [MediaType.dockerLayer]: MT.dockerLayer, [MediaType.ociLayerGzip]: MT.dockerLayer, [MT.dockerForeignLayer]: MT.dockerForeignLayer,
   };
-  const allDocker = rec.layers.every((l) => dockerTypes[l.mediaType]);
-  const ociTypes: Record<string, string> = {
-    [MediaType.dockerLayer]: MediaType.ociLayerGzip, [MediaType.dockerLayerTar]: MediaType.ociLayer,
-  };
+  const allDocker = layers.every((l) => dockerTypes[l.mediaType]);
   const m = allDocker
     ? {
       schemaVersion: 2, mediaType: MT.dockerManifest,
       config: { mediaType: MT.dockerConfig, size: cfg!.size, digest: rec.id },
-      layers: rec.layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
+      layers: layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
     }
     : {
+      // zstd layers have no Docker media type: OCI then.
       schemaVersion: 2, mediaType: MT.ociManifest,
       config: { mediaType: MT.ociConfig, digest: rec.id, size: cfg!.size },
-      layers: rec.layers.map((l) => ({ mediaType: ociTypes[l.mediaType] ?? l.mediaType, digest: l.digest, size: l.size })),
+      layers: layers.map((l) => ({ mediaType: l.mediaType === MediaType.dockerLayer ? MediaType.ociLayerGzip : l.mediaType, digest: l.digest, size: l.size })),
     };
-  return { bytes: Buffer.from(JSON.stringify(m, null, 3)), mediaType: m.mediaType };
+  return { bytes: Buffer.from(JSON.stringify(m, null, 3)), mediaType: m.mediaType, layers };
+}
+
+/** A layer as it goes up: gzip-compressed into the content store when it is stored uncompressed. */
+async function compressedForPush(content: import('../../content/store.js').ContentStore, l: LayerRef): Promise<LayerRef> {
+  if (l.mediaType !== MediaType.dockerLayerTar && l.mediaType !== MediaType.ociLayer) return l;
+  const src = content.createReadStream(l.digest);
+  const gz = createGzip();
+  src.on('error', (e) => gz.destroy(e));
+  const info = await content.ingest(src.pipe(gz));
+  return { ...l, digest: info.digest, size: info.size, mediaType: MediaType.dockerLayer };
 }

@@ -427,7 +427,14 @@ export class ImageService {
       used.add(rec.id);
       for (const l of rec.layers) used.add(l.digest);
       for (const d of rec.repoDigests) used.add(d.slice(d.indexOf('@') + 1));
-      for (const d of rec.manifests ?? []) used.add(d);
+      for (const d of rec.manifests ?? []) {
+        used.add(d);
+        // A pushed manifest may name blobs of its own (layers compressed for the push).
+        try {
+          const m = await this.content.readJson<{ layers?: { digest: string }[] }>(d as Digest);
+          for (const l of m.layers ?? []) used.add(l.digest);
+        } catch { /* not stored, or not an image manifest */ }
+      }
     }
     for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
     const removed: Digest[] = [];
