@@ -27,15 +27,22 @@ after(async () => {
   cleanupDir(dir);
 });
 
-async function roundTrip(r: RegistryProc, repo: string): Promise<void> {
+async function roundTrip(r: RegistryProc, repo: string, auth: Record<string, string> = {}): Promise<void> {
   const name = `${r.host}/${repo}:1.0`;
   assert.equal((await d.berth(['tag', 'busybox', name])).code, 0);
   const push = await d.berth(['push', name]);
   assert.equal(push.code, 0, push.stderr);
   const digest = /digest: (sha256:[a-f0-9]{64})/.exec(push.stdout)?.[1];
   assert.ok(digest, push.stdout);
-  const head = await r.req('HEAD', `/v2/${repo}/manifests/1.0`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
-  if (head.status === 200) assert.equal(head.headers['docker-content-digest'], digest);
+  const head = await r.req('HEAD', `/v2/${repo}/manifests/1.0`, { headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  assert.equal(head.status, 200, head.text);
+  assert.equal(head.headers['docker-content-digest'], digest);
+  // As Docker does: an imported (uncompressed) layer goes up gzipped, in a schema 2 manifest.
+  const manifest = (await r.req('GET', `/v2/${repo}/manifests/${digest}`, { headers: auth })).json as { mediaType: string; layers: { mediaType: string; digest: string }[] };
+  assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  assert.equal(manifest.layers[0]!.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+  const blob = await r.req('GET', `/v2/${repo}/blobs/${manifest.layers[0]!.digest}`, { headers: auth });
+  assert.deepEqual([...blob.body.subarray(0, 2)], [0x1f, 0x8b]);
   assert.equal((await d.berth(['rmi', name])).code, 0);
   const pull = await d.berth(['pull', name]);
   assert.equal(pull.code, 0, pull.stderr);
@@ -73,6 +80,6 @@ test('behind htpasswd: a push needs berth login; a wrong password is refused in 
   const good = await d.berth(['login', '-u', 'alice', '--password-stdin', r.host], { input: 's3cret\n' });
   assert.equal(good.code, 0, good.stderr);
   assert.match(good.stdout, /Login Succeeded/);
-  await roundTrip(r, 'private/busybox');
+  await roundTrip(r, 'private/busybox', { Authorization: `Basic ${Buffer.from('alice:s3cret').toString('base64')}` });
   assert.equal((await d.berth(['logout', r.host])).code, 0);
 });
