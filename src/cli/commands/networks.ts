@@ -2,7 +2,8 @@
 import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
-import { formatRows, renderOne } from '../format/formatter.js';
+import { formatRows } from '../format/formatter.js';
+import { inspectEach } from './inspect-each.js';
 
 interface NetworkEntry { Id: string; Name: string; Driver: string; Scope: string; Created: string; EnableIPv6: boolean; Internal: boolean; Labels: Record<string, string> | null }
 
@@ -90,20 +91,7 @@ export const inspect: Command = {
     { name: 'verbose', short: 'v', type: 'bool', help: 'Verbose output for diagnostics' },
   ],
   async run(cli, args, f) {
-    const client = await cli.client();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const n of args) {
-      try { found.push(await client.json('GET', `/networks/${encodeURIComponent(n)}`)); } catch (e) {
-        if (e instanceof ApiError && e.status === 404) errors.push(`Error response from daemon: ${e.message}`);
-        else throw e;
-      }
-    }
-    const format = f.format as string | undefined;
-    if (format) for (const o of found) cli.out(renderOne(format, o) + '\n');
-    else cli.out(JSON.stringify(found, null, 4) + '\n');
-    if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
-    return 0;
+    return inspectEach(cli, args, f.format as string | undefined, (n) => `/networks/${encodeURIComponent(n)}`);
   },
 };
 

@@ -2,7 +2,8 @@
 import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Command } from '../cli.js';
-import { formatRows, renderOne } from '../format/formatter.js';
+import { formatRows } from '../format/formatter.js';
+import { inspectEach } from './inspect-each.js';
 import { humanSize } from '../format/units.js';
 
 interface VolumeEntry { Name: string; Driver: string; Scope: string; Mountpoint: string; CreatedAt: string; Labels: Record<string, string> | null; Options: Record<string, string> | null }
@@ -69,20 +70,7 @@ export const inspect: Command = {
   args: { min: 1 },
   flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' }],
   async run(cli, args, f) {
-    const client = await cli.client();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const n of args) {
-      try { found.push(await client.json('GET', `/volumes/${encodeURIComponent(n)}`)); } catch (e) {
-        if (e instanceof ApiError) errors.push(`Error response from daemon: ${e.message}`);
-        else throw e;
-      }
-    }
-    const format = f.format as string | undefined;
-    if (format) for (const o of found) cli.out(renderOne(format, o) + '\n');
-    else cli.out(JSON.stringify(found, null, 4) + '\n');
-    if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
-    return 0;
+    return inspectEach(cli, args, f.format as string | undefined, (n) => `/volumes/${encodeURIComponent(n)}`);
   },
 };
 
