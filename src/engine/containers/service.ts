@@ -12,9 +12,10 @@
  * A running container is owned by its shim (conmon), not by berthd: after a
  * daemon restart, `init` finds each one again by its shim's pid and exit file.
  */
+import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.js';
@@ -651,22 +652,7 @@ export class ContainerService {
 
   /** Bytes of file content in the container's writable layer (directories and repeated hard links not counted, as Docker does). */
   async sizeRw(c: Container): Promise<number> {
-    const seen = new Set<number>();
-    const walk = async (dir: string): Promise<number> => {
-      let total = 0;
-      let names: string[];
-      try { names = await readdir(dir); } catch { return 0; }
-      for (const n of names) {
-        const p = join(dir, n);
-        const st = await lstat(p).catch(() => null);
-        if (!st) continue;
-        if (st.isDirectory()) { total += await walk(p); continue; }
-        if (st.nlink > 1) { if (seen.has(st.ino)) continue; seen.add(st.ino); }
-        total += st.size;
-      }
-      return total;
-    };
-    return walk(this.snapshotter.upperPath(c.rec.Id));
+    return dirSize(this.snapshotter.upperPath(c.rec.Id));
   }
 
   // ---- startup ------------------------------------------------------------

@@ -10,6 +10,7 @@
  * A directory without volume.json is a create that crashed before it was
  * recorded: dropped at start when its _data is empty.
  */
+import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -368,22 +369,3 @@ export class VolumeService implements ContainerMounts {
   }
 }
 
-/** Bytes of file content under dir (hard links once). */
-export async function dirSize(dir: string): Promise<number> {
-  const seen = new Set<number>();
-  const walk = async (d: string): Promise<number> => {
-    let total = 0;
-    let names: string[];
-    try { names = await readdir(d); } catch { return 0; }
-    for (const n of names) {
-      const p = join(d, n);
-      const st = await lstat(p).catch(() => null);
-      if (!st) continue;
-      if (st.isDirectory()) { total += await walk(p); continue; }
-      if (st.nlink > 1) { if (seen.has(st.ino)) continue; seen.add(st.ino); }
-      total += st.size;
-    }
-    return total;
-  };
-  return walk(dir);
-}
