@@ -80,7 +80,8 @@ export async function decompressStream(input: Readable): Promise<{ stream: Reada
     case 'none':
       return { stream, compression };
     case 'gzip': {
-      const gunzip = createGunzip();
+      // Large output chunks: a layer inflates to hundreds of MB, and each chunk is a thread-pool round trip.
+      const gunzip = createGunzip({ chunkSize: 256 << 10 });
       const out = new PassThrough();
       stream.on('error', (e) => out.destroy(e));
       gunzip.on('error', (e) => out.destroy(new InvalidArgumentError(`gzip: ${messageOf(e)}`)));

@@ -17,6 +17,7 @@ import { type Digest, hexOf, newHasher, sha256Digest, isDigest } from '../core/d
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { KeyedMutex } from '../core/mutex.js';
 import { applyTar, type WhiteoutMode } from '../archive/apply.js';
+import { applyBlob } from '../archive/blob-apply.js';
 import type { ApplyLayerOptions, DriverName, LayerInfo, Snapshotter } from './snapshotter.js';
 
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -62,37 +63,57 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   /** Called before a layer directory is deleted. */
   protected async removing(_chainId: Digest): Promise<void> {}
 
+  /** Whether seed() needs the parent layer (vfs copies it); overlay2 layers are independent until commit. */
+  protected readonly seedsFromParent: boolean = false;
+
   async applyLayer(opts: ApplyLayerOptions): Promise<LayerInfo> {
-    const { parent, tar } = opts;
-    if (parent && !(await this.hasLayer(parent))) throw new NotFoundError(`parent layer ${parent} does not exist`);
+    const { parent } = opts;
+    const parentHere = async () => {
+      await opts.parentReady;
+      if (parent && !(await this.hasLayer(parent))) throw new NotFoundError(`parent layer ${parent} does not exist`);
+    };
+    if (!opts.parentReady) await parentHere();
     // Same content on the same parent is already here: nothing to unpack.
     if (typeof opts.diffId === 'string') {
       const have = await this.layerInfo(chainOf(parent, opts.diffId));
-      if (have) { await drain(tar); return have; }
+      if (have) {
+        if (opts.tar) await drain(opts.tar); else await opts.blob.verified;
+        return have;
+      }
     }
     const tmp = await mkdtemp(join(this.root, 'tmp', 'apply-'));
     try {
       const diff = join(tmp, 'diff');
       await mkdir(diff, { mode: 0o755 });
+      if (this.seedsFromParent) await parentHere();
       await this.seed(diff, parent);
-      let input = tar;
-      let hashed: Promise<Digest> | undefined;
-      if (opts.diffId === undefined) {
-        const h = newHasher();
-        let settle!: (d: Digest) => void;
-        hashed = new Promise((r) => { settle = r; });
-        const tap = new Transform({
-          transform(c: Buffer, _e, cb) { h.update(c); cb(null, c); },
-          flush(cb) { settle('sha256:' + h.digest('hex')); cb(); },
-        });
-        tar.on('error', (e) => tap.destroy(e));
-        input = tar.pipe(tap);
+      let size: number;
+      let diffId: Digest;
+      if (opts.blob) {
+        const out = await applyBlob(diff, opts.blob, { whiteouts: this.whiteouts, onRead: opts.onRead });
+        if (opts.diffId && out.diffId !== opts.diffId) throw new InvalidArgumentError(`invalid diffID for layer ${opts.blob.name}: expected ${opts.diffId}, got ${out.diffId}`);
+        ({ size, diffId } = out);
+      } else {
+        let input = opts.tar;
+        let hashed: Promise<Digest> | undefined;
+        if (opts.diffId === undefined) {
+          const h = newHasher();
+          let settle!: (d: Digest) => void;
+          hashed = new Promise((r) => { settle = r; });
+          const tap = new Transform({
+            transform(c: Buffer, _e, cb) { h.update(c); cb(null, c); },
+            flush(cb) { settle('sha256:' + h.digest('hex')); cb(); },
+          });
+          opts.tar.on('error', (e) => tap.destroy(e));
+          input = opts.tar.pipe(tap);
+        }
+        ({ size } = await applyTar(diff, input, { whiteouts: this.whiteouts }));
+        diffId = await (hashed ?? opts.diffId!);
       }
-      const { size } = await applyTar(diff, input, { whiteouts: this.whiteouts });
-      const diffId = await (hashed ?? opts.diffId!);
       if (!isDigest(diffId)) throw new InvalidArgumentError(`invalid diffID ${diffId}`);
       const info: LayerInfo = { chainId: chainOf(parent, diffId), diffId, size, ...(parent ? { parent } : {}) };
       await writeJsonAtomic(join(tmp, 'meta.json'), info);
+      await parentHere();
       return await this.commits.run(info.chainId, async () => {
         const existing = await this.layerInfo(info.chainId);
         if (existing) { await rm(tmp, { recursive: true, force: true }); return existing; }

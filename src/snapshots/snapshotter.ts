@@ -15,6 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
+import type { BlobFile } from '../archive/blob-apply.js';
 
 export type DriverName = 'overlay2' | 'vfs';
 
@@ -27,9 +28,17 @@ export interface LayerInfo {
   size: number;
 }
 
-export interface ApplyLayerOptions {
+export type ApplyLayerOptions = {
   parent?: Digest;
-  /** Uncompressed layer tar. */
+  /**
+   * Settles once the parent layer is committed, when the caller is still
+   * unpacking it. Snapshotters whose layers are independent directories
+   * (overlay2) unpack at once and wait only to commit; vfs, which starts
+   * from a copy of the parent, waits before it begins.
+   */
+  parentReady?: Promise<unknown>;
+} & ({
+  /** Uncompressed layer tar, applied on the event loop. */
   tar: Readable;
   /**
    * The layer's diffID if the caller knows or computes it (as a promise
@@ -38,7 +47,16 @@ export interface ApplyLayerOptions {
    * returned LayerInfo before it references the layer.
    */
   diffId?: Digest | Promise<Digest>;
-}
+  blob?: undefined;
+} | {
+  /** A (compressed) layer blob file, unpacked and hashed on a worker thread. */
+  blob: BlobFile;
+  /** The diffID it must have; nothing is committed otherwise. */
+  diffId?: Digest;
+  /** Compressed bytes unpacked so far, for progress. */
+  onRead?: (bytes: number) => void;
+  tar?: undefined;
+});
 
 export interface Snapshotter {
   readonly driver: DriverName;

@@ -21,6 +21,7 @@ async function copyTree(from: string, to: string): Promise<void> {
 export class VfsSnapshotter extends LayerDirSnapshotter {
   readonly driver = 'vfs' as const;
   protected readonly whiteouts: WhiteoutMode = 'delete';
+  protected override readonly seedsFromParent = true;
 
   protected async seed(dir: string, parent: Digest | undefined): Promise<void> {
     if (parent) await copyTree(this.layerDiffPath(parent), dir);

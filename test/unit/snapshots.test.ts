@@ -5,13 +5,15 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, lstatSync, readFileSync, readlinkSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, lstatSync, readFileSync, readlinkSync, existsSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { createSnapshotter } from '../../src/snapshots/index.js';
 import { overlaySupported } from '../../src/snapshots/overlay2.js';
 import type { DriverName, Snapshotter } from '../../src/snapshots/snapshotter.js';
+import type { BlobFile } from '../../src/archive/blob-apply.js';
 import { sha256Digest } from '../../src/core/digest.js';
 
 const T = 1_600_000_000; // a fixed mtime, seconds
@@ -203,4 +205,115 @@ for (const driver of ['overlay2', 'vfs'] as const) {
     const snapRoot = join((s as unknown as { root: string }).root, 'tmp');
     assert.deepEqual(readdirSync(snapRoot), []);
   });
+
+  test(`${driver}: a blob file unpacks on a worker while it grows, and commits only after its parent`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const gzBase = gzipSync(base);
+    const b1 = growingBlob(gzBase);
+    // The upper layer starts while its parent is still unpacking; it may only commit after it.
+    let parentDone!: () => void;
+    const parentReady = new Promise<void>((r) => { parentDone = r; });
+    const chain1 = sha256Digest(base);
+    const b2 = growingBlob(gzipSync(upper));
+    const p2 = s.applyLayer({ parent: chain1, parentReady, blob: b2.blob, diffId: sha256Digest(upper) });
+    const p1 = s.applyLayer({ blob: b1.blob, diffId: chain1 });
+    b1.grow(100);
+    await new Promise((r) => setTimeout(r, 50));
+    b1.grow(gzBase.length);
+    b2.grow(b2.bytes.length);
+    b2.verify();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await s.hasLayer(sha256Digest(`${chain1} ${sha256Digest(upper)}`)), false, 'not before its parent');
+    b1.verify();
+    const l1 = await p1;
+    parentDone();
+    const l2 = await p2;
+    assert.equal(l1.diffId, sha256Digest(base));
+    assert.equal(l2.parent, l1.chainId);
+    const dir = s.layerDiffPath(l1.chainId);
+    const sh = lstatSync(join(dir, 'bin/sh'));
+    assert.equal(sh.mode & 0o7777, 0o4755, 'setuid survives the chown');
+    assert.deepEqual([sh.uid, sh.gid], [1000, 1001]);
+    const passwd = lstatSync(join(dir, 'etc/passwd'));
+    assert.deepEqual([passwd.mode & 0o7777, passwd.uid, passwd.gid, passwd.mtimeMs], [0o644, 0, 0, T * 1000]);
+    assert.deepEqual([...xattr(join(dir, 'caps'), 'user.bin')], [0x00, 0xff, 0x80, 0x01]);
+    await s.prepare('c', l2.chainId);
+    const root = await s.mount('c');
+    assert.ok(!existsSync(join(root, 'gone.txt')));
+    assert.deepEqual(readdirSync(join(root, 'data')).sort(), ['new']);
+    assert.equal(readFileSync(join(root, 'etc/passwd'), 'utf8'), 'changed\n');
+    await s.remove('c');
+  });
+
+  test(`${driver}: a file in a setgid directory gets the group its entry names`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const layer = tar([{ name: 'shared/', type: '5', mode: 0o2775, gid: 50 }, { name: 'shared/f', body: 'x', mode: 0o640 }]);
+    const b = growingBlob(gzipSync(layer));
+    b.grow(b.bytes.length);
+    b.verify();
+    const l = await s.applyLayer({ blob: b.blob });
+    const f = lstatSync(join(s.layerDiffPath(l.chainId), 'shared/f'));
+    assert.deepEqual([f.uid, f.gid, f.mode & 0o7777], [0, 0, 0o640]);
+  });
+
+  test(`${driver}: a blob that fails, lies about its diffID or is not gzip commits nothing`, async (t) => {
+    if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+    const s = await open(driver);
+    const gz = gzipSync(base);
+    const failing = growingBlob(gz);
+    const p = s.applyLayer({ blob: failing.blob });
+    failing.grow(200);
+    await new Promise((r) => setTimeout(r, 50));
+    failing.fail(new Error('connection reset by registry'));
+    await assert.rejects(p, /connection reset by registry/);
+
+    const lying = growingBlob(gz);
+    lying.grow(gz.length);
+    lying.verify();
+    await assert.rejects(s.applyLayer({ blob: lying.blob, diffId: sha256Digest('other') }), (e: Error & { status?: number }) => {
+      assert.match(e.message, /invalid diffID for layer sha256:test: expected/);
+      assert.equal(e.status, 400);
+      return true;
+    });
+
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0x55, 40, 400);
+    const bad = growingBlob(corrupt);
+    bad.grow(corrupt.length);
+    bad.verify();
+    await assert.rejects(s.applyLayer({ blob: bad.blob }), (e: Error & { status?: number }) => {
+      assert.equal(e.status, 400, e.message);
+      return true;
+    });
+    assert.deepEqual(await s.listLayers(), []);
+    assert.deepEqual(readdirSync(join((s as unknown as { root: string }).root, 'tmp')), []);
+  });
+}
+
+/** A blob file the test writes by hand, as a download would: grow() appends, verify() or fail() ends it. */
+function growingBlob(bytes: Buffer) {
+  const dir = mkdtempSync('/var/tmp/berth-blob-');
+  roots.push(dir);
+  const path = join(dir, 'blob');
+  writeFileSync(path, '');
+  let avail = 0;
+  const watchers = new Set<(n: number, e?: Error) => void>();
+  let ok!: () => void;
+  let bad!: (e: Error) => void;
+  const verified = new Promise<void>((res, rej) => { ok = res; bad = rej; });
+  verified.catch(() => {});
+  const blob: BlobFile = {
+    name: 'sha256:test', paths: [join(dir, 'ingest'), path], size: bytes.length,
+    available: () => avail,
+    watch: (cb) => { watchers.add(cb); return () => watchers.delete(cb); },
+    verified,
+  };
+  return {
+    blob, bytes,
+    grow(n: number) { appendFileSync(path, bytes.subarray(avail, n)); avail = n; for (const w of watchers) w(n); },
+    verify: () => ok(),
+    fail(e: Error) { for (const w of watchers) w(avail, e); bad(e); },
+  };
 }

@@ -14,9 +14,12 @@ import { messageOf } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { ContentStore, BlobInfo } from '../../content/store.js';
 import type { RepositoryClient } from '../../distribution/client.js';
+import type { BlobFile } from '../../archive/blob-apply.js';
 import { isTransient, TransportError } from '../../distribution/errors.js';
 
 export const MAX_ATTEMPTS = 5;
+/** Bytes gathered from the socket before one write: fewer, larger writes to the ingest file. */
+const WRITE_BATCH = 1 << 20;
 
 export function backoffMs(attempt: number): number {
   return Math.min(10_000, 250 * 2 ** attempt) + Math.floor(Math.random() * 100);
@@ -49,17 +52,32 @@ export class Download extends EventEmitter {
         try {
           const { body, start } = await client.fetchBlob(this.digest, ingest.offset);
           let skip = ingest.offset - start; // the server ignored our Range: drop what we already have
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            let c = chunk;
-            if (skip > 0) {
-              if (c.length <= skip) { skip -= c.length; continue; }
-              c = c.subarray(skip);
-              skip = 0;
-            }
-            if (ingest.offset + c.length > this.size) throw new TransportError(`blob ${this.digest} is larger than the ${this.size} bytes its descriptor says`, 'ETOOBIG');
+          let batch: Buffer[] = [];
+          let batched = 0;
+          const flush = async () => {
+            if (batched === 0) return;
+            const c = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+            batch = [];
+            batched = 0;
             await ingest.append(c);
             this.written = ingest.offset;
             this.emit('progress');
+          };
+          try {
+            for await (const chunk of body as AsyncIterable<Buffer>) {
+              let c = chunk;
+              if (skip > 0) {
+                if (c.length <= skip) { skip -= c.length; continue; }
+                c = c.subarray(skip);
+                skip = 0;
+              }
+              if (ingest.offset + batched + c.length > this.size) throw new TransportError(`blob ${this.digest} is larger than the ${this.size} bytes its descriptor says`, 'ETOOBIG');
+              batch.push(c);
+              batched += c.length;
+              if (batched >= WRITE_BATCH) await flush();
+            }
+          } finally {
+            await flush(); // what arrived before a dropped connection is kept, to resume from
           }
           if (ingest.offset < this.size) throw new TransportError(`unexpected EOF after ${ingest.offset} of ${this.size} bytes of ${this.digest}`, 'EOF');
         } catch (err) {
@@ -81,6 +99,25 @@ export class Download extends EventEmitter {
       this.emit('failed', err);
       throw err;
     }
+  }
+
+  /** The blob as a file that an unpack worker follows while the download writes it. */
+  async file(): Promise<BlobFile> {
+    while (!this.ingestPath && !this.finished) await this.next();
+    return {
+      name: this.digest,
+      paths: [this.ingestPath, this.content.path(this.digest)].filter(Boolean),
+      size: this.size,
+      available: () => (this.finished ? this.size : this.written),
+      watch: (onChange) => {
+        const progress = () => onChange(this.finished ? this.size : this.written);
+        const failed = (e: Error) => onChange(this.written, e);
+        this.on('progress', progress).on('end', progress).on('failed', failed);
+        if (this.error) failed(this.error);
+        return () => { this.off('progress', progress).off('end', progress).off('failed', failed); };
+      },
+      verified: this.done,
+    };
   }
 
   /** A stream of the blob's bytes from the start, following the file while the download runs. */

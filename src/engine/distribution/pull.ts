@@ -8,7 +8,7 @@
 import { type Digest, chainIds, sha256Digest } from '../../core/digest.js';
 import { InvalidArgumentError, NotFoundError, BerthError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, fullName, familiarName, familiarString, formatReference, DEFAULT_DOMAIN } from '../../core/reference.js';
-import { decompressStream } from '../../archive/compression.js';
+import type { BlobFile } from '../../archive/blob-apply.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient, type FetchedManifest } from '../../distribution/client.js';
 import { RegistryError } from '../../distribution/errors.js';
@@ -16,12 +16,10 @@ import { readBody } from '../../distribution/http.js';
 import { type Descriptor, type ImageManifest, type Platform, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
 import type { LayerInfo } from '../../snapshots/snapshotter.js';
 import { hostPlatform, parsePlatform } from '../platform.js';
-import { hashingTap } from '../images/layers.js';
 import type { ImageConfig, ImageRecord, LayerRef } from '../images/types.js';
 import type { DistributionService } from './service.js';
 import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
 import type { Download } from './download.js';
-import { Transform } from 'node:stream';
 
 export interface PullRequest {
   /** fromImage: a name, possibly with a tag or digest. */
@@ -178,14 +176,13 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
     });
     downloads.forEach((p) => p.catch(() => {}));
 
-    // Unpack in order, each as soon as its parent is done, reading its blob as it arrives.
+    // Unpack every layer as its bytes arrive, each on a worker thread; a layer commits once its parent has.
     const unpacked: Promise<LayerInfo | undefined>[] = [];
     for (let i = 0; i < m.layers.length; i++) {
       const l = m.layers[i]!;
       const id = shortDigest(l.digest);
-      const parent = i === 0 ? Promise.resolve(undefined) : unpacked[i - 1]!;
+      const parentReady = i === 0 ? Promise.resolve(undefined) : unpacked[i - 1]!;
       unpacked.push((async () => {
-        await parent;
         const dlp = downloads[i]!;
         if (haveLayer[i]) {
           const dl = await dlp;
@@ -195,26 +192,12 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
         const info = await svc.unpack(chains[i]!, async () => {
           const dl = await dlp;
           if (await images.snapshotter.hasLayer(chains[i]!)) { await dl?.done; return (await images.snapshotter.layerInfo(chains[i]!))!; }
-          const src = dl ? dl.follow() : images.content.createReadStream(l.digest);
-          let read = 0;
-          const counter = new Transform({
-            transform(c: Buffer, _e, cb) {
-              read += c.length;
-              if ((!dl || dl.finished) && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
-              cb(null, c);
-            },
+          const blob: BlobFile = dl ? await dl.file() : storedBlob(l.digest, images.content.path(l.digest), l.size);
+          const parent = i === 0 ? undefined : chains[i - 1];
+          return images.snapshotter.applyLayer({
+            parent, parentReady, diffId: diffIds[i], blob,
+            onRead: (read) => { if ((!dl || dl.finished) && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size)); },
           });
-          src.on('error', (e) => counter.destroy(e));
-          const { stream } = await decompressStream(src.pipe(counter));
-          const { tap, digest } = hashingTap(diffIds[i], `layer ${l.digest}`);
-          stream.on('error', (e) => tap.destroy(e));
-          // The snapshot commits only when the diffID matches and the blob itself verified.
-          const verified = Promise.all([digest, dl ? dl.done : Promise.resolve()]).then(([d]) => d);
-          verified.catch(() => {});
-          const parentChain = i === 0 ? undefined : chains[i - 1];
-          const out = await images.snapshotter.applyLayer({ parent: parentChain, tar: stream.pipe(tap), diffId: verified });
-          if (out.diffId !== diffIds[i]) throw new InvalidArgumentError(`invalid diffID for layer ${l.digest}: expected ${diffIds[i]}, got ${out.diffId}`);
-          return out;
         });
         emit({ status: 'Pull complete', progressDetail: {}, id });
         return info;
@@ -246,6 +229,11 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
   } finally {
     for (const r of release) r();
   }
+}
+
+/** A blob already in the content store, as a file to unpack. */
+function storedBlob(name: string, path: string, size: number): BlobFile {
+  return { name, paths: [path], size, available: () => size, watch: () => () => {}, verified: Promise.resolve() };
 }
 
 /** A blob whose bytes are not what its digest says: Docker's message. */
