@@ -47,7 +47,7 @@ export type FromWorker =
 
 /** Idle workers exit after this long, so an idle daemon holds none. */
 const IDLE_MS = 10_000;
-const MAX_WORKERS = Number(process.env.BERTH_UNPACK_WORKERS) || Math.max(2, Math.min(4, availableParallelism()));
+const MAX_WORKERS = Math.max(2, Math.min(4, availableParallelism()));
 
 interface PooledWorker { worker: Worker; idleTimer?: NodeJS.Timeout }
 

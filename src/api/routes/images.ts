@@ -1,7 +1,7 @@
 /** /images/*: decode the request, call the image service, encode Docker's answer. */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, BerthError, messageOf } from '../../core/errors.js';
+import { InvalidArgumentError, messageOf } from '../../core/errors.js';
 import { compareApiVersions } from '../../core/version.js';
 import { importImage } from '../../engine/images/import.js';
 import { loadImages } from '../../engine/images/load.js';

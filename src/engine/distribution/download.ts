@@ -7,8 +7,6 @@
  * and digest check out.
  */
 import { EventEmitter } from 'node:events';
-import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 import { messageOf } from '../../core/errors.js';
 import { log } from '../../core/log.js';
@@ -118,39 +116,6 @@ export class Download extends EventEmitter {
       },
       verified: this.done,
     };
-  }
-
-  /** A stream of the blob's bytes from the start, following the file while the download runs. */
-  follow(): Readable {
-    return Readable.from(this.chunks(), { objectMode: false, highWaterMark: 1 << 20 });
-  }
-
-  private async *chunks(): AsyncGenerator<Buffer> {
-    let fh: FileHandle | undefined;
-    try {
-      while (!this.ingestPath && !this.finished) await this.next();
-      fh = await open(this.ingestPath, 'r').catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-        return open(this.content.path(this.digest), 'r'); // published in the meantime
-      });
-      let pos = 0;
-      const buf = Buffer.allocUnsafe(1 << 20);
-      while (pos < this.size) {
-        const avail = (this.finished ? this.size : this.written) - pos;
-        if (avail <= 0) {
-          if (this.error) throw this.error;
-          await this.next();
-          continue;
-        }
-        const { bytesRead } = await fh.read(buf, 0, Math.min(avail, buf.length), pos);
-        if (bytesRead === 0) { await this.next(); continue; }
-        pos += bytesRead;
-        yield Buffer.from(buf.subarray(0, bytesRead));
-      }
-      if (!this.finished) await this.done; // the bytes are all here; wait for the verdict on them
-    } finally {
-      await fh?.close();
-    }
   }
 
   /** Wait for more bytes, the end, or a failure. */
