@@ -41,7 +41,3 @@ export function bridgeConfList(p: BridgeNetParams, withPorts: boolean): NetConfL
   if (withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
   return { cniVersion: CNI_VERSION, name: p.cniName, plugins };
 }
-
-export function loopbackConfList(): NetConfList {
-  return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
-}

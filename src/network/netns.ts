@@ -9,11 +9,12 @@ import { dirname } from 'node:path';
 import { run } from '../core/proc.js';
 import { SystemError } from '../core/errors.js';
 
+/** A new namespace on `path`, its loopback up (brought up inside it by the same exec: no CNI loopback run). */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   if (await isNetnsMount(path)) return;
   await writeFile(path, '');
-  const r = await run('unshare', [`--net=${path}`, 'true']);
+  const r = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
   if (r.code !== 0) {
     await rm(path, { force: true });
     throw new SystemError(`failed to create network namespace ${path}: ${r.stderr.trim()}`);

@@ -1,5 +1,5 @@
 /** The /etc files Docker manages in every container: hostname, hosts, resolv.conf. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.js';
 import type { OciMount } from '../../runtime/spec.js';
@@ -39,8 +39,12 @@ export function containerHosts(hostname: string, h: HostConfig, addresses: strin
   return out;
 }
 
-/** Write the three files into the container's dir and return the bind mounts for them. */
-export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment): Promise<OciMount[]> {
+/**
+ * Write the three files into the container's dir and return the bind mounts
+ * for them. `inPlace` rewrites the same files (not new ones renamed over
+ * them), for a container whose runtime has bind-mounted them already.
+ */
+export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment, inPlace = false): Promise<OciMount[]> {
   const files: Array<[string, string]> = [
     ['hostname', `${hostname}${domain ? '' : ''}\n`],
     ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses)],
@@ -48,7 +52,8 @@ export async function writeEtcFiles(dir: string, hostname: string, domain: strin
   ];
   const mounts: OciMount[] = [];
   for (const [name, content] of files) {
-    await writeFileAtomic(join(dir, name), content);
+    if (inPlace) await writeFile(join(dir, name), content);
+    else await writeFileAtomic(join(dir, name), content);
     mounts.push({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] });
   }
   return mounts;

@@ -28,11 +28,22 @@ export interface NetAttachment {
   dnsOptions?: string[];
 }
 
+export interface PendingAttachment {
+  /** As NetAttachment.namespace: it exists already. */
+  namespace: string;
+  /** Everything, once every endpoint is up (rejects if one fails). */
+  done: Promise<NetAttachment>;
+}
+
 export interface ContainerNetworking {
   /** Check the create request's network settings (404 for an unknown network); the endpoints to record. */
   planCreate(hostConfig: HostConfig, networkingConfig: unknown): Record<string, EndpointConfig>;
-  /** Set up the container's network before its process starts; undone by detach, also on failure. */
-  attach(c: Container): Promise<NetAttachment>;
+  /**
+   * Set up the container's network before its process starts; undone by
+   * detach, also on failure. Resolves as soon as the namespace exists, so
+   * the runtime can create the container while the endpoints come up.
+   */
+  attach(c: Container): Promise<PendingAttachment>;
   /** Tear down what attach set up (idempotent; works from what is on disk after a crash). */
   detach(c: Container): Promise<void>;
   /** Inspect's NetworkSettings. */

@@ -40,7 +40,7 @@ import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
-import type { ContainerNetworking, NetAttachment } from './networking.js';
+import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
 import type { ContainerMounts } from './mounts.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -259,12 +259,17 @@ export class ContainerService {
       const cfg = c.rec.Config;
       const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
-      const net: NetAttachment = this.networking
+      // The namespace exists once attach returns; its endpoints come up while the runtime creates the container.
+      const pending: PendingAttachment = this.networking
         ? await this.networking.attach(c)
-        : { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
-      const network = net.namespace;
+        : await (async () => {
+          const net: NetAttachment = { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
+          return { namespace: net.namespace, done: Promise.resolve(net) };
+        })();
+      const network = pending.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
-      const mounts = await writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net);
+      const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace);
+      const mounts = await etc({ namespace: network, addresses: [] }, false);
       if (this.volumes) mounts.push(...await this.volumes.attach(c, rootfs));
       const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
       const env = [...(cfg.Env ?? [])];
@@ -289,6 +294,8 @@ export class ContainerService {
         // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
         leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
       });
+      // /etc/hosts and resolv.conf get the addresses and DNS now, into the files the container has mounted.
+      await etc(await pending.done, true);
       await this.runc.start(id);
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);
@@ -384,10 +391,10 @@ export class ContainerService {
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
     // Independent clean-ups side by side (they are most of the time between an exit and `wait` returning):
-    // the runtime's state then the network, beside the rootfs unmount; volumes last.
+    // the runtime's state, the network and the rootfs; volumes last.
     await Promise.all([
-      this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) }))
-        .then(() => this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }))),
+      this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
+      this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
       this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
     ]);
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));

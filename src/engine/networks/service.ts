@@ -25,7 +25,7 @@ import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.j
 import { KeyedMutex } from '../../core/mutex.js';
 import { log } from '../../core/log.js';
 import { run } from '../../core/proc.js';
-import { bridgeConfList, loopbackConfList, type BridgeNetParams } from '../../network/bridge.js';
+import { bridgeConfList, type BridgeNetParams } from '../../network/bridge.js';
 import { addNetworkList, delNetworkList, type CniResult } from '../../network/cni.js';
 import { DnsServer } from '../../network/dns.js';
 import { Firewall, type FirewallNet } from '../../network/firewall.js';
@@ -34,7 +34,7 @@ import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../
 import { reservePorts, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
-import type { ContainerNetworking, EndpointConfig, NetAttachment } from '../containers/networking.js';
+import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
 import type { HostConfig } from '../containers/types.js';
 import { endpointsView, networkSettings, portsList } from './views.js';
 import type { CreateNetworkRequest, EndpointState, IpamConfig, NetworkRecord, RuntimeState } from './types.js';
@@ -379,23 +379,26 @@ export class NetworkService implements ContainerNetworking {
 
   // ---- containers: start / stop -------------------------------------------
 
-  async attach(c: Container): Promise<NetAttachment> {
+  async attach(c: Container): Promise<PendingAttachment> {
+    const ready = (a: NetAttachment): PendingAttachment => ({ namespace: a.namespace, done: Promise.resolve(a) });
     const mode = c.rec.HostConfig.NetworkMode || 'default';
-    if (mode === 'host') return { namespace: 'host', addresses: [] };
-    if (mode === 'none') return { namespace: 'private', addresses: [] };
+    if (mode === 'host') return ready({ namespace: 'host', addresses: [] });
+    if (mode === 'none') return ready({ namespace: 'private', addresses: [] });
     if (mode.startsWith('container:')) {
       const ref = mode.slice(10);
       const other = this.containers.get(ref);
       if (!other.state.Running) throw new ConflictError(`cannot join network of a non running container: ${ref}`);
       const st = this.state.get(other.rec.Id);
       const ns = other.rec.HostConfig.NetworkMode === 'host' ? 'host' : st ? st.Netns : `/proc/${other.state.Pid}/ns/net`;
-      return { namespace: ns, addresses: st?.Endpoints.map((e) => e.IPAddress) ?? [], ...this.dnsFor(st) };
+      return ready({ namespace: ns, addresses: st?.Endpoints.map((e) => e.IPAddress) ?? [], ...this.dnsFor(st) });
     }
     const eps = this.endpointsOf(c);
     const primary = this.tryGet(this.modeNetwork(mode));
     if (!primary) throw new NotFoundError(`failed to set up container networking: network ${this.modeNetwork(mode)} not found`);
-    if (primary.Driver !== 'bridge') return { namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] };
-    return this.locks.run(c.rec.Id, async () => {
+    if (primary.Driver !== 'bridge') return ready({ namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] });
+    let created!: (ns: string) => void;
+    const namespace = new Promise<string>((r) => { created = r; });
+    const done = this.locks.run(c.rec.Id, async (): Promise<NetAttachment> => {
       const id = c.rec.Id;
       if (this.state.has(id)) await this.detachLocked(id); // left over from a run whose exit we missed
       const bindings = portBindings(c);
@@ -408,7 +411,7 @@ export class NetworkService implements ContainerNetworking {
       try {
         await this.saveState(id, st);
         await createNetns(st.Netns);
-        await addNetworkList(loopbackConfList(), { containerId: id, netns: st.Netns, ifName: 'lo' });
+        created(st.Netns);
         const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
         for (const name of names) {
           const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
@@ -421,6 +424,8 @@ export class NetworkService implements ContainerNetworking {
       }
       return { namespace: st.Netns, addresses: st.Endpoints.map((e) => e.IPAddress), ...this.dnsFor(st) };
     });
+    done.catch(() => {}); // the caller awaits it; a failure before the namespace exists surfaces below
+    return { namespace: await Promise.race([namespace, done.then((a) => a.namespace)]), done };
   }
 
   /** The embedded DNS when any network is user-defined, as Docker does; the host's resolvers otherwise. */
