@@ -1,8 +1,8 @@
 /**
  * The embedded DNS server of a user-defined network: it listens (UDP and TCP)
  * on the network's gateway address, answers A queries for the names of the
- * containers on that network (name, aliases, short ID) from a lookup the
- * engine supplies, and relays every other query to the host's resolvers.
+ * containers on that network (name, aliases, short ID, and the asker's own
+ * link aliases) from a lookup the engine supplies, and relays every other query to the host's resolvers.
  * Containers on the network get it as their nameserver.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -10,7 +10,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { log } from '../core/log.js';
 
-export type Lookup = (name: string) => string[] | undefined;
+/** Addresses for `name` as the container at `from` (its address on the network) sees them. */
+export type Lookup = (name: string, from: string) => string[] | undefined;
 
 interface Question { name: string; type: number; cls: number; end: number }
 
@@ -86,11 +87,11 @@ function forward(msg: Buffer, servers: string[], i = 0): Promise<Buffer> {
   });
 }
 
-async function respond(msg: Buffer, lookup: Lookup): Promise<Buffer> {
+async function respond(msg: Buffer, lookup: Lookup, from: string): Promise<Buffer> {
   let q: Question | undefined;
   try { q = question(msg); } catch { q = undefined; }
   if (q && q.cls === 1) {
-    const ips = lookup(q.name.replace(/\.$/, ''));
+    const ips = lookup(q.name.replace(/\.$/, ''), from);
     if (ips && ips.length) return answer(msg, q, ips);
   }
   return forward(msg, upstreams());
@@ -105,7 +106,7 @@ export class DnsServer {
   async start(): Promise<void> {
     const udp = createSocket({ type: 'udp4' });
     udp.on('message', (msg, rinfo) => {
-      void respond(msg, this.lookup).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
+      void respond(msg, this.lookup, rinfo.address).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
     });
     await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(53, this.address, () => { udp.off('error', reject); resolve(); }); });
     udp.on('error', (e) => log.warn('embedded DNS (udp) error', { address: this.address, error: e.message }));
@@ -117,7 +118,7 @@ export class DnsServer {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          void respond(Buffer.from(msg), this.lookup).then((out) => {
+          void respond(Buffer.from(msg), this.lookup, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '').then((out) => {
             const len = Buffer.alloc(2);
             len.writeUInt16BE(out.length);
             sock.write(Buffer.concat([len, out]));

@@ -215,6 +215,49 @@ test('connect and disconnect a running container, with an alias', async () => {
   assert.match(rm.stderr, /Error response from daemon: error while removing network: network front id [0-9a-f]{64} has active endpoints/);
 });
 
+test('--link: a hosts line and variables on the default bridge, a DNS alias on a user network, Docker\'s errors', async () => {
+  await ok(d.docker(['run', '-d', '--name', 'linked-db', '-e', 'SECRET=1', '--expose', '5432', 'busybox', 'sleep', '1000']));
+  const dbIp = await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'linked-db']));
+  const dbShort = (await ok(d.docker(['inspect', '-f', '{{.Id}}', 'linked-db']))).slice(0, 12);
+  // Legacy link on the default bridge: /etc/hosts names the alias, the target's hostname and name; variables as Docker sets them.
+  const out = await ok(d.docker(['run', '--rm', '--name', 'linker1', '--link', 'linked-db:dbx', 'busybox', 'sh', '-c', 'grep dbx /etc/hosts; env | grep ^DBX_ | sort; ping -c 1 -W 5 dbx >/dev/null && echo reached']));
+  assert.deepEqual(out.split('\n'), [
+    `${dbIp}\tdbx ${dbShort} linked-db`,
+    'DBX_ENV_SECRET=1',
+    'DBX_NAME=/linker1/dbx',
+    `DBX_PORT=tcp://${dbIp}:5432`,
+    `DBX_PORT_5432_TCP=tcp://${dbIp}:5432`,
+    `DBX_PORT_5432_TCP_ADDR=${dbIp}`,
+    'DBX_PORT_5432_TCP_PORT=5432',
+    'DBX_PORT_5432_TCP_PROTO=tcp',
+    'reached',
+  ]);
+  await ok(d.berth(['create', '--name', 'linker2', '--link', 'linked-db', 'busybox', 'true']));
+  assert.equal(await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker2'])), '["/linked-db:/linker2/linked-db"]');
+  // The target stopped: the linking container cannot start, in Docker's words.
+  await ok(d.berth(['stop', '-t', '0', 'linked-db']));
+  const start = await d.docker(['start', 'linker2']);
+  assert.notEqual(start.code, 0);
+  assert.match(start.stderr, /Cannot link to a non running container: \/linked-db AS \/linker2\/linked-db/);
+  // On a user network a link is a name only the linking container resolves.
+  await ok(d.berth(['network', 'create', 'linknet']));
+  await ok(d.berth(['run', '-d', '--name', 'linked-web', '--network', 'linknet', 'busybox', 'sleep', '1000']));
+  await ok(d.docker(['run', '-d', '--name', 'linker3', '--network', 'linknet', '--link', 'linked-web:site', 'busybox', 'sleep', '1000']));
+  assert.match(await ok(d.berth(['exec', 'linker3', 'ping', '-c', '1', '-W', '5', 'site'])), /1 packets received/);
+  assert.equal(await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])), 'null ["linked-web:site"]');
+  const other = await d.berth(['run', '--rm', '--network', 'linknet', 'busybox', 'ping', '-c', '1', '-W', '2', 'site']);
+  assert.notEqual(other.code, 0, 'the alias is the linking container\'s own');
+  // Bad input: an unknown target, and links with host networking.
+  const missing = await d.docker(['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true']);
+  assert.equal(missing.code, 125);
+  assert.match(missing.stderr, /could not get container for nosuch: No such container: nosuch/);
+  const host = await d.berth(['run', '--rm', '--network', 'host', '--link', 'linked-web', 'busybox', 'true']);
+  assert.equal(host.code, 125);
+  assert.match(host.stderr, /conflicting options: host type networking can't be used with links/);
+  await ok(d.berth(['rm', '-f', 'linked-db', 'linker2', 'linked-web', 'linker3']));
+  await ok(d.berth(['network', 'rm', 'linknet']));
+});
+
 test('--network none has only loopback; host sees the host\'s interfaces; container: shares a namespace', async () => {
   const none = await ok(d.berth(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']));
   assert.equal(none, 'lo');

@@ -28,12 +28,13 @@ export async function containerResolvConf(h: HostConfig, hostNetwork: boolean, n
   return out;
 }
 
-export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = []): string {
+export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = [], links: string[] = []): string {
   let out = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of h.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) out += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
+  for (const l of links) out += `${l}\n`;
   // Docker names the container's own address; with no network, loopback.
   out += addresses.length ? addresses.map((a) => `${a}\t${hostname}\n`).join('') : `127.0.1.1\t${hostname}\n`;
   return out;
@@ -43,11 +44,12 @@ export function containerHosts(hostname: string, h: HostConfig, addresses: strin
  * Write the three files into the container's dir and return the bind mounts
  * for them. `inPlace` rewrites the same files (not new ones renamed over
  * them), for a container whose runtime has bind-mounted them already.
+ * `links` are /etc/hosts lines for legacy links.
  */
-export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment, inPlace = false): Promise<OciMount[]> {
+export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment, inPlace = false, links: string[] = []): Promise<OciMount[]> {
   const files: Array<[string, string]> = [
     ['hostname', `${hostname}${domain ? '' : ''}\n`],
-    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses)],
+    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links)],
     ['resolv.conf', await containerResolvConf(h, hostNetwork, net)],
   ];
   const mounts: OciMount[] = [];

@@ -46,6 +46,8 @@ export interface ContainerNetworking {
   attach(c: Container): Promise<PendingAttachment>;
   /** Tear down what attach set up (idempotent; works from what is on disk after a crash). */
   detach(c: Container): Promise<void>;
+  /** A running container's address on the default bridge (for legacy links), if it has one. */
+  bridgeAddress(c: Container): string | undefined;
   /** Inspect's NetworkSettings. */
   settings(c: Container): Record<string, unknown>;
   /** The list entry's NetworkSettings.Networks and Ports. */

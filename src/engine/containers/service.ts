@@ -36,6 +36,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { writeEtcFiles } from './etc.js';
+import { linkEffects, linksOf, parseLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
@@ -182,6 +183,11 @@ export class ContainerService {
     const { path, args } = commandOf(config);
     const networks = this.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null);
     const nm = hostConfig.NetworkMode ?? '';
+    const links = parseLinks(hostConfig.Links, (r) => this.get(r));
+    if (links.length && nm === 'host') throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+    if (links.length && nm.startsWith('container:')) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    // Legacy links belong to the default bridge; on a user-defined network planCreate made them DNS aliases.
+    const legacyLinks = this.networking && (nm === 'default' || nm === 'bridge') ? links : [];
     if (!this.networking && nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
       throw new NotFoundError(`network ${nm} not found`);
     }
@@ -200,6 +206,7 @@ export class ContainerService {
       } else {
         name = randomName((n) => !!this.nameTaken(n));
       }
+      hostConfig.Links = legacyLinks.length ? storedLinks(legacyLinks, name) : null;
       const mountPoints = this.volumes ? await this.volumes.planCreate(config, hostConfig, (r) => this.get(r)) : undefined;
       const chain = chainIds(image.layers.map((l) => l.diffId));
       const rec: ContainerRecord = {
@@ -268,11 +275,12 @@ export class ContainerService {
         })();
       const network = pending.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
-      const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace);
+      const links = h.Links?.length && this.networking ? linkEffects(c, linksOf(c, (r) => this.get(r)), (t) => this.networking!.bridgeAddress(t)) : { hosts: [], env: [] };
+      const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace, links.hosts);
       const mounts = await etc({ namespace: network, addresses: [] }, false);
       if (this.volumes) mounts.push(...await this.volumes.attach(c, rootfs));
       const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
-      const env = [...(cfg.Env ?? [])];
+      const env = [...links.env, ...(cfg.Env ?? [])];
       if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${hostname}`);
       if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');

@@ -30,6 +30,8 @@ export interface HostConfig {
   DnsOptions?: string[] | null;
   DnsSearch?: string[] | null;
   ExtraHosts?: string[] | null;
+  /** Legacy links on the default bridge, as dockerd stores them: "/target:/linker/alias". */
+  Links?: string[] | null;
   GroupAdd?: string[] | null;
   IpcMode?: string;
   PidMode?: string;

@@ -35,6 +35,7 @@ import { reservePorts, type PortBinding, type Reservation } from '../../network/
 import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
 import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
+import { parseLinks } from '../containers/links.js';
 import type { HostConfig } from '../containers/types.js';
 import { endpointsView, networkSettings, portsList } from './views.js';
 import type { CreateNetworkRequest, EndpointState, IpamConfig, NetworkRecord, RuntimeState } from './types.js';
@@ -348,12 +349,15 @@ export class NetworkService implements ContainerNetworking {
     if (!primary) return { [this.modeNetwork(mode)]: { NetworkID: '', Aliases: null, IPAMConfig: null, Links: null, MacAddress: '', DriverOpts: null } };
     const wanted = ((networking as { EndpointsConfig?: Record<string, Partial<EndpointConfig> | null> } | null)?.EndpointsConfig) ?? {};
     const out: Record<string, EndpointConfig> = {};
-    const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined) => {
+    // Links on a user-defined network are names its DNS gives the linking container: "target:alias".
+    const dnsLinks = (links: string[] | null | undefined) => parseLinks(links, (r) => this.containers.get(r)).map((l) => `${l.target.rec.Name.slice(1)}:${l.alias}`);
+    const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined, extraLinks: string[] = []) => {
       this.checkEndpoint(n, cfg ?? {});
-      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: null, MacAddress: '', DriverOpts: null };
+      const links = n.Name === 'bridge' ? [] : [...new Set([...dnsLinks(cfg?.Links), ...extraLinks])]; // the docker CLI sends them in both places
+      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: links.length ? links : null, MacAddress: '', DriverOpts: null };
     };
     const primaryCfg = wanted[mode] ?? wanted[primary.Name] ?? wanted[primary.Id] ?? (mode === 'default' ? wanted.bridge : undefined);
-    add(primary, primaryCfg);
+    add(primary, primaryCfg, primary.Name === 'bridge' || primary.Driver !== 'bridge' ? [] : dnsLinks(h.Links));
     for (const [ref, cfg] of Object.entries(wanted)) {
       const n = this.get(this.modeNetwork(ref));
       if (n.Id === primary.Id) continue;
@@ -593,7 +597,7 @@ export class NetworkService implements ContainerNetworking {
     const n = this.nets.get(netId);
     if (!n || n.Name === 'bridge' || n.Driver !== 'bridge' || this.dns.has(netId)) return;
     const gw = n.IPAM.Config[0]!.Gateway!;
-    const server = new DnsServer(gw, (name) => this.resolve(netId, name));
+    const server = new DnsServer(gw, (name, from) => this.resolve(netId, name, from));
     try {
       await server.start();
       this.dns.set(netId, server);
@@ -603,9 +607,23 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  /** Names on a network: container name, network aliases, short ID — of containers running on it. */
-  resolve(netId: string, name: string): string[] | undefined {
-    const q = name.toLowerCase();
+  /**
+   * Names on a network: container name, network aliases, short ID — of
+   * containers running on it; and, for the container asking from `from`,
+   * the aliases of its links on this network (`--link target:alias`).
+   */
+  resolve(netId: string, name: string, from?: string): string[] | undefined {
+    let q = name.toLowerCase();
+    if (from) {
+      for (const [id, st] of this.state) {
+        const ep = st.Endpoints.find((e) => e.NetworkID === netId && e.IPAddress === from);
+        if (!ep) continue;
+        const link = (this.containers.tryGet(id)?.rec.Networks?.[ep.NetworkName]?.Links ?? [])
+          .map((l) => l.split(':')).find(([, alias]) => alias?.toLowerCase() === q);
+        if (link) q = link[0]!.replace(/^\//, '').toLowerCase();
+        break;
+      }
+    }
     const out: string[] = [];
     for (const [id, st] of this.state) {
       const ep = st.Endpoints.find((e) => e.NetworkID === netId);
@@ -621,6 +639,9 @@ export class NetworkService implements ContainerNetworking {
   // ---- views --------------------------------------------------------------
 
   runtimeOf(id: string): RuntimeState | undefined { return this.state.get(id); }
+  bridgeAddress(c: Container): string | undefined {
+    return this.state.get(c.rec.Id)?.Endpoints.find((e) => e.NetworkName === 'bridge')?.IPAddress || undefined;
+  }
   settings(c: Container): Record<string, unknown> { return networkSettings(this, c); }
   endpoints(c: Container): Record<string, unknown> { return endpointsView(this, c); }
   ports(c: Container): unknown[] { return portsList(this, c); }

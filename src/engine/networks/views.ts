@@ -56,7 +56,7 @@ export function endpointsView(svc: NetworkService, c: Container): Record<string,
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
     const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
     out[name] = {
-      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID,
+      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID,
       ...(ep ? {
         EndpointID: ep.EndpointID, Gateway: ep.Gateway, IPAddress: ep.IPAddress, IPPrefixLen: ep.IPPrefixLen, MacAddress: ep.MacAddress,
         DNSNames: userNet ? [c.rec.Name.slice(1), ...(cfg.Aliases ?? []), c.rec.Id.slice(0, 12)] : null,
