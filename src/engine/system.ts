@@ -80,7 +80,7 @@ export async function info(engine: Engine): Promise<Record<string, unknown>> {
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini',
     ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: '', Expected: '' }, InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: [],
+    SecurityOptions: ['name=seccomp,profile=builtin'],
     Warnings: null,
     Layers: layers.length,
     Platform: p,

@@ -10,6 +10,7 @@
  * Write the result with specToJson(): an unlimited rlimit (-1) must become the
  * uint64 RLIM_INFINITY, which a JS number cannot hold.
  */
+import { containerSeccomp, type OciSeccomp } from './seccomp.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -52,6 +53,7 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
+  seccomp?: OciSeccomp;
 }
 export interface OciSpec {
   ociVersion: string;
@@ -476,13 +478,14 @@ export function buildSpec(input: SpecInput): OciSpec {
     deviceRules = [...defaultDeviceRules(), ...mapped.rules, ...cgroupRules(hc.DeviceCgroupRules)];
   }
 
+  const caps = resolveCaps(hc.CapAdd, hc.CapDrop, privileged);
   const process: OciProcess = {
     terminal: input.tty,
     user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
     args,
     env: [...input.env],
     cwd: input.cwd || '/',
-    capabilities: capSet(resolveCaps(hc.CapAdd, hc.CapDrop, privileged)),
+    capabilities: capSet(caps),
     noNewPrivileges: input.noNewPrivileges ?? sec.noNewPrivileges,
   };
   const rl = rlimits(hc);
@@ -495,6 +498,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     resources: resources(hc, deviceRules),
     cgroupsPath: input.cgroupsPath,
   };
+  const seccomp = containerSeccomp(hc.SecurityOpt, privileged, caps);
+  if (seccomp) linux.seccomp = seccomp;
   if (!privileged && !sec.unmaskedPaths) {
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];

@@ -1,7 +1,7 @@
 /** Containers end to end: lifecycle, streams, limits, secure defaults, errors — through berth and the docker CLI. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, startDaemon, importBusybox } from '../helpers.js';
 
@@ -158,6 +158,62 @@ test('secure defaults: Docker\'s capabilities, masked /proc paths, managed /etc 
   assert.notEqual(p.stdout, 'CapEff:\t00000000a80425fb\n');
   const u = await d.berth(['run', '--rm', '-u', '1000:1000', '--cap-drop', 'ALL', 'busybox', 'sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status']);
   assert.equal(u.stdout, '1000\n1000\nCapEff:\t0000000000000000\n');
+});
+
+/** The command's stdout, trimmed, after checking it succeeded. */
+async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>): Promise<string> {
+  const r = await p;
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('seccomp: a filter by default (namespaces, key rings denied); unconfined, privileged and CAP_SYS_ADMIN lift it; a profile file through both CLIs', async () => {
+  const probe = 'grep Seccomp: /proc/self/status; unshare -U true && echo userns-ok';
+  const def = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', probe]);
+  assert.equal(def.stdout, 'Seccomp:\t2\n');
+  assert.match(def.stderr, /unshare\(0x10000000\): Operation not permitted/);
+  assert.equal((await d.berth(['run', '--rm', '--security-opt', 'seccomp=unconfined', 'busybox', 'sh', '-c', probe])).stdout, 'Seccomp:\t0\nuserns-ok\n');
+  assert.equal((await d.docker(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', probe])).stdout, 'Seccomp:\t0\nuserns-ok\n');
+  assert.equal((await d.berth(['run', '--rm', '--cap-add', 'SYS_ADMIN', 'busybox', 'sh', '-c', probe])).stdout, 'Seccomp:\t2\nuserns-ok\n');
+  // exec'd processes get the container's filter
+  await ok(d.berth(['run', '-d', '--name', 'filtered', 'busybox', 'sleep', '1000']));
+  assert.equal((await d.docker(['exec', 'filtered', 'sh', '-c', probe])).stdout, 'Seccomp:\t2\n');
+  await ok(d.berth(['rm', '-f', 'filtered']));
+  // A profile in Docker's format, sent by the CLI as the file's contents.
+  const dir = mkdtempSync('/tmp/berth-seccomp-');
+  const profile = join(dir, 'no-mkdir.json');
+  writeFileSync(profile, JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [
+      { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
+      // Rules that do not apply to this container: excluded by a capability it has, or including one it lacks.
+      { names: ['chmod', 'fchmod', 'fchmodat'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_CHOWN'] } },
+      { names: ['unlink', 'unlinkat'], action: 'SCMP_ACT_ERRNO', includes: { caps: ['CAP_SYS_ADMIN'] } },
+    ],
+  }));
+  for (const cli of [d.berth.bind(d), d.docker.bind(d)]) {
+    const r = await cli(['run', '--rm', '--security-opt', `seccomp=${profile}`, 'busybox', 'sh', '-c', 'mkdir /x; touch /f && chmod 600 /f && rm /f && echo others-ok']);
+    assert.match(r.stderr, /mkdir: can't create directory '\/x': Operation not permitted/);
+    assert.equal(r.stdout, 'others-ok\n');
+  }
+  for (const cli of [d.berth.bind(d), d.docker.bind(d)]) {
+    const none = await cli(['run', '--rm', '--security-opt', `seccomp=${join(dir, 'nope.json')}`, 'busybox', 'true']);
+    assert.equal(none.code, 125);
+    assert.match(none.stderr, /opening seccomp profile \(.*nope\.json\) failed: open .*nope\.json: no such file or directory/);
+  }
+  writeFileSync(join(dir, 'bad.json'), '{not json');
+  for (const cli of [d.berth.bind(d), d.docker.bind(d)]) {
+    const bad = await cli(['run', '--rm', '--security-opt', `seccomp=${join(dir, 'bad.json')}`, 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /compacting json for seccomp profile \(.*bad\.json\) failed/);
+  }
+  // JSON that is no profile gets past the CLIs; the daemon refuses it.
+  writeFileSync(join(dir, 'array.json'), '[]');
+  const notProfile = await d.docker(['run', '--rm', '--security-opt', `seccomp=${join(dir, 'array.json')}`, 'busybox', 'true']);
+  assert.equal(notProfile.code, 125);
+  assert.match(notProfile.stderr, /Error response from daemon: Decoding seccomp profile failed/);
+  rmSync(dir, { recursive: true, force: true });
+  assert.match(await ok(d.docker(['info', '--format', '{{json .SecurityOptions}}'])), /name=seccomp,profile=builtin/);
 });
 
 test('bad input: unknown image, unknown command, name in use, bad flags', async () => {

@@ -189,7 +189,19 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   const swapRaw = str('memory-swap');
   const memorySwap = swapRaw === undefined ? 0 : swapRaw === '-1' ? -1 : ramInBytes('memory-swap', swapRaw);
   const logOpts = keyValues(strs('log-opt'));
-  const sec = strs('security-opt');
+  // As the docker CLI: a seccomp profile goes to the daemon as the file's contents.
+  const sec = strs('security-opt').map((o) => {
+    const m = /^seccomp[=:](.+)$/.exec(o);
+    if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return o;
+    let text: string;
+    try { text = readFileSync(m[1]!, 'utf8'); } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `open ${m[1]}: no such file or directory` : (e as Error).message;
+      throw new CliExit(125, `opening seccomp profile (${m[1]}) failed: ${why}`);
+    }
+    try { return `seccomp=${JSON.stringify(JSON.parse(text))}`; } catch (e) {
+      throw new CliExit(125, `compacting json for seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
+    }
+  });
   const tmpfs = keyValues(strs('tmpfs'), ':');
   const volumes = splitVolumes(strs('volume'));
   const network = str('net') ?? str('network') ?? 'default';
