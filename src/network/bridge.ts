@@ -29,6 +29,8 @@ export function bridgeConfList(p: BridgeNetParams, withPorts: boolean): NetConfL
     isGateway: true,
     ipMasq: false,
     hairpinMode: true,
+    // --mac-address comes as runtimeConfig.mac
+    capabilities: { mac: true },
     ...(p.mtu ? { mtu: p.mtu } : {}),
     ipam: {
       type: 'host-local',

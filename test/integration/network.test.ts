@@ -258,6 +258,28 @@ test('--link: a hosts line and variables on the default bridge, a DNS alias on a
   await ok(d.berth(['network', 'rm', 'linknet']));
 });
 
+test('--mac-address: the interface gets it on the default bridge and on a user network; inspect shows it; bad values refused', async () => {
+  assert.match(await ok(d.docker(['run', '--rm', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'ip', 'link', 'show', 'eth0'])), /link\/ether 02:42:ac:11:00:99 /);
+  await ok(d.berth(['network', 'create', 'macnet']));
+  await ok(d.berth(['run', '-d', '--name', 'mac1', '--network', 'macnet', '--mac-address', '02-42-ac-11-00-98', 'busybox', 'sleep', '1000']));
+  assert.match(await ok(d.berth(['exec', 'mac1', 'ip', 'link', 'show', 'eth0'])), /link\/ether 02:42:ac:11:00:98 /);
+  assert.equal(await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.macnet.MacAddress}}', 'mac1'])), '02:42:ac:11:00:98');
+  // An API client before 1.44 sends it in Config.
+  const create = await run('curl', ['-s', '--unix-socket', d.socket, '-X', 'POST', '-H', 'Content-Type: application/json',
+    '-d', JSON.stringify({ Image: 'busybox', Cmd: ['ip', 'link', 'show', 'eth0'], MacAddress: '02:42:ac:11:00:97' }), 'http://x/v1.41/containers/create']);
+  const id = (JSON.parse(create.stdout) as { Id: string }).Id;
+  assert.match(await ok(d.berth(['start', '-a', id])), /link\/ether 02:42:ac:11:00:97 /);
+  await ok(d.berth(['rm', id]));
+  const cliBad = await d.berth(['run', '--rm', '--mac-address', '02:42:zz', 'busybox', 'true']);
+  assert.equal(cliBad.code, 125);
+  assert.match(cliBad.stderr, /02:42:zz is not a valid mac address/);
+  const hostMode = await d.docker(['run', '--rm', '--network', 'host', '--mac-address', '02:42:ac:11:00:96', 'busybox', 'true']);
+  assert.equal(hostMode.code, 125);
+  assert.match(hostMode.stderr, /conflicting options: mac-address and the network mode/);
+  await ok(d.berth(['rm', '-f', 'mac1']));
+  await ok(d.berth(['network', 'rm', 'macnet']));
+});
+
 test('--network none has only loopback; host sees the host\'s interfaces; container: shares a namespace', async () => {
   const none = await ok(d.berth(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']));
   assert.equal(none, 'lo');

@@ -59,6 +59,7 @@ export const CREATE_FLAGS: FlagDef[] = [
   { name: 'publish-all', short: 'P', type: 'bool', help: 'Publish all exposed ports to random ports' },
   { name: 'expose', type: 'strings', help: 'Expose a port or a range of ports' },
   { name: 'ip', type: 'string', help: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'mac-address', type: 'string', help: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { name: 'network-alias', type: 'strings', help: 'Add network-scoped alias for the container' },
   { name: 'dns', type: 'strings', help: 'Set custom DNS servers' },
   { name: 'dns-search', type: 'strings', help: 'Set custom DNS search domains' },
@@ -214,7 +215,9 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   }
   const aliases = strs('network-alias');
   const ip = str('ip');
-  const endpoint = aliases.length || ip ? { Aliases: aliases.length ? aliases : null, IPAMConfig: ip ? { IPv4Address: ip } : null } : {};
+  const mac = str('mac-address');
+  if (mac && !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(mac)) throw new CliExit(125, `${mac} is not a valid mac address`);
+  const endpoint = aliases.length || ip || mac ? { Aliases: aliases.length ? aliases : null, IPAMConfig: ip ? { IPv4Address: ip } : null, ...(mac ? { MacAddress: mac } : {}) } : {};
   return {
     Hostname: str('hostname') ?? '',
     Domainname: str('domainname') ?? '',

@@ -37,7 +37,7 @@ export interface PendingAttachment {
 
 export interface ContainerNetworking {
   /** Check the create request's network settings (404 for an unknown network); the endpoints to record. */
-  planCreate(hostConfig: HostConfig, networkingConfig: unknown): Record<string, EndpointConfig>;
+  planCreate(hostConfig: HostConfig, networkingConfig: unknown, macFromConfig?: string): Record<string, EndpointConfig>;
   /**
    * Set up the container's network before its process starts; undone by
    * detach, also on failure. Resolves as soon as the namespace exists, so

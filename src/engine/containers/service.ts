@@ -181,7 +181,7 @@ export class ContainerService {
     validateHostConfig(hostConfig, config);
     hostConfig.LogConfig = settleLogConfig(hostConfig.LogConfig, this.opts.logOpts);
     const { path, args } = commandOf(config);
-    const networks = this.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null);
+    const networks = this.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null, typeof req.MacAddress === 'string' ? req.MacAddress : undefined);
     const nm = hostConfig.NetworkMode ?? '';
     const links = parseLinks(hostConfig.Links, (r) => this.get(r));
     if (links.length && nm === 'host') throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");

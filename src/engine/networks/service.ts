@@ -336,8 +336,10 @@ export class NetworkService implements ContainerNetworking {
   /** The primary network's name for a NetworkMode ("default" is the bridge). */
   private modeNetwork(mode: string): string { return mode === 'default' || mode === '' ? 'bridge' : mode; }
 
-  planCreate(h: HostConfig, networking: unknown): Record<string, EndpointConfig> {
+  planCreate(h: HostConfig, networking: unknown, macFromConfig?: string): Record<string, EndpointConfig> {
     const mode = h.NetworkMode || 'default';
+    const wantsMac = !!macFromConfig || Object.values(((networking as { EndpointsConfig?: Record<string, { MacAddress?: string } | null> } | null)?.EndpointsConfig) ?? {}).some((e) => e?.MacAddress);
+    if (wantsMac && (mode === 'host' || mode === 'none' || mode.startsWith('container:'))) throw new InvalidArgumentError('conflicting options: mac-address and the network mode');
     if (mode.startsWith('container:')) {
       if (h.PortBindings && Object.keys(h.PortBindings).length) throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
       this.containers.get(mode.slice(10));
@@ -354,10 +356,11 @@ export class NetworkService implements ContainerNetworking {
     const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined, extraLinks: string[] = []) => {
       this.checkEndpoint(n, cfg ?? {});
       const links = n.Name === 'bridge' ? [] : [...new Set([...dnsLinks(cfg?.Links), ...extraLinks])]; // the docker CLI sends them in both places
-      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: links.length ? links : null, MacAddress: '', DriverOpts: null };
+      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: links.length ? links : null, MacAddress: macAddress(n, cfg?.MacAddress), DriverOpts: null };
     };
     const primaryCfg = wanted[mode] ?? wanted[primary.Name] ?? wanted[primary.Id] ?? (mode === 'default' ? wanted.bridge : undefined);
-    add(primary, primaryCfg, primary.Name === 'bridge' || primary.Driver !== 'bridge' ? [] : dnsLinks(h.Links));
+    // Clients before API 1.44 send --mac-address as Config.MacAddress: it belongs to the primary network.
+    add(primary, macFromConfig ? { ...primaryCfg, MacAddress: primaryCfg?.MacAddress || macFromConfig } : primaryCfg, primary.Name === 'bridge' || primary.Driver !== 'bridge' ? [] : dnsLinks(h.Links));
     for (const [ref, cfg] of Object.entries(wanted)) {
       const n = this.get(this.modeNetwork(ref));
       if (n.Id === primary.Id) continue;
@@ -472,6 +475,7 @@ export class NetworkService implements ContainerNetworking {
     if (withPorts) {
       ep.RuntimeConfig = { portMappings: st.Ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })) };
     }
+    if (cfg.MacAddress) ep.RuntimeConfig = { ...ep.RuntimeConfig, mac: cfg.MacAddress };
     st.Endpoints.push(ep);
     await this.saveState(id, st);
     let result: CniResult;
@@ -645,6 +649,14 @@ export class NetworkService implements ContainerNetworking {
   settings(c: Container): Record<string, unknown> { return networkSettings(this, c); }
   endpoints(c: Container): Record<string, unknown> { return endpointsView(this, c); }
   ports(c: Container): unknown[] { return portsList(this, c); }
+}
+
+/** A requested MAC address, checked as dockerd does; '' for none. */
+function macAddress(n: NetworkRecord, mac: string | undefined): string {
+  if (!mac) return '';
+  if (!/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(mac)) throw new InvalidArgumentError(`invalid MAC address: ${mac}`);
+  if (n.Driver !== 'bridge') throw new InvalidArgumentError('conflicting options: mac-address and the network mode');
+  return mac.toLowerCase().replace(/-/g, ':');
 }
 
 /** The host ports a container asks for: -p bindings, and -P for every exposed port. */
