@@ -11,9 +11,10 @@
  * libc falls back to clone, whose namespace flags the filter can see.
  *
  * `--security-opt seccomp=unconfined` and `--privileged` (whatever the
- * profile) run without a filter; `--security-opt seccomp=<profile JSON>` (the docker CLI sends the
- * file's contents) uses Docker's profile format, with its per-capability
- * and per-architecture includes and excludes resolved here.
+ * profile) run without a filter; `--security-opt seccomp=<profile JSON>`
+ * (the docker CLI sends the file's contents) uses Docker's profile format,
+ * with its per-capability and per-architecture includes and excludes
+ * resolved here.
  */
 import { release as osReleaseOf } from 'node:os';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -39,21 +40,22 @@ export function hostArchitectures(arch: string = process.arch): string[] {
   }
 }
 
-/** Denied system calls, each unless the container has the capability named (or denied outright). */
-const DENIED: Array<[cap: string | null, names: string[]]> = [
-  [null, ['add_key', 'keyctl', 'request_key']], // the key rings are not namespaced
-  [null, ['userfaultfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'uselib', 'nfsservctl', '_sysctl', 'vm86', 'vm86old']],
-  ['CAP_SYS_ADMIN', ['unshare', 'setns', 'mount', 'umount', 'umount2', 'pivot_root', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree', 'mount_setattr', 'quotactl', 'quotactl_fd', 'lookup_dcookie', 'fanotify_init', 'bpf', 'perf_event_open', 'name_to_handle_at']],
-  ['CAP_DAC_READ_SEARCH', ['open_by_handle_at']],
-  ['CAP_SYS_MODULE', ['init_module', 'finit_module', 'delete_module']],
-  ['CAP_SYS_BOOT', ['reboot', 'kexec_load', 'kexec_file_load']],
-  ['CAP_SYS_TIME', ['settimeofday', 'stime', 'clock_settime', 'clock_settime64', 'adjtimex', 'clock_adjtime', 'clock_adjtime64']],
-  ['CAP_SYS_PACCT', ['acct']],
-  ['CAP_SYS_RAWIO', ['iopl', 'ioperm']],
-  ['CAP_SYSLOG', ['syslog']],
-  ['CAP_SYS_NICE', ['get_mempolicy', 'set_mempolicy', 'mbind', 'move_pages']],
-  ['CAP_SYS_PTRACE', ['process_vm_readv', 'process_vm_writev', 'kcmp']],
-  ['CAP_SYS_ADMIN', ['swapon', 'swapoff']],
+/** Denied system calls, each unless the container has one of the capabilities named (none: denied outright). */
+const DENIED: Array<[caps: string[], names: string[]]> = [
+  [[], ['add_key', 'keyctl', 'request_key']], // the key rings are not namespaced
+  [[], ['userfaultfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'uselib', 'nfsservctl', '_sysctl', 'vm86', 'vm86old']],
+  [['CAP_SYS_ADMIN'], ['unshare', 'setns', 'mount', 'umount', 'umount2', 'pivot_root', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree', 'mount_setattr', 'quotactl', 'quotactl_fd', 'lookup_dcookie', 'fanotify_init', 'swapon', 'swapoff']],
+  [['CAP_SYS_ADMIN', 'CAP_BPF'], ['bpf']],
+  [['CAP_SYS_ADMIN', 'CAP_PERFMON'], ['perf_event_open']],
+  [['CAP_DAC_READ_SEARCH'], ['open_by_handle_at']],
+  [['CAP_SYS_MODULE'], ['init_module', 'finit_module', 'delete_module']],
+  [['CAP_SYS_BOOT'], ['reboot', 'kexec_load', 'kexec_file_load']],
+  [['CAP_SYS_TIME'], ['settimeofday', 'stime', 'clock_settime', 'clock_settime64', 'adjtimex', 'clock_adjtime', 'clock_adjtime64']],
+  [['CAP_SYS_PACCT'], ['acct']],
+  [['CAP_SYS_RAWIO'], ['iopl', 'ioperm']],
+  [['CAP_SYSLOG'], ['syslog']],
+  [['CAP_SYS_NICE'], ['get_mempolicy', 'set_mempolicy', 'mbind', 'move_pages']],
+  [['CAP_SYS_PTRACE'], ['kcmp']],
 ];
 
 /** clone(2)'s namespace flags (linux/sched.h). */
@@ -62,7 +64,7 @@ const CLONE_NS_FLAGS = [0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x200000
 export function defaultProfile(caps: string[], arch: string = process.arch): OciSeccomp {
   const has = new Set(caps);
   const syscalls: OciSeccompSyscall[] = [];
-  const denied = DENIED.filter(([cap]) => cap === null || !has.has(cap)).flatMap(([, names]) => names);
+  const denied = DENIED.filter(([any]) => !any.some((c) => has.has(c))).flatMap(([, names]) => names);
   syscalls.push({ names: [...new Set(denied)].sort(), action: 'SCMP_ACT_ERRNO', errnoRet: EPERM });
   if (!has.has('CAP_SYS_ADMIN')) {
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });

@@ -266,6 +266,8 @@ export class ContainerService {
       const cfg = c.rec.Config;
       const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
+      // Legacy links first: a stopped target fails the start before anything is set up.
+      const links = h.Links?.length && this.networking ? linkEffects(c, linksOf(c, (r) => this.get(r)), (t) => this.networking!.bridgeAddress(t)) : { hosts: [], env: [] };
       // The namespace exists once attach returns; its endpoints come up while the runtime creates the container.
       const pending: PendingAttachment = this.networking
         ? await this.networking.attach(c)
@@ -275,7 +277,6 @@ export class ContainerService {
         })();
       const network = pending.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
-      const links = h.Links?.length && this.networking ? linkEffects(c, linksOf(c, (r) => this.get(r)), (t) => this.networking!.bridgeAddress(t)) : { hosts: [], env: [] };
       const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace, links.hosts);
       const mounts = await etc({ namespace: network, addresses: [] }, false);
       if (this.volumes) mounts.push(...await this.volumes.attach(c, rootfs));
