@@ -9,7 +9,7 @@ import { lstat, opendir, readlink } from 'node:fs/promises';
 import { createReadStream, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { pack, type Header, type Pack } from 'tar-stream';
+import { extract, pack, type Header, type Pack } from 'tar-stream';
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
 
@@ -91,4 +91,42 @@ export function packPath(hostPath: string, name: string, opts: PackOptions = {})
 
 function entry(p: Pack, h: Headers): Promise<void> {
   return new Promise((resolve, reject) => { p.entry(h, (err) => (err ? reject(err) : resolve())); });
+}
+
+/**
+ * A tar stream with each entry's header rewritten (or the entry left out,
+ * when `rewrite` returns null). A consumer that goes away mid-stream (a
+ * closed connection, `| head`) stops the reading: nothing is written into
+ * the finished archive afterwards.
+ */
+export function rewriteTar(input: Readable, rewrite: (h: Header) => Header | null): Readable {
+  const ex = extract();
+  const out = pack();
+  let done = false;
+  const stop = (e?: Error) => {
+    if (done) return;
+    done = true;
+    ex.destroy();
+    input.destroy();
+    if (e) out.destroy(e);
+  };
+  ex.on('entry', (h, stream, next) => {
+    const nh = done ? null : rewrite(h);
+    if (!nh) { stream.on('end', next); stream.resume(); return; }
+    try {
+      const sink = out.entry(nh, next);
+      // Torn down with the archive when the consumer leaves: handled here, not left to crash the process.
+      sink.on('error', () => stop());
+      stream.on('error', () => stop());
+      stream.pipe(sink);
+    } catch (e) {
+      stop(e as Error); // the archive was closed under us
+    }
+  });
+  ex.on('finish', () => { if (!done) { done = true; out.finalize(); } });
+  ex.on('error', (e) => stop(e));
+  input.on('error', (e) => stop(e));
+  out.on('close', () => stop());
+  input.pipe(ex);
+  return nodeStream(out);
 }

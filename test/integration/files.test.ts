@@ -184,6 +184,19 @@ test('unknown container and missing paths: Docker words and statuses', async () 
   await ok(d.berth(['rm', 'errs']));
 });
 
+test('a client that stops reading an export, a cp or a save midway leaves berthd serving', async () => {
+  await ok(d.berth(['run', '--name', 'quitter', 'busybox', 'true']));
+  const env = { ...process.env, DOCKER_HOST: d.host };
+  for (const cmd of ['docker export quitter | head -c 1000', 'docker cp quitter:/bin - | head -c 1000', 'docker save busybox | head -c 1000', 'docker export quitter | tar t | head -2']) {
+    await run('sh', ['-c', `${cmd} >/dev/null`], { env });
+    assert.equal((await http(d.socket, 'GET', '/_ping')).status, 200, `berthd still answers after: ${cmd}`);
+  }
+  // and the next export is whole
+  const whole = await run('sh', ['-c', 'docker export quitter | tar t | wc -l'], { env });
+  assert.ok(Number(whole.stdout.trim()) > 100, whole.stdout);
+  await ok(d.berth(['rm', 'quitter']));
+});
+
 test('export then import gives the same tree (the migration example)', async () => {
   await ok(d.berth(['run', '--name', 'migrate', '-v', 'expvol:/data', 'busybox', 'sh', '-c', 'mkdir -p /tmp && touch /tmp/test && echo v > /data/in-volume && chmod 4755 /tmp/test && ln -s /tmp/test /tmp/tl']));
   const t1 = join(scratch, 'busybox-export.tar');

@@ -8,10 +8,9 @@ import { dirname, basename, resolve as resolvePath } from 'node:path';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract, pack } from 'tar-stream';
 import { ApiError } from '../../client/client.js';
 import { applyTar } from '../../archive/apply.js';
-import { nodeStream, packPath } from '../../archive/pack.js';
+import { packPath, rewriteTar } from '../../archive/pack.js';
 import { CliExit, type Command } from '../cli.js';
 import { humanSize } from '../format/units.js';
 
@@ -40,21 +39,14 @@ function splitDirEntry(p: string): [string, string] {
 
 /** Rename the first path component srcBase → dstBase in every entry (docker's RebaseArchiveEntries). */
 function rebase(input: Readable, srcBase: string, dstBase: string): Readable {
-  const ex = extract();
-  const out = pack();
-  ex.on('entry', (h, stream, next) => {
+  return rewriteTar(input, (h) => {
     const n = h.name;
     const rest = n === srcBase || n === `${srcBase}/` ? (n.endsWith('/') ? '/' : '') : n.startsWith(`${srcBase}/`) ? n.slice(srcBase.length) : undefined;
     const name = rest === undefined ? n : `${dstBase}${rest}`;
     let linkname = h.linkname;
     if (h.type === 'link' && linkname && (linkname === srcBase || linkname.startsWith(`${srcBase}/`))) linkname = dstBase + linkname.slice(srcBase.length);
-    stream.pipe(out.entry({ ...h, name, linkname }, next));
+    return { ...h, name, linkname };
   });
-  ex.on('finish', () => out.finalize());
-  ex.on('error', (e) => out.destroy(e));
-  input.on('error', (e) => out.destroy(e));
-  input.pipe(ex);
-  return nodeStream(out);
 }
 
 function daemonError(e: unknown, ctr?: string, path?: string): never {

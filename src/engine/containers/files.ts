@@ -10,10 +10,9 @@
 import { lstat, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract, pack } from 'tar-stream';
 import { applyTar } from '../../archive/apply.js';
 import { decompressStream } from '../../archive/compression.js';
-import { nodeStream, packPath } from '../../archive/pack.js';
+import { packPath, rewriteTar } from '../../archive/pack.js';
 import { type HostOf, mountedView, resolveInContainer } from '../../archive/resolve.js';
 import { BerthError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { ContainerService, Container } from './service.js';
@@ -130,30 +129,13 @@ export class ContainerFiles {
 
 /** Entries "./x" → "x" and the root "./" left out, as docker export writes them. */
 function renameRoot(input: Readable): Readable {
-  const ex = extract();
-  const out = pack();
-  ex.on('entry', (h, stream, next) => {
+  return rewriteTar(input, (h) => {
     const name = h.name.replace(/^\.\/?/, '');
-    if (!name) { stream.resume(); stream.on('end', next); return; }
-    stream.pipe(out.entry({ ...h, name }, next));
+    return name ? { ...h, name } : null;
   });
-  ex.on('finish', () => out.finalize());
-  ex.on('error', (e) => out.destroy(e));
-  input.on('error', (e) => out.destroy(e));
-  input.pipe(ex);
-  return nodeStream(out);
 }
 
 /** Rewrite every entry's owner on the way through. */
 function chownTo(input: Readable, uid: number, gid: number): Readable {
-  const ex = extract();
-  const out = pack();
-  ex.on('entry', (h, stream, next) => {
-    stream.pipe(out.entry({ ...h, uid, gid, uname: '', gname: '' }, next));
-  });
-  ex.on('finish', () => out.finalize());
-  ex.on('error', (e) => out.destroy(e));
-  input.on('error', (e) => out.destroy(e));
-  input.pipe(ex);
-  return nodeStream(out);
+  return rewriteTar(input, (h) => ({ ...h, uid, gid, uname: '', gname: '' }));
 }

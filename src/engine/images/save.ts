@@ -6,9 +6,10 @@
  *   index.json, oci-layout
  *   manifest.json        docker-archive's list of {Config, RepoTags, Layers}
  */
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
+import { nodeStream } from '../../archive/pack.js';
 import { type Digest, hexOf, sha256Digest } from '../../core/digest.js';
 import { SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, fullName } from '../../core/reference.js';
@@ -84,7 +85,8 @@ export async function saveImages(svc: ImageService, names: string[]): Promise<Re
   }
 
   const tar = pack();
-  const out = new PassThrough();
+  // Errors carried over, so a client that stops reading (`save | head`) does not leave one unhandled.
+  const out = nodeStream(tar);
   const write = async () => {
     const dir = (name: string) => new Promise<void>((res, rej) => tar.entry({ name, type: 'directory', mode: 0o755 }, (e) => (e ? rej(e) : res())));
     const file = (name: string, data: Buffer) => new Promise<void>((res, rej) => tar.entry({ name, mode: 0o644 }, data, (e) => (e ? rej(e) : res())));
@@ -100,7 +102,6 @@ export async function saveImages(svc: ImageService, names: string[]): Promise<Re
     await file('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     tar.finalize();
   };
-  tar.pipe(out);
   write().catch((err) => out.destroy(new SystemError(`save failed: ${messageOf(err)}`)));
   for (const { rec, tags } of items) svc.events.publish('image', 'save', rec.id, tags.length ? { name: familiarString(tags[0]) } : {});
   return out;
