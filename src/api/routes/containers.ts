@@ -72,12 +72,16 @@ async function attach(ctx: Ctx): Promise<void> {
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
+  // Input flows only once output is followed from a fixed place, so the answer to it is never missed.
   // The detach keys end this connection; the container keeps running.
-  if (ctx.bool('stdin')) void attachStdin(svc, c, sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
-  else sock.resume();
+  const stdin = () => {
+    if (ctx.bool('stdin')) void attachStdin(svc, c, sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
+    else sock.resume();
+  };
   const enc = encoder(tty);
   try {
-    for await (const r of attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal })) {
+    const output = attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal, positioned: stdin });
+    for await (const r of output) {
       if (!sock.write(enc(r.stream, r.line))) await new Promise((res) => sock.once('drain', res));
     }
   } finally {

@@ -294,6 +294,12 @@ export interface ReadLogOptions {
   stopped?: Promise<void>;
   /** Emit each partial piece as it comes instead of joining a line's pieces (live attach: a prompt has no newline). */
   partial?: boolean;
+  /**
+   * Called once where reading starts is fixed (the end, for tail 0), or the
+   * reader gave up: an attach feeds stdin only then, so the answer to its
+   * first input is never written before the place reading starts from.
+   */
+  positioned?: () => void;
 }
 
 /** An open log file and how far we have read it. */
@@ -452,7 +458,9 @@ function copyEntry(e: K8sEntry): K8sEntry {
 export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncGenerator<LogRecord> {
   const want = (s: LogStream) => (s === 'stdout' ? opts.stdout !== false : opts.stderr !== false);
   const { signal, sinceNs, untilNs } = opts;
-  if (signal?.aborted) return;
+  let unpositioned = opts.positioned;
+  const positioned = () => { const f = unpositioned; unpositioned = undefined; f?.(); };
+  if (signal?.aborted) { positioned(); return; }
   const joiner = new K8sJoiner();
   const push = opts.partial
     ? (e: K8sEntry): LogRecord => ({ stream: e.stream, timeNs: e.timeNs, time: formatTimestamp(e.timeNs), line: e.partial ? e.content : Buffer.concat([e.content, Buffer.from('\n')]) })
@@ -461,7 +469,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
   const verdict = (r: LogRecord) =>
     !want(r.stream) || (sinceNs !== undefined && r.timeNs < sinceNs) ? 'skip' : untilNs !== undefined && r.timeNs > untilNs ? 'end' : 'yield';
 
-  let src = await openSource(path);
+  let src = await openSource(path).catch((e: unknown) => { positioned(); throw e; });
   // Files rotated away (container.log.N … .1), oldest first. Opened after the current
   // file, and skipped when they are that same file (a rotation just happened).
   const older: Source[] = [];
@@ -471,7 +479,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     if (src && o.ino === src.ino && o.dev === src.dev) { await o.fh.close(); continue; }
     older.push(o);
   }
-  if (!src && !older.length && !opts.follow) return;
+  if (!src && !older.length && !opts.follow) { positioned(); return; }
 
   // Wake-ups for follow: file events, the poll timer, stop and abort.
   let stopped = false;
@@ -538,6 +546,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
       for (const o of older.splice(0)) await o.fh.close();
       if (!(yield* emit(entries.map((e) => push(e))))) return;
     }
+    positioned();
     while (older.length) {
       const o = older.shift()!;
       try { if (!(yield* drain(o))) return; } finally { await o.fh.close(); }
@@ -572,6 +581,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     if (signal?.aborted) return;
     yield* emit(joiner.flush());
   } finally {
+    positioned();
     watcher?.close();
     signal?.removeEventListener('abort', onAbort);
     for (const o of older) await o.fh.close().catch(() => {});

@@ -25,6 +25,8 @@ export interface OutputOptions {
   stdout?: boolean;
   stderr?: boolean;
   signal?: AbortSignal;
+  /** Called once the place output is read from is fixed (see ReadLogOptions.positioned). */
+  positioned?: () => void;
 }
 
 /** Output for attach: past lines if asked, then everything new until the container's next exit. */
@@ -38,6 +40,7 @@ export function attachOutput(svc: ContainerService, c: Container, o: OutputOptio
     signal: o.signal,
     stopped,
     partial: true,
+    positioned: o.positioned,
   });
 }
 
