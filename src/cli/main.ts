@@ -5,6 +5,7 @@
 import { parseFlags, FlagError, flagHelp, type FlagDef } from '../core/flags.js';
 import { ApiError, ConnectError } from '../client/client.js';
 import { Cli, CliExit, DEFAULT_HOST, type Command } from './cli.js';
+import { BERTH_VERSION } from '../core/version.js';
 
 type Loader = () => Promise<Command>;
 
@@ -219,7 +220,8 @@ async function main(argv: string[]): Promise<number> {
     return 125;
   }
   const rest = global.args;
-  if (global.flags.version) rest.unshift('version');
+  // As `docker --version`: one line, no daemon asked.
+  if (global.flags.version) { process.stdout.write(`Berth version ${BERTH_VERSION}, build berth\n`); return 0; }
   if (rest.length === 0 || (global.flags.help && rest.length === 0)) { process.stdout.write(topHelp()); return 0; }
   let path = rest[0];
   let args = rest.slice(1);

@@ -137,4 +137,10 @@ test('berth --help lists every command with a one-line summary, without a daemon
   assert.ok(section.length > 40, r.stdout);
   for (const line of section) assert.match(line, /^ {2}[a-z]+ +\S.{5,}$/, `no summary: ${line}`);
   assert.match(r.stdout, /^ {2}run +Create and run a new container from an image$/m);
+  // --version is one line, as docker's, and asks no daemon either
+  for (const flag of ['--version', '-v']) {
+    const v = await run(process.execPath, [BERTH, '-H', 'unix:///nonexistent/berth.sock', flag]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /^Berth version \d+\.\d+\.\d+, build \S+\n$/);
+  }
 });
