@@ -197,18 +197,27 @@ export async function makeTar(entries: Record<string, string | { type: 'director
   return Buffer.concat(chunks);
 }
 
-/** A real dockerd on private roots and socket, with no iptables or bridge changes to the host. */
+/**
+ * A real dockerd on private roots, socket and bridge, with no iptables
+ * changes to the host. Its own bridge, not --bridge=none: a dockerd started
+ * with none deletes the host's docker0, which a Docker on the same machine uses.
+ */
 export class RealDockerd {
   proc?: ChildProcess;
   log = '';
   readonly socket: string;
-  constructor(readonly dir: string) { this.socket = join(dir, 'docker.sock'); }
+  readonly bridge: string;
+  constructor(readonly dir: string) {
+    this.socket = join(dir, 'docker.sock');
+    this.bridge = `bdk${createHash('sha256').update(dir).digest('hex').slice(0, 10)}`;
+  }
 
   async start(): Promise<void> {
+    spawnSync('ip', ['link', 'add', this.bridge, 'type', 'bridge'], { stdio: 'ignore' });
     const args = [
       '--data-root', join(this.dir, 'root'), '--exec-root', join(this.dir, 'exec'), '-H', `unix://${this.socket}`,
       '--pidfile', join(this.dir, 'dockerd.pid'), '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-      '--bridge=none', '--containerd-namespace', 'berth-test', '--containerd-plugins-namespace', 'berth-test-plugins',
+      `--bridge=${this.bridge}`, '--containerd-namespace', 'berth-test', '--containerd-plugins-namespace', 'berth-test-plugins',
     ];
     this.proc = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
@@ -234,6 +243,7 @@ export class RealDockerd {
       await done;
     }
     spawnSync('sh', ['-c', `grep ' ${this.dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l`]);
+    spawnSync('ip', ['link', 'del', this.bridge], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
