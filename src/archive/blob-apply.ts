@@ -82,7 +82,11 @@ class WorkerPool {
   }
 
   private spawn(): PooledWorker {
-    return { worker: new Worker(new URL('./apply-worker.js', import.meta.url)) };
+    const worker = new Worker(new URL('./apply-worker.js', import.meta.url));
+    // A job listens for its own worker's errors; between jobs one must not go unhandled (it would end the daemon).
+    worker.on('error', () => {});
+    worker.on('exit', () => { this.idle = this.idle.filter((x) => x.worker !== worker); });
+    return { worker };
   }
 }
 
