@@ -65,8 +65,12 @@ export function packPath(hostPath: string, name: string, opts: PackOptions = {})
       const w = p.entry({ ...h, type: 'file', size: st.size });
       await new Promise<void>((resolve, reject) => {
         const r = createReadStream(path);
-        r.on('error', reject);
-        w.on('error', reject);
+        // An archive torn down mid-file (its reader went away) must not leave the file open:
+        // an open file keeps a container's rootfs busy, and it could not be unmounted.
+        const fail = (e: Error) => { r.destroy(); reject(e); };
+        r.on('error', fail);
+        w.on('error', fail);
+        w.on('close', () => r.destroy());
         w.on('finish', resolve);
         r.pipe(w);
       });

@@ -91,9 +91,12 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
 
   async unmount(key: string): Promise<void> {
     const merged = join(this.activeDir(key), 'merged');
-    while (await isMountPoint(merged)) {
+    for (let busy = 0; await isMountPoint(merged);) {
       const r = await run('umount', [merged]);
-      if (r.code !== 0) throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);
+      if (r.code === 0) continue;
+      // A reader that just stopped (an export whose client left) may hold a file a moment longer.
+      if (/target is busy/.test(r.stderr) && ++busy < 20) { await new Promise((res) => setTimeout(res, 25)); continue; }
+      throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);
     }
   }
 }

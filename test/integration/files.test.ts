@@ -185,16 +185,17 @@ test('unknown container and missing paths: Docker words and statuses', async () 
 });
 
 test('a client that stops reading an export, a cp or a save midway leaves berthd serving', async () => {
-  await ok(d.berth(['run', '--name', 'quitter', 'busybox', 'true']));
+  // A big file, so the reader leaves in the middle of it: the file must not stay open (the rootfs could not be unmounted).
+  await ok(d.berth(['run', '--name', 'quitter', 'busybox', 'dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=30']));
   const env = { ...process.env, DOCKER_HOST: d.host };
-  for (const cmd of ['docker export quitter | head -c 1000', 'docker cp quitter:/bin - | head -c 1000', 'docker save busybox | head -c 1000', 'docker export quitter | tar t | head -2']) {
+  for (const cmd of ['docker export quitter | head -c 1000', 'docker cp quitter:/big - | head -c 100000', 'docker save busybox | head -c 1000', 'docker export quitter | tar t | head -2']) {
     await run('sh', ['-c', `${cmd} >/dev/null`], { env });
     assert.equal((await http(d.socket, 'GET', '/_ping')).status, 200, `berthd still answers after: ${cmd}`);
   }
   // and the next export is whole
   const whole = await run('sh', ['-c', 'docker export quitter | tar t | wc -l'], { env });
   assert.ok(Number(whole.stdout.trim()) > 100, whole.stdout);
-  await ok(d.berth(['rm', 'quitter']));
+  await ok(d.berth(['rm', 'quitter'])); // its rootfs unmounts: nothing is left open in it
 });
 
 test('export then import gives the same tree (the migration example)', async () => {
