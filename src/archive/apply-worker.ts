@@ -5,9 +5,9 @@
  * daemon's event loop, so several layers unpack at once on several cores.
  */
 import { openSync, readSync, closeSync } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { newHasher } from '../core/digest.js';
+import { hashingTap } from '../core/digest.js';
 import { messageOf, statusOf } from '../core/errors.js';
 import { applyTar } from './apply.js';
 import { decompressStream } from './compression.js';
@@ -60,11 +60,10 @@ async function runJob(r: Running): Promise<void> {
   const { job } = r;
   try {
     const { stream } = await decompressStream(Readable.from(follow(r), { objectMode: false }));
-    const h = newHasher();
-    const tap = new Transform({ transform(c: Buffer, _e, cb) { h.update(c); cb(null, c); } });
+    const { tap, digest } = hashingTap();
     stream.on('error', (e) => tap.destroy(e));
     const { size } = await applyTar(job.root, stream.pipe(tap), { whiteouts: job.whiteouts, umask: job.umask });
-    post({ type: 'done', id: job.id, size, diffId: 'sha256:' + h.digest('hex') });
+    post({ type: 'done', id: job.id, size, diffId: await digest });
   } catch (err) {
     post({ type: 'error', id: job.id, message: messageOf(err), status: statusOf(err) });
   } finally {

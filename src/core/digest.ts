@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { InvalidArgumentError } from './errors.js';
 
 /** A content digest in OCI form: "sha256:<64 hex>". */
@@ -41,4 +42,28 @@ export function chainIds(diffIds: Digest[]): Digest[] {
     out.push(out.length === 0 ? d : sha256Digest(`${out[out.length - 1]} ${d}`));
   }
   return out;
+}
+
+/**
+ * A pass-through that hashes what flows by. `digest` settles when the stream
+ * ends; it rejects when `expected` is given and differs, which makes the
+ * snapshotter throw its temp dir away.
+ */
+export function hashingTap(expected?: Digest, what = 'layer'): { tap: Transform; digest: Promise<Digest> } {
+  const h = newHasher();
+  let settle!: (d: Digest) => void;
+  let fail!: (e: Error) => void;
+  const digest = new Promise<Digest>((res, rej) => { settle = res; fail = rej; });
+  digest.catch(() => {}); // observed by the snapshotter; avoid unhandled rejections on early errors
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); },
+    flush(cb) {
+      const d = 'sha256:' + h.digest('hex');
+      if (expected && d !== expected) fail(new InvalidArgumentError(`invalid diffID for ${what}: expected ${expected}, got ${d}`));
+      else settle(d);
+      cb();
+    },
+  });
+  tap.on('error', (e) => fail(e));
+  return { tap, digest };
 }

@@ -11,9 +11,9 @@
  */
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { writeJsonAtomic, fsyncDir } from '../core/atomic.js';
-import { type Digest, hexOf, newHasher, sha256Digest, isDigest } from '../core/digest.js';
+import { type Digest, hexOf, hashingTap, sha256Digest, isDigest } from '../core/digest.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { KeyedMutex } from '../core/mutex.js';
 import { applyTar, type WhiteoutMode } from '../archive/apply.js';
@@ -97,13 +97,8 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
         let input = opts.tar;
         let hashed: Promise<Digest> | undefined;
         if (opts.diffId === undefined) {
-          const h = newHasher();
-          let settle!: (d: Digest) => void;
-          hashed = new Promise((r) => { settle = r; });
-          const tap = new Transform({
-            transform(c: Buffer, _e, cb) { h.update(c); cb(null, c); },
-            flush(cb) { settle('sha256:' + h.digest('hex')); cb(); },
-          });
+          const { tap, digest } = hashingTap();
+          hashed = digest;
           opts.tar.on('error', (e) => tap.destroy(e));
           input = opts.tar.pipe(tap);
         }
