@@ -16,7 +16,7 @@
  * with its per-capability and per-architecture includes and excludes
  * resolved here.
  */
-import { release as osReleaseOf } from 'node:os';
+import { release as osRelease } from 'node:os';
 import { InvalidArgumentError } from '../core/errors.js';
 
 export interface OciSeccompArg { index: number; value: number; valueTwo?: number; op: string }
@@ -99,11 +99,6 @@ function kernelAtLeast(min: string): boolean {
   return true;
 }
 
-let release: string | undefined;
-function osRelease(): string {
-  return (release ??= osReleaseOf());
-}
-
 /** A profile in Docker's JSON format, resolved for this container's capabilities and the host's architecture. */
 export function profileFromJson(json: string, caps: string[], arch: string = process.arch): OciSeccomp {
   let p: DockerProfile;
@@ -152,13 +147,11 @@ function nativeName(arch: string): string {
   return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch] ?? arch;
 }
 
-/** The filter for a container: none, the built-in profile, or the one it was given. */
-export function containerSeccomp(securityOpt: string[] | null | undefined, privileged: boolean, caps: string[]): OciSeccomp | undefined {
-  let custom: string | undefined;
-  for (const opt of securityOpt ?? []) {
-    const m = /^seccomp[=:]([\s\S]*)$/.exec(opt);
-    if (m) custom = m[1]!;
-  }
+/**
+ * The filter for a container: none, the built-in profile, or the one it was
+ * given (`custom`: the value of its `seccomp=` security option, if any).
+ */
+export function containerSeccomp(custom: string | undefined, privileged: boolean, caps: string[]): OciSeccomp | undefined {
   // As dockerd: privileged runs unfiltered whatever the profile.
   if (privileged || custom === 'unconfined') return undefined;
   if (custom !== undefined && custom !== 'builtin') return profileFromJson(custom, caps);

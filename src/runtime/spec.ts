@@ -416,15 +416,20 @@ function namespaces(input: SpecInput): OciNamespace[] {
 
 // ---------------------------------------------------------------- security opts
 
-function securityOpts(hc: HostConfig): { noNewPrivileges: boolean; unmaskedPaths: boolean } {
+function securityOpts(hc: HostConfig): { noNewPrivileges: boolean; unmaskedPaths: boolean; seccomp?: string } {
   let noNewPrivileges = false;
   let unmaskedPaths = false;
+  let seccomp: string | undefined;
   for (const opt of hc.SecurityOpt ?? []) {
-    const [k, v = 'true'] = opt.split(/[=:]/, 2);
+    // Split at the first separator only: a seccomp profile's JSON has plenty of its own.
+    const i = opt.search(/[=:]/);
+    const k = i < 0 ? opt : opt.slice(0, i);
+    const v = i < 0 ? 'true' : opt.slice(i + 1);
     if (k === 'no-new-privileges') noNewPrivileges = v === 'true';
     if (k === 'systempaths' && v === 'unconfined') unmaskedPaths = true;
+    if (k === 'seccomp') seccomp = v;
   }
-  return { noNewPrivileges, unmaskedPaths };
+  return { noNewPrivileges, unmaskedPaths, seccomp };
 }
 
 // ---------------------------------------------------------------- the spec
@@ -498,7 +503,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     resources: resources(hc, deviceRules),
     cgroupsPath: input.cgroupsPath,
   };
-  const seccomp = containerSeccomp(hc.SecurityOpt, privileged, caps);
+  const seccomp = containerSeccomp(sec.seccomp, privileged, caps);
   if (seccomp) linux.seccomp = seccomp;
   if (!privileged && !sec.unmaskedPaths) {
     linux.maskedPaths = [...MASKED_PATHS];

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerSeccomp, defaultProfile, profileFromJson } from '../../src/runtime/seccomp.js';
-import { DEFAULT_CAPS } from '../../src/runtime/spec.js';
+import { DEFAULT_CAPS, buildSpec } from '../../src/runtime/spec.js';
 
 const denied = (p: ReturnType<typeof defaultProfile>) => new Set(p.syscalls!.filter((s) => !s.args).flatMap((s) => s.names));
 
@@ -33,13 +33,23 @@ test('the built-in profile denies what the capabilities do not cover, and lets C
   assert.equal(defaultProfile(DEFAULT_CAPS, 's390x').syscalls!.find((s) => s.names.includes('clone'))!.args![0]!.index, 1);
 });
 
+/** The filter buildSpec gives a container with these security options. */
+const filterFor = (securityOpt: string[] | null, privileged = false) => buildSpec({
+  id: 'c1', rootfs: '/var/lib/berth/rootfs/c1', args: ['true'], env: [], cwd: '/', hostname: 'c1', user: { uid: 0, gid: 0, additionalGids: [] },
+  tty: false, hostConfig: { SecurityOpt: securityOpt, Privileged: privileged }, cgroupsPath: '/berth/c1',
+}).linux.seccomp;
+
 test('unconfined and privileged run unfiltered; builtin and no option get the default', () => {
-  assert.equal(containerSeccomp(['seccomp=unconfined'], false, DEFAULT_CAPS), undefined);
-  assert.equal(containerSeccomp(['seccomp:unconfined'], false, DEFAULT_CAPS), undefined);
-  assert.equal(containerSeccomp(null, true, DEFAULT_CAPS), undefined);
-  assert.equal(containerSeccomp([`seccomp=${JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO' })}`], true, DEFAULT_CAPS), undefined);
-  assert.deepEqual(containerSeccomp(['seccomp=builtin'], false, DEFAULT_CAPS), defaultProfile(DEFAULT_CAPS));
-  assert.deepEqual(containerSeccomp(['no-new-privileges'], false, DEFAULT_CAPS), defaultProfile(DEFAULT_CAPS));
+  assert.equal(filterFor(['seccomp=unconfined']), undefined);
+  assert.equal(filterFor(['seccomp:unconfined']), undefined);
+  assert.equal(filterFor(null, true), undefined);
+  assert.equal(filterFor([`seccomp=${JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO' })}`], true), undefined);
+  assert.deepEqual(filterFor(['seccomp=builtin']), defaultProfile(DEFAULT_CAPS));
+  assert.deepEqual(filterFor(['no-new-privileges']), defaultProfile(DEFAULT_CAPS));
+  assert.deepEqual(containerSeccomp(undefined, false, DEFAULT_CAPS), defaultProfile(DEFAULT_CAPS));
+  // A profile's JSON, full of ':' and '=', reaches the parser whole.
+  const json = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] }] });
+  assert.deepEqual(filterFor([`seccomp=${json}`]), profileFromJson(json, DEFAULT_CAPS));
 });
 
 test('Docker\'s profile format: archMap, includes and excludes by capability and architecture, errors', () => {
