@@ -2,8 +2,9 @@
  * The embedded DNS server of a user-defined network: it listens (UDP and TCP)
  * on the network's gateway address, answers A queries for the names of the
  * containers on that network (name, aliases, short ID, and the asker's own
- * link aliases) from a lookup the engine supplies, and relays every other query to the host's resolvers.
- * Containers on the network get it as their nameserver.
+ * link aliases) from a lookup the engine supplies, and relays every other
+ * query to the host's resolvers. Containers on the network get it as their
+ * nameserver.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';

@@ -102,13 +102,14 @@ export class Download extends EventEmitter {
   /** The blob as a file that an unpack worker follows while the download writes it. */
   async file(): Promise<BlobFile> {
     while (!this.ingestPath && !this.finished) await this.next();
+    const available = () => (this.finished ? this.size : this.written);
     return {
       name: this.digest,
       paths: [this.ingestPath, this.content.path(this.digest)].filter(Boolean),
       size: this.size,
-      available: () => (this.finished ? this.size : this.written),
+      available,
       watch: (onChange) => {
-        const progress = () => onChange(this.finished ? this.size : this.written);
+        const progress = () => onChange(available());
         const failed = (e: Error) => onChange(this.written, e);
         this.on('progress', progress).on('end', progress).on('failed', failed);
         if (this.error) failed(this.error);
