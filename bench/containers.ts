@@ -103,8 +103,9 @@ async function engines(): Promise<Engine[]> {
   await berth.start();
   out.push({
     name: 'berth',
-    cli: (a) => run(process.execPath, [BERTH, '-H', berth.host, ...a]),
-    spawnArgs: () => [process.execPath, [BERTH, '-H', berth.host], process.env],
+    // As a user runs it: the script itself, so its shebang applies.
+    cli: (a) => run(BERTH, ['-H', berth.host, ...a]),
+    spawnArgs: () => [BERTH, ['-H', berth.host], process.env],
     daemonRssKb: () => rssKb(berth.proc!.pid!),
     containersRssKb: () => treeRssKb((cmd) => cmd.startsWith('conmon ') && cmd.includes(berth.execRoot)),
     cleanup: () => berth.cleanup(),

@@ -110,8 +110,9 @@ export class Daemon {
     await done;
   }
 
+  /** The berth CLI, run as a user runs it (the script, so its shebang applies). */
   berth(args: string[], opts: { input?: string | Buffer } = {}): Promise<RunResult> {
-    return run(process.execPath, [BERTH, '-H', this.host, ...args], opts);
+    return run(BERTH, ['-H', this.host, ...args], opts);
   }
 
   /** The real docker CLI, pointed at this berthd. */

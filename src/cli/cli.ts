@@ -2,7 +2,6 @@
  * What every command gets: the API client (the daemon is started on demand),
  * output streams, and docker's error conventions.
  */
-import { spawn } from 'node:child_process';
 import { openSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client, ConnectError } from '../client/client.js';
@@ -40,7 +39,8 @@ export class Cli {
     this.clientValue ??= new Client(this.host);
     if (!this.checked) {
       this.checked = true;
-      if (this.hostIsDefault && process.getuid?.() === 0 && !(await this.clientValue.ping())) await this.startDaemon();
+      // Started when the first request finds no daemon: no ping round trip before every command.
+      if (this.hostIsDefault && process.getuid?.() === 0) this.clientValue.onUnreachable = () => this.startDaemon();
     }
     return this.clientValue;
   }
@@ -52,6 +52,8 @@ export class Cli {
     mkdirSync('/var/log/berth', { recursive: true });
     const logFile = '/var/log/berth/berthd.log';
     const fd = openSync(logFile, 'a');
+    // Loaded here only: most commands never start a daemon.
+    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [daemon], { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     let exited = false;

@@ -43,13 +43,49 @@ function encodeQuery(q: Query | undefined): string {
 export class Client {
   readonly socketPath: string;
   private readonly agent = new Agent({ keepAlive: true });
+  /**
+   * Called once, on the first refused connection, before that request is
+   * retried (the CLI starts a daemon there). A request whose body is a
+   * stream cannot be sent twice, so it pings first instead.
+   */
+  onUnreachable?: () => Promise<void>;
 
   constructor(readonly host: string, readonly apiVersion = API_VERSION) {
     this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
   }
 
   /** Send a request; resolves with the response once headers arrive. Errors (status ≥ 400) throw ApiError. */
-  request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    const streaming = opts.body !== undefined && typeof (opts.body as Readable).pipe === 'function';
+    if (streaming && this.onUnreachable && !(await this.ping())) await this.unreachable();
+    return this.reachable(() => this.send(method, path, opts));
+  }
+
+  /** Run a request, and once more after onUnreachable if the daemon refused the connection. */
+  private async reachable<T>(send: () => Promise<T>): Promise<T> {
+    let r: T;
+    try {
+      r = await send();
+    } catch (err) {
+      if (!(err instanceof ConnectError) || !this.onUnreachable) {
+        if (!(err instanceof ConnectError)) this.onUnreachable = undefined;
+        throw err;
+      }
+      await this.unreachable();
+      r = await send();
+    }
+    // Reached once: a later refusal is an error (the daemon went away mid-command).
+    this.onUnreachable = undefined;
+    return r;
+  }
+
+  private async unreachable(): Promise<void> {
+    const h = this.onUnreachable;
+    this.onUnreachable = undefined;
+    await h?.();
+  }
+
+  private send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       let payload: Buffer | undefined;
@@ -114,6 +150,10 @@ export class Client {
    * connection becomes a plain byte pipe both ways.
    */
   hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Socket> {
+    return this.reachable(() => this.sendHijack(method, path, opts));
+  }
+
+  private sendHijack(method: string, path: string, opts: RequestOptions): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
       const req = httpRequest({
@@ -149,7 +189,7 @@ export class Client {
 
   async ping(): Promise<boolean> {
     try {
-      const res = await this.request('GET', '/_ping');
+      const res = await this.send('GET', '/_ping', {});
       res.resume();
       return true;
     } catch (err) {

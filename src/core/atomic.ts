@@ -1,4 +1,4 @@
-import { open, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, rename, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -32,4 +32,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value));
+}
+
+/**
+ * Replace a file whole, without the fsyncs: a reader (or a daemon killed
+ * mid-write) sees the old or the new content; a power cut may leave either,
+ * or an empty file. For files that are rewritten often and can be rebuilt.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+export async function replaceJson(path: string, value: unknown): Promise<void> {
+  await replaceFile(path, JSON.stringify(value));
 }

@@ -12,7 +12,7 @@
  *   bundle/attach   conmon's attach socket (SOCK_SEQPACKET), bundle/ctl its control fifo
  */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemError } from '../core/errors.js';
@@ -104,13 +104,20 @@ export async function startShim(o: ShimOptions): Promise<number> {
   }
   // conmon's first process exits once it has forked the monitor; the monitor
   // writes runc create's outcome, {"data": pid} or {"data": -1, "message": …}.
+  // Woken by inotify as soon as it is written; the timer covers a missed event.
   let first: RegExpExecArray | null = null;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-    first = /\{[^}]*\}/.exec(await readFile(p.syncFile, 'utf8'));
-    if (first) break;
-    const monitor = await shimPid(p);
-    if (code !== 0 || (monitor && !alive(monitor) && !/\{[^}]*\}/.test(await readFile(p.syncFile, 'utf8')))) break;
-    await new Promise((r) => setTimeout(r, 5));
+  let wake = () => {};
+  const watcher = watchFile(p.syncFile, () => wake());
+  try {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      first = /\{[^}]*\}/.exec(await readFile(p.syncFile, 'utf8'));
+      if (first) break;
+      const monitor = await shimPid(p);
+      if (code !== 0 || (monitor && !alive(monitor) && !/\{[^}]*\}/.test(await readFile(p.syncFile, 'utf8')))) break;
+      await new Promise<void>((r) => { const t = setTimeout(r, 5); wake = () => { clearTimeout(t); r(); }; });
+    }
+  } finally {
+    watcher?.close();
   }
   if (!first) {
     const err = readFileSync(join(p.dir, 'conmon.err'), 'utf8').trim();
@@ -119,6 +126,14 @@ export async function startShim(o: ShimOptions): Promise<number> {
   const msg = JSON.parse(first[0]) as { data: number; message?: string };
   if (msg.data <= 0) throw new SystemError(cleanRuntimeError(msg.message ?? 'container create failed'));
   return msg.data;
+}
+
+function watchFile(path: string, onChange: () => void): FSWatcher | undefined {
+  try {
+    const w = watch(path, onChange);
+    w.on('error', () => {});
+    return w;
+  } catch { return undefined; }
 }
 
 /** runc's error lines wrapped in logrus format → the message a user needs. */

@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Daemon, startDaemon, importBusybox } from '../helpers.js';
 
@@ -28,6 +29,13 @@ function cgroupFile(id: string, v1: string, v2: string): string {
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return readFileSync(`/sys/fs/cgroup/berth/${id}/${v2}`, 'utf8').trim();
   const [ctrl, file] = v1.split('/') as [string, string];
   return readFileSync(`/sys/fs/cgroup/${ctrl}/berth/${id}/${file}`, 'utf8').trim();
+}
+
+/** Every cgroup dir the container has, on v1, v2 and hybrid hosts. */
+function cgroupDirs(id: string): string[] {
+  const root = '/sys/fs/cgroup';
+  const candidates = [join(root, 'berth', id), ...readdirSync(root).map((h) => join(root, h, 'berth', id))];
+  return candidates.filter((p) => existsSync(p));
 }
 
 test('run prints output, keeps stdout and stderr apart, and exits with the container\'s code', async () => {
@@ -70,8 +78,15 @@ test('detached containers: ps, inspect, logs, stop with SIGKILL after the timeou
   assert.equal(stop.stdout, 'sleeper\n');
   assert.ok(Date.now() - t0 >= 1000);
   assert.equal(await inspect('sleeper', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}'), 'exited 137 false');
+  // The exit removed what the runtime kept: its state dir and every cgroup dir.
+  assert.equal(existsSync(join(d.execRoot, 'runc', id)), false);
+  assert.deepEqual(cgroupDirs(id), []);
   assert.equal((await d.berth(['start', 'sleeper'])).code, 0);
   assert.equal(await inspect('sleeper', '{{.State.Running}}'), 'true');
+  // Started for runc too: its own view, not just ours, and its cgroups are back.
+  const state = spawnSync('runc', ['--root', join(d.execRoot, 'runc'), 'state', id], { encoding: 'utf8' });
+  assert.equal((JSON.parse(state.stdout) as { status: string }).status, 'running', state.stderr);
+  assert.ok(cgroupDirs(id).length > 0);
   const rm = await d.berth(['rm', 'sleeper']);
   assert.equal(rm.code, 1);
   assert.equal(rm.stderr, 'Error response from daemon: cannot remove container "/sleeper": container is running: stop the container before removing or force remove\n');

@@ -1,7 +1,7 @@
 /** The /etc files Docker manages in every container: hostname, hosts, resolv.conf. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../core/atomic.js';
+import { replaceFile } from '../../core/atomic.js';
 import type { OciMount } from '../../runtime/spec.js';
 import type { HostConfig } from './types.js';
 import type { NetAttachment } from './networking.js';
@@ -52,11 +52,7 @@ export async function writeEtcFiles(dir: string, hostname: string, domain: strin
     ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links)],
     ['resolv.conf', await containerResolvConf(h, hostNetwork, net)],
   ];
-  const mounts: OciMount[] = [];
-  for (const [name, content] of files) {
-    if (inPlace) await writeFile(join(dir, name), content);
-    else await writeFileAtomic(join(dir, name), content);
-    mounts.push({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] });
-  }
-  return mounts;
+  // Made anew at every start, so not synced.
+  await Promise.all(files.map(([name, content]) => (inPlace ? writeFile : replaceFile)(join(dir, name), content)));
+  return files.map(([name]) => ({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] }));
 }

@@ -18,7 +18,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomic.js';
+import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { chainIds, type Digest } from '../../core/digest.js';
 import { humanDuration } from '../../core/duration.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
@@ -156,7 +156,7 @@ export class ContainerService {
 
   private async save(c: Container): Promise<void> {
     await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'config.json'), c.rec);
-    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
+    await this.saveState(c);
   }
 
   /** Write the record after another service changed it (network connect/disconnect). */
@@ -164,8 +164,14 @@ export class ContainerService {
     await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'config.json'), c.rec);
   }
 
+  /**
+   * The state is rewritten at every transition, and the shim is its truth
+   * (init() reconciles with it): replaced atomically but not synced, which
+   * took milliseconds off every start and exit. A file a power cut tore
+   * loads as a created container.
+   */
   private async saveState(c: Container): Promise<void> {
-    await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
+    await replaceJson(join(this.dataDir(c.rec.Id), 'state.json'), c.state);
   }
 
   // ---- create -------------------------------------------------------------
@@ -258,23 +264,28 @@ export class ContainerService {
     const id = c.rec.Id;
     const sp = this.shim(id);
     try {
-      const [, rootfs] = await Promise.all([
-        rm(sp.dir, { recursive: true, force: true }).then(() => mkdir(sp.bundle, { recursive: true, mode: 0o700 })),
-        this.snapshotter.mount(id),
-      ]);
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
       const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
       // Legacy links first: a stopped target fails the start before anything is set up.
       const links = h.Links?.length && this.networking ? linkEffects(c, linksOf(c, (r) => this.get(r)), (t) => this.networking!.bridgeAddress(t)) : { hosts: [], env: [] };
+      // The bundle dir, the rootfs and the network namespace side by side; all settle before
+      // a failure is thrown, so the clean-up below never races one still being made.
       // The namespace exists once attach returns; its endpoints come up while the runtime creates the container.
-      const pending: PendingAttachment = this.networking
-        ? await this.networking.attach(c)
-        : await (async () => {
-          const net: NetAttachment = { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
-          return { namespace: net.namespace, done: Promise.resolve(net) };
-        })();
+      const settled = await Promise.allSettled([
+        rm(sp.dir, { recursive: true, force: true }).then(() => mkdir(sp.bundle, { recursive: true, mode: 0o700 })),
+        this.snapshotter.mount(id),
+        this.networking
+          ? this.networking.attach(c)
+          : (async (): Promise<PendingAttachment> => {
+            const net: NetAttachment = { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
+            return { namespace: net.namespace, done: Promise.resolve(net) };
+          })(),
+      ]);
+      for (const r of settled) if (r.status === 'rejected') throw r.reason;
+      const rootfs = (settled[1] as PromiseFulfilledResult<string>).value;
+      const pending = (settled[2] as PromiseFulfilledResult<PendingAttachment>).value;
       const network = pending.namespace;
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
       const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace, links.hosts);
@@ -305,7 +316,7 @@ export class ContainerService {
       });
       // /etc/hosts and resolv.conf get the addresses and DNS now, into the files the container has mounted.
       await etc(await pending.done, true);
-      await this.runc.start(id);
+      await this.runc.start(id, pid);
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);
       this.watchExit(c);
@@ -415,7 +426,7 @@ export class ContainerService {
     // Independent clean-ups side by side (they are most of the time between an exit and `wait` returning):
     // the runtime's state, the network and the rootfs; volumes last.
     await Promise.all([
-      this.runc.delete(id, true).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
+      this.runc.deleteExited(id).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
       this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
       this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
     ]);

@@ -518,10 +518,15 @@ export class NetworkService implements ContainerNetworking {
       // The namespace goes first when no other container shares it: the kernel then takes its veths
       // down on its own, and the CNI DEL (without a namespace) only releases addresses and ports —
       // deleting a veth by hand costs tens of milliseconds on the way to `rm` returning.
+      // The DELs are then told of no namespace, and run while it goes.
       const shared = this.containers.list().some((o) => o.state.Running && o.rec.Id !== id && this.sharesNetworkOf(o, id));
-      if (!shared) await remove();
-      for (const ep of [...st.Endpoints].reverse()) await this.delEndpoint(id, st, ep);
-      if (shared) await remove();
+      const dels = async (netns: string) => { for (const ep of [...st!.Endpoints].reverse()) await this.delEndpoint(id, netns, ep); };
+      if (shared) {
+        await dels(await liveNetns(st));
+        await remove();
+      } else {
+        await Promise.all([remove(), dels('')]);
+      }
     }
     for (const r of this.reservations.get(id) ?? []) r.close();
     this.reservations.delete(id);
@@ -537,9 +542,8 @@ export class NetworkService implements ContainerNetworking {
     return this.containers.tryGet(ref)?.rec.Id === id;
   }
 
-  private async delEndpoint(id: string, st: RuntimeState, ep: EndpointState): Promise<void> {
-    // A namespace already gone (reboot, torn-down mount) is passed as none: the plugins then skip it, as the spec allows.
-    const netns = (await isNetnsMount(st.Netns)) ? st.Netns : '';
+  /** `netns` is '' when the namespace is gone or going (reboot, torn-down mount): the plugins then skip it, as the spec allows. */
+  private async delEndpoint(id: string, netns: string, ep: EndpointState): Promise<void> {
     try {
       await delNetworkList(ep.Conf, { containerId: id, netns, ifName: ep.IfName, args: ep.Args, runtimeConfig: ep.RuntimeConfig }, ep.Result);
     } catch (e) {
@@ -571,7 +575,7 @@ export class NetworkService implements ContainerNetworking {
         try { await this.addEndpoint(c, st, n, ep); } catch (e) {
           const added = st.Endpoints.find((x) => x.NetworkID === n.Id);
           if (added) {
-            await this.delEndpoint(c.rec.Id, st, added);
+            await this.delEndpoint(c.rec.Id, await liveNetns(st), added);
             st.Endpoints = st.Endpoints.filter((x) => x !== added);
             await this.saveState(c.rec.Id, st);
           }
@@ -596,7 +600,7 @@ export class NetworkService implements ContainerNetworking {
       const st = this.state.get(c.rec.Id);
       const ep = st?.Endpoints.find((x) => x.NetworkID === n.Id);
       if (st && ep) {
-        await this.delEndpoint(c.rec.Id, st, ep);
+        await this.delEndpoint(c.rec.Id, await liveNetns(st), ep);
         st.Endpoints = st.Endpoints.filter((x) => x !== ep);
         await this.saveState(c.rec.Id, st);
       }
@@ -722,4 +726,9 @@ function untilSeconds(v: string): number {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
   return t / 1000;
+}
+
+/** The namespace to hand CNI: none when its mount is gone already. */
+async function liveNetns(st: RuntimeState): Promise<string> {
+  return (await isNetnsMount(st.Netns)) ? st.Netns : '';
 }
