@@ -68,7 +68,7 @@ export class Client {
       r = await send();
     } catch (err) {
       if (!(err instanceof ConnectError) || !this.onUnreachable) {
-        if (!(err instanceof ConnectError)) this.onUnreachable = undefined;
+        this.onUnreachable = undefined;
         throw err;
       }
       await this.unreachable();

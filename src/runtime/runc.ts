@@ -9,6 +9,7 @@ import { readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { NotFoundError, SystemError, ConflictError } from '../core/errors.js';
 import { run } from '../core/proc.js';
+import { alive } from './shim.js';
 
 export interface RuntimeState { id: string; pid: number; status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; bundle: string }
 
@@ -94,9 +95,9 @@ export class Runc {
 
 /**
  * Read the start byte from a created runc container's exec FIFO. False when
- * there is no FIFO (not runc's layout, or started already). The init opens
- * the FIFO only after `runc create` has returned, so an empty read means
- * "not yet" for as long as the init lives.
+ * there is no FIFO (not runc's layout, or started already). The init may
+ * open its end a moment after `runc create` has returned, so an empty read
+ * means "not yet" for as long as the init lives.
  */
 async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> {
   let fd: number;
@@ -109,7 +110,7 @@ async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> 
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
       if (n === 1) break;
-      if (!processExists(initPid)) throw new SystemError('cannot start a container that has stopped');
+      if (!alive(initPid)) throw new SystemError('cannot start a container that has stopped');
       if (waited > 10_000) throw new SystemError('timed out waiting for the container process to start');
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -118,8 +119,4 @@ async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> 
   }
   await rm(fifo, { force: true });
   return true;
-}
-
-function processExists(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
