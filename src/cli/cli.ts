@@ -2,6 +2,7 @@
  * What every command gets: the API client (the daemon is started on demand),
  * output streams, and docker's error conventions.
  */
+import { spawn } from 'node:child_process';
 import { openSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client, ConnectError } from '../client/client.js';
@@ -52,8 +53,6 @@ export class Cli {
     mkdirSync('/var/log/berth', { recursive: true });
     const logFile = '/var/log/berth/berthd.log';
     const fd = openSync(logFile, 'a');
-    // Loaded here only: most commands never start a daemon.
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [daemon], { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     let exited = false;

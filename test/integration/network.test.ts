@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { get } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, busyboxTar, run } from '../helpers.js';
+import { Daemon, startDaemon, importBusybox, busyboxTar, http, run } from '../helpers.js';
 
 let d: Daemon;
 const BASE = 20000 + Math.floor(Math.random() * 20000);
@@ -337,6 +337,30 @@ test('FORWARD policy DROP (as dockerd sets it): containers still reach out, masq
     await run('iptables', ['-w', '-P', 'FORWARD', policy]);
     await sh(`ip netns pids ${ns} | xargs -r kill; ip netns del ${ns}; ip link del ${ns}h; rm -rf /tmp/${ns}www`);
   }
+});
+
+test('an exited container\'s address is free at once for the next one, and its network can go at once', async () => {
+  await ok(d.berth(['network', 'create', '--subnet', '10.231.7.0/24', 'quick']));
+  // Through the API, as docker-py or compose drive it: no CLI start-up between one container and the next.
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await http(d.socket, method, `/v1.45${path}`, body === undefined ? undefined : JSON.stringify(body));
+    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
+    return r.body ? JSON.parse(r.body) as Record<string, unknown> : {};
+  };
+  const spec = { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'quick' }, NetworkingConfig: { EndpointsConfig: { quick: { IPAMConfig: { IPv4Address: '10.231.7.50' } } } } };
+  const netId = await ok(d.berth(['network', 'inspect', '-f', '{{.Id}}', 'quick']));
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const { Id } = await api('POST', '/containers/create', spec) as { Id: string };
+    ids.push(Id);
+    await api('POST', `/containers/${Id}/start`);
+    assert.equal((await api('POST', `/containers/${Id}/wait`)).StatusCode, 0);
+    await api('DELETE', `/containers/${Id}`);
+  }
+  await api('DELETE', '/networks/quick');
+  // Torn down before the network went: no runtime state, no lease directory made again by a late DEL.
+  assert.deepEqual((await footprint()).state.filter((f) => ids.some((id) => f.startsWith(id))), []);
+  assert.equal(existsSync(join(d.dataRoot, 'networks', 'ipam', netId)), false);
 });
 
 test('nothing leaks after rm and network rm', async () => {

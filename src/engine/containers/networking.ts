@@ -44,8 +44,10 @@ export interface ContainerNetworking {
    * the runtime can create the container while the endpoints come up.
    */
   attach(c: Container): Promise<PendingAttachment>;
-  /** Tear down what attach set up (idempotent; works from what is on disk after a crash). */
+  /** Tear down what attach set up (idempotent; works from what is on disk after a crash; leaves one release() began to finish). */
   detach(c: Container): Promise<void>;
+  /** Tear down after the container exited; may return before the teardown ends, where nothing a user sees waits on it. */
+  release(c: Container): Promise<void>;
   /** A running container's address on the default bridge (for legacy links), if it has one. */
   bridgeAddress(c: Container): string | undefined;
   /** Inspect's NetworkSettings. */

@@ -424,10 +424,10 @@ export class ContainerService {
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
     // Independent clean-ups side by side (they are most of the time between an exit and `wait` returning):
-    // the runtime's state, the network and the rootfs; volumes last.
+    // the runtime's state, the network (which may finish on its own: see release) and the rootfs; volumes last.
     await Promise.all([
       this.runc.deleteExited(id).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
-      this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
+      this.networking?.release(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
       this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
     ]);
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));

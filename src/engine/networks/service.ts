@@ -62,6 +62,8 @@ export class NetworkService implements ContainerNetworking {
   private reservations = new Map<string, Reservation[]>();
   private dns = new Map<string, DnsServer>();
   private locks = new KeyedMutex();
+  /** Teardowns release() left running, by container. */
+  private releasing = new Map<string, Promise<void>>();
   readonly firewall: Firewall;
   /** Set by the engine once the container service exists. */
   containers!: ContainerService;
@@ -302,6 +304,7 @@ export class NetworkService implements ContainerNetworking {
     if (PREDEFINED.includes(n.Name) && ['bridge', 'host', 'null'].includes(n.Driver) && (n.Name !== 'bridge' || n.Options['com.docker.network.bridge.default_bridge'] === 'true')) {
       throw new BerthError(`${n.Name} is a pre-defined network and cannot be removed`, 403);
     }
+    await this.released();
     await this.locks.run('networks', async () => {
       if (this.activeOn(n.Id).length) throw new BerthError(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`, 403);
       this.dns.get(n.Id)?.close();
@@ -319,6 +322,7 @@ export class NetworkService implements ContainerNetworking {
     checkFilterKeys(filters, ['until', 'label', 'label!']);
     const until = filters.until?.[0] ? untilSeconds(filters.until[0]) : undefined;
     const deleted: string[] = [];
+    await this.released();
     for (const n of this.list()) {
       if (PREDEFINED.includes(n.Name)) continue;
       if (until !== undefined && Date.parse(n.Created) / 1000 >= until) continue;
@@ -405,7 +409,8 @@ export class NetworkService implements ContainerNetworking {
     if (primary.Driver !== 'bridge') return ready({ namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] });
     let created!: (ns: string) => void;
     const namespace = new Promise<string>((r) => { created = r; });
-    const done = this.locks.run(c.rec.Id, async (): Promise<NetAttachment> => {
+    // Addresses a just-exited container still holds are free first (see release).
+    const done = this.released().then(() => this.locks.run(c.rec.Id, async (): Promise<NetAttachment> => {
       const id = c.rec.Id;
       if (this.state.has(id)) await this.detachLocked(id); // left over from a run whose exit we missed
       const bindings = portBindings(c);
@@ -430,7 +435,7 @@ export class NetworkService implements ContainerNetworking {
         throw e;
       }
       return { namespace: st.Netns, addresses: st.Endpoints.map((e) => e.IPAddress), ...this.dnsFor(st) };
-    });
+    }));
     done.catch(() => {}); // the caller awaits it; a failure before the namespace exists surfaces below
     return { namespace: await Promise.race([namespace, done.then((a) => a.namespace)]), done };
   }
@@ -504,7 +509,33 @@ export class NetworkService implements ContainerNetworking {
   }
 
   async detach(c: Container): Promise<void> {
+    if (this.releasing.has(c.rec.Id)) return; // a release is tearing it down already
     await this.locks.run(c.rec.Id, () => this.detachLocked(c.rec.Id));
+  }
+
+  /**
+   * Tear down after an exit. Unless the container published ports (a host
+   * port must be free again when `wait` returns), the teardown goes on after
+   * this returns: the CNI DEL is the slowest step between an exit and
+   * `wait`, `stop` or `run --rm` returning. The container leaves the
+   * network's views and DNS at once, and whatever depends on its addresses
+   * being free waits for the teardown first: attach, connect, disconnect,
+   * network rm and prune.
+   */
+  async release(c: Container): Promise<void> {
+    const id = c.rec.Id;
+    const st = this.state.get(id);
+    if (!st || st.Ports.length || this.releasing.has(id)) return this.detach(c);
+    this.state.delete(id); // detachLocked reads it back from disk
+    const done = this.locks.run(id, () => this.detachLocked(id))
+      .catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }))
+      .finally(() => this.releasing.delete(id));
+    this.releasing.set(id, done);
+  }
+
+  /** Every teardown release() left running, finished. */
+  private async released(): Promise<void> {
+    await Promise.all(this.releasing.values());
   }
 
   /** Undo attach from its runtime state: DEL each network (reverse order), release ports, drop the namespace. */
@@ -565,6 +596,7 @@ export class NetworkService implements ContainerNetworking {
     if (mode.startsWith('container:')) throw new BerthError('container sharing network namespace with another container or host cannot be connected to any other network', 403);
     if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
     if (mode === 'none' || n.Driver === 'null') throw new BerthError('container cannot be connected to multiple networks with one of the networks in private (none) mode', 403);
+    await this.released();
     await this.locks.run(c.rec.Id, async () => {
       const eps = { ...this.endpointsOf(c) };
       if (n.Name in eps) throw new BerthError(`endpoint with name ${c.rec.Name.slice(1)} already exists in network ${n.Name}`, 403);
@@ -594,6 +626,7 @@ export class NetworkService implements ContainerNetworking {
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';
     if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
+    await this.released();
     await this.locks.run(c.rec.Id, async () => {
       const eps = { ...this.endpointsOf(c) };
       if (!(n.Name in eps) && !force) throw new BerthError(`container ${c.rec.Id} is not connected to network ${n.Name}`, 403);
