@@ -5,6 +5,7 @@
  * explicitly — umount and unlink — when the container stops.
  */
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { run } from '../core/proc.js';
 import { SystemError } from '../core/errors.js';
@@ -12,7 +13,8 @@ import { SystemError } from '../core/errors.js';
 /** A new namespace on `path`, its loopback up (brought up inside it by the same exec: no CNI loopback run). */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  if (await isNetnsMount(path)) return;
+  // No file, no mount: the table is read only for a path left from before.
+  if (existsSync(path) && await isNetnsMount(path)) return;
   await writeFile(path, '');
   const r = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
   if (r.code !== 0) {

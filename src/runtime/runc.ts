@@ -59,9 +59,9 @@ export class Runc {
     const hooks = Object.values(state.config?.hooks ?? {}).some((h) => h?.length);
     if (basename(this.binary) !== 'runc' || hooks || state.intel_rdt_path) return this.delete(id, true);
     try {
-      for (const path of new Set(Object.values(state.cgroup_paths ?? {}))) {
-        await rmdir(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
-      }
+      // One per controller on cgroup v1: side by side.
+      await Promise.all([...new Set(Object.values(state.cgroup_paths ?? {}))].map((path) =>
+        rmdir(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; })));
     } catch {
       return this.delete(id, true);
     }

@@ -227,9 +227,19 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   abstract mount(key: string): Promise<string>;
   abstract unmount(key: string): Promise<void>;
 
+  /**
+   * Gone from active/ when this returns (one rename); its files are deleted
+   * after, off the path of `rm` and `run --rm` (tmp/ is emptied at init
+   * should that be cut short).
+   */
   async remove(key: string): Promise<void> {
     const dir = this.activeDir(key);
     await this.unmount(key).catch((e) => { if (!(e instanceof NotFoundError)) throw e; });
-    await rm(dir, { recursive: true, force: true });
+    const doomed = join(this.root, 'tmp', `rm-${key}-${Date.now()}`);
+    try { await rename(dir, doomed); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    void rm(doomed, { recursive: true, force: true }).catch(() => {});
   }
 }

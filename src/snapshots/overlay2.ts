@@ -7,8 +7,8 @@
  * the mount run from the snapshotter root, so a deep chain still fits in the
  * one page of mount options the kernel accepts.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Digest } from '../core/digest.js';
 import { hexOf } from '../core/digest.js';
 import { SystemError } from '../core/errors.js';
@@ -23,11 +23,16 @@ function shortLink(chainId: Digest): string {
   return hexOf(chainId).slice(0, 26);
 }
 
-/** Whether `path` is a mount point, from the kernel's own table. */
+/**
+ * Whether an overlay is mounted on `path`: every overlay mount is a device
+ * of its own, so the dir and its parent differ. Two stats, where the mount
+ * table (read twice per container lifecycle) grows with every container.
+ */
 export async function isMountPoint(path: string): Promise<boolean> {
-  const table = await readFile('/proc/self/mountinfo', 'utf8');
-  const escaped = path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-  return table.split('\n').some((line) => line.split(' ')[4] === escaped);
+  try {
+    const [here, parent] = await Promise.all([stat(path), stat(dirname(path))]);
+    return here.dev !== parent.dev;
+  } catch { return false; }
 }
 
 /** Can overlayfs stack directories that live under `dataRoot`? */
@@ -93,7 +98,7 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
     const merged = join(this.activeDir(key), 'merged');
     for (let busy = 0; await isMountPoint(merged);) {
       const r = await run('umount', [merged]);
-      if (r.code === 0) continue;
+      if (r.code === 0) return; // mount() never stacks a second mount on it
       // A reader that just stopped (an export whose client left) may hold a file a moment longer.
       if (/target is busy/.test(r.stderr) && ++busy < 20) { await new Promise((res) => setTimeout(res, 25)); continue; }
       throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);

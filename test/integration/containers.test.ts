@@ -1,7 +1,7 @@
 /** Containers end to end: lifecycle, streams, limits, secure defaults, errors — through berth and the docker CLI. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Daemon, startDaemon, importBusybox } from '../helpers.js';
@@ -281,8 +281,15 @@ test('containers outlive a kill -9 of berthd: same PIDs, exits seen, logs and st
   const short = (await d.berth(['run', '-d', '--name', 'shortlived', 'busybox', 'sh', '-c', 'sleep 2; exit 9'])).stdout.trim();
   const pids = await Promise.all(ids.map((id) => inspect(id, '{{.State.Pid}}')));
   await d.kill9();
+  // What removals cut short by the kill would leave (rm renames the record and deletes files after answering).
+  const fake = 'f'.repeat(64);
+  const debris = [join(d.dataRoot, 'containers', `.removed-${fake}`), join(d.execRoot, 'containers', fake)];
+  for (const dir of debris) mkdirSync(dir, { recursive: true });
+  copyFileSync(join(d.dataRoot, 'containers', short, 'config.json'), join(debris[0]!, 'config.json'));
   await sleep(2500); // shortlived exits while no daemon watches
   await d.start();
+  for (const dir of debris) assert.equal(existsSync(dir), false, `${dir} swept at start`);
+  assert.equal((await d.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter((l) => l === short).length, 1);
   for (let i = 0; i < ids.length; i++) {
     assert.equal(await inspect(ids[i]!, '{{.State.Running}} {{.State.Pid}}'), `true ${pids[i]}`);
   }

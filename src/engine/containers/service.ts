@@ -15,7 +15,7 @@
 import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
@@ -94,6 +94,9 @@ export function parseSignal(s: string | undefined, def = 'SIGKILL'): string {
   if (!(name in osConstants.signals) && !/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) throw new InvalidArgumentError(`invalid signal: ${s}`);
   return name;
 }
+
+/** A removed container's record dir, renamed so and deleted after `rm` has returned. */
+const REMOVED_PREFIX = '.removed-';
 
 export class ContainerService {
   private byId = new Map<string, Container>();
@@ -424,11 +427,12 @@ export class ContainerService {
     const oom = await wasOomKilled(this.shim(id));
     const ranMs = Date.now() - Date.parse(c.state.StartedAt);
     // Independent clean-ups side by side (they are most of the time between an exit and `wait` returning):
-    // the runtime's state, the network (which may finish on its own: see release) and the rootfs; volumes last.
+    // the rootfs first (its exec is the longest wait), the runtime's state, and the network (which may
+    // finish on its own: see release); volumes last.
     await Promise.all([
+      this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
       this.runc.deleteExited(id).catch((e) => log.warn('runtime delete failed', { id, error: messageOf(e) })),
       this.networking?.release(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
-      this.snapshotter.unmount(id).catch((e) => log.warn('unmount failed', { id, error: messageOf(e) })),
     ]);
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
@@ -656,11 +660,16 @@ export class ContainerService {
         // The exit path has normally deleted the runtime's state already: spawn the runtime only for leftovers.
         if (existsSync(join(this.runc.root, c.rec.Id))) await this.runc.delete(c.rec.Id, true).catch(() => {});
         await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id: c.rec.Id, error: messageOf(e) }));
-        await Promise.all([
-          this.snapshotter.remove(c.rec.Id),
-          rm(this.execDir(c.rec.Id), { recursive: true, force: true }),
-        ]);
-        await rm(this.dataDir(c.rec.Id), { recursive: true, force: true });
+        await this.snapshotter.remove(c.rec.Id);
+        // The shim's files go after: a dir left by a crash is swept at init.
+        void rm(this.execDir(c.rec.Id), { recursive: true, force: true }).catch(() => {});
+        // The record goes last, and at once (a rename): init skips and sweeps the renamed dir.
+        const doomed = join(this.opts.dataRoot, 'containers', `${REMOVED_PREFIX}${c.rec.Id}`);
+        const renamed = await rename(this.dataDir(c.rec.Id), doomed).then(() => true, (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+          return false;
+        });
+        if (renamed) void rm(doomed, { recursive: true, force: true }).catch(() => {});
         this.byId.delete(c.rec.Id);
         await this.volumes?.removeContainer(c, !!opts.volumes);
       });
@@ -703,6 +712,10 @@ export class ContainerService {
     await mkdir(root, { recursive: true, mode: 0o700 });
     await mkdir(join(this.opts.execRoot, 'containers'), { recursive: true, mode: 0o700 });
     for (const id of await readdir(root)) {
+      if (id.startsWith(REMOVED_PREFIX)) {
+        await rm(join(root, id), { recursive: true, force: true });
+        continue;
+      }
       try {
         const rec = JSON.parse(await readFile(join(root, id, 'config.json'), 'utf8')) as ContainerRecord;
         let state: ContainerState;
@@ -714,6 +727,10 @@ export class ContainerService {
         await this.snapshotter.remove(id).catch(() => {});
         await rm(join(root, id), { recursive: true, force: true });
       }
+    }
+    // Runtime dirs of containers that are gone: a removal cut short (remove() deletes them in the background).
+    for (const id of await readdir(join(this.opts.execRoot, 'containers'))) {
+      if (!this.byId.has(id)) await rm(join(this.opts.execRoot, 'containers', id), { recursive: true, force: true });
     }
     for (const c of this.byId.values()) {
       if (c.state.Running) {

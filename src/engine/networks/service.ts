@@ -19,7 +19,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomic.js';
+import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
@@ -582,9 +582,10 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
+  /** Under the exec root, a tmpfs a power cut empties anyway: replaced atomically, not synced. */
   private async saveState(id: string, st: RuntimeState): Promise<void> {
     this.state.set(id, st);
-    await writeJsonAtomic(this.statePath(id), st);
+    await replaceJson(this.statePath(id), st);
   }
 
   // ---- connect / disconnect -----------------------------------------------
