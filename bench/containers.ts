@@ -3,7 +3,7 @@
  * ratios. Each engine runs on private roots and sockets created here, with the same
  * busybox image (imported from Debian's busybox-static).
  *
- *   run --rm latency   wall time of `<cli> run --rm busybox true` (median of N)
+ *   run --rm latency   wall time of `<cli> run --rm busybox true` (median of N; the engines take turns)
  *   50 containers      `run -d busybox sleep` 50 times, 10 at a time; then `rm -f` them, 10 at a time
  *   memory/container   resident memory of each running container's shim and processes, averaged over the 50
  *   daemon memory      the daemon's RSS with the 50 running (dockerd + containerd for docker)
@@ -84,6 +84,8 @@ function countOutput(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promi
 interface Engine {
   name: string;
   cli: (args: string[]) => Promise<RunResult>;
+  /** The docker CLI against this engine's daemon, when that is not the engine's own CLI: the daemon's share of run --rm. */
+  dockerCli?: (args: string[]) => Promise<RunResult>;
   /** [command, args prefix, env] to spawn the CLI directly. */
   spawnArgs: () => [string, string[], NodeJS.ProcessEnv];
   daemonRssKb: () => number;
@@ -105,6 +107,7 @@ async function engines(): Promise<Engine[]> {
     name: 'berth',
     // As a user runs it: the script itself, so its shebang applies.
     cli: (a) => run(BERTH, ['-H', berth.host, ...a]),
+    dockerCli: (a) => berth.docker(a),
     spawnArgs: () => [BERTH, ['-H', berth.host], process.env],
     daemonRssKb: () => rssKb(berth.proc!.pid!),
     containersRssKb: () => treeRssKb((cmd) => cmd.startsWith('conmon ') && cmd.includes(berth.execRoot)),
@@ -138,15 +141,26 @@ async function engines(): Promise<Engine[]> {
   return out;
 }
 
+/**
+ * run --rm latency, the engines taking turns run by run: this machine's speed
+ * drifts over minutes, and a ratio should not depend on which engine ran first.
+ */
+async function runLatencies(list: Engine[]): Promise<Map<string, number>> {
+  const clis = list.flatMap((e) => [
+    { name: e.name, cli: e.cli },
+    ...(e.dockerCli ? [{ name: `${e.name} via docker CLI`, cli: e.dockerCli }] : []),
+  ]);
+  for (const e of list) must(await e.cli(['import', '--change', 'CMD ["sh"]', busyboxTar(), 'busybox:latest']), `${e.name} import`);
+  for (const c of clis) must(await c.cli(['run', '--rm', 'busybox', 'true']), `${c.name} run`); // warm
+  const lat = new Map<string, number[]>(clis.map((c) => [c.name, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of clis) lat.get(c.name)!.push(await timeIt(async () => { must(await c.cli(['run', '--rm', 'busybox', 'true']), `${c.name} run --rm`); }));
+  }
+  return new Map([...lat].map(([name, xs]) => [name, median(xs)]));
+}
+
 async function measure(e: Engine): Promise<Record<string, number>> {
   const r: Record<string, number> = {};
-  must(await e.cli(['import', '--change', 'CMD ["sh"]', busyboxTar(), 'busybox:latest']), `${e.name} import`);
-
-  // run --rm latency
-  must(await e.cli(['run', '--rm', 'busybox', 'true']), `${e.name} run`); // warm
-  const lat: number[] = [];
-  for (let i = 0; i < RUNS; i++) lat.push(await timeIt(async () => { must(await e.cli(['run', '--rm', 'busybox', 'true']), `${e.name} run --rm`); }));
-  r.runMs = median(lat);
 
   // 50 containers, 10 at a time
   const ids: string[] = [];
@@ -186,8 +200,10 @@ async function measure(e: Engine): Promise<Record<string, number>> {
 async function main(): Promise<void> {
   const list = await engines();
   const results: Record<string, Record<string, number>> = {};
+  let runMs = new Map<string, number>();
   try {
-    for (const e of list) results[e.name] = await measure(e);
+    runMs = await runLatencies(list);
+    for (const e of list) results[e.name] = { runMs: runMs.get(e.name)!, ...await measure(e) };
   } finally {
     for (const e of list) await e.cleanup();
   }
@@ -209,6 +225,7 @@ async function main(): Promise<void> {
     const ratios = names.filter((n) => n !== 'berth').map((n) => (results[n]![key] ? (results.berth![key]! / results[n]![key]!).toFixed(2) + 'x' : 'n/a'));
     console.log([label, ...vals.map(fmt), ...ratios].join('\t'));
   }
+  for (const [name, ms] of runMs) if (!names.includes(name)) console.log(`# run --rm, ${name}: ${fmt(ms)} ms`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
