@@ -304,8 +304,8 @@ export class NetworkService implements ContainerNetworking {
     if (PREDEFINED.includes(n.Name) && ['bridge', 'host', 'null'].includes(n.Driver) && (n.Name !== 'bridge' || n.Options['com.docker.network.bridge.default_bridge'] === 'true')) {
       throw new BerthError(`${n.Name} is a pre-defined network and cannot be removed`, 403);
     }
-    await this.released();
     await this.locks.run('networks', async () => {
+      await this.released(); // then no exited container holds an endpoint here
       if (this.activeOn(n.Id).length) throw new BerthError(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`, 403);
       this.dns.get(n.Id)?.close();
       this.dns.delete(n.Id);
