@@ -199,8 +199,14 @@ test('user networks: names and aliases resolve through the embedded DNS; other n
   assert.equal(await ok(d.docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.IPRange}}{{end}}', 'back'])), '10.232.0.128/25');
 });
 
-test('connect and disconnect a running container, with an alias', async () => {
+test('connect and disconnect a running container, with an alias; its /etc/hosts follows, as Docker\'s', async () => {
+  const host = await ok(d.berth(['inspect', '-f', '{{.Config.Hostname}}', 'gamma']));
+  const ownLines = async () => (await ok(d.berth(['exec', 'gamma', 'cat', '/etc/hosts']))).split('\n').filter((l) => l.endsWith(`\t${host}`));
+  const addrOn = (net: string) => ok(d.berth(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, 'gamma']));
+  const backIp = await addrOn('back');
+  assert.deepEqual(await ownLines(), [`${backIp}\t${host}`]);
   await ok(d.docker(['network', 'connect', '--alias', 'late', 'front', 'gamma']));
+  assert.deepEqual(await ownLines(), [`${backIp}\t${host}`, `${await addrOn('front')}\t${host}`]);
   assert.match(await ok(d.berth(['exec', 'beta', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://late/'])), /^hello from/);
   assert.match(await ok(d.berth(['exec', 'gamma', 'ip', '-o', 'addr'])), /eth1.*inet 10\.231\.0\./);
   const nets = await ok(d.docker(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', 'gamma']));
@@ -209,6 +215,7 @@ test('connect and disconnect a running container, with an alias', async () => {
   assert.notEqual(again.code, 0);
   await ok(d.berth(['network', 'disconnect', 'front', 'gamma']));
   assert.doesNotMatch(await ok(d.berth(['exec', 'gamma', 'ip', '-o', 'addr'])), /eth1/);
+  assert.deepEqual(await ownLines(), [`${backIp}\t${host}`]);
   assert.notEqual((await d.berth(['exec', 'beta', 'ping', '-c', '1', '-W', '2', 'late'])).code, 0);
   const rm = await d.berth(['network', 'rm', 'front']);
   assert.equal(rm.code, 1);

@@ -56,3 +56,17 @@ export async function writeEtcFiles(dir: string, hostname: string, domain: strin
   await Promise.all(files.map(([name, content]) => (inPlace ? writeFile : replaceFile)(join(dir, name), content)));
   return files.map(([name]) => ({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] }));
 }
+
+/**
+ * A running container's /etc/hosts after `network connect` or `disconnect`:
+ * its own lines (address, hostname) become one per current address, as
+ * Docker adds and drops them; every other line stays. Rewritten in place,
+ * since the runtime has bind-mounted the file.
+ */
+export async function rewriteOwnHosts(dir: string, hostname: string, addresses: string[]): Promise<void> {
+  const path = join(dir, 'hosts');
+  const own = (l: string) => { const f = l.trim().split(/\s+/); return f.length === 2 && f[1] === hostname; };
+  const kept = (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '' && !own(l));
+  const mine = addresses.length ? addresses.map((a) => `${a}\t${hostname}`) : [`127.0.1.1\t${hostname}`];
+  await writeFile(path, [...kept, ...mine].join('\n') + '\n');
+}

@@ -35,7 +35,7 @@ import type { EventBus } from '../events.js';
 import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
-import { writeEtcFiles } from './etc.js';
+import { rewriteOwnHosts, writeEtcFiles } from './etc.js';
 import { linkEffects, linksOf, parseLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
@@ -160,6 +160,12 @@ export class ContainerService {
   private async save(c: Container): Promise<void> {
     await writeJsonAtomic(join(this.dataDir(c.rec.Id), 'config.json'), c.rec);
     await this.saveState(c);
+  }
+
+  /** A running container's /etc/hosts for the addresses it has now (network connect/disconnect). */
+  async rewriteHosts(c: Container, addresses: string[]): Promise<void> {
+    if (!c.state.Running) return;
+    await rewriteOwnHosts(this.dataDir(c.rec.Id), c.rec.Config.Hostname ?? c.rec.Id.slice(0, 12), addresses);
   }
 
   /** Write the record after another service changed it (network connect/disconnect). */

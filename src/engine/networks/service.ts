@@ -614,6 +614,7 @@ export class NetworkService implements ContainerNetworking {
           }
           throw e;
         }
+        await this.containers.rewriteHosts(c, st.Endpoints.map((e) => e.IPAddress).filter(Boolean));
       }
       eps[n.Name] = ep;
       c.rec.Networks = eps;
@@ -637,6 +638,7 @@ export class NetworkService implements ContainerNetworking {
         await this.delEndpoint(c.rec.Id, await liveNetns(st), ep);
         st.Endpoints = st.Endpoints.filter((x) => x !== ep);
         await this.saveState(c.rec.Id, st);
+        await this.containers.rewriteHosts(c, st.Endpoints.map((e) => e.IPAddress).filter(Boolean));
       }
       delete eps[n.Name];
       c.rec.Networks = eps;
