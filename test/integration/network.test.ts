@@ -246,12 +246,26 @@ test('--link: a hosts line and variables on the default bridge, a DNS alias on a
   const start = await d.docker(['start', 'linker2']);
   assert.notEqual(start.code, 0);
   assert.match(start.stderr, /Cannot link to a non running container: \/linked-db AS \/linker2\/linked-db/);
+  // Links follow a rename of either end, as Docker keeps them by container: the linker starts with its target renamed.
+  await ok(d.berth(['start', 'linked-db']));
+  await ok(d.docker(['rename', 'linked-db', 'linked-db2']));
+  await ok(d.berth(['rename', 'linker2', 'linker2b']));
+  assert.equal(await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker2b'])), '["/linked-db2:/linker2b/linked-db"]');
+  await ok(d.docker(['start', 'linker2b']));
+  await ok(d.berth(['rename', 'linked-db2', 'linked-db']));
+  await ok(d.berth(['rm', '-f', 'linker2b']));
+  await ok(d.berth(['stop', '-t', '0', 'linked-db']));
   // On a user network a link is a name only the linking container resolves.
   await ok(d.berth(['network', 'create', 'linknet']));
   await ok(d.berth(['run', '-d', '--name', 'linked-web', '--network', 'linknet', 'busybox', 'sleep', '1000']));
   await ok(d.docker(['run', '-d', '--name', 'linker3', '--network', 'linknet', '--link', 'linked-web:site', 'busybox', 'sleep', '1000']));
   assert.match(await ok(d.berth(['exec', 'linker3', 'ping', '-c', '1', '-W', '5', 'site'])), /1 packets received/);
   assert.equal(await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])), 'null ["linked-web:site"]');
+  // A renamed target keeps answering to the alias.
+  await ok(d.berth(['rename', 'linked-web', 'linked-web2']));
+  assert.equal(await ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])), '["linked-web2:site"]');
+  assert.match(await ok(d.berth(['exec', 'linker3', 'ping', '-c', '1', '-W', '5', 'site'])), /1 packets received/);
+  await ok(d.berth(['rename', 'linked-web2', 'linked-web']));
   const other = await d.berth(['run', '--rm', '--network', 'linknet', 'busybox', 'ping', '-c', '1', '-W', '2', 'site']);
   assert.notEqual(other.code, 0, 'the alias is the linking container\'s own');
   // Bad input: an unknown target, and links with host networking.
@@ -261,7 +275,7 @@ test('--link: a hosts line and variables on the default bridge, a DNS alias on a
   const host = await d.berth(['run', '--rm', '--network', 'host', '--link', 'linked-web', 'busybox', 'true']);
   assert.equal(host.code, 125);
   assert.match(host.stderr, /conflicting options: host type networking can't be used with links/);
-  await ok(d.berth(['rm', '-f', 'linked-db', 'linker2', 'linked-web', 'linker3']));
+  await ok(d.berth(['rm', '-f', 'linked-db', 'linked-web', 'linker3']));
   await ok(d.berth(['network', 'rm', 'linknet']));
 });
 

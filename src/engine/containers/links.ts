@@ -71,3 +71,31 @@ export function linkEffects(c: Container, specs: LinkSpec[], addressOf: (target:
   }
   return { hosts, env };
 }
+
+/**
+ * A container's links after a container was renamed from `oldName` to
+ * `newName` (both with their leading slash): as the target of a legacy link
+ * ("/old:/linker/alias"), as the linker ("/target:/old/alias"), and as the
+ * target of a user-network link ("old:alias"). Docker keeps links by
+ * container, so a rename carries them along. Null when nothing changed.
+ */
+export function renamedLinks(c: Container, oldName: string, newName: string): { legacy: string[] | null; networks: Record<string, string[] | null> } | null {
+  let changed = false;
+  const legacy = (c.rec.HostConfig.Links ?? []).map((l) => {
+    const [target = '', path = ''] = l.split(':');
+    const linker = path.slice(0, path.lastIndexOf('/'));
+    const next = `${target === oldName ? newName : target}:${linker === oldName ? newName : linker}${path.slice(linker.length)}`;
+    if (next !== l) changed = true;
+    return next;
+  });
+  const networks: Record<string, string[] | null> = {};
+  for (const [net, ep] of Object.entries(c.rec.Networks ?? {})) {
+    networks[net] = ep.Links?.map((l) => {
+      const [target = '', alias = ''] = l.split(':');
+      if (target !== oldName.slice(1)) return l;
+      changed = true;
+      return `${newName.slice(1)}:${alias}`;
+    }) ?? null;
+  }
+  return changed ? { legacy: c.rec.HostConfig.Links ? legacy : null, networks } : null;
+}

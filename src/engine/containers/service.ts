@@ -36,7 +36,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { rewriteOwnHosts, writeEtcFiles } from './etc.js';
-import { linkEffects, linksOf, parseLinks, storedLinks } from './links.js';
+import { linkEffects, linksOf, parseLinks, renamedLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { randomName, validName } from './names.js';
@@ -569,6 +569,14 @@ export class ContainerService {
       const old = c.rec.Name;
       c.rec.Name = name;
       await this.save(c);
+      // Links name their target and linker: they follow the rename, here and in every container linking to it.
+      for (const o of this.byId.values()) {
+        const links = renamedLinks(o, old, name);
+        if (!links) continue;
+        o.rec.HostConfig.Links = links.legacy;
+        for (const [net, l] of Object.entries(links.networks)) o.rec.Networks![net]!.Links = l;
+        await this.persist(o);
+      }
       this.events.publish('container', 'rename', c.rec.Id, this.attrs(c, { oldName: old }));
     });
   }
