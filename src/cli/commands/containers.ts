@@ -132,11 +132,20 @@ export const runCmd: Command = {
     const tty = !!f.tty;
     const attach = (f.attach as string[]).map((s) => s.toLowerCase());
     const wantStdin = !!f.interactive || attach.includes('stdin');
-    const sock = await client.hijack('POST', `/containers/${id}/attach`, {
+    // The attach and the wait side by side, both in place before the start, so neither output
+    // nor the exit of a container that ends at once is missed.
+    const attaching = client.hijack('POST', `/containers/${id}/attach`, {
       query: { stream: 1, stdin: wantStdin ? 1 : 0, stdout: attach.length === 0 || attach.includes('stdout') ? 1 : 0, stderr: attach.length === 0 || attach.includes('stderr') ? 1 : 0, detachKeys },
     });
-    // Register the wait before starting, so a container that exits at once is not missed.
-    const waitRes = await client.request('POST', `/containers/${id}/wait`, { query: { condition: f.rm ? 'removed' : 'next-exit' } });
+    const waiting = client.request('POST', `/containers/${id}/wait`, { query: { condition: f.rm ? 'removed' : 'next-exit' } });
+    const [att, wt] = await Promise.allSettled([attaching, waiting]);
+    if (att.status === 'rejected' || wt.status === 'rejected') {
+      if (att.status === 'fulfilled') att.value.destroy();
+      if (wt.status === 'fulfilled') wt.value.destroy();
+      throw att.status === 'rejected' ? att.reason : (wt as PromiseRejectedResult).reason;
+    }
+    const sock = att.value;
+    const waitRes = wt.value;
     const exitCode = (async () => {
       const chunks: Buffer[] = [];
       for await (const c of waitRes) chunks.push(c as Buffer);
