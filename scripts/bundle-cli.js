@@ -11,6 +11,7 @@ import Module from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
+const bundle = 'dist/cli/berth.cjs';
 rmSync('dist/cli', { recursive: true, force: true });
 await build({
   entryPoints: ['dist/src/cli/main.js'],
@@ -18,17 +19,15 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: 'dist/cli/berth.cjs',
+  outfile: bundle,
   logLevel: 'warning',
 });
 // bin/berth runs the bundle in a vm.Script, which has no dynamic import():
 // esbuild leaves one in for a node: builtin, and it would fail only when reached.
-const dynamicImport = /\bimport\(/.exec(readFileSync('dist/cli/berth.cjs', 'utf8'));
-if (dynamicImport) throw new Error('dist/cli/berth.cjs has a dynamic import(), which bin/berth cannot run: import the module statically');
-const bundle = 'dist/cli/berth.cjs';
+if (/\bimport\(/.test(readFileSync(bundle, 'utf8'))) throw new Error(`${bundle} has a dynamic import(), which bin/berth cannot run: import the module statically`);
 setFlagsFromString('--no-lazy');
 const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle });
 setFlagsFromString('--lazy');
 writeFileSync(`${bundle}.cache`, script.createCachedData());
-// One run, which also proves the cache is taken (the CLI replaces one that is not).
+// One run: a cache Node rejected would be replaced now, not on a user's first command.
 execFileSync(process.execPath, ['bin/berth', '--help'], { stdio: 'ignore' });
