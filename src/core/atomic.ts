@@ -1,6 +1,11 @@
-import { open, rename, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { open, rename, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+
+/** A hidden, unique name beside `path`, for a file renamed over it when complete. */
+function tmpBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+}
 
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -15,7 +20,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = tmpBeside(path);
   const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
@@ -40,7 +45,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
  * or an empty file. For files that are rewritten often and can be rebuilt.
  */
 export async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = tmpBeside(path);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
@@ -52,4 +57,18 @@ export async function replaceFile(path: string, data: string | Uint8Array): Prom
 
 export async function replaceJson(path: string, value: unknown): Promise<void> {
   await replaceFile(path, JSON.stringify(value));
+}
+
+/**
+ * Take a directory away at once, with one rename to `aside`, and delete its
+ * files after, off the caller's path (whoever owns `aside`'s place sweeps it
+ * should that be cut short). False when there was no such directory.
+ */
+export async function discardDir(dir: string, aside: string): Promise<boolean> {
+  try { await rename(dir, aside); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  void rm(aside, { recursive: true, force: true }).catch(() => {});
+  return true;
 }

@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { writeJsonAtomic, fsyncDir } from '../core/atomic.js';
+import { discardDir, writeJsonAtomic, fsyncDir } from '../core/atomic.js';
 import { type Digest, hexOf, hashingTap, sha256Digest, isDigest } from '../core/digest.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { KeyedMutex } from '../core/mutex.js';
@@ -235,11 +235,6 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     const dir = this.activeDir(key);
     await this.unmount(key).catch((e) => { if (!(e instanceof NotFoundError)) throw e; });
-    const doomed = join(this.root, 'tmp', `rm-${key}-${Date.now()}`);
-    try { await rename(dir, doomed); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    void rm(doomed, { recursive: true, force: true }).catch(() => {});
+    await discardDir(dir, join(this.root, 'tmp', `rm-${key}-${Date.now()}`));
   }
 }

@@ -19,7 +19,8 @@ function echoServer(socket: string, seen: string[]): Promise<Server> {
   return new Promise((resolve) => srv.listen(socket, () => resolve(srv)));
 }
 
-test('a refused first request starts the daemon once (onUnreachable) and is sent again', async () => {
+/** A client whose socket has no daemon yet; onUnreachable starts one (the echo server) and counts. */
+async function withLazyDaemon(fn: (c: Client, seen: string[], starts: () => number) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-client-'));
   const socket = join(dir, 'd.sock');
   const seen: string[] = [];
@@ -28,36 +29,31 @@ test('a refused first request starts the daemon once (onUnreachable) and is sent
   const c = new Client(`unix://${socket}`);
   c.onUnreachable = async () => { starts++; srv = await echoServer(socket, seen); };
   try {
-    const r = await c.json<{ body: string }>('POST', '/containers/create', { body: { Image: 'busybox' } });
-    assert.equal(r.body, '{"Image":"busybox"}');
-    assert.equal(starts, 1);
-    assert.deepEqual(seen, ['POST /containers/create']); // no ping before it
+    await fn(c, seen, () => starts);
   } finally {
     c.close();
     srv?.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('a refused first request starts the daemon once (onUnreachable) and is sent again', async () => {
+  await withLazyDaemon(async (c, seen, starts) => {
+    const r = await c.json<{ body: string }>('POST', '/containers/create', { body: { Image: 'busybox' } });
+    assert.equal(r.body, '{"Image":"busybox"}');
+    assert.equal(starts(), 1);
+    assert.deepEqual(seen, ['POST /containers/create']); // no ping before it
+  });
 });
 
 test('a request with a streamed body pings first, so the stream is sent only once, whole', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-client-'));
-  const socket = join(dir, 'd.sock');
-  const seen: string[] = [];
-  let srv: Server | undefined;
-  let starts = 0;
-  const c = new Client(`unix://${socket}`);
-  c.onUnreachable = async () => { starts++; srv = await echoServer(socket, seen); };
-  try {
+  await withLazyDaemon(async (c, seen, starts) => {
     // Sent into a refused connection and then again, the stream would arrive empty or cut.
     const r = await c.json<{ body: string }>('POST', '/images/load', { body: Readable.from([Buffer.from('part1-'), Buffer.from('part2')]) });
     assert.equal(r.body, 'part1-part2');
-    assert.equal(starts, 1);
+    assert.equal(starts(), 1);
     assert.deepEqual(seen, ['POST /images/load']);
-  } finally {
-    c.close();
-    srv?.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('once a daemon answered, a refused connection is an error, not a second start', async () => {

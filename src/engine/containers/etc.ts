@@ -35,9 +35,13 @@ export function containerHosts(hostname: string, h: HostConfig, addresses: strin
     if (i > 0) out += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
   for (const l of links) out += `${l}\n`;
-  // Docker names the container's own address; with no network, loopback.
-  out += addresses.length ? addresses.map((a) => `${a}\t${hostname}\n`).join('') : `127.0.1.1\t${hostname}\n`;
+  for (const l of ownHostsLines(hostname, addresses)) out += `${l}\n`;
   return out;
+}
+
+/** Docker names the container's own addresses; with no network, loopback. */
+function ownHostsLines(hostname: string, addresses: string[]): string[] {
+  return addresses.length ? addresses.map((a) => `${a}\t${hostname}`) : [`127.0.1.1\t${hostname}`];
 }
 
 /**
@@ -67,6 +71,5 @@ export async function rewriteOwnHosts(dir: string, hostname: string, addresses: 
   const path = join(dir, 'hosts');
   const own = (l: string) => { const f = l.trim().split(/\s+/); return f.length === 2 && f[1] === hostname; };
   const kept = (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '' && !own(l));
-  const mine = addresses.length ? addresses.map((a) => `${a}\t${hostname}`) : [`127.0.1.1\t${hostname}`];
-  await writeFile(path, [...kept, ...mine].join('\n') + '\n');
+  await writeFile(path, [...kept, ...ownHostsLines(hostname, addresses)].join('\n') + '\n');
 }

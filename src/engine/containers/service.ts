@@ -15,10 +15,10 @@
 import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
+import { discardDir, replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { chainIds, type Digest } from '../../core/digest.js';
 import { humanDuration } from '../../core/duration.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
@@ -678,12 +678,7 @@ export class ContainerService {
         // The shim's files go after: a dir left by a crash is swept at init.
         void rm(this.execDir(c.rec.Id), { recursive: true, force: true }).catch(() => {});
         // The record goes last, and at once (a rename): init skips and sweeps the renamed dir.
-        const doomed = join(this.opts.dataRoot, 'containers', `${REMOVED_PREFIX}${c.rec.Id}`);
-        const renamed = await rename(this.dataDir(c.rec.Id), doomed).then(() => true, (e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-          return false;
-        });
-        if (renamed) void rm(doomed, { recursive: true, force: true }).catch(() => {});
+        await discardDir(this.dataDir(c.rec.Id), join(this.opts.dataRoot, 'containers', `${REMOVED_PREFIX}${c.rec.Id}`));
         this.byId.delete(c.rec.Id);
         await this.volumes?.removeContainer(c, !!opts.volumes);
       });
