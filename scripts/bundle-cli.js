@@ -21,6 +21,8 @@ await build({
   target: 'node20',
   outfile: bundle,
   logLevel: 'warning',
+  // CommonJS has no import.meta: modules that look for their own file fall back to __filename.
+  define: { 'import.meta.url': 'undefined' },
 });
 // bin/berth runs the bundle in a vm.Script, which has no dynamic import():
 // esbuild leaves one in for a node: builtin, and it would fail only when reached.

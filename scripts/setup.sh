@@ -26,7 +26,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [[ ! -f $stamp ]] || [[ -n "$(find src test bench scripts/bundle-cli.js tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench native binding.gyp scripts/bundle-cli.js scripts/build-native.sh tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   npm run --silent build
   touch "$stamp"
 fi

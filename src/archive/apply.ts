@@ -1,10 +1,17 @@
 /**
  * Apply a layer tar to a directory.
  *
- * Everything lands under `root`: names are cleaned and refused if they climb
- * out, symlinks met on the way are followed as if `root` were `/`, and hard
- * links may only point inside. Ownership, modes, timestamps and xattrs are
- * kept; directory times are set last, once their contents stop changing.
+ * Everything lands under the root, and only through handles (see tree.ts
+ * for the rule): names are cleaned and refused if they climb out, the
+ * parent of each entry is found by a walk that opens one component at a
+ * time with O_NOFOLLOW on the handle of the last and follows symlinks
+ * itself as if the root were `/`, and every call then acts on that parent's
+ * handle and the entry's one name. Entries are applied in the order the tar
+ * gives them (device nodes, fifos, whiteouts and xattrs too): nothing is kept
+ * for later by a path a later entry could re-point. Only directory times are
+ * set at the end, once their contents stop changing, on a walk that follows
+ * no symlink at all. Hard links may only point inside. Ownership, modes,
+ * timestamps and xattrs are kept.
  *
  * Filesystem calls are synchronous on purpose: each is a few microseconds,
  * while a round trip through libuv's thread pool costs far more, and a layer
@@ -12,21 +19,22 @@
  *
  * Whiteouts (`.wh.NAME`, `.wh..wh..opq`) are either kept in overlayfs's own
  * form (a 0/0 character device, the trusted.overlay.opaque xattr), for a
- * layer that overlayfs will stack, or carried out by deleting, for a layer
- * applied onto a full copy of its parent (vfs).
+ * layer that overlayfs will stack, carried out by deleting, for a layer
+ * applied onto a full copy of its parent (vfs), or, for a plain archive
+ * (`docker cp`, ADD), ordinary names as Docker's untar leaves them.
  */
 import {
-  lstatSync as lstat, mkdirSync as mkdir, openSync, writeSync, fchownSync, fchmodSync, futimesSync, closeSync,
-  readdirSync as readdir, readlinkSync as readlink, rmSync as rm, symlinkSync as symlink, linkSync as link,
-  lchownSync as lchown, chmodSync as chmod, lutimesSync as lutimes, utimesSync as utimes, unlinkSync as unlink,
+  openSync, writeSync, fchownSync, fchmodSync, futimesSync, closeSync, readdirSync, symlinkSync, linkSync,
+  lchownSync, lutimesSync, mkdirSync, unlinkSync, constants,
 } from 'node:fs';
-import { posix, join } from 'node:path';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js';
-import { run } from '../core/proc.js';
+import { native } from './native.js';
 import { tarReader, type TarEntry } from './tar-reader.js';
+import { Tree, at, chmodAt, lstatAt, removeAllAt, self } from './tree.js';
 
-export type WhiteoutMode = 'overlay' | 'delete';
+export type WhiteoutMode = 'overlay' | 'delete' | 'none';
 
 export interface ApplyOptions {
   whiteouts: WhiteoutMode;
@@ -43,6 +51,9 @@ const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
 const isRoot = process.getuid?.() === 0;
 const isRootGroup = process.getegid?.() === 0;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO } = constants;
+/** Parent handles kept at once; past this the cache starts again (a layer can hold 100k directories). */
+const MAX_CACHED_DIRS = 512;
 
 /** A tar name as a path relative to the root; '' is the root itself. */
 export function cleanName(name: string): string {
@@ -54,26 +65,20 @@ export function cleanName(name: string): string {
   return n === '.' ? '' : n;
 }
 
-interface Node { path: string; entry: TarEntry }
-
-/** getfattr's dump escaping: octal for anything setfattr would misread. */
-function dumpPath(p: string): string {
-  let out = '';
-  for (const b of Buffer.from(p, 'utf8')) {
-    out += b <= 0x20 || b >= 0x7f || b === 0x5c ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b);
-  }
-  return out;
+function parentOf(rel: string): string {
+  const d = posix.dirname(rel);
+  return d === '.' ? '' : d;
 }
 
 class Applier {
   size = 0;
-  /** Resolved real parent directories by relative path, so deep trees cost no repeated walks. */
-  private dirs = new Map<string, string>();
-  /** Every path this layer wrote, for opaque-directory handling in delete mode. */
+  /** Handles on parent directories by the tar's relative path, so deep trees cost no repeated walks. */
+  private dirs = new Map<string, { fd: number; path: string }>();
+  private stale: number[] = [];
+  /** Every path (inside the tree) this layer wrote, for opaque-directory handling in delete mode. */
   private touched = new Set<string>();
-  private dirTimes: Node[] = [];
-  private nodes: Node[] = [];
-  private xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
+  /** Directories whose times are set last, by their path inside the tree. */
+  private dirTimes: Array<{ path: string; mtime: number }> = [];
   /**
    * Whether a new file may get a group other than ours: a setgid directory
    * passes its own on. A layer dir starts empty, so only this layer's own
@@ -81,107 +86,89 @@ class Applier {
    */
   private setgidDirs: boolean;
 
-  constructor(readonly root: string, readonly mode: WhiteoutMode, readonly umask: number) {
+  constructor(readonly tree: Tree, readonly mode: WhiteoutMode, readonly umask: number) {
     this.setgidDirs = mode === 'delete';
   }
 
-  /**
-   * The real directory a relative directory path names, creating what is
-   * missing; symlinks are followed with `root` as `/` so nothing escapes.
-   */
-  resolveDir(rel: string): string {
-    if (rel === '') return this.root;
+  /** A handle on the directory `rel` names, made if missing; symlinks followed inside the tree. */
+  parent(rel: string): { fd: number; path: string } {
     const known = this.dirs.get(rel);
     if (known) return known;
-    const queue = rel.split('/');
-    const cur: string[] = [];
-    let hops = 0;
-    while (queue.length) {
-      const c = queue.shift()!;
-      if (c === '' || c === '.') continue;
-      if (c === '..') { cur.pop(); continue; }
-      const p = join(this.root, ...cur, c);
-      const st = lstat(p, { throwIfNoEntry: false });
-      if (!st) {
-        mkdir(p, { mode: 0o755 });
-        cur.push(c);
-        continue;
-      }
-      if (st.isSymbolicLink()) {
-        if (++hops > 40) throw new InvalidArgumentError(`invalid tar entry ${JSON.stringify(rel)}: too many levels of symbolic links`);
-        const target = readlink(p);
-        if (target.startsWith('/')) cur.length = 0;
-        queue.unshift(...target.split('/'));
-        continue;
-      }
-      if (!st.isDirectory()) {
-        // A file where a directory is needed: the later entry wins, as in Docker.
-        unlink(p);
-        mkdir(p, { mode: 0o755 });
-      }
-      cur.push(c);
-    }
-    const real = join(this.root, ...cur);
-    this.dirs.set(rel, real);
-    return real;
+    if (this.dirs.size >= MAX_CACHED_DIRS) this.forget();
+    const d = this.tree.dir(rel, { create: true });
+    this.dirs.set(rel, d);
+    return d;
   }
 
-  target(rel: string): { dir: string; base: string; path: string } {
-    const dir = this.resolveDir(posix.dirname(rel) === '.' ? '' : posix.dirname(rel));
-    const base = posix.basename(rel);
-    return { dir, base, path: join(dir, base) };
+  /**
+   * Drop every cached handle: something on a cached path may now resolve
+   * elsewhere. The handles close once the entry in hand is done with them.
+   */
+  forget(): void {
+    for (const d of this.dirs.values()) this.stale.push(d.fd);
+    this.dirs.clear();
   }
 
-  /** Make room for a new non-directory at `path`. */
-  private clear(path: string): void {
-    const st = lstat(path, { throwIfNoEntry: false });
+  /** Close the handles `forget` let go of. */
+  closeStale(): void {
+    for (const fd of this.stale) this.tree.release(fd);
+    this.stale = [];
+  }
+
+  /** Make room for a new non-directory at `name` in `dirfd`. */
+  private clear(dirfd: number, name: string): void {
+    const st = lstatAt(dirfd, name);
     if (!st) return;
-    if (st.isDirectory()) { rm(path, { recursive: true, force: true }); this.dirs.clear(); }
-    else unlink(path);
+    if (st.isDirectory()) { this.forget(); removeAllAt(dirfd, name); }
+    else unlinkSync(at(dirfd, name));
   }
 
-  private owner(path: string, e: TarEntry): void {
-    if (isRoot) lchown(path, e.uid, e.gid);
+  private owner(dirfd: number, name: string, e: TarEntry): void {
+    if (isRoot) lchownSync(at(dirfd, name), e.uid, e.gid);
   }
 
-  private queueXattrs(path: string, e: TarEntry): void {
-    for (const [name, value] of e.xattrs) {
+  private xattrs(dirfd: number, name: string, e: TarEntry): void {
+    for (const [attr, value] of e.xattrs) {
       // overlayfs's own attributes would let a layer rewrite how the stack is read.
-      if (name.startsWith('trusted.overlay.')) continue;
-      this.xattrs.push({ path, name, value });
+      if (attr.startsWith('trusted.overlay.')) continue;
+      native().setxattrAt(dirfd, name, attr, value);
     }
   }
 
   async entry(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
+    try { await this.apply(e, body); } finally { this.closeStale(); }
+  }
+
+  private async apply(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
     const rel = cleanName(e.name);
     if (rel === '') return; // the root's own attributes belong to whoever made it
     const base = posix.basename(rel);
-    if (base.startsWith(WH_PREFIX)) return this.whiteout(rel, base);
-    const t = this.target(rel);
-    this.touched.add(t.path);
+    if (base.startsWith(WH_PREFIX) && this.mode !== 'none') return this.whiteout(rel, base);
+    const p = this.parent(parentOf(rel));
+    const path = posix.join(p.path, base);
+    this.touched.add(path);
     switch (e.type) {
       case 'directory': {
-        try { mkdir(t.path, { mode: 0o700 }); } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const st = lstat(t.path);
-          if (!st.isDirectory()) { unlink(t.path); mkdir(t.path, { mode: 0o700 }); this.dirs.clear(); }
-        }
-        this.owner(t.path, e);
-        chmod(t.path, e.mode);
+        const st = lstatAt(p.fd, base);
+        if (st && !st.isDirectory()) { this.clear(p.fd, base); this.forget(); }
+        if (!st || !st.isDirectory()) mkdirSync(at(p.fd, base), { mode: 0o700 });
+        this.owner(p.fd, base, e);
+        chmodAt(p.fd, base, e.mode);
         if (e.mode & 0o2000) this.setgidDirs = true;
-        this.queueXattrs(t.path, e);
-        this.dirTimes.push({ path: t.path, entry: e });
+        this.xattrs(p.fd, base, e);
+        this.dirTimes.push({ path, mtime: e.mtime });
         return;
       }
       case 'file': {
         // Created with its final mode and owner where open() already gives them: a layer is
         // thousands of files, and each fchown or fchmod skipped is a syscall fewer per file.
         const mode = e.mode & 0o7777;
+        const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
         let fd;
-        try { fd = openSync(t.path, 'wx', mode); } catch (err) {
+        try { fd = openSync(at(p.fd, base), flags, mode); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          this.clear(t.path);
-          fd = openSync(t.path, 'wx', mode);
+          this.clear(p.fd, base);
+          fd = openSync(at(p.fd, base), flags, mode);
         }
         try {
           for await (const chunk of body()) {
@@ -195,111 +182,104 @@ class Applier {
           futimesSync(fd, e.mtime, e.mtime);
         } finally { closeSync(fd); }
         this.size += e.size;
-        this.queueXattrs(t.path, e);
+        this.xattrs(p.fd, base, e);
         return;
       }
       case 'symlink': {
-        try { symlink(e.linkname, t.path); } catch (err) {
+        try { symlinkSync(e.linkname, at(p.fd, base)); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          this.clear(t.path);
-          symlink(e.linkname, t.path);
+          this.clear(p.fd, base);
+          symlinkSync(e.linkname, at(p.fd, base));
         }
-        this.dirs.clear(); // a directory path through here may now resolve elsewhere
-        this.owner(t.path, e);
-        lutimes(t.path, e.mtime, e.mtime);
-        this.queueXattrs(t.path, e);
+        this.forget(); // a directory path through here now resolves elsewhere
+        this.owner(p.fd, base, e);
+        lutimesSync(at(p.fd, base), e.mtime, e.mtime);
+        this.xattrs(p.fd, base, e);
         return;
       }
       case 'link': {
         const targetRel = cleanName(e.linkname);
         if (targetRel === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
-        const src = this.target(targetRel);
-        if (src.path === t.path) return;
-        try { link(src.path, t.path); } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
-          if (code !== 'EEXIST') throw err;
-          this.clear(t.path);
-          link(src.path, t.path);
-        }
+        const src = this.tree.lookup(targetRel, { followLast: false });
+        try {
+          if (src.path === path) return;
+          try { linkSync(at(src.dirfd, src.name), at(p.fd, base)); } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
+            if (code !== 'EEXIST') throw err;
+            this.clear(p.fd, base);
+            linkSync(at(src.dirfd, src.name), at(p.fd, base));
+          }
+        } finally { this.tree.release(src.dirfd); }
         return;
       }
-      case 'char': case 'block': case 'fifo':
-        this.clear(t.path);
-        this.nodes.push({ path: t.path, entry: e });
+      case 'char': case 'block': case 'fifo': {
+        this.clear(p.fd, base);
+        const kind = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
+        native().mknodat(p.fd, base, kind | (e.mode & 0o777), e.devmajor, e.devminor);
+        this.owner(p.fd, base, e);
+        chmodAt(p.fd, base, e.mode);
+        lutimesSync(at(p.fd, base), e.mtime, e.mtime);
+        this.xattrs(p.fd, base, e);
         return;
+      }
     }
   }
 
   private whiteout(rel: string, base: string): void {
-    const parentRel = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
-    const dir = this.resolveDir(parentRel);
+    const p = this.parent(parentOf(rel));
     if (base === WH_OPAQUE) {
-      if (this.mode === 'overlay') this.xattrs.push({ path: dir, name: 'trusted.overlay.opaque', value: Buffer.from('y') });
-      else this.removeUntouched(dir);
+      if (this.mode === 'overlay') native().setxattrFd(p.fd, 'trusted.overlay.opaque', Buffer.from('y'));
+      else this.removeUntouched(p.fd, p.path);
       return;
     }
     const name = base.slice(WH_PREFIX.length);
     if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new InvalidArgumentError(`invalid whiteout ${JSON.stringify(rel)}`);
-    const path = join(dir, name);
     if (this.mode === 'delete') {
-      rm(path, { recursive: true, force: true });
-      this.dirs.clear();
+      if (lstatAt(p.fd, name)?.isDirectory()) this.forget();
+      removeAllAt(p.fd, name);
       return;
     }
-    this.clear(path);
-    this.nodes.push({ path, entry: { name: rel, type: 'char', size: 0, mode: 0, uid: 0, gid: 0, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() } });
+    this.clear(p.fd, name);
+    native().mknodat(p.fd, name, S_IFCHR, 0, 0);
   }
 
   /** An opaque directory on a full copy: drop what lower layers put there, keep what this layer wrote. */
-  private removeUntouched(dir: string): void {
-    for (const name of readdir(dir)) {
-      const p = join(dir, name);
-      if (!this.touched.has(p)) { rm(p, { recursive: true, force: true }); continue; }
-      const st = lstat(p);
-      if (st.isDirectory()) this.removeUntouched(p);
+  private removeUntouched(dirfd: number, dirPath: string): void {
+    this.forget();
+    for (const name of readdirSync(self(dirfd))) {
+      const path = posix.join(dirPath, name);
+      if (!this.touched.has(path)) { removeAllAt(dirfd, name); continue; }
+      if (lstatAt(dirfd, name)?.isDirectory()) {
+        const fd = openSync(at(dirfd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        try { this.removeUntouched(fd, path); } finally { closeSync(fd); }
+      }
     }
-    this.dirs.clear();
   }
 
-  /** Device nodes and fifos (Node has no mknod), then xattrs, then the times nothing else will change. */
-  async finish(): Promise<void> {
-    for (let i = 0; i < this.nodes.length; i += 1000) {
-      const batch = this.nodes.slice(i, i + 1000);
-      const args: string[] = [];
-      for (const { path, entry: e } of batch) {
-        const kind = e.type === 'block' ? 'b' : e.type === 'fifo' ? 'p' : 'c';
-        args.push(path, kind, String(e.devmajor), String(e.devminor));
-      }
-      const script = 'while [ $# -gt 0 ]; do if [ "$2" = p ]; then mknod -- "$1" p; else mknod -- "$1" "$2" "$3" "$4"; fi || exit 1; shift 4; done';
-      const r = await run('sh', ['-c', script, 'sh', ...args]);
-      if (r.code !== 0) throw new SystemError(`creating device nodes: ${r.stderr.trim()}`);
-      for (const { path, entry: e } of batch) {
-        this.owner(path, e);
-        chmod(path, e.mode);
-        utimes(path, e.mtime, e.mtime);
-      }
-    }
-    if (this.xattrs.length) {
-      let dump = '';
-      for (const x of this.xattrs) dump += `# file: ${dumpPath(x.path)}\n${x.name}=0x${x.value.toString('hex')}\n\n`;
-      const r = await run('setfattr', ['-h', '--restore=-'], { input: dump });
-      if (r.code !== 0) throw new SystemError(`setting extended attributes: ${r.stderr.trim()}`);
-    }
+  /** The times nothing else will change, innermost last-written first; a path that is now a symlink is left alone. */
+  finish(): void {
+    this.forget();
+    this.closeStale();
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
-      const { path, entry } = this.dirTimes[i]!;
-      lutimes(path, entry.mtime, entry.mtime); // never through a symlink that replaced it
+      const { path, mtime } = this.dirTimes[i]!;
+      let found;
+      try { found = this.tree.lookup(path, { noSymlinks: true }); } catch { continue; }
+      try {
+        if (found.name !== '' && lstatAt(found.dirfd, found.name)?.isDirectory()) lutimesSync(at(found.dirfd, found.name), mtime, mtime);
+      } finally { this.tree.release(found.dirfd); }
     }
   }
 }
 
-/** Unpack `tar` (uncompressed) into `root`, which must exist. */
-export async function applyTar(root: string, tar: Readable, opts: ApplyOptions): Promise<ApplyResult> {
+/** Unpack `tar` (uncompressed) into `root` (a directory that must exist, or a tree handle the caller keeps). */
+export async function applyTar(root: string | Tree, tar: Readable, opts: ApplyOptions): Promise<ApplyResult> {
   const reader = tarReader(tar);
-  const a = new Applier(root, opts.whiteouts, opts.umask ?? process.umask());
+  const tree = typeof root === 'string' ? Tree.open(root) : root;
+  const a = new Applier(tree, opts.whiteouts, opts.umask ?? process.umask());
   try {
     for (let e = await reader.next(); e; e = await reader.next()) await a.entry(e, reader.body);
-    await a.finish();
+    a.finish();
     // Whatever follows the end-of-archive marker is read and ignored.
     await reader.drain();
   } catch (err) {
@@ -309,6 +289,10 @@ export async function applyTar(root: string, tar: Readable, opts: ApplyOptions):
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw new SystemError(`applying layer: ${(err as Error).message}`);
     throw new InvalidArgumentError(`invalid layer archive: ${(err as Error).message}`);
+  } finally {
+    a.forget();
+    a.closeStale();
+    if (typeof root === 'string') tree.close();
   }
   return { size: a.size };
 }

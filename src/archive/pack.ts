@@ -1,15 +1,19 @@
 /**
  * Filesystem → tar: one file or a directory tree, as `docker cp` and
  * `docker export` send it. Symlinks are stored as links (never followed),
- * repeated hard links as hard links, owners, modes and times kept. The walk
- * never leaves the given host path: it does not descend through symlinks,
- * and `skip` lets the caller leave out mounts inside the tree.
+ * repeated hard links as hard links, owners, modes and times kept.
+ *
+ * The walk goes through handles only (see tree.ts): each child is opened
+ * O_NOFOLLOW on its directory's handle, and everything about it (its type,
+ * its listing, its bytes) is read through that handle, so a container that
+ * swaps a directory for a symlink mid-walk gets its own symlink archived,
+ * never what it points at.
  */
-import { lstat, opendir, readlink } from 'node:fs/promises';
-import { createReadStream, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
+import { O_PATH, at, self } from './tree.js';
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
 
@@ -21,81 +25,110 @@ export function nodeStream(p: Pack): Readable {
   return out;
 }
 
-export interface PackOptions {
-  /** Host paths (below the packed one) not to descend into. */
-  skip?: (hostPath: string) => boolean;
-}
-
 function header(name: string, st: Stats): Headers {
   return { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0 };
 }
 
+/** Tar the file or directory at the host path `hostPath` (the caller's own), its entry named `name`. */
+export function packPath(hostPath: string, name: string): Readable {
+  const full = resolve(hostPath);
+  const base = basename(full);
+  let fd: number;
+  try { fd = openSync(base ? dirname(full) : full, O_PATH | constants.O_DIRECTORY); } catch (e) {
+    const out = new PassThrough();
+    process.nextTick(() => out.destroy(e as Error));
+    return out;
+  }
+  return packHandle(fd, base || undefined, name, () => closeSync(fd));
+}
+
 /**
- * Tar `hostPath` with its entry named `name` (a directory's children become
- * `name/child`). Ends the stream when done; errors destroy it.
+ * Tar what `name` names in the directory handle `dirfd` (the directory itself
+ * when `name` is undefined), its entry named `entryName` (a directory's
+ * children become `entryName/child`). The handle must stay open until the
+ * stream ends; `done` runs then. Errors destroy the stream.
  */
-export function packPath(hostPath: string, name: string, opts: PackOptions = {}): Readable {
+export function packHandle(dirfd: number, name: string | undefined, entryName: string, done?: () => void): Readable {
   const p = pack();
   const links = new Map<string, string>();
-  const add = async (path: string, entryName: string, st: Stats): Promise<void> => {
+  // A reader that goes away destroys the pack: the walk must then end at once and close its
+  // handles, or they would keep a container's rootfs busy (it could not be unmounted).
+  let closed = false;
+  p.on('close', () => { closed = true; });
+  const entry = (h: Headers): Promise<void> => new Promise((resolve, reject) => {
+    if (closed) { reject(new Error('archive closed')); return; }
+    const onClose = () => reject(new Error('archive closed'));
+    p.once('close', onClose);
+    p.entry(h, (err) => { p.off('close', onClose); if (err) reject(err); else resolve(); });
+  });
+  const add = async (fd: number, parentfd: number | undefined, childName: string | undefined, entryName: string): Promise<void> => {
+    const st = fstatSync(fd);
     const h = header(entryName, st);
     if (st.isDirectory()) {
-      await entry(p, { ...h, name: entryName.endsWith('/') ? entryName : `${entryName}/`, type: 'directory' });
-      const dir = await opendir(path);
-      const names: string[] = [];
-      for await (const e of dir) names.push(e.name);
-      names.sort();
+      await entry({ ...h, name: entryName.endsWith('/') ? entryName : `${entryName}/`, type: 'directory' });
+      const names = readdirSync(self(fd)).sort();
       for (const n of names) {
-        const child = join(path, n);
-        if (opts.skip?.(child)) continue;
-        const cst = await lstat(child).catch(() => null);
-        if (!cst) continue;
-        await add(child, entryName === '.' || entryName === './' ? `./${n}` : `${entryName.replace(/\/$/, '')}/${n}`, cst);
+        let cfd: number;
+        try { cfd = openSync(at(fd, n), O_PATH | constants.O_NOFOLLOW); } catch { continue; } // gone meanwhile
+        try {
+          await add(cfd, fd, n, entryName === '.' || entryName === './' ? `./${n}` : `${entryName.replace(/\/$/, '')}/${n}`);
+        } finally { closeSync(cfd); }
       }
       return;
     }
-    if (st.isSymbolicLink()) { await entry(p, { ...h, type: 'symlink', linkname: await readlink(path) }); return; }
+    if (st.isSymbolicLink()) {
+      // The link's own text, read by its name in the directory handle: at worst another link's text, never a file.
+      if (parentfd === undefined || childName === undefined) return; // a tree's root is a directory
+      const linkname = readlinkSync(at(parentfd, childName));
+      await entry({ ...h, type: 'symlink', linkname });
+      return;
+    }
     if (st.nlink > 1 && st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = links.get(key);
-      if (first) { await entry(p, { ...h, type: 'link', linkname: first }); return; }
+      if (first) { await entry({ ...h, type: 'link', linkname: first }); return; }
       links.set(key, entryName);
     }
+    if (st.isFile() && st.size === 0) { await entry({ ...h, type: 'file', size: 0 }); return; }
     if (st.isFile()) {
+      // Reopened through the handle: the very inode just examined, whatever the name points at now.
+      const rfd = openSync(self(fd), constants.O_RDONLY | constants.O_NONBLOCK);
       const w = p.entry({ ...h, type: 'file', size: st.size });
       await new Promise<void>((resolve, reject) => {
-        const r = createReadStream(path);
+        const r = createReadStream('', { fd: rfd, end: Math.max(0, st.size - 1), autoClose: true });
         // An archive torn down mid-file (its reader went away) must not leave the file open:
         // an open file keeps a container's rootfs busy, and it could not be unmounted.
         const fail = (e: Error) => { r.destroy(); reject(e); };
         r.on('error', fail);
         w.on('error', fail);
-        w.on('close', () => r.destroy());
+        w.on('close', () => { r.destroy(); reject(new Error('archive closed')); }); // a no-op once finished
         w.on('finish', resolve);
         r.pipe(w);
       });
       return;
     }
     const dev = { devmajor: Number((BigInt(st.rdev) >> 8n) & 0xfffn), devminor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n)) };
-    if (st.isCharacterDevice()) await entry(p, { ...h, type: 'character-device', ...dev });
-    else if (st.isBlockDevice()) await entry(p, { ...h, type: 'block-device', ...dev });
-    else if (st.isFIFO()) await entry(p, { ...h, type: 'fifo' });
+    if (st.isCharacterDevice()) await entry({ ...h, type: 'character-device', ...dev });
+    else if (st.isBlockDevice()) await entry({ ...h, type: 'block-device', ...dev });
+    else if (st.isFIFO()) await entry({ ...h, type: 'fifo' });
     // Sockets have no tar form: left out, as Docker does.
   };
   void (async () => {
+    let fd: number | undefined;
     try {
-      await add(hostPath, name, await lstat(hostPath));
+      if (name !== undefined) fd = openSync(at(dirfd, name), O_PATH | constants.O_NOFOLLOW);
+      await add(fd ?? dirfd, name === undefined ? undefined : dirfd, name, entryName);
       p.finalize();
     } catch (e) {
       p.destroy(e as Error);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      done?.();
     }
   })();
   return nodeStream(p);
 }
 
-function entry(p: Pack, h: Headers): Promise<void> {
-  return new Promise((resolve, reject) => { p.entry(h, (err) => (err ? reject(err) : resolve())); });
-}
 
 /**
  * A tar stream with each entry's header rewritten (or the entry left out,

@@ -4,11 +4,15 @@ import { SystemError } from './errors.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
-/** Run a program to completion, collecting its output. Never throws on exit code. */
-export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: string | Buffer } = {}): Promise<RunResult> {
+/**
+ * Run a program to completion, collecting its output. Never throws on exit
+ * code. `fds` are handed to the child as its fds 3, 4, … (a directory handle
+ * it reaches as /proc/self/fd/3, say).
+ */
+export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: string | Buffer; fds?: number[] } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const hasInput = opts.input !== undefined;
-    const child = spawn(cmd, args, { ...opts, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...opts, stdio: [hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(opts.fds ?? [])] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));

@@ -12,8 +12,9 @@
  * /etc/passwd and /etc/group are read without leaving the rootfs: symlinks
  * are resolved as if the rootfs were '/'.
  */
-import { lstat, open, readlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { Tree } from '../archive/tree.js';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 
@@ -52,24 +53,17 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
   return join(root, ...done);
 }
 
-/** A text file of the rootfs, or null if it does not exist. Never a FIFO or device. */
+/** A text file of the rootfs, or null if it does not exist. Never a FIFO or device; found through handles (archive/tree.ts). */
 async function readRootfsFile(rootfs: string, path: string): Promise<string | null> {
-  const real = await resolveInRoot(rootfs, path);
-  let fh;
+  const tree = Tree.open(rootfs);
+  let fd: number | null;
+  try { fd = tree.openFile(path); } finally { tree.close(); }
+  if (fd === null) return null;
   try {
-    // O_NOFOLLOW: a symlink swapped in after resolution is not followed; O_NONBLOCK: a FIFO can't hang us.
-    fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
-    throw err;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > MAX_FILE) return null;
-    return (await fh.readFile()).toString('utf8');
+    if (fstatSync(fd).size > MAX_FILE) return null;
+    return readFileSync(fd, 'utf8');
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

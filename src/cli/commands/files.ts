@@ -111,7 +111,7 @@ export const cp: Command = {
         const base = f['follow-link'] && isSymlink(st) ? posix.basename(st.linkTarget) : srcBase;
         tar = rebase(res, base === '.' ? '.' : base, basename(dst));
       }
-      await applyTar(target, tar, { whiteouts: 'delete' });
+      await applyTar(target, tar, { whiteouts: 'none' });
       if (!f.quiet && process.stderr.isTTY) cli.err(`Successfully copied ${humanSize(Number(st.size))} to ${dstPath}\n`);
       return;
     }

@@ -1,20 +1,23 @@
 /**
  * Files in and out of a container: the archive API's stat, get and put, and
  * export. Paths are resolved as the container sees them, volumes and binds
- * included, and never reach outside its filesystem (see archive/resolve.ts).
+ * included, and every file operation goes through handles on the
+ * container's tree (archive/tree.ts), so a container that swaps a directory
+ * for a symlink meanwhile cannot send us outside its filesystem.
  *
  * A running container is reached through its root (/proc/<pid>/root, with
- * every mount it has); a stopped one through its snapshot, mounted for the
- * operation, with its volumes and binds laid over it.
+ * every mount it has), checked to be its own rootfs; a stopped one through
+ * its snapshot, mounted for the operation, with its volumes and binds laid
+ * over it.
  */
-import { lstat, stat } from 'node:fs/promises';
+import { fstatSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyTar } from '../../archive/apply.js';
 import { decompressStream } from '../../archive/compression.js';
-import { packPath, rewriteTar } from '../../archive/pack.js';
-import { type HostOf, mountedView, resolveInContainer } from '../../archive/resolve.js';
-import { BerthError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { packHandle, rewriteTar } from '../../archive/pack.js';
+import { Tree, type Found } from '../../archive/tree.js';
+import { BerthError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { ContainerService, Container } from './service.js';
 
 /** The X-Docker-Container-Path-Stat document. */
@@ -31,7 +34,7 @@ const GO_SETGID = 2 ** 22;
 const GO_CHARDEV = 2 ** 21;
 const GO_STICKY = 2 ** 20;
 
-function goMode(st: import('node:fs').Stats): number {
+function goMode(st: Stats): number {
   let m = st.mode & 0o777;
   if (st.isDirectory()) m += GO_DIR;
   else if (st.isSymbolicLink()) m += GO_SYMLINK;
@@ -53,15 +56,18 @@ function followsLast(path: string): boolean {
 export class ContainerFiles {
   constructor(private readonly svc: ContainerService) {}
 
-  /** Run `fn` with the container's filesystem view; a stopped container's rootfs is mounted meanwhile. */
-  private async withView<T>(c: Container, fn: (hostOf: HostOf, rootfs: string) => Promise<T>): Promise<T> {
+  /** Run `fn` with the container's filesystem as a tree; a stopped container's rootfs is mounted meanwhile. */
+  private async withTree<T>(c: Container, fn: (tree: Tree) => Promise<T>): Promise<T> {
     return this.svc.withRootfs(c, async (rootfs, running) => {
-      if (running && c.state.Pid) return fn((p) => posix.join(`/proc/${c.state.Pid}/root`, p), rootfs);
-      const mounts = (c.rec.MountPoints ?? []).flatMap((m) => {
-        const source = this.svc.volumes?.hostPath(m);
-        return source ? [{ destination: m.Destination, source }] : [];
-      });
-      return fn(mountedView(rootfs, mounts), rootfs);
+      const tree = running && c.state.Pid ? runningRoot(c.state.Pid, rootfs) : stoppedRoot(rootfs, this.mountsOf(c));
+      try { return await fn(tree); } finally { tree.close(); }
+    });
+  }
+
+  private mountsOf(c: Container): Array<{ destination: string; source: string }> {
+    return (c.rec.MountPoints ?? []).flatMap((m) => {
+      const source = this.svc.volumes?.hostPath(m);
+      return source ? [{ destination: m.Destination, source }] : [];
     });
   }
 
@@ -69,24 +75,35 @@ export class ContainerFiles {
     return new NotFoundError(`Could not find the file ${path} in container ${ref}`);
   }
 
-  private async statAt(hostOf: HostOf, ref: string, path: string): Promise<{ stat: PathStat; hostPath: string; ctrPath: string }> {
+  /** The stat document of `path` and where it was found; the caller releases `found.dirfd`. */
+  private statAt(tree: Tree, ref: string, path: string): { stat: PathStat; found: Found } {
     if (!path) throw new InvalidArgumentError('path must not be empty');
     const abs = path.startsWith('/') ? path : `/${path}`;
-    const r = resolveInContainer(hostOf, abs, followsLast(path));
-    const st = await lstat(r.hostPath).catch(() => null);
-    if (!st) throw this.notFound(ref, path);
+    let r;
+    try { r = tree.lstat(abs, followsLast(path)); } catch (e) {
+      if (e instanceof BerthError) throw e;
+      throw this.notFound(ref, path);
+    }
+    const { stat: st, found } = r;
     let linkTarget = '';
-    if (st.isSymbolicLink()) linkTarget = resolveInContainer(hostOf, r.ctrPath, true).ctrPath;
+    if (st.isSymbolicLink()) {
+      try {
+        const t = tree.lookup(found.path, { followLast: true, missingOk: true });
+        tree.release(t.dirfd);
+        linkTarget = t.path;
+      } catch { linkTarget = ''; }
+    }
     const name = posix.basename(posix.normalize(abs)) || '/';
-    return {
-      stat: { name, size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget },
-      hostPath: r.hostPath, ctrPath: r.ctrPath,
-    };
+    return { stat: { name, size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget }, found };
   }
 
   async stat(ref: string, path: string): Promise<PathStat> {
     const c = this.svc.get(ref);
-    return this.withView(c, async (hostOf) => (await this.statAt(hostOf, ref, path)).stat);
+    return this.withTree(c, async (tree) => {
+      const { stat, found } = this.statAt(tree, ref, path);
+      tree.release(found.dirfd);
+      return stat;
+    });
   }
 
   /**
@@ -95,10 +112,14 @@ export class ContainerFiles {
    */
   async get(ref: string, path: string, send: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
     const c = this.svc.get(ref);
-    await this.withView(c, async (hostOf) => {
-      const { stat: st, hostPath } = await this.statAt(hostOf, ref, path);
+    await this.withTree(c, async (tree) => {
+      const { stat: st, found } = this.statAt(tree, ref, path);
       const name = path.endsWith('/.') || path === '.' ? '.' : st.name;
-      await send(st, packPath(hostPath, name));
+      let released = false;
+      const release = () => { if (!released) { released = true; tree.release(found.dirfd); } };
+      try {
+        await send(st, packHandle(found.dirfd, found.name || undefined, name, release));
+      } finally { release(); }
     });
   }
 
@@ -106,16 +127,22 @@ export class ContainerFiles {
   async put(ref: string, path: string, body: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
     const c = this.svc.get(ref);
     if (c.rec.HostConfig.ReadonlyRootfs) throw new BerthError('container rootfs is marked read-only', 403);
-    await this.withView(c, async (hostOf) => {
+    await this.withTree(c, async (tree) => {
       const abs = path.startsWith('/') ? path : `/${path}`;
-      const r = resolveInContainer(hostOf, abs, true);
-      const st = await stat(r.hostPath).catch(() => null);
-      if (!st) { body.resume(); throw this.notFound(ref, path); }
-      if (!st.isDirectory()) { body.resume(); throw new InvalidArgumentError(`extraction point is not a directory`); }
-      const { stream } = await decompressStream(body);
-      // Without copyUIDGID, files belong to the container's root, as Docker makes them.
-      const input = opts.copyUIDGID ? stream : chownTo(stream, 0, 0);
-      await applyTar(r.hostPath, input, { whiteouts: 'delete' });
+      let dest: Tree;
+      try { dest = tree.subtree(abs); } catch (e) {
+        body.resume();
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR') throw new InvalidArgumentError('extraction point is not a directory');
+        if (e instanceof BerthError) throw e;
+        throw this.notFound(ref, path);
+      }
+      try {
+        const { stream } = await decompressStream(body);
+        // Without copyUIDGID, files belong to the container's root, as Docker makes them.
+        const input = opts.copyUIDGID ? stream : chownTo(stream, 0, 0);
+        await applyTar(dest, input, { whiteouts: 'none' });
+      } finally { dest.close(); }
     });
   }
 
@@ -123,9 +150,38 @@ export class ContainerFiles {
   async export(ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
     const c = this.svc.get(ref);
     // The host sees the snapshot without the container's mounts: volumes and binds stay out, as in Docker.
-    await this.svc.withRootfs(c, async (rootfs) => send(renameRoot(packPath(rootfs, '.'))));
+    await this.svc.withRootfs(c, async (rootfs) => {
+      const tree = Tree.open(rootfs);
+      try { await send(renameRoot(packHandle(tree.fd, undefined, '.'))); } finally { tree.close(); }
+    });
   }
 }
+
+/**
+ * A running container's root through /proc/<pid>/root, which sees every
+ * mount it has. The pid could have exited and been reused by the time we
+ * open it: the handle must hold the container's own rootfs, or we refuse.
+ */
+function runningRoot(pid: number, rootfs: string): Tree {
+  let tree: Tree;
+  try { tree = Tree.open(`/proc/${pid}/root`); } catch { throw new ConflictError('container is not running'); }
+  const a = fstatSync(tree.fd);
+  const b = statSync(rootfs);
+  if (a.dev !== b.dev || a.ino !== b.ino) { tree.close(); throw new ConflictError('container is not running'); }
+  return tree;
+}
+
+/** A stopped container's rootfs with its volumes and binds laid over it for lookups. */
+function stoppedRoot(rootfs: string, mounts: Array<{ destination: string; source: string }>): Tree {
+  const tree = Tree.open(rootfs);
+  try {
+    for (const m of mounts) {
+      try { tree.mount(m.destination, Tree.open(m.source)); } catch { /* a bind whose source is gone: the rootfs shows through */ }
+    }
+  } catch (e) { tree.close(); throw e; }
+  return tree;
+}
+
 
 /** Entries "./x" → "x" and the root "./" left out, as docker export writes them. */
 function renameRoot(input: Readable): Readable {

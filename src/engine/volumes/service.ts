@@ -22,7 +22,7 @@ import { log } from '../../core/log.js';
 import { KeyedMutex } from '../../core/mutex.js';
 import { run } from '../../core/proc.js';
 import { compareApiVersions } from '../../core/version.js';
-import { mountedView, resolveInContainer } from '../../archive/resolve.js';
+import { Tree } from '../../archive/tree.js';
 import type { OciMount } from '../../runtime/spec.js';
 import type { EventBus } from '../events.js';
 import type { ContainerConfig } from '../images/types.js';
@@ -298,35 +298,42 @@ export class VolumeService implements ContainerMounts {
 
   async attach(c: Container, rootfs: string): Promise<OciMount[]> {
     const out: OciMount[] = [];
-    const image = mountedView(rootfs, []);
-    for (const m of c.rec.MountPoints ?? []) {
-      if (m.Type === 'tmpfs') {
-        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
-        continue;
+    const image = Tree.open(rootfs);
+    try {
+      for (const m of c.rec.MountPoints ?? []) {
+        if (m.Type === 'tmpfs') {
+          out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
+          continue;
+        }
+        if (m.Type === 'volume') {
+          const v = this.vols.get(m.Name!);
+          if (!v) throw new NotFoundError(`get ${m.Name}: no such volume`);
+          await this.mountDevice(v);
+          if (m.CopyData) await this.copyUp(image, m.Destination, this.mountpoint(v.Name));
+        } else if (!existsSync(m.Source)) {
+          throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        }
+        const prop = m.Type === 'bind' ? m.Propagation || 'rprivate' : 'rprivate';
+        out.push({ destination: m.Destination, type: 'bind', source: this.hostPath(m)!, options: ['rbind', m.RW ? 'rw' : 'ro', prop] });
       }
-      if (m.Type === 'volume') {
-        const v = this.vols.get(m.Name!);
-        if (!v) throw new NotFoundError(`get ${m.Name}: no such volume`);
-        await this.mountDevice(v);
-        if (m.CopyData) await this.copyUp(image, m.Destination, this.mountpoint(v.Name));
-      } else if (!existsSync(m.Source)) {
-        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
-      }
-      const prop = m.Type === 'bind' ? m.Propagation || 'rprivate' : 'rprivate';
-      out.push({ destination: m.Destination, type: 'bind', source: this.hostPath(m)!, options: ['rbind', m.RW ? 'rw' : 'ro', prop] });
-    }
+    } finally { image.close(); }
     // Parents before children, so a mount inside another lands on top of it.
     return out.sort((a, b) => a.destination.split('/').length - b.destination.split('/').length);
   }
 
-  /** Docker's copy-up: an empty volume mounted over image content starts as a copy of it (owners, modes, times). */
-  private async copyUp(image: (p: string) => string, dest: string, data: string): Promise<void> {
+  /**
+   * Docker's copy-up: an empty volume mounted over image content starts as a
+   * copy of it (owners, modes, times). The source is found through handles on
+   * the rootfs and handed to cp as one (its fd 3), never as a path.
+   */
+  private async copyUp(rootfs: Tree, dest: string, data: string): Promise<void> {
     if ((await readdir(data)).length > 0) return;
-    const src = resolveInContainer(image, dest, true).hostPath;
-    const st = await lstat(src).catch(() => null);
-    if (!st?.isDirectory()) return;
-    const r = await run('cp', ['-a', '--', `${src}/.`, `${data}/`]);
-    if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
+    let src;
+    try { src = rootfs.dir(dest); } catch { return; } // nothing (or no directory) there in the image
+    try {
+      const r = await run('cp', ['-a', '--', '/proc/self/fd/3/.', `${data}/`], { fds: [src.fd] });
+      if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
+    } finally { rootfs.release(src.fd); }
   }
 
   async detach(c: Container): Promise<void> {

@@ -1,0 +1,39 @@
+/**
+ * The native addon (native/berth_native.c, built by node-gyp into
+ * build/Release): the filesystem calls Node lacks, on directory handles.
+ * Loaded on first use, so a process that never needs it (the CLI, mostly)
+ * never maps it.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SystemError } from '../core/errors.js';
+
+export interface Native {
+  /** mknodat(dirfd, name, mode with S_IF* type bits, major, minor). */
+  mknodat(dirfd: number, name: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr on `name` in the directory `dirfd` (never following it). */
+  setxattrAt(dirfd: number, name: string, attr: string, value: Buffer): void;
+  /** setxattr on the directory the handle `fd` holds. */
+  setxattrFd(fd: number, attr: string, value: Buffer): void;
+}
+
+declare const __filename: string | undefined;
+
+let loaded: Native | undefined;
+
+/** The addon, found by walking up from this module (dist/src/archive, or the CLI bundle in dist/cli). */
+export function native(): Native {
+  if (loaded) return loaded;
+  const here = import.meta.url ? fileURLToPath(import.meta.url) : (typeof __filename === 'string' ? __filename : process.argv[1]!);
+  for (let dir = dirname(here); ; dir = dirname(dir)) {
+    const file = join(dir, 'build', 'Release', 'berth_native.node');
+    if (existsSync(file)) {
+      loaded = createRequire(here)(file) as Native;
+      return loaded;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  throw new SystemError('the native addon build/Release/berth_native.node is missing: run `npm run build`');
+}
