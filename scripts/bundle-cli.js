@@ -21,8 +21,20 @@ await build({
   target: 'node20',
   outfile: bundle,
   logLevel: 'warning',
-  // CommonJS has no import.meta: modules that look for their own file fall back to __filename.
-  define: { 'import.meta.url': 'undefined' },
+  // A module that starts a worker from a file beside it (new URL('./x.js', import.meta.url))
+  // finds the worker's bundled copy beside the bundle.
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__bundleUrl' },
+});
+// The workers the bundled code starts, each bundled whole (ES modules, as the package's type says).
+await build({
+  entryPoints: ['dist/src/registry/auth/bcrypt-worker.js'],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outdir: 'dist/cli',
+  logLevel: 'warning',
 });
 // bin/berth runs the bundle in a vm.Script, which has no dynamic import():
 // esbuild leaves one in for a node: builtin, and it would fail only when reached.

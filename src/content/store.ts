@@ -35,7 +35,7 @@ export class ContentWriter extends Writable {
 
   constructor(private readonly store: ContentStore, readonly ingestPath: string) {
     super({ highWaterMark: 1 << 20 });
-    this.file = createWriteStream(ingestPath, { flags: 'wx', highWaterMark: 1 << 20 });
+    this.file = createWriteStream(ingestPath, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
     this.file.on('error', (e) => this.destroy(e));
   }
 
@@ -113,7 +113,7 @@ export class ResumableIngest {
   static async open(store: ContentStore, digest: Digest): Promise<ResumableIngest> {
     if (!isDigest(digest)) throw new InvalidArgumentError(`invalid digest: ${digest}`);
     const path = join(store.ingestDir, 'sha256-' + hexOf(digest));
-    const fh = await open(path, 'a+');
+    const fh = await open(path, 'a+', 0o600);
     const w = new ResumableIngest(store, digest, path, fh, 0);
     const size = (await fh.stat()).size;
     if (size > 0) {
@@ -180,8 +180,8 @@ export class ContentStore {
 
   /** Create directories and drop partial writes a crash left behind. */
   async init(): Promise<void> {
-    await mkdir(this.blobsDir, { recursive: true });
-    await mkdir(this.ingestDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.ingestDir, { recursive: true, mode: 0o700 });
     // Partial downloads stay to be resumed; anonymous partial writes go.
     for (const name of await readdir(this.ingestDir)) {
       if (!RESUMABLE_RE.test(name)) await rm(join(this.ingestDir, name), { recursive: true, force: true });

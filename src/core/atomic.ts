@@ -35,8 +35,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dir);
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value));
+export async function writeJsonAtomic(path: string, value: unknown, mode?: number): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value), mode);
 }
 
 /**

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
   const sock = socketPath(settings.hosts[0] ?? 'unix:///run/berth/berth.sock');
 
-  await mkdir(settings.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(settings.dataRoot, { recursive: true, mode: 0o710 });
   const lock = await lockDataRoot(settings.dataRoot);
   // As dockerd: the pidfile is there before the socket answers.
   if (settings.pidfile) {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { secureDataRoot } from './data-root.js';
 import { ContentStore } from '../content/store.js';
 import { createSnapshotter } from '../snapshots/index.js';
 import type { DriverName, Snapshotter } from '../snapshots/snapshotter.js';
@@ -55,7 +56,7 @@ export class Engine {
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
-    await mkdir(opts.dataRoot, { recursive: true, mode: 0o711 });
+    await secureDataRoot(opts.dataRoot);
     await mkdir(opts.execRoot, { recursive: true, mode: 0o700 });
     const content = new ContentStore(join(opts.dataRoot, 'content'));
     await content.init();

@@ -131,7 +131,7 @@ export class RegistryServer {
 
     if (path === '/v2/' || path === '/v2') {
       if (method !== 'GET' && method !== 'HEAD') throw errors.unsupported();
-      this.auth.authorize(req, []);
+      await this.auth.authorize(req, []);
       sendJson(res, 200, {});
       return;
     }
@@ -147,7 +147,7 @@ export class RegistryServer {
 
     if (path === '/v2/_catalog') {
       if (method !== 'GET') throw errors.unsupported();
-      const principal = this.auth.authorize(req, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+      const principal = await this.auth.authorize(req, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
       await h.catalog(ctxFor(principal));
       return;
     }
@@ -159,7 +159,7 @@ export class RegistryServer {
       const arg = m[2] !== undefined ? decodeURIComponent(m[2]) : '';
       const spec = r.methods[method];
       if (!spec) throw new RegistryError('UNSUPPORTED', `method ${method} not allowed`, null, 405).withHeaders({ Allow: Object.keys(r.methods).join(', ') });
-      const principal = this.auth.authorize(req, [{ type: 'repository', name, actions: spec.actions }]);
+      const principal = await this.auth.authorize(req, [{ type: 'repository', name, actions: spec.actions }]);
       if (spec.write && this.cfg.readOnly) throw errors.unsupported('the registry is in read-only mode');
       await spec.handler(ctxFor(principal), name, arg);
       return;
@@ -172,7 +172,7 @@ export class RegistryServer {
   private async token(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const noStore = { 'Cache-Control': 'no-store' };
     if (req.method === 'GET') {
-      const t = this.auth.issueToken(req, url.searchParams.get('service'), url.searchParams.getAll('scope'));
+      const t = await this.auth.issueToken(req, url.searchParams.get('service'), url.searchParams.getAll('scope'));
       sendJson(res, 200, t, noStore);
       return;
     }
@@ -183,7 +183,7 @@ export class RegistryServer {
         sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'only the password grant is supported' });
         return;
       }
-      const t = this.auth.issueToken(req, form.get('service'), (form.get('scope') ?? '').split(' '), { user: form.get('username') ?? '', password: form.get('password') ?? '' });
+      const t = await this.auth.issueToken(req, form.get('service'), (form.get('scope') ?? '').split(' '), { user: form.get('username') ?? '', password: form.get('password') ?? '' });
       sendJson(res, 200, { access_token: t.access_token, token_type: 'Bearer', expires_in: t.expires_in, issued_at: t.issued_at, scope: form.get('scope') ?? '' }, noStore);
       return;
     }
@@ -191,7 +191,7 @@ export class RegistryServer {
   }
 
   private async search(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const principal = this.auth.identify(req);
+    const principal = await this.auth.identify(req);
     const repos = (await this.storage.repositories()).filter((r) => this.auth.mayPull(principal.user, r));
     const q = url.searchParams;
     sendJson(res, 200, searchRepositories(repos, q.get('q') ?? '', Number(q.get('n') ?? 25), Number(q.get('page') ?? 1)));

@@ -466,6 +466,17 @@ export function buildSpec(input: SpecInput): OciSpec {
       if (privileged && (m.destination === '/sys' || m.type === 'cgroup')) options = options.filter((o) => o !== 'ro');
       return { ...m, options };
     });
+  // cgroup v1: runc makes the `cgroup` mount a tmpfs holding read-only binds of the
+  // container's controllers, but (unlike the runc Docker first shipped with, and
+  // cgroup v2's single mount) leaves the tmpfs itself writable. Bind it onto itself
+  // read-only: at mount time the rootfs is still reached at its host path.
+  const cgroupAt = defaults.findIndex((m) => m.type === 'cgroup' && m.destination === '/sys/fs/cgroup');
+  if (cgroupAt >= 0 && !cgroupV2() && defaults[cgroupAt]!.options!.includes('ro') && ![...userDest].some((d) => d.startsWith('/sys/fs/cgroup/'))) {
+    defaults.splice(cgroupAt + 1, 0, {
+      destination: '/sys/fs/cgroup', type: 'bind', source: posix.join(input.rootfs, 'sys/fs/cgroup'),
+      options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'],
+    });
+  }
   // Parents before children, so a volume inside another volume lands on top.
   const sortedUser = user
     .map((m, i) => ({ m, i }))

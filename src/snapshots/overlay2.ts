@@ -37,7 +37,7 @@ export async function isMountPoint(path: string): Promise<boolean> {
 
 /** Can overlayfs stack directories that live under `dataRoot`? */
 export async function overlaySupported(dataRoot: string): Promise<boolean> {
-  await mkdir(dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(dataRoot, { recursive: true, mode: 0o710 });
   const dir = await mkdtemp(join(dataRoot, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, d));

@@ -175,6 +175,29 @@ test('secure defaults: Docker\'s capabilities, masked /proc paths, managed /etc 
   assert.equal(u.stdout, '1000\n1000\nCapEff:\t0000000000000000\n');
 });
 
+test('/sys/fs/cgroup is read-only inside a container (its own limits still readable); --privileged makes it writable', async () => {
+  const id = (await d.berth(['run', '-d', '-m', '64m', 'busybox', 'sleep', '300'])).stdout.trim();
+  try {
+    const r = await d.berth(['exec', id, 'sh', '-c',
+      'touch /sys/fs/cgroup/x; mkdir /sys/fs/cgroup/y; for c in /sys/fs/cgroup/*/; do [ -d "$c" ] && mkdir "${c}z"; done; ' +
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+    assert.equal(r.stdout.trim(), '67108864', r.stderr);
+    assert.match(r.stderr, /touch: \/sys\/fs\/cgroup\/x: Read-only file system/);
+    assert.match(r.stderr, /mkdir: can't create directory '\/sys\/fs\/cgroup\/y': Read-only file system/);
+    for (const line of r.stderr.trim().split('\n')) assert.match(line, /Read-only file system$/, 'every write fails as read-only');
+    const inside = (await d.berth(['exec', id, 'ls', '/sys/fs/cgroup'])).stdout.split('\n');
+    assert.ok(!inside.includes('x') && !inside.includes('y'));
+    // Nothing reached the host: no child cgroup under the container's own.
+    const dirs = cgroupDirs(id);
+    assert.ok(dirs.length > 0);
+    for (const dir of dirs) for (const n of ['x', 'y', 'z']) assert.equal(existsSync(join(dir, n)), false, join(dir, n));
+  } finally {
+    await d.berth(['rm', '-f', id]);
+  }
+  const p = await d.berth(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'mkdir /sys/fs/cgroup/y && rmdir /sys/fs/cgroup/y && echo written']);
+  assert.equal(p.stdout, 'written\n', p.stderr);
+});
+
 /** The command's stdout, trimmed, after checking it succeeded. */
 async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>): Promise<string> {
   const r = await p;

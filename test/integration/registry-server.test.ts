@@ -406,6 +406,80 @@ test('a JSON config file sets the same settings: read-only and a rate limit (429
   assert.match(bad.stderr, /cannot read config file/);
 });
 
+/** GET from a chosen local address (the registry tells clients apart by address), with optional Basic credentials. */
+function getFrom(url: string, localAddress: string, creds?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = creds ? { Authorization: `Basic ${Buffer.from(creds).toString('base64')}` } : {};
+    const req = request(url, { agent: false, localAddress, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let json: any;
+        try { json = JSON.parse(Buffer.concat(chunks).toString()); } catch { json = undefined; }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a storm of wrong passwords neither stalls other clients nor goes on: bcrypt runs off the event loop, the storm gets 429', async () => {
+  const dir = tempDir('berth-registry-storm-');
+  // Cost 10, as `htpasswd -B -C 10` and Distribution's docs make them: tens of ms per comparison.
+  const line = spawnSync('htpasswd', ['-nbB', '-C', '10', 'alice', 'wonderland'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(dir, 'users'), line + '\n');
+  const r = new RegistryProc(join(dir, 'root'), ['--htpasswd', join(dir, 'users')]);
+  await r.start();
+  try {
+    const url = `${r.url}/v2/`;
+    const STORM = '127.0.0.1';
+    const OTHER = '127.0.0.2';
+    assert.equal((await getFrom(url, OTHER, 'alice:wonderland')).status, 200);
+
+    // One batch of wrong passwords in parallel (each a different one, as a guesser sends them).
+    let stormDone = false;
+    const batch = Promise.all(Array.from({ length: 8 }, (_, i) => getFrom(url, STORM, `alice:guess${i}`)))
+      .finally(() => { stormDone = true; });
+    // Meanwhile another client asks, one request after another, anonymously and logged in.
+    let served = 0;
+    while (!stormDone) {
+      const anon = await getFrom(url, OTHER);
+      assert.equal(anon.status, 401);
+      const known = await getFrom(url, OTHER, 'alice:wonderland');
+      if (stormDone) break; // only answers given while the storm was still being worked on count
+      assert.equal(known.status, 200);
+      served += 2;
+    }
+    const answers = await batch;
+    assert.deepEqual(answers.map((a) => a.status), Array(8).fill(401));
+    // With bcrypt on the event loop each wrong password blocks everything: at most one
+    // other request gets through between two of them, fewer than the batch has.
+    assert.ok(served >= 20, `only ${served} requests of another client were answered while 8 wrong passwords were checked`);
+
+    // The guesser keeps going and is cut off.
+    let limited: Awaited<ReturnType<typeof getFrom>> | undefined;
+    for (let i = 0; i < 20 && !limited; i++) {
+      const a = await getFrom(url, STORM, `alice:more${i}`);
+      if (a.status === 429) limited = a;
+      else assert.equal(a.status, 401);
+    }
+    assert.ok(limited, 'the storm was never rate-limited');
+    assert.equal(limited.json?.errors?.[0]?.code, 'TOOMANYREQUESTS');
+    assert.match(limited.json?.errors?.[0]?.message, /too many failed login attempts/);
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+    // Even the right password is refused from there for now (a guess that hit must not show).
+    assert.equal((await getFrom(url, STORM, 'alice:wonderland')).status, 429);
+    // An anonymous request from there still gets the ordinary challenge, and other clients are untouched.
+    assert.equal((await getFrom(url, STORM)).status, 401);
+    assert.equal((await getFrom(url, OTHER, 'alice:wonderland')).status, 200);
+    assert.equal((await getFrom(url, OTHER, 'alice:wrong')).status, 401);
+  } finally {
+    await r.stop();
+    cleanupDir(dir);
+  }
+});
+
 describe('gc', () => {
   let dir: string;
   let r: RegistryProc;

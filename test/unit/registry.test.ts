@@ -16,6 +16,7 @@ import { parseScope } from '../../src/registry/auth/auth.js';
 import { loadConfig, ConfigError, parseAddr } from '../../src/registry/config.js';
 import { parseRange, parseContentRange, uploadRange } from '../../src/registry/http.js';
 import { RateLimiter } from '../../src/registry/ratelimit.js';
+import { FailedLogins } from '../../src/registry/auth/lockout.js';
 import { searchRepositories } from '../../src/registry/search.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { Storage } from '../../src/registry/storage.js';
@@ -99,7 +100,7 @@ test('access rules: patterns, users, anonymous, defaults', () => {
   assert.throws(() => parseRuleFlag('x:y:fly'), /actions/);
 });
 
-test('htpasswd: bcrypt entries only, verified and re-read when the file changes', () => {
+test('htpasswd: bcrypt entries only, verified and re-read when the file changes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'htp-'));
   try {
     const line = spawnSync('htpasswd', ['-nbB', 'alice', 'pw1'], { encoding: 'utf8' }).stdout.trim();
@@ -107,11 +108,15 @@ test('htpasswd: bcrypt entries only, verified and re-read when the file changes'
     writeFileSync(file, `# comment\n${line}\nmd5user:$apr1$abc$def\n`);
     assert.deepEqual([...parseHtpasswd(`${line}\nmd5user:$apr1$abc$def\n`).keys()], ['alice']);
     const h = new Htpasswd(file);
-    assert.ok(h.verify('alice', 'pw1'));
-    assert.ok(h.verify('alice', 'pw1'), 'cached');
-    assert.ok(!h.verify('alice', 'pw2'));
-    assert.ok(!h.verify('nobody', 'pw1'));
-    assert.ok(!h.verify('md5user', 'x'));
+    assert.equal(h.settled('alice', 'pw1'), undefined);
+    const parallel = [h.verify('alice', 'pw1'), h.verify('alice', 'pw1')];
+    assert.ok(h.settled('alice', 'pw1') instanceof Promise, 'a parallel check of the same credentials shares the comparison');
+    assert.deepEqual(await Promise.all(parallel), [true, true]);
+    assert.equal(h.settled('alice', 'pw1'), true, 'remembered');
+    assert.ok(!(await h.verify('alice', 'pw2')));
+    assert.equal(h.settled('alice', 'pw2'), undefined, 'a wrong password is not remembered');
+    assert.ok(!(await h.verify('nobody', 'pw1')));
+    assert.ok(!(await h.verify('md5user', 'x')));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
@@ -150,6 +155,20 @@ test('ranges: blob Range and upload Content-Range', () => {
   assert.equal(parseContentRange('9-1'), 'invalid');
   assert.equal(uploadRange(0), '0-0');
   assert.equal(uploadRange(10), '0-9');
+});
+
+test('failed logins: a burst of tries per address, then one per refill period; a right password costs nothing', () => {
+  const f = new FailedLogins({ burst: 3, refillSeconds: 6 });
+  const t0 = 1_000_000;
+  assert.equal(f.attempt('a', t0), 0);
+  f.succeeded('a', t0);
+  for (let i = 0; i < 3; i++) assert.equal(f.attempt('a', t0), 0);
+  assert.equal(f.retryAfter('a', t0), 6);
+  assert.equal(f.attempt('a', t0), 6, 'the fourth wrong try in a row waits a refill period');
+  assert.equal(f.attempt('b', t0), 0, 'another address has its own allowance');
+  assert.equal(f.attempt('a', t0 + 3000), 3);
+  assert.equal(f.attempt('a', t0 + 6000), 0);
+  assert.equal(f.attempt('a', t0 + 6000), 6);
 });
 
 test('rate limiter and v1 search', () => {

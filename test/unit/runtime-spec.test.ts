@@ -41,7 +41,14 @@ test('defaults match docker: namespaces, mounts, masked paths, caps, devices', (
   assert.deepEqual(s.linux.namespaces.map((n) => n.type).sort(),
     ['ipc', 'mount', 'network', 'pid', 'uts', ...(V2 ? ['cgroup'] : [])].sort());
   assert.ok(s.linux.namespaces.every((n) => n.path === undefined));
-  assert.deepEqual(dests(s), ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm']);
+  // cgroup v1: the cgroup tmpfs is bound onto itself read-only (runc leaves it writable).
+  const cgroupMounts = V2 ? ['/sys/fs/cgroup'] : ['/sys/fs/cgroup', '/sys/fs/cgroup'];
+  assert.deepEqual(dests(s), ['/proc', '/dev', '/dev/pts', '/sys', ...cgroupMounts, '/dev/mqueue', '/dev/shm']);
+  if (!V2) {
+    assert.deepEqual(s.mounts[5], { destination: '/sys/fs/cgroup', type: 'bind', source: '/var/lib/berth/rootfs/c1/sys/fs/cgroup', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] });
+    const priv = buildSpec(input({ Privileged: true }));
+    assert.deepEqual(priv.mounts.filter((m) => m.destination === '/sys/fs/cgroup').map((m) => m.type), ['cgroup'], '--privileged: writable, as Docker');
+  }
   assert.deepEqual(mount(s, '/dev')?.options, ['rw', 'nosuid', 'strictatime', 'mode=755', 'size=65536k']);
   assert.ok(mount(s, '/dev/pts')?.options?.includes('newinstance'));
   assert.ok(mount(s, '/dev/pts')?.options?.includes('ptmxmode=0666'));

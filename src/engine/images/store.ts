@@ -28,7 +28,7 @@ export class ImageStore {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dbDir, { recursive: true });
+    await mkdir(this.dbDir, { recursive: true, mode: 0o700 });
     for (const name of await readdir(this.dbDir)) {
       if (!/^[a-f0-9]{64}\.json$/.test(name)) {
         await rm(join(this.dbDir, name), { force: true }); // temp file of an interrupted write
@@ -55,7 +55,7 @@ export class ImageStore {
   list(): ImageRecord[] { return [...this.images.values()]; }
 
   async put(rec: ImageRecord): Promise<void> {
-    await writeJsonAtomic(join(this.dbDir, hexOf(rec.id) + '.json'), rec);
+    await writeJsonAtomic(join(this.dbDir, hexOf(rec.id) + '.json'), rec, 0o600);
     this.images.set(rec.id, rec);
   }
 
@@ -95,6 +95,6 @@ export class ImageStore {
   }
 
   private async saveRefs(): Promise<void> {
-    await writeJsonAtomic(this.refsPath, Object.fromEntries(this.refs));
+    await writeJsonAtomic(this.refsPath, Object.fromEntries(this.refs), 0o600);
   }
 }

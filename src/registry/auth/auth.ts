@@ -11,6 +11,7 @@ import { RegistryError } from '../errors.js';
 import type { RegistryConfig } from '../config.js';
 import { AccessPolicy, ACTIONS, type Action } from './access.js';
 import { Htpasswd } from './htpasswd.js';
+import { FailedLogins } from './lockout.js';
 import { TokenSigner, loadOrCreateKey, type ResourceAccess } from './jwt.js';
 
 /** What a request needs: actions on a repository, or `registry:catalog:*`. */
@@ -55,6 +56,7 @@ export class Authenticator {
   readonly mode: RegistryConfig['auth']['type'];
   private readonly htpasswd?: Htpasswd;
   private readonly policy: AccessPolicy;
+  private readonly failed = new FailedLogins();
   readonly signer?: TokenSigner;
 
   constructor(private readonly cfg: RegistryConfig) {
@@ -71,6 +73,28 @@ export class Authenticator {
     if (this.cfg.auth.realm) return this.cfg.auth.realm;
     const proto = this.cfg.tls ? 'https' : 'http';
     return `${proto}://${req.headers.host ?? 'localhost'}/token`;
+  }
+
+  /**
+   * Check Basic credentials, counting the ones that need a bcrypt comparison
+   * against the client's address: past its allowance the request is refused
+   * with 429 before anything is looked at. Credentials verified a moment ago,
+   * or being verified for a parallel request, cost nothing (a push sends the
+   * same ones on every request).
+   */
+  private async password(req: IncomingMessage, c: { user: string; password: string }): Promise<boolean> {
+    const client = req.socket.remoteAddress ?? '';
+    const tooMany = (wait: number) => new RegistryError('TOOMANYREQUESTS', `too many failed login attempts, retry after ${wait} seconds`, null)
+      .withHeaders({ 'Retry-After': String(wait) });
+    let wait = this.failed.retryAfter(client);
+    if (wait) throw tooMany(wait);
+    const known = this.htpasswd!.settled(c.user, c.password);
+    if (known !== undefined) return known;
+    wait = this.failed.attempt(client);
+    if (wait) throw tooMany(wait);
+    const ok = await this.htpasswd!.verify(c.user, c.password);
+    if (ok) this.failed.succeeded(client);
+    return ok;
   }
 
   /** The WWW-Authenticate value for a refused request. */
@@ -92,12 +116,12 @@ export class Authenticator {
    * with a challenge when credentials are missing, wrong or lack the scope
    * (token mode), 403 DENIED when an htpasswd user lacks the access.
    */
-  authorize(req: IncomingMessage, needs: Need[]): Principal {
+  async authorize(req: IncomingMessage, needs: Need[]): Promise<Principal> {
     if (this.mode === 'none') return {};
     if (this.mode === 'htpasswd') {
       const c = basicCredentials(req);
       if (!c) throw this.unauthorized(req, needs, 'authentication required');
-      if (!this.htpasswd!.verify(c.user, c.password)) throw this.unauthorized(req, needs, 'authentication required');
+      if (!(await this.password(req, c))) throw this.unauthorized(req, needs, 'authentication required');
       const p: Principal = { user: c.user };
       const missing = needs.filter((n) => !this.can(p, n));
       if (missing.length) throw new RegistryError('DENIED', 'requested access to the resource is denied', null);
@@ -131,11 +155,11 @@ export class Authenticator {
   }
 
   /** Identify a caller who sent Basic credentials (or a token) without requiring any access; 401 on bad ones. */
-  identify(req: IncomingMessage): Principal {
+  async identify(req: IncomingMessage): Promise<Principal> {
     if (this.mode === 'none') return {};
     const c = basicCredentials(req);
     if (c) {
-      if (!this.htpasswd!.verify(c.user, c.password)) throw this.unauthorized(req, [], 'authentication required');
+      if (!(await this.password(req, c))) throw this.unauthorized(req, [], 'authentication required');
       return { user: c.user };
     }
     const t = bearerToken(req);
@@ -151,13 +175,13 @@ export class Authenticator {
    * The token endpoint: authenticate the caller (Basic, or none for
    * anonymous), grant the requested scopes the access rules allow.
    */
-  issueToken(req: IncomingMessage, service: string | null, scopes: string[], creds?: { user: string; password: string }): TokenResponse {
+  async issueToken(req: IncomingMessage, service: string | null, scopes: string[], creds?: { user: string; password: string }): Promise<TokenResponse> {
     if (this.mode !== 'token') throw new RegistryError('UNSUPPORTED', 'token authentication is not enabled');
     if (service && service !== this.cfg.auth.service) throw new RegistryError('DENIED', `unknown service "${service}"`, null, 400);
     const c = creds ?? basicCredentials(req);
     let user: string | undefined;
     if (c) {
-      if (!this.htpasswd!.verify(c.user, c.password)) {
+      if (!(await this.password(req, c))) {
         throw new RegistryError('UNAUTHORIZED', 'authentication required', null).withHeaders({ 'WWW-Authenticate': `Basic realm="${this.cfg.auth.service}"` });
       }
       user = c.user;
