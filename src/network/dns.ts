@@ -5,11 +5,19 @@
  * link aliases) from a lookup the engine supplies, and relays every other
  * query to the host's resolvers. Containers on the network get it as their
  * nameserver.
+ *
+ * Every network's server listens on the host, so any container can send to
+ * any gateway. A server answers only askers inside its own network's subnet
+ * and ignores the rest, as if no resolver were there: a container on network
+ * A learns nothing of network B's names through B's gateway, and nothing off
+ * the network gets a relay to the host's resolvers. (A forged source address
+ * gains nothing: the answer goes to that address, on B.)
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { log } from '../core/log.js';
+import { contains, parseIp, subnetOf, type Subnet } from './ipnet.js';
 
 /** Addresses for `name` as the container at `from` (its address on the network) sees them. */
 export type Lookup = (name: string, from: string) => string[] | undefined;
@@ -101,18 +109,31 @@ async function respond(msg: Buffer, lookup: Lookup, from: string): Promise<Buffe
 export class DnsServer {
   private udp?: UdpSocket;
   private tcp?: Server;
+  private readonly subnet: Subnet;
 
-  constructor(readonly address: string, private readonly lookup: Lookup) {}
+  /** `address`: the gateway to listen on; `subnet`: the network's, the only askers answered. */
+  constructor(readonly address: string, subnet: string, private readonly lookup: Lookup, private readonly port = 53) {
+    this.subnet = subnetOf(subnet);
+  }
+
+  /** Whether `from` (an asker's address) is on this server's network. */
+  accepts(from: string): boolean {
+    const ip = parseIp(from.replace(/^::ffff:/, ''));
+    return ip !== undefined && contains(this.subnet, ip);
+  }
 
   async start(): Promise<void> {
     const udp = createSocket({ type: 'udp4' });
     udp.on('message', (msg, rinfo) => {
+      if (!this.accepts(rinfo.address)) return;
       void respond(msg, this.lookup, rinfo.address).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
     });
-    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(53, this.address, () => { udp.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(this.port, this.address, () => { udp.off('error', reject); resolve(); }); });
     udp.on('error', (e) => log.warn('embedded DNS (udp) error', { address: this.address, error: e.message }));
     this.udp = udp;
     const tcp = createServer((sock: Socket) => {
+      // A reset, as from a port where nothing listens.
+      if (!this.accepts(sock.remoteAddress ?? '')) { sock.resetAndDestroy(); return; }
       let buf = Buffer.alloc(0);
       sock.on('data', (b: Buffer) => {
         buf = Buffer.concat([buf, b]);
@@ -129,7 +150,7 @@ export class DnsServer {
       sock.on('error', () => {});
       sock.setTimeout(10_000, () => sock.destroy());
     });
-    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(53, this.address, () => { tcp.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(this.port, this.address, () => { tcp.off('error', reject); resolve(); }); });
     this.tcp = tcp;
   }
 

@@ -31,6 +31,7 @@ import { DnsServer } from '../../network/dns.js';
 import { Firewall, type FirewallNet } from '../../network/firewall.js';
 import { contains, firstHost, formatIp, formatSubnet, lastIp, nextFreeSubnet, overlaps, parseCidr, parseIp, subnetOf, type AddressPool, type Subnet } from '../../network/ipnet.js';
 import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../network/netns.js';
+import { claimBridge, deleteBridge, hostLinks, notABridge, removeAddress } from '../../network/links.js';
 import { reservePorts, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
@@ -96,8 +97,9 @@ export class NetworkService implements ContainerNetworking {
       try { this.state.set(f.slice(0, -5), JSON.parse(await readFile(join(this.stateDir, f), 'utf8')) as RuntimeState); } catch { /* torn write: reconcile cleans */ }
     }
     await this.ensurePredefined();
+    const usable = await this.claimBridges();
     try {
-      await this.firewall.sync(this.bridgeNets().map((n) => this.fwNet(n)));
+      await this.firewall.sync(usable.map((n) => this.fwNet(n)));
     } catch (e) {
       log.warn('iptables setup failed: containers will have no outbound NAT or isolation', { error: messageOf(e) });
     }
@@ -130,6 +132,35 @@ export class NetworkService implements ContainerNetworking {
       if (!live.has(f)) await rm(join(this.netnsDir, f), { force: true }).catch(() => {});
     }
     await this.cleanLeases(live);
+  }
+
+  /**
+   * Every bridge network's bridge, made now where it is missing (after a
+   * reboot), so the name is ours before anyone else takes it; recorded as
+   * made by us or adopted. A network whose bridge name now belongs to a link
+   * that is not a bridge is left out of the iptables rules (they would land
+   * on that link); for the default network berthd does not start, as dockerd.
+   */
+  private async claimBridges(): Promise<NetworkRecord[]> {
+    const links = await hostLinks();
+    const usable: NetworkRecord[] = [];
+    for (const n of this.bridgeNets()) {
+      const name = n.BridgeName!;
+      const isDefault = n.Options['com.docker.network.bridge.default_bridge'] === 'true';
+      const kind = links.get(name);
+      let created = bridgeOwned(n);
+      try {
+        if (kind === undefined) created = await claimBridge(name, mtuOf(n));
+        else if (kind !== 'bridge') throw notABridge(name);
+      } catch (e) {
+        if (isDefault) throw e;
+        log.warn('network left without its bridge', { network: n.Name, bridge: name, error: messageOf(e) });
+        continue;
+      }
+      if (n.BridgeCreated !== created) await this.saveNet({ ...n, BridgeCreated: created });
+      usable.push(n);
+    }
+    return usable;
   }
 
   /** host-local leases are files named by address holding the container ID: drop those of no live container. */
@@ -174,9 +205,17 @@ export class NetworkService implements ContainerNetworking {
     };
     const rec = this.record('bridge', 'bridge', ipam, options, {}, existing?.Id);
     rec.BridgeName = bridgeName;
+    // Who made a bridge of another name is not known yet: claimBridges finds out.
+    rec.BridgeCreated = existing?.BridgeName === bridgeName ? existing.BridgeCreated : undefined;
     if (existing) rec.Created = existing.Created;
     if (JSON.stringify(rec) !== JSON.stringify(existing)) {
-      if (existing && existing.BridgeName && existing.IPAM.Config[0]?.Subnet !== ipam.Subnet) await deleteLink(existing.BridgeName);
+      const old = existing?.IPAM.Config[0];
+      if (existing?.BridgeName && old?.Subnet && old.Subnet !== ipam.Subnet) {
+        // Ours goes, to be made again with the new address. One named in daemon.json is the host's:
+        // dockerd never deletes it, nor do we; it only swaps the address it gave it.
+        if (bridgeOwned(existing)) await deleteBridge(existing.BridgeName);
+        else if (existing.BridgeName === bridgeName) await removeAddress(bridgeName, `${old.Gateway}/${subnetOf(old.Subnet).bits}`);
+      }
       await this.saveNet(rec);
     }
   }
@@ -281,13 +320,21 @@ export class NetworkService implements ContainerNetworking {
       rec.Attachable = !!req.Attachable;
       rec.BridgeName = options['com.docker.network.bridge.name'] || `br-${rec.Id.slice(0, 12)}`;
       if (rec.BridgeName.length > 15) throw new InvalidArgumentError(`bridge name ${rec.BridgeName} is longer than 15 characters`);
-      if (this.bridgeNets().some((n) => n.BridgeName === rec.BridgeName)) throw new ConflictError(`bridge name ${rec.BridgeName} is already in use by another network`);
-      await this.saveNet(rec);
-      try { await this.firewall.addNetwork(this.fwNet(rec)); } catch (e) {
-        await this.firewall.removeNetwork(rec.Id).catch(() => {});
+      const clash = this.bridgeNets().find((n) => n.BridgeName === rec.BridgeName);
+      if (clash) throw new BerthError(`cannot create network ${rec.Id} (${rec.BridgeName}): conflicts with network ${clash.Id} (${clash.BridgeName}): networks have same bridge name`, 403);
+      // Made now, or an existing Linux bridge adopted; any other link of that name (the host's uplink…) is refused.
+      rec.BridgeCreated = await claimBridge(rec.BridgeName, mtuOf(rec));
+      try {
+        await this.saveNet(rec);
+        try { await this.firewall.addNetwork(this.fwNet(rec)); } catch (e) {
+          await this.firewall.removeNetwork(rec.Id).catch(() => {});
+          throw new BerthError(`failed to set up iptables for network ${name}: ${messageOf(e)}`, 500);
+        }
+      } catch (e) {
         this.nets.delete(rec.Id);
         await rm(join(this.netDir, `${rec.Id}.json`), { force: true });
-        throw new BerthError(`failed to set up iptables for network ${name}: ${messageOf(e)}`, 500);
+        if (rec.BridgeCreated) await deleteBridge(rec.BridgeName);
+        throw e;
       }
       this.events.publish('network', 'create', rec.Id, { name, type: 'bridge' });
       return { Id: rec.Id, Warning: '' };
@@ -310,7 +357,8 @@ export class NetworkService implements ContainerNetworking {
       this.dns.get(n.Id)?.close();
       this.dns.delete(n.Id);
       await this.firewall.removeNetwork(n.Id).catch((e) => log.warn('removing iptables rules failed', { network: n.Name, error: messageOf(e) }));
-      if (n.BridgeName) await deleteLink(n.BridgeName);
+      // As dockerd: a bridge that was there before the network stays (with whatever else uses it).
+      if (n.BridgeName && bridgeOwned(n)) await deleteBridge(n.BridgeName);
       await rm(join(this.ipamDir, n.Id), { recursive: true, force: true });
       await rm(join(this.netDir, `${n.Id}.json`), { force: true });
       this.nets.delete(n.Id);
@@ -455,8 +503,8 @@ export class NetworkService implements ContainerNetworking {
     const p: BridgeNetParams = {
       cniName: n.Id, bridge: n.BridgeName!, subnet: ipam.Subnet!, gateway: ipam.Gateway!, internal: n.Internal, ipamDir: this.ipamDir,
     };
-    const mtu = Number(n.Options['com.docker.network.driver.mtu']);
-    if (mtu > 0) p.mtu = mtu;
+    const mtu = mtuOf(n);
+    if (mtu) p.mtu = mtu;
     if (ipam.IPRange) {
       const r = subnetOf(ipam.IPRange);
       const start = Math.max(r.base, firstHost(r));
@@ -655,7 +703,7 @@ export class NetworkService implements ContainerNetworking {
     const n = this.nets.get(netId);
     if (!n || n.Name === 'bridge' || n.Driver !== 'bridge' || this.dns.has(netId)) return;
     const gw = n.IPAM.Config[0]!.Gateway!;
-    const server = new DnsServer(gw, (name, from) => this.resolve(netId, name, from));
+    const server = new DnsServer(gw, n.IPAM.Config[0]!.Subnet!, (name, from) => this.resolve(netId, name, from));
     try {
       await server.start();
       this.dns.set(netId, server);
@@ -666,22 +714,35 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /**
-   * Names on a network: container name, network aliases, short ID — of
-   * containers running on it; and, for the container asking from `from`,
-   * the aliases of its links on this network (`--link target:alias`).
+   * Names as the container asking from `from` (its address on network
+   * `netId`) sees them, as Docker's per-container resolver does: container
+   * name, network aliases and short ID of the containers running on this
+   * network, then on each other network the asker is on; and the aliases of
+   * the asker's own links on this network (`--link target:alias`). The DNS
+   * server turned away every address outside this network already; an
+   * address that is no container here (the host) sees this network only.
    */
   resolve(netId: string, name: string, from?: string): string[] | undefined {
     let q = name.toLowerCase();
-    if (from) {
-      for (const [id, st] of this.state) {
-        const ep = st.Endpoints.find((e) => e.NetworkID === netId && e.IPAddress === from);
-        if (!ep) continue;
-        const link = (this.containers.tryGet(id)?.rec.Networks?.[ep.NetworkName]?.Links ?? [])
-          .map((l) => l.split(':')).find(([, alias]) => alias?.toLowerCase() === q);
-        if (link) q = link[0]!.replace(/^\//, '').toLowerCase();
-        break;
-      }
+    let nets = [netId];
+    for (const [id, st] of from ? this.state : []) {
+      const ep = st.Endpoints.find((e) => e.NetworkID === netId && e.IPAddress === from);
+      if (!ep) continue;
+      const link = (this.containers.tryGet(id)?.rec.Networks?.[ep.NetworkName]?.Links ?? [])
+        .map((l) => l.split(':')).find(([, alias]) => alias?.toLowerCase() === q);
+      if (link) q = link[0]!.replace(/^\//, '').toLowerCase();
+      nets = [netId, ...st.Endpoints.map((e) => e.NetworkID).filter((n) => n !== netId)];
+      break;
     }
+    for (const n of nets) {
+      const out = this.namesOn(n, q);
+      if (out.length) return out;
+    }
+    return undefined;
+  }
+
+  /** Addresses on network `netId` of the running containers called `q` there. */
+  private namesOn(netId: string, q: string): string[] {
     const out: string[] = [];
     for (const [id, st] of this.state) {
       const ep = st.Endpoints.find((e) => e.NetworkID === netId);
@@ -691,7 +752,7 @@ export class NetworkService implements ContainerNetworking {
       const names = [c.rec.Name.slice(1), id.slice(0, 12), ...(c.rec.Networks?.[ep.NetworkName]?.Aliases ?? [])];
       if (names.some((x) => x.toLowerCase() === q)) out.push(ep.IPAddress);
     }
-    return out.length ? out : undefined;
+    return out;
   }
 
   // ---- views --------------------------------------------------------------
@@ -751,8 +812,14 @@ async function hostRoutes(ownBridges: string[]): Promise<Subnet[]> {
   } catch { return []; }
 }
 
-async function deleteLink(name: string): Promise<void> {
-  await run('ip', ['link', 'del', name]);
+/** Whether Berth made n's bridge. A record from before that was kept: only a br-<id> name is ours by construction. */
+function bridgeOwned(n: NetworkRecord): boolean {
+  return n.BridgeCreated ?? n.BridgeName === `br-${n.Id.slice(0, 12)}`;
+}
+
+function mtuOf(n: NetworkRecord): number | undefined {
+  const mtu = Number(n.Options['com.docker.network.driver.mtu']);
+  return mtu > 0 ? mtu : undefined;
 }
 
 function untilSeconds(v: string): number {

@@ -22,6 +22,12 @@ export interface NetworkRecord {
   Labels: Record<string, string>;
   /** The Linux bridge (bridge driver only). */
   BridgeName?: string;
+  /**
+   * Whether Berth made that bridge (true) or adopted one that was there
+   * (false): only a bridge Berth made is ever deleted. Absent in records
+   * written before it was kept (see bridgeOwned).
+   */
+  BridgeCreated?: boolean;
 }
 
 /** One network a running container is attached to, as set up (kept for DEL after a crash). */

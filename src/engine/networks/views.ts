@@ -8,7 +8,7 @@ import type { NetworkRecord } from './types.js';
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 export function networkView(svc: NetworkService, n: NetworkRecord, withContainers = true): Record<string, unknown> {
-  const { BridgeName: _b, ...api } = n;
+  const { BridgeName: _b, BridgeCreated: _c, ...api } = n;
   const containers: Record<string, unknown> = {};
   if (withContainers) {
     for (const c of svc.containers.list()) {
