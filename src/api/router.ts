@@ -1,5 +1,6 @@
 /** Route table: method + path pattern → handler. Patterns capture into named groups. */
 import type { Ctx } from './context.js';
+import { decodeSegment } from '../core/target.js';
 
 export type Handler = (ctx: Ctx) => Promise<void>;
 
@@ -29,7 +30,7 @@ export class Router {
       if (!m) continue;
       if (r.method !== method) { pathMatched = true; continue; }
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeSegment(v);
       return { handler: r.handler, params };
     }
     return pathMatched ? 'methodMismatch' : undefined;
