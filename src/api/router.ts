@@ -8,11 +8,14 @@ interface Route { method: string; re: RegExp; handler: Handler }
 
 export class Router {
   private routes: Route[] = [];
+  /** Every route as written (method and pattern), for tools that walk the API, such as the fuzzer. */
+  readonly table: Array<{ method: string; path: string }> = [];
 
   /** `path` uses `{name}` for one segment and `{name*}` for the rest, slashes included. */
   add(method: string, path: string, handler: Handler): this {
     const re = new RegExp('^' + path.replace(/\{(\w+)(\*?)\}/g, (_m, name: string, star: string) => (star ? `(?<${name}>.+)` : `(?<${name}>[^/]+)`)) + '/?$');
     this.routes.push({ method, re, handler });
+    this.table.push({ method, path });
     return this;
   }
 

@@ -108,6 +108,8 @@ function zero(node: Node): unknown {
  */
 function normalize(value: unknown, node: Node | undefined): unknown {
   const n = resolve(node);
+  // strslice.StrSlice: a bare string is a list of one.
+  if (typeof value === 'string' && hasType(n, 'array') && hasType(n, 'string')) return [value];
   if (Array.isArray(value)) {
     if (!hasType(n, 'array')) return value;
     return value.map((el) => (el === null ? zero(n.items ?? {}) : normalize(el, n.items)));
