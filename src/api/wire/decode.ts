@@ -120,12 +120,13 @@ function normalize(value: unknown, node: Node | undefined): unknown {
   const props = n.properties;
   const byLower = new Map(Object.keys(props ?? {}).map((k) => [k.toLowerCase(), k]));
   for (const [key, v] of Object.entries(obj)) {
+    // Never a key that would set the prototype of what the engine receives.
+    if (key === '__proto__') continue;
     if (props) {
-      const field = key in props ? key : byLower.get(key.toLowerCase());
+      // As in Go, each key in turn sets the field it names in any case: the last one wins.
+      const field = Object.hasOwn(props, key) ? key : byLower.get(key.toLowerCase());
       if (field === undefined) { if (v !== null) out[key] = v; continue; }
-      // An exact-case key wins over a folded one, as in Go.
-      if (field !== key && field in obj) continue;
-      if (v === null) { delete out[field]; continue; }
+      if (v === null) continue;
       out[field] = normalize(v, props[field]);
     } else if (n.additionalProperties) {
       out[key] = v === null ? zero(n.additionalProperties) : normalize(v, n.additionalProperties);
@@ -175,7 +176,7 @@ function fieldPath(root: Node, path: string[], rootName: string): { fields: stri
   for (const seg of path) {
     if (node?.$ref) struct = node.$ref.replace('#/definitions/', '');
     const n = resolve(node);
-    if (n.properties && seg in n.properties) { fields.push(seg); node = n.properties[seg]; } else if (hasType(n, 'array') && /^\d+$/.test(seg)) node = n.items;
+    if (n.properties && Object.hasOwn(n.properties, seg)) { fields.push(seg); node = n.properties[seg]; } else if (hasType(n, 'array') && /^\d+$/.test(seg)) node = n.items;
     else node = n.additionalProperties;
   }
   return { fields, struct };
