@@ -3,6 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../core/errors.js';
 import { parseFilters, type Filters } from '../core/filters.js';
 import type { Engine } from '../engine/engine.js';
+import { decodeBody, type Operation } from './wire/decode.js';
+
+/** A JSON request body (a container config, say) is small; this bounds what one request can make the daemon hold. */
+const JSON_BODY_LIMIT = 16 << 20;
 
 export class Ctx {
   constructor(
@@ -41,10 +45,16 @@ export class Ctx {
   /** The body of an upgrade request, read by the server before routing. */
   presetBody?: Buffer;
 
-  async body(): Promise<Buffer> {
+  /** The whole request body; past `limit` bytes a 400, so no client can make the daemon hold an unbounded body. */
+  async body(limit = Infinity): Promise<Buffer> {
     if (this.presetBody) return this.presetBody;
     const chunks: Buffer[] = [];
-    for await (const c of this.req) chunks.push(c as Buffer);
+    let n = 0;
+    for await (const c of this.req) {
+      n += (c as Buffer).length;
+      if (n > limit) throw new InvalidArgumentError(`request body is larger than the ${limit} bytes allowed`);
+      chunks.push(c as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 
@@ -54,6 +64,11 @@ export class Ctx {
     try { return JSON.parse(b.toString('utf8')) as T; } catch (e) {
       throw new InvalidArgumentError(`invalid JSON: ${(e as Error).message}`);
     }
+  }
+
+  /** The body of an Engine API operation, checked against its wire types (400 in Go's words when wrong). */
+  async decode<T>(op: Operation): Promise<T> {
+    return decodeBody<T>(op, await this.body(JSON_BODY_LIMIT));
   }
 
   send(status: number, value: unknown): void {

@@ -1,5 +1,6 @@
 /** Route table: method + path pattern → handler. Patterns capture into named groups. */
 import type { Ctx } from './context.js';
+import { decodeSegment } from '../core/target.js';
 
 export type Handler = (ctx: Ctx) => Promise<void>;
 
@@ -7,11 +8,14 @@ interface Route { method: string; re: RegExp; handler: Handler }
 
 export class Router {
   private routes: Route[] = [];
+  /** Every route as written (method and pattern), for tools that walk the API, such as the fuzzer. */
+  readonly table: Array<{ method: string; path: string }> = [];
 
   /** `path` uses `{name}` for one segment and `{name*}` for the rest, slashes included. */
   add(method: string, path: string, handler: Handler): this {
     const re = new RegExp('^' + path.replace(/\{(\w+)(\*?)\}/g, (_m, name: string, star: string) => (star ? `(?<${name}>.+)` : `(?<${name}>[^/]+)`)) + '/?$');
     this.routes.push({ method, re, handler });
+    this.table.push({ method, path });
     return this;
   }
 
@@ -29,7 +33,7 @@ export class Router {
       if (!m) continue;
       if (r.method !== method) { pathMatched = true; continue; }
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeSegment(v);
       return { handler: r.handler, params };
     }
     return pathMatched ? 'methodMismatch' : undefined;

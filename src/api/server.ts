@@ -1,16 +1,23 @@
 /**
  * The Engine API over HTTP: version prefix handling, routing, and mapping
  * thrown errors to `{"message": …}` with Docker's status codes.
+ *
+ * One error boundary: everything a client sends — the request line and
+ * headers (Node's parser, `clientError`), the target, the upgrade body, the
+ * route's decoding and the engine's answer — is handled inside `handle()`'s
+ * try or the parser's error hook, so a malformed request is a 4xx and never
+ * takes the daemon down.
  */
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { statusOf, messageOf } from '../core/errors.js';
+import { InvalidArgumentError, statusOf, messageOf } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
 import type { Engine } from '../engine/engine.js';
 import { Ctx } from './context.js';
 import { Router } from './router.js';
+import { parseTarget } from '../core/target.js';
 import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
@@ -57,7 +64,15 @@ export function createApiServer(engine: Engine): Server {
   const router = buildRouter();
   const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
-    void handle(engine, router, req, res);
+    handle(engine, router, req, res).catch((err) => lastResort(req, err));
+  });
+  // Bytes Node's HTTP parser refuses (bad request line, header syntax, lengths): Docker's JSON error shape, then close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) { socket.destroy(); return; }
+    const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ message: `${text.toLowerCase()}: ${err.code ?? err.message}` }) + '\n';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   // Clients that want a raw stream (attach, exec) ask to upgrade: same routes, and the handler hijacks the socket.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -65,7 +80,11 @@ export function createApiServer(engine: Engine): Server {
     res.assignSocket(socket as Socket);
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
     // Node does not read the body of an upgrade request: take Content-Length bytes off the socket ourselves.
-    void readUpgradeBody(req, socket, head).then(({ body, rest }) => handle(engine, router, req, res, rest, body));
+    // A reset on a socket taken over from Node must not surface as an unhandled 'error'.
+    socket.on('error', () => socket.destroy());
+    readUpgradeBody(req, socket, head)
+      .then(({ body, rest }) => handle(engine, router, req, res, rest, body), (err) => { sendError(res, statusOf(err), messageOf(err)); })
+      .catch((err) => lastResort(req, err));
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 0;
@@ -73,8 +92,20 @@ export function createApiServer(engine: Engine): Server {
   return server;
 }
 
+/** A failure outside every handler's reach: logged, and the connection dropped rather than the daemon. */
+function lastResort(req: IncomingMessage, err: unknown): void {
+  log.error('request failed outside its handler', { method: req.method, url: req.url, error: messageOf(err) });
+  req.socket.destroy();
+}
+
+/** The most an upgrade request (attach, exec start) may carry as a body: a small JSON object. */
+const UPGRADE_BODY_LIMIT = 1 << 20;
+
 async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
-  const want = Number(req.headers['content-length'] ?? 0);
+  const raw = req.headers['content-length'] ?? '0';
+  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`invalid Content-Length: ${JSON.stringify(raw)}`);
+  const want = Number(raw);
+  if (want > UPGRADE_BODY_LIMIT) throw new InvalidArgumentError(`request body of ${raw} bytes is larger than the ${UPGRADE_BODY_LIMIT} bytes allowed`);
   let buf = head;
   while (buf.length < want) {
     const chunk = await new Promise<Buffer | null>((resolve) => {
@@ -91,35 +122,37 @@ async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffe
 }
 
 async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer, upgradeBody?: Buffer): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://berth');
-  let path = url.pathname;
-  let version = API_VERSION;
-  const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
-  if (m) {
-    version = m[1];
-    path = m[2];
-    if (compareApiVersions(version, API_VERSION) > 0) {
-      return sendError(res, 400, `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
-    }
-    if (compareApiVersions(version, MIN_API_VERSION) < 0) {
-      return sendError(res, 400, `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
-    }
-  }
-  const method = req.method === 'HEAD' && path !== '/_ping' && !path.includes('/archive') ? 'GET' : req.method ?? 'GET';
-  const hit = router.match(method, path);
-  if (hit === undefined || hit === 'methodMismatch') {
-    req.resume();
-    return sendError(res, 404, 'page not found');
-  }
   const started = Date.now();
-  const ctx = new Ctx(req, res, engine, hit.params, url.searchParams, version);
-  ctx.upgradeHead = upgradeHead;
-  ctx.presetBody = upgradeBody;
+  let path = req.url ?? '/';
+  let ctx: Ctx | undefined;
   try {
+    const target = parseTarget(req.url ?? '/');
+    path = target.path;
+    let version = API_VERSION;
+    const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (m) {
+      version = m[1]!;
+      path = m[2]!;
+      if (compareApiVersions(version, API_VERSION) > 0) {
+        throw new InvalidArgumentError(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+      if (compareApiVersions(version, MIN_API_VERSION) < 0) {
+        throw new InvalidArgumentError(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+    }
+    const method = req.method === 'HEAD' && path !== '/_ping' && !path.includes('/archive') ? 'GET' : req.method ?? 'GET';
+    const hit = router.match(method, path);
+    if (hit === undefined || hit === 'methodMismatch') {
+      req.resume();
+      return sendError(res, 404, 'page not found');
+    }
+    ctx = new Ctx(req, res, engine, hit.params, target.query, version);
+    ctx.upgradeHead = upgradeHead;
+    ctx.presetBody = upgradeBody;
     await hit.handler(ctx);
   } catch (err) {
     const status = statusOf(err);
-    if (ctx.hijacked) {
+    if (ctx?.hijacked) {
       log.warn('hijacked stream failed', { path, error: messageOf(err) });
       req.socket.destroy();
       return;
@@ -128,6 +161,6 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
     req.resume();
     sendError(res, status, messageOf(err));
   } finally {
-    log.debug('request', { method: req.method, path: url.pathname, ms: Date.now() - started });
+    log.debug('request', { method: req.method, path, ms: Date.now() - started });
   }
 }

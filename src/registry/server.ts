@@ -10,7 +10,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { log } from '../core/log.js';
-import { RegistryError, errors } from './errors.js';
+import { RegistryError, errors, type ErrorCode } from './errors.js';
+import { messageOf } from '../core/errors.js';
+import { decodeSegment, parseTarget } from '../core/target.js';
 import { checkName } from './names.js';
 import { Storage } from './storage.js';
 import { Authenticator, type Need, type Principal } from './auth/auth.js';
@@ -54,6 +56,26 @@ const ROUTES: Route[] = [
   },
   { re: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: { GET: { handler: h.referrers, actions: PULL } } },
 ];
+
+/**
+ * The request target as a URL, its path kept as sent: a target starting with
+ * `//` is a path, not a host, and a malformed escape is the client's error (400).
+ */
+function requestUrl(target: string): URL {
+  try {
+    const { path, query } = parseTarget(target);
+    const url = new URL('http://registry/');
+    url.pathname = path.replace(/^\/+/, '/');
+    url.search = query.toString();
+    return url;
+  } catch (e) {
+    throw new RegistryError('UNSUPPORTED', messageOf(e), { target }, 400);
+  }
+}
+
+function unescape(s: string, code: ErrorCode): string {
+  try { return decodeSegment(s); } catch (e) { throw new RegistryError(code, messageOf(e), { value: s }, 400); }
+}
 
 export class RegistryServer {
   readonly storage: Storage;
@@ -125,7 +147,7 @@ export class RegistryServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://registry');
+    const url = requestUrl(req.url ?? '/');
     const path = url.pathname;
     const method = req.method ?? 'GET';
 
@@ -155,8 +177,8 @@ export class RegistryServer {
     for (const r of ROUTES) {
       const m = r.re.exec(path);
       if (!m) continue;
-      const name = checkName(decodeURIComponent(m[1]!));
-      const arg = m[2] !== undefined ? decodeURIComponent(m[2]) : '';
+      const name = checkName(unescape(m[1]!, 'NAME_INVALID'));
+      const arg = m[2] !== undefined ? unescape(m[2], path.includes('/manifests/') ? 'TAG_INVALID' : 'DIGEST_INVALID') : '';
       const spec = r.methods[method];
       if (!spec) throw new RegistryError('UNSUPPORTED', `method ${method} not allowed`, null, 405).withHeaders({ Allow: Object.keys(r.methods).join(', ') });
       const principal = await this.auth.authorize(req, [{ type: 'repository', name, actions: spec.actions }]);

@@ -425,7 +425,7 @@ function securityOpts(hc: HostConfig): { noNewPrivileges: boolean; unmaskedPaths
     const i = opt.search(/[=:]/);
     const k = i < 0 ? opt : opt.slice(0, i);
     const v = i < 0 ? 'true' : opt.slice(i + 1);
-    if (k === 'no-new-privileges') noNewPrivileges = v === 'true';
+    if (k === 'no-new-privileges') noNewPrivileges = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v);
     if (k === 'systempaths' && v === 'unconfined') unmaskedPaths = true;
     if (k === 'seccomp') seccomp = v;
   }

@@ -78,7 +78,7 @@ async function build(ctx: Ctx): Promise<void> {
 async function commit(ctx: Ctx): Promise<void> {
   const container = ctx.str('container');
   if (!container) throw new InvalidArgumentError('container is required');
-  const body = await ctx.json<ContainerConfig>();
+  const body = await ctx.decode<ContainerConfig>('ImageCommit');
   const id = await commitContainer(ctx.engine.containers, {
     container, repo: ctx.str('repo') || undefined, tag: ctx.str('tag') || undefined,
     comment: ctx.str('comment') || undefined, author: ctx.str('author') || undefined,

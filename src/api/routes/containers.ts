@@ -11,6 +11,9 @@ import type { HostConfig } from '../../engine/containers/types.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
+import { fieldsOf } from '../wire/decode.js';
+
+const CONFIG_FIELDS = fieldsOf('ContainerConfig');
 
 function timeParam(ctx: Ctx, name: string): bigint | undefined {
   const v = ctx.str(name);
@@ -111,7 +114,9 @@ async function stats(ctx: Ctx): Promise<void> {
 
 export function containerRoutes(r: Router): void {
   r.post('/containers/create', async (ctx) => {
-    const body = await ctx.json<CreateRequest>();
+    const body = await ctx.decode<CreateRequest>('ContainerCreate');
+    // dockerd's decoder leaves the config nil when no field of it was sent (a body of {} or null).
+    if (!CONFIG_FIELDS.some((f) => f in body)) throw new InvalidArgumentError('Config cannot be empty in order to create a container');
     ctx.send(201, await ctx.engine.containers.create(ctx.str('name') || undefined, body));
   });
   r.get('/containers/json', async (ctx) => {
@@ -160,7 +165,7 @@ export function containerRoutes(r: Router): void {
   r.post('/containers/{id}/unpause', async (ctx) => { await ctx.engine.containers.unpause(ctx.params.id!); ctx.noContent(); });
   r.get('/containers/{id}/top', async (ctx) => ctx.send(200, await ctx.engine.containers.top(ctx.params.id!, ctx.str('ps_args') || '-ef')));
   r.post('/containers/{id}/update', async (ctx) => {
-    const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.json<HostConfig>());
+    const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.decode<HostConfig>('ContainerUpdate'));
     ctx.send(200, { Warnings: warnings });
   });
   r.get('/containers/{id}/logs', logs);

@@ -43,7 +43,7 @@ export function distributionRoutes(r: Router): void {
     ctx.res.end();
   });
   r.post('/auth', async (ctx) => {
-    const body = await ctx.json<AuthConfig>();
+    const body = await ctx.decode<AuthConfig>('SystemAuth');
     ctx.send(200, await ctx.engine.distribution.login(body));
   });
   r.get('/images/search', async (ctx) => {

@@ -11,7 +11,7 @@ import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
 
 async function start(ctx: Ctx): Promise<void> {
-  const body = await ctx.json<{ Detach?: boolean; Tty?: boolean }>();
+  const body = await ctx.decode<{ Detach?: boolean; Tty?: boolean }>('ExecStart');
   const execs = ctx.engine.execs;
   const e = execs.get(ctx.params.id!);
   if (body.Detach) {
@@ -71,7 +71,7 @@ async function ttySession(ctx: Ctx, e: Exec, detachKeys: Buffer): Promise<void> 
 
 export function execRoutes(r: Router): void {
   r.post('/containers/{id}/exec', async (ctx) => {
-    const cfg = await ctx.json<ExecConfig>();
+    const cfg = await ctx.decode<ExecConfig>('ContainerExec');
     ctx.send(201, { Id: ctx.engine.execs.create(ctx.params.id!, cfg) });
   });
   r.post('/exec/{id}/start', start);

@@ -10,7 +10,7 @@ export function networkRoutes(r: Router): void {
     ctx.send(200, listNetworks(ctx.engine.networks, ctx.filters()));
   });
   r.post('/networks/create', async (ctx: Ctx) => {
-    ctx.send(201, await ctx.engine.networks.create(await ctx.json<CreateNetworkRequest>()));
+    ctx.send(201, await ctx.engine.networks.create(await ctx.decode<CreateNetworkRequest>('NetworkCreate')));
   });
   r.post('/networks/prune', async (ctx: Ctx) => {
     ctx.send(200, await ctx.engine.networks.prune(ctx.filters()));
@@ -24,12 +24,12 @@ export function networkRoutes(r: Router): void {
     ctx.noContent();
   });
   r.post('/networks/{id}/connect', async (ctx: Ctx) => {
-    const body = await ctx.json<{ Container?: string; EndpointConfig?: Partial<EndpointConfig> | null }>();
+    const body = await ctx.decode<{ Container?: string; EndpointConfig?: Partial<EndpointConfig> | null }>('NetworkConnect');
     await ctx.engine.networks.connect(ctx.params.id!, body.Container ?? '', body.EndpointConfig);
     ctx.send(200, null);
   });
   r.post('/networks/{id}/disconnect', async (ctx: Ctx) => {
-    const body = await ctx.json<{ Container?: string; Force?: boolean }>();
+    const body = await ctx.decode<{ Container?: string; Force?: boolean }>('NetworkDisconnect');
     await ctx.engine.networks.disconnect(ctx.params.id!, body.Container ?? '', !!body.Force);
     ctx.send(200, null);
   });

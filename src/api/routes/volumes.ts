@@ -9,7 +9,7 @@ export function volumeRoutes(r: Router): void {
   });
   r.post('/volumes/create', async (ctx: Ctx) => {
     const svc = ctx.engine.volumes;
-    ctx.send(201, svc.volumeView(await svc.create(await ctx.json<CreateVolumeRequest>())));
+    ctx.send(201, svc.volumeView(await svc.create(await ctx.decode<CreateVolumeRequest>('VolumeCreate'))));
   });
   r.post('/volumes/prune', async (ctx: Ctx) => {
     ctx.send(200, await ctx.engine.volumes.prune(ctx.filters(), ctx.version));

@@ -2,6 +2,7 @@
  * Turning a create request into a container: the image's config merged
  * under the request's, as Docker's daemon does, and the request checked.
  */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { ContainerConfig } from '../images/types.js';
 import type { HostConfig } from './types.js';
@@ -76,5 +77,58 @@ export function validateHostConfig(h: HostConfig, cfg: ContainerConfig): void {
   if ((h.MemoryReservation ?? 0) > 0 && (h.Memory ?? 0) > 0 && h.MemoryReservation! > h.Memory!) {
     throw new InvalidArgumentError('Minimum memory limit can not be less than memory reservation limit, see usage');
   }
-  if ((h.NanoCpus ?? 0) < 0) throw new InvalidArgumentError('invalid CPU value: range of CPUs is from 0.01 to the number of CPUs available');
+  checkCpus(h.NanoCpus ?? 0, availableParallelism());
+  checkPortBindings(h.PortBindings);
+  checkSecurityOpts(h.SecurityOpt);
+}
+
+/** A container may ask for at most the CPUs this host has (dockerd's check, at create and update). */
+export function checkCpus(nanoCpus: number, hostCpus: number): void {
+  if (nanoCpus < 0 || nanoCpus > hostCpus * 1e9) {
+    throw new InvalidArgumentError(`Range of CPUs is from 0.01 to ${hostCpus}.00, as there are only ${hostCpus} CPUs available`);
+  }
+}
+
+/** `80`, `8000-8010`: a port number or range within 1..65535 (0 allowed as a range end only where Docker does). */
+function validPortRange(s: string): boolean {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  if (!m) return false;
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  return start <= 65535 && end <= 65535 && start <= end;
+}
+
+/** Keys `port[/proto]` with a real container port, host ports a number or range, as dockerd checks them. */
+export function checkPortBindings(pb: HostConfig['PortBindings']): void {
+  for (const [key, bindings] of Object.entries(pb ?? {})) {
+    const port = key.split('/')[0]!;
+    if (!validPortRange(port) || Number(port.split('-')[0]) === 0) throw new InvalidArgumentError(`invalid port specification: ${JSON.stringify(port)}`);
+    for (const b of bindings ?? []) {
+      if (b?.HostPort && !validPortRange(b.HostPort)) throw new InvalidArgumentError(`invalid port specification: ${JSON.stringify(b.HostPort)}`);
+    }
+  }
+}
+
+/** Go's strconv.ParseBool, which dockerd uses for security options. */
+export function goBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+const SECURITY_OPT_KEYS = new Set(['label', 'apparmor', 'seccomp', 'no-new-privileges', 'writable-cgroups', 'systempaths']);
+
+/** `--security-opt` values dockerd would take, refused in its words otherwise. */
+export function checkSecurityOpts(opts: string[] | null | undefined): void {
+  for (const opt of opts ?? []) {
+    if (opt === 'no-new-privileges' || opt === 'writable-cgroups' || opt === 'disable') continue;
+    const i = opt.includes('=') ? opt.indexOf('=') : opt.indexOf(':');
+    if (i < 0) throw new InvalidArgumentError(`invalid --security-opt 1: ${JSON.stringify(opt)}`);
+    const k = opt.slice(0, i);
+    const v = opt.slice(i + 1);
+    if (!SECURITY_OPT_KEYS.has(k)) throw new InvalidArgumentError(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+    if ((k === 'no-new-privileges' || k === 'writable-cgroups') && goBool(v) === undefined) {
+      throw new InvalidArgumentError(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+    }
+  }
 }

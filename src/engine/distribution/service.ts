@@ -109,6 +109,8 @@ export function registryFromServerAddress(addr: string | undefined): string {
   if (!addr) return DEFAULT_DOMAIN;
   let host = addr.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
   if (host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'docker.io' || host === 'registry.hub.docker.com') host = DEFAULT_DOMAIN;
+  // A client's address that is no host[:port] at all is its error, not a failed connection.
+  if (!URL.canParse(`https://${host}/`)) throw new InvalidArgumentError(`invalid registry address: ${JSON.stringify(addr)}`);
   return host;
 }
 

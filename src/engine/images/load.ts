@@ -105,7 +105,12 @@ async function fromManifestJson(files: ArchiveFiles): Promise<Candidate[]> {
   const entries = await files.json<Entry[]>('manifest.json', 'manifest');
   if (!Array.isArray(entries)) throw new InvalidArgumentError('invalid archive: manifest.json is not a list');
   return entries.map((e) => {
-    if (typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new InvalidArgumentError('invalid archive: manifest.json entry lacks Config or Layers');
+    if (!e || typeof e !== 'object' || typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new InvalidArgumentError('invalid archive: manifest.json entry lacks Config or Layers');
+    // Wrong types are refused as dockerd's decoder of manifest.json refuses them, before any is used as a name or path.
+    for (const [field, list] of [['Layers', e.Layers], ['RepoTags', e.RepoTags ?? []]] as const) {
+      const bad = Array.isArray(list) ? list.find((x) => typeof x !== 'string') : list;
+      if (bad !== undefined) throw new InvalidArgumentError(`invalid archive: json: cannot unmarshal ${Array.isArray(bad) ? 'array' : bad === null ? 'null' : typeof bad} into Go struct field manifestItem.${field} of type ${Array.isArray(list) ? 'string' : '[]string'}`);
+    }
     return {
       configPath: e.Config,
       layers: e.Layers.map((path) => ({ path })),

@@ -8,7 +8,13 @@ import { InvalidArgumentError } from '../../core/errors.js';
 
 export const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/** A local volume is a directory named after it: no longer than a file name may be (NAME_MAX). */
+const VOLUME_NAME_MAX = 255;
+
 export function checkVolumeName(name: string): void {
+  if (Buffer.byteLength(name) > VOLUME_NAME_MAX) {
+    throw new InvalidArgumentError(`create ${name}: volume name is too long: at most ${VOLUME_NAME_MAX} bytes are allowed`);
+  }
   if (!VOLUME_NAME_RE.test(name)) {
     throw new InvalidArgumentError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
