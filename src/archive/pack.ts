@@ -6,7 +6,8 @@
  * and `skip` lets the caller leave out mounts inside the tree.
  */
 import { lstat, opendir, readlink } from 'node:fs/promises';
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { openRegularFile } from '../core/nonblocking.js';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
@@ -62,9 +63,11 @@ export function packPath(hostPath: string, name: string, opts: PackOptions = {})
       links.set(key, entryName);
     }
     if (st.isFile()) {
+      // Opened without waiting: a container may have swapped the file for a FIFO since the lstat.
+      const fh = await openRegularFile(path);
       const w = p.entry({ ...h, type: 'file', size: st.size });
       await new Promise<void>((resolve, reject) => {
-        const r = createReadStream(path);
+        const r = fh.createReadStream();
         // An archive torn down mid-file (its reader went away) must not leave the file open:
         // an open file keeps a container's rootfs busy, and it could not be unmounted.
         const fail = (e: Error) => { r.destroy(); reject(e); };
