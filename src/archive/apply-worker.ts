@@ -39,6 +39,8 @@ async function* follow(r: Running): AsyncGenerator<Buffer> {
     let pos = 0;
     let reported = 0;
     while (pos < r.job.size) {
+      // A failed or cancelled download stops the unpack at once, even with bytes still to read.
+      if (r.error !== undefined) throw new Error(r.error);
       if (pos >= r.avail) {
         if (r.error !== undefined) throw new Error(r.error);
         await new Promise<void>((res) => { r.wake = res; });

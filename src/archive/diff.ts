@@ -11,10 +11,11 @@
  * Hard links inside the layer stay links, xattrs (except overlayfs's own)
  * ride along as PAX records; modes, owners and times are kept.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SystemError } from '../core/errors.js';
+import { openRegularFileSync } from '../core/nonblocking.js';
 import { run } from '../core/proc.js';
 import { encodeHeader, padding, TAR_END, type TarHeader } from './tar-writer.js';
 
@@ -219,7 +220,8 @@ export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>
       if (it.kind === 'opaque') push(encodeHeader({ name: `${it.rel}/.wh..wh..opq`, type: 'file', mode: 0, mtime: 0, size: 0 }));
       if (type === 'file' && st.size > 0) {
         size += st.size;
-        const fd = openSync(it.abs!, 'r');
+        // Never a blocking open on the event loop: a running container may have made this a FIFO.
+        const fd = openRegularFileSync(it.abs!);
         try {
           let left = st.size;
           while (left > 0) {

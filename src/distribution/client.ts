@@ -45,14 +45,14 @@ export class RepositoryClient {
   }
 
   /** Send with credentials; on a 401 learn the challenge and try once more (bodies that are streams are not retried). */
-  async request(method: string, target: string | URL, opts: { headers?: OutgoingHttpHeaders; body?: Buffer | Readable; scopes?: string[]; idleTimeoutMs?: number } = {}): Promise<IncomingMessage> {
+  async request(method: string, target: string | URL, opts: { headers?: OutgoingHttpHeaders; body?: Buffer | Readable; scopes?: string[]; idleTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
     const url = typeof target === 'string' ? this.url(target) : target;
     const scopes = opts.scopes ?? this.scopes;
     for (let attempt = 0; ; attempt++) {
       const headers: OutgoingHttpHeaders = { ...(opts.headers ?? {}) };
       const a = await this.auth.header(scopes);
       if (a) headers.Authorization = a;
-      const res = await send(url, this.endpoint.tls, { method, headers, body: opts.body, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000 });
+      const res = await send(url, this.endpoint.tls, { method, headers, body: opts.body, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000, signal: opts.signal });
       const replayable = opts.body === undefined || Buffer.isBuffer(opts.body);
       if (res.statusCode === 401 && attempt === 0 && replayable) {
         const knew = this.auth.known;
@@ -100,16 +100,17 @@ export class RepositoryClient {
   /**
    * GET a blob from `offset` on. Resolves with the response body and the
    * offset it actually starts at (0 if the server ignored the Range).
+   * `signal` aborts the request and the body's transfer.
    */
-  async fetchBlob(digest: Digest, offset = 0): Promise<{ body: IncomingMessage; start: number }> {
+  async fetchBlob(digest: Digest, offset = 0, signal?: AbortSignal): Promise<{ body: IncomingMessage; start: number }> {
     const headers: OutgoingHttpHeaders = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-    const res = await this.request('GET', `v2/${this.repo}/blobs/${digest}`, { headers });
+    const res = await this.request('GET', `v2/${this.repo}/blobs/${digest}`, { headers, signal });
     if (res.statusCode === 206) {
       const m = /bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
       return { body: res, start: m ? Number(m[1]) : offset };
     }
     if (res.statusCode === 200) return { body: res, start: 0 };
-    if (res.statusCode === 416 && offset > 0) { res.resume(); return this.fetchBlob(digest, 0); }
+    if (res.statusCode === 416 && offset > 0) { res.resume(); return this.fetchBlob(digest, 0, signal); }
     return fail(res, '');
   }
 

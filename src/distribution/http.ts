@@ -27,6 +27,8 @@ export interface HttpOptions {
   follow?: boolean;
   /** Abort when no byte moves for this long (ms). */
   idleTimeoutMs?: number;
+  /** Abort the request (and its response body) when this aborts. */
+  signal?: AbortSignal;
 }
 
 const agents = new Map<string, HttpAgent>();
@@ -72,7 +74,7 @@ export function send(url: URL, tls: TlsSettings, opts: HttpOptions = {}, hops = 
     const body = opts.body;
     if (typeof body === 'string' || Buffer.isBuffer(body)) headers['Content-Length'] = Buffer.byteLength(body);
     const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = fn(url, { method, headers, agent: agentFor(url, tls) }, (res) => {
+    const req = fn(url, { method, headers, agent: agentFor(url, tls), ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
       const status = res.statusCode ?? 0;
       const loc = res.headers.location;
       if (opts.follow !== false && loc && [301, 302, 303, 307, 308].includes(status) && (method === 'GET' || method === 'HEAD')) {

@@ -16,6 +16,7 @@ import { openSync, closeSync, readFileSync, watch, type FSWatcher } from 'node:f
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemError } from '../core/errors.js';
+import { writeFifo } from '../core/nonblocking.js';
 
 export interface ShimPaths {
   /** Per-container runtime dir (under --exec-root). */
@@ -163,4 +164,13 @@ export function alive(pid: number): boolean {
 
 export async function shimPid(p: ShimPaths): Promise<number> {
   try { return Number((await readFile(p.conmonPidFile, 'utf8')).trim()) || 0; } catch { return 0; }
+}
+
+/**
+ * Set the terminal size of the shim's process: conmon reads "1 <rows> <cols>"
+ * on its control fifo. False when the shim is gone (its process has exited):
+ * the fifo then has no reader, and the write is refused at once, never waited on.
+ */
+export function resizeTerminal(p: ShimPaths, rows: number, cols: number): Promise<boolean> {
+  return writeFifo(join(p.bundle, 'ctl'), `1 ${rows} ${cols}\n`);
 }

@@ -8,6 +8,7 @@ import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
 import type { HostConfig } from '../../engine/containers/types.js';
+import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
@@ -57,7 +58,7 @@ async function logs(ctx: Ctx): Promise<void> {
     let line = r.line;
     if (details) line = Buffer.concat([detailsPrefix, line]);
     if (ts) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
-    if (!ctx.res.write(enc(r.stream, line))) await new Promise((res) => ctx.res.once('drain', res));
+    if (!(await writeToClient(ctx.res, enc(r.stream, line)))) break;
   }
   ctx.res.end();
 }
@@ -85,7 +86,7 @@ async function attach(ctx: Ctx): Promise<void> {
   try {
     const output = attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal, positioned: stdin });
     for await (const r of output) {
-      if (!sock.write(enc(r.stream, r.line))) await new Promise((res) => sock.once('drain', res));
+      if (!(await writeToClient(sock, enc(r.stream, r.line)))) break;
     }
   } finally {
     sock.end();

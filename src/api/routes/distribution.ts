@@ -23,11 +23,19 @@ function authOf(ctx: Ctx): AuthConfig | undefined {
   return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
 }
 
+/** Aborts when the client goes away before its answer is complete (dockerd cancels the request's context then). */
+function clientGone(ctx: Ctx): AbortSignal {
+  const ac = new AbortController();
+  ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
+  return ac.signal;
+}
+
 /** POST /images/create?fromImage=…&tag=…&platform=… */
 export async function pullRoute(ctx: Ctx): Promise<void> {
   const emit = lazyStream(ctx);
+  const signal = clientGone(ctx);
   await pull(ctx.engine.distribution, {
-    image: ctx.str('fromImage')!, tag: ctx.str('tag') || undefined, platform: ctx.str('platform') || undefined, auth: authOf(ctx), emit,
+    image: ctx.str('fromImage')!, tag: ctx.str('tag') || undefined, platform: ctx.str('platform') || undefined, auth: authOf(ctx), emit, signal,
   });
   ctx.res.end();
 }

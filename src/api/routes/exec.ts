@@ -6,6 +6,7 @@ import { readLogs } from '../../engine/containers/logs.js';
 import { pipeToShim } from '../../engine/containers/streams.js';
 import { EscapeScanner } from '../../core/escape.js';
 import { detachKeysParam } from './containers.js';
+import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
@@ -64,7 +65,7 @@ async function ttySession(ctx: Ctx, e: Exec, detachKeys: Buffer): Promise<void> 
   if (e.config.AttachStdin) pipeToShim(join(e.shim!.bundle, 'attach'), sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
   else sock.resume();
   for await (const r of readLogs(e.logPath!, { follow: true, partial: true, signal: ac.signal, stopped: e.done.then(() => {}) })) {
-    if (!sock.write(r.line)) await new Promise((res) => sock.once('drain', res));
+    if (!(await writeToClient(sock, r.line))) break;
   }
   sock.end();
 }

@@ -85,6 +85,10 @@ export async function commitSnapshot(images: ImageService, key: string, parentCh
       // One pass: every byte goes to the blob and to the unpacker.
       const toBlob = new PassThrough();
       const toLayer = new PassThrough();
+      // A failed archive (a file the container changed under us) errors both copies, maybe before their
+      // readers listen; the readers still see the stored error, and berthd must not die of it meanwhile.
+      toBlob.on('error', () => {});
+      toLayer.on('error', () => {});
       tar.stream.on('data', (c: Buffer) => {
         const a = toBlob.write(c);
         const b = toLayer.write(c);

@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile, mkdir, open } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import { readExitCode, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
+import { readExitCode, resizeTerminal, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
 import { buildExecProcess, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH, mergeEnv } from './config.js';
@@ -136,12 +136,11 @@ export class ExecService {
     return e;
   }
 
-  /** Set a TTY session's terminal size through its shim's control fifo. */
+  /** Set a TTY session's terminal size through its shim; a session that has just ended has nothing to resize. */
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const e = this.get(id);
     if (!e.config.Tty || !e.running || !e.shim) return;
-    const fh = await open(join(e.shim.bundle, 'ctl'), 'w');
-    try { await fh.write(`1 ${rows} ${cols}\n`); } finally { await fh.close(); }
+    await resizeTerminal(e.shim, rows, cols);
   }
 
   inspect(id: string): Record<string, unknown> {

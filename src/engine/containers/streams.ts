@@ -5,14 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError } from '../../core/errors.js';
 import { EscapeScanner } from '../../core/escape.js';
 import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
-import { shimPaths } from '../../runtime/shim.js';
+import { resizeTerminal, shimPaths } from '../../runtime/shim.js';
 import { readLogs, type LogRecord } from './logs.js';
 import type { Container, ContainerService } from './service.js';
 import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
@@ -90,13 +89,12 @@ export function pipeToShim(sock: string, input: Readable, o: StdinOptions = {}):
   input.resume();
 }
 
-/** Resize the container's TTY (the shim reads "1 <rows> <cols>" on its control fifo). */
+/** Resize the container's TTY through its shim; a container that has just exited is refused as dockerd refuses it. */
 export async function resizeTty(svc: ContainerService, c: Container, rows: number, cols: number): Promise<void> {
-  if (!c.state.Running) throw new ConflictError(`cannot resize a container that is not running`);
+  const notRunning = () => new ConflictError(`Container ${c.rec.Id} is not running`);
+  if (!c.state.Running) throw notRunning();
   if (!c.rec.Config.Tty) return;
-  const ctl = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'ctl');
-  const fh = await open(ctl, 'w');
-  try { await fh.write(`1 ${rows} ${cols}\n`); } finally { await fh.close(); }
+  if (!(await resizeTerminal(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)), rows, cols))) throw notRunning();
 }
 
 export interface StatsSampler { sample(): Promise<DockerStats> }

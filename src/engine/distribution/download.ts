@@ -5,6 +5,10 @@
  * already there (HTTP Range). Readers can follow the file while it grows, so
  * a layer unpacks while it downloads; nothing is published until its size
  * and digest check out.
+ *
+ * Pulls join a download (join) with their own signal; once every one of them
+ * has gone (their clients disconnected), an unfinished download stops. What
+ * it wrote stays in its resumable ingest file for the next pull to continue.
  */
 import { EventEmitter } from 'node:events';
 import type { Digest } from '../../core/digest.js';
@@ -14,6 +18,7 @@ import type { ContentStore, BlobInfo } from '../../content/store.js';
 import type { RepositoryClient } from '../../distribution/client.js';
 import type { BlobFile } from '../../archive/blob-apply.js';
 import { isTransient, TransportError } from '../../distribution/errors.js';
+import { CancelledError, SharedWork, sleep } from './cancel.js';
 
 export const MAX_ATTEMPTS = 5;
 /** Bytes gathered from the socket before one write: fewer, larger writes to the ingest file. */
@@ -30,15 +35,41 @@ export class Download extends EventEmitter {
   error?: Error;
   readonly done: Promise<BlobInfo>;
   ingestPath = '';
+  private readonly work = new SharedWork();
 
-  constructor(readonly content: ContentStore, readonly digest: Digest, readonly size: number, client: RepositoryClient) {
+  /**
+   * `after`: a cancelled download of the same blob still closing its ingest
+   * file (one writer per resumable ingest at a time).
+   */
+  constructor(readonly content: ContentStore, readonly digest: Digest, readonly size: number, client: RepositoryClient, after?: Promise<unknown>) {
     super();
     this.setMaxListeners(0);
-    this.done = this.run(client);
+    this.done = this.run(client, after);
     this.done.catch(() => {}); // callers observe it; a failure must not be unhandled
+    const settle = () => this.work.settle();
+    this.done.then(settle, settle);
   }
 
-  private async run(client: RepositoryClient): Promise<BlobInfo> {
+  /** A pull that waits for this download until `signal` aborts. */
+  join(signal: AbortSignal): void { this.work.join(signal); }
+
+  /** Stopped because nobody waits for it any more. */
+  get cancelled(): boolean { return this.work.stop.aborted; }
+
+  private async run(client: RepositoryClient, after?: Promise<unknown>): Promise<BlobInfo> {
+    try {
+      return await this.transfer(client, after);
+    } catch (err) {
+      this.error = err as Error;
+      this.emit('failed', err);
+      throw err;
+    }
+  }
+
+  private async transfer(client: RepositoryClient, after?: Promise<unknown>): Promise<BlobInfo> {
+    const stop = this.work.stop;
+    await after?.catch(() => {});
+    if (stop.aborted) throw new CancelledError('download');
     const ingest = await this.content.resumable(this.digest);
     this.ingestPath = ingest.path;
     this.emit('progress');
@@ -48,7 +79,8 @@ export class Download extends EventEmitter {
       if (ingest.offset > 0) log.info('resuming download', { digest: this.digest, from: ingest.offset });
       for (let attempt = 0; ingest.offset < this.size; attempt++) {
         try {
-          const { body, start } = await client.fetchBlob(this.digest, ingest.offset);
+          if (stop.aborted) throw new CancelledError('download');
+          const { body, start } = await client.fetchBlob(this.digest, ingest.offset, stop);
           let skip = ingest.offset - start; // the server ignored our Range: drop what we already have
           let batch: Buffer[] = [];
           let batched = 0;
@@ -79,22 +111,22 @@ export class Download extends EventEmitter {
           }
           if (ingest.offset < this.size) throw new TransportError(`unexpected EOF after ${ingest.offset} of ${this.size} bytes of ${this.digest}`, 'EOF');
         } catch (err) {
+          if (stop.aborted) throw new CancelledError('download');
           const e = err instanceof TransportError || isTransient(err) ? err : isStreamError(err) ? new TransportError(messageOf(err), (err as NodeJS.ErrnoException).code) : err;
           if ((e as TransportError).code === 'ETOOBIG' || !isTransient(e) || attempt + 1 >= MAX_ATTEMPTS) throw e;
           log.warn('download interrupted; retrying', { digest: this.digest, have: ingest.offset, attempt: attempt + 1, error: messageOf(e) });
           this.emit('retry', attempt + 1, backoffMs(attempt));
-          await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+          await sleep(backoffMs(attempt), stop);
         }
       }
+      if (stop.aborted) throw new CancelledError('download');
       const info = await ingest.commit(this.size);
       this.finished = true;
       this.emit('end');
       return info;
     } catch (err) {
+      // A blob that failed verification is gone; one interrupted for good (or cancelled) stays to resume next time.
       await ingest.close();
-      // A blob that failed verification is gone; one interrupted for good stays to resume next time.
-      this.error = err as Error;
-      this.emit('failed', err);
       throw err;
     }
   }

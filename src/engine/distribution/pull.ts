@@ -20,6 +20,7 @@ import type { ImageConfig, ImageRecord, LayerRef } from '../images/types.js';
 import type { DistributionService } from './service.js';
 import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
 import type { Download } from './download.js';
+import { abortable, CancelledError, isCancelled } from './cancel.js';
 
 export interface PullRequest {
   /** fromImage: a name, possibly with a tag or digest. */
@@ -29,6 +30,8 @@ export interface PullRequest {
   platform?: string;
   auth?: AuthConfig;
   emit: Emit;
+  /** Aborts when the client has gone: the pull stops, stores nothing more, and undoes what only it made. */
+  signal?: AbortSignal;
 }
 
 const MAX_CONCURRENT_DOWNLOADS = 3;
@@ -91,9 +94,10 @@ export async function pull(svc: DistributionService, req: PullRequest): Promise<
   if (all && tags.length === 0) throw new NotFoundError(`no tags found for ${familiarName(ref)}`);
   let changed = false;
   for (const t of tags) {
+    if (req.signal?.aborted) throw new CancelledError();
     const one: Reference = t.startsWith('sha256:') ? { ...ref, tag: undefined, digest: t } : { ...ref, tag: t, digest: undefined };
     const top = manifest && t === first ? manifest : await client.getManifest(t).catch((e) => { throw accessError(one, e); });
-    if (await pullOne(svc, client, one, top, platform, explicit, req.emit)) changed = true;
+    if (await pullOne(svc, client, one, top, platform, explicit, req.emit, req.signal)) changed = true;
   }
   const shown = all ? familiarName(ref) : familiarString(ref);
   req.emit({ status: changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
@@ -109,8 +113,35 @@ async function fetchVerified(client: RepositoryClient, d: Descriptor, what: stri
   return bytes;
 }
 
-/** Pull one tag or digest; true when the image is new or the tag moved. */
-async function pullOne(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit): Promise<boolean> {
+/**
+ * Pull one tag or digest; true when the image is new or the tag moved.
+ *
+ * `cancel` aborting (the client went away) stops this pull: it leaves the
+ * downloads and unpacks it shared with other pulls to them, stops those only
+ * it waited for, records nothing, and removes the layers and blobs it stored
+ * that nothing else uses or holds. Partial downloads stay in their resumable
+ * ingest files, for the next pull of the same blobs to continue.
+ */
+async function pullOne(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit, cancel?: AbortSignal): Promise<boolean> {
+  // This pull's own signal: aborts on cancel, and when the pull ends (leaving the shared work it joined).
+  const own = new AbortController();
+  const signal = own.signal;
+  const onCancel = () => own.abort();
+  if (cancel?.aborted) own.abort();
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  try {
+    return await pullOneSignalled(svc, client, ref, top, platform, explicit, emit, signal);
+  } catch (err) {
+    if (!cancel?.aborted) throw err;
+    own.abort();
+    throw new CancelledError();
+  } finally {
+    cancel?.removeEventListener('abort', onCancel);
+    own.abort();
+  }
+}
+
+async function pullOneSignalled(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit, signal: AbortSignal): Promise<boolean> {
   const images = svc.images;
   const name = fullName(ref);
   let parsed = parseManifest(top.bytes, top.mediaType, name);
@@ -125,6 +156,8 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
   emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
   const m: ImageManifest = parsed.manifest;
   const release: (() => void)[] = [];
+  // What this pull may have stored, to take back if it is cancelled.
+  const touched = { blobs: m.layers.map((l) => l.digest), chains: [] as Digest[] };
   try {
     release.push(images.leases.hold([top.digest, ...(child ? [child.digest] : []), m.config.digest, ...m.layers.map((l) => l.digest)]));
     let cfgBytes: Buffer;
@@ -137,6 +170,7 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== m.layers.length) throw new InvalidArgumentError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${m.layers.length}`);
     const chains = chainIds(diffIds);
+    touched.chains = chains;
     release.push(images.leases.hold(chains));
 
     // What is here already: a layer counts only with both its snapshot and its blob.
@@ -161,8 +195,8 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
       const id = shortDigest(l.digest);
       return (async () => {
         if (!slots.available) emit({ status: 'Waiting', progressDetail: {}, id });
-        await slots.take();
-        const dl = svc.download(client, l.digest, l.size);
+        await abortable(slots.take(), signal);
+        const dl = svc.download(client, l.digest, l.size, signal);
         const onProgress = () => { if (dl.written > 0 && throttle.due(id, dl.written, l.size)) emit(progressMessage(id, 'Downloading', dl.written, l.size)); };
         const onRetry = (n: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
         dl.on('progress', onProgress);
@@ -189,13 +223,14 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
           if (dl) { await dl.done; emit({ status: 'Pull complete', progressDetail: {}, id }); }
           return images.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
         }
-        const info = await svc.unpack(chains[i]!, async () => {
-          const dl = await dlp;
-          if (await images.snapshotter.hasLayer(chains[i]!)) { await dl?.done; return (await images.snapshotter.layerInfo(chains[i]!))!; }
-          const blob: BlobFile = dl ? await dl.file() : storedBlob(l.digest, images.content.path(l.digest), l.size);
+        // Shared with other pulls of this layer; `stop` aborts once none of them waits for it.
+        const info = await unpackShared(svc, chains[i]!, signal, async (stop) => {
+          const dl = await abortable(dlp, stop);
+          if (await images.snapshotter.hasLayer(chains[i]!)) { await abortable<unknown>(dl?.done ?? Promise.resolve(), stop); return (await images.snapshotter.layerInfo(chains[i]!))!; }
+          const blob: BlobFile = dl ? await abortable(dl.file(), stop) : storedBlob(l.digest, images.content.path(l.digest), l.size);
           const parent = i === 0 ? undefined : chains[i - 1];
           return images.snapshotter.applyLayer({
-            parent, parentReady, diffId: diffIds[i], blob,
+            parent, parentReady, diffId: diffIds[i], blob: cancellableBlob(blob, stop),
             onRead: (read) => { if ((!dl || dl.finished) && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size)); },
           });
         });
@@ -203,8 +238,9 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
         return info;
       })());
     }
-    const results = await Promise.allSettled([...downloads.map((p) => p.then((d) => d?.done)), ...unpacked]);
+    const results = await Promise.allSettled([...downloads.map((p) => p.then((d) => d && abortable(d.done, signal))), ...unpacked]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (signal.aborted) throw new CancelledError();
     if (failed) throw verificationWords(failed.reason);
 
     // Everything verified: store config and manifests byte for byte, then record the image.
@@ -225,10 +261,45 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
     const newDownloads = haveBlob.some((h) => !h);
     return !existed || newDownloads || (ref.tag !== undefined && before !== id);
   } catch (err) {
+    if (signal.aborted) {
+      // Cancelled: take back what only this pull stored, once its leases no longer protect it.
+      await svc.cancelledWorkDone(touched.blobs, touched.chains);
+      for (const r of release.splice(0)) r();
+      await images.collectUnused(touched.chains, touched.blobs).catch(() => {});
+    }
     throw accessError(ref, err);
   } finally {
     for (const r of release) r();
   }
+}
+
+/** An unpack shared with other pulls; started anew if the one joined was cancelled for another pull's sake. */
+async function unpackShared(svc: DistributionService, chainId: Digest, signal: AbortSignal, fn: (stop: AbortSignal) => Promise<LayerInfo>): Promise<LayerInfo> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await svc.unpack(chainId, signal, fn);
+    } catch (err) {
+      if (!isCancelled(err) || signal.aborted || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** A blob whose unpack stops (and whose verification fails) once `stop` aborts. */
+function cancellableBlob(blob: BlobFile, stop: AbortSignal): BlobFile {
+  // Awaited only once the unpack has a worker: until then a cancellation must not go unhandled.
+  const verified = abortable(blob.verified, stop);
+  verified.catch(() => {});
+  return {
+    ...blob,
+    watch: (onChange) => {
+      const unwatch = blob.watch(onChange);
+      const onAbort = () => onChange(blob.available(), new CancelledError('unpack'));
+      if (stop.aborted) onAbort();
+      else stop.addEventListener('abort', onAbort, { once: true });
+      return () => { unwatch(); stop.removeEventListener('abort', onAbort); };
+    },
+    verified,
+  };
 }
 
 /** A blob already in the content store, as a file to unpack. */

@@ -14,11 +14,12 @@ import { RegistryHosts, DOCKER_HUB_INDEX, type Endpoint, type RegistrySettings }
 import { TransportError, RegistryError } from '../../distribution/errors.js';
 import type { ImageService } from '../images/service.js';
 import { Download } from './download.js';
+import { abortable, SharedWork } from './cancel.js';
 
 export class DistributionService {
   readonly hosts: RegistryHosts;
   private downloads = new Map<Digest, Download>();
-  private unpacks = new Map<Digest, Promise<LayerInfo>>();
+  private unpacks = new Map<Digest, { p: Promise<LayerInfo>; work: SharedWork }>();
   /** The endpoint of each registry that answered last (https or plain http for an insecure one). */
   private preferred = new Map<string, string>();
 
@@ -26,28 +27,48 @@ export class DistributionService {
     this.hosts = new RegistryHosts(settings);
   }
 
-  /** The shared download of a blob (started if none runs). */
-  download(client: RepositoryClient, digest: Digest, size: number): Download {
+  /** The shared download of a blob (started if none runs), joined until `signal` aborts. */
+  download(client: RepositoryClient, digest: Digest, size: number, signal: AbortSignal): Download {
     let d = this.downloads.get(digest);
-    if (!d) {
-      d = new Download(this.images.content, digest, size, client);
+    if (!d || d.cancelled) {
+      // A cancelled one is still closing its ingest file: the new one starts after it.
+      d = new Download(this.images.content, digest, size, client, d?.done);
       this.downloads.set(digest, d);
       const forget = () => { if (this.downloads.get(digest) === d) this.downloads.delete(digest); };
       d.done.then(forget, forget);
     }
+    d.join(signal);
     return d;
   }
 
-  /** Run one unpack per chain ID at a time; a second caller waits for the first. */
-  unpack(chainId: Digest, fn: () => Promise<LayerInfo>): Promise<LayerInfo> {
-    let p = this.unpacks.get(chainId);
-    if (!p) {
-      p = fn();
-      this.unpacks.set(chainId, p);
-      const forget = () => { if (this.unpacks.get(chainId) === p) this.unpacks.delete(chainId); };
+  /**
+   * Run one unpack per chain ID at a time; a second caller waits for the
+   * first. `fn` gets a signal that aborts once no caller waits any more; each
+   * caller stops waiting when its own `signal` aborts.
+   */
+  unpack(chainId: Digest, signal: AbortSignal, fn: (stop: AbortSignal) => Promise<LayerInfo>): Promise<LayerInfo> {
+    let u = this.unpacks.get(chainId);
+    if (!u || u.work.stop.aborted) {
+      const work = new SharedWork();
+      const p = fn(work.stop);
+      const entry = { p, work };
+      u = entry;
+      this.unpacks.set(chainId, entry);
+      const forget = () => { work.settle(); if (this.unpacks.get(chainId) === entry) this.unpacks.delete(chainId); };
       p.then(forget, forget);
     }
-    return p;
+    u.work.join(signal);
+    return abortable(u.p, signal);
+  }
+
+  /**
+   * Settles once the cancelled downloads of `digests` and unpacks of `chains`
+   * (those nobody waits for any more) have stopped, so what they leave can be judged.
+   */
+  async cancelledWorkDone(digests: Digest[], chains: Digest[]): Promise<void> {
+    const dls = digests.map((d) => this.downloads.get(d)).filter((d): d is Download => !!d && d.cancelled).map((d) => d.done);
+    const ups = chains.map((c) => this.unpacks.get(c)).filter((u) => !!u && u.work.stop.aborted).map((u) => u!.p);
+    await Promise.allSettled([...dls, ...ups]);
   }
 
   /** Endpoints for a registry, the one that worked last time first. */

@@ -30,6 +30,20 @@ interface ArchiveFile { writer: ContentWriter; size: number }
 class ArchiveFiles {
   files = new Map<string, ArchiveFile>();
   links = new Map<string, string>();
+  /** Every writer ever opened, so discard() reaches those a repeated name replaced too. */
+  private writers: ContentWriter[] = [];
+
+  /**
+   * A regular file at `name`. A name met again replaces the earlier file, as
+   * unpacking the archive would; the earlier write is thrown away now, not at restart.
+   */
+  async add(name: string, f: ArchiveFile): Promise<void> {
+    this.writers.push(f.writer);
+    const earlier = this.files.get(name);
+    this.files.set(name, f);
+    this.links.delete(name);
+    await earlier?.writer.abort();
+  }
 
   get(path: string): ArchiveFile | undefined {
     let p = clean(path);
@@ -52,7 +66,7 @@ class ArchiveFiles {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([...this.files.values()].map((f) => f.writer.abort()));
+    await Promise.all(this.writers.map((w) => w.abort()));
   }
 }
 
@@ -69,12 +83,18 @@ async function readArchive(svc: ImageService, body: Readable): Promise<ArchiveFi
     const name = clean(header.name);
     if (header.type === 'file' || header.type === 'contiguous-file') {
       const writer = svc.content.writer();
-      files.files.set(name, { writer, size: header.size ?? 0 });
-      pipeline(stream, writer).then(() => next(), (e) => next(e));
+      files.add(name, { writer, size: header.size ?? 0 })
+        .then(() => pipeline(stream, writer))
+        .then(() => next(), (e) => next(e));
       return;
     }
-    if (header.type === 'symlink' && header.linkname) files.links.set(name, clean(posix.join(posix.dirname(name), header.linkname)));
-    else if (header.type === 'link' && header.linkname) files.links.set(name, clean(header.linkname));
+    if ((header.type === 'symlink' || header.type === 'link') && header.linkname) {
+      // A link replaces a file of the same name, as unpacking would: links are looked up after files.
+      const earlier = files.files.get(name);
+      files.files.delete(name);
+      if (earlier) void earlier.writer.abort();
+      files.links.set(name, header.type === 'symlink' ? clean(posix.join(posix.dirname(name), header.linkname)) : clean(header.linkname));
+    }
     stream.resume();
     stream.on('end', () => next());
   });

@@ -406,13 +406,22 @@ export class ImageService {
 
   // ---- garbage collection ---------------------------------------------------
 
-  /** Remove layer snapshots no image (or other root) uses; returns their chain IDs. */
-  async collectLayers(): Promise<Digest[]> {
+  /**
+   * Take back what an operation that gave up (a cancelled pull) stored: of
+   * `chains` and `blobs`, whatever no image or other root uses and no lease holds.
+   */
+  async collectUnused(chains: Digest[], blobs: Digest[]): Promise<void> {
+    await this.collectLayers(new Set(chains));
+    await this.collectBlobs(new Set(blobs));
+  }
+
+  /** Remove layer snapshots no image (or other root) uses, of `only` if given; returns their chain IDs. */
+  async collectLayers(only?: Set<string>): Promise<Digest[]> {
     const used = new Set<string>(this.extraLayerRoots());
     for (const rec of this.store.list()) for (const c of chainIds(rec.layers.map((l) => l.diffId))) used.add(c);
     const removed: Digest[] = [];
     for (const l of await this.snapshotter.listLayers()) {
-      if (used.has(l.chainId) || this.leases.has(l.chainId)) continue;
+      if ((only && !only.has(l.chainId)) || used.has(l.chainId) || this.leases.has(l.chainId)) continue;
       await this.snapshotter.removeLayer(l.chainId);
       this.layerSizes.delete(l.chainId);
       removed.push(l.chainId);
@@ -420,8 +429,8 @@ export class ImageService {
     return removed;
   }
 
-  /** Remove blobs no image references; returns their digests. */
-  async collectBlobs(): Promise<Digest[]> {
+  /** Remove blobs no image references, of `only` if given; returns their digests. */
+  async collectBlobs(only?: Set<string>): Promise<Digest[]> {
     const used = new Set<string>();
     for (const rec of this.store.list()) {
       used.add(rec.id);
@@ -439,7 +448,7 @@ export class ImageService {
     for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
     const removed: Digest[] = [];
     for (const b of await this.content.list()) {
-      if (used.has(b.digest) || this.leases.has(b.digest)) continue;
+      if ((only && !only.has(b.digest)) || used.has(b.digest) || this.leases.has(b.digest)) continue;
       await this.content.delete(b.digest);
       removed.push(b.digest);
     }
