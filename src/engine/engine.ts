@@ -92,8 +92,14 @@ export class Engine {
     this.networks.close();
   }
 
-  /** Drop what a crash left unreferenced: layers and blobs of images never recorded. */
+  /**
+   * Drop what a crash left unreferenced: writable snapshots of builds and
+   * creates cut short (nothing is in progress yet, so every one a container
+   * does not own), then layers and blobs of images never recorded.
+   */
   private async recover(): Promise<void> {
+    const active = await this.images.collectActive();
+    if (active.length) log.info('removed writable snapshots left by an earlier run', { snapshots: active.length });
     const layers = await this.images.collectLayers();
     const blobs = await this.images.collectBlobs();
     if (layers.length || blobs.length) log.info('removed unreferenced data left by an earlier run', { layers: layers.length, blobs: blobs.length });

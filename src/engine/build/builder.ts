@@ -24,7 +24,7 @@ import { parseDockerfile, parseKeyValues, parseTrigger, splitRawWords, type Dock
 import { envMap, processWord, processWords, type Env } from '../../build/shell-lex.js';
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
-import type { ImageService } from '../images/service.js';
+import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig, ImageRecord } from '../images/types.js';
 import { resolveInRoot } from '../../runtime/user.js';
 import { contextSources, isArchive, performCopy, rootfsContext, type CopySource } from './copy.js';
@@ -574,13 +574,15 @@ export class Builder {
     const sn = this.images.snapshotter;
     const key = `build-${randomBytes(12).toString('hex')}`;
     const parent = st.image ? this.images.topChainId(st.image) : undefined;
-    await sn.prepare(key, parent);
+    const release = this.images.leases.hold([snapshotLease(key)]);
     try {
+      await sn.prepare(key, parent);
       const root = await sn.mount(key);
       try { await fn(root); } finally { await sn.unmount(key); }
       return await commitSnapshot(this.images, key, parent, true);
     } finally {
       await sn.remove(key).catch(() => {});
+      release();
     }
   }
 
@@ -628,8 +630,9 @@ export class Builder {
         if (!img) throw new InvalidArgumentError(`${cmd} failed: stage ${fromName} has no image`);
         const sn = this.images.snapshotter;
         const key = `build-src-${randomBytes(12).toString('hex')}`;
+        const release = this.images.leases.hold([snapshotLease(key)]);
+        fromCleanup = async () => { await sn.remove(key).catch(() => {}); release(); };
         await sn.prepare(key, this.images.topChainId(img));
-        fromCleanup = async () => { await sn.remove(key).catch(() => {}); };
         const root = await sn.mount(key);
         const ctx = await rootfsContext(root, srcWords);
         sources = contextSources(cmd, ctx, srcWords, !chown, fromName);
@@ -720,7 +723,7 @@ export class Builder {
         NetworkMode: this.o.networkMode || 'default', ExtraHosts: this.o.extraHosts.length ? this.o.extraHosts : null,
       },
     };
-    const { Id: id } = await this.containers.create(undefined, req as never);
+    const { Id: id } = await this.containers.create(undefined, req as never, { buildStep: true });
     write(` ---> Running in ${id.slice(0, 12)}\n`);
     const c = this.containers.get(id);
     const exited = this.containers.waitFor(id, 'next-exit');
@@ -739,7 +742,10 @@ export class Builder {
       if (this.o.forceRm) {
         await this.containers.remove(id, { force: true }).catch(() => {});
         write(`Removing intermediate container ${id.slice(0, 12)}\n`);
-      } else this.failedContainers.push(id);
+      } else {
+        await this.containers.keepBuildStep(id);
+        this.failedContainers.push(id);
+      }
       throw new BuildError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
     }
     const parent = this.images.topChainId(st.image);
@@ -750,7 +756,7 @@ export class Builder {
       if (this.o.rm || this.o.forceRm) {
         await this.containers.remove(id, { force: true });
         write(`Removing intermediate container ${id.slice(0, 12)}\n`);
-      }
+      } else await this.containers.keepBuildStep(id);
     }
     st.image = await createImage(this.images, {
       parent: st.image, config: { ...st.config, Image: st.image.id }, containerConfig: { ...cc, Image: st.image.id }, container: id,

