@@ -9,9 +9,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Daemon, startDaemon, importBusybox } from '../helpers.js';
+import { Daemon, startDaemon, importBusybox, makeTar } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {
@@ -111,4 +112,29 @@ test('a stray snapshot (mounted, owned by nothing) is reported by system check a
   assert.equal((await d.berth(['start', '-a', kept])).stdout, 'kept\n');
   assert.equal((await d.berth(['run', '--rm', 'stage:1', 'cat', '/layer'])).stdout, 'layer\n');
   await d.berth(['rm', kept]);
+});
+
+test('a client that hangs up mid-RUN cancels the build: step killed, no container, snapshot or image left', async () => {
+  const imagesBefore = await imageIds();
+  const body = await makeTar({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 30 && echo finished > /finished\n' });
+  const seen = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: d.socket, method: 'POST', path: '/v1.43/build?t=cancelled:1', headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        // The step is running: hang up.
+        if (text.includes('"stream":"started\\n"')) { req.destroy(); resolve(text); }
+      });
+      res.on('end', () => reject(new Error(`build ended before the RUN step ran: ${text}`)));
+    });
+    req.on('error', () => {});
+    req.end(body);
+  });
+  assert.match(seen, /Running in [0-9a-f]{12}/);
+  await until('the step container to go', async () => (await psAll()).length === 0);
+  assert.deepEqual(mountsUnder(activeDir()), []);
+  assert.deepEqual(readdirSync(activeDir()), []);
+  assert.deepEqual(processesUnder(join(d.dir, 'exec', 'containers')), [], 'the step was killed');
+  assert.deepEqual(await imageIds(), imagesBefore, 'no image was made');
+  assert.notEqual((await d.berth(['image', 'inspect', 'cancelled:1'])).code, 0);
 });

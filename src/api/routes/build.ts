@@ -54,6 +54,9 @@ async function build(ctx: Ctx): Promise<void> {
   let write: ((m: unknown) => void) | undefined;
   const send = (m: unknown) => { write ??= ctx.startStream(); write(m); };
   const svc = new BuildService(ctx.engine.images, ctx.engine.containers);
+  // A client that hangs up cancels its build, as with dockerd.
+  const ac = new AbortController();
+  ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
   const registryAuth = registryConfig(ctx);
   // FROM an image that is not here (or --pull): pulled with the build's credentials, progress in the build's stream.
   const pullImage = async (image: string) => {
@@ -64,7 +67,7 @@ async function build(ctx: Ctx): Promise<void> {
     });
   };
   try {
-    await svc.build(ctx.req, { ...req, pullImage }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    await svc.build(ctx.req, { ...req, pullImage, signal: ac.signal }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
   } catch (err) {
     if (!write) throw err;
     const message = messageOf(err);

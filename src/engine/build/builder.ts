@@ -52,11 +52,18 @@ export interface BuildOptions {
   forceRm: boolean;
   /** Fetch an image that is not stored locally (FROM, --pull); absent when the daemon cannot pull. */
   pullImage?: (ref: string) => Promise<void>;
+  /** Aborted when the client goes away: the build stops where it is and takes down what it started. */
+  signal?: AbortSignal;
 }
 
 export interface BuildOutput {
   stream(text: string): void;
   aux(v: unknown): void;
+}
+
+/** The build was cancelled (its client hung up), in the words dockerd uses. */
+export class BuildCancelledError extends BerthError {
+  constructor() { super('context canceled', 499); }
 }
 
 /** A build failure with the exit code the CLI should leave with. */
@@ -221,6 +228,7 @@ export class Builder {
       const results = await Promise.allSettled(order.map((i) => this.stageImages.get(i)!));
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) throw failed.reason;
+      this.checkCancelled();
       const final = await this.stageImages.get(targetIdx)!;
       if (!final) throw new InvalidArgumentError('No image was generated. Is your Dockerfile empty?');
       const unused = Object.keys(this.o.buildArgs).filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k)).sort();
@@ -239,6 +247,10 @@ export class Builder {
   }
 
   private metaArgNodes: Node[] = [];
+
+  private checkCancelled(): void {
+    if (this.o.signal?.aborted) throw new BuildCancelledError();
+  }
 
   /** Split the Dockerfile into global ARGs and stages, and find what each stage needs. */
   private plan(): void {
@@ -321,6 +333,7 @@ export class Builder {
     write(`Step ${step}/${this.stepTotal} : ${s.from.original}\n`);
     await this.from(s, st, write);
     for (const n of s.nodes) {
+      this.checkCancelled();
       step++;
       write(`Step ${step}/${this.stepTotal} : ${n.original}\n`);
       await this.dispatch(st, n, write, s);
@@ -728,15 +741,23 @@ export class Builder {
     const c = this.containers.get(id);
     const exited = this.containers.waitFor(id, 'next-exit');
     let code: number;
+    // A cancelled build kills its running step; the catch below removes the container.
+    const cancel = () => { void this.containers.kill(id, 'SIGKILL').catch(() => {}); };
+    this.o.signal?.addEventListener('abort', cancel);
     try {
+      this.checkCancelled();
       const stopped = exited.then(() => {});
       const logs = readLogs(this.containers.logPath(c), { follow: true, stopped, partial: true });
       await this.containers.start(id);
+      if (this.o.signal?.aborted) cancel();
       for await (const r of logs) write(r.line.toString('utf8'));
       code = await exited;
+      this.checkCancelled();
     } catch (err) {
       await this.containers.remove(id, { force: true }).catch(() => {});
       throw err;
+    } finally {
+      this.o.signal?.removeEventListener('abort', cancel);
     }
     if (code !== 0) {
       if (this.o.forceRm) {
