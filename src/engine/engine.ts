@@ -19,6 +19,8 @@ import { DistributionService } from './distribution/service.js';
 import { NetworkService } from './networks/service.js';
 import { VolumeService } from './volumes/service.js';
 import { ContainerFiles } from './containers/files.js';
+import { BuildService } from './build/service.js';
+import { BuildSpool } from './build/spool.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -28,6 +30,8 @@ export interface EngineOptions {
   config: Record<string, unknown>;
   /** Per-registry CA and client certificates (Docker's /etc/docker/certs.d); default: certs.d beside daemon.json. */
   certsDir?: string;
+  /** Bytes a build context may unpack to (max-build-context-size); default 4 GiB. */
+  maxBuildContextSize?: number;
 }
 
 export class Engine {
@@ -35,6 +39,7 @@ export class Engine {
   readonly execs: ExecService;
   readonly distribution: DistributionService;
   volumes!: VolumeService;
+  builds!: BuildService;
   readonly files: ContainerFiles;
 
   private constructor(
@@ -77,6 +82,10 @@ export class Engine {
     await volumes.init();
     const engine = new Engine(opts, events, content, snapshotter, images, containers, networks);
     engine.volumes = volumes;
+    // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
+    const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
+    await spool.init();
+    engine.builds = new BuildService(images, containers, spool);
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();

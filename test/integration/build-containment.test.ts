@@ -12,7 +12,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Daemon, startDaemon, importBusybox, makeTar } from '../helpers.js';
+import { createGzip } from 'node:zlib';
+import { Daemon, startDaemon, importBusybox, makeTar, http, tempDir } from '../helpers.js';
+import { encodeHeader, padding, TAR_END } from '../../src/archive/tar-writer.js';
 
 let d: Daemon;
 before(async () => {
@@ -27,6 +29,7 @@ after(async () => {
   }
 });
 
+const spoolDir = (x: Daemon) => join(x.dataRoot, 'tmp', 'build');
 const activeDir = () => join(d.dataRoot, 'snapshots', 'overlay2', 'active');
 const mountsUnder = (dir: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(dir + '/'));
 const psAll = async () => (await d.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
@@ -71,11 +74,13 @@ test('berthd killed -9 during a RUN step: after restart no step container, mount
   const building = d.berth(['build', '-t', 'never:built', dir]);
   await until('the RUN step to start', async () => (await d.berth(['ps', '-q'])).stdout.trim() !== '');
   assert.ok(mountsUnder(activeDir()).length > 0, 'the step runs on a mounted snapshot');
+  assert.equal(readdirSync(spoolDir(d)).length, 1, 'the build has its context spooled');
   await d.kill9();
   await building;
   await d.start();
   assert.deepEqual(mountsUnder(activeDir()), [], 'no overlay is left mounted under snapshots/overlay2/active');
   assert.deepEqual(readdirSync(activeDir()), [], 'no writable snapshot is left');
+  assert.deepEqual(readdirSync(spoolDir(d)), [], 'the killed build\'s spooled context is swept');
   assert.deepEqual(await psAll(), [], 'the step container is gone');
   assert.deepEqual(processesUnder(join(d.dir, 'exec', 'containers')), [], 'its shim is gone');
   assert.deepEqual(await imageIds(), imagesBefore);
@@ -137,4 +142,77 @@ test('a client that hangs up mid-RUN cancels the build: step killed, no containe
   assert.deepEqual(processesUnder(join(d.dir, 'exec', 'containers')), [], 'the step was killed');
   assert.deepEqual(await imageIds(), imagesBefore, 'no image was made');
   assert.notEqual((await d.berth(['image', 'inspect', 'cancelled:1'])).code, 0);
+});
+
+/** The VmHWM (peak resident set) of a process, in bytes. */
+function peakRss(pid: number): number {
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
+  return Number(kb) * 1024;
+}
+
+/** A gzip'd context tar of ~1 MB holding one file of `bytes` zeros, made without holding them. */
+async function gzipBomb(bytes: number): Promise<Buffer> {
+  const gz = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((r) => gz.on('end', r));
+  const df = Buffer.from('FROM busybox\nLABEL bomb=1\n');
+  gz.write(Buffer.concat([encodeHeader({ name: 'Dockerfile', type: 'file', mode: 0o644, mtime: 1, size: df.length }), df, Buffer.alloc(padding(df.length))]));
+  gz.write(encodeHeader({ name: 'zeros', type: 'file', mode: 0o644, mtime: 1, size: bytes }));
+  const zero = Buffer.alloc(1 << 20);
+  for (let left = bytes; left > 0; left -= zero.length) {
+    if (!gz.write(left >= zero.length ? zero : zero.subarray(0, left))) await new Promise((r) => gz.once('drain', r));
+  }
+  gz.end(Buffer.concat([Buffer.alloc(padding(bytes)), TAR_END]));
+  await done;
+  return Buffer.concat(out);
+}
+
+test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build-context-size, memory and spool untouched', async () => {
+  const capped = new Daemon(tempDir(), ['--max-build-context-size', '768m']);
+  try {
+    await capped.start();
+    const bomb = await gzipBomb(1024 ** 3);
+    assert.ok(bomb.length < 2 << 20, `the bomb is small: ${bomb.length} bytes`);
+    const before = peakRss(capped.proc!.pid!);
+    const r = await http(capped.socket, 'POST', '/v1.43/build?t=bomb:1', bomb);
+    assert.equal(r.status, 400, r.body);
+    assert.deepEqual(JSON.parse(r.body), { message: "unable to prepare context: the build context is larger than the daemon's limit of 768MiB (max-build-context-size)" });
+    const after = peakRss(capped.proc!.pid!);
+    // It unpacked 768 MiB before refusing: a daemon holding that in memory would be far past this.
+    assert.ok(after < 500 * 1024 ** 2, `berthd's peak RSS stayed low: ${before} -> ${after} bytes`);
+    console.log(`# berthd VmHWM ${Math.round(before / 2 ** 20)} MiB before the bomb, ${Math.round(after / 2 ** 20)} MiB after`);
+    assert.deepEqual(readdirSync(spoolDir(capped)), [], 'the spooled context is removed');
+    assert.equal((await capped.berth(['images', '-q', 'bomb:1'])).stdout, '');
+  } finally {
+    await capped.cleanup();
+  }
+});
+
+test('a context with symlinks and hard links to the host\'s /etc copies no host file into the image', async () => {
+  const evil = `berth-evil-${process.pid}`;
+  const files = {
+    Dockerfile: 'FROM busybox\nCOPY . /ctx/\n',
+    passwd: { type: 'symlink' as const, linkname: '/etc/passwd' },
+    hostetc: { type: 'symlink' as const, linkname: '../../../../../etc' },
+    out: { type: 'symlink' as const, linkname: '/tmp' },
+    [`out/${evil}`]: 'written through a symlink\n',
+  };
+  const r = await http(d.socket, 'POST', '/v1.43/build?t=links:1', await makeTar(files));
+  assert.equal(r.status, 200, r.body);
+  assert.doesNotMatch(r.body, /errorDetail/, r.body);
+  assert.equal(existsSync(join('/tmp', evil)), false, 'nothing was written to the host through the context\'s symlink');
+  const listing = await d.berth(['run', '--rm', 'links:1', 'sh', '-c', 'cd /ctx && for f in passwd hostetc out; do echo "$f -> $(readlink $f)"; done; find . -type f | sort']);
+  // The links are copied as links; the file written through one landed inside the context, where it points there.
+  assert.equal(listing.stdout, `passwd -> /etc/passwd\nhostetc -> ../../../../../etc\nout -> /tmp\n./Dockerfile\n./tmp/${evil}\n`, listing.stderr);
+  // Naming a link as a source follows it inside the context only: the host's files are never found.
+  for (const src of ['passwd', 'hostetc/shadow', 'hostetc/passwd']) {
+    const b = await http(d.socket, 'POST', '/v1.43/build', await makeTar({ ...files, Dockerfile: `FROM busybox\nCOPY ${src} /x\n` }));
+    assert.match(b.body, new RegExp(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src}: file does not exist`), src);
+  }
+  // A hard link can only join two files of the context.
+  const hard = await http(d.socket, 'POST', '/v1.43/build', await makeTar({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', shadow: { type: 'link', linkname: '/etc/shadow' } }));
+  assert.equal(hard.status, 400, hard.body);
+  assert.match(JSON.parse(hard.body).message, /^unable to prepare context: invalid hard link "shadow" to "\/etc\/shadow": no such file in the context$/);
+  assert.deepEqual(readdirSync(spoolDir(d)), []);
 });

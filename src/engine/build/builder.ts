@@ -15,7 +15,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { posix } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { writeLoneFile } from '../../build/unpack.js';
 import { chainIds, shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
@@ -27,7 +31,7 @@ import type { ContainerService } from '../containers/service.js';
 import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig, ImageRecord } from '../images/types.js';
 import { resolveInRoot } from '../../runtime/user.js';
-import { contextSources, isArchive, performCopy, rootfsContext, type CopySource } from './copy.js';
+import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';
 import { createImage } from './image.js';
 import { commitSnapshot } from './layers.js';
 
@@ -37,6 +41,8 @@ const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
 export interface BuildOptions {
   context: BuildContext;
+  /** The build's own directory in the spool, for files it makes (heredocs, downloads); removed with the build. */
+  scratch: string;
   dockerfile: string;
   tags: string[];
   buildArgs: Record<string, string | null>;
@@ -191,8 +197,8 @@ export class Builder {
     if (!dfEntry || dfEntry.type !== 'file') {
       throw new InvalidArgumentError(`Cannot locate specified Dockerfile: ${this.o.dockerfile || 'Dockerfile'}`);
     }
-    this.o.context.applyDockerignore(dfPath);
-    this.df = parseDockerfile(dfEntry.data.toString('utf8'));
+    await this.o.context.applyDockerignore(dfPath);
+    this.df = parseDockerfile((await this.o.context.readFile(dfEntry)).toString('utf8'));
     for (const w of this.df.warnings) this.out.stream(w + '\n');
     if (this.df.nodes.length === 0) throw new InvalidArgumentError('the Dockerfile (Dockerfile) cannot be empty');
     this.plan();
@@ -636,6 +642,7 @@ export class Builder {
     let hashes: string[] = [];
     const fromName = flags.get('from');
     let fromCleanup: (() => Promise<void>) | undefined;
+    let extra: BuildContext | undefined;
     try {
       if (fromName) {
         const ref = this.stageRef(processWord(fromName, this.metaEnv(), st.escape), Number.MAX_SAFE_INTEGER);
@@ -644,31 +651,34 @@ export class Builder {
         const sn = this.images.snapshotter;
         const key = `build-src-${randomBytes(12).toString('hex')}`;
         const release = this.images.leases.hold([snapshotLease(key)]);
-        fromCleanup = async () => { await sn.remove(key).catch(() => {}); release(); };
+        let ctx: BuildContext | undefined;
+        // The context's handle on the mount goes first, or the unmount finds it busy.
+        fromCleanup = async () => { ctx?.close(); await sn.remove(key).catch(() => {}); release(); };
         await sn.prepare(key, this.images.topChainId(img));
-        const root = await sn.mount(key);
-        const ctx = await rootfsContext(root, srcWords);
+        ctx = BuildContext.open(await sn.mount(key));
         sources = contextSources(cmd, ctx, srcWords, !chown, fromName);
-        hashes = sources.map((s) => `${s.entry.type === 'directory' ? 'dir' : 'file'}:${s.ctx.hash(s.entry.path)}`);
+        hashes = await sourceHashes(sources);
       } else {
         const heredocNames = new Map(n.heredocs.map((h) => [h.name, h]));
         const ctxSrcs: string[] = [];
-        const extra = new BuildContext();
+        // Heredocs and downloads are files of a context of their own, in the build's scratch directory.
+        const extraDir = await mkdtemp(join(this.o.scratch, 'extra-'));
+        extra = BuildContext.open(extraDir);
         for (const w of srcWords) {
           const hd = heredocNames.get(w.replace(/^<<-?/, '').replace(/^["']|["']$/g, ''));
           if (hd && w.startsWith('<<')) {
             const content = hd.expand ? processWord(hd.content.replace(/(["'\\])/g, '\\$1'), env, st.escape) : hd.content;
-            extra.put({ path: hd.name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000), linkname: '', data: Buffer.from(content), xattrs: new Map() });
+            await writeLoneFile(Readable.from([Buffer.from(content)]), extraDir, hd.name);
             sources.push({ orig: hd.name, entry: extra.get(hd.name)!, ctx: extra, keepOwner: false });
           } else if (n.cmd === 'add' && /^https?:\/\//.test(w)) {
-            sources.push(await this.download(w, extra));
+            sources.push(await this.download(w, extra, extraDir));
           } else ctxSrcs.push(w);
         }
         if (ctxSrcs.length) sources.push(...contextSources(cmd, this.o.context, ctxSrcs, false));
         for (const s of sources) {
-          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && await isArchive(s.entry.data)) s.extract = true;
+          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && await isArchive(s.ctx, s.entry)) s.extract = true;
         }
-        hashes = sources.map((s) => `${s.entry.type === 'directory' ? 'dir' : 'file'}:${s.ctx.hash(s.entry.path)}`);
+        hashes = await sourceHashes(sources);
       }
       const srcHash = hashes.length === 1 ? hashes[0]! : `multi:${createHashHex(hashes.join(','))}`;
       const chownComment = chown ? `--chown=${chown}` : '';
@@ -683,18 +693,21 @@ export class Builder {
         author: st.maintainer, createdBy: cc.Cmd!.join(' '), layer,
       });
     } finally {
+      extra?.close();
       await fromCleanup?.();
     }
   }
 
-  private async download(url: string, into: BuildContext): Promise<CopySource> {
+  /** ADD of a URL: the body streamed into `dir` (the directory of context `into`). */
+  private async download(url: string, into: BuildContext, dir: string): Promise<CopySource> {
     let resp: Response;
-    try { resp = await fetch(url); } catch (e) { throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`); }
+    try { resp = await fetch(url, { signal: this.o.signal }); } catch (e) { throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`); }
     if (!resp.ok) throw new InvalidArgumentError(`ADD failed: failed to GET ${url} with status ${resp.status} ${resp.statusText}`);
-    const data = Buffer.from(await resp.arrayBuffer());
     const lm = resp.headers.get('last-modified');
-    const name = posix.basename(new URL(url).pathname) || 'download';
-    into.put({ path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: lm ? Math.floor(Date.parse(lm) / 1000) : 0, linkname: '', data, xattrs: new Map() });
+    const base = posix.basename(new URL(url).pathname);
+    const name = base && base !== '.' && base !== '..' ? base : 'download';
+    const body = resp.body ? Readable.fromWeb(resp.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+    await writeLoneFile(body, dir, name, { mode: 0o600, mtime: lm ? Math.floor(Date.parse(lm) / 1000) : 0 });
     return { orig: name, entry: into.get(name)!, ctx: into, keepOwner: false };
   }
 
@@ -784,6 +797,13 @@ export class Builder {
       author: st.maintainer, createdBy: saved.join(' '), layer,
     });
   }
+}
+
+/** The cache key parts of a copy's sources: what each is and the hash of its content. */
+async function sourceHashes(sources: CopySource[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of sources) out.push(`${s.entry.type === 'directory' ? 'dir' : 'file'}:${await s.ctx.hash(s.entry.path)}`);
+  return out;
 }
 
 function createHashHex(s: string): string {
