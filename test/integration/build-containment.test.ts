@@ -168,7 +168,7 @@ async function gzipBomb(bytes: number): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
-test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build-context-size, memory and spool untouched', async () => {
+test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build-context-size, memory and spool untouched', async (t) => {
   const capped = new Daemon(tempDir(), ['--max-build-context-size', '768m']);
   try {
     await capped.start();
@@ -181,7 +181,7 @@ test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build
     const after = peakRss(capped.proc!.pid!);
     // It unpacked 768 MiB before refusing: a daemon holding that in memory would be far past this.
     assert.ok(after < 500 * 1024 ** 2, `berthd's peak RSS stayed low: ${before} -> ${after} bytes`);
-    console.log(`# berthd VmHWM ${Math.round(before / 2 ** 20)} MiB before the bomb, ${Math.round(after / 2 ** 20)} MiB after`);
+    t.diagnostic(`berthd VmHWM ${Math.round(before / 2 ** 20)} MiB before the bomb, ${Math.round(after / 2 ** 20)} MiB after`);
     assert.deepEqual(readdirSync(spoolDir(capped)), [], 'the spooled context is removed');
     assert.equal((await capped.berth(['images', '-q', 'bomb:1'])).stdout, '');
   } finally {
