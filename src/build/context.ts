@@ -1,183 +1,161 @@
 /**
- * A build context held in memory: the tar the client sent, indexed by path.
+ * A build context: a directory tree on disk — an upload the daemon spooled,
+ * a git checkout, or (for COPY --from) a stage's mounted rootfs — read only
+ * through Rooted handles, so a symlink in it is followed inside it and never
+ * out, and no more of it is in memory than the bytes being hashed or copied.
+ *
  * Files are hashed lazily and only when a COPY or ADD names them: the cache
  * key of a copy is the hash of what it copies (type, mode, owner, link
  * target and content — never times), so a rebuild hashes only what its
  * instructions use and a touched-but-unchanged file still hits the cache.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { readTarBuffer } from '../archive/tar-buffer.js';
-import type { EntryType } from '../archive/tar-reader.js';
-import { isIgnored, parseDockerignore, type IgnorePattern } from './dockerignore.js';
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
+import { InvalidArgumentError } from '../core/errors.js';
+import { hasExceptions, isIgnored, parseDockerignore, type IgnorePattern } from './dockerignore.js';
+import { fdPath, Rooted, splitPath } from './rooted.js';
+
+const readAsync = promisify(read);
+const CHUNK = 1 << 20;
+
+export type ContextEntryType = 'file' | 'directory' | 'symlink' | 'other';
 
 export interface ContextEntry {
   /** Clean relative path; '' is the root. */
   path: string;
-  type: EntryType;
+  type: ContextEntryType;
   mode: number;
   uid: number;
   gid: number;
+  /** Seconds since the epoch. */
   mtime: number;
   linkname: string;
-  data: Buffer;
-  xattrs: Map<string, Buffer>;
+  /** Bytes of a file's content. */
+  size: number;
 }
 
 /** A path inside the context as Docker cleans it: relative, no `..` above the root. */
 export function cleanContextPath(p: string): string {
-  const n = posix.normalize('/' + p).slice(1);
-  return n.replace(/\/+$/, '');
+  return splitPath(p).join('/');
+}
+
+function entryOf(path: string, st: Stats, link: () => string): ContextEntry {
+  const type: ContextEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other';
+  return {
+    path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000),
+    linkname: type === 'symlink' ? link() : '', size: type === 'file' ? st.size : 0,
+  };
 }
 
 export class BuildContext {
-  private entries = new Map<string, ContextEntry>();
-  private kids = new Map<string, Set<string>>();
   private hashes = new Map<string, string>();
+  private constructor(private readonly root: Rooted) {}
 
-  constructor() {
-    this.put({ path: '', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, linkname: '', data: Buffer.alloc(0), xattrs: new Map() });
+  /** The tree under `dir`, a directory the daemon made or mounted. Close it when done. */
+  static open(dir: string): BuildContext { return new BuildContext(Rooted.open(dir)); }
+
+  /** The subdirectory `path` (symlinks followed inside this context) as a context of its own. */
+  sub(path: string): BuildContext | undefined {
+    const names = this.root.resolve(path, true);
+    const r = names && this.root.sub(names);
+    return r && new BuildContext(r);
   }
 
-  static fromTar(buf: Buffer): BuildContext {
-    const c = new BuildContext();
-    for (const e of readTarBuffer(buf)) {
-      const path = cleanContextPath(e.name);
-      c.put({ path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, linkname: e.linkname, data: e.data, xattrs: e.xattrs });
-    }
-    return c;
-  }
+  close(): void { this.root.close(); }
 
-  /** A directory on disk (a cloned git repository), `.git` left out. */
-  static fromDir(root: string): BuildContext {
-    const c = new BuildContext();
-    const walk = (abs: string, rel: string) => {
-      for (const name of readdirSync(abs)) {
-        if (!rel && name === '.git') continue;
-        const p = join(abs, name);
-        const r = rel ? `${rel}/${name}` : name;
-        const st = lstatSync(p);
-        const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : undefined;
-        if (!type) continue;
-        c.put({
-          path: r, type, mode: st.mode & 0o7777, uid: 0, gid: 0, mtime: Math.floor(st.mtimeMs / 1000),
-          linkname: type === 'symlink' ? readlinkSync(p) : '', data: type === 'file' ? readFileSync(p) : Buffer.alloc(0), xattrs: new Map(),
-        });
-        if (type === 'directory') walk(p, r);
-      }
-    };
-    walk(root, '');
-    return c;
+  /** The entry at `path` itself (a symlink is not followed). */
+  get(path: string): ContextEntry | undefined {
+    const names = splitPath(path);
+    const st = this.root.lstat(names);
+    return st && entryOf(names.join('/'), st, () => this.root.readlink(names) ?? '');
   }
-
-  /** A context of one file (a Dockerfile sent on its own). */
-  static single(name: string, data: Buffer): BuildContext {
-    const c = new BuildContext();
-    c.put({ path: name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000), linkname: '', data, xattrs: new Map() });
-    return c;
-  }
-
-  put(e: ContextEntry): void {
-    const existing = this.entries.get(e.path);
-    if (existing?.type === 'directory' && e.type === 'directory' && e.path === '') return;
-    this.entries.set(e.path, e);
-    if (e.path === '') return;
-    // Parents a tar left out exist implicitly.
-    let child = e.path;
-    for (;;) {
-      const slash = child.lastIndexOf('/');
-      const parent = slash < 0 ? '' : child.slice(0, slash);
-      let set = this.kids.get(parent);
-      if (!set) { set = new Set(); this.kids.set(parent, set); }
-      set.add(child.slice(slash + 1));
-      if (parent === '' || this.entries.has(parent)) break;
-      this.entries.set(parent, { path: parent, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, linkname: '', data: Buffer.alloc(0), xattrs: new Map() });
-      child = parent;
-    }
-  }
-
-  get(path: string): ContextEntry | undefined { return this.entries.get(path); }
 
   /** Follow symlinks (scoped to the context) to the entry a path names. */
   resolve(path: string): ContextEntry | undefined {
-    let p = cleanContextPath(path);
-    for (let hops = 0; hops < 40; hops++) {
-      // Resolve parents first, then the last element.
-      const parts = p ? p.split('/') : [];
-      let cur = '';
-      let changed = false;
-      for (let i = 0; i < parts.length; i++) {
-        const next = cur ? `${cur}/${parts[i]}` : parts[i]!;
-        const e = this.entries.get(next);
-        if (e?.type === 'symlink') {
-          const base = e.linkname.startsWith('/') ? '' : cur;
-          p = cleanContextPath(posix.join('/', base, e.linkname, ...parts.slice(i + 1)));
-          changed = true;
-          break;
-        }
-        cur = next;
-      }
-      if (!changed) return this.entries.get(p);
-    }
-    return undefined;
+    const names = this.root.resolve(path, true);
+    return names && this.get(names.join('/'));
   }
 
   children(dir: string): string[] {
-    return [...(this.kids.get(dir) ?? [])].sort();
+    return this.root.inDir(splitPath(dir), (d) => readdirSync(d).sort()) ?? [];
   }
 
   /** Every entry under `dir` (not itself), parents before children, names sorted. */
   *walk(dir: string): Generator<ContextEntry> {
-    for (const name of this.children(dir)) {
-      const p = dir ? `${dir}/${name}` : name;
-      const e = this.entries.get(p)!;
-      yield e;
-      if (e.type === 'directory') yield* this.walk(p);
+    const names = splitPath(dir);
+    const r = this.root.sub(names);
+    if (!r) return;
+    try { yield* walkTree(r, names.join('/')); } finally { r.close(); }
+  }
+
+  /** A file's bytes, read through a handle: exactly its recorded size (zeros if it shrank meanwhile). */
+  async *content(e: ContextEntry): AsyncGenerator<Buffer> {
+    const fd = this.root.inParent(splitPath(e.path), (dir, name) => openSync(`${dir}/${name}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK));
+    if (fd === undefined) throw new InvalidArgumentError(`file ${e.path} is gone from the build context`);
+    try {
+      if (!fstatSync(fd).isFile()) throw new InvalidArgumentError(`${e.path} in the build context is not a regular file`);
+      for (let pos = 0; pos < e.size;) {
+        const buf = Buffer.alloc(Math.min(CHUNK, e.size - pos));
+        const { bytesRead } = await readAsync(fd, buf, 0, buf.length, pos);
+        if (bytesRead === 0) { yield Buffer.alloc(e.size - pos); return; }
+        pos += bytesRead;
+        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      closeSync(fd);
     }
+  }
+
+  /** A small file (a Dockerfile, a .dockerignore) whole. */
+  async readFile(e: ContextEntry): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of this.content(e)) parts.push(c);
+    return Buffer.concat(parts);
   }
 
   /** Drop what .dockerignore excludes; the Dockerfile and .dockerignore themselves always stay. */
-  applyIgnore(patterns: IgnorePattern[], keep: string[]): void {
-    if (patterns.length === 0) return;
-    const keepSet = new Set(keep.map(cleanContextPath));
-    for (const p of [...this.entries.keys()]) {
-      if (p === '' || keepSet.has(p) || !isIgnored(patterns, p)) continue;
-      // An excluded directory still holds re-included files: keep it as their parent.
-      const e = this.entries.get(p)!;
-      if (e.type === 'directory' && [...this.entries.keys()].some((q) => q.startsWith(p + '/') && !isIgnored(patterns, q))) continue;
-      this.entries.delete(p);
-      const slash = p.lastIndexOf('/');
-      this.kids.get(slash < 0 ? '' : p.slice(0, slash))?.delete(p.slice(slash + 1));
-    }
+  async applyDockerignore(dockerfile: string): Promise<void> {
+    const ig = this.get('.dockerignore');
+    if (ig?.type !== 'file') return;
+    this.applyIgnore(parseDockerignore((await this.readFile(ig)).toString('utf8')), [dockerfile, '.dockerignore']);
   }
 
-  /** Apply the context's own .dockerignore, if it has one. */
-  applyDockerignore(dockerfile: string): void {
-    const ig = this.entries.get('.dockerignore');
-    if (ig?.type !== 'file') return;
-    this.applyIgnore(parseDockerignore(ig.data.toString('utf8')), [dockerfile, '.dockerignore']);
+  applyIgnore(patterns: IgnorePattern[], keep: string[]): void {
+    if (patterns.length === 0) return;
+    const root = this.root.sub([]);
+    if (!root) return;
+    try { prune(root, '', patterns, new Set(keep.map(cleanContextPath)), hasExceptions(patterns)); } finally { root.close(); }
+    this.hashes.clear();
   }
 
   /** Content hash of one entry (files) or of a whole tree (directories). */
-  hash(path: string): string {
-    const cached = this.hashes.get(path);
+  async hash(path: string): Promise<string> {
+    const key = cleanContextPath(path);
+    const cached = this.hashes.get(key);
     if (cached) return cached;
-    const e = this.entries.get(path);
-    if (!e) throw new Error(`no such context path ${path}`);
+    const out = await this.hashOf(key);
+    this.hashes.set(key, out);
+    return out;
+  }
+
+  // Only the paths COPY names are cached: a tree's inner hashes would make memory grow with the context.
+  private async hashOf(path: string): Promise<string> {
+    const e = this.get(path);
+    if (!e) throw new InvalidArgumentError(`no such context path ${path}`);
     const h = createHash('sha256');
     h.update(`${e.type}\0${e.mode.toString(8)}\0${e.uid}\0${e.gid}\0${e.linkname}\0`);
     if (e.type === 'directory') {
-      for (const name of this.children(path)) h.update(`${name}\0${this.hash(path ? `${path}/${name}` : name)}\n`);
-    } else h.update(e.data);
-    const out = h.digest('hex');
-    this.hashes.set(path, out);
-    return out;
+      for (const name of this.children(path)) h.update(`${name}\0${await this.hashOf(path ? `${path}/${name}` : name)}\n`);
+    } else if (e.type === 'file') {
+      for await (const c of this.content(e)) h.update(c);
+    }
+    return h.digest('hex');
   }
 
   /** Paths matching a wildcard source (Go's filepath.Match per element), sorted. */
   glob(pattern: string): string[] {
-    const parts = cleanContextPath(pattern).split('/');
+    const parts = splitPath(pattern);
     let cur = [''];
     for (const part of parts) {
       const re = globRe(part);
@@ -185,24 +163,48 @@ export class BuildContext {
       for (const dir of cur) {
         const e = this.resolve(dir);
         if (!e || e.type !== 'directory') continue;
-        for (const name of this.children(this.realPath(dir))) if (re.test(name)) next.push(dir ? `${dir}/${name}` : name);
+        for (const name of this.children(e.path)) if (re.test(name)) next.push(dir ? `${dir}/${name}` : name);
       }
       cur = next;
     }
     return cur.sort();
   }
+}
 
-  /** The path with symlinks resolved (for listing a directory reached through one). */
-  private realPath(path: string): string {
-    const e = this.resolve(path);
-    return e ? e.path : path;
+function* walkTree(r: Rooted, rel: string): Generator<ContextEntry> {
+  const dir = fdPath(r.fd);
+  for (const name of readdirSync(dir).sort()) {
+    const p = rel ? `${rel}/${name}` : name;
+    let st: Stats;
+    try { st = lstatSync(`${dir}/${name}`); } catch { continue; }
+    const e = entryOf(p, st, () => readlinkSync(`${dir}/${name}`));
+    yield e;
+    if (e.type !== 'directory') continue;
+    const child = r.sub([name]);
+    if (child) try { yield* walkTree(child, p); } finally { child.close(); }
   }
+}
 
-  get size(): number {
-    let n = 0;
-    for (const e of this.entries.values()) n += e.data.length;
-    return n;
+/**
+ * Remove what the patterns exclude, children first: an excluded directory
+ * stays only to hold entries that stay (re-included by an exception, or kept).
+ * Returns whether anything is left in `r`.
+ */
+function prune(r: Rooted, rel: string, patterns: IgnorePattern[], keep: Set<string>, exceptions: boolean): boolean {
+  const dir = fdPath(r.fd);
+  let left = false;
+  for (const name of readdirSync(dir)) {
+    const p = rel ? `${rel}/${name}` : name;
+    const ignored = !keep.has(p) && isIgnored(patterns, p);
+    let holds = false;
+    if ((!ignored || exceptions || [...keep].some((k) => k.startsWith(p + '/'))) && lstatSync(`${dir}/${name}`).isDirectory()) {
+      const child = r.sub([name]);
+      if (child) try { holds = prune(child, p, patterns, keep, exceptions); } finally { child.close(); }
+    }
+    if (!ignored || holds) { left = true; continue; }
+    rmSync(`${dir}/${name}`, { recursive: true, force: true });
   }
+  return left;
 }
 
 export function hasWildcard(s: string): boolean {

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type FlagDef, parseFlags } from '../core/flags.js';
+import { ramInBytes } from '../engine/containers/logfiles.js';
 
 export interface DaemonSettings {
   hosts: string[];
@@ -13,6 +14,8 @@ export interface DaemonSettings {
   configFile: string;
   storageDriver?: 'overlay2' | 'vfs';
   logLevel: string;
+  /** Bytes a build context may unpack to (max-build-context-size). */
+  maxBuildContextSize?: number;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -26,6 +29,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'storage-driver', short: 's', type: 'string', help: 'Storage driver to use (overlay2, vfs)' },
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
+  { name: 'max-build-context-size', type: 'string', help: 'Largest a build context may unpack to, e.g. 512m, 10g (default 4g)' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -34,7 +38,18 @@ export const DAEMON_FLAGS: FlagDef[] = [
 const KEYS: Record<string, string> = {
   host: 'hosts', 'data-root': 'data-root', 'exec-root': 'exec-root', pidfile: 'pidfile',
   'storage-driver': 'storage-driver', 'log-level': 'log-level', debug: 'debug',
+  'max-build-context-size': 'max-build-context-size',
 };
+
+/** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
+function parseSize(key: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  let n = NaN;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') { try { n = ramInBytes(v.trim()); } catch { /* invalid */ } }
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid ${key}: ${JSON.stringify(v)}: a size such as 512m or 10g is expected`);
+  return n;
+}
 
 export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSettings; help: boolean; version: boolean }> {
   const { flags, set, args } = parseFlags(argv, DAEMON_FLAGS);
@@ -62,6 +77,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     configFile,
     storageDriver: driver as DaemonSettings['storageDriver'],
     logLevel: debug ? 'debug' : pick('log-level', 'info'),
+    maxBuildContextSize: parseSize('max-build-context-size', pick<unknown>('max-build-context-size', undefined)),
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     await writeFile(settings.pidfile, String(process.pid));
   }
   const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
-  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d') });
+  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d'), maxBuildContextSize: settings.maxBuildContextSize });
   const server = createApiServer(engine);
   await listen(server, sock);
   log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });

@@ -20,6 +20,8 @@ import { DistributionService } from './distribution/service.js';
 import { NetworkService } from './networks/service.js';
 import { VolumeService } from './volumes/service.js';
 import { ContainerFiles } from './containers/files.js';
+import { BuildService } from './build/service.js';
+import { BuildSpool } from './build/spool.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -29,6 +31,8 @@ export interface EngineOptions {
   config: Record<string, unknown>;
   /** Per-registry CA and client certificates (Docker's /etc/docker/certs.d); default: certs.d beside daemon.json. */
   certsDir?: string;
+  /** Bytes a build context may unpack to (max-build-context-size); default 4 GiB. */
+  maxBuildContextSize?: number;
 }
 
 export class Engine {
@@ -36,6 +40,7 @@ export class Engine {
   readonly execs: ExecService;
   readonly distribution: DistributionService;
   volumes!: VolumeService;
+  builds!: BuildService;
   readonly files: ContainerFiles;
 
   private constructor(
@@ -78,6 +83,10 @@ export class Engine {
     await volumes.init();
     const engine = new Engine(opts, events, content, snapshotter, images, containers, networks);
     engine.volumes = volumes;
+    // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
+    const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
+    await spool.init();
+    engine.builds = new BuildService(images, containers, spool);
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();
@@ -93,8 +102,14 @@ export class Engine {
     this.networks.close();
   }
 
-  /** Drop what a crash left unreferenced: layers and blobs of images never recorded. */
+  /**
+   * Drop what a crash left unreferenced: writable snapshots of builds and
+   * creates cut short (nothing is in progress yet, so every one a container
+   * does not own), then layers and blobs of images never recorded.
+   */
   private async recover(): Promise<void> {
+    const active = await this.images.collectActive();
+    if (active.length) log.info('removed writable snapshots left by an earlier run', { snapshots: active.length });
     const layers = await this.images.collectLayers();
     const blobs = await this.images.collectBlobs();
     if (layers.length || blobs.length) log.info('removed unreferenced data left by an earlier run', { layers: layers.length, blobs: blobs.length });

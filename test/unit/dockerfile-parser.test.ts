@@ -5,7 +5,12 @@ import { parseDockerfile, parseKeyValues } from '../../src/build/parser.js';
 import { processWord, processWords } from '../../src/build/shell-lex.js';
 import { isIgnored, parseDockerignore } from '../../src/build/dockerignore.js';
 import { BuildContext } from '../../src/build/context.js';
+import { unpackContext } from '../../src/build/unpack.js';
 import { encodeHeader, padding, TAR_END } from '../../src/archive/tar-writer.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 test('instructions, continuations, comments and forms', () => {
   const df = parseDockerfile([
@@ -69,9 +74,12 @@ test('.dockerignore: *, ?, **, ! exceptions, order, leading / and ..', () => {
   assert.equal(isIgnored(order, 'x.log'), true); // the last match wins
 });
 
-function tar(files: Record<string, string>): Buffer {
+type Item = string | { type: 'symlink' | 'link'; linkname: string };
+
+function tar(files: Record<string, Item>): Buffer {
   const chunks: Buffer[] = [];
   for (const [name, data] of Object.entries(files)) {
+    if (typeof data !== 'string') { chunks.push(encodeHeader({ name, type: data.type, mode: 0o777, mtime: 1, linkname: data.linkname })); continue; }
     const b = Buffer.from(data);
     chunks.push(encodeHeader({ name, type: 'file', mode: 0o644, mtime: 1, size: b.length }), b, Buffer.alloc(padding(b.length)));
   }
@@ -79,15 +87,44 @@ function tar(files: Record<string, string>): Buffer {
   return Buffer.concat(chunks);
 }
 
-test('context hashes ignore times and follow content; globs and ignore files', () => {
+/** A context unpacked from a tar into a fresh directory, as the daemon spools one. */
+async function context(files: Record<string, Item>): Promise<{ ctx: BuildContext; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
+  await unpackContext(Readable.from([tar(files)]), dir);
+  return { ctx: BuildContext.open(dir), dir };
+}
+
+test('context hashes ignore times and follow content; globs and ignore files', async () => {
   const long = 'd/' + 'n'.repeat(150) + '/f.txt';
-  const c = BuildContext.fromTar(tar({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n' }));
-  const d = BuildContext.fromTar(tar({ 'a.txt': 'one' }));
-  assert.equal(c.hash('a.txt'), d.hash('a.txt'));
-  assert.notEqual(c.hash('a.txt'), c.hash('b.txt'));
-  assert.deepEqual(c.glob('*.txt'), ['a.txt', 'b.txt']);
-  assert.equal(c.get(long)?.data.toString(), 'deep');
-  c.applyDockerignore('Dockerfile');
-  assert.equal(c.get('b.txt'), undefined);
-  assert.ok(c.get('src/x.go'));
+  const { ctx: c, dir } = await context({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n' });
+  const { ctx: d, dir: dir2 } = await context({ 'a.txt': 'one' });
+  try {
+    assert.equal(await c.hash('a.txt'), await d.hash('a.txt'));
+    assert.notEqual(await c.hash('a.txt'), await c.hash('b.txt'));
+    assert.deepEqual(c.glob('*.txt'), ['a.txt', 'b.txt']);
+    assert.equal((await c.readFile(c.get(long)!)).toString(), 'deep');
+    await c.applyDockerignore('Dockerfile');
+    assert.equal(c.get('b.txt'), undefined);
+    assert.ok(c.get('src/x.go'));
+  } finally {
+    c.close(); d.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
+test('a hostile context stays inside its directory: symlinks are followed in it, hard links only join its own files', async () => {
+  const name = `berth-evil-${process.pid}`;
+  const { ctx, dir } = await context({ out: { type: 'symlink', linkname: '/tmp' }, [`out/${name}`]: 'evil', up: { type: 'symlink', linkname: '../../../../../tmp' } });
+  try {
+    assert.equal(existsSync(join('/tmp', name)), false, 'nothing was written through the symlink to the host');
+    assert.equal(readFileSync(join(dir, 'tmp', name), 'utf8'), 'evil', 'the entry landed where the link points inside the context');
+    assert.equal(ctx.resolve('up')?.path, 'tmp');
+    assert.equal(ctx.resolve('out/../../etc/passwd'), undefined, 'the host /etc is never reached');
+  } finally {
+    ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(context({ shadow: { type: 'link', linkname: '/etc/shadow' } }), /invalid hard link "shadow" to "\/etc\/shadow": no such file in the context/);
+  await assert.rejects(context({ x: { type: 'link', linkname: '../../../../etc/passwd' } }), /no such file in the context/);
 });

@@ -5,7 +5,6 @@ import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
 import { pull } from '../../engine/distribution/pull.js';
 import { BuildError } from '../../engine/build/builder.js';
 import { commitContainer, containerChanges } from '../../engine/build/commit.js';
-import { BuildService } from '../../engine/build/service.js';
 import type { ContainerConfig } from '../../engine/images/types.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -53,7 +52,10 @@ async function build(ctx: Ctx): Promise<void> {
   }
   let write: ((m: unknown) => void) | undefined;
   const send = (m: unknown) => { write ??= ctx.startStream(); write(m); };
-  const svc = new BuildService(ctx.engine.images, ctx.engine.containers);
+  const svc = ctx.engine.builds;
+  // A client that hangs up cancels its build, as with dockerd.
+  const ac = new AbortController();
+  ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
   const registryAuth = registryConfig(ctx);
   // FROM an image that is not here (or --pull): pulled with the build's credentials, progress in the build's stream.
   const pullImage = async (image: string) => {
@@ -64,7 +66,7 @@ async function build(ctx: Ctx): Promise<void> {
     });
   };
   try {
-    await svc.build(ctx.req, { ...req, pullImage }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    await svc.build(ctx.req, { ...req, pullImage, signal: ac.signal }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
   } catch (err) {
     if (!write) throw err;
     const message = messageOf(err);

@@ -15,7 +15,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { posix } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { writeLoneFile } from '../../build/unpack.js';
 import { chainIds, shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
@@ -24,10 +28,10 @@ import { parseDockerfile, parseKeyValues, parseTrigger, splitRawWords, type Dock
 import { envMap, processWord, processWords, type Env } from '../../build/shell-lex.js';
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
-import type { ImageService } from '../images/service.js';
+import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig, ImageRecord } from '../images/types.js';
 import { resolveInRoot } from '../../runtime/user.js';
-import { contextSources, isArchive, performCopy, rootfsContext, type CopySource } from './copy.js';
+import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';
 import { createImage } from './image.js';
 import { commitSnapshot } from './layers.js';
 
@@ -37,6 +41,8 @@ const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
 export interface BuildOptions {
   context: BuildContext;
+  /** The build's own directory in the spool, for files it makes (heredocs, downloads); removed with the build. */
+  scratch: string;
   dockerfile: string;
   tags: string[];
   buildArgs: Record<string, string | null>;
@@ -52,11 +58,18 @@ export interface BuildOptions {
   forceRm: boolean;
   /** Fetch an image that is not stored locally (FROM, --pull); absent when the daemon cannot pull. */
   pullImage?: (ref: string) => Promise<void>;
+  /** Aborted when the client goes away: the build stops where it is and takes down what it started. */
+  signal?: AbortSignal;
 }
 
 export interface BuildOutput {
   stream(text: string): void;
   aux(v: unknown): void;
+}
+
+/** The build was cancelled (its client hung up), in the words dockerd uses. */
+export class BuildCancelledError extends BerthError {
+  constructor() { super('context canceled', 499); }
 }
 
 /** A build failure with the exit code the CLI should leave with. */
@@ -184,8 +197,8 @@ export class Builder {
     if (!dfEntry || dfEntry.type !== 'file') {
       throw new InvalidArgumentError(`Cannot locate specified Dockerfile: ${this.o.dockerfile || 'Dockerfile'}`);
     }
-    this.o.context.applyDockerignore(dfPath);
-    this.df = parseDockerfile(dfEntry.data.toString('utf8'));
+    await this.o.context.applyDockerignore(dfPath);
+    this.df = parseDockerfile((await this.o.context.readFile(dfEntry)).toString('utf8'));
     for (const w of this.df.warnings) this.out.stream(w + '\n');
     if (this.df.nodes.length === 0) throw new InvalidArgumentError('the Dockerfile (Dockerfile) cannot be empty');
     this.plan();
@@ -221,6 +234,7 @@ export class Builder {
       const results = await Promise.allSettled(order.map((i) => this.stageImages.get(i)!));
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) throw failed.reason;
+      this.checkCancelled();
       const final = await this.stageImages.get(targetIdx)!;
       if (!final) throw new InvalidArgumentError('No image was generated. Is your Dockerfile empty?');
       const unused = Object.keys(this.o.buildArgs).filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k)).sort();
@@ -239,6 +253,10 @@ export class Builder {
   }
 
   private metaArgNodes: Node[] = [];
+
+  private checkCancelled(): void {
+    if (this.o.signal?.aborted) throw new BuildCancelledError();
+  }
 
   /** Split the Dockerfile into global ARGs and stages, and find what each stage needs. */
   private plan(): void {
@@ -321,6 +339,7 @@ export class Builder {
     write(`Step ${step}/${this.stepTotal} : ${s.from.original}\n`);
     await this.from(s, st, write);
     for (const n of s.nodes) {
+      this.checkCancelled();
       step++;
       write(`Step ${step}/${this.stepTotal} : ${n.original}\n`);
       await this.dispatch(st, n, write, s);
@@ -574,13 +593,15 @@ export class Builder {
     const sn = this.images.snapshotter;
     const key = `build-${randomBytes(12).toString('hex')}`;
     const parent = st.image ? this.images.topChainId(st.image) : undefined;
-    await sn.prepare(key, parent);
+    const release = this.images.leases.hold([snapshotLease(key)]);
     try {
+      await sn.prepare(key, parent);
       const root = await sn.mount(key);
       try { await fn(root); } finally { await sn.unmount(key); }
       return await commitSnapshot(this.images, key, parent, true);
     } finally {
       await sn.remove(key).catch(() => {});
+      release();
     }
   }
 
@@ -621,6 +642,7 @@ export class Builder {
     let hashes: string[] = [];
     const fromName = flags.get('from');
     let fromCleanup: (() => Promise<void>) | undefined;
+    let extra: BuildContext | undefined;
     try {
       if (fromName) {
         const ref = this.stageRef(processWord(fromName, this.metaEnv(), st.escape), Number.MAX_SAFE_INTEGER);
@@ -628,31 +650,35 @@ export class Builder {
         if (!img) throw new InvalidArgumentError(`${cmd} failed: stage ${fromName} has no image`);
         const sn = this.images.snapshotter;
         const key = `build-src-${randomBytes(12).toString('hex')}`;
+        const release = this.images.leases.hold([snapshotLease(key)]);
+        let ctx: BuildContext | undefined;
+        // The context's handle on the mount goes first, or the unmount finds it busy.
+        fromCleanup = async () => { ctx?.close(); await sn.remove(key).catch(() => {}); release(); };
         await sn.prepare(key, this.images.topChainId(img));
-        fromCleanup = async () => { await sn.remove(key).catch(() => {}); };
-        const root = await sn.mount(key);
-        const ctx = await rootfsContext(root, srcWords);
+        ctx = BuildContext.open(await sn.mount(key));
         sources = contextSources(cmd, ctx, srcWords, !chown, fromName);
-        hashes = sources.map((s) => `${s.entry.type === 'directory' ? 'dir' : 'file'}:${s.ctx.hash(s.entry.path)}`);
+        hashes = await sourceHashes(sources);
       } else {
         const heredocNames = new Map(n.heredocs.map((h) => [h.name, h]));
         const ctxSrcs: string[] = [];
-        const extra = new BuildContext();
+        // Heredocs and downloads are files of a context of their own, in the build's scratch directory.
+        const extraDir = await mkdtemp(join(this.o.scratch, 'extra-'));
+        extra = BuildContext.open(extraDir);
         for (const w of srcWords) {
           const hd = heredocNames.get(w.replace(/^<<-?/, '').replace(/^["']|["']$/g, ''));
           if (hd && w.startsWith('<<')) {
             const content = hd.expand ? processWord(hd.content.replace(/(["'\\])/g, '\\$1'), env, st.escape) : hd.content;
-            extra.put({ path: hd.name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000), linkname: '', data: Buffer.from(content), xattrs: new Map() });
+            await writeLoneFile(Readable.from([Buffer.from(content)]), extraDir, hd.name);
             sources.push({ orig: hd.name, entry: extra.get(hd.name)!, ctx: extra, keepOwner: false });
           } else if (n.cmd === 'add' && /^https?:\/\//.test(w)) {
-            sources.push(await this.download(w, extra));
+            sources.push(await this.download(w, extra, extraDir));
           } else ctxSrcs.push(w);
         }
         if (ctxSrcs.length) sources.push(...contextSources(cmd, this.o.context, ctxSrcs, false));
         for (const s of sources) {
-          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && await isArchive(s.entry.data)) s.extract = true;
+          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && await isArchive(s.ctx, s.entry)) s.extract = true;
         }
-        hashes = sources.map((s) => `${s.entry.type === 'directory' ? 'dir' : 'file'}:${s.ctx.hash(s.entry.path)}`);
+        hashes = await sourceHashes(sources);
       }
       const srcHash = hashes.length === 1 ? hashes[0]! : `multi:${createHashHex(hashes.join(','))}`;
       const chownComment = chown ? `--chown=${chown}` : '';
@@ -667,18 +693,21 @@ export class Builder {
         author: st.maintainer, createdBy: cc.Cmd!.join(' '), layer,
       });
     } finally {
+      extra?.close();
       await fromCleanup?.();
     }
   }
 
-  private async download(url: string, into: BuildContext): Promise<CopySource> {
+  /** ADD of a URL: the body streamed into `dir` (the directory of context `into`). */
+  private async download(url: string, into: BuildContext, dir: string): Promise<CopySource> {
     let resp: Response;
-    try { resp = await fetch(url); } catch (e) { throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`); }
+    try { resp = await fetch(url, { signal: this.o.signal }); } catch (e) { throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`); }
     if (!resp.ok) throw new InvalidArgumentError(`ADD failed: failed to GET ${url} with status ${resp.status} ${resp.statusText}`);
-    const data = Buffer.from(await resp.arrayBuffer());
     const lm = resp.headers.get('last-modified');
-    const name = posix.basename(new URL(url).pathname) || 'download';
-    into.put({ path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: lm ? Math.floor(Date.parse(lm) / 1000) : 0, linkname: '', data, xattrs: new Map() });
+    const base = posix.basename(new URL(url).pathname);
+    const name = base && base !== '.' && base !== '..' ? base : 'download';
+    const body = resp.body ? Readable.fromWeb(resp.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+    await writeLoneFile(body, dir, name, { mode: 0o600, mtime: lm ? Math.floor(Date.parse(lm) / 1000) : 0 });
     return { orig: name, entry: into.get(name)!, ctx: into, keepOwner: false };
   }
 
@@ -720,26 +749,37 @@ export class Builder {
         NetworkMode: this.o.networkMode || 'default', ExtraHosts: this.o.extraHosts.length ? this.o.extraHosts : null,
       },
     };
-    const { Id: id } = await this.containers.create(undefined, req as never);
+    const { Id: id } = await this.containers.create(undefined, req as never, { buildStep: true });
     write(` ---> Running in ${id.slice(0, 12)}\n`);
     const c = this.containers.get(id);
     const exited = this.containers.waitFor(id, 'next-exit');
     let code: number;
+    // A cancelled build kills its running step; the catch below removes the container.
+    const cancel = () => { void this.containers.kill(id, 'SIGKILL').catch(() => {}); };
+    this.o.signal?.addEventListener('abort', cancel);
     try {
+      this.checkCancelled();
       const stopped = exited.then(() => {});
       const logs = readLogs(this.containers.logPath(c), { follow: true, stopped, partial: true });
       await this.containers.start(id);
+      if (this.o.signal?.aborted) cancel();
       for await (const r of logs) write(r.line.toString('utf8'));
       code = await exited;
+      this.checkCancelled();
     } catch (err) {
       await this.containers.remove(id, { force: true }).catch(() => {});
       throw err;
+    } finally {
+      this.o.signal?.removeEventListener('abort', cancel);
     }
     if (code !== 0) {
       if (this.o.forceRm) {
         await this.containers.remove(id, { force: true }).catch(() => {});
         write(`Removing intermediate container ${id.slice(0, 12)}\n`);
-      } else this.failedContainers.push(id);
+      } else {
+        await this.containers.keepBuildStep(id);
+        this.failedContainers.push(id);
+      }
       throw new BuildError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);
     }
     const parent = this.images.topChainId(st.image);
@@ -750,13 +790,20 @@ export class Builder {
       if (this.o.rm || this.o.forceRm) {
         await this.containers.remove(id, { force: true });
         write(`Removing intermediate container ${id.slice(0, 12)}\n`);
-      }
+      } else await this.containers.keepBuildStep(id);
     }
     st.image = await createImage(this.images, {
       parent: st.image, config: { ...st.config, Image: st.image.id }, containerConfig: { ...cc, Image: st.image.id }, container: id,
       author: st.maintainer, createdBy: saved.join(' '), layer,
     });
   }
+}
+
+/** The cache key parts of a copy's sources: what each is and the hash of its content. */
+async function sourceHashes(sources: CopySource[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of sources) out.push(`${s.entry.type === 'directory' ? 'dir' : 'file'}:${await s.ctx.hash(s.entry.path)}`);
+  return out;
 }
 
 function createHashHex(s: string): string {

@@ -5,8 +5,8 @@
  * are followed inside it, never out of it, and owners, modes, times and
  * xattrs land as given.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { posix, join } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { applyTar } from '../../archive/apply.js';
@@ -50,46 +50,27 @@ export function contextSources(cmd: string, ctx: BuildContext, srcs: string[], k
   return out;
 }
 
-/** The files under `paths` of a mounted rootfs, as a context (for COPY --from). */
-export async function rootfsContext(root: string, srcs: string[]): Promise<BuildContext> {
-  const ctx = new BuildContext();
-  const add = (abs: string, rel: string) => {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st) return;
-    const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : undefined;
-    if (!type) return;
-    ctx.put({
-      path: rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000),
-      linkname: type === 'symlink' ? readlinkSync(abs) : '', data: type === 'file' ? readFileSync(abs) : Buffer.alloc(0), xattrs: new Map(),
-    });
-    if (type === 'directory') for (const n of readdirSync(abs)) add(join(abs, n), rel ? `${rel}/${n}` : n);
-  };
-  for (const s of srcs) {
-    const clean = cleanContextPath(s);
-    if (hasWildcard(clean)) {
-      const dir = posix.dirname(clean) === '.' ? '' : posix.dirname(clean);
-      const real = await resolveInRoot(root, dir);
-      for (const n of (() => { try { return readdirSync(real); } catch { return []; } })()) add(join(real, n), dir ? `${dir}/${n}` : n);
-      continue;
-    }
-    // Resolve symlinks on the way in the rootfs, then record the target under the name asked for.
-    const real = await resolveInRoot(root, clean);
-    if (clean) add(real, clean);
-    else for (const n of readdirSync(root)) add(join(root, n), n);
-  }
-  return ctx;
+/** The first bytes of a context file, up to `n`. */
+async function head(ctx: BuildContext, e: ContextEntry, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  for await (const c of ctx.content({ ...e, size: Math.min(e.size, n) })) { parts.push(c); len += c.length; }
+  return Buffer.concat(parts, len);
 }
 
 /** ADD's local archive check: a tar, possibly gzip, bzip2 or xz compressed. */
-export async function isArchive(data: Buffer): Promise<boolean> {
-  const c = detectCompression(data.subarray(0, 8));
-  if (c === 'none') return looksLikeTar(data);
+export async function isArchive(ctx: BuildContext, e: ContextEntry): Promise<boolean> {
+  const start = await head(ctx, e, 64 << 10);
+  const c = detectCompression(start.subarray(0, 8));
+  if (c === 'none') return looksLikeTar(start);
   if (c === 'zstd') return false;
   try {
-    const { stream } = await decompressStream(Readable.from([data]));
+    const { stream } = await decompressStream(Readable.from([start]));
     const chunks: Buffer[] = [];
     let n = 0;
-    for await (const ch of stream) { chunks.push(ch as Buffer); n += (ch as Buffer).length; if (n >= 512) break; }
+    try {
+      for await (const ch of stream) { chunks.push(ch as Buffer); n += (ch as Buffer).length; if (n >= 512) break; }
+    } catch { /* the head of a larger stream ends early: what came out is what counts */ }
     stream.destroy();
     return looksLikeTar(Buffer.concat(chunks));
   } catch { return false; }
@@ -126,7 +107,9 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
     throw new InvalidArgumentError(`When using ${p.cmd} with more than one source file, the destination must be a directory and end with a /`);
   }
   const now = Math.floor(Date.now() / 1000);
-  const chunks: Buffer[] = [];
+  // The tar is made as it is applied: headers now, file contents read from the context when their turn comes.
+  type Piece = Buffer | { ctx: BuildContext; entry: ContextEntry };
+  const chunks: Piece[] = [];
   const seen = new Set<string>();
   const emitDir = (rel: string, mode: number, owner: { uid: number; gid: number }, mtime: number, copied = false) => {
     if (seen.has(rel)) return;
@@ -144,22 +127,22 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
       emitDir(rel, 0o755, rootOwner, now);
     }
   };
-  const extracts: Array<{ dir: string; data: Buffer }> = [];
+  const extracts: Array<{ dir: string; src: CopySource }> = [];
   const emitEntry = (e: ContextEntry, rel: string, src: CopySource) => {
     const owner = identity ?? (src.keepOwner ? { uid: e.uid, gid: e.gid } : { uid: 0, gid: 0 });
     if (e.type === 'directory') { emitDir(rel, e.mode, owner, e.mtime, true); return; }
     if (e.type !== 'file' && e.type !== 'symlink') return;
     chunks.push(encodeHeader({
       name: rel, type: e.type, mode: e.type === 'file' && p.chmod !== undefined ? p.chmod : e.mode, uid: owner.uid, gid: owner.gid,
-      mtime: e.mtime, size: e.data.length, linkname: e.linkname, xattrs: e.xattrs.size ? e.xattrs : undefined,
+      mtime: e.mtime, size: e.size, linkname: e.linkname,
     }));
-    if (e.type === 'file' && e.data.length) { chunks.push(e.data); chunks.push(Buffer.alloc(padding(e.data.length))); }
+    if (e.type === 'file' && e.size) { chunks.push({ ctx: src.ctx, entry: e }); chunks.push(Buffer.alloc(padding(e.size))); }
   };
   for (const src of p.sources) {
     const e = src.entry;
     if (src.extract) {
       await ensureParents(dest);
-      extracts.push({ dir: dest, data: e.data });
+      extracts.push({ dir: dest, src });
       continue;
     }
     if (e.type === 'directory') {
@@ -177,10 +160,16 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
     emitEntry(e, target.replace(/^\/+/, ''), src);
   }
   chunks.push(TAR_END);
-  await applyTar(root, Readable.from(chunks), { whiteouts: 'delete' });
+  async function* tar(): AsyncGenerator<Buffer> {
+    for (const c of chunks) {
+      if (Buffer.isBuffer(c)) yield c;
+      else yield* c.ctx.content(c.entry);
+    }
+  }
+  await applyTar(root, Readable.from(tar()), { whiteouts: 'delete' });
   for (const x of extracts) {
     const real = await resolveInRoot(root, x.dir);
-    const { stream } = await decompressStream(Readable.from([x.data]));
+    const { stream } = await decompressStream(Readable.from(x.src.ctx.content(x.src.entry)));
     await applyTar(real, stream, { whiteouts: 'delete' });
   }
 }

@@ -32,7 +32,7 @@ import { buildSpec, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
-import type { ImageService } from '../images/service.js';
+import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
 import { rewriteOwnHosts, writeEtcFiles } from './etc.js';
@@ -118,6 +118,7 @@ export class ContainerService {
     this.runc = new Runc(this.runtime, join(opts.execRoot, 'runc'));
     images.usersOf = (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running }));
     images.extraLayerRoots = () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []);
+    images.snapshotOwners = () => this.byId.keys();
   }
 
   private dataDir(id: string): string { return join(this.opts.dataRoot, 'containers', id); }
@@ -185,7 +186,7 @@ export class ContainerService {
 
   // ---- create -------------------------------------------------------------
 
-  async create(nameIn: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+  async create(nameIn: string | undefined, req: CreateRequest, opts: { buildStep?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidArgumentError('no image specified');
     const image = this.images.tryResolve(req.Image);
     if (!image) throw new NotFoundError(`No such image: ${req.Image}`);
@@ -228,10 +229,12 @@ export class ContainerService {
         Id: id, Created: new Date().toISOString(), Name: name, Path: path, Args: args,
         Config: config, HostConfig: hostConfig, Image: image.id, RootfsParent: chain[chain.length - 1],
         RootfsChain: chain, RestartCount: 0, ...(networks ? { Networks: networks } : {}),
-        ...(mountPoints ? { MountPoints: mountPoints } : {}),
+        ...(mountPoints ? { MountPoints: mountPoints } : {}), ...(opts.buildStep ? { BuildStep: true } : {}),
       };
       const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
       await mkdir(this.dataDir(id), { recursive: true, mode: 0o700 });
+      // Until the container is listed, its snapshot is ours only by this lease (system check would take it).
+      const release = this.images.leases.hold([snapshotLease(id)]);
       try {
         await this.snapshotter.prepare(id, rec.RootfsParent as Digest | undefined);
         await this.save(c);
@@ -239,9 +242,11 @@ export class ContainerService {
         await this.snapshotter.remove(id).catch(() => {});
         await rm(this.dataDir(id), { recursive: true, force: true });
         await this.volumes?.removeContainer(c, true).catch(() => {});
+        release();
         throw err;
       }
       this.byId.set(id, c);
+      release();
       this.events.publish('container', 'create', id, this.attrs(c));
       return { Id: id, Warnings: [] };
     });
@@ -652,6 +657,14 @@ export class ContainerService {
     });
   }
 
+  /** A build step's container the build leaves for the user (Docker keeps a failed step's): no longer the build's own. */
+  async keepBuildStep(id: string): Promise<void> {
+    const c = this.get(id);
+    if (!c.rec.BuildStep) return;
+    delete c.rec.BuildStep;
+    await this.save(c);
+  }
+
   // ---- remove -------------------------------------------------------------
 
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -750,6 +763,12 @@ export class ContainerService {
         c.state = { ...c.state, Restarting: false, Status: 'exited' };
         await this.saveState(c);
       }
+    }
+    // A build's step containers outlive only a killed daemon: nobody will ever use or remove them.
+    for (const c of [...this.byId.values()]) {
+      if (!c.rec.BuildStep) continue;
+      log.info('removing a build step container left by an earlier run', { id: c.rec.Id });
+      await this.remove(c.rec.Id, { force: true }).catch((e) => log.warn('removing a build step container failed', { id: c.rec.Id, error: messageOf(e) }));
     }
     // Docker starts containers whose policy says so when the daemon starts.
     for (const c of this.byId.values()) {

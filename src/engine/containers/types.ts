@@ -103,4 +103,10 @@ export interface ContainerRecord {
   Networks?: Record<string, EndpointConfig>;
   /** Volumes, binds and tmpfs mounts, resolved at create (Docker's MountPoints). */
   MountPoints?: MountPoint[];
+  /**
+   * A build step's container while its build runs: a daemon that starts and
+   * finds one was killed mid-build, and removes it (a build that keeps a
+   * step's container for the user clears this).
+   */
+  BuildStep?: boolean;
 }

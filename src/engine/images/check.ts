@@ -2,13 +2,15 @@
  * `berth system check`: re-verify the store. Every blob is re-hashed; every
  * image must have its config, its layer blobs and its layer snapshots. With
  * repair, whatever cannot be trusted is removed: corrupt blobs, and images
- * that lost a part (with their tags).
+ * that lost a part (with their tags), and writable snapshots no container
+ * or build in progress owns (unmounted first: a crash mid-build leaves one
+ * mounted).
  */
 import { chainIds } from '../../core/digest.js';
 import type { ImageService } from './service.js';
 import type { ImageConfig } from './types.js';
 
-export interface Problem { kind: 'blob' | 'image' | 'layer' | 'reference'; subject: string; detail: string }
+export interface Problem { kind: 'blob' | 'image' | 'layer' | 'reference' | 'snapshot'; subject: string; detail: string }
 
 export interface CheckReport {
   Blobs: number;
@@ -46,7 +48,10 @@ export async function checkStore(svc: ImageService, repair: boolean): Promise<Ch
       }
       chainIds(diffIds).forEach((c, i) => { if (!haveLayers.has(c)) fail(`layer ${i} snapshot ${c} is missing`); });
     }
+    const stray = await svc.strayActive();
+    for (const key of stray) problems.push({ kind: 'snapshot', subject: key, detail: 'writable snapshot owned by no container or build' });
     if (repair) {
+      for (const key of await svc.collectActive()) repaired.push(`removed stray snapshot ${key}`);
       for (const id of badImages) {
         for (const r of svc.store.refsOf(id)) repaired.push(`untagged ${r}`);
         await svc.store.delete(id);

@@ -64,12 +64,17 @@ function refPatternMatches(pattern: string, ref: Reference): boolean {
   return candidates.some((c) => re.test(c));
 }
 
+/** The lease key that keeps writable snapshot `key` from collection while its owner is still being made. */
+export function snapshotLease(key: string): string { return `snapshot:${key}`; }
+
 export class ImageService {
   readonly leases = new Leases();
   /** Set by the container service: which containers use an image. */
   usersOf: (imageId: Digest) => ImageUser[] = () => [];
   /** Set by later services: extra chain IDs that must not be collected. */
   extraLayerRoots: () => Digest[] = () => [];
+  /** Set by the container service: keys of the writable snapshots containers own (their IDs). */
+  snapshotOwners: () => Iterable<string> = () => [];
   private configCache = new Map<Digest, ImageConfig>();
   private layerSizes = new Map<Digest, number>();
 
@@ -405,6 +410,26 @@ export class ImageService {
   }
 
   // ---- garbage collection ---------------------------------------------------
+
+  /** Writable snapshots that no container owns and no work in progress holds (a lease on snapshotLease(key)). */
+  async strayActive(): Promise<string[]> {
+    const owned = new Set(this.snapshotOwners());
+    return (await this.snapshotter.listActive()).filter((k) => !owned.has(k) && !this.leases.has(snapshotLease(k)));
+  }
+
+  /**
+   * Unmount and remove every stray writable snapshot (a build step or a
+   * container create cut short by a crash); returns their keys. Runs before
+   * collectLayers, whose layers such a snapshot may still stack on.
+   */
+  async collectActive(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const key of await this.strayActive()) {
+      await this.snapshotter.remove(key);
+      removed.push(key);
+    }
+    return removed;
+  }
 
   /**
    * Take back what an operation that gave up (a cancelled pull) stored: of
