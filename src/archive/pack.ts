@@ -55,11 +55,12 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
   // handles, or they would keep a container's rootfs busy (it could not be unmounted).
   let closed = false;
   p.on('close', () => { closed = true; });
-  const entry = (h: Headers): Promise<void> => new Promise((resolve, reject) => {
+  const entry = (h: Headers, body?: Buffer): Promise<void> => new Promise((resolve, reject) => {
     if (closed) { reject(new Error('archive closed')); return; }
     const onClose = () => reject(new Error('archive closed'));
     p.once('close', onClose);
-    p.entry(h, (err) => { p.off('close', onClose); if (err) reject(err); else resolve(); });
+    const done = (err?: Error | null) => { p.off('close', onClose); if (err) reject(err); else resolve(); };
+    if (body) p.entry(h, body, done); else p.entry(h, done);
   });
   const add = async (fd: number, parentfd: number | undefined, childName: string | undefined, entryName: string): Promise<void> => {
     const st = fstatSync(fd);
@@ -89,7 +90,8 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
       if (first) { await entry({ ...h, type: 'link', linkname: first }); return; }
       links.set(key, entryName);
     }
-    if (st.isFile() && st.size === 0) { await entry({ ...h, type: 'file', size: 0 }); return; }
+    // An empty file is its header alone (given an empty body, or the pack would wait for one).
+    if (st.isFile() && st.size === 0) { await entry({ ...h, type: 'file', size: 0 }, Buffer.alloc(0)); return; }
     if (st.isFile()) {
       // Reopened through the handle: the very inode just examined, whatever the name points at now.
       const rfd = openSync(self(fd), constants.O_RDONLY | constants.O_NONBLOCK);

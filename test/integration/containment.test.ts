@@ -17,6 +17,8 @@ import { RegistryProc, writeOciLayout } from '../registry-helpers.js';
 
 let d: Daemon;
 let scratch: string;
+/** Host directories made as targets, removed at the end whatever happened. */
+const victims: string[] = [];
 before(async () => {
   d = await startDaemon();
   await importBusybox(d);
@@ -27,6 +29,7 @@ after(async () => {
   if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
   rmSync(scratch, { recursive: true, force: true });
+  for (const v of victims) rmSync(v, { recursive: true, force: true });
 });
 
 async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>): Promise<string> {
@@ -57,6 +60,7 @@ async function tarOf(entries: Entry[], end = true): Promise<Buffer> {
 function victim(): { dir: string; check: () => void } {
   const dir = `/tmp/berth-victim-${randomBytes(4).toString('hex')}`;
   mkdirSync(dir);
+  victims.push(dir);
   writeFileSync(join(dir, 'x'), 'host file\n');
   return {
     dir,
@@ -163,6 +167,7 @@ test('cp into a container that swaps the directory for a symlink between entries
 test('cp out of a container that swaps the directory for a symlink mid-stream reads only the container', async () => {
   const secret = `/tmp/berth-secret-${randomBytes(4).toString('hex')}`;
   mkdirSync(secret);
+  victims.push(secret);
   writeFileSync(join(secret, 'zsecret'), 'HOST SECRET\n');
   try {
     await ok(d.berth(['run', '-d', '--name', 'race-out', 'busybox', 'sh', '-c', 'mkdir /data; head -c 16777216 /dev/zero > /data/big; echo ctr > /data/zsecret; touch /ready; sleep 300']));
