@@ -23,16 +23,13 @@
  * applied onto a full copy of its parent (vfs), or, for a plain archive
  * (`docker cp`, ADD), ordinary names as Docker's untar leaves them.
  */
-import {
-  openSync, writeSync, fchownSync, fchmodSync, futimesSync, closeSync, readdirSync, symlinkSync, linkSync,
-  lchownSync, lutimesSync, mkdirSync, unlinkSync, constants,
-} from 'node:fs';
+import { writeSync, fchownSync, fchmodSync, futimesSync, closeSync, readdirSync, constants } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js';
 import { native } from './native.js';
 import { tarReader, type TarEntry } from './tar-reader.js';
-import { Tree, at, chmodAt, lstatAt, removeAllAt, self } from './tree.js';
+import { Tree, chmodAt, isDir, isSymlink, modeAt, openDirAt, removeAllAt, self } from './tree.js';
 
 export type WhiteoutMode = 'overlay' | 'delete' | 'none';
 
@@ -53,7 +50,7 @@ const isRoot = process.getuid?.() === 0;
 const isRootGroup = process.getegid?.() === 0;
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO } = constants;
 /** Parent handles kept at once; past this the cache starts again (a layer can hold 100k directories). */
-const MAX_CACHED_DIRS = 512;
+const MAX_CACHED_DIRS = 1024;
 
 /** A tar name as a path relative to the root; '' is the root itself. */
 export function cleanName(name: string): string {
@@ -94,10 +91,29 @@ class Applier {
   parent(rel: string): { fd: number; path: string } {
     const known = this.dirs.get(rel);
     if (known) return known;
-    if (this.dirs.size >= MAX_CACHED_DIRS) this.forget();
-    const d = this.tree.dir(rel, { create: true });
-    this.dirs.set(rel, d);
+    // One step from a known parent when the last name is a plain directory (or nothing yet):
+    // the common case, a tree written parents first, costs no walk from the root.
+    const up = rel === '' ? undefined : this.dirs.get(parentOf(rel));
+    let d: { fd: number; path: string } | undefined;
+    if (up) {
+      const base = posix.basename(rel);
+      const mode = modeAt(up.fd, base);
+      if (!mode) native().mkdirat(up.fd, base, 0o755);
+      if (!mode || isDir(mode)) d = { fd: openDirAt(up.fd, base), path: posix.join(up.path, base) };
+    }
+    d ??= this.tree.dir(rel, { create: true });
+    this.remember(rel, d);
     return d;
+  }
+
+  /** Keep a directory handle for later entries, letting the oldest go past the cap. */
+  private remember(rel: string, d: { fd: number; path: string }): void {
+    if (this.dirs.size >= MAX_CACHED_DIRS) {
+      const [oldest, h] = this.dirs.entries().next().value!;
+      this.dirs.delete(oldest);
+      this.stale.push(h.fd);
+    }
+    this.dirs.set(rel, d);
   }
 
   /**
@@ -115,16 +131,21 @@ class Applier {
     this.stale = [];
   }
 
-  /** Make room for a new non-directory at `name` in `dirfd`. */
+  /**
+   * Make room for a new entry at `name` in `dirfd`. A cached handle's path
+   * can only run through a directory or a symlink, so replacing one of those
+   * is when the cache no longer tells the truth.
+   */
   private clear(dirfd: number, name: string): void {
-    const st = lstatAt(dirfd, name);
-    if (!st) return;
-    if (st.isDirectory()) { this.forget(); removeAllAt(dirfd, name); }
-    else unlinkSync(at(dirfd, name));
+    const mode = modeAt(dirfd, name);
+    if (!mode) return;
+    if (isDir(mode) || isSymlink(mode)) this.forget();
+    if (isDir(mode)) removeAllAt(dirfd, name);
+    else native().unlinkat(dirfd, name, false);
   }
 
   private owner(dirfd: number, name: string, e: TarEntry): void {
-    if (isRoot) lchownSync(at(dirfd, name), e.uid, e.gid);
+    if (isRoot) native().lchownat(dirfd, name, e.uid, e.gid);
   }
 
   private xattrs(dirfd: number, name: string, e: TarEntry): void {
@@ -149,14 +170,22 @@ class Applier {
     this.touched.add(path);
     switch (e.type) {
       case 'directory': {
-        const st = lstatAt(p.fd, base);
-        if (st && !st.isDirectory()) { this.clear(p.fd, base); this.forget(); }
-        if (!st || !st.isDirectory()) mkdirSync(at(p.fd, base), { mode: 0o700 });
-        this.owner(p.fd, base, e);
-        chmodAt(p.fd, base, e.mode);
+        try { native().mkdirat(p.fd, base, 0o700); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (!isDir(modeAt(p.fd, base))) { this.clear(p.fd, base); native().mkdirat(p.fd, base, 0o700); }
+        }
+        // Owner and mode through a handle on the directory itself, then kept for its children.
+        const fd = native().openat(p.fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        try {
+          if (isRoot) fchownSync(fd, e.uid, e.gid);
+          fchmodSync(fd, e.mode & 0o7777);
+        } catch (err) { closeSync(fd); throw err; }
         if (e.mode & 0o2000) this.setgidDirs = true;
         this.xattrs(p.fd, base, e);
         this.dirTimes.push({ path, mtime: e.mtime });
+        const old = this.dirs.get(rel);
+        if (old) { this.dirs.delete(rel); this.stale.push(old.fd); }
+        this.remember(rel, { fd, path });
         return;
       }
       case 'file': {
@@ -165,10 +194,10 @@ class Applier {
         const mode = e.mode & 0o7777;
         const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
         let fd;
-        try { fd = openSync(at(p.fd, base), flags, mode); } catch (err) {
+        try { fd = native().openat(p.fd, base, flags, mode); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
           this.clear(p.fd, base);
-          fd = openSync(at(p.fd, base), flags, mode);
+          fd = native().openat(p.fd, base, flags, mode);
         }
         try {
           for await (const chunk of body()) {
@@ -186,14 +215,13 @@ class Applier {
         return;
       }
       case 'symlink': {
-        try { symlinkSync(e.linkname, at(p.fd, base)); } catch (err) {
+        try { native().symlinkat(e.linkname, p.fd, base); } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
           this.clear(p.fd, base);
-          symlinkSync(e.linkname, at(p.fd, base));
+          native().symlinkat(e.linkname, p.fd, base);
         }
-        this.forget(); // a directory path through here now resolves elsewhere
         this.owner(p.fd, base, e);
-        lutimesSync(at(p.fd, base), e.mtime, e.mtime);
+        native().lutimesat(p.fd, base, e.mtime, e.mtime);
         this.xattrs(p.fd, base, e);
         return;
       }
@@ -203,12 +231,13 @@ class Applier {
         const src = this.tree.lookup(targetRel, { followLast: false });
         try {
           if (src.path === path) return;
-          try { linkSync(at(src.dirfd, src.name), at(p.fd, base)); } catch (err) {
+          if (src.name === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to a directory`);
+          try { native().linkat(src.dirfd, src.name, p.fd, base); } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
             if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
             if (code !== 'EEXIST') throw err;
             this.clear(p.fd, base);
-            linkSync(at(src.dirfd, src.name), at(p.fd, base));
+            native().linkat(src.dirfd, src.name, p.fd, base);
           }
         } finally { this.tree.release(src.dirfd); }
         return;
@@ -219,7 +248,7 @@ class Applier {
         native().mknodat(p.fd, base, kind | (e.mode & 0o777), e.devmajor, e.devminor);
         this.owner(p.fd, base, e);
         chmodAt(p.fd, base, e.mode);
-        lutimesSync(at(p.fd, base), e.mtime, e.mtime);
+        native().lutimesat(p.fd, base, e.mtime, e.mtime);
         this.xattrs(p.fd, base, e);
         return;
       }
@@ -236,7 +265,8 @@ class Applier {
     const name = base.slice(WH_PREFIX.length);
     if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new InvalidArgumentError(`invalid whiteout ${JSON.stringify(rel)}`);
     if (this.mode === 'delete') {
-      if (lstatAt(p.fd, name)?.isDirectory()) this.forget();
+      const mode = modeAt(p.fd, name);
+      if (isDir(mode) || isSymlink(mode)) this.forget();
       removeAllAt(p.fd, name);
       return;
     }
@@ -250,24 +280,44 @@ class Applier {
     for (const name of readdirSync(self(dirfd))) {
       const path = posix.join(dirPath, name);
       if (!this.touched.has(path)) { removeAllAt(dirfd, name); continue; }
-      if (lstatAt(dirfd, name)?.isDirectory()) {
-        const fd = openSync(at(dirfd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (isDir(modeAt(dirfd, name))) {
+        const fd = native().openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
         try { this.removeUntouched(fd, path); } finally { closeSync(fd); }
       }
     }
   }
 
-  /** The times nothing else will change, innermost last-written first; a path that is now a symlink is left alone. */
+  /**
+   * The times nothing else will change. In path order, holding handles on
+   * the chain of directories above the one in hand, each opened O_NOFOLLOW
+   * from the one before: a path that now runs through a symlink is left alone.
+   */
   finish(): void {
     this.forget();
     this.closeStale();
-    for (let i = this.dirTimes.length - 1; i >= 0; i--) {
-      const { path, mtime } = this.dirTimes[i]!;
-      let found;
-      try { found = this.tree.lookup(path, { noSymlinks: true }); } catch { continue; }
-      try {
-        if (found.name !== '' && lstatAt(found.dirfd, found.name)?.isDirectory()) lutimesSync(at(found.dirfd, found.name), mtime, mtime);
-      } finally { this.tree.release(found.dirfd); }
+    const times = new Map<string, number>();
+    for (const { path, mtime } of this.dirTimes) times.set(path, mtime);
+    // Parents first, and each directory right before what is below it ("/" sorts lowest).
+    const paths = [...times.keys()].sort((a, b) => { const x = a.replaceAll('/', '\0'); const y = b.replaceAll('/', '\0'); return x < y ? -1 : x > y ? 1 : 0; });
+    const chain: Array<{ path: string; fd: number }> = [];
+    const drop = () => closeSync(chain.pop()!.fd);
+    try {
+      for (const path of paths) {
+        const parent = posix.dirname(path);
+        while (chain.length && !(parent === chain[chain.length - 1]!.path || parent.startsWith(chain[chain.length - 1]!.path + '/'))) drop();
+        let fd = chain.length ? chain[chain.length - 1]!.fd : this.tree.fd;
+        const done = chain.length ? chain[chain.length - 1]!.path : '/';
+        let ok = true;
+        for (const name of parent.slice(done.length).split('/').filter(Boolean)) {
+          try { fd = openDirAt(fd, name); } catch { ok = false; break; }
+          chain.push({ path: posix.join(chain.length ? chain[chain.length - 1]!.path : '/', name), fd });
+        }
+        if (!ok) continue;
+        const base = posix.basename(path);
+        if (isDir(modeAt(fd, base))) native().lutimesat(fd, base, times.get(path)!, times.get(path)!);
+      }
+    } finally {
+      while (chain.length) drop();
     }
   }
 }

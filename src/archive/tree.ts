@@ -7,23 +7,22 @@
  * between two of our syscalls. So nothing in a tree is ever named by a host
  * path string. A `Tree` holds an open handle on its root; every lookup goes
  * one component at a time, each opened with O_NOFOLLOW on the handle of the
- * one before (through `/proc/self/fd/<fd>/<name>`, which is `openat` for
- * Node), and every operation acts on a handle of the directory that holds
- * the entry plus the entry's single name. Symlinks met on the way are read
+ * one before (openat and friends from the native addon, or for Node's own
+ * calls `/proc/self/fd/<fd>/<name>`, the same lookup through procfs), and
+ * every operation acts on a handle of the directory that holds the entry
+ * plus the entry's single name. Symlinks met on the way are read
  * and followed by us, as if the root were `/`; `..` pops our own stack of
  * handles and stops at the root. A swap between two steps makes the next
  * O_NOFOLLOW open fail (ELOOP, ENOTDIR): the walk errs, it never leaves.
  */
-import {
-  openSync, closeSync, lstatSync, fstatSync, mkdirSync, readlinkSync, readdirSync, unlinkSync, rmdirSync,
-  chmodSync, constants, type Stats,
-} from 'node:fs';
+import { openSync, closeSync, lstatSync, fstatSync, readdirSync, chmodSync, constants, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { BerthError, InvalidArgumentError } from '../core/errors.js';
+import { native } from './native.js';
 
 /** Linux's O_PATH (x86, arm, riscv): a handle that can be looked through, not read. */
 export const O_PATH = 0o10000000;
-const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY } = constants;
+const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY, S_IFMT, S_IFDIR, S_IFLNK } = constants;
 const MAX_LINKS = 40;
 
 /** The path that names `name` inside the directory held by `dirfd`, the handle fixed, the name not followed by *at-style calls. */
@@ -39,13 +38,22 @@ export function self(fd: number): string {
   return `/proc/self/fd/${fd}`;
 }
 
+/** Full Stats of the entry itself (through /proc: for the few callers that need more than its type). */
 export function lstatAt(dirfd: number, name: string): Stats | undefined {
   return lstatSync(at(dirfd, name), { throwIfNoEntry: false });
 }
 
+/** The entry's st_mode, not following it; 0 when there is no such entry. */
+export function modeAt(dirfd: number, name: string): number {
+  return native().modeAt(dirfd, name);
+}
+
+export const isDir = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
+export const isSymlink = (mode: number): boolean => (mode & S_IFMT) === S_IFLNK;
+
 /** A handle on the directory `name` in `dirfd`; fails (ELOOP, ENOTDIR) rather than follow a symlink. */
 export function openDirAt(dirfd: number, name: string): number {
-  return openSync(at(dirfd, name), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  return native().openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
 }
 
 /** chmod of the entry itself; a symlink (which has no mode of its own) is left alone. */
@@ -58,14 +66,14 @@ export function chmodAt(dirfd: number, name: string, mode: number): void {
 
 /** Remove `name` in `dirfd` and, for a directory, everything below it, never through a symlink. */
 export function removeAllAt(dirfd: number, name: string): void {
-  const st = lstatAt(dirfd, name);
-  if (!st) return;
-  if (!st.isDirectory()) { unlinkSync(at(dirfd, name)); return; }
+  const mode = modeAt(dirfd, name);
+  if (!mode) return;
+  if (!isDir(mode)) { native().unlinkat(dirfd, name, false); return; }
   const fd = openDirAt(dirfd, name);
   try {
     for (const child of readdirSync(self(fd))) removeAllAt(fd, child);
   } finally { closeSync(fd); }
-  rmdirSync(at(dirfd, name));
+  native().unlinkat(dirfd, name, true);
 }
 
 /** Where a lookup ended: the directory that holds the entry, and its name ('' when it is that directory itself). */
@@ -156,11 +164,11 @@ export class Tree {
         const c = todo.shift()!;
         if (c === '..') { pop(); continue; }
         const last = todo.length === 0;
-        const st = lstatAt(top(), c);
-        if (st?.isSymbolicLink() && (!last || opts.followLast)) {
+        const mode = modeAt(top(), c);
+        if (isSymlink(mode) && (!last || opts.followLast)) {
           if (opts.noSymlinks) throw errno('ELOOP', `${path}: a symlink where none may be`);
           if (++links > MAX_LINKS) throw new BerthError(`too many levels of symbolic links: ${path}`, 400);
-          const target = readlinkSync(at(top(), c));
+          const target = native().readlinkat(top(), c);
           if (target.startsWith('/')) while (stack.length) pop();
           todo = [...parts(target), ...todo];
           continue;
@@ -173,20 +181,20 @@ export class Tree {
           return { dirfd, name: c, path: next };
         }
         if (mounted === undefined) {
-          if (!st && opts.missingOk && !opts.create) {
+          if (!mode && opts.missingOk && !opts.create) {
             const rest = posix.join(next, ...todo);
             const dirfd = stack.length ? stack.pop()!.fd : this.fd;
             while (stack.length) pop();
             return { dirfd, name: '', path: posix.resolve('/', rest) };
           }
-          if (!st) {
+          if (!mode) {
             if (!opts.create) throw errno('ENOENT', `${path}: no such file or directory`);
-            mkdirSync(at(top(), c), { mode: 0o755 });
-          } else if (!st.isDirectory()) {
+            native().mkdirat(top(), c, 0o755);
+          } else if (!isDir(mode)) {
             if (!opts.create) throw errno('ENOTDIR', `${path}: not a directory`);
             // A file where a directory is needed: the later entry wins, as in Docker.
-            unlinkSync(at(top(), c));
-            mkdirSync(at(top(), c), { mode: 0o755 });
+            native().unlinkat(top(), c, false);
+            native().mkdirat(top(), c, 0o755);
           }
         }
         stack.push({ fd: mounted ?? openDirAt(top(), c), name: c });
@@ -211,9 +219,9 @@ export class Tree {
     if (f.name === '') return { fd: f.dirfd, path: f.path };
     try {
       if (opts.create) {
-        const st = lstatAt(f.dirfd, f.name);
-        if (!st) mkdirSync(at(f.dirfd, f.name), { mode: 0o755 });
-        else if (!st.isDirectory()) { unlinkSync(at(f.dirfd, f.name)); mkdirSync(at(f.dirfd, f.name), { mode: 0o755 }); }
+        const mode = modeAt(f.dirfd, f.name);
+        if (!mode) native().mkdirat(f.dirfd, f.name, 0o755);
+        else if (!isDir(mode)) { native().unlinkat(f.dirfd, f.name, false); native().mkdirat(f.dirfd, f.name, 0o755); }
       }
       return { fd: openDirAt(f.dirfd, f.name), path: f.path };
     } finally {
@@ -258,7 +266,7 @@ export class Tree {
     try {
       if (f.name === '') return null;
       let fd: number;
-      try { fd = openSync(at(f.dirfd, f.name), O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK); } catch (e) {
+      try { fd = native().openat(f.dirfd, f.name, O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK, 0); } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
         throw e;
