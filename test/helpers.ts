@@ -120,7 +120,16 @@ export class Daemon {
     return run('docker', args, { ...opts, env: { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, 'docker-config') } });
   }
 
+  /** Remove every container (they would outlive berthd, holding their mounts and network namespaces). */
+  async removeContainers(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const ids = (await this.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
+    if (ids.length) await this.berth(['rm', '-f', ...ids]);
+  }
+
   async cleanup(): Promise<void> {
+    await this.removeContainers();
     await this.stop();
     dropNetworkRules(this.dataRoot);
     spawnSync('ip', ['link', 'del', privateBridge(this.dir)], { stdio: 'ignore' });

@@ -16,8 +16,6 @@ before(async () => {
 });
 after(async () => {
   tmux('kill-server');
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
 });
 

@@ -25,8 +25,6 @@ before(async () => {
   scratch = tempDir('berth-contain-');
 });
 after(async () => {
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
   rmSync(scratch, { recursive: true, force: true });
   for (const v of victims) rmSync(v, { recursive: true, force: true });

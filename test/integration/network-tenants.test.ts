@@ -25,8 +25,7 @@ before(async () => {
   await importBusybox(d);
 });
 after(async () => {
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
+  await d.removeContainers();
   for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
   await d.cleanup();
   for (const l of made) await run('ip', ['link', 'del', l]);

@@ -28,8 +28,7 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
+  await d.removeContainers();
   for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
   await d.cleanup();
 });

@@ -17,8 +17,6 @@ before(async () => {
   await importBusybox(d);
 });
 after(async () => {
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
 });
 

@@ -31,8 +31,6 @@ before(async () => {
 });
 
 after(async () => {
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
   rmSync(scratch, { recursive: true, force: true });
 });

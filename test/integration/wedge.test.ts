@@ -20,8 +20,6 @@ before(async () => {
 after(async () => {
   // A wedged daemon neither lists nor stops: end it so the suite does not hang with it.
   const wedged = setTimeout(() => void d.kill9(), 60_000);
-  const ids = (await d.berth(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await d.berth(['rm', '-f', ...ids]);
   await d.cleanup();
   clearTimeout(wedged);
 });
