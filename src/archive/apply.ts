@@ -22,6 +22,9 @@
  * layer that overlayfs will stack, carried out by deleting, for a layer
  * applied onto a full copy of its parent (vfs), or, for a plain archive
  * (`docker cp`, ADD), ordinary names as Docker's untar leaves them.
+ *
+ * A build context is unpacked here too (`context`): the same walk, with only
+ * what a context is made of landing and dockerd's wording on refusals.
  */
 import { writeSync, fchownSync, fchmodSync, futimesSync, closeSync, readdirSync, constants } from 'node:fs';
 import { posix } from 'node:path';
@@ -29,7 +32,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js';
 import { native } from './native.js';
 import { tarReader, type TarEntry } from './tar-reader.js';
-import { Tree, chmodAt, isDir, isSymlink, modeAt, openDirAt, removeAllAt, self } from './tree.js';
+import { Tree, chmodAt, isDir, isMissing, isSymlink, modeAt, openDirAt, removeAllAt, self, type Found } from './tree.js';
 
 export type WhiteoutMode = 'overlay' | 'delete' | 'none';
 
@@ -37,6 +40,14 @@ export interface ApplyOptions {
   whiteouts: WhiteoutMode;
   /** The process umask (read on the main thread: workers cannot ask for it). */
   umask?: number;
+  /**
+   * A build context, not a layer: only files, directories, symlinks and hard
+   * links to files land (COPY never copies devices, fifos or xattrs), `..`
+   * stops at the root as in a context's own paths, and a refusal reads
+   * "unable to prepare context: …". (Its size is capped by the caller, on
+   * the stream.)
+   */
+  context?: boolean;
 }
 
 export interface ApplyResult {
@@ -44,6 +55,7 @@ export interface ApplyResult {
   size: number;
 }
 
+const CONTEXT_REFUSAL = 'unable to prepare context: ';
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
 const isRoot = process.getuid?.() === 0;
@@ -60,6 +72,11 @@ export function cleanName(name: string): string {
     throw new InvalidArgumentError(`invalid tar entry ${JSON.stringify(name)}: path is outside of the root`);
   }
   return n === '.' ? '' : n;
+}
+
+/** A name as a process chrooted at the root sees it: relative, `..` stopping at the root; '' is the root. */
+export function containedName(name: string): string {
+  return posix.normalize('/' + name).slice(1).replace(/\/+$/, '');
 }
 
 function parentOf(rel: string): string {
@@ -83,7 +100,7 @@ class Applier {
    */
   private setgidDirs: boolean;
 
-  constructor(readonly tree: Tree, readonly mode: WhiteoutMode, readonly umask: number) {
+  constructor(readonly tree: Tree, readonly mode: WhiteoutMode, readonly umask: number, readonly context = false) {
     this.setgidDirs = mode === 'delete';
   }
 
@@ -149,6 +166,7 @@ class Applier {
   }
 
   private xattrs(dirfd: number, name: string, e: TarEntry): void {
+    if (this.context) return;
     for (const [attr, value] of e.xattrs) {
       // overlayfs's own attributes would let a layer rewrite how the stack is read.
       if (attr.startsWith('trusted.overlay.')) continue;
@@ -161,8 +179,9 @@ class Applier {
   }
 
   private async apply(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
-    const rel = cleanName(e.name);
+    const rel = this.context ? containedName(e.name) : cleanName(e.name);
     if (rel === '') return; // the root's own attributes belong to whoever made it
+    if (this.context && (e.type === 'char' || e.type === 'block' || e.type === 'fifo')) return;
     const base = posix.basename(rel);
     if (base.startsWith(WH_PREFIX) && this.mode !== 'none') return this.whiteout(rel, base);
     const p = this.parent(parentOf(rel));
@@ -225,23 +244,8 @@ class Applier {
         this.xattrs(p.fd, base, e);
         return;
       }
-      case 'link': {
-        const targetRel = cleanName(e.linkname);
-        if (targetRel === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
-        const src = this.tree.lookup(targetRel, { followLast: false });
-        try {
-          if (src.path === path) return;
-          if (src.name === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to a directory`);
-          try { native().linkat(src.dirfd, src.name, p.fd, base); } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
-            if (code !== 'EEXIST') throw err;
-            this.clear(p.fd, base);
-            native().linkat(src.dirfd, src.name, p.fd, base);
-          }
-        } finally { this.tree.release(src.dirfd); }
-        return;
-      }
+      case 'link':
+        return this.hardLink(e, p.fd, base, path);
       case 'char': case 'block': case 'fifo': {
         this.clear(p.fd, base);
         const kind = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
@@ -253,6 +257,32 @@ class Applier {
         return;
       }
     }
+  }
+
+  /** A second name for something already in the tree; in a context, only for a regular file. */
+  private hardLink(e: TarEntry, dirfd: number, base: string, path: string): void {
+    const outside = () => new InvalidArgumentError(this.context
+      ? `invalid hard link ${JSON.stringify(e.name)} to ${JSON.stringify(e.linkname)}: no such file in the context`
+      : `invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
+    const targetRel = this.context ? containedName(e.linkname) : cleanName(e.linkname);
+    if (targetRel === '') throw this.context ? outside() : new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
+    let src: Found;
+    try { src = this.tree.lookup(targetRel, { followLast: false }); } catch (err) {
+      if (this.context && isMissing(err)) throw outside();
+      throw err;
+    }
+    try {
+      if (src.path === path) return;
+      if (src.name === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to a directory`);
+      if (this.context && (modeAt(src.dirfd, src.name) & constants.S_IFMT) !== constants.S_IFREG) throw outside();
+      try { native().linkat(src.dirfd, src.name, dirfd, base); } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw outside();
+        if (code !== 'EEXIST') throw err;
+        this.clear(dirfd, base);
+        native().linkat(src.dirfd, src.name, dirfd, base);
+      }
+    } finally { this.tree.release(src.dirfd); }
   }
 
   private whiteout(rel: string, base: string): void {
@@ -326,7 +356,7 @@ class Applier {
 export async function applyTar(root: string | Tree, tar: Readable, opts: ApplyOptions): Promise<ApplyResult> {
   const reader = tarReader(tar);
   const tree = typeof root === 'string' ? Tree.open(root) : root;
-  const a = new Applier(tree, opts.whiteouts, opts.umask ?? process.umask());
+  const a = new Applier(tree, opts.whiteouts, opts.umask ?? process.umask(), opts.context);
   try {
     for (let e = await reader.next(); e; e = await reader.next()) await a.entry(e, reader.body);
     a.finish();
@@ -334,15 +364,23 @@ export async function applyTar(root: string | Tree, tar: Readable, opts: ApplyOp
     await reader.drain();
   } catch (err) {
     void reader.drain(); // let the sender finish; the caller answers with the error now
-    if (err instanceof BerthError) throw err;
-    // Filesystem failures are ours (500); anything else is a malformed archive (400).
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code) throw new SystemError(`applying layer: ${(err as Error).message}`);
-    throw new InvalidArgumentError(`invalid layer archive: ${(err as Error).message}`);
+    const failure = failureOf(err);
+    if (opts.context && failure instanceof InvalidArgumentError && !failure.message.startsWith(CONTEXT_REFUSAL)) {
+      throw new InvalidArgumentError(CONTEXT_REFUSAL + failure.message);
+    }
+    throw failure;
   } finally {
     a.forget();
     a.closeStale();
     if (typeof root === 'string') tree.close();
   }
   return { size: a.size };
+}
+
+/** Filesystem failures are ours (500); anything else is a malformed archive (400). */
+function failureOf(err: unknown): BerthError {
+  if (err instanceof BerthError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code) return new SystemError(`applying layer: ${(err as Error).message}`);
+  return new InvalidArgumentError(`invalid layer archive: ${(err as Error).message}`);
 }

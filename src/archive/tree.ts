@@ -100,6 +100,21 @@ function parts(path: string): string[] {
   return path.split('/').filter((s) => s !== '' && s !== '.');
 }
 
+class LinkLoopError extends BerthError {}
+
+/** A lookup failure that means "nothing there (as asked)": missing, a non-directory on the way, a symlink where none may be, or a loop of them. */
+export function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || e instanceof LinkLoopError;
+}
+
+/** What a path names: its lstat, its clean path inside the tree, and a symlink's target ('' otherwise). */
+export interface Entry {
+  stat: Stats;
+  path: string;
+  linkname: string;
+}
+
 function errno(code: string, message: string): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
   e.code = code;
@@ -167,7 +182,7 @@ export class Tree {
         const mode = modeAt(top(), c);
         if (isSymlink(mode) && (!last || opts.followLast)) {
           if (opts.noSymlinks) throw errno('ELOOP', `${path}: a symlink where none may be`);
-          if (++links > MAX_LINKS) throw new BerthError(`too many levels of symbolic links: ${path}`, 400);
+          if (++links > MAX_LINKS) throw new LinkLoopError(`too many levels of symbolic links: ${path}`, 400);
           const target = native().readlinkat(top(), c);
           if (target.startsWith('/')) while (stack.length) pop();
           todo = [...parts(target), ...todo];
@@ -250,6 +265,36 @@ export class Tree {
       this.release(f.dirfd);
       throw e;
     }
+  }
+
+  /**
+   * What `path` names (the last component followed only when asked), or
+   * undefined when nothing is there; with `noSymlinks` a symlink on the way
+   * counts as nothing there.
+   */
+  find(path: string, opts: { followLast?: boolean; noSymlinks?: boolean } = {}): Entry | undefined {
+    let f: Found;
+    try { f = this.lookup(path, opts); } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+    try {
+      const stat = f.name === '' ? fstatSync(f.dirfd) : lstatAt(f.dirfd, f.name);
+      if (!stat) return undefined;
+      return { stat, path: f.path, linkname: stat.isSymbolicLink() ? native().readlinkat(f.dirfd, f.name) : '' };
+    } finally {
+      this.release(f.dirfd);
+    }
+  }
+
+  /** The names in the directory at `path` (symlinks followed inside the tree); none when it is not a directory. */
+  list(path: string): string[] {
+    let d: { fd: number };
+    try { d = this.dir(path); } catch (e) {
+      if (isMissing(e)) return [];
+      throw e;
+    }
+    try { return readdirSync(self(d.fd)); } finally { this.release(d.fd); }
   }
 
   /**

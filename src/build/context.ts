@@ -1,8 +1,8 @@
 /**
  * A build context: a directory tree on disk — an upload the daemon spooled,
  * a git checkout, or (for COPY --from) a stage's mounted rootfs — read only
- * through Rooted handles, so a symlink in it is followed inside it and never
- * out, and no more of it is in memory than the bytes being hashed or copied.
+ * through a `Tree` (archive/tree.ts), so a symlink in it is followed inside
+ * it and never out, and no more of it is in memory than the bytes being hashed or copied.
  *
  * Files are hashed lazily and only when a COPY or ADD names them: the cache
  * key of a copy is the hash of what it copies (type, mode, owner, link
@@ -10,11 +10,12 @@
  * instructions use and a touched-but-unchanged file still hits the cache.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import { closeSync, read, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { InvalidArgumentError } from '../core/errors.js';
+import { containedName } from '../archive/apply.js';
+import { Tree, at, isMissing, lstatAt, openDirAt, removeAllAt, self, type Entry } from '../archive/tree.js';
 import { hasExceptions, isIgnored, parseDockerignore, type IgnorePattern } from './dockerignore.js';
-import { fdPath, Rooted, splitPath } from './rooted.js';
 
 const readAsync = promisify(read);
 const CHUNK = 1 << 20;
@@ -37,7 +38,7 @@ export interface ContextEntry {
 
 /** A path inside the context as Docker cleans it: relative, no `..` above the root. */
 export function cleanContextPath(p: string): string {
-  return splitPath(p).join('/');
+  return containedName(p);
 }
 
 function entryOf(path: string, st: Stats, link: () => string): ContextEntry {
@@ -48,53 +49,56 @@ function entryOf(path: string, st: Stats, link: () => string): ContextEntry {
   };
 }
 
+function contextEntry(e: Entry | undefined): ContextEntry | undefined {
+  return e && entryOf(e.path.slice(1), e.stat, () => e.linkname);
+}
+
 export class BuildContext {
   private hashes = new Map<string, string>();
-  private constructor(private readonly root: Rooted) {}
+  private constructor(private readonly root: Tree) {}
 
   /** The tree under `dir`, a directory the daemon made or mounted. Close it when done. */
-  static open(dir: string): BuildContext { return new BuildContext(Rooted.open(dir)); }
+  static open(dir: string): BuildContext { return new BuildContext(Tree.open(dir)); }
 
   /** The subdirectory `path` (symlinks followed inside this context) as a context of its own. */
   sub(path: string): BuildContext | undefined {
-    const names = this.root.resolve(path, true);
-    const r = names && this.root.sub(names);
-    return r && new BuildContext(r);
+    try { return new BuildContext(this.root.subtree(path)); } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
   }
 
   close(): void { this.root.close(); }
 
-  /** The entry at `path` itself (a symlink is not followed). */
+  /** The entry at `path` itself (no symlink followed on the way or at the end). */
   get(path: string): ContextEntry | undefined {
-    const names = splitPath(path);
-    const st = this.root.lstat(names);
-    return st && entryOf(names.join('/'), st, () => this.root.readlink(names) ?? '');
+    return contextEntry(this.root.find(path, { noSymlinks: true }));
   }
 
   /** Follow symlinks (scoped to the context) to the entry a path names. */
   resolve(path: string): ContextEntry | undefined {
-    const names = this.root.resolve(path, true);
-    return names && this.get(names.join('/'));
+    return contextEntry(this.root.find(path, { followLast: true }));
   }
 
   children(dir: string): string[] {
-    return this.root.inDir(splitPath(dir), (d) => readdirSync(d).sort()) ?? [];
+    return this.root.list(dir).sort();
   }
 
   /** Every entry under `dir` (not itself), parents before children, names sorted. */
   *walk(dir: string): Generator<ContextEntry> {
-    const names = splitPath(dir);
-    const r = this.root.sub(names);
-    if (!r) return;
-    try { yield* walkTree(r, names.join('/')); } finally { r.close(); }
+    let d: { fd: number; path: string };
+    try { d = this.root.dir(dir); } catch (e) {
+      if (isMissing(e)) return;
+      throw e;
+    }
+    try { yield* walkTree(d.fd, d.path.slice(1)); } finally { this.root.release(d.fd); }
   }
 
   /** A file's bytes, read through a handle: exactly its recorded size (zeros if it shrank meanwhile). */
   async *content(e: ContextEntry): AsyncGenerator<Buffer> {
-    const fd = this.root.inParent(splitPath(e.path), (dir, name) => openSync(`${dir}/${name}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK));
-    if (fd === undefined) throw new InvalidArgumentError(`file ${e.path} is gone from the build context`);
+    const fd = this.root.openFile(e.path);
+    if (fd === null) throw new InvalidArgumentError(`file ${e.path} is gone from the build context`);
     try {
-      if (!fstatSync(fd).isFile()) throw new InvalidArgumentError(`${e.path} in the build context is not a regular file`);
       for (let pos = 0; pos < e.size;) {
         const buf = Buffer.alloc(Math.min(CHUNK, e.size - pos));
         const { bytesRead } = await readAsync(fd, buf, 0, buf.length, pos);
@@ -123,9 +127,7 @@ export class BuildContext {
 
   applyIgnore(patterns: IgnorePattern[], keep: string[]): void {
     if (patterns.length === 0) return;
-    const root = this.root.sub([]);
-    if (!root) return;
-    try { prune(root, '', patterns, new Set(keep.map(cleanContextPath)), hasExceptions(patterns)); } finally { root.close(); }
+    prune(this.root.fd, '', patterns, new Set(keep.map(cleanContextPath)), hasExceptions(patterns));
     this.hashes.clear();
   }
 
@@ -155,7 +157,7 @@ export class BuildContext {
 
   /** Paths matching a wildcard source (Go's filepath.Match per element), sorted. */
   glob(pattern: string): string[] {
-    const parts = splitPath(pattern);
+    const parts = cleanContextPath(pattern).split('/').filter(Boolean);
     let cur = [''];
     for (const part of parts) {
       const re = globRe(part);
@@ -171,38 +173,44 @@ export class BuildContext {
   }
 }
 
-function* walkTree(r: Rooted, rel: string): Generator<ContextEntry> {
-  const dir = fdPath(r.fd);
-  for (const name of readdirSync(dir).sort()) {
+/** A directory handle's child, opened without following a symlink; undefined when it is gone or no directory now. */
+function childDir(fd: number, name: string): number | undefined {
+  try { return openDirAt(fd, name); } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
+function* walkTree(fd: number, rel: string): Generator<ContextEntry> {
+  for (const name of readdirSync(self(fd)).sort()) {
     const p = rel ? `${rel}/${name}` : name;
-    let st: Stats;
-    try { st = lstatSync(`${dir}/${name}`); } catch { continue; }
-    const e = entryOf(p, st, () => readlinkSync(`${dir}/${name}`));
+    const st = lstatAt(fd, name);
+    if (!st) continue;
+    const e = entryOf(p, st, () => readlinkSync(at(fd, name)));
     yield e;
     if (e.type !== 'directory') continue;
-    const child = r.sub([name]);
-    if (child) try { yield* walkTree(child, p); } finally { child.close(); }
+    const child = childDir(fd, name);
+    if (child !== undefined) try { yield* walkTree(child, p); } finally { closeSync(child); }
   }
 }
 
 /**
  * Remove what the patterns exclude, children first: an excluded directory
  * stays only to hold entries that stay (re-included by an exception, or kept).
- * Returns whether anything is left in `r`.
+ * Returns whether anything is left in the directory `fd`.
  */
-function prune(r: Rooted, rel: string, patterns: IgnorePattern[], keep: Set<string>, exceptions: boolean): boolean {
-  const dir = fdPath(r.fd);
+function prune(fd: number, rel: string, patterns: IgnorePattern[], keep: Set<string>, exceptions: boolean): boolean {
   let left = false;
-  for (const name of readdirSync(dir)) {
+  for (const name of readdirSync(self(fd))) {
     const p = rel ? `${rel}/${name}` : name;
     const ignored = !keep.has(p) && isIgnored(patterns, p);
     let holds = false;
-    if ((!ignored || exceptions || [...keep].some((k) => k.startsWith(p + '/'))) && lstatSync(`${dir}/${name}`).isDirectory()) {
-      const child = r.sub([name]);
-      if (child) try { holds = prune(child, p, patterns, keep, exceptions); } finally { child.close(); }
+    if ((!ignored || exceptions || [...keep].some((k) => k.startsWith(p + '/'))) && lstatAt(fd, name)?.isDirectory()) {
+      const child = childDir(fd, name);
+      if (child !== undefined) try { holds = prune(child, p, patterns, keep, exceptions); } finally { closeSync(child); }
     }
     if (!ignored || holds) { left = true; continue; }
-    rmSync(`${dir}/${name}`, { recursive: true, force: true });
+    removeAllAt(fd, name);
   }
   return left;
 }

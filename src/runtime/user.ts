@@ -12,10 +12,8 @@
  * /etc/passwd and /etc/group are read without leaving the rootfs: symlinks
  * are resolved as if the rootfs were '/'.
  */
-import { lstat, readlink } from 'node:fs/promises';
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { Tree } from '../archive/tree.js';
-import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
@@ -25,33 +23,6 @@ interface GroupEntry { name: string; gid: number; members: string[] }
 
 const MAX_ID = 2 ** 31 - 1;
 const MAX_FILE = 16 * 1024 * 1024; // an /etc/passwd larger than this is not one
-
-/**
- * `path` inside `root` with every symlink resolved relative to `root`:
- * absolute targets restart at root, '..' stops at root. Missing components
- * are kept as-is (the caller's open fails with ENOENT).
- */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
-  const todo = path.split('/').filter(Boolean);
-  let done: string[] = [];
-  let links = 0;
-  while (todo.length) {
-    const part = todo.shift()!;
-    if (part === '.') continue;
-    if (part === '..') { done.pop(); continue; }
-    const full = join(root, ...done, part);
-    const st = await lstat(full).catch(() => null);
-    if (st?.isSymbolicLink()) {
-      if (++links > 40) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${path} in the container`);
-      const target = await readlink(full);
-      if (target.startsWith('/')) done = [];
-      todo.unshift(...target.split('/').filter(Boolean));
-      continue;
-    }
-    done.push(part);
-  }
-  return join(root, ...done);
-}
 
 /** A text file of the rootfs, or null if it does not exist. Never a FIFO or device; found through handles (archive/tree.ts). */
 async function readRootfsFile(rootfs: string, path: string): Promise<string | null> {

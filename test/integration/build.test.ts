@@ -254,6 +254,17 @@ test('multi-stage: --target builds only what it needs; COPY --from a stage', asy
   assert.match(bad.stderr, /failed to reach build target nosuch in Dockerfile/);
 });
 
+test('COPY and ADD follow Docker\'s untar rules: a .wh. name is an ordinary file, not a whiteout', async () => {
+  const dir = ctx('whname', {
+    Dockerfile: 'FROM busybox\nRUN mkdir /d && echo lower > /d/keep\nCOPY .wh.keep /d/\nCOPY . /ctx/\n',
+    '.wh.keep': 'not a whiteout\n', 'sub/.wh.keep': 'nested\n',
+  });
+  const r = await d.berth(['build', '-t', 'whname', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  // The file named .wh.keep is in the image, and the file it would have whited out is still there.
+  assert.equal(await runIn('whname', 'cat /d/.wh.keep /d/keep /ctx/.wh.keep /ctx/sub/.wh.keep'), 'not a whiteout\nlower\nnot a whiteout\nnested\n');
+});
+
 test('context from stdin: a Dockerfile alone, or a tar', async () => {
   const r = await d.berth(['build', '-t', 'stdin', '-'], { input: 'FROM busybox\nRUN echo from stdin > /s\n' });
   assert.equal(r.code, 0, r.stderr);

@@ -14,7 +14,6 @@
  * on each other build at the same time, their output kept in stage order.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,7 +29,7 @@ import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
 import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig, ImageRecord } from '../images/types.js';
-import { resolveInRoot } from '../../runtime/user.js';
+import { Tree } from '../../archive/tree.js';
 import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';
 import { createImage } from './image.js';
 import { commitSnapshot } from './layers.js';
@@ -611,7 +610,8 @@ export class Builder {
     const cc: ContainerConfig = { ...st.config, Cmd: [...this.shell(st), `#(nop) WORKDIR ${wd}`] };
     if (await this.probe(st, cc, write)) return;
     const layer = st.image ? await this.withRootfs(st, async (root) => {
-      mkdirSync(await resolveInRoot(root, wd), { recursive: true, mode: 0o755 });
+      const tree = Tree.open(root);
+      try { tree.release(tree.dir(wd, { create: true }).fd); } finally { tree.close(); }
     }) : undefined;
     st.image = await createImage(this.images, {
       parent: st.image, config: { ...st.config, Image: st.image?.id ?? '' }, containerConfig: { ...cc, Image: st.image?.id ?? '' },

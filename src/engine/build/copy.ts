@@ -3,18 +3,20 @@
  * heredoc) turned into a tar of destination paths that is applied to the
  * step's mounted rootfs with the layer applier — so symlinks in the image
  * are followed inside it, never out of it, and owners, modes, times and
- * xattrs land as given.
+ * xattrs land as given. The rootfs is only ever looked at through a `Tree`
+ * (archive/tree.ts). Docker's untar rules hold: a `.wh.` name is an
+ * ordinary file, in a copied tree as in an archive ADD unpacks.
  */
-import { lstatSync } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { applyTar } from '../../archive/apply.js';
+import { Tree } from '../../archive/tree.js';
 import { decompressStream, detectCompression } from '../../archive/compression.js';
 import { looksLikeTar } from '../../archive/tar-buffer.js';
 import { encodeHeader, padding, TAR_END } from '../../archive/tar-writer.js';
 import { BuildContext, cleanContextPath, hasWildcard, type ContextEntry } from '../../build/context.js';
-import { resolveInRoot, resolveUser } from '../../runtime/user.js';
+import { resolveUser } from '../../runtime/user.js';
 
 export interface CopySource {
   /** The path as written (for messages). */
@@ -85,12 +87,13 @@ export interface CopyPlan {
   cmd: string;
 }
 
-function existsDir(root: string, real: string): boolean {
-  return lstatSync(real, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-
 /** Carry out a copy into the mounted rootfs `root`. */
 export async function performCopy(root: string, p: CopyPlan): Promise<void> {
+  const tree = Tree.open(root);
+  try { await copyInto(tree, root, p); } finally { tree.close(); }
+}
+
+async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
   let dest = p.dest;
   const endsInSlash = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
   if (!dest.startsWith('/')) dest = posix.join('/', p.workdir || '/', dest);
@@ -101,9 +104,9 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
     const r = await resolveUser(root, g ? `${u}:${g}` : u);
     identity = { uid: r.uid, gid: g ? r.gid : r.uid };
   }
-  const destReal = await resolveInRoot(root, dest);
-  const destIsDir = endsInSlash || existsDir(root, destReal) || p.sources.some((s) => s.entry.type === 'directory' && !s.extract) && p.sources.length > 1;
-  if (p.sources.length > 1 && !endsInSlash && !existsDir(root, destReal)) {
+  const destExists = tree.find(dest, { followLast: true })?.stat.isDirectory() ?? false;
+  const destIsDir = endsInSlash || destExists || p.sources.some((s) => s.entry.type === 'directory' && !s.extract) && p.sources.length > 1;
+  if (p.sources.length > 1 && !endsInSlash && !destExists) {
     throw new InvalidArgumentError(`When using ${p.cmd} with more than one source file, the destination must be a directory and end with a /`);
   }
   const now = Math.floor(Date.now() / 1000);
@@ -118,12 +121,11 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
   };
   const rootOwner = identity ?? { uid: 0, gid: 0 };
   // Missing parents of the destination are made (owned by --chown's identity when given).
-  const ensureParents = async (abs: string) => {
+  const ensureParents = (abs: string) => {
     const parts = abs.split('/').filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join('/');
-      const real = await resolveInRoot(root, rel);
-      if (lstatSync(real, { throwIfNoEntry: false })) continue;
+      if (tree.find(rel, { followLast: true })) continue;
       emitDir(rel, 0o755, rootOwner, now);
     }
   };
@@ -141,12 +143,12 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
   for (const src of p.sources) {
     const e = src.entry;
     if (src.extract) {
-      await ensureParents(dest);
+      ensureParents(dest);
       extracts.push({ dir: dest, src });
       continue;
     }
     if (e.type === 'directory') {
-      await ensureParents(dest);
+      ensureParents(dest);
       const base = dest.replace(/^\/+/, '');
       for (const child of src.ctx.walk(e.path)) {
         const rel = child.path.slice(e.path ? e.path.length + 1 : 0);
@@ -156,7 +158,7 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
     }
     const name = (!hasWildcard(src.orig) && posix.basename(cleanContextPath(src.orig))) || posix.basename(src.entry.path);
     const target = destIsDir ? posix.join(dest, name) : dest;
-    await ensureParents(posix.dirname(target));
+    ensureParents(posix.dirname(target));
     emitEntry(e, target.replace(/^\/+/, ''), src);
   }
   chunks.push(TAR_END);
@@ -166,10 +168,12 @@ export async function performCopy(root: string, p: CopyPlan): Promise<void> {
       else yield* c.ctx.content(c.entry);
     }
   }
-  await applyTar(root, Readable.from(tar()), { whiteouts: 'delete' });
+  await applyTar(tree, Readable.from(tar()), { whiteouts: 'none' });
   for (const x of extracts) {
-    const real = await resolveInRoot(root, x.dir);
-    const { stream } = await decompressStream(Readable.from(x.src.ctx.content(x.src.entry)));
-    await applyTar(real, stream, { whiteouts: 'delete' });
+    const into = tree.subtree(x.dir);
+    try {
+      const { stream } = await decompressStream(Readable.from(x.src.ctx.content(x.src.entry)));
+      await applyTar(into, stream, { whiteouts: 'none' });
+    } finally { into.close(); }
   }
 }
