@@ -9,8 +9,8 @@
  * handle and the entry's one name. Entries are applied in the order the tar
  * gives them (device nodes, fifos, whiteouts and xattrs too): nothing is kept
  * for later by a path a later entry could re-point. Only directory times are
- * set at the end, once their contents stop changing, on a walk that follows
- * no symlink at all. Hard links may only point inside. Ownership, modes,
+ * set at the end, once their contents stop changing, along a chain of
+ * O_NOFOLLOW handles that gives up on a path through a symlink. Hard links may only point inside. Ownership, modes,
  * timestamps and xattrs are kept.
  *
  * Filesystem calls are synchronous on purpose: each is a few microseconds,
@@ -61,7 +61,7 @@ const WH_OPAQUE = '.wh..wh..opq';
 const isRoot = process.getuid?.() === 0;
 const isRootGroup = process.getegid?.() === 0;
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO } = constants;
-/** Parent handles kept at once; past this the cache starts again (a layer can hold 100k directories). */
+/** Parent handles kept at once; past this the oldest goes (a layer can hold 100k directories). */
 const MAX_CACHED_DIRS = 1024;
 
 /** A tar name as a path relative to the root; '' is the root itself. */
@@ -88,6 +88,7 @@ class Applier {
   size = 0;
   /** Handles on parent directories by the tar's relative path, so deep trees cost no repeated walks. */
   private dirs = new Map<string, { fd: number; path: string }>();
+  /** Handles dropped from the cache while the entry in hand may still use them; closed after it. */
   private stale: number[] = [];
   /** Every path (inside the tree) this layer wrote, for opaque-directory handling in delete mode. */
   private touched = new Set<string>();
