@@ -54,16 +54,18 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t cap) {
   return len + 1 >= cap ? -1 : 0;
 }
 
+/* Argument readers shared by every wrapper below. */
+static int arg_fd(napi_env env, napi_value v, int32_t *out) { return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -1; }
+static int arg_name(napi_env env, napi_value v, char *buf, size_t cap) { return get_string(env, v, buf, cap) < 0 || bad_name(buf) ? -1 : 0; }
+#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
+  if (argc < n) { napi_throw_type_error(env, NULL, "berth_native: missing arguments"); return NULL; }
+#define BAD_ARGS() do { napi_throw_type_error(env, NULL, "berth_native: bad arguments (a name must be one path component)"); return NULL; } while (0)
+
 /* mknodat(dirfd, name, mode, major, minor): mode carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
 static napi_value js_mknodat(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) { napi_throw_type_error(env, NULL, "mknodat(dirfd, name, mode, major, minor)"); return NULL; }
-  int32_t dirfd; uint32_t mode, major, minor;
-  char name[4096];
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  if (get_string(env, argv[1], name, sizeof name) < 0 || bad_name(name)) { napi_throw_type_error(env, NULL, "mknodat: name must be one path component"); return NULL; }
+  ARGS(5)
+  int32_t dirfd; uint32_t mode, major, minor; char name[4096];
+  if (arg_fd(env, argv[0], &dirfd) || arg_name(env, argv[1], name, sizeof name)) BAD_ARGS();
   CHECK(napi_get_value_uint32(env, argv[2], &mode));
   CHECK(napi_get_value_uint32(env, argv[3], &major));
   CHECK(napi_get_value_uint32(env, argv[4], &minor));
@@ -73,16 +75,10 @@ static napi_value js_mknodat(napi_env env, napi_callback_info info) {
 
 /* setxattrAt(dirfd, name, attr, value): the attribute of the entry itself, a symlink never followed. */
 static napi_value js_setxattr_at(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) { napi_throw_type_error(env, NULL, "setxattrAt(dirfd, name, attr, value)"); return NULL; }
-  int32_t dirfd;
-  char name[4096], attr[256], path[4200];
+  ARGS(4)
+  int32_t dirfd; char name[4096], attr[256], path[4200];
   void *data; size_t len;
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  if (get_string(env, argv[1], name, sizeof name) < 0 || bad_name(name)) { napi_throw_type_error(env, NULL, "setxattrAt: name must be one path component"); return NULL; }
-  if (get_string(env, argv[2], attr, sizeof attr) < 0) { napi_throw_type_error(env, NULL, "setxattrAt: bad attribute name"); return NULL; }
+  if (arg_fd(env, argv[0], &dirfd) || arg_name(env, argv[1], name, sizeof name) || get_string(env, argv[2], attr, sizeof attr) < 0) BAD_ARGS();
   CHECK(napi_get_buffer_info(env, argv[3], &data, &len));
   /* The directory through its handle (a magic link the container cannot re-point), then one name, not followed. */
   snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name);
@@ -92,27 +88,15 @@ static napi_value js_setxattr_at(napi_env env, napi_callback_info info) {
 
 /* setxattrFd(fd, attr, value): the attribute of the directory a handle holds (the magic link leads to exactly it). */
 static napi_value js_setxattr_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) { napi_throw_type_error(env, NULL, "setxattrFd(fd, attr, value)"); return NULL; }
-  int32_t fd;
-  char attr[256], path[64];
+  ARGS(3)
+  int32_t fd; char attr[256], path[64];
   void *data; size_t len;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (get_string(env, argv[1], attr, sizeof attr) < 0) { napi_throw_type_error(env, NULL, "setxattrFd: bad attribute name"); return NULL; }
+  if (arg_fd(env, argv[0], &fd) || get_string(env, argv[1], attr, sizeof attr) < 0) BAD_ARGS();
   CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   if (setxattr(path, attr, data, len, 0) != 0) return throw_errno(env, errno, "setxattr", attr);
   return NULL;
 }
-
-/* Shared argument readers for the *at wrappers below. */
-static int arg_fd(napi_env env, napi_value v, int32_t *out) { return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -1; }
-static int arg_name(napi_env env, napi_value v, char *buf, size_t cap) { return get_string(env, v, buf, cap) < 0 || bad_name(buf) ? -1 : 0; }
-#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); \
-  if (argc < n) { napi_throw_type_error(env, NULL, "berth_native: missing arguments"); return NULL; }
-#define BAD_ARGS() do { napi_throw_type_error(env, NULL, "berth_native: bad arguments (a name must be one path component)"); return NULL; } while (0)
 
 /* openat(dirfd, name, flags, mode) -> fd */
 static napi_value js_openat(napi_env env, napi_callback_info info) {
@@ -216,14 +200,10 @@ static napi_value js_readlinkat(napi_env env, napi_callback_info info) {
 #define EXPORT(js, fn) do { napi_create_function(env, js, NAPI_AUTO_LENGTH, fn, NULL, &f); napi_set_named_property(env, exports, js, f); } while (0)
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "mknodat", NAPI_AUTO_LENGTH, js_mknodat, NULL, &fn);
-  napi_set_named_property(env, exports, "mknodat", fn);
-  napi_create_function(env, "setxattrAt", NAPI_AUTO_LENGTH, js_setxattr_at, NULL, &fn);
-  napi_set_named_property(env, exports, "setxattrAt", fn);
-  napi_create_function(env, "setxattrFd", NAPI_AUTO_LENGTH, js_setxattr_fd, NULL, &fn);
-  napi_set_named_property(env, exports, "setxattrFd", fn);
   napi_value f;
+  EXPORT("mknodat", js_mknodat);
+  EXPORT("setxattrAt", js_setxattr_at);
+  EXPORT("setxattrFd", js_setxattr_fd);
   EXPORT("openat", js_openat);
   EXPORT("mkdirat", js_mkdirat);
   EXPORT("symlinkat", js_symlinkat);

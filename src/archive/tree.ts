@@ -135,11 +135,6 @@ export class Tree {
     return new Tree(openSync(hostPath, O_PATH | O_DIRECTORY), true);
   }
 
-  /** A tree rooted at a directory handle; it is closed with the tree. */
-  static adopt(fd: number): Tree {
-    return new Tree(fd, true);
-  }
-
   /** Lay `tree` over `path` for lookups (not for removal or packing). */
   mount(path: string, tree: Tree): void {
     this.mounts.set('/' + parts(path).join('/'), tree);

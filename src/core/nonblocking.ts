@@ -56,20 +56,9 @@ export class NotRegularFileError extends Error {
 /**
  * Open a regular file for reading where someone else may swap it: never
  * follows a final symlink, never waits on a FIFO or device, and refuses
- * (NotRegularFileError) whatever is not a regular file by the time it is open.
+ * (NotRegularFileError) whatever is not a regular file by the time it is open;
+ * returns the descriptor.
  */
-export async function openRegularFile(path: string): Promise<FileHandle> {
-  const fh = await open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-  try {
-    if (!(await fh.stat()).isFile()) throw new NotRegularFileError(path);
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
-  return fh;
-}
-
-/** openRegularFile for code that works synchronously; returns the descriptor. */
 export function openRegularFileSync(path: string): number {
   const fd = openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   try {

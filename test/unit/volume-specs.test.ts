@@ -1,11 +1,11 @@
 /** Mount specifications (-v, --mount, --volumes-from) and in-container path resolution. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { fstatSync, mkdtempSync, mkdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBind, parseMount, parseVolumesFrom, checkLocalOpts } from '../../src/engine/volumes/specs.js';
-import { mountedView, resolveInContainer } from '../../src/archive/resolve.js';
+import { Tree } from '../../src/archive/tree.js';
 
 test('-v specs: named volumes, binds, modes, and Docker errors', () => {
   assert.deepEqual(parseBind('data:/var/lib/x'), { type: 'volume', source: 'data', destination: '/var/lib/x', mode: 'z', rw: true, propagation: '', copyData: true, mustExist: false });
@@ -50,15 +50,27 @@ test('paths resolve inside the container: .., absolute and relative links, mount
   symlinkSync('/etc', join(rootfs, 'a', 'toetc'));
   symlinkSync('../../../../../../etc', join(rootfs, 'a', 'b', 'up'));
   symlinkSync('/', join(vol, 'root'));
-  const view = mountedView(rootfs, [{ destination: '/data', source: vol }]);
-  assert.deepEqual(resolveInContainer(view, '/../../etc/x', true), { ctrPath: '/etc/x', hostPath: join(rootfs, 'etc/x') });
-  assert.equal(resolveInContainer(view, '/a/toetc/passwd', true).hostPath, join(rootfs, 'etc/passwd'));
-  assert.equal(resolveInContainer(view, '/a/b/up/shadow', true).hostPath, join(rootfs, 'etc/shadow'));
-  assert.equal(resolveInContainer(view, '/data/root/etc', true).hostPath, join(rootfs, 'etc'));
-  assert.equal(resolveInContainer(view, '/data/f', true).hostPath, join(vol, 'f'));
-  // The last component is left as a link unless asked.
-  assert.deepEqual(resolveInContainer(view, '/a/toetc', false), { ctrPath: '/a/toetc', hostPath: join(rootfs, 'a/toetc') });
-  symlinkSync('loop2', join(rootfs, 'loop1'));
-  symlinkSync('loop1', join(rootfs, 'loop2'));
-  assert.throws(() => resolveInContainer(view, '/loop1/x', true), /too many levels of symbolic links/);
+  const view = Tree.open(rootfs);
+  view.mount('/data', Tree.open(vol));
+  /** Where `path` resolves: its clean path in the container, and the host directory that holds it. */
+  const resolve = (path: string, followLast: boolean) => {
+    const f = view.lookup(path, { followLast, missingOk: true });
+    try {
+      const dir = fstatSync(f.dirfd);
+      return { ctrPath: f.path, dirIno: dir.ino, name: f.name };
+    } finally { view.release(f.dirfd); }
+  };
+  const ino = (p: string) => statSync(p).ino;
+  try {
+    assert.deepEqual(resolve('/../../etc/x', true), { ctrPath: '/etc/x', dirIno: ino(join(rootfs, 'etc')), name: 'x' });
+    assert.deepEqual(resolve('/a/toetc/passwd', true), { ctrPath: '/etc/passwd', dirIno: ino(join(rootfs, 'etc')), name: 'passwd' });
+    assert.deepEqual(resolve('/a/b/up/shadow', true), { ctrPath: '/etc/shadow', dirIno: ino(join(rootfs, 'etc')), name: 'shadow' });
+    assert.deepEqual(resolve('/data/root/etc', true), { ctrPath: '/etc', dirIno: ino(rootfs), name: 'etc' });
+    assert.deepEqual(resolve('/data/f', true), { ctrPath: '/data/f', dirIno: ino(vol), name: 'f' });
+    // The last component is left as a link unless asked.
+    assert.deepEqual(resolve('/a/toetc', false), { ctrPath: '/a/toetc', dirIno: ino(join(rootfs, 'a')), name: 'toetc' });
+    symlinkSync('loop2', join(rootfs, 'loop1'));
+    symlinkSync('loop1', join(rootfs, 'loop2'));
+    assert.throws(() => resolve('/loop1/x', true), /too many levels of symbolic links/);
+  } finally { view.close(); }
 });

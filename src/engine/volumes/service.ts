@@ -298,25 +298,22 @@ export class VolumeService implements ContainerMounts {
 
   async attach(c: Container, rootfs: string): Promise<OciMount[]> {
     const out: OciMount[] = [];
-    const image = Tree.open(rootfs);
-    try {
-      for (const m of c.rec.MountPoints ?? []) {
-        if (m.Type === 'tmpfs') {
-          out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
-          continue;
-        }
-        if (m.Type === 'volume') {
-          const v = this.vols.get(m.Name!);
-          if (!v) throw new NotFoundError(`get ${m.Name}: no such volume`);
-          await this.mountDevice(v);
-          if (m.CopyData) await this.copyUp(image, m.Destination, this.mountpoint(v.Name));
-        } else if (!existsSync(m.Source)) {
-          throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
-        }
-        const prop = m.Type === 'bind' ? m.Propagation || 'rprivate' : 'rprivate';
-        out.push({ destination: m.Destination, type: 'bind', source: this.hostPath(m)!, options: ['rbind', m.RW ? 'rw' : 'ro', prop] });
+    for (const m of c.rec.MountPoints ?? []) {
+      if (m.Type === 'tmpfs') {
+        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
+        continue;
       }
-    } finally { image.close(); }
+      if (m.Type === 'volume') {
+        const v = this.vols.get(m.Name!);
+        if (!v) throw new NotFoundError(`get ${m.Name}: no such volume`);
+        await this.mountDevice(v);
+        if (m.CopyData) await this.copyUp(rootfs, m.Destination, this.mountpoint(v.Name));
+      } else if (!existsSync(m.Source)) {
+        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+      }
+      const prop = m.Type === 'bind' ? m.Propagation || 'rprivate' : 'rprivate';
+      out.push({ destination: m.Destination, type: 'bind', source: this.hostPath(m)!, options: ['rbind', m.RW ? 'rw' : 'ro', prop] });
+    }
     // Parents before children, so a mount inside another lands on top of it.
     return out.sort((a, b) => a.destination.split('/').length - b.destination.split('/').length);
   }
@@ -326,14 +323,17 @@ export class VolumeService implements ContainerMounts {
    * copy of it (owners, modes, times). The source is found through handles on
    * the rootfs and handed to cp as one (its fd 3), never as a path.
    */
-  private async copyUp(rootfs: Tree, dest: string, data: string): Promise<void> {
+  private async copyUp(rootfs: string, dest: string, data: string): Promise<void> {
     if ((await readdir(data)).length > 0) return;
-    let src;
-    try { src = rootfs.dir(dest); } catch { return; } // nothing (or no directory) there in the image
+    const image = Tree.open(rootfs);
     try {
-      const r = await run('cp', ['-a', '--', '/proc/self/fd/3/.', `${data}/`], { fds: [src.fd] });
-      if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
-    } finally { rootfs.release(src.fd); }
+      let src;
+      try { src = image.dir(dest); } catch { return; } // nothing (or no directory) there in the image
+      try {
+        const r = await run('cp', ['-a', '--', '/proc/self/fd/3/.', `${data}/`], { fds: [src.fd] });
+        if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
+      } finally { image.release(src.fd); }
+    } finally { image.close(); }
   }
 
   async detach(c: Container): Promise<void> {
