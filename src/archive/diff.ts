@@ -11,13 +11,15 @@
  * Hard links inside the layer stay links, xattrs (except overlayfs's own)
  * ride along as PAX records; modes, owners and times are kept.
  */
-import { closeSync, lstatSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SystemError } from '../core/errors.js';
-import { openRegularFileSync } from '../core/nonblocking.js';
+import { NotRegularFileError } from '../core/nonblocking.js';
 import { run } from '../core/proc.js';
+import { native } from './native.js';
 import { encodeHeader, padding, TAR_END, type TarHeader } from './tar-writer.js';
+import { Tree } from './tree.js';
 
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 export interface Change { Path: string; Kind: 0 | 1 | 2 }
@@ -178,13 +180,36 @@ export interface LayerTar {
 
 const CHUNK = 1 << 20;
 
-/** The items as a layer tar, read lazily as the consumer pulls. */
-export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>): LayerTar {
+/**
+ * The items of the tree at `root` as a layer tar, read lazily as the
+ * consumer pulls. Contents and link texts are read through handles on
+ * `root` (archive/tree.ts) by each item's path, never following a symlink:
+ * a running container (commit --pause=false) that swaps a directory for a
+ * symlink after the walk makes the commit fail, not read the host's files.
+ */
+export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<string, Buffer>>): LayerTar {
   let settle!: (v: { size: number; empty: boolean }) => void;
   let fail!: (e: Error) => void;
   const done = new Promise<{ size: number; empty: boolean }>((res, rej) => { settle = res; fail = rej; });
   done.catch(() => {});
   async function* gen(): AsyncGenerator<Buffer> {
+    const tree = Tree.open(root);
+    // Items come in walk order, so siblings share the last directory handle.
+    let dirOf: { dir: string; fd: number } | undefined;
+    const inDir = (dir: string): number => {
+      if (dirOf?.dir === dir) return dirOf.fd;
+      if (dirOf) tree.release(dirOf.fd);
+      dirOf = { dir, fd: tree.dir(dir, { noSymlinks: true }).fd };
+      return dirOf.fd;
+    };
+    try {
+      yield* entries(inDir);
+    } finally {
+      if (dirOf) tree.release(dirOf.fd);
+      tree.close();
+    }
+  }
+  async function* entries(inDir: (dir: string) => number): AsyncGenerator<Buffer> {
     const links = new Map<string, string>();
     let size = 0;
     let pending: Buffer[] = [];
@@ -207,7 +232,7 @@ export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>
         name: type === 'directory' ? `${it.rel}/` : it.rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
         mtime: Math.floor(st.mtimeMs / 1000), xattrs: xa.size ? xa : undefined,
       };
-      if (type === 'symlink') { h.linkname = readlinkSync(it.abs!); size += st.size; }
+      if (type === 'symlink') { h.linkname = native().readlinkat(inDir(dir), base); size += st.size; }
       if (type === 'char' || type === 'block') { h.devmajor = Math.floor(st.rdev / 256) & 0xfff; h.devminor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00); }
       if (type === 'file' && st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;
@@ -221,7 +246,7 @@ export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>
       if (type === 'file' && st.size > 0) {
         size += st.size;
         // Never a blocking open on the event loop: a running container may have made this a FIFO.
-        const fd = openRegularFileSync(it.abs!);
+        const fd = openRegularFileAt(inDir(dir), base, it.rel);
         try {
           let left = st.size;
           while (left > 0) {
@@ -244,4 +269,20 @@ export function layerTar(items: Item[], xattrs: Map<string, Map<string, Buffer>>
   const stream = Readable.from(gen(), { objectMode: false });
   stream.on('error', (e) => fail(e));
   return { stream, done };
+}
+
+/**
+ * Open the regular file `name` in the directory handle `dirfd` for reading:
+ * never a final symlink, never waiting on a FIFO or device, and refusing
+ * whatever is not a regular file by the time it is open.
+ */
+function openRegularFileAt(dirfd: number, name: string, rel: string): number {
+  const fd = native().openat(dirfd, name, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW, 0);
+  try {
+    if (!fstatSync(fd).isFile()) throw new NotRegularFileError(rel);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
 }

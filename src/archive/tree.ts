@@ -222,10 +222,11 @@ export class Tree {
 
   /**
    * A handle on the directory at `path` (symlinks followed inside the tree,
-   * missing ones made when `create`); the caller gives it back with `release`.
+   * or refused with `noSymlinks`; missing ones made when `create`); the
+   * caller gives it back with `release`.
    */
-  dir(path: string, opts: { create?: boolean } = {}): { fd: number; path: string } {
-    const f = this.lookup(path, { followLast: true, create: opts.create });
+  dir(path: string, opts: { create?: boolean; noSymlinks?: boolean } = {}): { fd: number; path: string } {
+    const f = this.lookup(path, { followLast: !opts.noSymlinks, create: opts.create, noSymlinks: opts.noSymlinks });
     if (f.name === '') return { fd: f.dirfd, path: f.path };
     try {
       if (opts.create) {

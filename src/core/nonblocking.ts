@@ -10,10 +10,10 @@
  * reader is an error at once, and a file that is not what it should be is
  * refused before anything reads it. (libuv adds O_CLOEXEC to every open.)
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-const { O_WRONLY, O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_NONBLOCK, O_NOFOLLOW } = constants;
 
 /**
  * Write one short message (at most PIPE_BUF bytes, so it goes in whole) to a
@@ -51,21 +51,4 @@ function gone(e: unknown): boolean {
 export class NotRegularFileError extends Error {
   readonly code = 'ENOTREG';
   constructor(readonly path: string) { super(`${path}: not a regular file any more`); }
-}
-
-/**
- * Open a regular file for reading where someone else may swap it: never
- * follows a final symlink, never waits on a FIFO or device, and refuses
- * (NotRegularFileError) whatever is not a regular file by the time it is open;
- * returns the descriptor.
- */
-export function openRegularFileSync(path: string): number {
-  const fd = openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-  try {
-    if (!fstatSync(fd).isFile()) throw new NotRegularFileError(path);
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  return fd;
 }

@@ -209,3 +209,35 @@ test('cp out of a container that swaps the directory for a symlink mid-stream re
     await d.berth(['rm', '-f', 'race-out']);
   }
 });
+
+test('commit --pause=false of a container that swaps a directory for a symlink mid-commit archives only the container', async () => {
+  const secret = `/tmp/berth-secret-${randomBytes(4).toString('hex')}`;
+  mkdirSync(secret);
+  victims.push(secret);
+  // The same name as a file in the container's /data, so a read through the swapped link would find it;
+  // longer than the container's, since the archive takes as many bytes as the walk saw.
+  writeFileSync(join(secret, 'zsecret'), 'HOST SECRET\n'.repeat(20));
+  // /data/big is slow to compress, so the commit is still reading it when the container swaps /data.
+  await ok(d.berth(['run', '-d', '--name', 'race-commit', 'busybox', 'sh', '-c',
+    `mkdir /data; head -c 134217728 /dev/urandom > /data/big; head -c 50 /dev/zero > /data/zsecret; touch /ready; until [ -e /go ]; do :; done; mv /data /data.old; ln -s ${secret} /data; sleep 300`]));
+  for (let i = 0; i < 100 && (await d.berth(['exec', 'race-commit', 'test', '-f', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
+  const commit = http(d.socket, 'POST', '/v1.47/commit?container=race-commit&pause=false&repo=racecommit&tag=1');
+  await ok(d.berth(['exec', 'race-commit', 'touch', '/go']));
+  const r = await commit;
+  // The commit may fail on the swap; whatever it made must hold nothing of the host's.
+  if (r.status === 201) {
+    const out = join(scratch, 'commit.tar');
+    await ok(d.berth(['save', '-o', out, 'racecommit:1']));
+    const { gunzipSync } = await import('node:zlib');
+    const listing = await ok(run('tar', ['-tf', out]));
+    for (const blob of listing.split('\n').filter((n) => /^blobs\/sha256\/[0-9a-f]{64}$/.test(n))) {
+      const raw = spawnSync('tar', ['-xOf', out, blob], { maxBuffer: 1 << 28 }).stdout;
+      let body = raw;
+      try { body = gunzipSync(raw); } catch { /* not gzip: a config or a manifest */ }
+      assert.ok(!body.includes('HOST SECRET'), 'the commit carried the host\'s file');
+    }
+  } else {
+    assert.equal(r.status, 500, r.body);
+  }
+  await ok(d.berth(['rm', '-f', 'race-commit']));
+});

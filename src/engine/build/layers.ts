@@ -18,7 +18,7 @@ const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/r
 type Items = ReturnType<typeof overlayItems>;
 
 /** The changed entries of snapshot `key` (a container's or a build step's), runtime mount points left out. */
-export async function snapshotItems(images: ImageService, key: string, parentChain: Digest | undefined): Promise<{ items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
+export async function snapshotItems(images: ImageService, key: string, parentChain: Digest | undefined): Promise<{ upper: string; items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
   const sn = images.snapshotter;
   const upper = sn.upperPath(key);
   const xattrs = await readXattrs(upper);
@@ -33,7 +33,7 @@ export async function snapshotItems(images: ImageService, key: string, parentCha
   } else {
     items = copyItems(upper, parentChain ? sn.layerDiffPath(parentChain) : undefined);
   }
-  return { items: dropRuntimePaths(items), xattrs };
+  return { upper, items: dropRuntimePaths(items), xattrs };
 }
 
 function dropRuntimePaths(items: Items): Items {
@@ -69,9 +69,9 @@ export interface NewLayer {
  * when nothing changed (an empty layer in history).
  */
 export async function commitSnapshot(images: ImageService, key: string, parentChain: Digest | undefined, move: boolean): Promise<NewLayer | undefined> {
-  const { items, xattrs } = await snapshotItems(images, key, parentChain);
+  const { upper, items, xattrs } = await snapshotItems(images, key, parentChain);
   if (items.length === 0) return undefined;
-  const tar = layerTar(items, xattrs);
+  const tar = layerTar(upper, items, xattrs);
   let info;
   let blob;
   const releases: Array<() => void> = [];
