@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-exec node --test --test-concurrency=1 dist/test/unit/ dist/test/integration/
+exec node --test --test-concurrency=1 dist/test/unit/ dist/test/integration/ dist/test/differential/
