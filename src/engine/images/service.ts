@@ -172,7 +172,7 @@ export class ImageService {
     checkFilterKeys(f, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
     const dangling = f.dangling?.[0];
     if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw new InvalidArgumentError(`Invalid filter 'dangling=${dangling}'`);
+      throw new InvalidArgumentError(`Invalid filter 'dangling=[${f.dangling!.join(' ')}]'`);
     }
     const before = f.before?.length ? await this.createdOf(this.resolve(f.before[0])) : undefined;
     const since = f.since?.length ? await this.createdOf(this.resolve(f.since[0])) : undefined;
