@@ -82,6 +82,17 @@ class ByteReader {
     for await (const _ of this.chunks(n)) { /* discard */ }
   }
 
+  /** Skip up to `n` bytes; false when the stream ended first. */
+  async skipToEnd(n: number): Promise<boolean> {
+    while (n > 0) {
+      if (this.buf.length === 0 && !(await this.fill())) return false;
+      const take = Math.min(n, this.buf.length);
+      this.buf = this.buf.subarray(take);
+      n -= take;
+    }
+    return true;
+  }
+
   /** Read whatever is left, so a writer on the other end never blocks. */
   async drain(): Promise<void> {
     this.buf = Buffer.alloc(0);
@@ -189,7 +200,14 @@ export function tarReader(input: Readable): TarReader {
 
   async function next(): Promise<TarEntry | null> {
     if (ended) return null;
-    if (pending + padding > 0) { await r.skip(pending + padding); pending = padding = 0; }
+    if (pending > 0) { await r.skip(pending); pending = 0; }
+    // An archive that stops right after an entry's data, without padding or end blocks, ends there, as Go's
+    // archive/tar reads it (the docker CLI sends such a context when it adds a Dockerfile from stdin).
+    if (padding > 0) {
+      const more = await r.skipToEnd(padding);
+      padding = 0;
+      if (!more) { ended = true; return null; }
+    }
     let pax = new Map<string, Buffer>();
     let global = new Map<string, Buffer>();
     let longName: string | undefined;

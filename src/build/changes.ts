@@ -63,7 +63,7 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
       if (!m) continue;
       const instr = m[1].toUpperCase();
       const args = m[2];
-      if (!ALLOWED.includes(instr)) throw new InvalidArgumentError(`${instr} is not a valid change command`);
+      if (!ALLOWED.includes(instr)) throw new InvalidArgumentError(`${m[1].toLowerCase()} is not a valid change command`); // dockerd's words, lowercased
       switch (instr) {
         case 'CMD': out.Cmd = execForm(args) ?? ['/bin/sh', '-c', args]; break;
         case 'ENTRYPOINT': out.Entrypoint = execForm(args) ?? ['/bin/sh', '-c', args]; break;

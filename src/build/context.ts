@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { InvalidArgumentError } from '../core/errors.js';
 import { containedName } from '../archive/apply.js';
 import { Tree, at, isMissing, lstatAt, openDirAt, removeAllAt, self, type Entry } from '../archive/tree.js';
-import { hasExceptions, isIgnored, parseDockerignore, type IgnorePattern } from './dockerignore.js';
+import { isIgnored, parseDockerignore } from './dockerignore.js';
 
 const readAsync = promisify(read);
 const CHUNK = 1 << 20;
@@ -118,17 +118,33 @@ export class BuildContext {
     return Buffer.concat(parts);
   }
 
-  /** Drop what .dockerignore excludes; the Dockerfile and .dockerignore themselves always stay. */
-  async applyDockerignore(dockerfile: string): Promise<void> {
+  /**
+   * The daemon's part of .dockerignore, as dockerd's: the client has already
+   * left out what the patterns exclude, so only .dockerignore itself and the
+   * Dockerfile go, when a pattern names them (the docker CLI lists a
+   * Dockerfile it added under a name of its own there); the rest of the
+   * context stays as the client sent it.
+   */
+  async removeIgnoredControlFiles(dockerfile: string): Promise<void> {
     const ig = this.get('.dockerignore');
     if (ig?.type !== 'file') return;
-    this.applyIgnore(parseDockerignore((await this.readFile(ig)).toString('utf8')), [dockerfile, '.dockerignore']);
+    let patterns;
+    // Patterns dockerd cannot read remove nothing, as there.
+    try { patterns = parseDockerignore((await this.readFile(ig)).toString('utf8')); } catch { return; }
+    for (const p of ['.dockerignore', cleanContextPath(dockerfile)]) {
+      if (isIgnored(patterns, p)) this.remove(p);
+    }
+    this.hashes.clear();
   }
 
-  applyIgnore(patterns: IgnorePattern[], keep: string[]): void {
-    if (patterns.length === 0) return;
-    prune(this.root.fd, '', patterns, new Set(keep.map(cleanContextPath)), hasExceptions(patterns));
-    this.hashes.clear();
+  /** Remove the entry at `path` (a symlink itself, not what it points to). */
+  private remove(path: string): void {
+    let f;
+    try { f = this.root.lookup(path); } catch (e) {
+      if (isMissing(e)) return;
+      throw e;
+    }
+    try { if (f.name !== '') removeAllAt(f.dirfd, f.name); } finally { this.root.release(f.dirfd); }
   }
 
   /** Content hash of one entry (files) or of a whole tree (directories). */
@@ -192,27 +208,6 @@ function* walkTree(fd: number, rel: string): Generator<ContextEntry> {
     const child = childDir(fd, name);
     if (child !== undefined) try { yield* walkTree(child, p); } finally { closeSync(child); }
   }
-}
-
-/**
- * Remove what the patterns exclude, children first: an excluded directory
- * stays only to hold entries that stay (re-included by an exception, or kept).
- * Returns whether anything is left in the directory `fd`.
- */
-function prune(fd: number, rel: string, patterns: IgnorePattern[], keep: Set<string>, exceptions: boolean): boolean {
-  let left = false;
-  for (const name of readdirSync(self(fd))) {
-    const p = rel ? `${rel}/${name}` : name;
-    const ignored = !keep.has(p) && isIgnored(patterns, p);
-    let holds = false;
-    if ((!ignored || exceptions || [...keep].some((k) => k.startsWith(p + '/'))) && lstatAt(fd, name)?.isDirectory()) {
-      const child = childDir(fd, name);
-      if (child !== undefined) try { holds = prune(child, p, patterns, keep, exceptions); } finally { closeSync(child); }
-    }
-    if (!ignored || holds) { left = true; continue; }
-    removeAllAt(fd, name);
-  }
-  return left;
 }
 
 export function hasWildcard(s: string): boolean {

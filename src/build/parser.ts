@@ -50,7 +50,7 @@ export interface Dockerfile {
 
 export class ParseError extends InvalidArgumentError {
   constructor(readonly line: number, msg: string) {
-    super(`dockerfile parse error on line ${line}: ${msg}`);
+    super(`dockerfile parse error line ${line}: ${msg}`);
   }
 }
 

@@ -80,7 +80,7 @@ export function parseReference(input: string): Reference {
   const { domain, path } = splitDomain(rest);
   if (!DOMAIN_RE.test(domain)) invalid();
   if (!PATH_RE.test(path)) {
-    if (PATH_RE.test(path.toLowerCase())) invalid('repository name (' + path + ') must be lowercase');
+    if (PATH_RE.test(path.toLowerCase())) invalid('repository name must be lowercase');
     invalid();
   }
   if (domain.length + 1 + path.length > NAME_TOTAL_MAX) invalid(`repository name must not be more than ${NAME_TOTAL_MAX} characters`);

@@ -90,9 +90,10 @@ export async function info(engine: Engine): Promise<Record<string, unknown>> {
 /** /system/df: images with their shared bytes; containers, volumes and build cache come with later services. */
 export async function diskUsage(engine: Engine): Promise<Record<string, unknown>> {
   const svc = engine.images;
-  const list = await svc.list({ all: true });
+  // As dockerd: the images `docker images` shows (no intermediate build steps), their layers shared among themselves.
+  const list = await svc.list({ all: false });
   const useCount = new Map<string, number>();
-  for (const rec of svc.store.list()) for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
+  for (const rec of list.map((s) => svc.store.get(s.Id)!)) for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
   let layersSize = 0;
   for (const l of await engine.snapshotter.listLayers()) layersSize += l.size;
   const images = [];

@@ -217,7 +217,7 @@ test('failing builds: Docker’s messages and exit codes, and no tag left behind
   const bad = ctx('bad', { Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' });
   const b = await d.berth(['build', bad]);
   assert.equal(b.code, 1);
-  assert.match(b.stderr, /dockerfile parse error on line 3: unknown instruction: FOO/);
+  assert.match(b.stderr, /dockerfile parse error line 3: unknown instruction: FOO/);
   const missing = ctx('missing', { Dockerfile: 'FROM busybox\nCOPY x /x\n', '.dockerignore': 'x\n', x: 'ignored' });
   const m = await dockerBuild([missing]);
   assert.equal(m.code, 1);

@@ -37,7 +37,7 @@ test('escape directive and empty continuation lines', () => {
 });
 
 test('errors carry the line number in Docker’s words', () => {
-  assert.throws(() => parseDockerfile('FROM busybox\n\nFOO bar\n'), { message: 'dockerfile parse error on line 3: unknown instruction: FOO' });
+  assert.throws(() => parseDockerfile('FROM busybox\n\nFOO bar\n'), { message: 'dockerfile parse error line 3: unknown instruction: FOO' });
   assert.throws(() => parseDockerfile('FROM busybox\nRUN\n'), /line 2: RUN requires at least one argument/);
 });
 
@@ -74,6 +74,45 @@ test('.dockerignore: *, ?, **, ! exceptions, order, leading / and ..', () => {
   assert.equal(isIgnored(order, 'x.log'), true); // the last match wins
 });
 
+test('.dockerignore reads as patternmatcher\'s ignorefile: comments only at column 0, spaces trimmed, spaced exceptions, a BOM', () => {
+  const p = parseDockerignore('\uFEFF# comment\n  spaced.txt  \n #lead.txt\n\\#esc.txt\nsub/*\n!  sub/keep.txt\n\n   \n');
+  assert.deepEqual(p.map((x) => `${x.exclusion ? '!' : ''}${x.text}`), ['spaced.txt', '#lead.txt', '\\#esc.txt', 'sub/*', '!sub/keep.txt']);
+  assert.equal(isIgnored(p, 'spaced.txt'), true);
+  assert.equal(isIgnored(p, '#lead.txt'), true, 'a pattern after leading spaces is no comment');
+  assert.equal(isIgnored(p, '#esc.txt'), true, '\\ escapes the #');
+  assert.equal(isIgnored(p, '#file.txt'), false, 'a file named with # is an ordinary file');
+  assert.equal(isIgnored(p, 'comment'), false);
+  assert.equal(isIgnored(p, 'sub/drop.txt'), true);
+  assert.equal(isIgnored(p, 'sub/keep.txt'), false, 'the exception is read with the spaces after ! trimmed');
+  assert.equal(isIgnored(parseDockerignore('#file.txt\n'), '#file.txt'), false, 'a line starting with # is a comment even when a file has that name');
+  assert.throws(() => parseDockerignore('!\n'), /illegal exclusion pattern: "!"/);
+});
+
+test('.dockerignore matches as patternmatcher: **, prefixes and suffixes, classes, escapes, regexp characters taken literally', () => {
+  const m = (pattern: string, path: string) => isIgnored(parseDockerignore(pattern), path);
+  assert.equal(m('**', 'any/thing'), true);
+  assert.equal(m('**/foo', 'foo'), true);
+  assert.equal(m('**/foo', 'a/b/foo'), true);
+  assert.equal(m('**/foo', 'a/xfoo'), false);
+  assert.equal(m('**foo', 'a/xfoo'), true);
+  assert.equal(m('dir/**', 'dir/a/b'), true);
+  assert.equal(m('dir/**', 'dirx/a'), false);
+  assert.equal(m('a/**/b', 'a/b'), true);
+  assert.equal(m('a/**/b', 'a/x/y/b'), true);
+  assert.equal(m('**/*.go', 'x/y/z.go'), true);
+  assert.equal(m('[a-c].txt', 'b.txt'), true);
+  assert.equal(m('[^a].txt', 'a.txt'), false, '[^…] negates as a regular expression does');
+  assert.equal(m('[^a].txt', 'b.txt'), true);
+  assert.equal(m('[!a].txt', '!.txt'), true, '[!…] is a class holding ! (patternmatcher hands it to a regexp)');
+  assert.equal(m('[!a].txt', 'b.txt'), false);
+  assert.equal(m('a+b(1).txt', 'a+b(1).txt'), true);
+  assert.equal(m('a.txt', 'abtxt'), false);
+  assert.equal(m('a\\*b', 'a*b'), true);
+  assert.equal(m('a\\*b', 'axb'), false);
+  assert.equal(m('./x/../y/', 'y/z'), true, 'patterns are cleaned');
+  assert.equal(m('/abs', 'abs'), true);
+});
+
 type Item = string | { type: 'symlink' | 'link'; linkname: string };
 
 function tar(files: Record<string, Item>): Buffer {
@@ -96,20 +135,36 @@ async function context(files: Record<string, Item>): Promise<{ ctx: BuildContext
 
 test('context hashes ignore times and follow content; globs and ignore files', async () => {
   const long = 'd/' + 'n'.repeat(150) + '/f.txt';
-  const { ctx: c, dir } = await context({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n' });
+  const { ctx: c, dir } = await context({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n.dockerignore\nsrc/Dockerfile.x\n', 'src/Dockerfile.x': 'FROM x' });
   const { ctx: d, dir: dir2 } = await context({ 'a.txt': 'one' });
   try {
     assert.equal(await c.hash('a.txt'), await d.hash('a.txt'));
     assert.notEqual(await c.hash('a.txt'), await c.hash('b.txt'));
     assert.deepEqual(c.glob('*.txt'), ['a.txt', 'b.txt']);
     assert.equal((await c.readFile(c.get(long)!)).toString(), 'deep');
-    await c.applyDockerignore('Dockerfile');
-    assert.equal(c.get('b.txt'), undefined);
+    // As dockerd: the daemon drops only .dockerignore and the Dockerfile when the patterns name them; the client filtered the rest.
+    await c.removeIgnoredControlFiles('src/Dockerfile.x');
+    assert.ok(c.get('b.txt'));
+    assert.equal(c.get('.dockerignore'), undefined);
+    assert.equal(c.get('src/Dockerfile.x'), undefined);
     assert.ok(c.get('src/x.go'));
   } finally {
     c.close(); d.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
+test('a context that stops right after the last file\'s data (the docker CLI\'s -f - tar) unpacks; one cut inside the data does not', async () => {
+  const whole = tar({ 'a.txt': 'a', '.dockerignore': 'abc' });
+  const cut = whole.subarray(0, 512 * 3 + 3); // no padding, no end blocks
+  const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
+  try {
+    await unpackContext(Readable.from([cut]), dir);
+    assert.equal(readFileSync(join(dir, '.dockerignore'), 'utf8'), 'abc');
+    await assert.rejects(unpackContext(Readable.from([whole.subarray(0, 512 * 3 + 2)]), mkdtempSync(join(dir, 'x-'))), /unexpected EOF/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

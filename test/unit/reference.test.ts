@@ -33,7 +33,7 @@ test('digest references keep no implicit tag', () => {
 });
 
 test('bad references are refused in Docker’s words', () => {
-  assert.throws(() => parseReference('Busybox'), /invalid reference format: repository name \(library\/Busybox\) must be lowercase/);
+  assert.throws(() => parseReference('Busybox'), /: invalid reference format: repository name must be lowercase$/);
   assert.throws(() => parseReference('a'.repeat(64)), /cannot specify 64-byte hexadecimal strings/);
   for (const bad of ['', 'busybox:', 'bus box', 'busybox@sha256:abc', ':tag', 'a//b', 'busybox:-x', '-a/b']) {
     assert.throws(() => parseReference(bad), /invalid reference format/, bad);

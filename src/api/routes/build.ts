@@ -1,9 +1,10 @@
 /** /build, /commit and /containers/{id}/changes: decode, call the build service, encode Docker's answer. */
-import { InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
+import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
 import { parseReference } from '../../core/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
 import { pull } from '../../engine/distribution/pull.js';
 import { BuildError } from '../../engine/build/builder.js';
+import { pruneBuildCache } from '../../engine/build/cache.js';
 import { commitContainer, containerChanges } from '../../engine/build/commit.js';
 import type { ContainerConfig } from '../../engine/images/types.js';
 import type { Ctx } from '../context.js';
@@ -30,6 +31,7 @@ function registryConfig(ctx: Ctx): (domain: string) => AuthConfig | undefined {
 async function build(ctx: Ctx): Promise<void> {
   const q = ctx.query;
   if (ctx.str('version') === '2') throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
+  const quiet = ctx.bool('q');
   const extraHosts = q.getAll('extrahosts').flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
   const req = {
     dockerfile: ctx.str('dockerfile') ?? '',
@@ -39,7 +41,6 @@ async function build(ctx: Ctx): Promise<void> {
     target: ctx.str('target') || undefined,
     noCache: ctx.bool('nocache'),
     pull: ctx.bool('pull'),
-    quiet: ctx.bool('q'),
     cacheFrom: jsonParam<string[]>(ctx, 'cachefrom', []),
     networkMode: ctx.str('networkmode') || undefined,
     extraHosts,
@@ -48,10 +49,14 @@ async function build(ctx: Ctx): Promise<void> {
     remote: ctx.str('remote') || undefined,
   };
   for (const t of req.tags) {
-    try { parseReference(t); } catch (e) { throw new InvalidArgumentError(`invalid reference format: ${messageOf(e)}`); }
+    // dockerd 20.10 answers a bad tag with a 500.
+    try { parseReference(t); } catch (e) { throw new SystemError(messageOf(e)); }
   }
   let write: ((m: unknown) => void) | undefined;
-  const send = (m: unknown) => { write ??= ctx.startStream(); write(m); };
+  const wire = (m: unknown) => { write ??= ctx.startStream(); write(m); };
+  // With q=1 dockerd holds the build's output back: on success the client gets only the ID, on failure what was held and the error.
+  const held: unknown[] = [];
+  const send = (m: unknown) => { if (quiet) held.push(m); else wire(m); };
   const svc = ctx.engine.builds;
   // A client that hangs up cancels its build, as with dockerd.
   const ac = new AbortController();
@@ -66,12 +71,14 @@ async function build(ctx: Ctx): Promise<void> {
     });
   };
   try {
-    await svc.build(ctx.req, { ...req, pullImage, signal: ac.signal }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    const id = await svc.build(ctx.req, { ...req, pullImage, signal: ac.signal }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    if (quiet) wire({ stream: `${id}\n` });
   } catch (err) {
+    for (const m of held) wire(m);
     if (!write) throw err;
     const message = messageOf(err);
-    const code = err instanceof BuildError ? err.code : statusOf(err) >= 500 ? 1 : 1;
-    send({ errorDetail: { code, message }, error: message });
+    // Only a failed RUN carries a code (the CLI exits with it); other errors are bare, as dockerd sends them.
+    wire({ errorDetail: err instanceof BuildError ? { code: err.code, message } : { message }, error: message });
   }
   if (!write) ctx.startStream();
   ctx.res.end();
@@ -92,6 +99,7 @@ async function commit(ctx: Ctx): Promise<void> {
 
 export function buildRoutes(r: Router): void {
   r.post('/build', build);
+  r.post('/build/prune', async (ctx) => ctx.send(200, pruneBuildCache(ctx.filters(), ctx.str('keep-storage'))));
   r.post('/commit', commit);
   r.get('/containers/{id}/changes', async (ctx) => ctx.send(200, await containerChanges(ctx.engine.containers, ctx.params.id!)));
 }

@@ -38,8 +38,17 @@ async function create(ctx: Ctx): Promise<void> {
   ctx.res.end();
 }
 
+/** dockerd answers a load 200 with a JSON stream whatever happens: a bad archive is an error message in it. */
 async function load(ctx: Ctx): Promise<void> {
-  const lines = await loadImages(ctx.engine.images, ctx.req);
+  let lines: string[];
+  try {
+    lines = await loadImages(ctx.engine.images, ctx.req);
+  } catch (err) {
+    const message = messageOf(err);
+    ctx.startStream()({ errorDetail: { message }, error: message });
+    ctx.res.end();
+    return;
+  }
   const write = ctx.startStream();
   for (const l of lines) write({ stream: l + '\n' });
   ctx.res.end();

@@ -20,6 +20,7 @@ export function tarDirectory(root: string, ignore: IgnorePattern[], keep: Set<st
   const walk = (abs: string, rel: string) => {
     for (const name of readdirSync(abs).sort()) {
       const r = rel ? `${rel}/${name}` : name;
+      if (extra.some((x) => x.name === r)) continue; // replaced by what the CLI sends instead
       const p = join(abs, name);
       const st = lstatSync(p);
       const ignored = !keep.has(r) && isIgnored(ignore, r);
@@ -162,7 +163,11 @@ export const buildCmd: Command = {
           throw new CliExit(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${resolve(dir, rel)}: no such file or directory`);
         }
         const igPath = join(dir, '.dockerignore');
-        const ignore = existsSync(igPath) ? parseDockerignore(readFileSync(igPath, 'utf8')) : [];
+        const igText = existsSync(igPath) ? readFileSync(igPath, 'utf8') : undefined;
+        const ignore = igText !== undefined ? parseDockerignore(igText) : [];
+        // A Dockerfile added under a name of its own is listed in the .dockerignore sent, so the daemon drops it
+        // from the context after reading it (as the docker CLI does): COPY . never copies it.
+        if (extra.length) extra.push({ name: '.dockerignore', data: Buffer.from(`${igText ?? '.dockerignore'}\n${rel}\n`) });
         body = tarDirectory(dir, ignore, new Set([rel, '.dockerignore']), extra);
         dockerfileParam = rel;
       }
@@ -186,6 +191,7 @@ export const buildCmd: Command = {
       body, headers: { 'Content-Type': 'application/x-tar' },
     });
     let id: string | undefined;
+    let held = '';
     let error: { message: string; code: number } | undefined;
     const quiet = f.quiet as boolean;
     // Streamed text and, for a FROM that pulls, the pull's progress lines, as the docker CLI renders both.
@@ -198,10 +204,18 @@ export const buildCmd: Command = {
         return;
       }
       if (m.aux && typeof (m.aux as { ID?: string }).ID === 'string') id = (m.aux as { ID: string }).ID;
-      if (!quiet && (typeof m.stream === 'string' || typeof m.status === 'string')) progress.render(m as never);
+      // Quiet, the daemon sends only the ID, as a stream message (and on failure what it held back).
+      if (quiet && typeof m.stream === 'string') held += m.stream;
+      else if (typeof m.stream === 'string' || typeof m.status === 'string') progress.render(m as never);
     });
-    if (error) throw new CliExit(error.code, error.message);
-    if (quiet && id) cli.out(id + '\n');
+    if (error) {
+      if (quiet && held) process.stderr.write(held);
+      throw new CliExit(error.code, error.message);
+    }
+    if (quiet) {
+      id ??= held.trim();
+      cli.out(held);
+    }
     if (f.iidfile && id) writeFileSync(f.iidfile as string, id);
   },
 };

@@ -274,8 +274,9 @@ async function printStream(cli: Cli, res: import('node:http').IncomingMessage, q
   let error: string | undefined;
   await client.stream(res, (m) => {
     if (m.error || m.errorDetail) { error = String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error); return; }
-    if (quiet) return;
+    // Quiet drops progress only: "Loaded image: …" still prints, as with the docker CLI.
     if (typeof m.stream === 'string') cli.out(m.stream);
+    else if (quiet) return;
     else if (typeof m.status === 'string') cli.out(`${m.id ? `${m.id}: ` : ''}${m.status}${m.progress ? ` ${m.progress}` : ''}\n`);
   });
   if (error) throw new CliExit(1, error);

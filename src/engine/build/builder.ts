@@ -49,7 +49,6 @@ export interface BuildOptions {
   target?: string;
   noCache: boolean;
   pull: boolean;
-  quiet: boolean;
   cacheFrom: string[];
   networkMode?: string;
   extraHosts: string[];
@@ -140,12 +139,12 @@ function parseFlags(node: Node, allowed: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of node.flags) {
     const m = /^--([a-zA-Z-]+)(?:=(.*))?$/s.exec(f);
-    if (!m) throw new InvalidArgumentError(`dockerfile parse error on line ${node.line}: invalid flag ${f}`);
+    if (!m) throw new InvalidArgumentError(`dockerfile parse error line ${node.line}: invalid flag ${f}`);
     if (!allowed.includes(m[1]!)) {
       if (['mount', 'network', 'security', 'link', 'parents', 'exclude', 'checksum', 'keep-git-dir'].includes(m[1]!)) {
         throw new InvalidArgumentError(`the --${m[1]} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
       }
-      throw new InvalidArgumentError(`dockerfile parse error on line ${node.line}: Unknown flag: ${m[1]}`);
+      throw new InvalidArgumentError(`dockerfile parse error line ${node.line}: Unknown flag: ${m[1]}`);
     }
     out.set(m[1]!, (m[2] ?? '').replace(/^(["'])(.*)\1$/s, '$2'));
   }
@@ -194,10 +193,11 @@ export class Builder {
     let dfEntry = this.o.context.resolve(dfPath);
     if (!dfEntry && !this.o.dockerfile) dfEntry = this.o.context.resolve('dockerfile');
     if (!dfEntry || dfEntry.type !== 'file') {
-      throw new InvalidArgumentError(`Cannot locate specified Dockerfile: ${this.o.dockerfile || 'Dockerfile'}`);
+      throw new BerthError(`Cannot locate specified Dockerfile: ${this.o.dockerfile || 'Dockerfile'}`);
     }
-    await this.o.context.applyDockerignore(dfPath);
-    this.df = parseDockerfile((await this.o.context.readFile(dfEntry)).toString('utf8'));
+    const text = (await this.o.context.readFile(dfEntry)).toString('utf8');
+    await this.o.context.removeIgnoredControlFiles(dfPath);
+    this.df = parseDockerfile(text);
     for (const w of this.df.warnings) this.out.stream(w + '\n');
     if (this.df.nodes.length === 0) throw new InvalidArgumentError('the Dockerfile (Dockerfile) cannot be empty');
     this.plan();
@@ -225,7 +225,8 @@ export class Builder {
       let n = 0;
       for (const a of this.metaArgNodes) {
         n++;
-        this.printer.write(-1, `Step ${n}/${this.stepTotal} : ${a.original}\n`);
+        this.printer.write(-1, `Step ${n}/${this.stepTotal} : ${a.original}`);
+        this.printer.write(-1, '\n');
       }
       this.printer.finish(-1);
       for (const i of order) this.stageImages.set(i, this.runStage(this.stages[i]!).finally(() => this.printer.finish(i)));
@@ -267,7 +268,7 @@ export class Builder {
         continue;
       }
       if (!cur) {
-        if (n.cmd !== 'arg') throw new InvalidArgumentError(`dockerfile parse error on line ${n.line}: no build stage in current context`);
+        if (n.cmd !== 'arg') throw new InvalidArgumentError(`dockerfile parse error line ${n.line}: no build stage in current context`);
         this.metaArgNodes.push(n);
         for (const w of splitRawWords(n.args, this.df.escape)) {
           const eq = w.indexOf('=');
@@ -290,7 +291,7 @@ export class Builder {
         if (this.stages.some((o) => o !== s && o.name === name)) throw new InvalidArgumentError(`duplicate name ${name}`);
         s.name = name;
       } else if (words.length !== 1) {
-        throw new InvalidArgumentError(`dockerfile parse error on line ${s.from.line}: FROM requires either one or three arguments`);
+        throw new InvalidArgumentError(`dockerfile parse error line ${s.from.line}: FROM requires either one or three arguments`);
       }
       const base = this.stageRef(words[0]!, s.index);
       if (base !== undefined) s.deps.add(base);
@@ -332,15 +333,18 @@ export class Builder {
   }
 
   private async runStage(s: Stage): Promise<ImageRecord | undefined> {
-    const write = (t: string) => { if (!this.o.quiet) this.printer.write(s.index, t); };
+    const write = (t: string) => this.printer.write(s.index, t);
     const st: StageState = { config: {}, args: new Map(), escape: this.df.escape };
     let step = s.firstStep;
-    write(`Step ${step}/${this.stepTotal} : ${s.from.original}\n`);
+    // The step line and its newline are two messages, as the classic builder writes them.
+    write(`Step ${step}/${this.stepTotal} : ${s.from.original}`);
+    write('\n');
     await this.from(s, st, write);
     for (const n of s.nodes) {
       this.checkCancelled();
       step++;
-      write(`Step ${step}/${this.stepTotal} : ${n.original}\n`);
+      write(`Step ${step}/${this.stepTotal} : ${n.original}`);
+      write('\n');
       await this.dispatch(st, n, write, s);
       if (st.image) write(` ---> ${shortId(st.image.id)}\n`);
     }
@@ -763,7 +767,8 @@ export class Builder {
       const logs = readLogs(this.containers.logPath(c), { follow: true, stopped, partial: true });
       await this.containers.start(id);
       if (this.o.signal?.aborted) cancel();
-      for await (const r of logs) write(r.line.toString('utf8'));
+      // The classic builder colours what a step writes to stderr, one write at a time.
+      for await (const r of logs) write(r.stream === 'stderr' ? `\x1b[91m${r.line.toString('utf8')}\x1b[0m` : r.line.toString('utf8'));
       code = await exited;
       this.checkCancelled();
     } catch (err) {

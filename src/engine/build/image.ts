@@ -39,7 +39,8 @@ export async function createImage(images: ImageService, n: NewImage): Promise<Im
     ...(n.comment ? { comment: n.comment } : {}),
     config: n.config,
     ...(n.container ? { container: n.container } : {}),
-    ...(n.containerConfig ? { container_config: n.containerConfig } : {}),
+    // The classic builder's step config always carries a Labels map (empty when none).
+    ...(n.containerConfig ? { container_config: { ...n.containerConfig, Labels: n.containerConfig.Labels ?? {} } } : {}),
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: [...(parentCfg?.history ?? []), hist],
   };

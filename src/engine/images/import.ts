@@ -5,7 +5,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, isValidTag } from '../../core/reference.js';
 import { decompressStream } from '../../archive/compression.js';
 import { applyChanges } from '../../build/changes.js';
@@ -69,6 +69,8 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
   } catch (err) {
     await writer.abort();
     releaseBlob?.();
+    // What docker users see for a rootfs that is no tar (dockerd unpacks in a child process: the exit status), a 500 there.
+    if (/invalid tar header/i.test(messageOf(err))) throw new SystemError('Error processing tar file(exit status 1): archive/tar: invalid tar header');
     throw err;
   }
   const releaseLayer = svc.leases.hold([layer.chainId]);

@@ -103,7 +103,11 @@ async function readArchive(svc: ImageService, body: Readable): Promise<ArchiveFi
     await pipeline(stream, ex);
   } catch (err) {
     await files.discard();
-    throw new InvalidArgumentError(`invalid archive: ${messageOf(err)}`);
+    // What docker users see for a damaged archive (dockerd unpacks it in a child process, hence the exit status).
+    const msg = messageOf(err);
+    if (/invalid tar header/i.test(msg)) throw new InvalidArgumentError('Error processing tar file(exit status 1): archive/tar: invalid tar header');
+    if (/unexpected end of data/i.test(msg)) throw new InvalidArgumentError('Error processing tar file(exit status 1): unexpected EOF');
+    throw new InvalidArgumentError(`invalid archive: ${msg}`);
   }
   if (files.files.size === 0) {
     throw new InvalidArgumentError('invalid archive: the archive is empty');

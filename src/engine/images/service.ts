@@ -172,7 +172,7 @@ export class ImageService {
     checkFilterKeys(f, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
     const dangling = f.dangling?.[0];
     if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw new InvalidArgumentError(`Invalid filter 'dangling=${dangling}'`);
+      throw new InvalidArgumentError(`Invalid filter 'dangling=[${f.dangling!.join(' ')}]'`);
     }
     const before = f.before?.length ? await this.createdOf(this.resolve(f.before[0])) : undefined;
     const since = f.since?.length ? await this.createdOf(this.resolve(f.since[0])) : undefined;
@@ -182,6 +182,8 @@ export class ImageService {
       const cfg = await this.config(rec.id);
       const tags = this.store.refsOf(rec.id).filter(isTagged);
       if (dangling !== undefined && (tags.length === 0) !== (dangling === 'true' || dangling === '1')) continue;
+      // Dangling means a top image without a tag, as dockerd counts it: intermediate build steps are not.
+      if ((dangling === 'true' || dangling === '1') && this.children(rec.id).length > 0) continue;
       if (!opts.all && tags.length === 0 && dangling === undefined && this.children(rec.id).length > 0) continue;
       if (!matchLabels(cfg.config?.Labels, f.label)) continue;
       const created = createdSeconds(cfg, rec);
@@ -196,16 +198,18 @@ export class ImageService {
         repoTags = matched.map((r) => familiarString(r));
       }
       const size = await this.size(rec);
+      const digests = this.repoDigests(rec);
       out.push({
         Id: rec.id,
         ParentId: rec.parent ?? '',
-        RepoTags: repoTags,
-        RepoDigests: this.repoDigests(rec),
+        // dockerd 20.10 lists an untagged image as <none>:<none>, and no digests (or labels) as null.
+        RepoTags: (tags.length ? repoTags : digests.length ? null : ['<none>:<none>']) as string[],
+        RepoDigests: (digests.length ? digests : tags.length ? null : ['<none>@<none>']) as string[],
         Created: created,
         Size: size,
         SharedSize: -1,
         VirtualSize: size,
-        Labels: cfg.config?.Labels ?? {},
+        Labels: (cfg.config?.Labels ?? null) as Record<string, string>,
         Containers: this.usersOf(rec.id).length,
       });
     }
@@ -229,7 +233,7 @@ export class ImageService {
       Comment: cfg.comment ?? '',
       Created: cfg.created ?? rec.addedAt,
       Container: cfg.container ?? '',
-      ContainerConfig: cfg.container_config ?? emptyContainerConfig(),
+      ContainerConfig: { ...emptyContainerConfig(), ...(cfg.container_config ?? {}) },
       DockerVersion: cfg.docker_version ?? '',
       Author: cfg.author ?? '',
       Config: { ...emptyContainerConfig(), ...(cfg.config ?? {}) },
@@ -318,7 +322,8 @@ export class ImageService {
           throw new ConflictError(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(rec.id)}`);
         }
         await this.untag(byRef, rec.id, out);
-        if (refs.length > 1 || users.length > 0) return out;
+        // The image itself stays while another name, a container or a child image holds it (quietly, as dockerd).
+        if (refs.length > 1 || users.length > 0 || this.children(rec.id).length > 0) return out;
         await this.deleteImage(rec, opts, out);
         return out;
       }
@@ -328,13 +333,14 @@ export class ImageService {
       if (running) {
         throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
       }
-      if (users.length > 0 && !opts.force) {
-        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
-      }
+      // dockerd's order: several repositories first, then a stopped container.
       const refs = this.store.refsOf(rec.id);
       const repos = new Set(refs.map((r) => fullName(parseReference(r))));
       if (repos.size > 1 && !opts.force) {
         throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      if (users.length > 0 && !opts.force) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
       }
       if (this.children(rec.id).length > 0) {
         throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image has dependent child images`);
@@ -377,29 +383,45 @@ export class ImageService {
     }
   }
 
+  /**
+   * Docker's image prune: each candidate is removed as `docker rmi` would
+   * remove it (by each of its references in order, or by ID), and one that
+   * conflicts (in use, has children) is passed over — so an in-use image
+   * keeps its last tag, and a tagged parent loses its tag and then goes with
+   * its last child, whichever of the two comes first.
+   */
   async prune(filters: Filters = {}): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }> {
     checkFilterKeys(filters, ['dangling', 'until', 'label', 'label!']);
-    const danglingOnly = !(filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0');
+    const d = filters.dangling;
+    if (d?.length && !d.every((v) => ['true', 'false', '1', '0'].includes(v))) throw new InvalidArgumentError(`Invalid filter 'dangling=[${d.join(' ')}]'`);
+    const danglingOnly = !(d?.includes('false') || d?.includes('0'));
     const until = filters.until?.length ? parseUntil(filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
-    let reclaimed = 0;
     const before = await this.layerBytes();
-    await this.store.lock.run(async () => {
-      for (const rec of this.store.list()) {
-        if (!this.store.has(rec.id)) continue; // removed as a parent already
-        const cfg = await this.config(rec.id);
-        const tags = this.store.refsOf(rec.id).filter(isTagged);
-        if (danglingOnly && tags.length > 0) continue;
-        if (this.usersOf(rec.id).length > 0 || this.children(rec.id).length > 0) continue;
-        if (until !== undefined && createdSeconds(cfg, rec) >= until) continue;
-        if (!matchLabels(cfg.config?.Labels, filters.label)) continue;
-        if (filters['label!']?.length && !filters['label!'].every((l) => !matchLabels(cfg.config?.Labels, [l]))) continue;
-        for (const r of this.store.refsOf(rec.id)) await this.untag(r, rec.id, deleted);
-        await this.deleteImage(rec, {}, deleted);
-      }
-    });
-    reclaimed = Math.max(0, before - (await this.layerBytes()));
-    if (deleted.length > 0) this.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
+    const candidates: ImageRecord[] = [];
+    for (const rec of this.store.list()) {
+      const refs = this.store.refsOf(rec.id);
+      const children = this.children(rec.id).length;
+      if (danglingOnly && children > 0) continue;
+      if (refs.length === 0 && children > 0) continue;
+      const cfg = await this.config(rec.id);
+      if (until !== undefined && createdSeconds(cfg, rec) >= until) continue;
+      if (!matchLabels(cfg.config?.Labels, filters.label)) continue;
+      if (filters['label!']?.length && !filters['label!'].every((l) => !matchLabels(cfg.config?.Labels, [l]))) continue;
+      candidates.push(rec);
+    }
+    const passOver = async (fn: () => Promise<ImageDeleteItem[]>) => {
+      try { deleted.push(...await fn()); } catch (e) { if (!(e instanceof ConflictError) && !(e instanceof NotFoundError)) throw e; }
+    };
+    for (const rec of candidates) {
+      if (!this.store.has(rec.id)) continue; // went with a child already
+      const refs = this.store.refsOf(rec.id).sort();
+      if (refs.length === 0) { await passOver(() => this.remove(rec.id.slice('sha256:'.length))); continue; }
+      if (danglingOnly && refs.some(isTagged)) continue;
+      for (const r of refs) await passOver(() => this.remove(r));
+    }
+    const reclaimed = Math.max(0, before - (await this.layerBytes()));
+    this.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
