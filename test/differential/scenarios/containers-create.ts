@@ -3,6 +3,9 @@
  * the config — through the API and through the docker CLI. Object names here
  * start with `cc-`.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { scenario, type Side, type Recorder } from '../harness.js';
 
 /** Create through the API; the answer recorded, the ID returned (or undefined on an error). */
@@ -95,6 +98,13 @@ scenario({
   async run(s, rec) {
     rec.cli('run -e', await s.docker(['run', '--name', 'cc-env', '-e', 'CC_UNSET_VAR', '-e', 'CC_SET=1', 'busybox', 'sh', '-c', 'env | grep ^CC_ | sort']));
     rec.exact('Config.Env', (((await inspect(s, 'cc-env')).Config as Record<string, unknown>).Env as string[]).slice().sort());
+    rec.cli('run -d', await s.docker(['run', '-d', '--name', 'cc-env-exec', '-e', 'CC_UNSET_VAR', 'busybox', 'sleep', '30']));
+    rec.cli('exec sees no bare name', await s.docker(['exec', '-e', 'CC_EXEC_UNSET', 'cc-env-exec', 'sh', '-c', 'env | grep -c ^CC_ || true']));
+    const file = join(tmpdir(), `cc-env-${process.pid}-${s.name}`);
+    writeFileSync(file, '# a comment\nCC_FILE_UNSET_VAR\nCC_FILE=2\n');
+    try {
+      rec.cli('run --env-file', await s.docker(['run', '--rm', '--env-file', file, 'busybox', 'sh', '-c', 'env | grep ^CC_ | sort']));
+    } finally { rmSync(file, { force: true }); }
     const id = await create(s, rec, 'create api', { Image: 'busybox', Cmd: ['sh', '-c', 'env | grep ^CC_ | sort'], Env: ['CC_BARE', 'CC_EMPTY=', 'CC_X=y'] }, '?name=cc-env-api');
     rec.answer('start', await s.api('POST', `/containers/${id}/start`));
     await s.api('POST', `/containers/${id}/wait`);
