@@ -33,6 +33,7 @@ export interface OciProcess {
   rlimits?: OciRlimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  consoleSize?: { height: number; width: number };
 }
 export type OciNamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
 export interface OciNamespace { type: OciNamespaceType; path?: string }
@@ -506,6 +507,9 @@ export function buildSpec(input: SpecInput): OciSpec {
   };
   const rl = rlimits(hc);
   if (rl) process.rlimits = rl;
+  // The client's window size at create (API ≥ 1.42): the terminal has it before the process first looks.
+  const cs = hc.ConsoleSize;
+  if (input.tty && Array.isArray(cs) && Number(cs[0]) > 0 && Number(cs[1]) > 0) process.consoleSize = { height: Number(cs[0]), width: Number(cs[1]) };
   if (typeof hc.OomScoreAdj === 'number') process.oomScoreAdj = hc.OomScoreAdj;
 
   const linux: OciLinux = {
@@ -517,8 +521,9 @@ export function buildSpec(input: SpecInput): OciSpec {
   const seccomp = containerSeccomp(sec.seccomp, privileged, caps);
   if (seccomp) linux.seccomp = seccomp;
   if (!privileged && !sec.unmaskedPaths) {
-    linux.maskedPaths = [...MASKED_PATHS];
-    linux.readonlyPaths = [...READONLY_PATHS];
+    // The container's own lists (dockerd stores the defaults in them at create; an API client may set others).
+    linux.maskedPaths = [...(Array.isArray(hc.MaskedPaths) ? hc.MaskedPaths as string[] : MASKED_PATHS)];
+    linux.readonlyPaths = [...(Array.isArray(hc.ReadonlyPaths) ? hc.ReadonlyPaths as string[] : READONLY_PATHS)];
   }
   const sysctls = hc.Sysctls;
   if (sysctls && typeof sysctls === 'object' && Object.keys(sysctls).length) linux.sysctl = { ...(sysctls as Record<string, string>) };

@@ -135,6 +135,17 @@ for (const cli of ['berth', 'docker'] as const) {
   });
 }
 
+for (const cli of ['berth', 'docker'] as const) {
+  test(`${cli} run -it: the process sees the terminal's size from its first instant`, async () => {
+    const t = term(`${cli}-size`, cli, ['run', '-it', '--rm', 'busybox', 'stty', 'size']);
+    try {
+      const m = await t.waitFor(/EXITED (\d+)/, 'the exit');
+      assert.equal(m[1], '0', t.screen());
+      assert.match(t.screen(), /^30 100\s*$/m, 'stty size inside: rows and columns of the 100x30 window');
+    } finally { t.close(); }
+  });
+}
+
 test('--detach-keys: a custom sequence detaches; a bad one is refused', async () => {
   const t = term('keys', 'berth', ['run', '-it', '--detach-keys', 'ctrl-x,x', '--name', 'keys', 'busybox', 'sh']);
   try {

@@ -469,3 +469,16 @@ test('system df and info count containers as docker does', async () => {
   assert.equal(info.ContainersStopped, 1);
   await d.berth(['rm', '-f', 'dfrun', 'dfstop']);
 });
+
+test('berth run --runtime and --userns: the runtime asked for, an unknown one refused, only the host user namespace', async () => {
+  const ok = await d.berth(['run', '--name', 'rt-runc', '--runtime', 'runc', '--userns', 'host', 'busybox', 'true']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((await d.berth(['inspect', '-f', '{{.HostConfig.Runtime}} {{.HostConfig.UsernsMode}}', 'rt-runc'])).stdout.trim(), 'runc host');
+  const bogus = await d.berth(['run', '--rm', '--runtime', 'bogus', 'busybox', 'true']);
+  assert.equal(bogus.code, 125);
+  assert.match(bogus.stderr, /Error response from daemon: Unknown runtime specified bogus/);
+  const userns = await d.berth(['create', '--userns', 'private', 'busybox']);
+  assert.equal(userns.code, 125);
+  assert.match(userns.stderr, /--userns: invalid USER mode/);
+  await d.berth(['rm', 'rt-runc']);
+});

@@ -4,6 +4,7 @@ import { compareApiVersions } from '../../core/version.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
 import { logDetails } from '../../engine/containers/logfiles.js';
+import { assertReadable } from '../../engine/containers/logdrivers.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
@@ -37,6 +38,7 @@ function encoder(tty: boolean): (stream: 'stdout' | 'stderr', data: Buffer) => B
 async function logs(ctx: Ctx): Promise<void> {
   const svc = ctx.engine.containers;
   const c = svc.get(ctx.params.id!);
+  assertReadable(c.rec.HostConfig.LogConfig?.Type);
   const stdout = ctx.bool('stdout');
   const stderr = ctx.bool('stderr');
   if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
@@ -52,7 +54,9 @@ async function logs(ctx: Ctx): Promise<void> {
   const details = ctx.bool('details');
   const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
   const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
-  ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  // dockerd names the stream's media type from API 1.42 on (moby's version-history); before, it sends none.
+  const media = compareApiVersions(ctx.version, '1.42') < 0 ? undefined : tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  ctx.res.writeHead(200, media ? { 'Content-Type': media } : {});
   ctx.res.flushHeaders();
   for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
     let line = r.line;
@@ -118,7 +122,9 @@ export function containerRoutes(r: Router): void {
     const body = await ctx.decode<CreateRequest>('ContainerCreate');
     // dockerd's decoder leaves the config nil when no field of it was sent (a body of {} or null).
     if (!CONFIG_FIELDS.some((f) => f in body)) throw new InvalidArgumentError('Config cannot be empty in order to create a container');
-    ctx.send(201, await ctx.engine.containers.create(ctx.str('name') || undefined, body));
+    // dockerd ignores ConsoleSize below API 1.42 (it was not part of the contract before).
+    if (body.HostConfig?.ConsoleSize && compareApiVersions(ctx.version, '1.42') < 0) body.HostConfig.ConsoleSize = [0, 0];
+    ctx.send(201, await ctx.engine.containers.create(ctx.str('name') || undefined, body, { platform: ctx.str('platform') || undefined }));
   });
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);

@@ -85,7 +85,7 @@ async function createContainer(cli: Cli, f: Record<string, unknown>, args: strin
     const { pullForContainer } = await import('./distribution.js');
     await pullForContainer(cli, image!, (f.platform as string | undefined) || undefined, !!f.quiet);
   };
-  const create = () => client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: f.name as string | undefined }, body });
+  const create = () => client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: f.name as string | undefined, platform: (f.platform as string | undefined) || undefined }, body });
   const daemonError = (e: ApiError) => new CliExit(125, `berth: Error response from daemon: ${e.message}.\nSee 'berth run --help'.`);
   try {
     if (policy === 'always') await pull();
@@ -93,7 +93,8 @@ async function createContainer(cli: Cli, f: Record<string, unknown>, args: strin
     try {
       r = await create();
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404 && /No such image/.test(e.message))) throw e;
+      // A local image for another platform than asked is missing too: pull the right one.
+      if (!(e instanceof ApiError && e.status === 404 && /No such image|does not match the specified platform/.test(e.message))) throw e;
       const familiar = image!.includes(':') || image!.includes('@') ? image : `${image}:latest`;
       cli.err(`Unable to find image '${familiar}' locally\n`);
       if (policy !== 'missing') throw e;

@@ -34,6 +34,8 @@ export const CREATE_FLAGS: FlagDef[] = [
   { name: 'pid', type: 'string', help: 'PID namespace to use' },
   { name: 'ipc', type: 'string', help: 'IPC mode to use' },
   { name: 'uts', type: 'string', help: 'UTS namespace to use' },
+  { name: 'userns', type: 'string', help: 'User namespace to use' },
+  { name: 'runtime', type: 'string', help: 'Runtime to use for this container' },
   { name: 'device', type: 'strings', help: 'Add a host device to the container' },
   { name: 'ulimit', type: 'strings', help: 'Ulimit options' },
   { name: 'privileged', type: 'bool', help: 'Give extended privileges to this container' },
@@ -126,9 +128,18 @@ function envFiles(paths: string[]): string[] {
   return out;
 }
 
-/** `-e KEY` takes the value from the CLI's own environment, as docker does. */
+/**
+ * `-e KEY` takes the value from the CLI's own environment, as docker does;
+ * a KEY unset here goes as it is (the daemon then leaves it out of the process).
+ */
 function envFlag(vals: string[]): string[] {
-  return vals.flatMap((v) => (v.includes('=') ? [v] : process.env[v] !== undefined ? [`${v}=${process.env[v]}`] : []));
+  return vals.map((v) => (v.includes('=') || process.env[v] === undefined ? v : `${v}=${process.env[v]}`));
+}
+
+/** `--userns`: only the host's user namespace (or none given) is a mode, as the docker CLI checks. */
+function usernsMode(v: string | undefined): string {
+  if (v && v !== 'host') throw new CliExit(125, '--userns: invalid USER mode\nSee \'berth run --help\'.');
+  return v ?? '';
 }
 
 function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
@@ -260,6 +271,10 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
       IpcMode: str('ipc') ?? '',
       PidMode: str('pid') ?? '',
       UTSMode: str('uts') ?? '',
+      UsernsMode: usernsMode(str('userns')),
+      ...(str('runtime') ? { Runtime: str('runtime') } : {}),
+      // The terminal's size from the start, so the first thing the process draws fits (as the docker CLI sends it).
+      ...(tty && process.stdout.isTTY && process.stdout.rows ? { ConsoleSize: [process.stdout.rows, process.stdout.columns] } : {}),
       Privileged: !!f.privileged,
       ReadonlyRootfs: !!f['read-only'],
       SecurityOpt: sec.length ? sec : null,

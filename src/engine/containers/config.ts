@@ -3,8 +3,9 @@
  * under the request's, as Docker's daemon does, and the request checked.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { ContainerConfig } from '../images/types.js';
+import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import type { ContainerConfig, ImageConfig } from '../images/types.js';
+import { parsePlatform, type Platform } from '../platform.js';
 import type { HostConfig } from './types.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -18,11 +19,47 @@ export function mergeEnv(...lists: Array<string[] | null | undefined>): string[]
   return [...out.values()];
 }
 
+/**
+ * dockerd's merge of the image's Env under the request's: the request's
+ * entries first, in its order, then the image's whose names it does not
+ * give (a bare `NAME` — unset on the client's host — hides the image's).
+ */
+export function mergeCreateEnv(image: string[] | null | undefined, req: string[] | null | undefined): string[] | null {
+  if (!req?.length) return image?.length ? [...image] : null;
+  const given = new Set(req.map(envKey));
+  return [...req, ...(image ?? []).filter((e) => !given.has(envKey(e)))];
+}
+
+/**
+ * The process environment, as dockerd builds it at start: its defaults
+ * (PATH, HOSTNAME, TERM, links) replaced or extended by the container's
+ * Env; a bare `NAME` there unsets NAME and is never passed on.
+ */
+export function processEnv(defaults: string[], env: string[] | null | undefined): string[] {
+  const out = new Map<string, string | null>(defaults.map((e) => [envKey(e), e]));
+  for (const e of env ?? []) out.set(envKey(e), e.includes('=') ? e : null);
+  return [...out.values()].filter((e): e is string => e !== null);
+}
+
+/** The `platform` of a create request, refused in dockerd's words when it does not parse. */
+export function createPlatform(s: string): Platform {
+  try { return parsePlatform(s); } catch {
+    throw new InvalidArgumentError(`${JSON.stringify(s)}: cannot parse platform specifier: invalid argument`);
+  }
+}
+
+/** dockerd treats a local image built for another platform than asked as missing (the CLI then pulls). */
+export function checkImagePlatform(ref: string, want: Platform, img: ImageConfig): void {
+  const fmt = (p: { os: string; architecture: string; variant?: string }) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+  const ok = want.os === img.os && want.architecture === img.architecture && (!want.variant || !img.variant || want.variant === img.variant);
+  if (!ok) throw new NotFoundError(`image with reference ${ref} was found but does not match the specified platform: wanted ${fmt(want)}, actual: ${fmt(img)}`);
+}
+
 /** The container's Config: request fields win; Cmd comes from the image only when Entrypoint does too. */
 export function mergeConfig(req: ContainerConfig, image: ContainerConfig | undefined): ContainerConfig {
   const img = image ?? {};
   const out: ContainerConfig = { ...req };
-  out.Env = mergeEnv(img.Env, req.Env);
+  out.Env = mergeCreateEnv(img.Env, req.Env);
   const reqEntry = req.Entrypoint && req.Entrypoint.length ? req.Entrypoint : null;
   if (reqEntry) {
     // `--entrypoint ""` arrives as [""]: reset, and the image's Cmd does not apply either.
@@ -36,7 +73,8 @@ export function mergeConfig(req: ContainerConfig, image: ContainerConfig | undef
   out.User = req.User || img.User || '';
   out.Labels = { ...(img.Labels ?? {}), ...(req.Labels ?? {}) };
   out.ExposedPorts = img.ExposedPorts || req.ExposedPorts ? { ...(img.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) } : undefined;
-  out.Volumes = img.Volumes || req.Volumes ? { ...(img.Volumes ?? {}), ...(req.Volumes ?? {}) } : null;
+  const volumes = { ...(img.Volumes ?? {}), ...(req.Volumes ?? {}) };
+  out.Volumes = Object.keys(volumes).length ? volumes : null;
   out.StopSignal = req.StopSignal || img.StopSignal;
   out.Healthcheck = req.Healthcheck ?? img.Healthcheck;
   out.OnBuild = null;

@@ -28,20 +28,43 @@ export async function containerResolvConf(h: HostConfig, hostNetwork: boolean, n
   return out;
 }
 
-export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = [], links: string[] = []): string {
+/** `--add-host name:host-gateway` names the host's address on the default bridge, as dockerd resolves it. */
+export function resolveHostGateway(extra: string[] | null | undefined, gateway: () => string | undefined): string[] | null {
+  if (!extra?.some((e) => e.endsWith(':host-gateway'))) return extra ?? null;
+  const gw = gateway();
+  return extra.map((e) => (gw && e.endsWith(':host-gateway') ? `${e.slice(0, e.lastIndexOf(':'))}:${gw}` : e));
+}
+
+/** The bind mounts of the /etc files in a container's dir (another container joining its network shares them). */
+export function etcMountsOf(dir: string): OciMount[] {
+  return ['hostname', 'hosts', 'resolv.conf'].map((name) => ({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] }));
+}
+
+/**
+ * The names on a container's own /etc/hosts line, as libnetwork writes them:
+ * the fully qualified name (hostname.domainname, or a hostname with a dot),
+ * then the short name before its first dot.
+ */
+export function hostsNames(hostname: string, domain = ''): string {
+  const fqdn = domain ? `${hostname}.${domain}` : hostname;
+  const dot = fqdn.indexOf('.');
+  return dot > 0 ? `${fqdn} ${fqdn.slice(0, dot)}` : fqdn;
+}
+
+export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = [], links: string[] = [], domain = ''): string {
   let out = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of h.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) out += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
   }
   for (const l of links) out += `${l}\n`;
-  for (const l of ownHostsLines(hostname, addresses)) out += `${l}\n`;
+  for (const l of ownHostsLines(hostsNames(hostname, domain), addresses)) out += `${l}\n`;
   return out;
 }
 
 /** Docker names the container's own addresses; with no network, loopback. */
-function ownHostsLines(hostname: string, addresses: string[]): string[] {
-  return addresses.length ? addresses.map((a) => `${a}\t${hostname}`) : [`127.0.1.1\t${hostname}`];
+function ownHostsLines(names: string, addresses: string[]): string[] {
+  return addresses.length ? addresses.map((a) => `${a}\t${names}`) : [`127.0.1.1\t${names}`];
 }
 
 /**
@@ -53,12 +76,12 @@ function ownHostsLines(hostname: string, addresses: string[]): string[] {
 export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment, inPlace = false, links: string[] = []): Promise<OciMount[]> {
   const files: Array<[string, string]> = [
     ['hostname', `${hostname}${domain ? '' : ''}\n`],
-    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links)],
+    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links, domain)],
     ['resolv.conf', await containerResolvConf(h, hostNetwork, net)],
   ];
   // Made anew at every start, so not synced.
   await Promise.all(files.map(([name, content]) => (inPlace ? writeFile : replaceFile)(join(dir, name), content)));
-  return files.map(([name]) => ({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] }));
+  return etcMountsOf(dir);
 }
 
 /**
@@ -67,9 +90,10 @@ export async function writeEtcFiles(dir: string, hostname: string, domain: strin
  * Docker adds and drops them; every other line stays. Rewritten in place,
  * since the runtime has bind-mounted the file.
  */
-export async function rewriteOwnHosts(dir: string, hostname: string, addresses: string[]): Promise<void> {
+export async function rewriteOwnHosts(dir: string, hostname: string, domain: string, addresses: string[]): Promise<void> {
   const path = join(dir, 'hosts');
-  const own = (l: string) => { const f = l.trim().split(/\s+/); return f.length === 2 && f[1] === hostname; };
+  const names = hostsNames(hostname, domain);
+  const own = (l: string) => { const f = l.trim().split(/\s+/); return f.length >= 2 && f.slice(1).join(' ') === names; };
   const kept = (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '' && !own(l));
-  await writeFile(path, [...kept, ...ownHostsLines(hostname, addresses)].join('\n') + '\n');
+  await writeFile(path, [...kept, ...ownHostsLines(names, addresses)].join('\n') + '\n');
 }

@@ -75,7 +75,8 @@ export class ExecService {
     if (!c.state.Running) throw new ConflictError(`container ${c.rec.Id} is not running`);
     const rootfs = await this.containers.snapshotter.mount(c.rec.Id);
     const user = await resolveUser(rootfs, e.config.User || c.rec.Config.User, c.rec.HostConfig.GroupAdd);
-    const env = mergeEnv(c.rec.Config.Env, e.config.Env);
+    // A bare NAME (unset on the client's host) is no variable: runc would refuse it.
+    const env = mergeEnv(c.rec.Config.Env, e.config.Env).filter((v) => v.includes('='));
     if (!env.some((v) => v.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
     if (!env.some((v) => v.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     if (e.config.Tty && !env.some((v) => v.startsWith('TERM='))) env.push('TERM=xterm');

@@ -18,6 +18,7 @@ import { decompressStream } from '../../archive/compression.js';
 import { packHandle, rewriteTar } from '../../archive/pack.js';
 import { Tree, type Found } from '../../archive/tree.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { addInitFiles } from './initlayer.js';
 import type { ContainerService, Container } from './service.js';
 
 /** The X-Docker-Container-Path-Stat document. */
@@ -150,7 +151,9 @@ export class ContainerFiles {
   async export(ref: string, send: (tar: Readable) => Promise<void>): Promise<void> {
     const c = this.svc.get(ref);
     // The host sees the snapshot without the container's mounts: volumes and binds stay out, as in Docker.
-    await this.svc.withRootfs(c, async (rootfs) => {
+    await this.svc.withRootfs(c, async (rootfs, running) => {
+      // A container never started has its init layer's entries all the same, as in Docker.
+      if (!running) await addInitFiles(rootfs);
       const tree = Tree.open(rootfs);
       try { await send(renameRoot(packHandle(tree.fd, undefined, '.'))); } finally { tree.close(); }
     });

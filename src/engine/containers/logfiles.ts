@@ -20,13 +20,11 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { link, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { BerthError, InvalidArgumentError } from '../../core/errors.js';
+import { BerthError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
+import { validateLogConfig } from './logdrivers.js';
 
 export const JSON_FILE = 'json-file';
-
-/** Options docker's json-file driver accepts. */
-const JSON_FILE_OPTS = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
 
 export interface LogRotation {
   /** Bytes per file. */
@@ -40,17 +38,15 @@ export interface LogConfig { Type: string; Config?: Record<string, string> }
 /**
  * A container's log config as docker settles it at create: no type means the daemon's
  * default driver, and the daemon's log-opts fill the keys the container did not set.
- * Unknown json-file options are refused with docker's words.
+ * Options the driver does not take are refused with docker's words (logdrivers.ts).
  */
 export function settleLogConfig(given: LogConfig | undefined, daemonOpts: Record<string, string> = {}): LogConfig {
   const type = given?.Type || JSON_FILE;
   const config = { ...(given?.Config ?? {}) };
   if (type === JSON_FILE) {
     for (const [k, v] of Object.entries(daemonOpts)) if (!(k in config)) config[k] = v;
-    for (const k of Object.keys(config)) {
-      if (!JSON_FILE_OPTS.has(k)) throw new InvalidArgumentError(`unknown log opt '${k}' for json-file log driver`);
-    }
   }
+  validateLogConfig(type, config);
   return { Type: type, Config: config };
 }
 
@@ -79,10 +75,13 @@ export function ramInBytes(s: string): number {
   return Math.floor(Number(m[1]) * mul);
 }
 
-/** Rotation from a json-file config, or null when max-size is not set. Errors read as docker's at start. */
+/** The local driver's defaults: five files of 20 MiB. */
+const LOCAL_DEFAULTS = { 'max-size': '20m', 'max-file': '5' };
+
+/** Rotation from a json-file or local config, or null when max-size is not set. Errors read as docker's at start. */
 export function logRotation(cfg: LogConfig | undefined): LogRotation | null {
-  if (!cfg || (cfg.Type && cfg.Type !== JSON_FILE)) return null;
-  const o = cfg.Config ?? {};
+  if (!cfg || (cfg.Type && cfg.Type !== JSON_FILE && cfg.Type !== 'local')) return null;
+  const o = cfg.Type === 'local' ? { ...LOCAL_DEFAULTS, ...(cfg.Config ?? {}) } : cfg.Config ?? {};
   const fail = (msg: string): never => { throw new BerthError(`failed to initialize logging driver: ${msg}`, 500); };
   let maxSize = -1;
   if (o['max-size'] !== undefined && o['max-size'] !== '') {

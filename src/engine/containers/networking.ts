@@ -48,6 +48,8 @@ export interface ContainerNetworking {
   detach(c: Container): Promise<void>;
   /** Tear down after the container exited; may return before the teardown ends, where nothing a user sees waits on it. */
   release(c: Container): Promise<void>;
+  /** The host's address on the default bridge, which `--add-host name:host-gateway` names. */
+  hostGateway(): string | undefined;
   /** A running container's address on the default bridge (for legacy links), if it has one. */
   bridgeAddress(c: Container): string | undefined;
   /** Inspect's NetworkSettings. */

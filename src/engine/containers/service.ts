@@ -34,8 +34,11 @@ import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
 import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
-import { DEFAULT_PATH, commandOf, mergeConfig, validateHostConfig } from './config.js';
-import { rewriteOwnHosts, writeEtcFiles } from './etc.js';
+import { DEFAULT_PATH, checkImagePlatform, commandOf, createPlatform, mergeConfig, processEnv, validateHostConfig } from './config.js';
+import { hostFacts, runtimeOf, settleHostConfig } from './hostconfig.js';
+import { etcMountsOf, resolveHostGateway, rewriteOwnHosts, writeEtcFiles } from './etc.js';
+import { addInitFiles } from './initlayer.js';
+import { logDriverRefusal } from './logdrivers.js';
 import { linkEffects, linksOf, parseLinks, renamedLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
@@ -45,6 +48,8 @@ import type { ContainerNetworking, NetAttachment, PendingAttachment } from './ne
 import type { ContainerMounts } from './mounts.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+/** What conmon keeps of a `--log-driver none` container's output while it runs (for attach only). */
+const NONE_LOG_CAP = 1024 * 1024;
 
 export interface Container {
   rec: ContainerRecord;
@@ -103,6 +108,8 @@ export class ContainerService {
   private locks = new KeyedMutex();
   readonly runc: Runc;
   private readonly runtime: string;
+  /** What the host offers that dockerd's create defaults depend on (cgroup version, blkio weight). */
+  private readonly hostFacts = hostFacts();
   /** Networks (set by the engine); without it every container gets loopback only. */
   networking?: ContainerNetworking;
   /** Volumes and binds (set by the engine); without it a container may have none. */
@@ -166,7 +173,7 @@ export class ContainerService {
   /** A running container's /etc/hosts for the addresses it has now (network connect/disconnect). */
   async rewriteHosts(c: Container, addresses: string[]): Promise<void> {
     if (!c.state.Running) return;
-    await rewriteOwnHosts(this.dataDir(c.rec.Id), c.rec.Config.Hostname ?? c.rec.Id.slice(0, 12), addresses);
+    await rewriteOwnHosts(this.dataDir(c.rec.Id), c.rec.Config.Hostname ?? c.rec.Id.slice(0, 12), c.rec.Config.Domainname ?? '', addresses);
   }
 
   /** Write the record after another service changed it (network connect/disconnect). */
@@ -186,12 +193,14 @@ export class ContainerService {
 
   // ---- create -------------------------------------------------------------
 
-  async create(nameIn: string | undefined, req: CreateRequest, opts: { buildStep?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
+  async create(nameIn: string | undefined, req: CreateRequest, opts: { buildStep?: boolean; platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
     if (!req.Image) throw new InvalidArgumentError('no image specified');
+    const wanted = opts.platform ? createPlatform(opts.platform) : undefined;
     const image = this.images.tryResolve(req.Image);
     if (!image) throw new NotFoundError(`No such image: ${req.Image}`);
     const imgCfg = await this.images.config(image.id);
-    const hostConfig: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...(req.HostConfig ?? {}) };
+    if (wanted) checkImagePlatform(req.Image, wanted, imgCfg);
+    const { hostConfig, warnings } = settleHostConfig(req.HostConfig, this.hostFacts);
     const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
     const config = mergeConfig(cfgReq, imgCfg.config);
     validateHostConfig(hostConfig, config);
@@ -248,7 +257,7 @@ export class ContainerService {
       this.byId.set(id, c);
       release();
       this.events.publish('container', 'create', id, this.attrs(c));
-      return { Id: id, Warnings: [] };
+      return { Id: id, Warnings: warnings };
     });
   }
 
@@ -280,6 +289,10 @@ export class ContainerService {
     try {
       const h = c.rec.HostConfig;
       const cfg = c.rec.Config;
+      const refusal = await logDriverRefusal(h.LogConfig?.Type, h.LogConfig?.Config);
+      if (refusal) throw refusal;
+      // dockerd settles the runtime at the first start of a container created without a HostConfig.
+      if (!h.Runtime) { h.Runtime = runtimeOf(h); await this.persist(c); }
       const rotation = logRotation(h.LogConfig);
       const netMode = h.NetworkMode ?? 'default';
       // Legacy links first: a stopped target fails the start before anything is set up.
@@ -296,20 +309,29 @@ export class ContainerService {
             const net: NetAttachment = { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await this.nsOf(netMode.slice(10), 'net') : 'private', addresses: [] };
             return { namespace: net.namespace, done: Promise.resolve(net) };
           })(),
+        // `--log-driver none` keeps no output from an earlier run.
+        h.LogConfig?.Type === 'none' ? rm(this.logPath(c), { force: true }) : Promise.resolve(),
       ]);
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
       const rootfs = (settled[1] as PromiseFulfilledResult<string>).value;
       const pending = (settled[2] as PromiseFulfilledResult<PendingAttachment>).value;
       const network = pending.namespace;
+      // Joining another container's network is taking its name and its /etc files too, as dockerd does.
+      const netOwner = netMode.startsWith('container:') ? this.get(netMode.slice(10)) : undefined;
+      if (netOwner && (cfg.Hostname !== netOwner.rec.Config.Hostname || cfg.Domainname !== netOwner.rec.Config.Domainname)) {
+        cfg.Hostname = netOwner.rec.Config.Hostname;
+        cfg.Domainname = netOwner.rec.Config.Domainname ?? '';
+        await this.persist(c);
+      }
       const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
-      const etc = (net: NetAttachment, inPlace: boolean) => writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', h, network === 'host', net, inPlace, links.hosts);
-      const mounts = await etc({ namespace: network, addresses: [] }, false);
+      const extraHosts = resolveHostGateway(h.ExtraHosts, () => this.networking?.hostGateway());
+      const etc = (net: NetAttachment, inPlace: boolean) => netOwner
+        ? Promise.resolve(etcMountsOf(this.dataDir(netOwner.rec.Id)))
+        : writeEtcFiles(this.dataDir(id), hostname, cfg.Domainname ?? '', { ...h, ExtraHosts: extraHosts }, network === 'host', net, inPlace, links.hosts);
+      const [mounts] = await Promise.all([etc({ namespace: network, addresses: [] }, false), addInitFiles(rootfs)]);
       if (this.volumes) mounts.push(...await this.volumes.attach(c, rootfs));
       const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
-      const env = [...links.env, ...(cfg.Env ?? [])];
-      if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${hostname}`);
-      if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      const env = processEnv([DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : []), ...links.env], cfg.Env);
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
       const ns = (mode: string | undefined, kind: string) =>
         mode === 'host' ? 'host' : mode?.startsWith('container:') ? this.nsOf(mode.slice(10), kind) : Promise.resolve('private');
@@ -323,13 +345,14 @@ export class ContainerService {
       await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
       const pid = await startShim({
         id, name: c.rec.Name, paths: sp, runtime: this.runtime, runtimeRoot: this.runc.root, logPath: this.logPath(c),
-        logSizeMax: rotation?.maxSize,
+        // With `none` the file only feeds attach: conmon starts it over past a small cap.
+        logSizeMax: rotation?.maxSize ?? (h.LogConfig?.Type === 'none' ? NONE_LOG_CAP : undefined),
         tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
         // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
         leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
       });
       // /etc/hosts and resolv.conf get the addresses and DNS now, into the files the container has mounted.
-      await etc(await pending.done, true);
+      if (!netOwner) await etc(await pending.done, true);
       await this.runc.start(id, pid);
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);

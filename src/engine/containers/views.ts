@@ -95,6 +95,7 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
       Name: 'overlay2',
     }
     : { Data: { Dir: svc.snapshotter.upperPath(c.rec.Id) }, Name: 'vfs' };
+  const started = c.state.StartedAt !== '0001-01-01T00:00:00Z' || c.state.Running;
   const out: Record<string, unknown> = {
     Id: c.rec.Id,
     Created: c.rec.Created,
@@ -102,10 +103,11 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     Args: c.rec.Args,
     State: c.state,
     Image: c.rec.Image,
-    ResolvConfPath: join(dir, 'resolv.conf'),
-    HostnamePath: join(dir, 'hostname'),
-    HostsPath: join(dir, 'hosts'),
-    LogPath: svc.logPath(c),
+    // dockerd makes these files at the first start, and names them only from then on.
+    ResolvConfPath: started ? join(dir, 'resolv.conf') : '',
+    HostnamePath: started ? join(dir, 'hostname') : '',
+    HostsPath: started ? join(dir, 'hosts') : '',
+    LogPath: started && c.rec.HostConfig.LogConfig?.Type !== 'none' ? svc.logPath(c) : '',
     Name: c.rec.Name,
     RestartCount: c.rec.RestartCount,
     Driver: svc.snapshotter.driver,

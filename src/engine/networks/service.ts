@@ -758,6 +758,11 @@ export class NetworkService implements ContainerNetworking {
   // ---- views --------------------------------------------------------------
 
   runtimeOf(id: string): RuntimeState | undefined { return this.state.get(id); }
+  hostGateway(): string | undefined {
+    const configured = this.opts.config['host-gateway-ip'];
+    if (typeof configured === 'string' && configured) return configured;
+    return [...this.nets.values()].find((n) => n.Name === 'bridge')?.IPAM.Config[0]?.Gateway || undefined;
+  }
   bridgeAddress(c: Container): string | undefined {
     return this.state.get(c.rec.Id)?.Endpoints.find((e) => e.NetworkName === 'bridge')?.IPAddress || undefined;
   }
