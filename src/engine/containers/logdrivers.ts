@@ -73,13 +73,13 @@ export const LOG_DRIVERS: Record<string, Driver> = {
 
 /** dockerd's checks of a log config at create, in its words (a 400). */
 export function validateLogConfig(type: string, cfg: Record<string, string>): void {
-  const d = LOG_DRIVERS[type];
-  // dockerd looks an unknown name up as a logging plugin.
-  if (!d) throw new InvalidArgumentError(`error looking up logging plugin ${type}: plugin "${type}" not found`);
   if (type === 'none') return;
   const mode = cfg.mode ?? '';
   if (!['', 'blocking', 'non-blocking'].includes(mode)) throw new InvalidArgumentError(`logger: logging mode not supported: ${mode}`);
   if ('max-buffer-size' in cfg && mode !== 'non-blocking') throw new InvalidArgumentError("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
+  const d = LOG_DRIVERS[type];
+  // The words of dockerd since 23 (API 1.42+), which Berth speaks; 20.10 named a plugin lookup instead.
+  if (!d) throw new InvalidArgumentError(`logger: no log driver named '${type}' is registered`);
   const keys = new Set([...d.keys, ...(d.local ? [] : CACHE_OPTS)]);
   for (const k of Object.keys(cfg)) {
     if (!BUILT_IN.has(k) && !keys.has(k)) throw new InvalidArgumentError(d.unknown(k));
