@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type Filters, matchLabels } from '../core/filters.js';
+import { familiarName, parseNormalized } from '../core/reference.js';
 
 export interface EngineEvent {
   Type: string;
@@ -63,28 +64,38 @@ export class EventBus {
   }
 }
 
-/** Does an event pass Docker's event filters (type, event, image, container, label, …)? */
+/** The event kinds whose filter takes an event by its actor's ID or name (dockerd's fuzzyMatchName). */
+const BY_NAME = ['container', 'network', 'volume', 'daemon', 'plugin', 'node', 'service', 'secret', 'config'];
+/** Event filters that take any action starting with the value (#25798: `health_status`, `exec_create`, `exec_start`). */
+const FUZZY_ACTIONS = ['health_status', 'exec_create', 'exec_start'];
+
+/** The repository an image name is known by, without tag or digest (dockerd's stripTag), or the name as it is. */
+function stripTag(name: string): string {
+  try { return familiarName(parseNormalized(name)); } catch { return name; }
+}
+
+/**
+ * Does an event pass Docker's event filters? As dockerd's daemon/events
+ * filter: an ID/name filter (container=…, network=…, …) takes any event
+ * whose actor ID or name attribute equals or starts with a value, whatever
+ * the event's type; the other keys are exact.
+ */
 export function matchEvent(ev: EngineEvent, filters: Filters): boolean {
   const attrs = ev.Actor.Attributes;
-  for (const [key, values] of Object.entries(filters)) {
-    if (values.length === 0) continue;
-    let ok: boolean;
-    switch (key) {
-      case 'type': ok = values.includes(ev.Type); break;
-      case 'event': ok = values.some((v) => v === ev.Action || ev.Action.startsWith(v + ':')); break;
-      case 'scope': ok = values.includes(ev.scope); break;
-      case 'label': ok = matchLabels(attrs, values); break;
-      case 'image':
-        ok = ev.Type === 'image'
-          ? values.some((v) => v === ev.Actor.ID || v === attrs.name || ev.Actor.ID.startsWith('sha256:' + v) || attrs.name?.split(':')[0] === v)
-          : values.some((v) => v === attrs.image);
-        break;
-      case 'container': case 'network': case 'volume': case 'daemon': case 'plugin': case 'node': case 'service': case 'secret': case 'config':
-        ok = ev.Type === key && values.some((v) => v === ev.Actor.ID || v === attrs.name || ev.Actor.ID.startsWith(v));
-        break;
-      default: ok = true;
-    }
+  const has = (k: string) => (filters[k]?.length ?? 0) > 0;
+  const exact = (k: string, v: string | undefined) => !has(k) || (v !== undefined && filters[k]!.includes(v));
+  const fuzzy = (k: string, v: string | undefined) => v !== undefined && filters[k]!.some((p) => v.startsWith(p));
+  if (has('event')) {
+    const ok = filters.event!.some((v) => FUZZY_ACTIONS.includes(v)) ? fuzzy('event', ev.Action) : filters.event!.includes(ev.Action);
     if (!ok) return false;
   }
-  return true;
+  if (!exact('type', ev.Type) || !exact('scope', ev.scope)) return false;
+  for (const k of BY_NAME) if (has(k) && !fuzzy(k, ev.Actor.ID) && !fuzzy(k, attrs.name)) return false;
+  if (has('image')) {
+    const name = ev.Type === 'image' ? attrs.name : attrs.image;
+    const want = filters.image!;
+    const hit = [ev.Actor.ID, name, stripTag(ev.Actor.ID), name === undefined ? undefined : stripTag(name)].some((x) => x !== undefined && want.includes(x));
+    if (!hit) return false;
+  }
+  return matchLabels(attrs, filters.label);
 }

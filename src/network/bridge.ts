@@ -15,6 +15,8 @@ export interface BridgeNetParams {
   gateway: string;
   /** A sub-range to lease from (--ip-range). */
   ipRange?: { start: string; end: string };
+  /** The IPv6 subnet and gateway of a network made with --ipv6: a second range, leased alongside. */
+  v6?: { subnet: string; gateway: string };
   internal: boolean;
   mtu?: number;
   ipamDir: string;
@@ -34,9 +36,9 @@ export function bridgeConfList(p: BridgeNetParams, withPorts: boolean): NetConfL
     ...(p.mtu ? { mtu: p.mtu } : {}),
     ipam: {
       type: 'host-local',
-      ranges: [[range]],
+      ranges: p.v6 ? [[range], [{ subnet: p.v6.subnet, gateway: p.v6.gateway }]] : [[range]],
       // Internal networks get no default route: nothing leaves them.
-      routes: p.internal ? [] : [{ dst: '0.0.0.0/0' }],
+      routes: p.internal ? [] : [{ dst: '0.0.0.0/0' }, ...(p.v6 ? [{ dst: '::/0' }] : [])],
       dataDir: p.ipamDir,
     },
   }];

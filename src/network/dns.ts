@@ -3,7 +3,8 @@
  * on the network's gateway address, answers A queries for the names of the
  * containers on that network (name, aliases, short ID, and the asker's own
  * link aliases) from a lookup the engine supplies, and relays every other
- * query to the host's resolvers. Containers on the network get it as their
+ * query to the resolvers the asking container was given (--dns), or else the
+ * host's. Containers on the network get it as their
  * nameserver.
  *
  * Every network's server listens on the host, so any container can send to
@@ -21,6 +22,9 @@ import { contains, parseIp, subnetOf, type Subnet } from './ipnet.js';
 
 /** Addresses for `name` as the container at `from` (its address on the network) sees them. */
 export type Lookup = (name: string, from: string) => string[] | undefined;
+
+/** The resolvers the container at `from` was given (--dns), if any: its queries for other names go there. */
+export type Upstreams = (from: string) => string[] | undefined;
 
 interface Question { name: string; type: number; cls: number; end: number }
 
@@ -96,14 +100,15 @@ function forward(msg: Buffer, servers: string[], i = 0): Promise<Buffer> {
   });
 }
 
-async function respond(msg: Buffer, lookup: Lookup, from: string): Promise<Buffer> {
+async function respond(msg: Buffer, lookup: Lookup, from: string, own?: Upstreams): Promise<Buffer> {
   let q: Question | undefined;
   try { q = question(msg); } catch { q = undefined; }
   if (q && q.cls === 1) {
     const ips = lookup(q.name.replace(/\.$/, ''), from);
     if (ips && ips.length) return answer(msg, q, ips);
   }
-  return forward(msg, upstreams());
+  const given = own?.(from)?.filter((x) => !x.includes(':'));
+  return forward(msg, given?.length ? given : upstreams());
 }
 
 export class DnsServer {
@@ -112,7 +117,7 @@ export class DnsServer {
   private readonly subnet: Subnet;
 
   /** `address`: the gateway to listen on; `subnet`: the network's, the only askers answered. */
-  constructor(readonly address: string, subnet: string, private readonly lookup: Lookup, private readonly port = 53) {
+  constructor(readonly address: string, subnet: string, private readonly lookup: Lookup, private readonly port = 53, private readonly upstreamsOf?: Upstreams) {
     this.subnet = subnetOf(subnet);
   }
 
@@ -126,7 +131,7 @@ export class DnsServer {
     const udp = createSocket({ type: 'udp4' });
     udp.on('message', (msg, rinfo) => {
       if (!this.accepts(rinfo.address)) return;
-      void respond(msg, this.lookup, rinfo.address).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
+      void respond(msg, this.lookup, rinfo.address, this.upstreamsOf).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
     });
     await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(this.port, this.address, () => { udp.off('error', reject); resolve(); }); });
     udp.on('error', (e) => log.warn('embedded DNS (udp) error', { address: this.address, error: e.message }));
@@ -140,7 +145,7 @@ export class DnsServer {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          void respond(Buffer.from(msg), this.lookup, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '').then((out) => {
+          void respond(Buffer.from(msg), this.lookup, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '', this.upstreamsOf).then((out) => {
             const len = Buffer.alloc(2);
             len.writeUInt16BE(out.length);
             sock.write(Buffer.concat([len, out]));

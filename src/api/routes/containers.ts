@@ -8,6 +8,7 @@ import { assertReadable } from '../../engine/containers/logdrivers.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
+import { endpointsForVersion } from '../wire/network-versions.js';
 import type { HostConfig } from '../../engine/containers/types.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
@@ -77,6 +78,7 @@ async function attach(ctx: Ctx): Promise<void> {
   const detachKeys = detachKeysParam(ctx.str('detachKeys'));
   const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
   const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  svc.attached(c);
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
@@ -133,7 +135,7 @@ export function containerRoutes(r: Router): void {
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);
-    ctx.send(200, await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }));
+    ctx.send(200, endpointsForVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version));
   });
   r.post('/containers/{id}/start', async (ctx) => {
     ctx.req.resume();

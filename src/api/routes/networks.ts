@@ -1,4 +1,5 @@
 /** /networks/*: decode the request, call the network service, encode Docker's answer. */
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { EndpointConfig } from '../../engine/containers/networking.js';
 import type { CreateNetworkRequest } from '../../engine/networks/types.js';
 import { listNetworks, networkView } from '../../engine/networks/views.js';
@@ -17,7 +18,11 @@ export function networkRoutes(r: Router): void {
   });
   r.get('/networks/{id}', async (ctx: Ctx) => {
     const svc = ctx.engine.networks;
-    ctx.send(200, networkView(svc, svc.get(ctx.params.id!)));
+    const verbose = ctx.str('verbose');
+    if (verbose !== undefined && verbose !== '' && !/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(verbose)) {
+      throw new InvalidArgumentError(`invalid value for verbose: ${verbose}: strconv.ParseBool: parsing "${verbose}": invalid syntax`);
+    }
+    ctx.send(200, networkView(svc, svc.get(ctx.params.id!, ctx.str('scope'))));
   });
   r.delete('/networks/{id}', async (ctx: Ctx) => {
     await ctx.engine.networks.remove(ctx.params.id!);
@@ -26,11 +31,11 @@ export function networkRoutes(r: Router): void {
   r.post('/networks/{id}/connect', async (ctx: Ctx) => {
     const body = await ctx.decode<{ Container?: string; EndpointConfig?: Partial<EndpointConfig> | null }>('NetworkConnect');
     await ctx.engine.networks.connect(ctx.params.id!, body.Container ?? '', body.EndpointConfig);
-    ctx.send(200, null);
+    ctx.noContent(200);
   });
   r.post('/networks/{id}/disconnect', async (ctx: Ctx) => {
     const body = await ctx.decode<{ Container?: string; Force?: boolean }>('NetworkDisconnect');
     await ctx.engine.networks.disconnect(ctx.params.id!, body.Container ?? '', !!body.Force);
-    ctx.send(200, null);
+    ctx.noContent(200);
   });
 }

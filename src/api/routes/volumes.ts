@@ -1,4 +1,5 @@
 /** /volumes/*: decode the request, call the volume service, encode Docker's answer. */
+import { BerthError } from '../../core/errors.js';
 import type { CreateVolumeRequest } from '../../engine/volumes/service.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -17,6 +18,10 @@ export function volumeRoutes(r: Router): void {
   r.get('/volumes/{name}', async (ctx: Ctx) => {
     const svc = ctx.engine.volumes;
     ctx.send(200, svc.volumeView(svc.get(ctx.params.name!)));
+  });
+  r.put('/volumes/{name}', async () => {
+    // Only cluster volumes can be updated, and Berth is never a swarm manager: dockerd's answer there.
+    throw new BerthError('volume update only valid for cluster volumes, but swarm is unavailable', 503);
   });
   r.delete('/volumes/{name}', async (ctx: Ctx) => {
     await ctx.engine.volumes.remove(ctx.params.name!, ctx.bool('force'));

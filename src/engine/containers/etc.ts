@@ -16,11 +16,17 @@ export async function containerResolvConf(h: HostConfig, hostNetwork: boolean, n
   let options = lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   if (!hostNetwork) servers = servers.filter((s) => !s.startsWith('127.') && s !== '::1');
   if (!hostNetwork && servers.length === 0) servers = ['8.8.8.8', '8.8.4.4'];
-  // On user-defined networks the embedded DNS answers, and forwards the rest to the host's resolvers.
-  if (net?.nameservers?.length) { servers = net.nameservers; options = [...(net.dnsOptions ?? []), ...options.filter((o) => !o.startsWith('ndots'))]; }
   if (h.Dns?.length) servers = h.Dns;
   if (h.DnsSearch?.length) search = h.DnsSearch;
   if (h.DnsOptions?.length) options = h.DnsOptions;
+  // On user-defined networks the embedded DNS stays the nameserver, --dns or not: it answers container
+  // names and forwards the rest to the --dns servers (or the host's), as dockerd's resolver does. Its
+  // options (ndots:0) come after the user's, unless the user set them.
+  if (net?.nameservers?.length) {
+    servers = net.nameservers;
+    const own = (net.dnsOptions ?? []).filter((o) => !options.some((u) => u.split(':')[0] === o.split(':')[0]));
+    options = [...options, ...own];
+  }
   let out = '';
   for (const s of servers) out += `nameserver ${s}\n`;
   if (search.length) out += `search ${search.join(' ')}\n`;

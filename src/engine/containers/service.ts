@@ -161,6 +161,11 @@ export class ContainerService {
     return undefined;
   }
 
+  /** A client attached to the container's streams (dockerd's "attach" event, also for `docker run` attaching). */
+  attached(c: Container): void {
+    this.events.publish('container', 'attach', c.rec.Id, this.attrs(c));
+  }
+
   private attrs(c: Container, extra: Record<string, string> = {}): Record<string, string> {
     return { ...(c.rec.Config.Labels ?? {}), image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), ...extra };
   }

@@ -29,10 +29,11 @@ import { bridgeConfList, type BridgeNetParams } from '../../network/bridge.js';
 import { addNetworkList, delNetworkList, type CniResult } from '../../network/cni.js';
 import { DnsServer } from '../../network/dns.js';
 import { Firewall, type FirewallNet } from '../../network/firewall.js';
+import { contains6, firstHost6, formatIp6, formatSubnet6, overlaps6, parseCidr6, parseIp6 } from '../../network/ipnet6.js';
 import { contains, firstHost, formatIp, formatSubnet, lastIp, nextFreeSubnet, overlaps, parseCidr, parseIp, subnetOf, type AddressPool, type Subnet } from '../../network/ipnet.js';
 import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../network/netns.js';
 import { claimBridge, deleteBridge, hostLinks, notABridge, removeAddress } from '../../network/links.js';
-import { reservePorts, type PortBinding, type Reservation } from '../../network/ports.js';
+import { reservePorts, V6_ANY, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
 import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
@@ -69,8 +70,18 @@ export class NetworkService implements ContainerNetworking {
   /** Set by the engine once the container service exists. */
   containers!: ContainerService;
 
+  /** Disconnect events of a container that exited, told right after its die event (dockerd's order). */
+  private exitDisconnects = new Map<string, Array<{ id: string; name: string; type: string }>>();
+
   constructor(readonly events: EventBus, readonly opts: NetworkServiceOptions) {
     this.firewall = new Firewall(createHash('sha256').update(opts.dataRoot).digest('hex').slice(0, 8));
+    events.subscribe((ev) => {
+      if (ev.Type !== 'container' || ev.Action !== 'die') return;
+      const list = this.exitDisconnects.get(ev.Actor.ID);
+      this.exitDisconnects.delete(ev.Actor.ID);
+      // After every subscriber has had the die event (a nested publish would reach live streams first).
+      if (list?.length) queueMicrotask(() => { for (const n of list) this.events.publish('network', 'disconnect', n.id, { container: ev.Actor.ID, name: n.name, type: n.type }); });
+    });
   }
 
   private get netDir(): string { return join(this.opts.dataRoot, 'networks'); }
@@ -120,6 +131,8 @@ export class NetworkService implements ContainerNetworking {
       }
       try {
         const res = await reservePorts(st.Ports);
+        const first = st.Endpoints.find((e) => e.IPAddress);
+        if (first) for (const r of res) r.relayTo(first.IPAddress);
         this.reservations.set(id, res);
       } catch (e) { log.warn('could not reserve published ports again', { id, error: messageOf(e) }); }
       for (const ep of st.Endpoints) await this.ensureDns(ep.NetworkID);
@@ -169,7 +182,7 @@ export class NetworkService implements ContainerNetworking {
       const dir = join(this.ipamDir, netId);
       if (!this.nets.has(netId)) { await rm(dir, { recursive: true, force: true }); continue; }
       for (const f of await readdir(dir).catch(() => [] as string[])) {
-        if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(f) && !f.includes(':')) continue; // host-local's own files (last_reserved_ip…)
         const owner = (await readFile(join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!.trim();
         if (!live.has(owner)) await rm(join(dir, f), { force: true });
       }
@@ -256,9 +269,10 @@ export class NetworkService implements ContainerNetworking {
   list(): NetworkRecord[] { return [...this.nets.values()]; }
 
   /** By full ID, by name, or by unique ID prefix (Docker's order); 404 otherwise. */
-  get(ref: string): NetworkRecord {
+  /** `scope` (inspect's ?scope=): a network of another scope is not found, as dockerd. */
+  get(ref: string, scope?: string): NetworkRecord {
     const n = this.tryGet(ref);
-    if (!n) throw new NotFoundError(`network ${ref} not found`);
+    if (!n || (scope && n.Scope !== scope)) throw new NotFoundError(`network ${ref} not found`);
     return n;
   }
 
@@ -276,7 +290,7 @@ export class NetworkService implements ContainerNetworking {
 
   async create(req: CreateNetworkRequest): Promise<{ Id: string; Warning: string }> {
     const name = req.Name ?? '';
-    if (!name) throw new InvalidArgumentError('network name is required');
+    if (!name.trim()) throw new InvalidArgumentError(`invalid name: ${name}`);
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new InvalidArgumentError(`invalid network name "${name}"`);
     return this.locks.run('networks', async () => {
       if ([...this.nets.values()].some((n) => n.Name === name)) throw new ConflictError(`network with name ${name} already exists`);
@@ -284,38 +298,38 @@ export class NetworkService implements ContainerNetworking {
       if (driver === 'host' || driver === 'null') throw new BerthError(`only one instance of "${driver}" network is allowed`, 403);
       if (driver !== 'bridge') throw new NotFoundError(`plugin "${driver}" not found`);
       if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw new NotFoundError(`plugin "${req.IPAM.Driver}" not found`);
-      const v4 = (req.IPAM?.Config ?? []).filter((c) => !c.Subnet?.includes(':'));
-      if (v4.length > 1) throw new InvalidArgumentError('bridge driver doesn\'t support multiple subnets');
+      const enableV6 = !!req.EnableIPv6 || ['true', '1'].includes(req.Options?.['com.docker.network.enable_ipv6'] ?? '');
+      const given = req.IPAM?.Config ?? [];
+      validateIpam(given, enableV6);
+      const v4 = given.filter((c) => !c.Subnet?.includes(':'));
+      const v6 = enableV6 ? given.filter((c) => c.Subnet?.includes(':')) : [];
+      if (v4.length > 1 || v6.length > 1) throw new InvalidArgumentError('bridge driver doesn\'t support multiple subnets');
+      // Berth has no default IPv6 pools: dockerd 20.10's answer when none is configured.
+      if (enableV6 && !v6.length) throw new NotFoundError('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
       const want = v4[0] ?? {};
-      const others = this.bridgeNets().map((n) => subnetOf(n.IPAM.Config[0]!.Subnet!));
-      let subnet: Subnet;
+      const others = this.bridgeNets().map((n) => subnetOf(v4Config(n)!.Subnet!));
+      // As dockerd shows it: the config as given; a pool picked for the network adds its subnet and gateway.
+      let ipam: IpamConfig;
       if (want.Subnet) {
-        subnet = subnetOf(want.Subnet);
-        if (formatSubnet(subnet) !== want.Subnet.trim() && parseCidr(want.Subnet)!.ip !== subnet.base) {
-          throw new InvalidArgumentError(`invalid subnet ${want.Subnet}: it should be ${formatSubnet(subnet)}`);
-        }
-        if (subnet.bits > 30) throw new InvalidArgumentError(`invalid subnet ${want.Subnet}: too small for a network`);
+        const subnet = subnetOf(want.Subnet);
         if (others.some((o) => overlaps(o, subnet))) throw new BerthError('Pool overlaps with other one on this address space', 403);
+        ipam = { ...want };
       } else {
-        if (want.Gateway || want.IPRange) throw new InvalidArgumentError('a gateway or an ip-range needs a subnet');
         const s = nextFreeSubnet(this.pools(), [...others, ...(await hostRoutes(this.bridgeNets().map((n) => n.BridgeName!)))]);
         if (!s) throw new BerthError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network', 403);
-        subnet = s;
+        ipam = { Subnet: formatSubnet(s), Gateway: formatIp(firstHost(s)) };
       }
-      let gateway = formatIp(firstHost(subnet));
-      if (want.Gateway) {
-        const g = parseIp(want.Gateway);
-        if (g === undefined || !contains(subnet, g)) throw new InvalidArgumentError(`invalid gateway ${want.Gateway}: it does not belong to subnet ${formatSubnet(subnet)}`);
-        gateway = want.Gateway;
-      }
-      const ipam: IpamConfig = { Subnet: formatSubnet(subnet), Gateway: gateway };
-      if (want.IPRange) {
-        const r = subnetOf(want.IPRange, 'ip-range');
-        if (!contains(subnet, r.base) || r.bits < subnet.bits) throw new InvalidArgumentError(`invalid ip-range ${want.IPRange}: it must be within subnet ${formatSubnet(subnet)}`);
-        ipam.IPRange = formatSubnet(r);
+      const configs: IpamConfig[] = [ipam];
+      if (v6[0]) {
+        const s6 = parseCidr6(v6[0].Subnet!)!.subnet;
+        const taken6 = this.bridgeNets().flatMap((n) => n.IPAM.Config.filter((c) => c.Subnet?.includes(':')).map((c) => parseCidr6(c.Subnet!)!.subnet));
+        if (taken6.some((o) => overlaps6(o, s6))) throw new BerthError('Pool overlaps with other one on this address space', 403);
+        configs.push({ ...v6[0] });
       }
       const options = { ...(req.Options ?? {}) };
       const rec = this.record(name, 'bridge', ipam, options, { ...(req.Labels ?? {}) });
+      rec.IPAM.Config = configs;
+      rec.EnableIPv6 = !!v6[0];
       rec.Internal = !!req.Internal;
       rec.Attachable = !!req.Attachable;
       rec.BridgeName = options['com.docker.network.bridge.name'] || `br-${rec.Id.slice(0, 12)}`;
@@ -376,7 +390,8 @@ export class NetworkService implements ContainerNetworking {
       if (until !== undefined && Date.parse(n.Created) / 1000 >= until) continue;
       if (!matchLabels(n.Labels, filters.label)) continue;
       if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(n.Labels, [l]))) continue;
-      if (this.activeOn(n.Id).length || this.containers.list().some((c) => c.rec.Networks && n.Name in c.rec.Networks)) continue;
+      // As dockerd: only an endpoint (a running container) keeps a network; a stopped container's config does not.
+      if (this.activeOn(n.Id).length) continue;
       await this.remove(n.Id).then(() => deleted.push(n.Name), () => {});
     }
     this.events.publish('network', 'prune', '', { reclaimed: '0' });
@@ -408,7 +423,7 @@ export class NetworkService implements ContainerNetworking {
     const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined, extraLinks: string[] = []) => {
       this.checkEndpoint(n, cfg ?? {});
       const links = n.Name === 'bridge' ? [] : [...new Set([...dnsLinks(cfg?.Links), ...extraLinks])]; // the docker CLI sends them in both places
-      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: links.length ? links : null, MacAddress: macAddress(n, cfg?.MacAddress), DriverOpts: null };
+      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: ipamConfigOf(cfg), Links: links.length ? links : null, MacAddress: macAddress(n, cfg?.MacAddress), DriverOpts: driverOptsOf(cfg) };
     };
     const primaryCfg = wanted[mode] ?? wanted[primary.Name] ?? wanted[primary.Id] ?? (mode === 'default' ? wanted.bridge : undefined);
     // Clients before API 1.44 send --mac-address as Config.MacAddress: it belongs to the primary network.
@@ -455,6 +470,7 @@ export class NetworkService implements ContainerNetworking {
     const primary = this.tryGet(this.modeNetwork(mode));
     if (!primary) throw new NotFoundError(`failed to set up container networking: network ${this.modeNetwork(mode)} not found`);
     if (primary.Driver !== 'bridge') return ready({ namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] });
+    this.exitDisconnects.delete(c.rec.Id);
     let created!: (ns: string) => void;
     const namespace = new Promise<string>((r) => { created = r; });
     // Addresses a just-exited container still holds are free first (see release).
@@ -477,6 +493,8 @@ export class NetworkService implements ContainerNetworking {
           const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
           if (!n) throw new NotFoundError(`failed to set up container networking: network ${name} not found`);
           await this.addEndpoint(c, st, n, eps[name]!);
+          // dockerd tells of each endpoint a start makes, before the container's start event.
+          this.events.publish('network', 'connect', n.Id, { container: id, name: n.Name, type: n.Driver });
         }
       } catch (e) {
         await this.detachLocked(id);
@@ -501,15 +519,20 @@ export class NetworkService implements ContainerNetworking {
   private params(n: NetworkRecord): BridgeNetParams {
     const ipam = n.IPAM.Config[0]!;
     const p: BridgeNetParams = {
-      cniName: n.Id, bridge: n.BridgeName!, subnet: ipam.Subnet!, gateway: ipam.Gateway!, internal: n.Internal, ipamDir: this.ipamDir,
+      cniName: n.Id, bridge: n.BridgeName!, subnet: ipam.Subnet!, gateway: gateway4(n), internal: n.Internal, ipamDir: this.ipamDir,
     };
     const mtu = mtuOf(n);
     if (mtu) p.mtu = mtu;
     if (ipam.IPRange) {
+      // As Docker's IPAM: every address of the range, except the subnet's own and its broadcast.
       const r = subnetOf(ipam.IPRange);
-      const start = Math.max(r.base, firstHost(r));
-      p.ipRange = { start: formatIp(start), end: formatIp(r.bits >= 31 ? lastIp(r) : lastIp(r) - 1) };
+      const s = subnetOf(ipam.Subnet!);
+      const start = r.base === s.base ? firstHost(s) : r.base;
+      const end = lastIp(r) === lastIp(s) && s.bits < 31 ? lastIp(r) - 1 : lastIp(r);
+      p.ipRange = { start: formatIp(start), end: formatIp(end) };
     }
+    const v6 = v6Config(n);
+    if (v6) p.v6 = { subnet: formatSubnet6(parseCidr6(v6.Subnet!)!.subnet), gateway: gateway6(n)! };
     return p;
   }
 
@@ -526,7 +549,8 @@ export class NetworkService implements ContainerNetworking {
     };
     if (cfg.IPAMConfig?.IPv4Address) ep.Args = { IP: cfg.IPAMConfig.IPv4Address };
     if (withPorts) {
-      ep.RuntimeConfig = { portMappings: st.Ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })) };
+      // The [::] twins are relayed by their reservation (ports.ts), not DNATed.
+      ep.RuntimeConfig = { portMappings: st.Ports.filter((p) => p.hostIp !== V6_ANY).map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })) };
     }
     if (cfg.MacAddress) ep.RuntimeConfig = { ...ep.RuntimeConfig, mac: cfg.MacAddress };
     st.Endpoints.push(ep);
@@ -543,14 +567,23 @@ export class NetworkService implements ContainerNetworking {
     }
     ep.Result = result;
     const ifIdx = result.interfaces?.findIndex((i) => i.sandbox) ?? -1;
-    const ip = result.ips?.find((x) => x.interface === undefined || x.interface === ifIdx) ?? result.ips?.[0];
+    const mine = (result.ips ?? []).filter((x) => x.interface === undefined || x.interface === ifIdx);
+    const ip = mine.find((x) => !x.address.includes(':')) ?? result.ips?.find((x) => !x.address.includes(':'));
     if (ip) {
       const [addr, len] = ip.address.split('/');
       ep.IPAddress = addr!;
       ep.IPPrefixLen = Number(len);
       ep.Gateway = ip.gateway ?? '';
     }
+    const ip6 = mine.find((x) => x.address.includes(':'));
+    if (ip6) {
+      const [addr, len] = ip6.address.split('/');
+      ep.IPv6Address = addr!;
+      ep.IPv6PrefixLen = Number(len);
+      ep.IPv6Gateway = ip6.gateway ?? '';
+    }
     ep.MacAddress = (ifIdx >= 0 ? result.interfaces![ifIdx]!.mac : '') ?? '';
+    if (withPorts) for (const r of this.reservations.get(id) ?? []) r.relayTo(ep.IPAddress);
     await this.saveState(id, st);
     await this.ensureDns(n.Id);
     return ep;
@@ -573,6 +606,7 @@ export class NetworkService implements ContainerNetworking {
   async release(c: Container): Promise<void> {
     const id = c.rec.Id;
     const st = this.state.get(id);
+    if (st) this.exitDisconnects.set(id, st.Endpoints.map((e) => ({ id: e.NetworkID, name: e.NetworkName, type: this.nets.get(e.NetworkID)?.Driver ?? 'bridge' })));
     if (!st || st.Ports.length || this.releasing.has(id)) return this.detach(c);
     this.state.delete(id); // detachLocked reads it back from disk
     const done = this.locks.run(id, () => this.detachLocked(id))
@@ -643,14 +677,14 @@ export class NetworkService implements ContainerNetworking {
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';
     if (mode.startsWith('container:')) throw new BerthError('container sharing network namespace with another container or host cannot be connected to any other network', 403);
-    if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
+    if (mode === 'host' || n.Driver === 'host') throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
     if (mode === 'none' || n.Driver === 'null') throw new BerthError('container cannot be connected to multiple networks with one of the networks in private (none) mode', 403);
+    this.checkEndpoint(n, cfg ?? {});
     await this.released();
     await this.locks.run(c.rec.Id, async () => {
       const eps = { ...this.endpointsOf(c) };
       if (n.Name in eps) throw new BerthError(`endpoint with name ${c.rec.Name.slice(1)} already exists in network ${n.Name}`, 403);
-      this.checkEndpoint(n, cfg ?? {});
-      const ep: EndpointConfig = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null, Links: null, MacAddress: '', DriverOpts: null };
+      const ep: EndpointConfig = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: ipamConfigOf(cfg), Links: null, MacAddress: '', DriverOpts: driverOptsOf(cfg) };
       const st = this.state.get(c.rec.Id);
       if (c.state.Running && st) {
         try { await this.addEndpoint(c, st, n, ep); } catch (e) {
@@ -675,13 +709,16 @@ export class NetworkService implements ContainerNetworking {
     const n = this.get(netRef);
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';
-    if (mode === 'host' || n.Driver === 'host') throw new BerthError('container cannot be disconnected from host network or connected to host network', 403);
+    if (mode === 'host' || n.Driver === 'host') throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
     await this.released();
+    let active = false;
     await this.locks.run(c.rec.Id, async () => {
       const eps = { ...this.endpointsOf(c) };
-      if (!(n.Name in eps) && !force) throw new BerthError(`container ${c.rec.Id} is not connected to network ${n.Name}`, 403);
+      // dockerd's force only reaches endpoints of a container that is gone; for one that is here it is a plain error (500).
+      if (!(n.Name in eps)) throw new BerthError(`container ${c.rec.Id} is not connected to ${c.state.Running ? '' : 'the '}network ${n.Name}`, 500);
       const st = this.state.get(c.rec.Id);
       const ep = st?.Endpoints.find((x) => x.NetworkID === n.Id);
+      active = !!(st && ep);
       if (st && ep) {
         await this.delEndpoint(c.rec.Id, await liveNetns(st), ep);
         st.Endpoints = st.Endpoints.filter((x) => x !== ep);
@@ -693,6 +730,8 @@ export class NetworkService implements ContainerNetworking {
       // The primary network gone: Docker keeps the mode name; the next start uses whatever networks remain.
       await this.containers.persist(c);
     });
+    // dockerd tells of a running container's disconnect twice: once as its endpoint goes, once for the request.
+    if (active) this.events.publish('network', 'disconnect', n.Id, { container: c.rec.Id, name: n.Name, type: n.Driver });
     this.events.publish('network', 'disconnect', n.Id, { container: c.rec.Id, name: n.Name, type: n.Driver });
   }
 
@@ -702,8 +741,8 @@ export class NetworkService implements ContainerNetworking {
   private async ensureDns(netId: string): Promise<void> {
     const n = this.nets.get(netId);
     if (!n || n.Name === 'bridge' || n.Driver !== 'bridge' || this.dns.has(netId)) return;
-    const gw = n.IPAM.Config[0]!.Gateway!;
-    const server = new DnsServer(gw, n.IPAM.Config[0]!.Subnet!, (name, from) => this.resolve(netId, name, from));
+    const gw = gateway4(n);
+    const server = new DnsServer(gw, n.IPAM.Config[0]!.Subnet!, (name, from) => this.resolve(netId, name, from), 53, (from) => this.dnsServersOf(netId, from));
     try {
       await server.start();
       this.dns.set(netId, server);
@@ -741,6 +780,14 @@ export class NetworkService implements ContainerNetworking {
     return undefined;
   }
 
+  /** The --dns servers of the container at address `from` on network `netId`. */
+  private dnsServersOf(netId: string, from: string): string[] | undefined {
+    for (const [id, st] of this.state) {
+      if (st.Endpoints.some((e) => e.NetworkID === netId && e.IPAddress === from)) return this.containers.tryGet(id)?.rec.HostConfig.Dns ?? undefined;
+    }
+    return undefined;
+  }
+
   /** Addresses on network `netId` of the running containers called `q` there. */
   private namesOn(netId: string, q: string): string[] {
     const out: string[] = [];
@@ -771,6 +818,19 @@ export class NetworkService implements ContainerNetworking {
   ports(c: Container): unknown[] { return portsList(this, c); }
 }
 
+/** EndpointSettings.DriverOpts as given (kept, and shown by inspect as dockerd does); null for none. */
+function driverOptsOf(cfg: Partial<EndpointConfig> | null | undefined): Record<string, string> | null {
+  const o = cfg?.DriverOpts;
+  return o && typeof o === 'object' && Object.keys(o).length ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)])) : null;
+}
+
+/** The static addresses asked for (--ip, --ip6). */
+function ipamConfigOf(cfg: Partial<EndpointConfig> | null | undefined): EndpointConfig['IPAMConfig'] {
+  const v4 = cfg?.IPAMConfig?.IPv4Address;
+  const v6 = cfg?.IPAMConfig?.IPv6Address;
+  return v4 || v6 ? { ...(v4 ? { IPv4Address: v4 } : {}), ...(v6 ? { IPv6Address: v6 } : {}) } : null;
+}
+
 /** A requested MAC address, checked as dockerd does; '' for none. */
 function macAddress(n: NetworkRecord, mac: string | undefined): string {
   if (!mac) return '';
@@ -793,7 +853,8 @@ export function portBindings(c: Container): PortBinding[] {
     const k = `${hostIp}:${hp}:${containerPort}/${proto}`;
     if (hp && seen.has(k)) return;
     seen.add(k);
-    out.push({ hostIp: hostIp || '0.0.0.0', hostPort: hp, containerPort, protocol: proto as PortBinding['protocol'] });
+    // An empty host address stays empty: reservePorts publishes it on 0.0.0.0 and [::].
+    out.push({ hostIp, hostPort: hp, containerPort, protocol: proto as PortBinding['protocol'] });
   };
   for (const [key, list] of Object.entries(h.PortBindings ?? {})) {
     for (const b of list ?? [{}]) add(key, b.HostIp ?? '', b.HostPort ?? '');
@@ -815,6 +876,70 @@ async function hostRoutes(ownBridges: string[]): Promise<Subnet[]> {
     return routes.filter((x) => x.dst && x.dst !== 'default' && !ownBridges.includes(x.dev ?? '') && (x.type ?? 'unicast') === 'unicast' && !x.dst.startsWith('127.'))
       .map((x) => parseCidr(x.dst.includes('/') ? x.dst : `${x.dst}/32`)?.subnet).filter((s): s is Subnet => !!s && s.bits > 0);
   } catch { return []; }
+}
+
+/** The network's IPv4 and IPv6 configs (the v4 one comes first in what Berth records). */
+export function v4Config(n: NetworkRecord): IpamConfig | undefined { return n.IPAM.Config.find((c) => c.Subnet && !c.Subnet.includes(':')); }
+export function v6Config(n: NetworkRecord): IpamConfig | undefined { return n.EnableIPv6 ? n.IPAM.Config.find((c) => c.Subnet?.includes(':')) : undefined; }
+
+/** The gateway given at create, or Docker's default: the subnet's first address. */
+export function gateway4(n: NetworkRecord): string {
+  const c = v4Config(n)!;
+  return c.Gateway || formatIp(firstHost(subnetOf(c.Subnet!)));
+}
+
+export function gateway6(n: NetworkRecord): string | undefined {
+  const c = v6Config(n);
+  if (!c) return undefined;
+  return c.Gateway || formatIp6(firstHost6(parseCidr6(c.Subnet!)!.subnet));
+}
+
+/**
+ * The IPAM config as moby's ValidateIPAM (API 1.44+, unversioned) checks it,
+ * in its words: every fault found, one per line. v6 configs count only on an
+ * IPv6 network.
+ */
+export function validateIpam(configs: IpamConfig[], enableV6: boolean): void {
+  const errs: string[] = [];
+  for (const c of configs) {
+    const sub = c.Subnet ?? '';
+    const v6 = sub.includes(':');
+    const p4 = v6 ? undefined : parseCidr(sub);
+    const p6 = v6 ? parseCidr6(sub) : undefined;
+    if (!p4 && !p6) { errs.push(`invalid subnet ${sub}: invalid CIDR block notation`); continue; }
+    if (v6 && !enableV6) continue;
+    const fam = v6 ? 'IPv6' : 'IPv4';
+    const masked = p4 ? formatSubnet(p4.subnet) : formatSubnet6(p6!.subnet);
+    const norm = p4 ? `${formatIp(p4.ip)}/${p4.subnet.bits}` : `${formatIp6(p6!.ip)}/${p6!.subnet.bits}`;
+    if (norm !== masked) errs.push(`invalid subnet ${norm}: it should be ${masked}`);
+    const inside = (a: string): string | undefined => {
+      const isV6 = a.includes(':');
+      if (isV6 ? parseIp6(a) === undefined : parseIp(a) === undefined) return 'invalid address';
+      if (isV6 !== v6) return `parent subnet is an ${fam} block`;
+      const ok = p4 ? contains(p4.subnet, parseIp(a)!) : contains6(p6!.subnet, parseIp6(a)!);
+      return ok ? undefined : `parent subnet ${masked} doesn't contain this address`;
+    };
+    if (c.IPRange) {
+      const r4 = v6 ? undefined : parseCidr(c.IPRange);
+      const r6 = c.IPRange.includes(':') ? parseCidr6(c.IPRange) : undefined;
+      if (!r4 && !r6) errs.push(`invalid ip-range ${c.IPRange}: invalid CIDR block notation`);
+      else if (!!r6 !== v6) errs.push(`invalid ip-range ${c.IPRange}: parent subnet is an ${fam} block`);
+      else {
+        const rBits = r4 ? r4.subnet.bits : r6!.subnet.bits;
+        const sBits = p4 ? p4.subnet.bits : p6!.subnet.bits;
+        if (rBits < sBits) errs.push(`invalid ip-range ${c.IPRange}: CIDR block is bigger than its parent subnet ${masked}`);
+        const rNorm = r4 ? `${formatIp(r4.ip)}/${rBits}` : `${formatIp6(r6!.ip)}/${rBits}`;
+        const rMasked = r4 ? formatSubnet(r4.subnet) : formatSubnet6(r6!.subnet);
+        if (rNorm !== rMasked) errs.push(`invalid ip-range ${rNorm}: it should be ${rMasked}`);
+        const over = r4 ? overlaps(r4.subnet, p4!.subnet) : overlaps6(r6!.subnet, p6!.subnet);
+        if (!over) errs.push(`invalid ip-range ${c.IPRange}: parent subnet ${masked} doesn't contain ip-range`);
+      }
+    }
+    if (c.Gateway) { const e = inside(c.Gateway); if (e) errs.push(`invalid gateway ${c.Gateway}: ${e}`); }
+    for (const [k, a] of Object.entries(c.AuxiliaryAddresses ?? {})) { const e = inside(a); if (e) errs.push(`invalid auxiliary address ${k}: ${e}`); }
+  }
+  if (!errs.length) return;
+  throw new InvalidArgumentError(`invalid network config:\n${errs.length === 1 ? errs[0] : '* ' + errs.join('\n* ')}`);
 }
 
 /** Whether Berth made n's bridge. A record from before that was kept: only a br-<id> name is ours by construction. */

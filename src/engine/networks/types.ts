@@ -39,6 +39,10 @@ export interface EndpointState {
   IPAddress: string;
   IPPrefixLen: number;
   Gateway: string;
+  /** On a network made with --ipv6 (absent in states written before). */
+  IPv6Address?: string;
+  IPv6PrefixLen?: number;
+  IPv6Gateway?: string;
   MacAddress: string;
   /** The CNI configuration list the ADD ran with, its arguments and its result. */
   Conf: NetConfList;

@@ -1,7 +1,8 @@
 /** Networks and container network settings as the Engine API shows them. */
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import type { Container } from '../containers/service.js';
+import { sortedKeys } from '../../core/go-json.js';
 import type { NetworkService } from './service.js';
 import type { NetworkRecord } from './types.js';
 
@@ -14,33 +15,41 @@ export function networkView(svc: NetworkService, n: NetworkRecord, withContainer
     for (const c of svc.containers.list()) {
       const ep = svc.runtimeOf(c.rec.Id)?.Endpoints.find((e) => e.NetworkID === n.Id);
       if (!ep) continue;
-      containers[c.rec.Id] = { Name: c.rec.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: '' };
+      containers[c.rec.Id] = { Name: c.rec.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: ep.IPv6Address ? `${ep.IPv6Address}/${ep.IPv6PrefixLen}` : '' };
     }
   }
-  return { ...api, IPAM: { ...api.IPAM, Config: api.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
+  return { ...api, Labels: sortedKeys(api.Labels), Options: sortedKeys(api.Options), IPAM: { ...api.IPAM, Config: api.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
 }
 
-const LIST_FILTERS = ['driver', 'id', 'label', 'label!', 'name', 'scope', 'type', 'dangling'];
+const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
+
+/** A container holds a network while it has an endpoint there (it runs): dockerd's "in use" for dangling and prune. */
+export function inUse(svc: NetworkService, n: NetworkRecord): boolean {
+  return svc.containers.list().some((c) => svc.runtimeOf(c.rec.Id)?.Endpoints.some((e) => e.NetworkID === n.Id));
+}
 
 export function listNetworks(svc: NetworkService, f: Filters): Record<string, unknown>[] {
   checkFilterKeys(f, LIST_FILTERS);
-  for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new InvalidArgumentError(`invalid filter: 'type'='${t}'`);
-  for (const d of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(d)) throw new InvalidArgumentError(`invalid filter 'dangling=${d}'`);
-  const used = (n: NetworkRecord) => svc.containers.list().some((c) => (c.rec.Networks && n.Name in c.rec.Networks) || svc.runtimeOf(c.rec.Id)?.Endpoints.some((e) => e.NetworkID === n.Id));
-  return svc.list().filter((n) => {
-    if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
-    if (f.id?.length && !f.id.some((i) => n.Id.includes(i))) return false;
-    if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
-    if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
-    if (!matchLabels(n.Labels, f.label)) return false;
-    if (f['label!']?.length && f['label!'].some((l) => matchLabels(n.Labels, [l]))) return false;
-    if (f.type?.length && !f.type.includes(PREDEFINED.has(n.Name) ? 'builtin' : 'custom')) return false;
-    if (f.dangling?.length) {
-      const want = f.dangling[0] === 'true' || f.dangling[0] === '1';
-      if (want !== (!PREDEFINED.has(n.Name) && !used(n))) return false;
-    }
-    return true;
-  }).map((n) => networkView(svc, n, false));
+  // dockerd's words and statuses (moby daemon/network/filter.go); an unknown type is a plain error there: 500.
+  for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new BerthError(`invalid filter: 'type'='${t}'`, 500);
+  if ((f.dangling ?? []).length > 1) throw new InvalidArgumentError('got more than one value for filter key "dangling"');
+  for (const d of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(d)) throw new InvalidArgumentError('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+  return svc.list().filter((n) => matchNetwork(svc, n, f)).map((n) => networkView(svc, n, false));
+}
+
+/** Whether n passes list filters (already checked); `scope` alone also serves inspect's ?scope=. */
+export function matchNetwork(svc: NetworkService, n: NetworkRecord, f: Filters): boolean {
+  if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
+  if (f.id?.length && !f.id.some((i) => n.Id.includes(i))) return false;
+  if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
+  if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
+  if (!matchLabels(n.Labels, f.label)) return false;
+  if (f.type?.length && !f.type.includes(PREDEFINED.has(n.Name) ? 'builtin' : 'custom')) return false;
+  if (f.dangling?.length) {
+    const want = f.dangling[0] === 'true' || f.dangling[0] === '1';
+    if (want !== (!PREDEFINED.has(n.Name) && !inUse(svc, n))) return false;
+  }
+  return true;
 }
 
 const EMPTY_EP = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
@@ -56,9 +65,10 @@ export function endpointsView(svc: NetworkService, c: Container): Record<string,
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
     const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
     out[name] = {
-      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID,
+      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID, DriverOpts: ('DriverOpts' in cfg && cfg.DriverOpts) || null,
       ...(ep ? {
         EndpointID: ep.EndpointID, Gateway: ep.Gateway, IPAddress: ep.IPAddress, IPPrefixLen: ep.IPPrefixLen, MacAddress: ep.MacAddress,
+        IPv6Gateway: ep.IPv6Gateway ?? '', GlobalIPv6Address: ep.IPv6Address ?? '', GlobalIPv6PrefixLen: ep.IPv6PrefixLen ?? 0,
         DNSNames: userNet ? [c.rec.Name.slice(1), ...(cfg.Aliases ?? []), c.rec.Id.slice(0, 12)] : null,
       } : {}),
     };
@@ -105,8 +115,8 @@ export function networkSettings(svc: NetworkService, c: Container): Record<strin
     Bridge: '', SandboxID: rt ? c.rec.Id : '', SandboxKey: rt?.Netns ?? (c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : ''),
     Ports: portsMap(svc, c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
     SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: bridge?.MacAddress ?? '',
+    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: bridge?.IPv6Address ?? '', GlobalIPv6PrefixLen: bridge?.IPv6PrefixLen ?? 0,
+    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: bridge?.IPv6Gateway ?? '', MacAddress: bridge?.MacAddress ?? '',
     Networks: endpointsView(svc, c),
   };
 }

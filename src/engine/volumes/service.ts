@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.js';
+import { sortedKeys } from '../../core/go-json.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { log } from '../../core/log.js';
@@ -46,6 +47,13 @@ export interface CreateVolumeRequest {
   Driver?: string;
   DriverOpts?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
+}
+
+/** Go's strconv.ParseBool. */
+function parseGoBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
 }
 
 /** RFC 3339 with the offset spelled out, as Docker shows CreatedAt. */
@@ -95,9 +103,11 @@ export class VolumeService implements ContainerMounts {
 
   async create(req: CreateVolumeRequest): Promise<VolumeRecord> {
     const driver = req.Driver || 'local';
-    if (driver !== 'local') throw new NotFoundError(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    if (driver !== 'local') throw new NotFoundError(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const name = req.Name || randomBytes(32).toString('hex');
     checkVolumeName(name);
+    // A volume without a name is anonymous (moby's volume service labels it so): prune at API 1.42+ takes only those.
+    if (!req.Name) req = { ...req, Labels: { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } };
     const opts = req.DriverOpts ?? {};
     try { checkLocalOpts(opts); } catch (e) { throw new InvalidArgumentError(`create ${name}: ${messageOf(e)}`); }
     return this.locks.run(name, async () => {
@@ -140,17 +150,19 @@ export class VolumeService implements ContainerMounts {
 
   volumeView(v: VolumeRecord, usage?: { Size: number; RefCount: number }): Record<string, unknown> {
     return {
-      CreatedAt: dockerTime(v.CreatedAt), Driver: v.Driver, Labels: v.Labels, Mountpoint: this.mountpoint(v.Name),
-      Name: v.Name, Options: v.Options, Scope: 'local', ...(usage ? { UsageData: usage } : {}),
+      CreatedAt: dockerTime(v.CreatedAt), Driver: v.Driver, Labels: sortedKeys(v.Labels), Mountpoint: this.mountpoint(v.Name),
+      Name: v.Name, Options: sortedKeys(v.Options), Scope: 'local', ...(usage ? { UsageData: usage } : {}),
     };
   }
 
   list(filters: Filters): Record<string, unknown>[] {
     checkFilterKeys(filters, ['dangling', 'driver', 'label', 'name']);
-    const dangling = filters.dangling?.[0];
-    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw new InvalidArgumentError(`invalid filter 'dangling=${dangling}'`);
-    }
+    const dv = filters.dangling ?? [];
+    const isTrue = dv.some((d) => d === 'true' || d === '1');
+    const isFalse = dv.some((d) => d === 'false' || d === '0');
+    // moby's GetBoolOrDefault: one sense, in those four spellings.
+    if (filters.dangling && (isTrue === isFalse)) throw new InvalidArgumentError(`invalid filter 'dangling=[${dv.join(' ')}]'`);
+    const dangling = filters.dangling ? String(isTrue) : undefined;
     return [...this.vols.values()]
       .filter((v) => {
         if (dangling !== undefined && (this.usersOf(v.Name).length === 0) !== (dangling === 'true' || dangling === '1')) return false;
@@ -164,10 +176,12 @@ export class VolumeService implements ContainerMounts {
 
   async prune(filters: Filters, apiVersion: string): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     checkFilterKeys(filters, ['label', 'label!', 'all']);
-    const allRaw = filters.all?.[0];
-    if (allRaw !== undefined && !['true', 'false', '1', '0'].includes(allRaw)) throw new InvalidArgumentError(`invalid filter 'all=${allRaw}'`);
-    // Since API 1.42 only anonymous volumes go unless all=true.
-    const all = allRaw === 'true' || allRaw === '1' || compareApiVersions(apiVersion, '1.42') < 0;
+    // Since API 1.42 only anonymous volumes go unless all=true; older clients get all of them, as moby's router adds all=true for them.
+    const allValues = [...(filters.all ?? []), ...(compareApiVersions(apiVersion, '1.42') < 0 ? ['true'] : [])];
+    if (allValues.length > 1) throw new InvalidArgumentError(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
+    const allRaw = allValues[0];
+    if (allRaw !== undefined && parseGoBool(allRaw) === undefined) throw new InvalidArgumentError(`invalid filter 'all': strconv.ParseBool: parsing "${allRaw}": invalid syntax`);
+    const all = allRaw !== undefined && parseGoBool(allRaw)!;
     const deleted: string[] = [];
     let space = 0;
     for (const v of [...this.vols.values()]) {
@@ -175,6 +189,7 @@ export class VolumeService implements ContainerMounts {
       if (!matchLabels(v.Labels, filters.label)) continue;
       if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(v.Labels, [l]))) continue;
       if (this.usersOf(v.Name).length) continue;
+      if (v.Options && Object.keys(v.Options).length) continue; // as moby: a volume made with driver options is never pruned
       const size = await dirSize(this.mountpoint(v.Name));
       try { await this.remove(v.Name); } catch { continue; }
       deleted.push(v.Name);

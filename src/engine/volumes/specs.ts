@@ -15,6 +15,7 @@ export function checkVolumeName(name: string): void {
   if (Buffer.byteLength(name) > VOLUME_NAME_MAX) {
     throw new InvalidArgumentError(`create ${name}: volume name is too long: at most ${VOLUME_NAME_MAX} bytes are allowed`);
   }
+  if (name.length === 1) throw new InvalidArgumentError(`create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
   if (!VOLUME_NAME_RE.test(name)) {
     throw new InvalidArgumentError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
