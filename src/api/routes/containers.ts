@@ -71,8 +71,7 @@ async function attach(ctx: Ctx): Promise<void> {
   }
   const tty = !!c.rec.Config.Tty;
   const detachKeys = detachKeysParam(ctx.str('detachKeys'));
-  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
-  const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  const sock = ctx.hijack({ multiplexed: !tty && compareApiVersions(ctx.version, '1.42') >= 0 });
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
