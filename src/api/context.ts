@@ -38,6 +38,13 @@ export class Ctx {
     return n;
   }
 
+  /** A parameter dockerd reads with Go's strconv.Atoi: required, refused in Go's words. */
+  atoi(name: string): number {
+    const v = this.str(name) ?? '';
+    if (!/^[+-]?\d+$/.test(v)) throw new InvalidArgumentError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return Number(v);
+  }
+
   filters(): Filters {
     return parseFilters(this.query.get('filters'));
   }

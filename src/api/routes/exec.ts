@@ -1,7 +1,7 @@
 /** /containers/{id}/exec and /exec/*: create, start (hijacked streams), inspect, resize. */
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { InvalidArgumentError, messageOf } from '../../core/errors.js';
+import { messageOf } from '../../core/errors.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { compareApiVersions } from '../../core/version.js';
 import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
@@ -82,13 +82,6 @@ async function ttySession(ctx: Ctx, sock: Socket, e: Exec, encode: (stream: 1 | 
   if (!ac.signal.aborted) sock.end();
 }
 
-/** dockerd reads h and w with Go's strconv.Atoi: both required, refused in its words. */
-function atoi(ctx: Ctx, name: string): number {
-  const v = ctx.str(name) ?? '';
-  if (!/^[+-]?\d+$/.test(v)) throw new InvalidArgumentError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
-  return Number(v);
-}
-
 export function execRoutes(r: Router): void {
   r.post('/containers/{id}/exec', async (ctx) => {
     const cfg = await ctx.decode<ExecConfig>('ContainerExec');
@@ -97,7 +90,7 @@ export function execRoutes(r: Router): void {
   r.post('/exec/{id}/start', start);
   r.get('/exec/{id}/json', async (ctx) => ctx.send(200, ctx.engine.execs.inspect(ctx.params.id!)));
   r.post('/exec/{id}/resize', async (ctx) => {
-    await ctx.engine.execs.resize(ctx.params.id!, atoi(ctx, 'h'), atoi(ctx, 'w'));
+    await ctx.engine.execs.resize(ctx.params.id!, ctx.atoi('h'), ctx.atoi('w'));
     ctx.res.writeHead(200);
     ctx.res.end();
   });

@@ -111,7 +111,10 @@ const CONTRACT = ['content-type', 'connection', 'upgrade', 'transfer-encoding', 
 export function recordStream(rec: Recorder, label: string, a: StreamAnswer, o: { chunked?: boolean } = {}): void {
   const headers: Record<string, string> = {};
   for (const k of Object.keys(a.headers).sort()) headers[k] = CONTRACT.includes(k) ? a.headers[k]! : '(present)';
-  if (headers['date']) delete headers['date'];
+  delete headers['date'];
+  // Keep-alive on an ordinary answer is HTTP plumbing (Node says it, Go leaves it implied), not the stream's contract.
+  delete headers['keep-alive'];
+  if (headers['connection'] && !/upgrade/i.test(headers['connection'])) delete headers['connection'];
   const body = o.chunked && a.headers['transfer-encoding'] === 'chunked' ? dechunk(a.body) : a.body;
   const s = streams(body);
   rec.exact(label, {
