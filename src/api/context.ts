@@ -38,6 +38,13 @@ export class Ctx {
     return n;
   }
 
+  /** A parameter dockerd reads with Go's strconv.Atoi: required, refused in Go's words. */
+  atoi(name: string): number {
+    const v = this.str(name) ?? '';
+    if (!/^[+-]?\d+$/.test(v)) throw new InvalidArgumentError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return Number(v);
+  }
+
   filters(): Filters {
     return parseFilters(this.query.get('filters'));
   }
@@ -82,19 +89,29 @@ export class Ctx {
     this.res.end();
   }
 
+  /** Whether the client asked to upgrade the connection (the docker CLI does; a plain POST gets the stream as its answer). */
+  get upgrade(): boolean {
+    return /upgrade/i.test(String(this.req.headers.connection ?? '')) && !!this.req.headers.upgrade;
+  }
+
   /**
    * Take over the connection for a raw stream (attach, exec start): answer
    * 101 when the client asked to upgrade, 200 otherwise, and hand back the
-   * socket with any bytes the client sent early.
+   * socket with any bytes the client sent early. As dockerd: a multiplexed
+   * stream is labelled so only on an upgraded answer (API ≥ 1.42); a plain
+   * answer is always labelled raw. `daemonHeaders` adds the headers every
+   * other answer carries (Api-Version, Server…), as dockerd's exec start does.
    */
-  hijack(contentType: string): import('node:net').Socket {
+  hijack(o: { multiplexed?: boolean; daemonHeaders?: boolean } = {}): import('node:net').Socket {
     const sock = this.req.socket;
-    const upgrade = /upgrade/i.test(String(this.req.headers.connection ?? '')) && !!this.req.headers.upgrade;
+    const upgrade = this.upgrade;
+    const contentType = upgrade && o.multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+    const extra = o.daemonHeaders ? Object.entries(this.res.getHeaders()).map(([k, v]) => `${headerName(k)}: ${String(v)}\r\n`).join('') : '';
     sock.setTimeout(0);
     sock.setNoDelay?.(true);
     sock.write(upgrade
-      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`
-      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
+      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`
+      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n${extra}\r\n`);
     if (this.upgradeHead?.length) sock.unshift(this.upgradeHead);
     this.hijacked = true;
     return sock;
@@ -109,4 +126,9 @@ export class Ctx {
     this.res.flushHeaders();
     return (msg) => { this.res.write(JSON.stringify(msg) + '\r\n'); };
   }
+}
+
+/** A header name as Go writes it (Api-Version, Ostype): node keeps names lower-cased. */
+function headerName(k: string): string {
+  return k.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-');
 }

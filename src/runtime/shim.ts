@@ -125,7 +125,7 @@ export async function startShim(o: ShimOptions): Promise<number> {
     throw new SystemError(`conmon exited with ${code} before creating the container${err ? `: ${err}` : ''}`);
   }
   const msg = JSON.parse(first[0]) as { data: number; message?: string };
-  if (msg.data <= 0) throw new SystemError(cleanRuntimeError(msg.message ?? 'container create failed'));
+  if (msg.data <= 0) throw new RuntimeStartError(msg.message ?? 'container create failed');
   return msg.data;
 }
 
@@ -137,10 +137,23 @@ function watchFile(path: string, onChange: () => void): FSWatcher | undefined {
   } catch { return undefined; }
 }
 
+/** The runtime refused to start the process; `runtimeMessage` is its own words (an exec reports them differently). */
+export class RuntimeStartError extends SystemError {
+  readonly runtimeMessage: string;
+  constructor(raw: string) {
+    super(cleanRuntimeError(raw));
+    this.runtimeMessage = lastRuntimeLine(raw);
+  }
+}
+
+function lastRuntimeLine(raw: string): string {
+  const lines = raw.trim().split('\n').map((l) => /msg="((?:[^"\\]|\\.)*)"/.exec(l)?.[1]?.replace(/\\"/g, '"') ?? l);
+  return lines.filter(Boolean).pop() ?? raw;
+}
+
 /** runc's error lines wrapped in logrus format → the message a user needs. */
 export function cleanRuntimeError(raw: string): string {
-  const lines = raw.trim().split('\n').map((l) => /msg="((?:[^"\\]|\\.)*)"/.exec(l)?.[1]?.replace(/\\"/g, '"') ?? l);
-  return `OCI runtime create failed: ${lines.filter(Boolean).pop() ?? raw}`;
+  return `OCI runtime create failed: ${lastRuntimeLine(raw)}`;
 }
 
 /** The exit code conmon recorded, or null while the container (or exec session) has not exited. */
@@ -173,4 +186,20 @@ export async function shimPid(p: ShimPaths): Promise<number> {
  */
 export function resizeTerminal(p: ShimPaths, rows: number, cols: number): Promise<boolean> {
   return writeFifo(join(p.bundle, 'ctl'), `1 ${rows} ${cols}\n`);
+}
+
+/**
+ * Resize a session that has just started: conmon opens its control fifo a
+ * moment after it reports the process running, and a client resizes at once
+ * (the docker CLI does, right after start). While `running` says the process
+ * lives, a fifo without its reader yet is tried again shortly, for at most
+ * about a second; false when the process has gone.
+ */
+export async function resizeStartedTerminal(p: ShimPaths, rows: number, cols: number, running: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await resizeTerminal(p, rows, cols)) return true;
+    if (!running()) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
 }

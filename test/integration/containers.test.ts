@@ -344,7 +344,7 @@ test('exec: output, exit code, env, workdir, user, stdin — through berth and d
   await d.berth(['stop', '-t', '0', 'host1']);
   const stopped = await d.berth(['exec', 'host1', 'true']);
   assert.equal(stopped.code, 1);
-  assert.match(stopped.stderr, /^Error response from daemon: container [a-f0-9]{64} is not running\n$/);
+  assert.match(stopped.stderr, /^Error response from daemon: Container [a-f0-9]{64} is not running\n$/);
   await d.berth(['rm', 'host1']);
 });
 

@@ -1,5 +1,6 @@
 /** /containers/*: decode the request, call the container service, encode Docker's answer. */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { ConflictError, InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
+import { STATUS_CODES } from 'node:http';
 import { compareApiVersions } from '../../core/version.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
@@ -44,8 +45,8 @@ async function logs(ctx: Ctx): Promise<void> {
   const stderr = ctx.bool('stderr');
   if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
   const tailRaw = ctx.str('tail') ?? 'all';
-  const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
-  if (!Number.isInteger(tail)) throw new InvalidArgumentError(`invalid tail value: ${tailRaw}`);
+  // dockerd reads what is not a number as "all".
+  const tail = /^[+-]?\d+$/.test(tailRaw) ? Number(tailRaw) : -1;
   const follow = ctx.bool('follow');
   const ac = new AbortController();
   ctx.res.on('close', () => ac.abort());
@@ -55,9 +56,9 @@ async function logs(ctx: Ctx): Promise<void> {
   const details = ctx.bool('details');
   const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
   const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
-  // dockerd names the stream's media type from API 1.42 on (moby's version-history); before, it sends none.
-  const media = compareApiVersions(ctx.version, '1.42') < 0 ? undefined : tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
-  ctx.res.writeHead(200, media ? { 'Content-Type': media } : {});
+  // Labelled multiplexed from API 1.42 (moby's version-history); raw before, as dockerd ≥ 23 does.
+  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
+  ctx.res.writeHead(200, { 'Content-Type': multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream' });
   ctx.res.flushHeaders();
   for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
     let line = r.line;
@@ -68,16 +69,31 @@ async function logs(ctx: Ctx): Promise<void> {
   ctx.res.end();
 }
 
+/**
+ * dockerd takes the connection over before it looks at the request, so its
+ * refusals (bad detach keys, no such container) come as a status line on the
+ * hijacked connection, labelled raw-stream, the message ending in CRLF.
+ */
 async function attach(ctx: Ctx): Promise<void> {
+  try {
+    return await attachStreams(ctx);
+  } catch (err) {
+    if (ctx.hijacked) throw err;
+    const status = statusOf(err);
+    const sock = ctx.req.socket;
+    ctx.hijacked = true;
+    sock.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n${messageOf(err)}\r\n`);
+  }
+}
+
+async function attachStreams(ctx: Ctx): Promise<void> {
+  const detachKeys = detachKeysParam(ctx.str('detachKeys'));
   const svc = ctx.engine.containers;
   const c = svc.get(ctx.params.id!);
-  if (!c.state.Running && c.state.StartedAt !== '0001-01-01T00:00:00Z' && !ctx.bool('logs')) {
-    throw new InvalidArgumentError('You cannot attach to a stopped container, start it first');
-  }
+  if (c.state.Paused) throw new ConflictError(`container ${ctx.params.id} is paused, unpause the container before attach`);
+  if (c.state.Restarting) throw new ConflictError(`container ${ctx.params.id} is restarting, wait until the container is running`);
   const tty = !!c.rec.Config.Tty;
-  const detachKeys = detachKeysParam(ctx.str('detachKeys'));
-  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
-  const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  const sock = ctx.hijack({ multiplexed: !tty && compareApiVersions(ctx.version, '1.42') >= 0 });
   svc.attached(c);
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
@@ -182,7 +198,9 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/{id}/stats', stats);
   r.post('/containers/{id}/resize', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);
-    await resizeTty(ctx.engine.containers, c, ctx.int('h', 24), ctx.int('w', 80));
-    ctx.send(200, {});
+    const [h, w] = [ctx.atoi('h'), ctx.atoi('w')];
+    await resizeTty(ctx.engine.containers, c, h, w);
+    ctx.res.writeHead(200);
+    ctx.res.end();
   });
 }

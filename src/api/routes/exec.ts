@@ -1,11 +1,12 @@
 /** /containers/{id}/exec and /exec/*: create, start (hijacked streams), inspect, resize. */
-import { compareApiVersions } from '../../core/version.js';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { messageOf } from '../../core/errors.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
+import { compareApiVersions } from '../../core/version.js';
 import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
 import { readLogs } from '../../engine/containers/logs.js';
 import { pipeToShim } from '../../engine/containers/streams.js';
-import { EscapeScanner } from '../../core/escape.js';
-import { detachKeysParam } from './containers.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -14,41 +15,42 @@ import { frame } from '../stdcopy.js';
 async function start(ctx: Ctx): Promise<void> {
   const body = await ctx.decode<{ Detach?: boolean; Tty?: boolean }>('ExecStart');
   const execs = ctx.engine.execs;
-  const e = execs.get(ctx.params.id!);
+  // Refusals that come before the answer (no such exec, container paused) are HTTP errors, as dockerd's.
+  const e = execs.usable(ctx.params.id!);
   if (body.Detach) {
     const started = await execs.start(e.id);
-    started.child!.stdout!.resume();
-    started.child!.stderr!.resume();
-    started.child!.stdin!.end();
-    return ctx.send(200, {});
+    started.stdout?.resume();
+    started.stderr?.resume();
+    started.child?.stdin!.end();
+    ctx.res.writeHead(200);
+    ctx.res.end();
+    return;
   }
-  const tty = !!e.config.Tty;
-  const detachKeys = detachKeysParam(e.config.DetachKeys);
-  const started = await execs.start(e.id);
-  if (started.shim) return ttySession(ctx, started, detachKeys);
+  // dockerd frames by the start request's Tty, not the exec's: a client that says Tty false gets frames.
+  const raw = !!body.Tty;
+  const sock = ctx.hijack({ multiplexed: !raw && compareApiVersions(ctx.version, '1.42') >= 0, daemonHeaders: true });
+  const encode = (stream: 1 | 2, b: Buffer) => (raw ? b : frame(stream, b));
+  let started: Exec;
+  try {
+    started = await execs.start(e.id);
+  } catch (err) {
+    // The answer is out: later failures (already run, the command would not start) are told in the stream.
+    sock.end(encode(1, Buffer.from(`${messageOf(err)}\r\n`)));
+    return;
+  }
+  if (started.shim) return ttySession(ctx, sock, started, encode);
   const child = started.child!;
-  const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
-  const sock = ctx.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
-  let detached = false;
   if (e.config.AttachStdin) {
-    const scan = new EscapeScanner(detachKeys);
-    sock.on('data', (b: Buffer) => {
-      if (scan.detached) return;
-      const out = scan.push(b);
-      if (out.length) child.stdin!.write(out);
-      // Detached: the connection ends, the process runs on with its stdin closed.
-      if (scan.detached) { detached = true; child.stdin!.end(); sock.end(); }
-    });
+    sock.on('data', (b: Buffer) => child.stdin!.write(b));
     sock.on('end', () => child.stdin!.end());
-    sock.resume(); // the server paused it while reading the request body
   } else {
     child.stdin!.end();
-    sock.resume();
   }
-  sock.on('error', () => { if (!detached) child.kill('SIGKILL'); });
+  sock.resume(); // the server paused it while reading the request body
+  sock.on('error', () => child.kill('SIGKILL'));
   const forward = (stream: 1 | 2, want: boolean | undefined) => new Promise<void>((resolve) => {
-    const src = stream === 1 ? child.stdout! : child.stderr!;
-    src.on('data', (b: Buffer) => { if (want !== false && !detached && sock.writable) sock.write(tty ? b : frame(stream, b)); });
+    const src = stream === 1 ? started.stdout! : started.stderr!;
+    src.on('data', (b: Buffer) => { if (want !== false && sock.writable) sock.write(encode(stream, b)); });
     src.on('end', resolve);
     src.on('error', () => resolve());
   });
@@ -56,18 +58,28 @@ async function start(ctx: Ctx): Promise<void> {
   sock.end();
 }
 
-/** A TTY session under its shim: output from the shim's log, input into its attach socket. */
-async function ttySession(ctx: Ctx, e: Exec, detachKeys: Buffer): Promise<void> {
-  const sock = ctx.hijack('application/vnd.docker.raw-stream');
+/**
+ * A TTY session under its shim: output from the shim's log, input into its
+ * attach socket. The detach keys (the exec's, or ctrl-p,ctrl-q) end the
+ * connection with dockerd's words; the process runs on.
+ */
+async function ttySession(ctx: Ctx, sock: Socket, e: Exec, encode: (stream: 1 | 2, b: Buffer) => Buffer): Promise<void> {
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  if (e.config.AttachStdin) pipeToShim(join(e.shim!.bundle, 'attach'), sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
+  const detachKeys = e.detachKeys.length ? e.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS);
+  const onDetach = () => {
+    ctx.engine.execs.detached(e);
+    ac.abort();
+    sock.end(encode(1, Buffer.from('exec attach failed: error on attach stdin: read escape sequence\r\n')));
+  };
+  if (e.config.AttachStdin) pipeToShim(join(e.shim!.bundle, 'attach'), sock, { detachKeys, onDetach });
   else sock.resume();
   for await (const r of readLogs(e.logPath!, { follow: true, partial: true, signal: ac.signal, stopped: e.done.then(() => {}) })) {
-    if (!(await writeToClient(sock, r.line))) break;
+    if (!e.config.AttachStdout && !e.config.AttachStderr) continue;
+    if (!(await writeToClient(sock, encode(1, r.line)))) break;
   }
-  sock.end();
+  if (!ac.signal.aborted) sock.end();
 }
 
 export function execRoutes(r: Router): void {
@@ -78,7 +90,8 @@ export function execRoutes(r: Router): void {
   r.post('/exec/{id}/start', start);
   r.get('/exec/{id}/json', async (ctx) => ctx.send(200, ctx.engine.execs.inspect(ctx.params.id!)));
   r.post('/exec/{id}/resize', async (ctx) => {
-    await ctx.engine.execs.resize(ctx.params.id!, ctx.int('h', 24), ctx.int('w', 80));
-    ctx.send(200, {});
+    await ctx.engine.execs.resize(ctx.params.id!, ctx.atoi('h'), ctx.atoi('w'));
+    ctx.res.writeHead(200);
+    ctx.res.end();
   });
 }
