@@ -398,11 +398,12 @@ async function* linesBackward(fh: FileHandle, end: number): AsyncGenerator<{ lin
 }
 
 /**
- * The entries that make up the last `n` records of the selected streams,
- * oldest first, and the offset where forward reading goes on (after the
- * last complete line).
+ * The entries that make up the last `n` records of the log, whichever their
+ * stream (dockerd counts the tail before it picks streams, so `--tail 2` of
+ * stdout may show one line), oldest first, and the offset where forward
+ * reading goes on (after the last complete line).
  */
-async function tailEntries(src: Source, n: number, want: (s: LogStream) => boolean): Promise<{ entries: K8sEntry[]; offset: number }> {
+async function tailEntries(src: Source, n: number): Promise<{ entries: K8sEntry[]; offset: number }> {
   const size = (await src.fh.stat()).size;
   const entries: K8sEntry[] = [];
   // A last line without its newline is still being written: leave it for
@@ -423,7 +424,7 @@ async function tailEntries(src: Source, n: number, want: (s: LogStream) => boole
     }
     if (n <= 0) break;
     const e = parseK8sLine(line);
-    if (!e || !want(e.stream)) continue;
+    if (!e) continue;
     if (open.has(e.stream)) {
       if (e.partial) { entries.push(copyEntry(e)); continue; }
       if (count >= n) {
@@ -530,7 +531,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     if (opts.tail !== undefined && opts.tail >= 0) {
       let entries: K8sEntry[] = [];
       if (src) {
-        const t = await tailEntries(src, opts.tail, want);
+        const t = await tailEntries(src, opts.tail);
         entries = t.entries;
         src.offset = t.offset;
         if (t.offset >= SIG_LEN) src.sig = await pread(src.fh, SIG_LEN, 0);
@@ -539,7 +540,7 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
       let count = entries.filter((e) => !e.partial).length;
       for (const o of [...older].reverse()) {
         if (count >= opts.tail) break;
-        const t = await tailEntries(o, opts.tail - count, want);
+        const t = await tailEntries(o, opts.tail - count);
         count += t.entries.filter((e) => !e.partial).length;
         entries = [...t.entries, ...entries];
       }
