@@ -50,8 +50,8 @@ export function systemRoutes(r: Router): void {
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };
   r.get('/_ping', ping).head('/_ping', ping);
-  r.get('/version', async (ctx) => ctx.send(200, version()));
-  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine)));
+  r.get('/version', async (ctx) => ctx.send(200, await version()));
+  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine, ctx.version)));
   r.get('/events', events);
   r.get('/system/df', async (ctx) => ctx.send(200, await diskUsage(ctx.engine)));
   r.post('/berth/system/check', async (ctx) => ctx.send(200, await checkStore(ctx.engine.images, ctx.bool('repair'))));
