@@ -37,7 +37,12 @@ export function list(filters: Filters): unknown[] {
 
 /** A plugin reference as dockerd parses one for pull and privileges (500 on a bad one, as dockerd answers). */
 function remoteRef(remote: string): Reference {
-  try { return withDefaultTag(parseReference(remote)); } catch (err) { throw new SystemError((err as Error).message); }
+  try { return withDefaultTag(parseReference(remote)); } catch (err) { throw new SystemError(refWords((err as Error).message)); }
+}
+
+/** dockerd 20.10's reference parser does not repeat the name in its "must be lowercase". */
+function refWords(message: string): string {
+  return message.replace(/repository name \(.*\) must be/, 'repository name must be');
 }
 
 /** GET /plugins/privileges: a valid reference; dockerd 20.10 answers an empty list when it cannot fetch the plugin's config. */
@@ -68,8 +73,7 @@ export async function pull(dist: DistributionService, remote: string, auth: Auth
 /** POST /plugins/create?name=: the name as dockerd parses it, then the archive (an empty one has no rootfs), then refused. */
 export function create(name: string, archive: Buffer): never {
   try { parseReference(name); } catch (err) {
-    // dockerd 20.10's reference parser does not repeat the name in its "must be lowercase".
-    const detail = (err as Error).message.replace(/^invalid reference format/, '').replace(/repository name \(.*\) must be/, 'repository name must be');
+    const detail = refWords((err as Error).message).replace(/^invalid reference format/, '');
     throw new SystemError(`failed to parse reference ${name}: invalid reference format${detail}`);
   }
   if (archive.length === 0) throw new SystemError('no rootfs found: EOF');

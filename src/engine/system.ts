@@ -133,7 +133,7 @@ export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Re
     Images: images.length,
     Driver: engine.snapshotter.driver,
     DriverStatus: engine.snapshotter.driver === 'overlay2'
-      ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
+      ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
       : [],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
     // Only what daemon.json configured, as dockerd reports it (its built-in pools are not listed).
@@ -162,7 +162,7 @@ export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Re
 }
 
 /** /system/df: images with their shared bytes; containers, volumes and build cache come with later services. */
-export async function diskUsage(engine: Engine): Promise<Record<string, unknown>> {
+export async function diskUsage(engine: Engine, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const svc = engine.images;
   const list = await svc.list({ all: true });
   const useCount = new Map<string, number>();
@@ -177,5 +177,10 @@ export async function diskUsage(engine: Engine): Promise<Record<string, unknown>
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });
   }
   const containers = await listContainers(engine.containers, { all: true, size: true, filters: {} });
-  return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: [] };
+  // No build cache records (the classic builder keeps its steps as images): null, as dockerd answers with none.
+  // BuilderSize went away at API 1.42.
+  return {
+    LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: null,
+    ...(compareApiVersions(apiVersion, '1.42') < 0 ? { BuilderSize: 0 } : {}),
+  };
 }
