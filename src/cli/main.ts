@@ -264,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
   const countErr = argCountError(path, cmd, parsed.args.length);
   if (countErr) { process.stderr.write(countErr); return 1; }
 
-  const envHost = process.env.BERTH_HOST;
+  const envHost = process.env.BERTH_HOST || undefined;
   const flagHost = global.flags.host as string | undefined;
   const flagContext = global.flags.context as string | undefined;
   if (flagHost && flagContext) {

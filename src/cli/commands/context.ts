@@ -3,7 +3,7 @@ import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne, isJsonFormat } from '../format/formatter.js';
 import { goJson } from '../format/gofmt.js';
 import {
-  DEFAULT_CONTEXT, DEFAULT_DESCRIPTION, ContextError, checkName, currentContext, exists, listContexts, metaPath,
+  DEFAULT_CONTEXT, DEFAULT_DESCRIPTION, ContextError, checkName, exists, listContexts, metaPath,
   readContext, removeContext, setCurrentContext, tlsPath, writeContext, type ContextMeta,
 } from '../contexts.js';
 
@@ -16,9 +16,9 @@ function lookup(cli: Cli, name: string): ContextMeta {
   return name === DEFAULT_CONTEXT ? defaultContext(cli) : readContext(name);
 }
 
-function overrideWarning(cli: Cli): void {
+function overrideWarning(cli: Cli, what = 'a context'): void {
   if (process.env.BERTH_HOST) {
-    cli.err('Warning: BERTH_HOST environment variable overrides the active context. To use a context, either set the global --context flag, or unset BERTH_HOST environment variable.\n');
+    cli.err(`Warning: BERTH_HOST environment variable overrides the active context. To use ${what}, either set the global --context flag, or unset BERTH_HOST environment variable.\n`);
   }
 }
 
@@ -43,7 +43,7 @@ export const ls: Command = {
   async run(cli, _args, f) {
     const current = cli.contextName;
     const all = [defaultContext(cli), ...listContexts()].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
-    if (f.quiet) { cli.out(all.map((c) => c.Name + '\n').join('')); return; }
+    if (f.quiet) { cli.out(all.map((c) => c.Name + '\n').join('')); overrideWarning(cli); return; }
     const rows = all.map((c) => ({
       Name: c.Name, Description: c.Metadata?.Description ?? '', DockerEndpoint: c.Endpoints?.docker?.Host ?? '', Current: c.Name === current, Error: '',
     }));
@@ -142,7 +142,7 @@ export const use: Command = {
     await setCurrentContext(name!);
     cli.out(`${name}\n`);
     cli.err(`Current context is now ${JSON.stringify(name)}\n`);
-    overrideWarning(cli);
+    overrideWarning(cli, JSON.stringify(name));
   },
 };
 
@@ -152,11 +152,13 @@ export const rm: Command = {
   args: { min: 1 },
   flags: [{ name: 'force', short: 'f', type: 'bool', help: 'Force the removal of a context in use' }],
   async run(cli, args, f) {
-    const current = currentContext();
+    // "In use" is the context this command runs with (BERTH_HOST overrides the stored one), as docker decides it.
+    const current = cli.contextName;
     const errors: string[] = [];
     for (const name of args) {
       if (name === DEFAULT_CONTEXT) { errors.push(`context "default" cannot be removed`); continue; }
-      if (!exists(name)) { errors.push(`context ${JSON.stringify(name)} does not exist`); continue; }
+      // With -f a context that is not there is no error (docker removes what there is).
+      if (!f.force && !exists(name)) { errors.push(`context ${JSON.stringify(name)} does not exist`); continue; }
       if (name === current) {
         if (!f.force) { errors.push(`context ${JSON.stringify(name)} is in use, set -f flag to force remove`); continue; }
         await setCurrentContext(DEFAULT_CONTEXT);
