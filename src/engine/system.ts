@@ -154,7 +154,7 @@ export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Re
     Swarm: swarmInfo(),
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini',
     ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: runc.commit, Expected: runc.commit }, InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: ['name=seccomp,profile=default', ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
     Warnings: null,
     // API 1.44 added the CDI spec directories; a daemon without experimental features reports none.
     ...(compareApiVersions(apiVersion, '1.44') >= 0 ? { CDISpecDirs: [] } : {}),
@@ -178,9 +178,9 @@ export async function diskUsage(engine: Engine, apiVersion = API_VERSION): Promi
     for (const c of chainIds(rec.layers.map((l) => l.diffId))) if ((useCount.get(c) ?? 0) > 1) shared += await svc.layerSize(c);
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });
   }
-  // dockerd leaves sizes of zero out (omitempty), and reports no root-fs size here.
+  // dockerd leaves a writable-layer size of zero out (omitempty).
   const containers = (await listContainers(engine.containers, { all: true, size: true, filters: {} })).map((c) => {
-    const { SizeRw, SizeRootFs: _rootFs, ...rest } = c as typeof c & { SizeRw?: number; SizeRootFs?: number };
+    const { SizeRw, ...rest } = c as typeof c & { SizeRw?: number };
     return SizeRw ? { ...rest, SizeRw } : rest;
   });
   // No build cache records (the classic builder keeps its steps as images): null, as dockerd answers with none.

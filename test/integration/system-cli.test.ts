@@ -103,7 +103,7 @@ test('info prints the lines docker info prints (runtimes, security options, regi
   const server = (s: string) => s.slice(s.indexOf('Server:'));
   assert.equal(server(b.stdout), server(k.stdout));
   assert.equal(b.stderr, k.stderr);
-  for (const line of [' Runtimes: runc', ' Security Options:', '  seccomp', '   Profile: default', ' Insecure Registries:', '  127.0.0.0/8', ' Swarm: inactive']) {
+  for (const line of [' Runtimes: runc', ' Security Options:', '  seccomp', '   Profile: builtin', ' Insecure Registries:', '  127.0.0.0/8', ' Swarm: inactive']) {
     assert.ok(b.stdout.split('\n').includes(line), `${line} in\n${b.stdout}`);
   }
 });
