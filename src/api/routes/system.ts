@@ -14,6 +14,8 @@ export const PING_HEADERS = {
   'Builder-Version': '1',
   'Docker-Experimental': 'false',
   'OSType': 'linux',
+  // dockerd 23+ tells clients the node's swarm state here; Berth's is always inactive (engine/swarm.ts).
+  'Swarm': 'inactive',
   'Cache-Control': 'no-cache, no-store, must-revalidate',
   'Pragma': 'no-cache',
 };

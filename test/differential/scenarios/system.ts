@@ -13,6 +13,16 @@ scenario({
   },
 });
 
+scenario({
+  endpoints: ['GET /_ping'],
+  name: 'ping at API 1.47 names the swarm state',
+  berthdOnly: 'API 1.42 added the Swarm header to /_ping (dockerd 20.10 does not send it)',
+  async run(s) {
+    const g = await s.api('GET', '/_ping', { version: '1.47' });
+    assert.equal(g.headers['swarm'], 'inactive');
+  },
+});
+
 const OWN_VERSION = [
   { at: /^version\.body\.Components/, why: 'Berth names its own components (Engine, runc) where dockerd names containerd, runc, docker-init' },
 ];
