@@ -27,6 +27,9 @@ import { networkRoutes } from './routes/networks.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { fileRoutes } from './routes/files.js';
 import { buildRoutes } from './routes/build.js';
+import { swarmRoutes } from './routes/swarm.js';
+import { pluginRoutes } from './routes/plugins.js';
+import { sessionRoutes } from './routes/session.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -46,6 +49,9 @@ export function buildRouter(): Router {
   volumeRoutes(r);
   fileRoutes(r);
   buildRoutes(r);
+  swarmRoutes(r);
+  pluginRoutes(r);
+  sessionRoutes(r);
   return r;
 }
 

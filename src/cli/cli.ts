@@ -30,7 +30,12 @@ export class Cli {
   private clientValue?: Client;
   private checked = false;
 
-  constructor(readonly host: string, readonly hostIsDefault: boolean) {}
+  /**
+   * `host`: where requests go; `hostIsDefault`: berth may start the daemon there;
+   * `contextName`: the context in use ("default" when -H or BERTH_HOST chose the host);
+   * `defaultHost`: the default context's endpoint (-H, BERTH_HOST or berth's own socket).
+   */
+  constructor(readonly host: string, readonly hostIsDefault: boolean, readonly contextName = 'default', readonly defaultHost = host) {}
 
   out(s: string): void { process.stdout.write(s); }
   err(s: string): void { process.stderr.write(s); }

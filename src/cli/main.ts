@@ -6,11 +6,13 @@ import { parseFlags, FlagError, flagHelp, type FlagDef } from '../core/flags.js'
 import { ApiError, ConnectError } from '../client/client.js';
 import { Cli, CliExit, DEFAULT_HOST, type Command } from './cli.js';
 import { BERTH_VERSION } from '../core/version.js';
+import { ContextError, DEFAULT_CONTEXT, currentContext, readContext } from './contexts.js';
 
 type Loader = () => Promise<Command>;
 
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
+const context = () => import('./commands/context.js');
 const containers = () => import('./commands/containers.js');
 const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
@@ -127,11 +129,21 @@ const COMMANDS: Record<string, Loader> = {
   'registry gc': async () => (await registry()).gc,
   stats: async () => (await stats()).statsCmd,
   'container stats': async () => (await stats()).statsCmd,
+  'context ls': async () => (await context()).ls,
+  'context list': async () => (await context()).ls,
+  'context inspect': async () => (await context()).inspect,
+  'context create': async () => (await context()).create,
+  'context use': async () => (await context()).use,
+  'context rm': async () => (await context()).rm,
+  'context remove': async () => (await context()).rm,
+  'plugin ls': async () => (await system()).pluginLs,
+  'plugin list': async () => (await system()).pluginLs,
 };
 
-const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume', 'registry', 'builder']);
+const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume', 'registry', 'builder', 'context', 'plugin']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
+  { name: 'context', short: 'c', type: 'string', help: 'Name of the context to use to connect to the daemon (overrides BERTH_HOST env var and default context set with "berth context use")' },
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level' },
@@ -146,6 +158,7 @@ const SUMMARIES: Record<string, string> = {
   builder: 'Manage builds',
   commit: "Create a new image from a container's changes",
   container: 'Manage containers',
+  context: 'Manage contexts',
   cp: 'Copy files/folders between a container and the local filesystem',
   create: 'Create a new container',
   diff: "Inspect changes to files or directories on a container's filesystem",
@@ -165,6 +178,7 @@ const SUMMARIES: Record<string, string> = {
   logs: 'Fetch the logs of a container',
   network: 'Manage networks',
   pause: 'Pause all processes within one or more containers',
+  plugin: 'Manage plugins',
   port: 'List port mappings or a specific mapping for the container',
   ps: 'List containers',
   pull: 'Download an image from a registry',
@@ -250,9 +264,27 @@ async function main(argv: string[]): Promise<number> {
   const countErr = argCountError(path, cmd, parsed.args.length);
   if (countErr) { process.stderr.write(countErr); return 1; }
 
-  const envHost = process.env.BERTH_HOST;
-  const host = (global.flags.host as string | undefined) ?? envHost ?? DEFAULT_HOST;
-  const cli = new Cli(host.includes('://') ? host : `unix://${host}`, !global.flags.host && !envHost);
+  const envHost = process.env.BERTH_HOST || undefined;
+  const flagHost = global.flags.host as string | undefined;
+  const flagContext = global.flags.context as string | undefined;
+  if (flagHost && flagContext) {
+    process.stderr.write('conflicting options: either specify --host or --context, not both\n');
+    return 1;
+  }
+  const asUrl = (h: string) => (h.includes('://') ? h : `unix://${h}`);
+  const defaultHost = asUrl(flagHost ?? envHost ?? DEFAULT_HOST);
+  // As docker: -H or the host variable win over contexts; then --context, BERTH_CONTEXT, config.json's currentContext.
+  const contextName = flagHost || (envHost && !flagContext) ? DEFAULT_CONTEXT : flagContext || process.env.BERTH_CONTEXT || currentContext();
+  let host = defaultHost;
+  if (contextName !== DEFAULT_CONTEXT && !path.startsWith('context ')) {
+    try {
+      host = readContext(contextName).Endpoints?.docker?.Host ?? defaultHost;
+    } catch (err) {
+      if (err instanceof ContextError) { process.stderr.write(err.message + '\n'); return 1; }
+      throw err;
+    }
+  }
+  const cli = new Cli(host, !flagHost && !envHost && contextName === DEFAULT_CONTEXT, contextName, defaultHost);
   try {
     return (await cmd.run(cli, parsed.args, parsed.flags)) ?? 0;
   } catch (err) {

@@ -4,6 +4,7 @@
  * another host; credentials are not sent there), and connection failures
  * turned into TransportError.
  */
+import { getServers } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -51,11 +52,24 @@ export function closeAgents(): void {
   agents.clear();
 }
 
-function describeSocketError(url: URL, err: NodeJS.ErrnoException): string {
-  const what = `Get "${url.href}"`;
+/** The name server Go's resolver names in a failed lookup ("lookup h on 10.0.0.53:53"), from the host's resolver list. */
+function nameServer(): string {
+  const first = getServers()[0];
+  if (!first) return '127.0.0.1:53';
+  if (/^\[.*\]:\d+$|^[\d.]+:\d+$/.test(first)) return first;
+  return first.includes(':') ? `[${first}]:53` : `${first}:53`;
+}
+
+/** A socket failure in Go's net/http words: `Get "url": dial tcp 127.0.0.1:1: connect: connection refused`. */
+function describeSocketError(method: string, url: URL, err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+  const what = `${method.charAt(0)}${method.slice(1).toLowerCase()} "${url.href}"`;
   switch (err.code) {
-    case 'ECONNREFUSED': return `${what}: dial tcp ${url.host}: connect: connection refused`;
-    case 'ENOTFOUND': case 'EAI_AGAIN': return `${what}: dial tcp: lookup ${url.hostname}: no such host`;
+    case 'ECONNREFUSED': {
+      // Go dials the resolved address and names it; Node tells which one it tried.
+      const addr = err.address ? (err.address.includes(':') ? `[${err.address}]:${err.port}` : `${err.address}:${err.port}`) : url.host;
+      return `${what}: dial tcp ${addr}: connect: connection refused`;
+    }
+    case 'ENOTFOUND': case 'EAI_AGAIN': return `${what}: dial tcp: lookup ${url.hostname} on ${nameServer()}: no such host`;
     case 'ECONNRESET': return `${what}: connection reset by peer`;
     case 'ETIMEDOUT': return `${what}: i/o timeout`;
     case 'EPROTO': case 'ERR_SSL_WRONG_VERSION_NUMBER': return `${what}: http: server gave HTTP response to HTTPS client`;
@@ -91,7 +105,7 @@ export function send(url: URL, tls: TlsSettings, opts: HttpOptions = {}, hops = 
       resolve(res);
     });
     if (opts.idleTimeoutMs) req.setTimeout(opts.idleTimeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof TransportError ? err : new TransportError(describeSocketError(url, err), err.code)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof TransportError ? err : new TransportError(describeSocketError(method, url, err), err.code)));
     if (body && typeof body !== 'string' && !Buffer.isBuffer(body)) {
       body.on('error', (e) => req.destroy(e));
       body.pipe(req);

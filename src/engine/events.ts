@@ -58,6 +58,11 @@ export class EventBus {
     return this.history.filter((e) => e.timeNano >= sinceNano && e.timeNano <= untilNano);
   }
 
+  /** How many clients follow the stream now (GET /info's NEventsListener). */
+  listeners(): number {
+    return this.emitter.listenerCount('event');
+  }
+
   subscribe(fn: (ev: EngineEvent) => void): () => void {
     this.emitter.on('event', fn);
     return () => this.emitter.off('event', fn);

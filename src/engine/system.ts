@@ -1,24 +1,32 @@
 /** /version, /info and /system/df: what the daemon reports about itself. */
 import { readFile } from 'node:fs/promises';
 import { cpus, totalmem, hostname, release, arch } from 'node:os';
-import { statfsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { chainIds } from '../core/digest.js';
-import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../core/version.js';
+import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
+import { hostFacts, runtimeVersion } from './host-facts.js';
+import { swarmInfo } from './swarm.js';
 import type { Engine } from './engine.js';
 import { hostPlatform } from './platform.js';
 import { listContainers } from './containers/views.js';
 
 const GIT_COMMIT = 'berth';
 
-export function version(): Record<string, unknown> {
+export async function version(): Promise<Record<string, unknown>> {
   const p = hostPlatform();
+  const runc = await runtimeVersion('runc');
   const details = {
     ApiVersion: API_VERSION, Arch: p.architecture, BuildTime: '', Experimental: 'false', GitCommit: GIT_COMMIT,
     GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux',
   };
   return {
     Platform: { Name: 'Berth Engine' },
-    Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: details }],
+    Components: [
+      { Name: 'Engine', Version: BERTH_VERSION, Details: details },
+      ...(runc.version ? [{ Name: 'runc', Version: runc.version, Details: { GitCommit: runc.commit } }] : []),
+    ],
     Version: BERTH_VERSION,
     ApiVersion: API_VERSION,
     MinAPIVersion: MIN_API_VERSION,
@@ -41,18 +49,83 @@ async function operatingSystem(): Promise<string> {
   return osName;
 }
 
-function cgroupVersion(): '1' | '2' {
-  try { return statfsSync('/sys/fs/cgroup').type === 0x63677270 ? '2' : '1'; } catch { return '1'; }
+/** os-release's VERSION_ID ("12"), dockerd's OSVersion. */
+let osVersionId: string | undefined;
+async function osVersion(): Promise<string> {
+  if (osVersionId !== undefined) return osVersionId;
+  try {
+    osVersionId = /^VERSION_ID="?([^"\n]*)"?/m.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch { osVersionId = ''; }
+  return osVersionId;
 }
 
-export async function info(engine: Engine): Promise<Record<string, unknown>> {
+/**
+ * The engine's ID: made once and kept in the data root (dockerd keeps its
+ * `engine-id` there too), so it names this engine across restarts and never
+ * shows a path.
+ */
+const engineIds = new Map<string, string>();
+function engineId(dataRoot: string): string {
+  let id = engineIds.get(dataRoot);
+  if (id) return id;
+  const file = join(dataRoot, 'engine-id');
+  try { id = readFileSync(file, 'utf8').trim(); } catch { /* first start */ }
+  if (!id) {
+    id = randomUUID();
+    try { writeFileSync(file, id + '\n', { flag: 'wx' }); } catch { id = readFileSync(file, 'utf8').trim(); }
+  }
+  engineIds.set(dataRoot, id);
+  return id;
+}
+
+/** Open descriptors of this process (dockerd's NFd). */
+function openFds(): number {
+  try { return readdirSync('/proc/self/fd').length; } catch { return 0; }
+}
+
+/** RegistryConfig as dockerd reports it: Docker Hub's index and every insecure registry, lists never null. */
+function registryConfig(cfg: Record<string, unknown>): Record<string, unknown> {
+  const list = (k: string) => (Array.isArray(cfg[k]) ? (cfg[k] as unknown[]).map(String) : []);
+  const insecure = list('insecure-registries');
+  const cidrs = insecure.filter((x) => /^[\d.:a-fA-F]+\/\d+$/.test(x));
+  const indexes: Record<string, unknown> = {};
+  for (const host of insecure.filter((x) => !cidrs.includes(x))) {
+    const name = host.replace(/^https?:\/\//, '').replace(/\/$/, '');
+    indexes[name] = { Name: name, Mirrors: [], Secure: false, Official: false };
+  }
+  indexes['docker.io'] = { Name: 'docker.io', Mirrors: list('registry-mirrors'), Secure: true, Official: true };
+  return {
+    AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [],
+    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8', ...cidrs], IndexConfigs: indexes, Mirrors: list('registry-mirrors'),
+  };
+}
+
+/** The runtimes a container may ask for: runc, and any daemon.json `runtimes` entries. */
+function runtimes(cfg: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { runc: { path: 'runc' } };
+  const extra = cfg.runtimes;
+  if (extra && typeof extra === 'object') {
+    for (const [name, v] of Object.entries(extra as Record<string, { path?: string; runtimeArgs?: string[] }>)) {
+      out[name] = { path: v?.path ?? name, ...(v?.runtimeArgs?.length ? { runtimeArgs: v.runtimeArgs } : {}) };
+    }
+  }
+  return out;
+}
+
+export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const images = engine.images.store.list();
   const all = engine.containers.list();
   const layers = await engine.snapshotter.listLayers();
-  const p = hostPlatform();
   const cfg = engine.opts.config;
+  const host = hostFacts();
+  const runc = await runtimeVersion('runc');
+  const pools = cfg['default-address-pools'];
+  // dockerd 20.10 (API < 1.42) always reports kernel memory; later versions only where the host has it (never on cgroup v2).
+  const kernelMemory = compareApiVersions(apiVersion, '1.42') < 0
+    ? { KernelMemory: host.kernelMemory, KernelMemoryTCP: host.kernelMemoryTCP }
+    : { ...(host.kernelMemory ? { KernelMemory: true } : {}), ...(host.kernelMemoryTCP ? { KernelMemoryTCP: true } : {}) };
   return {
-    ID: engine.opts.dataRoot,
+    ID: engineId(engine.opts.dataRoot),
     Containers: all.length,
     ContainersRunning: all.filter((c) => c.state.Running && !c.state.Paused).length,
     ContainersPaused: all.filter((c) => c.state.Paused).length,
@@ -60,35 +133,38 @@ export async function info(engine: Engine): Promise<Record<string, unknown>> {
     Images: images.length,
     Driver: engine.snapshotter.driver,
     DriverStatus: engine.snapshotter.driver === 'overlay2'
-      ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
+      ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
       : [],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
-    // The pools user networks are carved from (the default bridge takes the first free one unless `bip` is set).
-    DefaultAddressPools: engine.networks.pools().map((p) => ({ Base: p.base, Size: p.size })),
-    MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
-    IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: cfg.debug === true,
-    NFd: 0, OomKillDisable: false, NGoroutines: 0, SystemTime: new Date().toISOString(),
-    LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: cgroupVersion(), NEventsListener: 0,
-    KernelVersion: release(), OperatingSystem: await operatingSystem(), OSVersion: '', OSType: 'linux', Architecture: arch() === 'x64' ? 'x86_64' : arch(),
+    // Only what daemon.json configured, as dockerd reports it (its built-in pools are not listed).
+    ...(Array.isArray(pools) && pools.length ? { DefaultAddressPools: (pools as Array<{ base: string; size: number }>).map((p) => ({ Base: p.base, Size: p.size })) } : {}),
+    MemoryLimit: host.memoryLimit, SwapLimit: host.swapLimit, ...kernelMemory,
+    CpuCfsPeriod: host.cpuCfsPeriod, CpuCfsQuota: host.cpuCfsQuota, CPUShares: host.cpuShares, CPUSet: host.cpuSet, PidsLimit: host.pidsLimit,
+    IPv4Forwarding: host.ipv4Forwarding, BridgeNfIptables: host.bridgeNfIptables, BridgeNfIp6tables: host.bridgeNfIp6tables, Debug: cfg.debug === true,
+    NFd: openFds(), OomKillDisable: host.oomKillDisable, NGoroutines: 0, SystemTime: new Date().toISOString(),
+    LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: host.cgroupVersion, NEventsListener: engine.events.listeners(),
+    KernelVersion: release(), OperatingSystem: await operatingSystem(), OSVersion: await osVersion(), OSType: 'linux', Architecture: arch() === 'x64' ? 'x86_64' : arch(),
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: (cfg['registry-mirrors'] as string[] | undefined) ?? [] },
+    RegistryConfig: registryConfig(cfg),
     NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null,
     DockerRootDir: engine.opts.dataRoot,
     HttpProxy: process.env.HTTP_PROXY ?? '', HttpsProxy: process.env.HTTPS_PROXY ?? '', NoProxy: process.env.NO_PROXY ?? '',
     Name: hostname(), Labels: (cfg.labels as string[] | undefined) ?? [], ExperimentalBuild: false, ServerVersion: BERTH_VERSION,
-    Runtimes: { runc: { path: 'runc' } }, DefaultRuntime: 'runc',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    Runtimes: runtimes(cfg), DefaultRuntime: 'runc',
+    Swarm: swarmInfo(),
     LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini',
-    ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: '', Expected: '' }, InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: ['name=seccomp,profile=builtin'],
+    ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: runc.commit, Expected: runc.commit }, InitCommit: { ID: '', Expected: '' },
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
     Warnings: null,
+    // API 1.44 added the CDI spec directories; a daemon without experimental features reports none.
+    ...(compareApiVersions(apiVersion, '1.44') >= 0 ? { CDISpecDirs: [] } : {}),
+    // Berth's own: the layers its snapshotter holds (dockerd's clients ignore keys they do not know).
     Layers: layers.length,
-    Platform: p,
   };
 }
 
 /** /system/df: images with their shared bytes; containers, volumes and build cache come with later services. */
-export async function diskUsage(engine: Engine): Promise<Record<string, unknown>> {
+export async function diskUsage(engine: Engine, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const svc = engine.images;
   // As dockerd: the images `docker images` shows (no intermediate build steps), their layers shared among themselves.
   const list = await svc.list({ all: false });
@@ -103,6 +179,15 @@ export async function diskUsage(engine: Engine): Promise<Record<string, unknown>
     for (const c of chainIds(rec.layers.map((l) => l.diffId))) if ((useCount.get(c) ?? 0) > 1) shared += await svc.layerSize(c);
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });
   }
-  const containers = await listContainers(engine.containers, { all: true, size: true, filters: {} });
-  return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: [] };
+  // dockerd leaves a writable-layer size of zero out (omitempty).
+  const containers = (await listContainers(engine.containers, { all: true, size: true, filters: {} })).map((c) => {
+    const { SizeRw, ...rest } = c as typeof c & { SizeRw?: number };
+    return SizeRw ? { ...rest, SizeRw } : rest;
+  });
+  // No build cache records (the classic builder keeps its steps as images): null, as dockerd answers with none.
+  // BuilderSize went away at API 1.42.
+  return {
+    LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: null,
+    ...(compareApiVersions(apiVersion, '1.42') < 0 ? { BuilderSize: 0 } : {}),
+  };
 }

@@ -75,8 +75,8 @@ test('a second daemon on the same socket refuses to start', async () => {
 test('two daemons with their own roots run side by side', async () => {
   const other = await startDaemon();
   try {
-    assert.equal((await other.berth(['version', '--format', '{{.Server.ApiVersion}}'])).stdout.trim(), '1.47');
-    assert.equal((await d.berth(['version', '--format', '{{.Server.ApiVersion}}'])).stdout.trim(), '1.47');
+    assert.equal((await other.berth(['version', '--format', '{{.Server.APIVersion}}'])).stdout.trim(), '1.47');
+    assert.equal((await d.berth(['version', '--format', '{{.Server.APIVersion}}'])).stdout.trim(), '1.47');
   } finally { await other.cleanup(); }
 });
 

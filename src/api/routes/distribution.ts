@@ -1,5 +1,7 @@
 /** Registry routes: pull (POST /images/create?fromImage=), push, /auth, /images/search. */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, SystemError } from '../../core/errors.js';
+import { goDecode, GoJsonError } from '../wire/go-json.js';
+import { decodeBody } from '../wire/decode.js';
 import { checkFilterKeys } from '../../core/filters.js';
 import { parseReference } from '../../core/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
@@ -40,6 +42,18 @@ export async function pullRoute(ctx: Ctx): Promise<void> {
   ctx.res.end();
 }
 
+/** dockerd reads /auth's body with a bare json.Decoder: every failure to read it, empty included, is a 500 in Go's words. */
+async function authBody(ctx: Ctx): Promise<AuthConfig> {
+  const raw = await ctx.body(1 << 20);
+  try {
+    // Only the first JSON value counts (bytes after it are ignored, as by Go's decoder).
+    return decodeBody<AuthConfig>('SystemAuth', Buffer.from(JSON.stringify(goDecode(raw))));
+  } catch (err) {
+    if (err instanceof GoJsonError || err instanceof InvalidArgumentError) throw new SystemError((err as Error).message);
+    throw err;
+  }
+}
+
 export function distributionRoutes(r: Router): void {
   r.post('/images/{name*}/push', async (ctx) => {
     const emit = lazyStream(ctx);
@@ -51,7 +65,7 @@ export function distributionRoutes(r: Router): void {
     ctx.res.end();
   });
   r.post('/auth', async (ctx) => {
-    const body = await ctx.decode<AuthConfig>('SystemAuth');
+    const body = await authBody(ctx);
     ctx.send(200, await ctx.engine.distribution.login(body));
   });
   r.get('/images/search', async (ctx) => {

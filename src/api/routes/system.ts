@@ -1,5 +1,7 @@
 /** /_ping, /version, /info, /events, /system/df, and Berth's /berth/system/check. */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { SystemError } from '../../core/errors.js';
+import type { Filters } from '../../core/filters.js';
+import { goDecode, GoJsonError } from '../wire/go-json.js';
 import { API_VERSION } from '../../core/version.js';
 import { matchEvent, type EngineEvent } from '../../engine/events.js';
 import { version, info, diskUsage } from '../../engine/system.js';
@@ -12,22 +14,46 @@ export const PING_HEADERS = {
   'Builder-Version': '1',
   'Docker-Experimental': 'false',
   'OSType': 'linux',
+  // dockerd 23+ tells clients the node's swarm state here; Berth's is always inactive (engine/swarm.ts).
+  'Swarm': 'inactive',
   'Cache-Control': 'no-cache, no-store, must-revalidate',
   'Pragma': 'no-cache',
 };
 
-/** Event timestamps as the API takes them: seconds, optionally with a fraction ("1690000000.5"). */
-function timestampNano(v: string | undefined, name: string): number | undefined {
+/**
+ * Event timestamps as dockerd parses them (timetypes.ParseTimestamps): whole
+ * seconds, optionally "."-fraction; a part that is not an integer fails with
+ * Go's strconv error, which dockerd answers with 500.
+ */
+function timestampNano(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`invalid value for ${name}: ${v}`);
-  const [s, frac = ''] = v.split('.');
-  return Number(s) * 1e9 + Number((frac + '000000000').slice(0, 9));
+  const [s = '', frac] = v.split(/\.(.*)/s);
+  const int = (x: string) => {
+    if (!/^[+-]?\d+$/.test(x)) throw new SystemError(`strconv.ParseInt: parsing ${JSON.stringify(x)}: invalid syntax`);
+    return Number(x);
+  };
+  const secs = int(s);
+  if (frac === undefined) return secs * 1e9;
+  const n = int(frac);
+  return secs * 1e9 + Math.trunc(n * 10 ** (9 - frac.length));
+}
+
+/** `?filters=` as dockerd's events route reads it: its JSON errors are a 500 in Go's words. */
+function eventFilters(ctx: Ctx): Filters {
+  const raw = ctx.str('filters');
+  if (raw) {
+    try { goDecode(raw); } catch (err) {
+      if (err instanceof GoJsonError) throw new SystemError(err.kind === 'unexpected-eof' ? 'unexpected end of JSON input' : err.message);
+      throw err;
+    }
+  }
+  return ctx.filters();
 }
 
 async function events(ctx: Ctx): Promise<void> {
-  const since = timestampNano(ctx.str('since'), 'since');
-  const until = timestampNano(ctx.str('until'), 'until');
-  const filters = ctx.filters();
+  const since = timestampNano(ctx.str('since'));
+  const until = timestampNano(ctx.str('until'));
+  const filters = eventFilters(ctx);
   const now = Date.now() * 1e6;
   const write = ctx.startStream();
   const emit = (ev: EngineEvent) => { if (matchEvent(ev, filters)) write(ev); };
@@ -50,9 +76,9 @@ export function systemRoutes(r: Router): void {
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };
   r.get('/_ping', ping).head('/_ping', ping);
-  r.get('/version', async (ctx) => ctx.send(200, version()));
-  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine)));
+  r.get('/version', async (ctx) => ctx.send(200, await version()));
+  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine, ctx.version)));
   r.get('/events', events);
-  r.get('/system/df', async (ctx) => ctx.send(200, await diskUsage(ctx.engine)));
+  r.get('/system/df', async (ctx) => ctx.send(200, await diskUsage(ctx.engine, ctx.version)));
   r.post('/berth/system/check', async (ctx) => ctx.send(200, await checkStore(ctx.engine.images, ctx.bool('repair'))));
 }

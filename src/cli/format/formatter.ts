@@ -93,7 +93,7 @@ export function formatRows(format: string, rows: readonly object[], headers: Rec
  * Render one object for `inspect --format` / `version --format` / `info --format`
  * (no `\t` translation, as docker's inspect). `json` means `{{json .}}`. The caller adds "\n".
  */
-export function renderOne(format: string, obj: unknown, opts: { name?: string } = {}): string {
+export function renderOne(format: string, obj: unknown, opts: { name?: string; structType?: (o: object) => string | undefined } = {}): string {
   const src = isJsonFormat(format) ? '{{json .}}' : format;
-  return Template.parse(src, {}, { name: opts.name ?? '' }).execute(obj);
+  return Template.parse(src, {}, { name: opts.name ?? '' }).execute(obj, undefined, undefined, opts.structType);
 }
