@@ -24,7 +24,7 @@ export function parseFilters(raw: string | null | undefined): Filters {
 /** Reject filter keys a route does not know, in Docker's words. */
 export function checkFilterKeys(f: Filters, allowed: string[]): void {
   for (const k of Object.keys(f)) {
-    if (!allowed.includes(k)) throw new InvalidArgumentError(`invalid filter '${k}'`);
+    if (!allowed.includes(k)) throw new InvalidArgumentError(`Invalid filter '${k}'`);
   }
 }
 

@@ -110,7 +110,7 @@ export class Recorder {
     if (a.endpoint) this.touched.add(a.endpoint);
     const ct = String(a.headers['content-type'] ?? '').split(';')[0];
     const v: Record<string, unknown> = { status: a.status, contentType: ct || '(none)' };
-    if (a.status >= 400) v.message = errorMessage(a);
+    if (a.status >= 400) v.message = normalise(errorMessage(a), this.side);
     else if (!opts.ignoreBody) v.body = a.json !== undefined ? (opts.exact ? normalise(a.json, this.side) : shape(a.json)) : (opts.exact ? normalise(a.text, this.side) : a.text.length ? 'text' : '(empty)');
     this.entries.push({ label, value: v });
   }

@@ -105,7 +105,8 @@ async function stats(ctx: Ctx): Promise<void> {
   }
   let open = true;
   ctx.res.on('close', () => { open = false; });
-  ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+  // dockerd sets no content type on the stream (only on a single answer).
+  ctx.res.writeHead(200);
   ctx.res.flushHeaders();
   while (open) {
     ctx.res.write(JSON.stringify(await sampler.sample()) + '\n');
@@ -122,7 +123,12 @@ export function containerRoutes(r: Router): void {
   });
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);
-    ctx.send(200, await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() }));
+    const list = await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
+    // Endpoints' DNSNames came with API 1.44.
+    if (compareApiVersions(ctx.version, '1.44') < 0) {
+      for (const c of list) for (const ep of Object.values((c.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> }).Networks ?? {})) delete ep.DNSNames;
+    }
+    ctx.send(200, list);
   });
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
@@ -135,7 +141,9 @@ export function containerRoutes(r: Router): void {
   });
   r.post('/containers/{id}/stop', async (ctx) => {
     const t = ctx.str('t') ?? ctx.str('timeout');
-    const done = await ctx.engine.containers.stop(ctx.params.id!, { timeout: t === undefined || t === '' ? undefined : Number(t), signal: ctx.str('signal') || undefined });
+    // The signal parameter came with API 1.42; older clients get the container's stop signal.
+    const signal = compareApiVersions(ctx.version, '1.42') >= 0 ? ctx.str('signal') || undefined : undefined;
+    const done = await ctx.engine.containers.stop(ctx.params.id!, { timeout: t === undefined || t === '' ? undefined : Number(t), signal });
     ctx.noContent(done ? 204 : 304);
   });
   r.post('/containers/{id}/restart', async (ctx) => {
@@ -152,10 +160,12 @@ export function containerRoutes(r: Router): void {
     // Headers go out at once: clients take them as "the wait is registered" before they start the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();
-    ctx.res.end(JSON.stringify({ StatusCode: await code, Error: null }) + '\n');
+    ctx.res.end(JSON.stringify({ Error: null, StatusCode: await code }) + '\n');
   });
-  r.delete('/containers/{id}', async (ctx) => {
-    await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.bool('force'), volumes: ctx.bool('v') });
+  // dockerd's route takes the rest of the path: `?link=1` names a link as "linker/alias".
+  r.delete('/containers/{id*}', async (ctx) => {
+    if (ctx.bool('link')) await ctx.engine.containers.removeLink(ctx.params.id!);
+    else await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.bool('force'), volumes: ctx.bool('v') });
     ctx.noContent();
   });
   r.post('/containers/{id}/rename', async (ctx) => {
@@ -167,7 +177,7 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/{id}/top', async (ctx) => ctx.send(200, await ctx.engine.containers.top(ctx.params.id!, ctx.str('ps_args') || '-ef')));
   r.post('/containers/{id}/update', async (ctx) => {
     const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.decode<HostConfig>('ContainerUpdate'));
-    ctx.send(200, { Warnings: warnings });
+    ctx.send(200, { Warnings: warnings.length ? warnings : null });
   });
   r.get('/containers/{id}/logs', logs);
   r.post('/containers/{id}/attach', attach);
