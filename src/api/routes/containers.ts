@@ -148,7 +148,8 @@ export function containerRoutes(r: Router): void {
   });
   r.post('/containers/{id}/restart', async (ctx) => {
     const t = ctx.str('t');
-    await ctx.engine.containers.restart(ctx.params.id!, t === undefined || t === '' ? undefined : Number(t));
+    const signal = compareApiVersions(ctx.version, '1.42') >= 0 ? ctx.str('signal') || undefined : undefined;
+    await ctx.engine.containers.restart(ctx.params.id!, t === undefined || t === '' ? undefined : Number(t), signal);
     ctx.noContent();
   });
   r.post('/containers/{id}/kill', async (ctx) => {

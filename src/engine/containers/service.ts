@@ -39,6 +39,7 @@ import { rewriteOwnHosts, writeEtcFiles } from './etc.js';
 import { linkEffects, linksOf, parseLinks, renamedLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
+import { restartDelay } from './restart-policy.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
@@ -456,12 +457,13 @@ export class ContainerService {
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
-    const restart = this.shouldRestart(c, code);
+    const delay = restartDelay(c.rec.HostConfig.RestartPolicy, {
+      code, ranMs, exitOnNext: !!c.exitOnNext || !!c.removing, manuallyStopped: !!c.rec.ManuallyStopped,
+      restartCount: c.rec.RestartCount, previousDelayMs: c.restartDelayMs,
+    });
+    const restart = delay !== null;
     c.exitOnNext = false;
-    let delay = 0;
     if (restart) {
-      // dockerd's restart manager: the delay starts at 100 ms and doubles up to a minute; a run of 10 s resets it.
-      delay = !c.restartDelayMs || ranMs >= 10_000 ? 100 : Math.min(60_000, c.restartDelayMs * 2);
       c.restartDelayMs = delay;
       c.rec.RestartCount++;
       c.state.Status = 'restarting';
@@ -481,20 +483,9 @@ export class ContainerService {
             if (c.rec.HostConfig.AutoRemove) void this.remove(id, { force: true, volumes: true }).catch(() => {});
           }
         });
-      }, delay);
+      }, delay!);
     } else if (c.rec.HostConfig.AutoRemove) {
       void this.remove(id, { force: true, volumes: true }).catch((e) => log.warn('auto-remove failed', { id, error: messageOf(e) }));
-    }
-  }
-
-  private shouldRestart(c: Container, code: number): boolean {
-    if (c.exitOnNext || c.removing) return false;
-    const p = c.rec.HostConfig.RestartPolicy;
-    switch (p?.Name) {
-      case 'always': return true;
-      case 'unless-stopped': return !c.rec.ManuallyStopped;
-      case 'on-failure': return code !== 0 && (!p.MaximumRetryCount || c.rec.RestartCount < p.MaximumRetryCount);
-      default: return false;
     }
   }
 
@@ -585,8 +576,8 @@ export class ContainerService {
     return c;
   }
 
-  async restart(ref: string, timeout?: number): Promise<void> {
-    await this.stop(ref, { timeout });
+  async restart(ref: string, timeout?: number, signal?: string): Promise<void> {
+    await this.stop(ref, { timeout, signal });
     await this.start(ref);
     const c = this.get(ref);
     this.events.publish('container', 'restart', c.rec.Id, this.attrs(c));
