@@ -114,6 +114,14 @@ async function stats(ctx: Ctx): Promise<void> {
   }
 }
 
+/** A container view as a client of `version` knows it: endpoints' DNSNames came with API 1.44. */
+function forVersion(view: Record<string, unknown>, version: string): Record<string, unknown> {
+  if (compareApiVersions(version, '1.44') >= 0) return view;
+  const nets = (view.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> } | undefined)?.Networks ?? {};
+  for (const ep of Object.values(nets)) delete ep.DNSNames;
+  return view;
+}
+
 export function containerRoutes(r: Router): void {
   r.post('/containers/create', async (ctx) => {
     const body = await ctx.decode<CreateRequest>('ContainerCreate');
@@ -124,16 +132,13 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);
     const list = await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
-    // Endpoints' DNSNames came with API 1.44.
-    if (compareApiVersions(ctx.version, '1.44') < 0) {
-      for (const c of list) for (const ep of Object.values((c.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> }).Networks ?? {})) delete ep.DNSNames;
-    }
+    for (const c of list) forVersion(c, ctx.version);
     ctx.send(200, list);
   });
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);
-    ctx.send(200, await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }));
+    ctx.send(200, forVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version));
   });
   r.post('/containers/{id}/start', async (ctx) => {
     ctx.req.resume();
