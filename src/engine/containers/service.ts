@@ -515,12 +515,14 @@ export class ContainerService {
       return true;
     }
     if (!c.state.Running) return false;
+    const signal = parseSignal(opts.signal ?? c.rec.Config.StopSignal, 'SIGTERM');
+    const timeout = opts.timeout ?? (c.rec.Config.StopTimeout as number | undefined) ?? 10;
+    // Waiting from before the first await: an exit meanwhile is not missed.
+    const exited = this.nextExit(c);
     c.rec.ManuallyStopped = true;
     c.exitOnNext = true;
     await this.save(c);
-    const signal = parseSignal(opts.signal ?? c.rec.Config.StopSignal, 'SIGTERM');
-    const timeout = opts.timeout ?? (c.rec.Config.StopTimeout as number | undefined) ?? 10;
-    const exited = this.nextExit(c);
+    if (!c.state.Running) return true;
     await this.runc.kill(c.rec.Id, signal).catch(() => {});
     if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
     if (timeout < 0) { await exited; return true; }
@@ -542,22 +544,26 @@ export class ContainerService {
     const c = this.tryGetOr404(ref, `Cannot kill container: ${ref}: `);
     if (!c.state.Running && !c.state.Restarting) throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`);
     const stopSignal = c.rec.Config.StopSignal ? parseSignal(c.rec.Config.StopSignal) : undefined;
-    const ends = sig === 'SIGKILL' || sig === '9' || stopSignal === undefined || stopSignal === sig;
+    const sigkill = sig === 'SIGKILL' || sig === '9';
+    const ends = sigkill || stopSignal === undefined || stopSignal === sig;
     if (ends) c.exitOnNext = true;
     c.rec.ManuallyStopped = true;
+    // Waiting from before the first await: an exit meanwhile is not missed.
+    const exited = sigkill && c.state.Running ? this.nextExit(c) : Promise.resolve(c.state.ExitCode);
     await this.persist(c);
     if (c.state.Restarting) {
       if (ends) await this.cancelRestart(c);
       return;
     }
-    if (sig === 'SIGKILL' || sig === '9') {
-      const exited = this.nextExit(c);
+    if (sigkill) {
+      if (!c.state.Running) return void (await exited);
       await this.killAll(c);
       if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
       this.publishKill(c, sig);
       if (!(await withTimeout(exited, 30_000))) throw new BerthError(`Cannot kill container: ${ref}: container ${c.rec.Id} did not exit after SIGKILL`, 500);
       return;
     }
+    if (!c.state.Running) throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`);
     try { await this.runc.kill(c.rec.Id, sig); } catch (e) {
       throw new BerthError(`Cannot kill container: ${ref}: ${messageOf(e)}`, 500);
     }
