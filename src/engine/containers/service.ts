@@ -606,6 +606,7 @@ export class ContainerService {
 
   async pause(ref: string): Promise<void> {
     const c = this.get(ref);
+    notRestarting(c);
     if (!c.state.Running) throw new ConflictError(`Container ${c.rec.Id} is not running`);
     if (c.state.Paused) throw new ConflictError(`Container ${c.rec.Id} is already paused`);
     await this.runc.pause(c.rec.Id);
@@ -690,6 +691,7 @@ export class ContainerService {
   /** `docker top`: ps over the container's pids, Docker's {Titles, Processes}. */
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.get(ref);
+    notRestarting(c);
     if (!c.state.Running) throw new ConflictError(`Container ${c.rec.Id} is not running`);
     const pids = new Set((await this.runc.ps(c.rec.Id)).map(String));
     const r = await run('ps', psArgs.split(/\s+/).filter(Boolean));
@@ -917,6 +919,11 @@ export function startFailure(cmd: string, err: unknown): { code: number; error: 
     return { code: 127, error: new InvalidArgumentError(msg) };
   }
   return { code: 128, error: err instanceof BerthError ? err : new BerthError(msg, 500) };
+}
+
+/** dockerd's 409 for what needs the process while a restart policy waits out its delay. */
+function notRestarting(c: Container): void {
+  if (c.state.Restarting) throw new ConflictError(`Container ${c.rec.Id} is restarting, wait until the container is running`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {

@@ -136,6 +136,19 @@ scenario({
     const ev = await s.api('GET', `/events?since=0&until=${Math.ceil(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ container: [f] }))}`, { timeoutMs: 5000 });
     rec.exact('events of the policy restarts', ev.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { Action: string }).Action));
     rec.cli('docker rm', await s.docker(['rm', f]));
+    // While the policy waits out its delay (1.6 s and more after five quick exits): what needs the process is refused.
+    const r = await make(s, 'lc-always-r', ['sh', '-c', 'exit 4'], { body: { HostConfig: { RestartPolicy: { Name: 'always' } } } });
+    let rj = { RestartCount: 0, State: { Status: '' } };
+    for (let i = 0; i < 200 && !(rj.RestartCount >= 5 && rj.State.Status === 'restarting'); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      rj = (await s.api('GET', `/containers/${r}/json`)).json as typeof rj;
+    }
+    rec.answer('pause restarting', await s.api('POST', `/containers/${r}/pause`));
+    rec.answer('top restarting', await s.api('GET', `/containers/${r}/top`));
+    rec.answer('start restarting', await s.api('POST', `/containers/${r}/start`));
+    rec.answer('kill restarting', await s.api('POST', `/containers/${r}/kill`));
+    const after = await state(s, r);
+    rec.exact('after kill of a restarting container', { Status: after.Status, Running: after.Running, Restarting: after.Restarting, ExitCode: after.ExitCode });
   },
 });
 
