@@ -87,7 +87,7 @@ test('detached containers: ps, inspect, logs, stop with SIGKILL after the timeou
   assert.ok(cgroupDirs(id).length > 0);
   const rm = await d.berth(['rm', 'sleeper']);
   assert.equal(rm.code, 1);
-  assert.equal(rm.stderr, 'Error response from daemon: cannot remove container "/sleeper": container is running: stop the container before removing or force remove\n');
+  assert.equal(rm.stderr, `Error response from daemon: You cannot remove a running container ${id}. Stop the container before attempting removal or force remove\n`);
   assert.equal((await d.berth(['rm', '-f', 'sleeper'])).code, 0);
   assert.equal((await d.berth(['inspect', 'sleeper'])).code, 1);
 });

@@ -14,10 +14,13 @@ const NULL_BLKIO = {
   io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null,
 };
 
+const V1_BASE = ['cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pgpgin', 'pgpgout', 'pgfault', 'pgmajfault', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
+const V1_MEMORY_ZERO = Object.fromEntries([...V1_BASE, 'hierarchical_memory_limit', 'hierarchical_memsw_limit', ...V1_BASE.map((k) => `total_${k}`)].map((k) => [k, 0]));
+
 const v1: CgroupStats = {
   version: 1,
   cpu: { usageNs: 2_500_000_000, userNs: 1_500_000_000, systemNs: 800_000_000, perCpuNs: [1_500_000_000, 1_000_000_000], periods: 10, throttledPeriods: 2, throttledNs: 5_000_000 },
-  memory: { usage: 10485760, maxUsage: 12582912, limit: null, failcnt: 0, stats: { cache: 2367488, rss: 7864320, total_inactive_file: 2097152, inactive_file: 2097152 } },
+  memory: { usage: 10485760, maxUsage: 12582912, limit: null, failcnt: 0, stats: { cache: 2367488, rss: 7864320, total_inactive_file: 2097152, inactive_file: 2097152, shmem: 4096, workingset_refault_anon: 1 } },
   pids: { current: 3, limit: null },
   blkio: {
     io_service_bytes_recursive: [
@@ -62,7 +65,8 @@ test('toDockerStats v1: the Engine API object', () => {
       online_cpus: 2,
       throttling_data: { periods: 10, throttled_periods: 2, throttled_time: 5_000_000 },
     },
-    memory_stats: { usage: 10485760, max_usage: 12582912, stats: v1.memory.stats, limit: MEM_TOTAL },
+    // dockerd's v1 set, every key present (0 where the kernel has none), newer kernel keys (shmem, …) left out.
+    memory_stats: { usage: 10485760, max_usage: 12582912, stats: { ...V1_MEMORY_ZERO, cache: 2367488, rss: 7864320, total_inactive_file: 2097152, inactive_file: 2097152 }, limit: MEM_TOTAL },
     name: '/web',
     id: ID,
     networks: net,

@@ -101,5 +101,9 @@ export function buildRoutes(r: Router): void {
   r.post('/build', build);
   r.post('/build/prune', async (ctx) => ctx.send(200, pruneBuildCache(ctx.filters(), ctx.str('keep-storage'))));
   r.post('/commit', commit);
-  r.get('/containers/{id}/changes', async (ctx) => ctx.send(200, await containerChanges(ctx.engine.containers, ctx.params.id!)));
+  // No changes is a JSON null in dockerd (a nil slice).
+  r.get('/containers/{id}/changes', async (ctx) => {
+    const changes = await containerChanges(ctx.engine.containers, ctx.params.id!);
+    ctx.send(200, changes.length ? changes : null);
+  });
 }

@@ -127,12 +127,21 @@ async function stats(ctx: Ctx): Promise<void> {
   }
   let open = true;
   ctx.res.on('close', () => { open = false; });
-  ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+  // dockerd sets no content type on the stream (only on a single answer).
+  ctx.res.writeHead(200);
   ctx.res.flushHeaders();
   while (open) {
     ctx.res.write(JSON.stringify(await sampler.sample()) + '\n');
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** A container view as a client of `version` knows it: endpoints' DNSNames came with API 1.44. */
+function forVersion(view: Record<string, unknown>, version: string): Record<string, unknown> {
+  if (compareApiVersions(version, '1.44') >= 0) return view;
+  const nets = (view.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> } | undefined)?.Networks ?? {};
+  for (const ep of Object.values(nets)) delete ep.DNSNames;
+  return view;
 }
 
 export function containerRoutes(r: Router): void {
@@ -146,12 +155,14 @@ export function containerRoutes(r: Router): void {
   });
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);
-    ctx.send(200, await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() }));
+    const list = await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
+    for (const c of list) forVersion(c, ctx.version);
+    ctx.send(200, list);
   });
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);
-    ctx.send(200, endpointsForVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version));
+    ctx.send(200, endpointsForVersion(forVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version), ctx.version));
   });
   r.post('/containers/{id}/start', async (ctx) => {
     ctx.req.resume();
@@ -159,12 +170,15 @@ export function containerRoutes(r: Router): void {
   });
   r.post('/containers/{id}/stop', async (ctx) => {
     const t = ctx.str('t') ?? ctx.str('timeout');
-    const done = await ctx.engine.containers.stop(ctx.params.id!, { timeout: t === undefined || t === '' ? undefined : Number(t), signal: ctx.str('signal') || undefined });
+    // The signal parameter came with API 1.42; older clients get the container's stop signal.
+    const signal = compareApiVersions(ctx.version, '1.42') >= 0 ? ctx.str('signal') || undefined : undefined;
+    const done = await ctx.engine.containers.stop(ctx.params.id!, { timeout: t === undefined || t === '' ? undefined : Number(t), signal });
     ctx.noContent(done ? 204 : 304);
   });
   r.post('/containers/{id}/restart', async (ctx) => {
     const t = ctx.str('t');
-    await ctx.engine.containers.restart(ctx.params.id!, t === undefined || t === '' ? undefined : Number(t));
+    const signal = compareApiVersions(ctx.version, '1.42') >= 0 ? ctx.str('signal') || undefined : undefined;
+    await ctx.engine.containers.restart(ctx.params.id!, t === undefined || t === '' ? undefined : Number(t), signal);
     ctx.noContent();
   });
   r.post('/containers/{id}/kill', async (ctx) => {
@@ -176,10 +190,12 @@ export function containerRoutes(r: Router): void {
     // Headers go out at once: clients take them as "the wait is registered" before they start the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();
-    ctx.res.end(JSON.stringify({ StatusCode: await code, Error: null }) + '\n');
+    ctx.res.end(JSON.stringify({ Error: null, StatusCode: await code }) + '\n');
   });
-  r.delete('/containers/{id}', async (ctx) => {
-    await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.bool('force'), volumes: ctx.bool('v') });
+  // dockerd's route takes the rest of the path: `?link=1` names a link as "linker/alias".
+  r.delete('/containers/{id*}', async (ctx) => {
+    if (ctx.bool('link')) await ctx.engine.containers.removeLink(ctx.params.id!);
+    else await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.bool('force'), volumes: ctx.bool('v') });
     ctx.noContent();
   });
   r.post('/containers/{id}/rename', async (ctx) => {
@@ -191,7 +207,7 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/{id}/top', async (ctx) => ctx.send(200, await ctx.engine.containers.top(ctx.params.id!, ctx.str('ps_args') || '-ef')));
   r.post('/containers/{id}/update', async (ctx) => {
     const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.decode<HostConfig>('ContainerUpdate'));
-    ctx.send(200, { Warnings: warnings });
+    ctx.send(200, { Warnings: warnings.length ? warnings : null });
   });
   r.get('/containers/{id}/logs', logs);
   r.post('/containers/{id}/attach', attach);

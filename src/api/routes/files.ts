@@ -44,6 +44,7 @@ export function fileRoutes(r: Router): void {
     ctx.send(200, null);
   });
   r.get('/containers/{id}/export', async (ctx) => {
-    await ctx.engine.files.export(ctx.params.id!, (tar) => sendTar(ctx, tar, {}));
+    // dockerd sets no type on an export; Go's sniffing names the tar octet-stream.
+    await ctx.engine.files.export(ctx.params.id!, (tar) => sendTar(ctx, tar, { 'Content-Type': 'application/octet-stream' }));
   });
 }

@@ -290,7 +290,7 @@ export const rmCmd: Command = {
   ],
   async run(cli, args, f) {
     return eachContainer(cli, args, async (c, n) => {
-      try { await c.json('DELETE', `/containers/${encodeURIComponent(n)}`, { query: { force: f.force ? 1 : undefined, v: f.volumes ? 1 : undefined } }); } catch (e) {
+      try { await c.json('DELETE', `/containers/${encodeURIComponent(n)}`, { query: { force: f.force ? 1 : undefined, v: f.volumes ? 1 : undefined, link: f.link ? 1 : undefined } }); } catch (e) {
         // rm -f of a container that is not there is not an error, as in docker.
         if (f.force && e instanceof ApiError && e.status === 404) return;
         throw e;

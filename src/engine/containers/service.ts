@@ -42,6 +42,7 @@ import { logDriverRefusal } from './logdrivers.js';
 import { linkEffects, linksOf, parseLinks, renamedLinks, storedLinks } from './links.js';
 import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
+import { restartDelay } from './restart-policy.js';
 import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
@@ -60,6 +61,10 @@ export interface Container {
   watcher?: FSWatcher;
   poll?: NodeJS.Timeout;
   restartTimer?: NodeJS.Timeout;
+  /** The restart policy's current delay (dockerd's restart manager): 100 ms, doubled at each restart, reset after a 10 s run. */
+  restartDelayMs?: number;
+  /** A kill or stop asked for this exit: the restart policy does not apply to it (dockerd's ExitOnNext). */
+  exitOnNext?: boolean;
   removing?: boolean;
   stopHealth?: () => void;
   /** Keeps the chain of rotated log files while the container runs (max-size with max-file > 1). */
@@ -92,11 +97,11 @@ function emptyState(): ContainerState {
 export function parseSignal(s: string | undefined, def = 'SIGKILL'): string {
   const v = (s || def).toUpperCase();
   if (/^\d+$/.test(v)) {
-    if (Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError(`invalid signal: ${s}`);
+    if (Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError(`Invalid signal: ${s}`);
     return v;
   }
   const name = v.startsWith('SIG') ? v : `SIG${v}`;
-  if (!(name in osConstants.signals) && !/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) throw new InvalidArgumentError(`invalid signal: ${s}`);
+  if (!(name in osConstants.signals) && !/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) throw new InvalidArgumentError(`Invalid signal: ${s}`);
   return name;
 }
 
@@ -274,9 +279,12 @@ export class ContainerService {
     return this.locks.run(c.rec.Id, async () => {
       if (c.removing) throw new ConflictError(`container is marked for removal and cannot be started`);
       if (c.state.Paused) throw new ConflictError('cannot start a paused container, try unpause instead');
-      if (c.state.Running) return false;
-      if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+      // dockerd counts a restarting container as running: its start is a no-op.
+      if (c.state.Running || c.state.Restarting) return false;
+      // A start by the user begins the restart policy afresh, as dockerd's does.
       c.rec.ManuallyStopped = false;
+      c.rec.RestartCount = 0;
+      c.restartDelayMs = undefined;
       try {
         await this.startLocked(c);
       } catch (e) {
@@ -370,9 +378,10 @@ export class ContainerService {
       await this.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }));
       await this.volumes?.detach(c).catch(() => {});
       await this.snapshotter.unmount(id).catch(() => {});
-      c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: 128, Error: messageOf(err) };
+      const failed = startFailure(c.rec.Path, err);
+      c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: failed.code, Error: messageOf(err) };
       await this.saveState(c).catch(() => {});
-      throw err instanceof BerthError ? err : new BerthError(messageOf(err), 500);
+      throw failed.error;
     }
   }
 
@@ -476,62 +485,72 @@ export class ContainerService {
     await this.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
     c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
     if (oom) this.events.publish('container', 'oom', id, this.attrs(c));
-    const restart = this.shouldRestart(c, code);
+    const delay = restartDelay(c.rec.HostConfig.RestartPolicy, {
+      code, ranMs, exitOnNext: !!c.exitOnNext || !!c.removing, manuallyStopped: !!c.rec.ManuallyStopped,
+      restartCount: c.rec.RestartCount, previousDelayMs: c.restartDelayMs,
+    });
+    const restart = delay !== null;
+    c.exitOnNext = false;
     if (restart) {
+      c.restartDelayMs = delay;
+      c.rec.RestartCount++;
       c.state.Status = 'restarting';
       c.state.Restarting = true;
+      await this.persist(c);
     }
     await this.saveState(c);
     this.events.publish('container', 'die', id, this.attrs(c, { exitCode: String(code), execDuration: String(Math.round(ranMs / 1000)) }));
     for (const w of c.exitWaiters.splice(0)) w(code);
     if (restart) {
-      // Docker's back-off: 100 ms doubling, reset once a run lasted 10 s.
-      const delay = ranMs > 10_000 ? 100 : Math.min(60_000, 100 * 2 ** Math.min(c.rec.RestartCount, 10));
       c.restartTimer = setTimeout(() => {
         c.restartTimer = undefined;
         void this.locks.run(id, async () => {
-          if (!this.byId.has(id) || c.state.Running || c.rec.ManuallyStopped || c.removing) return;
-          c.rec.RestartCount++;
-          await this.save(c);
-          try { await this.startLocked(c); this.events.publish('container', 'restart', id, this.attrs(c)); } catch (e) {
+          if (!this.byId.has(id) || c.state.Running || !c.state.Restarting || c.removing) return;
+          try { await this.startLocked(c); } catch (e) {
             log.warn('restart failed', { id, error: messageOf(e) });
+            if (c.rec.HostConfig.AutoRemove) void this.remove(id, { force: true, volumes: true }).catch(() => {});
           }
         });
-      }, delay);
+      }, delay!);
     } else if (c.rec.HostConfig.AutoRemove) {
       void this.remove(id, { force: true, volumes: true }).catch((e) => log.warn('auto-remove failed', { id, error: messageOf(e) }));
     }
   }
 
-  private shouldRestart(c: Container, code: number): boolean {
-    if (c.rec.ManuallyStopped || c.removing) return false;
-    const p = c.rec.HostConfig.RestartPolicy;
-    switch (p?.Name) {
-      case 'always': case 'unless-stopped': return true;
-      case 'on-failure': return code !== 0 && (!p.MaximumRetryCount || c.rec.RestartCount < p.MaximumRetryCount);
-      default: return false;
-    }
-  }
-
   // ---- stop / kill / wait -------------------------------------------------
 
-  /** Stop; false when it was not running (the API's 304). */
+  /**
+   * A restarting container (waiting out its policy's delay) that is stopped,
+   * killed or removed: it stays exited, and whoever waits for that is told.
+   */
+  private async cancelRestart(c: Container): Promise<void> {
+    if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+    if (!c.state.Restarting) return;
+    c.state = { ...c.state, Status: 'exited', Restarting: false };
+    await this.save(c);
+    for (const w of c.exitWaiters.splice(0)) w(c.state.ExitCode);
+  }
+
+  /**
+   * Stop; false when it was not running (the API's 304). Answers once the
+   * exit is recorded (onExit settles the state before it wakes the waiters).
+   */
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<boolean> {
     const c = this.get(ref);
-    if (c.restartTimer) {
-      clearTimeout(c.restartTimer);
-      c.restartTimer = undefined;
+    if (c.state.Restarting) {
       c.rec.ManuallyStopped = true;
-      c.state = { ...c.state, Status: 'exited', Restarting: false };
-      await this.save(c);
+      await this.cancelRestart(c);
       return true;
     }
     if (!c.state.Running) return false;
-    c.rec.ManuallyStopped = true;
-    await this.save(c);
     const signal = parseSignal(opts.signal ?? c.rec.Config.StopSignal, 'SIGTERM');
     const timeout = opts.timeout ?? (c.rec.Config.StopTimeout as number | undefined) ?? 10;
+    // Waiting from before the first await: an exit meanwhile is not missed.
     const exited = this.nextExit(c);
+    c.rec.ManuallyStopped = true;
+    c.exitOnNext = true;
+    await this.save(c);
+    if (!c.state.Running) return true;
     await this.runc.kill(c.rec.Id, signal).catch(() => {});
     if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
     if (timeout < 0) { await exited; return true; }
@@ -541,17 +560,58 @@ export class ContainerService {
     return true;
   }
 
+  /**
+   * Send a signal, as dockerd's kill: any signal marks the container as
+   * stopped by hand (unless-stopped keeps it down); SIGKILL, or the stop
+   * signal, also ends its restart policy for this exit and unpauses it.
+   * SIGKILL answers only once the exit is recorded, so whatever the client
+   * does next (inspect, rm, commit) sees an exited container.
+   */
   async kill(ref: string, signal?: string): Promise<void> {
-    const c = this.get(ref);
     const sig = parseSignal(signal);
-    if (!c.state.Running) throw new ConflictError(`cannot kill container: ${ref}: container ${c.rec.Id} is not running`);
-    if (sig === 'SIGKILL' || sig === '9') c.rec.ManuallyStopped = true;
-    await this.runc.kill(c.rec.Id, sig);
+    const c = this.tryGetOr404(ref, `Cannot kill container: ${ref}: `);
+    if (!c.state.Running && !c.state.Restarting) throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`);
+    const stopSignal = c.rec.Config.StopSignal ? parseSignal(c.rec.Config.StopSignal) : undefined;
+    const sigkill = sig === 'SIGKILL' || sig === '9';
+    const ends = sigkill || stopSignal === undefined || stopSignal === sig;
+    if (ends) c.exitOnNext = true;
+    c.rec.ManuallyStopped = true;
+    // Waiting from before the first await: an exit meanwhile is not missed.
+    const exited = sigkill && c.state.Running ? this.nextExit(c) : Promise.resolve(c.state.ExitCode);
+    await this.persist(c);
+    if (c.state.Restarting) {
+      if (ends) await this.cancelRestart(c);
+      return;
+    }
+    if (sigkill) {
+      if (!c.state.Running) return void (await exited);
+      await this.killAll(c);
+      if (c.state.Paused) await this.runc.resume(c.rec.Id).catch(() => {});
+      this.publishKill(c, sig);
+      if (!(await withTimeout(exited, 30_000))) throw new BerthError(`Cannot kill container: ${ref}: container ${c.rec.Id} did not exit after SIGKILL`, 500);
+      return;
+    }
+    if (!c.state.Running) throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`);
+    try { await this.runc.kill(c.rec.Id, sig); } catch (e) {
+      throw new BerthError(`Cannot kill container: ${ref}: ${messageOf(e)}`, 500);
+    }
+    if (ends && c.state.Paused) await this.runc.resume(c.rec.Id).then(() => this.markUnpaused(c), () => {});
+    this.publishKill(c, sig);
+  }
+
+  private publishKill(c: Container, sig: string): void {
     this.events.publish('container', 'kill', c.rec.Id, this.attrs(c, { signal: sig.replace(/^SIG/, '') === sig ? sig : String(osConstants.signals[sig as keyof typeof osConstants.signals] ?? sig) }));
   }
 
-  async restart(ref: string, timeout?: number): Promise<void> {
-    await this.stop(ref, { timeout });
+  /** A container found by reference, or a 404 whose message starts with `prefix` (dockerd wraps lookups so). */
+  private tryGetOr404(ref: string, prefix: string): Container {
+    const c = this.tryGet(ref);
+    if (!c) throw new NotFoundError(`${prefix}No such container: ${ref}`);
+    return c;
+  }
+
+  async restart(ref: string, timeout?: number, signal?: string): Promise<void> {
+    await this.stop(ref, { timeout, signal });
     await this.start(ref);
     const c = this.get(ref);
     this.events.publish('container', 'restart', c.rec.Id, this.attrs(c));
@@ -574,8 +634,9 @@ export class ContainerService {
 
   async pause(ref: string): Promise<void> {
     const c = this.get(ref);
-    if (!c.state.Running) throw new ConflictError(`container ${c.rec.Id} is not running`);
-    if (c.state.Paused) throw new ConflictError(`container ${c.rec.Id} is already paused`);
+    notRestarting(c);
+    if (!c.state.Running) throw new ConflictError(`Container ${c.rec.Id} is not running`);
+    if (c.state.Paused) throw new ConflictError(`Container ${c.rec.Id} is already paused`);
     await this.runc.pause(c.rec.Id);
     c.state = { ...c.state, Paused: true, Status: 'paused' };
     await this.saveState(c);
@@ -584,8 +645,13 @@ export class ContainerService {
 
   async unpause(ref: string): Promise<void> {
     const c = this.get(ref);
-    if (!c.state.Paused) throw new ConflictError(`container ${c.rec.Id} is not paused`);
+    if (!c.state.Paused) throw new ConflictError(`Container ${c.rec.Id} is not paused`);
     await this.runc.resume(c.rec.Id);
+    await this.markUnpaused(c);
+  }
+
+  private async markUnpaused(c: Container): Promise<void> {
+    if (!c.state.Paused) return;
     c.state = { ...c.state, Paused: false, Status: 'running' };
     await this.saveState(c);
     this.events.publish('container', 'unpause', c.rec.Id, this.attrs(c));
@@ -594,10 +660,14 @@ export class ContainerService {
   async rename(ref: string, newName: string): Promise<void> {
     const c = this.get(ref);
     if (!newName) throw new InvalidArgumentError('Neither old nor new names may be empty');
-    const name = validName(newName);
+    // dockerd names the new name with its slash, and says where it failed.
+    const allocating = 'Error when allocating new name: ';
+    const stored = `/${newName.replace(/^\//, '')}`;
+    let name: string;
+    try { name = validName(stored); } catch (e) { throw new InvalidArgumentError(allocating + messageOf(e)); }
     await this.locks.run('names', async () => {
       const other = this.nameTaken(name);
-      if (other && other !== c) throw new ConflictError(`Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (other && other !== c) throw new ConflictError(`${allocating}Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
       if (other === c) throw new InvalidArgumentError(`Renaming a container with the same name as its current name`);
       const old = c.rec.Name;
       c.rec.Name = name;
@@ -649,7 +719,8 @@ export class ContainerService {
   /** `docker top`: ps over the container's pids, Docker's {Titles, Processes}. */
   async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
     const c = this.get(ref);
-    if (!c.state.Running) throw new ConflictError(`container ${c.rec.Id} is not running`);
+    notRestarting(c);
+    if (!c.state.Running) throw new ConflictError(`Container ${c.rec.Id} is not running`);
     const pids = new Set((await this.runc.ps(c.rec.Id)).map(String));
     const r = await run('ps', psArgs.split(/\s+/).filter(Boolean));
     if (r.code !== 0) throw new BerthError(`Error running ps: ${r.stderr.trim()}`, 500);
@@ -698,8 +769,9 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.get(ref);
     if (c.removing) throw new ConflictError(`removal of container ${c.rec.Id} is already in progress`);
-    if ((c.state.Running || c.state.Paused) && !opts.force) {
-      throw new ConflictError(`cannot remove container "${c.rec.Name}": container is ${c.state.Paused ? 'paused' : 'running'}: stop the container before removing or force remove`);
+    if ((c.state.Running || c.state.Paused || c.state.Restarting) && !opts.force) {
+      const what = c.state.Paused ? 'paused' : c.state.Restarting ? 'restarting' : 'running';
+      throw new ConflictError(`You cannot remove a ${what} container ${c.rec.Id}. ${c.state.Paused ? 'Unpause and then stop' : 'Stop'} the container before attempting removal or force remove`);
     }
     c.removing = true;
     try {
@@ -730,6 +802,27 @@ export class ContainerService {
     this.events.publish('container', 'destroy', c.rec.Id, this.attrs(c));
     for (const w of c.removeWaiters.splice(0)) w(c.state.ExitCode);
     for (const w of c.exitWaiters.splice(0)) w(c.state.ExitCode);
+  }
+
+  /**
+   * `docker rm --link linker/alias`: the linker forgets a legacy link (its
+   * running processes keep the /etc/hosts line they have, as with dockerd).
+   */
+  async removeLink(ref: string): Promise<void> {
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    const cut = name.lastIndexOf('/');
+    if (cut === 0) {
+      this.get(ref);
+      throw new BerthError('Conflict, cannot remove the default link name of the container', 500);
+    }
+    const linker = this.tryGet(name.slice(1, cut));
+    const links = linker?.rec.HostConfig.Links ?? [];
+    const kept = links.filter((l) => l.slice(l.indexOf(':') + 1) !== `${linker?.rec.Name}/${name.slice(cut + 1)}`);
+    if (!linker || kept.length === links.length) throw new NotFoundError(`No such container: ${ref}`);
+    await this.locks.run(linker.rec.Id, async () => {
+      linker.rec.HostConfig.Links = kept.length ? kept : null;
+      await this.persist(linker);
+    });
   }
 
   async prune(filters: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
@@ -835,6 +928,30 @@ export class ContainerService {
     if (s.FinishedAt === ZERO_TIME) return '';
     return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   }
+}
+
+/**
+ * A failed start as dockerd reports it: a command that is missing exits 127,
+ * one that cannot be run 126, a mount of a file over a directory 127 — each a
+ * 400 (the container's configuration is at fault); anything else 128 and a 500.
+ */
+export function startFailure(cmd: string, err: unknown): { code: number; error: BerthError } {
+  if (err instanceof BerthError && err.status < 500) return { code: 128, error: err };
+  const msg = messageOf(err);
+  const low = msg.toLowerCase();
+  if (low.includes('permission denied')) return { code: 126, error: new InvalidArgumentError(msg) };
+  if (low.includes('not a directory')) {
+    return { code: 127, error: new InvalidArgumentError(`${msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`) };
+  }
+  if (low.includes(cmd.toLowerCase()) && (low.includes('executable file not found') || low.includes('no such file or directory'))) {
+    return { code: 127, error: new InvalidArgumentError(msg) };
+  }
+  return { code: 128, error: err instanceof BerthError ? err : new BerthError(msg, 500) };
+}
+
+/** dockerd's 409 for what needs the process while a restart policy waits out its delay. */
+function notRestarting(c: Container): void {
+  if (c.state.Restarting) throw new ConflictError(`Container ${c.rec.Id} is restarting, wait until the container is running`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {

@@ -97,6 +97,16 @@ function omitZero<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => !empty(v))) as T;
 }
 
+/** The memory.stat keys dockerd reports on cgroup v1: always this set (0 where the kernel has none), never the newer ones. */
+const V1_MEMORY_BASE = ['cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pgpgin', 'pgpgout', 'pgfault', 'pgmajfault', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
+const V1_MEMORY_KEYS = [...V1_MEMORY_BASE, 'hierarchical_memory_limit', 'hierarchical_memsw_limit', ...V1_MEMORY_BASE.map((k) => `total_${k}`)];
+
+function pick(from: Record<string, number>, keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = from[k] ?? 0;
+  return out;
+}
+
 /**
  * Build docker's stats object from a cgroup sample and, for CPU deltas, the previous one.
  * Pure: every host figure (CPU time, CPU count, memory) comes in through `meta`.
@@ -119,7 +129,7 @@ export function toDockerStats(cur: CgroupStats, prev: Pick<CgroupStats, 'cpu'> |
     memory_stats: omitZero({
       usage: cur.memory.usage,
       max_usage: cur.memory.maxUsage,
-      stats: cur.memory.stats,
+      stats: cur.version === 2 ? cur.memory.stats : pick(cur.memory.stats, V1_MEMORY_KEYS),
       failcnt: cur.memory.failcnt,
       limit,
     }),

@@ -28,7 +28,7 @@ function matchesAncestor(svc: ContainerService, c: Container, want: string): boo
 export async function listContainers(svc: ContainerService, opts: { all?: boolean; limit?: number; size?: boolean; filters: Filters }): Promise<Record<string, unknown>[]> {
   const f = opts.filters;
   checkFilterKeys(f, LIST_FILTERS);
-  for (const s of f.status ?? []) if (!STATUSES.includes(s)) throw new InvalidArgumentError(`invalid filter 'status=${s}'`);
+  for (const s of f.status ?? []) if (!STATUSES.includes(s)) throw new InvalidArgumentError(`Invalid filter 'status=${s}'`);
   let all = [...svc.list()].sort((a, b) => Date.parse(b.rec.Created) - Date.parse(a.rec.Created) || b.rec.Id.localeCompare(a.rec.Id));
   const createdOf = (ref: string) => {
     const c = svc.tryGet(ref);
@@ -49,6 +49,8 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
     if (f.ancestor?.length && !f.ancestor.some((a) => matchesAncestor(svc, c, a))) return false;
     if (f.exited?.length && (c.state.Running || c.state.StartedAt.startsWith('0001') || !f.exited.includes(String(c.state.ExitCode)))) return false;
     if (f.health?.length && !f.health.includes(c.state.Health?.Status ?? 'none')) return false;
+    // dockerd: a volume's name, or the destination of any mount point (volume, bind or tmpfs).
+    if (f.volume?.length && !f.volume.some((v) => (c.rec.MountPoints ?? []).some((m) => m.Destination === v || m.Name === v))) return false;
     if (before !== undefined && Date.parse(c.rec.Created) >= before) return false;
     if (since !== undefined && Date.parse(c.rec.Created) <= since) return false;
     return true;
@@ -101,7 +103,8 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     Created: c.rec.Created,
     Path: c.rec.Path,
     Args: c.rec.Args,
-    State: c.state,
+    // dockerd counts a container waiting out its restart delay as running (State.SetRestarting).
+    State: c.state.Restarting ? { ...c.state, Running: true } : c.state,
     Image: c.rec.Image,
     // dockerd makes these files at the first start, and names them only from then on.
     ResolvConfPath: started ? join(dir, 'resolv.conf') : '',

@@ -24,7 +24,6 @@ const GRAPH_PATHS = { at: /\.GraphDriver\.Data\.(LowerDir|MergedDir|UpperDir|Wor
 const MASKED = { at: /\.MaskedPaths$/, why: 'Berth masks /proc/interrupts and /sys/devices/virtual/powercap too, as dockerd ≥ 25 does (20.10 did not); inspect shows the list applied' };
 const NET_TODO = [
   { at: /\.NetworkSettings\.Networks\.\w+\.NetworkID$/, why: 'TODO: netvol — NetworkID of a never-started container is empty in dockerd' },
-  { at: /\.NetworkSettings\.Networks\.\w+\.DNSNames$/, why: 'TODO: netvol — DNSNames is API ≥ 1.44, absent at 1.41' },
 ];
 
 scenario({
