@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { sha256Digest, type Digest } from '../core/digest.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Authorizer, type AuthConfig, pullScope, pushScope } from './auth.js';
-import { RegistryError, TransportError, parseErrorBody } from './errors.js';
+import { NoCredentialsError, RegistryError, TransportError, parseErrorBody } from './errors.js';
 import { send, readBody } from './http.js';
 import type { Endpoint } from './endpoints.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
@@ -60,8 +60,8 @@ export class RepositoryClient {
         if (learned && (!knew || !a)) {
           res.resume();
           // Basic auth and nothing to answer it with: Docker's words, naming the request.
-          if (this.auth.wantsBasic && !this.auth.canBasic) {
-            throw new RegistryError(`${opts.shownMethod ?? method[0] + method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`, 401, [], 500);
+          if (this.auth.wantsBasic && !this.auth.canBasic && scopes.length > 0) {
+            throw new NoCredentialsError(`${opts.shownMethod ?? method[0] + method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`, 401, [], 500);
           }
           continue;
         }

@@ -23,6 +23,21 @@ function authOf(ctx: Ctx): AuthConfig | undefined {
   return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
 }
 
+/**
+ * A push's credentials: X-Registry-Auth, or (the API's older form, which
+ * dockerd still reads when the header is absent) an AuthConfig as the body.
+ */
+async function pushAuth(ctx: Ctx): Promise<AuthConfig | undefined> {
+  if (ctx.req.headers['x-registry-auth']) return authOf(ctx);
+  const body = (await ctx.body(JSON_LIMIT)).toString('utf8');
+  const bad = (why: string) => new InvalidArgumentError(`Bad parameters and missing X-Registry-Auth: ${why}`);
+  const text = body.trim();
+  if (!text) throw bad('EOF');
+  try { return JSON.parse(text) as AuthConfig; } catch { throw bad(`invalid character '${text[0]}' looking for beginning of value`); }
+}
+
+const JSON_LIMIT = 1 << 20;
+
 /** Aborts when the client goes away before its answer is complete (dockerd cancels the request's context then). */
 function clientGone(ctx: Ctx): AbortSignal {
   const ac = new AbortController();
@@ -42,12 +57,13 @@ export async function pullRoute(ctx: Ctx): Promise<void> {
 
 export function distributionRoutes(r: Router): void {
   r.post('/images/{name*}/push', async (ctx) => {
+    const auth = await pushAuth(ctx);
     const emit = lazyStream(ctx);
     const tag = ctx.str('tag') || undefined;
     // No tag anywhere: every tag of the repository, as Docker's API does.
     let named = true;
     try { named = parseReference(ctx.params.name).tag !== undefined; } catch { /* push reports the bad name */ }
-    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth: authOf(ctx), emit });
+    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth, emit });
     ctx.res.end();
   });
   r.post('/auth', async (ctx) => {

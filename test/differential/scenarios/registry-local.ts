@@ -209,11 +209,19 @@ export const authHeader = (user: string, password: string, serveraddress: string
   // base64 URL encoding with padding, as the docker CLI sends it (dockerd 20.10 ignores a header without the padding).
   ({ 'X-Registry-Auth': Buffer.from(JSON.stringify({ username: user, password, serveraddress })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') });
 
-/** Remove every image that came from (or went to) a local registry here, by ID: a digest reference keeps an image as a tag does. */
+/**
+ * Remove every image that came from a local registry here, by ID (a digest
+ * reference keeps an image as a tag does); an image that has other names too
+ * (busybox tagged for a push) only loses its registry names.
+ */
 export async function removeRegistryImages(s: Side): Promise<void> {
   const list = await s.api('GET', '/images/json?all=1');
   const imgs = (Array.isArray(list.json) ? list.json : []) as Array<{ Id: string; RepoTags: string[] | null; RepoDigests: string[] | null }>;
   for (const i of imgs) {
-    if ([...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])].some((n) => n.includes('/rg/'))) await s.api('DELETE', `/images/${i.Id}?force=1`);
+    const names = [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])].filter((n) => !n.startsWith('<none>'));
+    const ours = names.filter((n) => n.includes('/rg/'));
+    if (!ours.length) continue;
+    if (ours.length === names.length) await s.api('DELETE', `/images/${i.Id}?force=1`);
+    else for (const n of ours) await s.api('DELETE', `/images/${n}`);
   }
 }
