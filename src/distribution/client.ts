@@ -188,7 +188,7 @@ export async function checkLogin(ep: Endpoint, creds: AuthConfig): Promise<{ ide
   const res = await client.ping();
   res.resume();
   if (res.statusCode === 401) {
-    throw new RegistryError(`login attempt to ${ep.url.href}v2/ failed with status: 401 Unauthorized`, 401);
+    throw new RegistryError(`login attempt to ${ep.url.href}v2/ failed with status: 401 Unauthorized`, 401, [], 500);
   }
   if ((res.statusCode ?? 0) >= 400) await fail(res, `login attempt to ${ep.url.href}v2/ failed`);
   return client.auth.refreshToken ? { identityToken: client.auth.refreshToken } : {};

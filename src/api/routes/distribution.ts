@@ -1,10 +1,12 @@
 /** Registry routes: pull (POST /images/create?fromImage=), push, /auth, /images/search. */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, SystemError } from '../../core/errors.js';
+import { goJsonSyntaxError } from '../wire/go-json.js';
 import { checkFilterKeys } from '../../core/filters.js';
 import { parseReference } from '../../core/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
 import { pull } from '../../engine/distribution/pull.js';
 import { push } from '../../engine/distribution/push.js';
+import { inspectDistribution } from '../../engine/distribution/inspect.js';
 import type { JsonMessage } from '../../engine/distribution/progress.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -33,7 +35,9 @@ async function pushAuth(ctx: Ctx): Promise<AuthConfig | undefined> {
   const bad = (why: string) => new InvalidArgumentError(`Bad parameters and missing X-Registry-Auth: ${why}`);
   const text = body.trim();
   if (!text) throw bad('EOF');
-  try { return JSON.parse(text) as AuthConfig; } catch { throw bad(`invalid character '${text[0]}' looking for beginning of value`); }
+  const syntax = goJsonSyntaxError(text);
+  if (syntax) throw bad(syntax);
+  return JSON.parse(text) as AuthConfig;
 }
 
 const JSON_LIMIT = 1 << 20;
@@ -66,7 +70,15 @@ export function distributionRoutes(r: Router): void {
     await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth, emit });
     ctx.res.end();
   });
+  r.get('/distribution/{name*}/json', async (ctx) => {
+    ctx.send(200, await inspectDistribution(ctx.engine.distribution, ctx.params.name, authOf(ctx)));
+  });
   r.post('/auth', async (ctx) => {
+    // dockerd hands the decoder's error back as it is, with status 500.
+    const raw = await ctx.body(JSON_LIMIT);
+    const syntax = raw.length ? goJsonSyntaxError(raw.toString('utf8')) : undefined;
+    if (syntax) throw new SystemError(syntax);
+    ctx.presetBody = raw;
     const body = await ctx.decode<AuthConfig>('SystemAuth');
     ctx.send(200, await ctx.engine.distribution.login(body));
   });
@@ -79,7 +91,7 @@ export function distributionRoutes(r: Router): void {
     const boolFilter = (k: string) => {
       const v = f[k]?.[0];
       if (v === undefined) return undefined;
-      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter '${k}=${v}'`);
+      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`Invalid filter '${k}=[${f[k]!.join(' ')}]'`);
       return v === 'true' || v === '1';
     };
     const official = boolFilter('is-official');
@@ -87,7 +99,7 @@ export function distributionRoutes(r: Router): void {
     let stars = 0;
     if (f.stars?.length) {
       for (const s of f.stars) {
-        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`invalid filter 'stars=${s}'`);
+        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`Invalid filter 'stars=${s}'`);
         stars = Math.max(stars, Number(s));
       }
     }

@@ -87,7 +87,7 @@ function accessError(ref: Reference, err: unknown): unknown {
 }
 
 /** dockerd reaches a registry with `GET /v2/` first, so a registry it cannot reach is named by that URL. */
-function unreachable(ep: Endpoint, err: unknown): unknown {
+export function unreachable(ep: Endpoint, err: unknown): unknown {
   if (!(err instanceof TransportError)) return err;
   return new TransportError(err.message.replace(/^\w+ "[^"]*"/, `Get "${new URL('v2/', ep.url).href}"`), err.code);
 }

@@ -5,7 +5,6 @@
  * a missing repository, an unreachable registry and credentials; and
  * `docker pull`'s output. Image names are under rg/ on the local registries.
  */
-import { appendFileSync } from 'node:fs';
 import { scenario, type Recorder, type Side } from '../harness.js';
 import { registries, fix, fixCli, streamSummary, messageShapes, cliLines, authHeader, removeRegistryImages, AUTH_USER, AUTH_PASS, type LocalRegistries } from './registry-local.js';
 
@@ -13,7 +12,6 @@ const enc = encodeURIComponent;
 
 async function pullRec(s: Side, r: LocalRegistries, rec: Recorder, label: string, query: string, headers?: Record<string, string>): Promise<void> {
   const a = fix(await s.api('POST', `/images/create?${query}`, { headers }), r);
-  if (process.env.RG_DUMP) appendFileSync(`/tmp/rg-dump-${s.name}.log`, `== ${label} ${a.status}\n${a.text}\n`);
   rec.answer(label, a, { ignoreBody: a.status < 400 });
   if (a.status < 400) {
     rec.exact(`${label} stream`, streamSummary(a));

@@ -5,14 +5,12 @@
  * image that is not here, a registry that wants credentials, and `docker
  * push`'s output. Each side pushes its own busybox to its own registry.
  */
-import { appendFileSync } from 'node:fs';
 import { makeTar } from '../../helpers.js';
 import { scenario, type Recorder, type Side } from '../harness.js';
 import { registries, fix, fixCli, streamSummary, messageShapes, cliLines, authHeader, removeRegistryImages, AUTH_USER, AUTH_PASS, type LocalRegistries } from './registry-local.js';
 
 async function pushRec(s: Side, r: LocalRegistries, rec: Recorder, label: string, path: string, headers?: Record<string, string>): Promise<void> {
   const a = fix(await s.api('POST', path, { headers }), r);
-  if (process.env.RG_DUMP) appendFileSync(`/tmp/rg-dump-${s.name}.log`, `== ${label} ${a.status}\n${a.text}\n`);
   rec.answer(label, a, { ignoreBody: a.status < 400 });
   if (a.status < 400) {
     rec.exact(`${label} stream`, streamSummary(a));
