@@ -243,6 +243,8 @@ class Applier {
         this.owner(p.fd, base, e);
         native().lutimesat(p.fd, base, e.mtime, e.mtime);
         this.xattrs(p.fd, base, e);
+        // A layer's size is what its directory holds, as dockerd's overlay2 counts it: a symlink's own size is its target's length.
+        this.size += Buffer.byteLength(e.linkname);
         return;
       }
       case 'link':

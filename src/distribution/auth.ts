@@ -109,6 +109,12 @@ export class Authorizer {
 
   get known(): boolean { return this.challenge !== undefined; }
 
+  /** The registry asked for Basic credentials (it offered no token service). */
+  get wantsBasic(): boolean { return this.challenge?.scheme === 'basic'; }
+
+  /** There are credentials to answer a Basic challenge with. */
+  get canBasic(): boolean { return !!this.creds?.username; }
+
   /** The Authorization header for a request needing `scopes`, or none before any challenge. */
   async header(scopes: string[]): Promise<string | undefined> {
     const c = this.challenge;

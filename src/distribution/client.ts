@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { sha256Digest, type Digest } from '../core/digest.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Authorizer, type AuthConfig, pullScope, pushScope } from './auth.js';
-import { RegistryError, TransportError, parseErrorBody } from './errors.js';
+import { NoCredentialsError, RegistryError, TransportError, parseErrorBody } from './errors.js';
 import { send, readBody } from './http.js';
 import type { Endpoint } from './endpoints.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
@@ -45,7 +45,7 @@ export class RepositoryClient {
   }
 
   /** Send with credentials; on a 401 learn the challenge and try once more (bodies that are streams are not retried). */
-  async request(method: string, target: string | URL, opts: { headers?: OutgoingHttpHeaders; body?: Buffer | Readable; scopes?: string[]; idleTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<IncomingMessage> {
+  async request(method: string, target: string | URL, opts: { headers?: OutgoingHttpHeaders; body?: Buffer | Readable; scopes?: string[]; idleTimeoutMs?: number; signal?: AbortSignal; shownMethod?: string } = {}): Promise<IncomingMessage> {
     const url = typeof target === 'string' ? this.url(target) : target;
     const scopes = opts.scopes ?? this.scopes;
     for (let attempt = 0; ; attempt++) {
@@ -57,7 +57,14 @@ export class RepositoryClient {
       if (res.statusCode === 401 && attempt === 0 && replayable) {
         const knew = this.auth.known;
         const learned = this.auth.learn(res);
-        if (learned && (!knew || !a)) { res.resume(); continue; }
+        if (learned && (!knew || !a)) {
+          res.resume();
+          // Basic auth and nothing to answer it with: Docker's words, naming the request.
+          if (this.auth.wantsBasic && !this.auth.canBasic && scopes.length > 0) {
+            throw new NoCredentialsError(`${opts.shownMethod ?? method[0] + method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`, 401, [], 500);
+          }
+          continue;
+        }
       }
       return res;
     }
@@ -69,7 +76,8 @@ export class RepositoryClient {
   }
 
   async getManifest(ref: string): Promise<FetchedManifest> {
-    const res = await this.request('GET', `v2/${this.repo}/manifests/${ref}`, { headers: { Accept: MANIFEST_ACCEPT } });
+    // dockerd resolves a tag with a HEAD first, so its errors name a HEAD.
+    const res = await this.request('GET', `v2/${this.repo}/manifests/${ref}`, { headers: { Accept: MANIFEST_ACCEPT }, shownMethod: ref.startsWith('sha256:') ? 'Get' : 'Head' });
     if (res.statusCode !== 200) await fail(res, '');
     const bytes = await readBody(res, 4 << 20);
     const digest = sha256Digest(bytes);
@@ -180,7 +188,7 @@ export async function checkLogin(ep: Endpoint, creds: AuthConfig): Promise<{ ide
   const res = await client.ping();
   res.resume();
   if (res.statusCode === 401) {
-    throw new RegistryError(`login attempt to ${ep.url.href}v2/ failed with status: 401 Unauthorized`, 401);
+    throw new RegistryError(`login attempt to ${ep.url.href}v2/ failed with status: 401 Unauthorized`, 401, [], 500);
   }
   if ((res.statusCode ?? 0) >= 400) await fail(res, `login attempt to ${ep.url.href}v2/ failed`);
   return client.auth.refreshToken ? { identityToken: client.auth.refreshToken } : {};

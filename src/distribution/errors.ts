@@ -22,6 +22,9 @@ export class RegistryError extends BerthError {
   }
 }
 
+/** A registry wants Basic credentials and the client gave none. */
+export class NoCredentialsError extends RegistryError {}
+
 /** A connection-level failure (refused, reset, TLS handshake): retried, or a reason to try the next endpoint. */
 export class TransportError extends BerthError {
   constructor(message: string, readonly code?: string) { super(message, 500); }
@@ -43,6 +46,8 @@ export function parseErrorBody(status: number, statusText: string, body: string)
     if (Array.isArray(j.errors) && j.errors.length) return { items: j.errors, text: describeErrors(j.errors) };
     if (typeof j.details === 'string') return { items: [], text: j.details };
   } catch { /* not JSON */ }
+  // No error body on a 401 (a HEAD): the distribution client's words for it.
+  if (status === 401 && !body.trim()) return { items: [{ code: 'UNAUTHORIZED', message: 'authentication required' }], text: 'unauthorized: authentication required' };
   const trimmed = body.trim();
   return { items: [], text: trimmed && trimmed.length < 200 && !trimmed.startsWith('<') ? trimmed : `${status} ${statusText}`.trim() };
 }

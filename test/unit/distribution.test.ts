@@ -60,7 +60,7 @@ test('names: pull targets, login server addresses and search terms resolve as Do
   assert.deepEqual(pullTarget('busybox', 'latest'), { ref: { domain: 'docker.io', path: 'library/busybox', tag: 'latest', digest: undefined }, all: false });
   assert.equal(pullTarget('busybox', undefined).all, true);
   assert.equal(pullTarget('busybox', 'sha256:' + 'a'.repeat(64)).ref.digest, 'sha256:' + 'a'.repeat(64));
-  assert.throws(() => pullTarget('busybox', 'bad tag'), /invalid reference format/);
+  assert.throws(() => pullTarget('busybox', 'bad tag'), /invalid tag format/);
   assert.equal(registryFromServerAddress('https://index.docker.io/v1/'), 'docker.io');
   assert.equal(registryFromServerAddress('localhost:5000'), 'localhost:5000');
   assert.deepEqual(splitSearchTerm('localhost:5000/busy'), { domain: 'localhost:5000', query: 'busy' });

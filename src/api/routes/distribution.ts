@@ -7,6 +7,7 @@ import { parseReference } from '../../core/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
 import { pull } from '../../engine/distribution/pull.js';
 import { push } from '../../engine/distribution/push.js';
+import { inspectDistribution } from '../../engine/distribution/inspect.js';
 import type { JsonMessage } from '../../engine/distribution/progress.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -24,6 +25,22 @@ function authOf(ctx: Ctx): AuthConfig | undefined {
   const h = ctx.req.headers['x-registry-auth'];
   return decodeAuthHeader(Array.isArray(h) ? h[0] : h);
 }
+
+/**
+ * A push's credentials: X-Registry-Auth, or (the API's older form, which
+ * dockerd still reads when the header is absent) an AuthConfig as the body.
+ */
+async function pushAuth(ctx: Ctx): Promise<AuthConfig | undefined> {
+  if (ctx.req.headers['x-registry-auth']) return authOf(ctx);
+  try {
+    return goDecode(await ctx.body(JSON_LIMIT)) as AuthConfig;
+  } catch (err) {
+    if (err instanceof GoJsonError) throw new InvalidArgumentError(`Bad parameters and missing X-Registry-Auth: ${err.message}`);
+    throw err;
+  }
+}
+
+const JSON_LIMIT = 1 << 20;
 
 /** Aborts when the client goes away before its answer is complete (dockerd cancels the request's context then). */
 function clientGone(ctx: Ctx): AbortSignal {
@@ -56,13 +73,17 @@ async function authBody(ctx: Ctx): Promise<AuthConfig> {
 
 export function distributionRoutes(r: Router): void {
   r.post('/images/{name*}/push', async (ctx) => {
+    const auth = await pushAuth(ctx);
     const emit = lazyStream(ctx);
     const tag = ctx.str('tag') || undefined;
     // No tag anywhere: every tag of the repository, as Docker's API does.
     let named = true;
     try { named = parseReference(ctx.params.name).tag !== undefined; } catch { /* push reports the bad name */ }
-    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth: authOf(ctx), emit });
+    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth, emit });
     ctx.res.end();
+  });
+  r.get('/distribution/{name*}/json', async (ctx) => {
+    ctx.send(200, await inspectDistribution(ctx.engine.distribution, ctx.params.name, authOf(ctx)));
   });
   r.post('/auth', async (ctx) => {
     const body = await authBody(ctx);
@@ -77,7 +98,7 @@ export function distributionRoutes(r: Router): void {
     const boolFilter = (k: string) => {
       const v = f[k]?.[0];
       if (v === undefined) return undefined;
-      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter '${k}=${v}'`);
+      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`Invalid filter '${k}=[${f[k]!.join(' ')}]'`);
       return v === 'true' || v === '1';
     };
     const official = boolFilter('is-official');
@@ -85,7 +106,7 @@ export function distributionRoutes(r: Router): void {
     let stars = 0;
     if (f.stars?.length) {
       for (const s of f.stars) {
-        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`invalid filter 'stars=${s}'`);
+        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`Invalid filter 'stars=${s}'`);
         stars = Math.max(stars, Number(s));
       }
     }

@@ -11,7 +11,8 @@ import { type Reference, parseReference, fullName, familiarName, familiarString,
 import type { BlobFile } from '../../archive/blob-apply.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient, type FetchedManifest } from '../../distribution/client.js';
-import { RegistryError } from '../../distribution/errors.js';
+import { RegistryError, TransportError } from '../../distribution/errors.js';
+import type { Endpoint } from '../../distribution/endpoints.js';
 import { readBody } from '../../distribution/http.js';
 import { type Descriptor, type ImageManifest, type Platform, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
 import type { LayerInfo } from '../../snapshots/snapshotter.js';
@@ -56,24 +57,39 @@ export function pullTarget(image: string, tag: string | undefined): { ref: Refer
   if (tag) {
     if (/^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/.test(tag)) ref.digest = tag;
     else if (/^[\w][\w.-]{0,127}$/.test(tag)) ref.tag = tag;
-    else throw new InvalidArgumentError('invalid reference format');
+    else throw new InvalidArgumentError('invalid tag format');
   }
   return { ref, all: ref.tag === undefined && ref.digest === undefined };
 }
 
-/** Docker's words for a repository the registry will not show us. */
+/**
+ * Docker's words for a registry's refusal, as moby's translatePullError
+ * puts them: by the error code the registry sent — DENIED, MANIFEST_UNKNOWN
+ * and NAME_UNKNOWN are "not found" in dockerd's phrasing (404); anything
+ * else (UNAUTHORIZED from a registry that wants credentials) is the
+ * registry's own text with status 500.
+ */
+class PullError extends RegistryError {}
+
 function accessError(ref: Reference, err: unknown): unknown {
-  if (!(err instanceof RegistryError)) return err;
+  if (!(err instanceof RegistryError) || err instanceof PullError) return err;
   const name = ref.domain === DEFAULT_DOMAIN ? familiarName(ref) : fullName(ref);
-  if (err.httpStatus === 401 || err.httpStatus === 403 || (err.httpStatus === 404 && err.codes.includes('NAME_UNKNOWN') && ref.domain === DEFAULT_DOMAIN)) {
-    return new RegistryError(`pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`, err.httpStatus, err.codes, 404);
+  const what = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
+  const code = err.codes[0];
+  if (code === 'DENIED' || (code === 'NAME_UNKNOWN' && ref.domain === DEFAULT_DOMAIN)) {
+    return new PullError(`pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`, err.httpStatus, err.codes, 404);
   }
-  if (err.httpStatus === 404) {
-    const what = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
-    if (err.codes.includes('NAME_UNKNOWN')) return new RegistryError(`repository ${name} not found: ${err.message}`, 404, err.codes, 404);
-    return new RegistryError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
-  }
+  if (code === 'MANIFEST_UNKNOWN') return new PullError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
+  if (code === 'NAME_UNKNOWN') return new PullError(`repository ${name} not found: ${err.message}`, 404, err.codes, 404);
+  if (err.httpStatus === 404 && !code) return new PullError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
+  if (err.httpStatus === 401 || err.httpStatus === 403) return new PullError(err.message, err.httpStatus, err.codes, 500);
   return err;
+}
+
+/** dockerd reaches a registry with `GET /v2/` first, so a registry it cannot reach is named by that URL. */
+export function unreachable(ep: Endpoint, err: unknown): unknown {
+  if (!(err instanceof TransportError)) return err;
+  return new TransportError(err.message.replace(/^\w+ "[^"]*"/, `Get "${new URL('v2/', ep.url).href}"`), err.code);
 }
 
 export async function pull(svc: DistributionService, req: PullRequest): Promise<void> {
@@ -89,7 +105,7 @@ export async function pull(svc: DistributionService, req: PullRequest): Promise<
     try {
       if (all) return { client, tags: await client.tags(), manifest: undefined };
       return { client, tags: [first!], manifest: await client.getManifest(first!) };
-    } catch (err) { throw accessError(ref, err); }
+    } catch (err) { throw unreachable(ep, accessError(ref, err)); }
   });
   if (all && tags.length === 0) throw new NotFoundError(`no tags found for ${familiarName(ref)}`);
   let changed = false;
@@ -145,6 +161,9 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
   const images = svc.images;
   const name = fullName(ref);
   let parsed = parseManifest(top.bytes, top.mediaType, name);
+  // Output starts once the first manifest is here (a bad name or tag is an HTTP error with Docker's
+  // status); what goes wrong after it — no image for the platform — is an error in the stream, as in dockerd.
+  emit({ status: `Pulling from ${ref.path}`, id: ref.digest ? formatReference(ref) : ref.tag });
   let child: FetchedManifest | undefined;
   if (parsed.kind === 'index') {
     const desc = selectPlatform(parsed.index, platform);
@@ -152,9 +171,11 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     parsed = parseManifest(child.bytes, child.mediaType, name);
     if (parsed.kind === 'index') throw new InvalidArgumentError(`invalid manifest list for ${name}: nested index ${desc.digest}`);
   }
-  // Output starts once the manifest is settled, so a bad name, tag or platform is an HTTP error with Docker's status.
-  emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
   const m: ImageManifest = parsed.manifest;
+  // An image whose config is here already is not pulled again (nor checked against the platform), as dockerd does.
+  if (images.store.has(m.config.digest)) {
+    return record(svc, ref, top, child, m.config.digest, undefined, false, emit);
+  }
   const release: (() => void)[] = [];
   // What this pull may have stored, to take back if it is cancelled.
   const touched = { blobs: m.layers.map((l) => l.digest), chains: [] as Digest[] };
@@ -189,6 +210,8 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     }
 
     const slots = new Slots(MAX_CONCURRENT_DOWNLOADS);
+    // Each download's "Download complete" message, which comes before its layer's last Extracting and Pull complete.
+    const announced = new Map<number, Promise<void>>();
     const throttle = new Throttle();
     const downloads: (Promise<Download | undefined>)[] = m.layers.map((l, i) => {
       if (haveBlob[i]) return Promise.resolve(undefined);
@@ -201,10 +224,10 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
         const onRetry = (n: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
         dl.on('progress', onProgress);
         dl.on('retry', onRetry);
-        dl.done.finally(() => { dl.off('progress', onProgress); dl.off('retry', onRetry); slots.give(); }).then(() => {
+        announced.set(i, dl.done.finally(() => { dl.off('progress', onProgress); dl.off('retry', onRetry); slots.give(); }).then(() => {
           emit({ status: 'Verifying Checksum', progressDetail: {}, id });
           emit({ status: 'Download complete', progressDetail: {}, id });
-        }, () => {});
+        }, () => {}));
         return dl;
       })();
     });
@@ -220,7 +243,7 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
         const dlp = downloads[i]!;
         if (haveLayer[i]) {
           const dl = await dlp;
-          if (dl) { await dl.done; emit({ status: 'Pull complete', progressDetail: {}, id }); }
+          if (dl) { await dl.done; await announced.get(i); emit({ status: 'Pull complete', progressDetail: {}, id }); }
           return images.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
         }
         // Shared with other pulls of this layer; `stop` aborts once none of them waits for it.
@@ -231,9 +254,15 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
           const parent = i === 0 ? undefined : chains[i - 1];
           return images.snapshotter.applyLayer({
             parent, parentReady, diffId: diffIds[i], blob: cancellableBlob(blob, stop),
-            onRead: (read) => { if ((!dl || dl.finished) && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size)); },
+            onRead: (read) => {
+              if ((!dl || dl.finished) && read < l.size && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
+            },
           });
         });
+        // The layer unpacked while it downloaded: its messages still read as dockerd's, download first, then extraction.
+        await downloads[i]!.catch(() => undefined);
+        await announced.get(i);
+        emit(progressMessage(id, 'Extracting', l.size, l.size));
         emit({ status: 'Pull complete', progressDetail: {}, id });
         return info;
       })());
@@ -245,21 +274,8 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
 
     // Everything verified: store config and manifests byte for byte, then record the image.
     await images.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
-    await images.content.put(top.bytes, { digest: top.digest });
-    if (child) await images.content.put(child.bytes, { digest: child.digest });
     const layers: LayerRef[] = m.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]! }));
-    const id = m.config.digest;
-    const before = ref.tag !== undefined ? images.store.resolveRef(formatReference(ref)) : undefined;
-    const existed = images.store.has(id);
-    const rec: ImageRecord = {
-      id, layers, repoDigests: [`${name}@${top.digest}`], addedAt: new Date().toISOString(),
-      manifests: [child?.digest ?? top.digest],
-    };
-    await images.register(rec, ref.tag !== undefined ? [ref] : []);
-    emit({ status: `Digest: ${top.digest}` });
-    images.events.publish('image', 'pull', familiarString(ref), { name: familiarString(ref) });
-    const newDownloads = haveBlob.some((h) => !h);
-    return !existed || newDownloads || (ref.tag !== undefined && before !== id);
+    return await record(svc, ref, top, child, m.config.digest, layers, haveBlob.some((h) => !h), emit);
   } catch (err) {
     if (signal.aborted) {
       // Cancelled: take back what only this pull stored, once its leases no longer protect it.
@@ -271,6 +287,27 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
   } finally {
     for (const r of release) r();
   }
+}
+
+/**
+ * Store the manifests byte for byte and record the image (new, or one here
+ * already: `layers` undefined) under the tag and the digest; true when the
+ * image is new, layers came, or the tag moved.
+ */
+async function record(svc: DistributionService, ref: Reference, top: FetchedManifest, child: FetchedManifest | undefined, id: Digest, layers: LayerRef[] | undefined, downloaded: boolean, emit: Emit): Promise<boolean> {
+  const images = svc.images;
+  await images.content.put(top.bytes, { digest: top.digest });
+  if (child) await images.content.put(child.bytes, { digest: child.digest });
+  const before = ref.tag !== undefined ? images.store.resolveRef(formatReference(ref)) : undefined;
+  const existing = images.store.get(id);
+  const rec: ImageRecord = {
+    ...(existing ?? { id, layers: layers!, addedAt: new Date().toISOString() }),
+    repoDigests: [`${fullName(ref)}@${top.digest}`], manifests: [child?.digest ?? top.digest],
+  };
+  await images.register(rec, ref.tag !== undefined ? [ref] : []);
+  emit({ status: `Digest: ${top.digest}` });
+  images.events.publish('image', 'pull', familiarString(ref), { name: familiarString(ref) });
+  return !existing || downloaded || (ref.tag !== undefined && before !== id);
 }
 
 /** An unpack shared with other pulls; started anew if the one joined was cancelled for another pull's sake. */

@@ -10,10 +10,10 @@ import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
-import { type Reference, parseReference, fullName, familiarName, formatReference } from '../../core/reference.js';
+import { type Reference, parseReference, fullName, familiarName, familiarString, formatReference } from '../../core/reference.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient } from '../../distribution/client.js';
-import { RegistryError } from '../../distribution/errors.js';
+import { NoCredentialsError, RegistryError } from '../../distribution/errors.js';
 import { MT } from '../../distribution/manifest.js';
 import type { ImageRecord, LayerRef } from '../images/types.js';
 import { MediaType } from '../images/types.js';
@@ -35,17 +35,17 @@ export async function push(svc: DistributionService, req: PushRequest): Promise<
   const base = parseReference(req.name);
   if (base.digest) throw new InvalidArgumentError('cannot push a digest reference');
   const name = fullName(base);
+  // As dockerd: the stream starts first, and an image that is not here is an error in it.
+  req.emit({ status: `The push refers to repository [${name}]` });
+  const tagged = [...images.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
+  if (tagged.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
   let refs: Reference[];
-  if (req.all) {
-    refs = [...images.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
-    if (refs.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
-  } else {
-    const tag = req.tag || base.tag || 'latest';
-    const r: Reference = { ...base, tag };
-    if (!images.store.resolveRef(formatReference(r))) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
+  if (req.all) refs = tagged;
+  else {
+    const r: Reference = { ...base, tag: req.tag || base.tag || 'latest' };
+    if (!images.store.resolveRef(formatReference(r))) throw new NotFoundError(`tag does not exist: ${familiarString(r)}`);
     refs = [r];
   }
-  req.emit({ status: `The push refers to repository [${name}]` });
   const client = await svc.withEndpoint(base.domain, async (ep) => {
     const c = new RepositoryClient(ep, base.path, req.auth, true);
     const res = await c.ping();
@@ -58,9 +58,8 @@ export async function push(svc: DistributionService, req: PushRequest): Promise<
     try {
       await pushOne(svc, client, r, rec, req.emit);
     } catch (err) {
-      if (err instanceof RegistryError && (err.httpStatus === 401 || err.httpStatus === 403)) {
-        throw new RegistryError(`denied: requested access to the resource is denied`, err.httpStatus, err.codes, 401);
-      }
+      // dockerd names no request for missing credentials in a push, only the fault.
+      if (err instanceof NoCredentialsError) throw new RegistryError('no basic auth credentials', err.httpStatus, err.codes, 500);
       throw err;
     }
   }

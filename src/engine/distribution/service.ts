@@ -110,18 +110,30 @@ export class DistributionService {
 
   /** GET /images/search. */
   async search(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
-    if (limit < 1 || limit > 100) throw new InvalidArgumentError(`limit ${limit} is outside the range of [1, 100]`);
+    if (limit < 1 || limit > 100) throw new InvalidArgumentError(`Limit ${limit} is outside the range of [1, 100]`);
     const { domain, query } = splitSearchTerm(term);
     if (domain === DEFAULT_DOMAIN) {
       const ep: Endpoint = { url: new URL(`https://${DOCKER_HUB_INDEX}/`), tls: await this.hosts.tlsFor(DOCKER_HUB_INDEX), mirror: false, registry: domain };
       return searchRegistry(ep, query, limit, auth);
     }
-    try {
-      return await this.withEndpoint(domain, (ep) => searchRegistry(ep, query, limit, auth), false);
-    } catch (err) {
-      if (err instanceof RegistryError && err.httpStatus === 404) throw new RegistryError(`Unexpected status code 404`, 404);
-      throw err;
+    // dockerd tries the v1 endpoint over HTTPS, then (insecure registries) HTTP, and names both attempts when neither answers.
+    const eps = await this.endpoints(domain, false);
+    const failures: string[] = [];
+    let lastErr: unknown;
+    for (const ep of eps) {
+      try {
+        return await searchRegistry(ep, query, limit, auth);
+      } catch (err) {
+        if (err instanceof RegistryError && err.httpStatus === 404) throw new RegistryError(`Unexpected status code 404`, 404, [], 500);
+        if (!(err instanceof TransportError)) throw err;
+        lastErr = err;
+        const ping = new URL('v1/_ping', ep.url).href;
+        failures.push(`${ep.url.protocol === 'https:' ? 'HTTPS' : 'HTTP'} attempt: ${err.message.replace(/^(\w+) "[^"]*"/, `$1 "${ping}"`)}`);
+      }
     }
+    const last = eps[eps.length - 1]!;
+    if (failures.length === 1) throw lastErr;
+    throw new TransportError(`invalid registry endpoint "${new URL('v1/', last.url).href}". ${failures.join('. ')}`);
   }
 }
 

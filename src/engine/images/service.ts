@@ -327,6 +327,18 @@ export class ImageService {
         await this.deleteImage(rec, opts, out);
         return out;
       }
+      // A digest reference a pull or push recorded: untagged like a tag (dockerd keeps them as references).
+      const recorded = this.recordedDigestRef(name, rec);
+      if (recorded) {
+        const left = { ...rec, repoDigests: rec.repoDigests.filter((d) => d !== recorded) };
+        await this.store.put(left);
+        const shown = familiarString(parseReference(recorded));
+        out.push({ Untagged: shown });
+        this.events.publish('image', 'untag', rec.id, { name: shown });
+        if (this.store.refsOf(rec.id).length > 0 || left.repoDigests.length > 0 || this.usersOf(rec.id).length > 0 || this.children(rec.id).length > 0) return out;
+        await this.deleteImage(left, opts, out);
+        return out;
+      }
       // By ID.
       const users = this.usersOf(rec.id);
       const running = users.find((u) => u.running);
@@ -358,6 +370,14 @@ export class ImageService {
     if (!ref) return undefined;
     const key = formatReference(withDefaultTag(ref));
     return this.store.resolveRef(key) === id ? key : undefined;
+  }
+
+  /** The RepoDigests entry (`name@sha256:…`, as recorded by a pull or push) that `name` denotes, if any. */
+  private recordedDigestRef(name: string, rec: ImageRecord): string | undefined {
+    const ref = safeParse(name);
+    if (!ref?.digest) return undefined;
+    const want = `${fullName(ref)}@${ref.digest}`;
+    return rec.repoDigests.find((d) => d === want);
   }
 
   private async untag(ref: string, id: Digest, out: ImageDeleteItem[]): Promise<void> {
