@@ -9,7 +9,7 @@ import { assertReadable } from '../../engine/containers/logdrivers.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
-import { endpointsForVersion } from '../wire/network-versions.js';
+import { endpointsForVersion, dnsNamesForVersion } from '../wire/network-versions.js';
 import type { HostConfig } from '../../engine/containers/types.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
@@ -136,13 +136,6 @@ async function stats(ctx: Ctx): Promise<void> {
   }
 }
 
-/** A container view as a client of `version` knows it: endpoints' DNSNames came with API 1.44. */
-function forVersion(view: Record<string, unknown>, version: string): Record<string, unknown> {
-  if (compareApiVersions(version, '1.44') >= 0) return view;
-  const nets = (view.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> } | undefined)?.Networks ?? {};
-  for (const ep of Object.values(nets)) delete ep.DNSNames;
-  return view;
-}
 
 export function containerRoutes(r: Router): void {
   r.post('/containers/create', async (ctx) => {
@@ -156,13 +149,13 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);
     const list = await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
-    for (const c of list) forVersion(c, ctx.version);
+    for (const c of list) dnsNamesForVersion(c, ctx.version);
     ctx.send(200, list);
   });
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);
-    ctx.send(200, endpointsForVersion(forVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version), ctx.version));
+    ctx.send(200, endpointsForVersion(dnsNamesForVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version), ctx.version));
   });
   r.post('/containers/{id}/start', async (ctx) => {
     ctx.req.resume();

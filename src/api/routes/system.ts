@@ -7,6 +7,7 @@ import { matchEvent, type EngineEvent } from '../../engine/events.js';
 import { version, info, diskUsage } from '../../engine/system.js';
 import { checkStore } from '../../engine/images/check.js';
 import type { Ctx } from '../context.js';
+import { dnsNamesForVersion } from '../wire/network-versions.js';
 import type { Router } from '../router.js';
 
 export const PING_HEADERS = {
@@ -79,6 +80,10 @@ export function systemRoutes(r: Router): void {
   r.get('/version', async (ctx) => ctx.send(200, await version()));
   r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine, ctx.version)));
   r.get('/events', events);
-  r.get('/system/df', async (ctx) => ctx.send(200, await diskUsage(ctx.engine, ctx.version)));
+  r.get('/system/df', async (ctx) => {
+    const df = await diskUsage(ctx.engine, ctx.version);
+    for (const c of (df.Containers ?? []) as Array<Record<string, unknown>>) dnsNamesForVersion(c, ctx.version);
+    ctx.send(200, df);
+  });
   r.post('/berth/system/check', async (ctx) => ctx.send(200, await checkStore(ctx.engine.images, ctx.bool('repair'))));
 }

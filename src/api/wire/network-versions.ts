@@ -1,5 +1,5 @@
 /**
- * Container inspect's network endpoints by API version (moby daemon/inspect.go):
+ * Container views' network endpoints by API version (moby daemon/inspect.go):
  * before 1.45 the Aliases of an endpoint on a user-defined network also hold
  * the container's short ID and hostname; from 1.45 they are exactly what the
  * client asked for (DNSNames holds the rest).
@@ -18,4 +18,12 @@ export function endpointsForVersion(inspect: Record<string, unknown>, version: s
     ep.Aliases = [...new Set([...(ep.Aliases ?? []), ...extra])];
   }
   return inspect;
+}
+
+/** A container view as a client of `version` knows it: endpoints' DNSNames came with API 1.44. */
+export function dnsNamesForVersion(view: Record<string, unknown>, version: string): Record<string, unknown> {
+  if (compareApiVersions(version, '1.44') >= 0) return view;
+  const nets = (view.NetworkSettings as { Networks?: Record<string, Record<string, unknown>> } | undefined)?.Networks ?? {};
+  for (const ep of Object.values(nets)) delete ep.DNSNames;
+  return view;
 }

@@ -174,10 +174,12 @@ export class ImageService {
     if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
       throw new InvalidArgumentError(`Invalid filter 'dangling=[${f.dangling!.join(' ')}]'`);
     }
-    const before = f.before?.length ? await this.createdOf(this.resolve(f.before[0])) : undefined;
-    const since = f.since?.length ? await this.createdOf(this.resolve(f.since[0])) : undefined;
+    // before/since compare creation times at full precision, as dockerd does (two builds in one second differ).
+    const before = f.before?.length ? await this.createdMsOf(this.resolve(f.before[0])) : undefined;
+    const since = f.since?.length ? await this.createdMsOf(this.resolve(f.since[0])) : undefined;
     const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
     const out: ImageSummary[] = [];
+    const precise = new Map<string, number>();
     for (const rec of this.store.list()) {
       const cfg = await this.config(rec.id);
       const tags = this.store.refsOf(rec.id).filter(isTagged);
@@ -187,8 +189,9 @@ export class ImageService {
       if (!opts.all && tags.length === 0 && dangling === undefined && this.children(rec.id).length > 0) continue;
       if (!matchLabels(cfg.config?.Labels, f.label)) continue;
       const created = createdSeconds(cfg, rec);
-      if (before !== undefined && created >= before) continue;
-      if (since !== undefined && created <= since) continue;
+      const createdMs = createdMillis(cfg, rec);
+      if (before !== undefined && createdMs >= before) continue;
+      if (since !== undefined && createdMs <= since) continue;
       if (until !== undefined && created >= until) continue;
       let repoTags = tags.map((r) => familiarString(parseReference(r)));
       if (f.reference?.length) {
@@ -212,13 +215,14 @@ export class ImageService {
         Labels: (cfg.config?.Labels ?? null) as Record<string, string>,
         Containers: this.usersOf(rec.id).length,
       });
+      precise.set(rec.id, createdMs);
     }
-    out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    out.sort((a, b) => precise.get(b.Id)! - precise.get(a.Id)! || a.Id.localeCompare(b.Id));
     return out;
   }
 
-  private async createdOf(rec: ImageRecord): Promise<number> {
-    return createdSeconds(await this.config(rec.id), rec);
+  private async createdMsOf(rec: ImageRecord): Promise<number> {
+    return createdMillis(await this.config(rec.id), rec);
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
@@ -552,8 +556,12 @@ function safeParse(s: string): Reference | undefined {
 }
 
 export function createdSeconds(cfg: ImageConfig, rec: ImageRecord): number {
+  return Math.floor(createdMillis(cfg, rec) / 1000);
+}
+
+function createdMillis(cfg: ImageConfig, rec: ImageRecord): number {
   const t = Date.parse(cfg.created ?? rec.addedAt);
-  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+  return Number.isNaN(t) ? 0 : t;
 }
 
 /** `until` as Docker accepts it: unix seconds, RFC 3339 time, or a duration like "24h". */

@@ -40,6 +40,8 @@ scenario({
   name: 'images: list with filters',
   async run(s, rec) {
     await build(s, 'im-list-a:1', 'FROM busybox\nLABEL im-list=a\n');
+    // dockerd orders the list by creation second and leaves ties in any order: make b a second later.
+    await new Promise((r) => setTimeout(r, 1100));
     await build(s, 'im-list-b:1', 'FROM busybox\nLABEL im-list=b\nRUN echo b > /b\n');
     const names = (a: Answer) => (Array.isArray(a.json) ? (a.json as Array<{ RepoTags: string[] }>).flatMap((i) => i.RepoTags ?? []).filter((t) => t.startsWith('im-list')).sort() : a.json);
     const all = await s.api('GET', '/images/json');

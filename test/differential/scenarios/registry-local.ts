@@ -151,6 +151,12 @@ export function fixCli(x: RunResult, r: LocalRegistries): RunResult {
 export interface JsonMsg { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; aux?: Record<string, unknown>; error?: string; errorDetail?: { message?: string } }
 
 const REPEATED = new Set(['Downloading', 'Extracting', 'Pushing', 'Waiting']);
+/**
+ * dockerd's transfer manager hands a watcher only a layer's latest progress, so a
+ * status superseded at once (Verifying Checksum, right before Download complete)
+ * reaches the client or not by timing; Berth always sends it.
+ */
+const MAY_SKIP = new Set(['Verifying Checksum']);
 
 /**
  * A pull or push stream as its contract: the messages without an id in
@@ -167,6 +173,7 @@ export function streamSummary(a: Answer): unknown {
     if (!layers.has(m.id) && !/^[0-9a-f]{12}$/.test(m.id)) { general.push({ status: m.status, id: m.id }); continue; }
     const seq = layers.get(m.id) ?? [];
     layers.set(m.id, seq);
+    if (MAY_SKIP.has(m.status ?? '')) continue;
     if (REPEATED.has(m.status ?? '') && seq[seq.length - 1] === m.status) continue;
     seq.push(m.status ?? '');
   }

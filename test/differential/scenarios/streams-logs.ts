@@ -55,7 +55,8 @@ scenario({
   endpoints: [LOGS],
   name: 'docker logs through the CLI',
   async run(s, rec) {
-    const id = await container(s, 'sl-cli', { Cmd: ['sh', '-c', 'echo out1; echo err1 >&2; echo out2'] });
+    // The pauses fix the order the two pipes reach the log in (out1 err1 out2), which --tail depends on.
+    const id = await container(s, 'sl-cli', { Cmd: ['sh', '-c', 'echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2'] });
     await waitExit(s, id);
     rec.cli('logs', await s.docker(['logs', 'sl-cli']));
     rec.cli('logs --tail 1', await s.docker(['logs', '--tail', '1', 'sl-cli']));

@@ -44,7 +44,9 @@ scenario({
       rec.exact('entry', one.Volumes?.[0]);
       rec.answer('bad filter', await s.api('GET', f({ nope: ['x'] })));
       rec.answer('bad dangling', await s.api('GET', f({ dangling: ['maybe'] })));
-      rec.cli('docker volume ls --filter', await s.docker(['volume', 'ls', '--filter', 'label=netv.kind', '--format', '{{.Driver}} {{.Name}} {{.Labels}}']));
+      // {{.Labels}} prints a Go map in iteration order, which Go randomises: sort each line's labels.
+      const ls = await s.docker(['volume', 'ls', '--filter', 'label=netv.kind', '--format', '{{.Driver}} {{.Name}} {{.Labels}}']);
+      rec.cli('docker volume ls --filter', { ...ls, stdout: ls.stdout.split('\n').map((l) => l.replace(/ (\S+)$/, (_m, labels: string) => ' ' + labels.split(',').sort().join(','))).join('\n') });
     } finally {
       await s.api('DELETE', '/containers/netv-vol-ls-c?force=1');
       await removeVols(s, ['netv-vol-ls-a', 'netv-vol-ls-b']);
