@@ -46,6 +46,12 @@ function readConfig(): ConfigFile {
   }
 }
 
+/** config.json's `detachKeys`: what run, start, attach and exec use when --detach-keys is not given, as docker does. */
+export function configuredDetachKeys(): string | undefined {
+  const k = readConfig().detachKeys;
+  return typeof k === 'string' && k ? k : undefined;
+}
+
 async function writeConfig(c: ConfigFile): Promise<void> {
   await writeFileAtomic(configPath(), JSON.stringify(c, null, '\t') + '\n', 0o600);
 }

@@ -95,8 +95,9 @@ function upstreamFailure(head: string): boolean {
 /**
  * Answers dockerd itself gives with a 5xx, on the endpoints that give them (the
  * differential suite holds Berth to dockerd's status there): a node outside a
- * swarm is 503; plugins, /auth, events and the swarm lists answer a malformed
- * request with 500 in Go's words. Not findings.
+ * swarm is 503 (a cluster volume update too); plugins, /auth, events and the
+ * swarm lists answer a malformed request with 500 in Go's words, and a failed
+ * extraction into a container is a 500. Not findings.
  */
 function dockerdsOwn5xx(req: Buffer, head: string): boolean {
   const line = req.subarray(0, req.indexOf('\r\n')).toString('latin1');
@@ -106,6 +107,12 @@ function dockerdsOwn5xx(req: Buffer, head: string): boolean {
   if (line.startsWith('HEAD ') && /^\/+(swarm|nodes|services|tasks|secrets|configs|plugins|auth|events)(\/|$)/.test(path)) return true;
   if (/^\/+(swarm|nodes|services|tasks|secrets|configs)(\/|$)/.test(path)) {
     return /This node is not (a swarm manager|part of a swarm)|swarm mode is not supported|Bad parameters: you must choose at least one stream|invalid character|unexpected (EOF|end of JSON input)/.test(msg);
+  }
+  // Cluster volumes need a swarm: outside one dockerd answers a volume update 503.
+  if (line.startsWith('PUT ') && /^\/+volumes\/[^/]+$/.test(path)) return /volume update only valid for cluster volumes/.test(msg);
+  // docker cp into a container: dockerd answers a failed extraction 500 in these words.
+  if (line.startsWith('PUT ') && /^\/+containers\/[^/]+\/archive$/.test(path)) {
+    return /extraction point is not a directory|Error processing tar file|is marked read-only/.test(msg);
   }
   if (/^\/+(plugins|auth|events)(\/|$)/.test(path)) {
     return /failed to parse (privileges|reference)|no rootfs found|invalid reference format|managed plugins are not supported|strconv\.(Atoi|ParseInt)|invalid character|unexpected (EOF|end of JSON input)|"EOF"|cannot unmarshal/.test(msg);

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
@@ -161,3 +162,31 @@ test('--detach-keys: a custom sequence detaches; a bad one is refused', async ()
   assert.match(bad.stderr, /Invalid detach keys \(ctrl-1\) provided/);
   await d.berth(['rm', '-f', 'keys']);
 });
+
+for (const cli of ['berth', 'docker'] as const) {
+  test(`${cli}: config.json's detachKeys detach run -it and exec -it when --detach-keys is not given`, async () => {
+    const config = join(d.dir, `keys-config-${cli}`);
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ detachKeys: 'ctrl-x,y' }));
+    const a = argv(cli, ['run', '-it', '--name', `cfgkeys-${cli}`, 'busybox', 'sh']);
+    const t = Term.open(`cfgkeys-${cli}`, a.argv, { ...a.env, DOCKER_CONFIG: config });
+    try {
+      await t.waitFor(/^\/ #$/m, 'the prompt');
+      t.keys('C-p', 'C-q'); // the default sequence is not the one now: it reaches the shell
+      await t.run('echo still-here', /^still-here$/m);
+      t.keys('C-x', 'y');
+      await t.waitFor(/EXITED 0/, 'run -it to detach');
+    } finally { t.close(); }
+    assert.equal(await state(`cfgkeys-${cli}`), 'running 0');
+    const e = argv(cli, ['exec', '-it', `cfgkeys-${cli}`, 'sh']);
+    const x = Term.open(`cfgkeys-exec-${cli}`, e.argv, { ...e.env, DOCKER_CONFIG: config });
+    try {
+      await x.waitFor(/^\/ #$/m, 'the exec prompt');
+      await x.run('echo in-exec', /^in-exec$/m);
+      x.keys('C-x', 'y');
+      await x.waitFor(/EXITED \d+/, 'exec -it to detach');
+    } finally { x.close(); }
+    assert.equal(await state(`cfgkeys-${cli}`), 'running 0');
+    await d.berth(['rm', '-f', `cfgkeys-${cli}`]);
+  });
+}

@@ -9,6 +9,7 @@ import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
 import { displayablePorts, type ApiPort } from '../format/ports.js';
 import { CREATE_FLAGS, RUN_ONLY_FLAGS, createRequest, ramInBytes } from './run-options.js';
+import { configuredDetachKeys } from '../credentials.js';
 
 interface Inspect { Id: string; Name: string; Config: { Tty: boolean; OpenStdin: boolean; AttachStdin?: boolean }; State: { Running: boolean; ExitCode: number } }
 
@@ -62,6 +63,11 @@ function pumpInput(sock: Socket, tty: boolean, detachKeys: string | undefined, o
     if (tty && stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
   };
+}
+
+/** --detach-keys, else config.json's detachKeys (docker's order). */
+function detachKeysOf(f: Record<string, unknown>): string | undefined {
+  return (f['detach-keys'] as string | undefined) || configuredDetachKeys();
 }
 
 /** Check --detach-keys before anything starts, with docker's words. */
@@ -118,7 +124,7 @@ export const runCmd: Command = {
   flags: [...CREATE_FLAGS, ...RUN_ONLY_FLAGS],
   async run(cli, args, f) {
     const detached = !!f.detach;
-    const detachKeys = f['detach-keys'] as string | undefined;
+    const detachKeys = detachKeysOf(f);
     checkDetachKeys(detachKeys);
     const id = await createContainer(cli, f, args, detached);
     const client = await cli.client();
@@ -230,7 +236,7 @@ export const startCmd: Command = {
     const output = pumpOutput(sock, info.Config.Tty);
     await client.json('POST', `/containers/${info.Id}/start`).catch(daemonError);
     let userDetached = false;
-    const stop = f.interactive ? pumpInput(sock, info.Config.Tty, f['detach-keys'] as string | undefined, () => { userDetached = true; sock.destroy(); }) : () => {};
+    const stop = f.interactive ? pumpInput(sock, info.Config.Tty, detachKeysOf(f), () => { userDetached = true; sock.destroy(); }) : () => {};
     await output;
     stop();
     if (userDetached) { waitRes.destroy(); return 0; }
@@ -413,7 +419,7 @@ export const attachCmd: Command = {
     const info = await client.json<Inspect>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`).catch(daemonError);
     if (!info.State.Running) throw new CliExit(1, 'You cannot attach to a stopped container, start it first');
     const stdin = !f['no-stdin'] && info.Config.OpenStdin;
-    const detachKeys = f['detach-keys'] as string | undefined;
+    const detachKeys = detachKeysOf(f);
     checkDetachKeys(detachKeys);
     const sock = await client.hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: 1, stdin: stdin ? 1 : 0, stdout: 1, stderr: 1, detachKeys } }).catch(daemonError);
     const waitRes = await client.request('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
@@ -554,7 +560,7 @@ export const execCmd: Command = {
   ],
   async run(cli, args, f) {
     const [container, ...cmd] = args;
-    checkDetachKeys(f['detach-keys'] as string | undefined);
+    checkDetachKeys(detachKeysOf(f));
     const client = await cli.client();
     const tty = !!f.tty;
     const env = (createRequest({ env: f.env, 'env-file': f['env-file'] } as never, '', [], true) as { Env: string[] }).Env;
@@ -562,7 +568,7 @@ export const execCmd: Command = {
       body: {
         AttachStdin: !!f.interactive && !f.detach, AttachStdout: !f.detach, AttachStderr: !f.detach, Tty: tty,
         Env: env, Cmd: cmd, User: (f.user as string | undefined) ?? '', WorkingDir: (f.workdir as string | undefined) ?? '', Privileged: !!f.privileged,
-        DetachKeys: (f['detach-keys'] as string | undefined) ?? '',
+        DetachKeys: detachKeysOf(f) ?? '',
       },
     }).catch(daemonError);
     if (f.detach) {
@@ -572,7 +578,7 @@ export const execCmd: Command = {
     const sock = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty } }).catch(daemonError);
     const out = pumpOutput(sock, tty);
     let userDetached = false;
-    const stop = f.interactive ? pumpInput(sock, tty, f['detach-keys'] as string | undefined, () => { userDetached = true; sock.destroy(); }) : () => {};
+    const stop = f.interactive ? pumpInput(sock, tty, detachKeysOf(f), () => { userDetached = true; sock.destroy(); }) : () => {};
     const execResize = () => client.json('POST', `/exec/${Id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
     if (tty && process.stdout.isTTY) { await execResize(); process.stdout.on('resize', () => void execResize()); }
     await out;
