@@ -6,7 +6,7 @@
  * overwritten by a file, read-only rootfs and volumes), and the docker CLI's
  * `cp` both ways. Object names start with `ar-`.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, readdirSync, lstatSync, readlinkSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { chownSync, mkdtempSync, mkdirSync, writeFileSync, symlinkSync, readdirSync, lstatSync, readlinkSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scenario, type Answer, type Recorder, type Side } from '../harness.js';
@@ -294,6 +294,8 @@ scenario({
       chmodSync(join(tmp, 'in/a'), 0o600);
       writeFileSync(join(tmp, 'in/sub/b'), 'b');
       symlinkSync('a', join(tmp, 'in/l'));
+      writeFileSync(join(tmp, 'owned'), 'o');
+      chownSync(join(tmp, 'owned'), 4321, 8765);
       for (const ctr of ['ar-cp-run', 'ar-cp-stop']) {
         const out = join(tmp, ctr);
         mkdirSync(out);
@@ -317,6 +319,10 @@ scenario({
         await cli(`${ctr} cp in, missing dir`, ['cp', join(tmp, 'in/a'), `${ctr}:/ar/nope/x`]);
         await cli(`${ctr} cp in, missing dir with slash`, ['cp', join(tmp, 'in/a'), `${ctr}:/ar/nope/`]);
         await cli(`${ctr} cp in, -a`, ['cp', '-a', join(tmp, 'in/sub'), `${ctr}:/ar/`]);
+        await cli(`${ctr} cp owned file in`, ['cp', join(tmp, 'owned'), `${ctr}:/ar/owned-plain`]);
+        await cli(`${ctr} cp owned file in, -a`, ['cp', '-a', join(tmp, 'owned'), `${ctr}:/ar/owned-kept`]);
+        await get(s, rec, `${ctr} cp owned file in, read back`, ctr, '/ar/owned-plain');
+        await get(s, rec, `${ctr} cp owned file in, -a, read back`, ctr, '/ar/owned-kept');
         await cli(`${ctr} cp in from stdin`, ['cp', '-', `${ctr}:/ar/empty`], await makeTar([{ name: 'stdin', data: 's' }]));
         await head(s, rec, `${ctr} cp in from stdin, read back`, ctr, '/ar/empty/stdin');
       }
