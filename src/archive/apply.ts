@@ -48,6 +48,15 @@ export interface ApplyOptions {
    * the stream.)
    */
   context?: boolean;
+  /** Refuse an entry that would replace a directory with a non-directory or the other way (`docker cp`'s default). */
+  noOverwriteDirNonDir?: boolean;
+}
+
+/** An entry refused by `noOverwriteDirNonDir`; `path` is where it would land, inside the tree. */
+export class OverwriteRefusal extends BerthError {
+  constructor(readonly existingIsDir: boolean, readonly path: string) {
+    super(`cannot overwrite ${existingIsDir ? 'directory' : 'non-directory'} ${JSON.stringify(path)}`, 500);
+  }
 }
 
 export interface ApplyResult {
@@ -100,6 +109,8 @@ class Applier {
    * directories can be setgid; a vfs copy of the parent can hold any.
    */
   private setgidDirs: boolean;
+
+  noOverwriteDirNonDir = false;
 
   constructor(readonly tree: Tree, readonly mode: WhiteoutMode, readonly umask: number, readonly context = false) {
     this.setgidDirs = mode === 'delete';
@@ -187,6 +198,10 @@ class Applier {
     if (base.startsWith(WH_PREFIX) && this.mode !== 'none') return this.whiteout(rel, base);
     const p = this.parent(parentOf(rel));
     const path = posix.join(p.path, base);
+    if (this.noOverwriteDirNonDir) {
+      const existing = modeAt(p.fd, base);
+      if (existing && isDir(existing) !== (e.type === 'directory')) throw new OverwriteRefusal(isDir(existing), path);
+    }
     this.touched.add(path);
     switch (e.type) {
       case 'directory': {
@@ -360,6 +375,7 @@ export async function applyTar(root: string | Tree, tar: Readable, opts: ApplyOp
   const reader = tarReader(tar);
   const tree = typeof root === 'string' ? Tree.open(root) : root;
   const a = new Applier(tree, opts.whiteouts, opts.umask ?? process.umask(), opts.context);
+  a.noOverwriteDirNonDir = opts.noOverwriteDirNonDir ?? false;
   try {
     for (let e = await reader.next(); e; e = await reader.next()) await a.entry(e, reader.body);
     a.finish();

@@ -125,7 +125,8 @@ export class Tree {
   /** Trees mounted at paths inside this one (a stopped container's volumes), by clean absolute path. */
   private mounts = new Map<string, Tree>();
 
-  private constructor(readonly fd: number, private readonly owned: boolean) {}
+  /** @param where this tree sits in the tree it was taken from ('/' for a root) */
+  private constructor(readonly fd: number, private readonly owned: boolean, readonly where = '/') {}
 
   /**
    * A tree rooted at `hostPath`, which the caller trusts (a snapshot dir, a
@@ -242,8 +243,8 @@ export class Tree {
 
   /** The directory at `path` as a tree of its own (its handle owned by the new tree). */
   subtree(path: string, opts: { create?: boolean } = {}): Tree {
-    const { fd } = this.dir(path, opts);
-    return new Tree(fd === this.fd || this.isMountRoot(fd) ? reopen(fd) : fd, true);
+    const { fd, path: found } = this.dir(path, opts);
+    return new Tree(fd === this.fd || this.isMountRoot(fd) ? reopen(fd) : fd, true, found);
   }
 
   private isMountRoot(fd: number): boolean {

@@ -1,7 +1,7 @@
 /** /containers/{id}/archive (HEAD, GET, PUT) and /containers/{id}/export: files in and out of a container. */
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { PathStat } from '../../engine/containers/files.js';
+import { EMPTY_PATH, type PathStat } from '../../engine/containers/files.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 
@@ -24,14 +24,15 @@ function sendTar(ctx: Ctx, tar: Readable, headers: Record<string, string>): Prom
 
 function pathParam(ctx: Ctx): string {
   const p = ctx.str('path');
-  if (!p) throw new InvalidArgumentError('path must not be empty');
+  if (!p) throw new InvalidArgumentError(EMPTY_PATH);
   return p;
 }
 
 export function fileRoutes(r: Router): void {
   r.head('/containers/{id}/archive', async (ctx) => {
     const st = await ctx.engine.files.stat(ctx.params.id!, pathParam(ctx));
-    ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(st), 'Content-Type': 'application/json' });
+    // dockerd answers a stat with its header alone, no content type.
+    ctx.res.writeHead(200, { [STAT_HEADER]: statHeader(st) });
     ctx.res.end();
   });
   r.get('/containers/{id}/archive', async (ctx) => {
@@ -41,7 +42,8 @@ export function fileRoutes(r: Router): void {
     await ctx.engine.files.put(ctx.params.id!, pathParam(ctx), ctx.req, {
       copyUIDGID: ctx.bool('copyUIDGID'), noOverwriteDirNonDir: ctx.bool('noOverwriteDirNonDir'),
     });
-    ctx.send(200, null);
+    ctx.res.writeHead(200);
+    ctx.res.end();
   });
   r.get('/containers/{id}/export', async (ctx) => {
     // dockerd sets no type on an export; Go's sniffing names the tar octet-stream.

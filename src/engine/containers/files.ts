@@ -13,7 +13,8 @@
 import { fstatSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { applyTar } from '../../archive/apply.js';
+import { applyTar, OverwriteRefusal } from '../../archive/apply.js';
+import { resolveUser } from '../../runtime/user.js';
 import { decompressStream } from '../../archive/compression.js';
 import { packHandle, rewriteTar } from '../../archive/pack.js';
 import { Tree, type Found } from '../../archive/tree.js';
@@ -54,6 +55,33 @@ function followsLast(path: string): boolean {
   return path.endsWith('/') || path.endsWith('/.') || path === '.';
 }
 
+/** dockerd's words for an empty path (its missing space included). */
+export const EMPTY_PATH = 'bad parameter: pathcannot be empty';
+
+/**
+ * Why `dir` (a clean path in the container) may not be written, as dockerd
+ * words it: the mount that holds it decides (the first one listed, as
+ * dockerd's volume check takes), the rootfs's flag otherwise.
+ */
+function writeRefusal(c: Container, dir: string): string | undefined {
+  const within = (dest: string) => { const d = posix.normalize(dest); return dir === d || dir.startsWith(d === '/' ? '/' : `${d}/`); };
+  const m = (c.rec.MountPoints ?? []).find((x) => within(x.Destination));
+  if (m) return m.RW ? undefined : 'mounted volume is marked read-only';
+  return c.rec.HostConfig.ReadonlyRootfs ? 'container rootfs is marked read-only' : undefined;
+}
+
+/** An extraction failure in dockerd's words: it untars in a child process, whose failure it reports with this prefix. */
+function untarFailure(e: unknown, dest: string): unknown {
+  if (e instanceof OverwriteRefusal) {
+    const path = posix.join(dest, e.path);
+    return new BerthError(`Error processing tar file(exit status 1): ${e.existingIsDir
+      ? `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dest)}`
+      : `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dest)}`}`, 500);
+  }
+  if (e instanceof InvalidArgumentError) return new BerthError(`Error processing tar file(exit status 1): ${e.message}`, 500);
+  return e;
+}
+
 export class ContainerFiles {
   constructor(private readonly svc: ContainerService) {}
 
@@ -78,7 +106,7 @@ export class ContainerFiles {
 
   /** The stat document of `path` and where it was found; the caller releases `found.dirfd`. */
   private statAt(tree: Tree, ref: string, path: string): { stat: PathStat; found: Found } {
-    if (!path) throw new InvalidArgumentError('path must not be empty');
+    if (!path) throw new InvalidArgumentError(EMPTY_PATH);
     const abs = path.startsWith('/') ? path : `/${path}`;
     let r;
     try { r = tree.lstat(abs, followsLast(path)); } catch (e) {
@@ -94,7 +122,8 @@ export class ContainerFiles {
         linkTarget = t.path;
       } catch { linkTarget = ''; }
     }
-    const name = posix.basename(posix.normalize(abs)) || '/';
+    // The name of the path as asked: "d/." is ".", as dockerd takes the base of what it was given.
+    const name = abs.endsWith('/.') ? '.' : posix.basename(posix.normalize(abs)) || '/';
     return { stat: { name, size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget }, found };
   }
 
@@ -124,26 +153,39 @@ export class ContainerFiles {
     });
   }
 
-  /** Extract a tar (maybe compressed) into the directory at `path`. */
+  /**
+   * Extract a tar (maybe compressed) into the directory at `path`, checked in
+   * dockerd's order: the directory exists, is one, and is writable (a volume
+   * by its own RW flag, anything else by the rootfs's).
+   */
   async put(ref: string, path: string, body: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
     const c = this.svc.get(ref);
-    if (c.rec.HostConfig.ReadonlyRootfs) throw new BerthError('container rootfs is marked read-only', 403);
-    await this.withTree(c, async (tree) => {
-      const abs = path.startsWith('/') ? path : `/${path}`;
-      let dest: Tree;
-      try { dest = tree.subtree(abs); } catch (e) {
-        body.resume();
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOTDIR') throw new InvalidArgumentError('extraction point is not a directory');
-        if (e instanceof BerthError) throw e;
-        throw this.notFound(ref, path);
-      }
+    if (!path) { body.resume(); throw new InvalidArgumentError(EMPTY_PATH); }
+    await this.svc.withRootfs(c, async (rootfs, running) => {
+      const tree = running && c.state.Pid ? runningRoot(c.state.Pid, rootfs) : stoppedRoot(rootfs, this.mountsOf(c));
       try {
-        const { stream } = await decompressStream(body);
-        // Without copyUIDGID, files belong to the container's root, as Docker makes them.
-        const input = opts.copyUIDGID ? stream : chownTo(stream, 0, 0);
-        await applyTar(dest, input, { whiteouts: 'none' });
-      } finally { dest.close(); }
+        let dest: Tree;
+        try { dest = tree.subtree(path.startsWith('/') ? path : `/${path}`); } catch (e) {
+          body.resume();
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOTDIR') throw new BerthError('extraction point is not a directory', 500);
+          if (e instanceof BerthError) throw e;
+          throw this.notFound(ref, path);
+        }
+        try {
+          const refusal = writeRefusal(c, dest.where);
+          if (refusal) { body.resume(); throw new BerthError(refusal, 500); }
+          // Owners come from the tar, as dockerd keeps them; copyUIDGID gives everything to the container's user.
+          const owner = opts.copyUIDGID && c.rec.Config.User ? await resolveUser(rootfs, c.rec.Config.User) : undefined;
+          const { stream } = await decompressStream(body);
+          const input = owner ? chownTo(stream, owner.uid, owner.gid) : stream;
+          try {
+            await applyTar(dest, input, { whiteouts: 'none', noOverwriteDirNonDir: opts.noOverwriteDirNonDir });
+          } catch (e) {
+            throw untarFailure(e, dest.where);
+          }
+        } finally { dest.close(); }
+      } finally { tree.close(); }
     });
   }
 
