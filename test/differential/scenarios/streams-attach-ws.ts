@@ -46,9 +46,10 @@ scenario({
   endpoints: [WS],
   name: 'websocket attach: the handshake, output as binary messages, input from a message',
   async run(s, rec) {
-    const id = await container(s, 'sw-echo', { OpenStdin: true, Cmd: ['sh', '-c', 'echo ready; echo warn >&2; read x; echo "got $x"'] }, false);
+    // stderr only after the input, which waits for "ready": dockerd copies the two pipes independently, so their order is otherwise a race.
+    const id = await container(s, 'sw-echo', { OpenStdin: true, Cmd: ['sh', '-c', 'echo ready; read x; echo "got $x" >&2'] }, false);
     recordWs(rec, 'ws', await wsAttach(s, `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
-      async talk(io) { await io.head; await s.api('POST', `/containers/${id}/start`); await io.until('warn'); io.write(wsClientFrame(2, Buffer.from('hi\n'))); },
+      async talk(io) { await io.head; await s.api('POST', `/containers/${id}/start`); await io.until('ready'); io.write(wsClientFrame(2, Buffer.from('hi\n'))); },
     }));
     // It has read its line and exited; a kill only matters where the input never arrived (it would wait on).
     await s.api('POST', `/containers/${id}/kill`);
