@@ -15,6 +15,8 @@ import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 import { frame } from '../stdcopy.js';
+import { acceptWebSocket, closeWebSocket, sendMessage } from '../websocket.js';
+import { PassThrough } from 'node:stream';
 import { fieldsOf } from '../wire/decode.js';
 
 const CONFIG_FIELDS = fieldsOf('ContainerConfig');
@@ -115,6 +117,51 @@ async function attachStreams(ctx: Ctx): Promise<void> {
   }
 }
 
+/**
+ * The websocket attach. As dockerd: the container is looked up before the
+ * handshake (so a missing one is an ordinary 404); output goes out unframed,
+ * one message per write, binary from API 1.28 (text before); each message the
+ * client sends is stdin. Below API 1.42 dockerd attaches all three streams
+ * whatever the query says. Bad detach keys fall back to the default, as
+ * dockerd 20.10's websocket route does.
+ */
+async function wsAttach(ctx: Ctx): Promise<void> {
+  const svc = ctx.engine.containers;
+  const c = svc.get(ctx.params.id!);
+  if (c.state.Paused) throw new ConflictError(`container ${ctx.params.id} is paused, unpause the container before attach`);
+  if (c.state.Restarting) throw new ConflictError(`container ${ctx.params.id} is restarting, wait until the container is running`);
+  let detachKeys: Buffer;
+  try { detachKeys = detachKeysParam(ctx.str('detachKeys')); } catch { detachKeys = detachKeysParam(undefined); }
+  const honoursQuery = compareApiVersions(ctx.version, '1.42') >= 0;
+  const [useStdin, useStdout, useStderr] = honoursQuery ? [ctx.bool('stdin'), ctx.bool('stdout'), ctx.bool('stderr')] : [true, true, true];
+  const binary = compareApiVersions(ctx.version, '1.28') >= 0;
+  const ws = await acceptWebSocket(ctx);
+  if (!ws) return;
+  const sock = ctx.req.socket;
+  svc.attached(c);
+  const ac = new AbortController();
+  const input = new PassThrough();
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => { input.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)); });
+  ws.on('close', () => { input.end(); ac.abort(); });
+  ws.on('error', () => ac.abort());
+  const stdin = () => {
+    if (useStdin) void attachStdin(svc, c, input, { detachKeys, onDetach: () => ac.abort() });
+    else input.resume();
+  };
+  try {
+    if (useStdout || useStderr) {
+      const output = attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: useStdout, stderr: useStderr, signal: ac.signal, positioned: stdin });
+      for await (const r of output) {
+        if (!(await sendMessage(ws, sock, r.line, binary))) break;
+      }
+    } else {
+      stdin();
+    }
+  } finally {
+    closeWebSocket(ws, sock);
+  }
+}
+
 async function stats(ctx: Ctx): Promise<void> {
   const c = ctx.engine.containers.get(ctx.params.id!);
   const stream = ctx.str('stream') === undefined ? true : ctx.bool('stream');
@@ -204,6 +251,7 @@ export function containerRoutes(r: Router): void {
   });
   r.get('/containers/{id}/logs', logs);
   r.post('/containers/{id}/attach', attach);
+  r.get('/containers/{id}/attach/ws', wsAttach);
   r.get('/containers/{id}/stats', stats);
   r.post('/containers/{id}/resize', async (ctx) => {
     const c = ctx.engine.containers.get(ctx.params.id!);

@@ -5,7 +5,7 @@
  * the CLI. Object names start with `sa-`.
  */
 import { scenario } from '../harness.js';
-import { container, recordStream, session, typeKeys, waitExit, wsClientFrame, wsFrames, wsKey } from './streams-wire.js';
+import { container, recordStream, session, typeKeys, waitExit } from './streams-wire.js';
 
 const ATTACH = 'POST /containers/{id}/attach';
 
@@ -56,27 +56,6 @@ scenario({
       rec.exact(`${label} running after`, ((await s.api('GET', `/containers/${id}/json`)).json as { State: { Running: boolean } }).State.Running);
     }
   },
-});
-
-scenario({
-  endpoints: ['GET /containers/{id}/attach/ws'],
-  name: 'websocket attach: the handshake, output as binary messages, input from a message',
-  async run(s, rec) {
-    const id = await container(s, 'sa-ws', { OpenStdin: true, Cmd: ['sh', '-c', 'echo ready; read x; echo "got $x"'] });
-    const { key, accept } = wsKey();
-    const a = await session(s, 'GET', `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13', Origin: 'http://localhost' },
-      async talk(io) { await io.until('ready'); io.write(wsClientFrame(2, Buffer.from('hi\n'))); },
-    });
-    const frames = wsFrames(a.body);
-    rec.exact('ws', {
-      status: a.status, upgrade: a.headers['upgrade'], connection: a.headers['connection'],
-      acceptOk: a.headers['sec-websocket-accept'] === accept,
-      opcodes: frames ? [...new Set(frames.map((f) => f.opcode))] : 'not frames',
-      text: frames ? frames.map((f) => f.data).join('') : a.body.toString(),
-    });
-  },
-  allow: [{ at: /^ws\./, why: 'TODO: Berth has no websocket attach yet (GET /containers/{id}/attach/ws answers 404)' }],
 });
 
 scenario({
