@@ -135,7 +135,7 @@ export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Re
     DriverStatus: engine.snapshotter.driver === 'overlay2'
       ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
       : [],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
     // Only what daemon.json configured, as dockerd reports it (its built-in pools are not listed).
     ...(Array.isArray(pools) && pools.length ? { DefaultAddressPools: (pools as Array<{ base: string; size: number }>).map((p) => ({ Base: p.base, Size: p.size })) } : {}),
     MemoryLimit: host.memoryLimit, SwapLimit: host.swapLimit, ...kernelMemory,

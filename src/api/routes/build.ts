@@ -92,7 +92,7 @@ async function commit(ctx: Ctx): Promise<void> {
     container, repo: ctx.str('repo') || undefined, tag: ctx.str('tag') || undefined,
     comment: ctx.str('comment') || undefined, author: ctx.str('author') || undefined,
     pause: ctx.str('pause') === undefined ? true : ctx.bool('pause'), changes: ctx.query.getAll('changes'),
-    config: body && Object.keys(body).length ? body : undefined,
+    config: body ?? undefined,
   });
   ctx.send(201, { Id: id });
 }

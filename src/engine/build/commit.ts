@@ -20,8 +20,43 @@ export interface CommitOptions {
   author?: string;
   pause?: boolean;
   changes?: string[];
-  /** Config fields from the request body, over the container's. */
+  /** The config the request body sent; the container's fills in what it leaves out (mergeCommitConfig). */
   config?: ContainerConfig;
+}
+
+/**
+ * dockerd's merge of a commit's config with the container's: the user's
+ * fields win; user, working dir, stop signal, volumes, exposed ports, env
+ * (by name), labels, healthcheck (per field) and cmd/entrypoint come from
+ * the container where the user left them out. Nothing else does (hostname,
+ * image, tty…), so a commit with a config does not carry those over.
+ */
+export function mergeCommitConfig(user: ContainerConfig, ctr: ContainerConfig): ContainerConfig {
+  const out: ContainerConfig = { ...user };
+  if (!out.User) out.User = ctr.User;
+  out.ExposedPorts = out.ExposedPorts && Object.keys(out.ExposedPorts).length ? { ...ctr.ExposedPorts, ...out.ExposedPorts } : ctr.ExposedPorts;
+  if (!out.Env?.length) out.Env = ctr.Env;
+  else {
+    const names = new Set(out.Env.map((e) => e.split('=')[0]));
+    out.Env = [...out.Env, ...(ctr.Env ?? []).filter((e) => !names.has(e.split('=')[0]))];
+  }
+  out.Labels = { ...(ctr.Labels ?? {}), ...(out.Labels ?? {}) };
+  if (!out.Entrypoint?.length) {
+    if (!out.Cmd?.length) out.Cmd = ctr.Cmd;
+    if (out.Entrypoint == null) out.Entrypoint = ctr.Entrypoint;
+  }
+  if (ctr.Healthcheck) {
+    const h = { ...(out.Healthcheck ?? {}) };
+    for (const k of ['Test', 'Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries']) {
+      const v = h[k];
+      if (v === undefined || v === 0 || (Array.isArray(v) && v.length === 0)) h[k] = ctr.Healthcheck[k];
+    }
+    out.Healthcheck = out.Healthcheck ? h : ctr.Healthcheck;
+  }
+  if (!out.WorkingDir) out.WorkingDir = ctr.WorkingDir;
+  out.Volumes = out.Volumes && Object.keys(out.Volumes).length ? { ...out.Volumes, ...ctr.Volumes } : ctr.Volumes;
+  if (!out.StopSignal) out.StopSignal = ctr.StopSignal;
+  return out;
 }
 
 export async function containerChanges(svc: ContainerService, ref: string): Promise<Change[]> {
@@ -42,8 +77,8 @@ export async function commitContainer(svc: ContainerService, o: CommitOptions): 
     target = withDefaultTag(target);
   }
   const parent = svc.images.store.get(c.rec.Image);
-  const base: ContainerConfig = { ...c.rec.Config, ...(o.config ?? {}) };
-  const config = applyChanges(base, o.changes ?? []);
+  // As dockerd: the changes apply to the config sent (else the container's), then the merge fills in.
+  const config = o.config ? mergeCommitConfig(applyChanges(o.config, o.changes ?? []), c.rec.Config) : applyChanges(c.rec.Config, o.changes ?? []);
   const pause = (o.pause ?? true) && c.state.Running && !c.state.Paused;
   if (pause) await svc.pause(c.rec.Id);
   let layer;
@@ -53,7 +88,7 @@ export async function commitContainer(svc: ContainerService, o: CommitOptions): 
     if (pause) await svc.unpause(c.rec.Id).catch(() => {});
   }
   const rec = await createImage(svc.images, {
-    parent, config: { ...config, Image: c.rec.Image }, containerConfig: c.rec.Config, container: c.rec.Id,
+    parent, config: o.config ? config : { ...config, Image: c.rec.Image }, containerConfig: c.rec.Config, container: c.rec.Id,
     author: o.author, comment: o.comment, createdBy: [c.rec.Path, ...c.rec.Args].join(' '), layer,
   });
   if (target) await svc.images.register(rec, [target]);

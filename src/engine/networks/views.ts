@@ -60,12 +60,14 @@ export function endpointsView(svc: NetworkService, c: Container): Record<string,
   if (mode.startsWith('container:')) return {};
   const configured = c.rec.Networks ?? { [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null } };
   const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
+  // dockerd fills an endpoint's NetworkID in at the first start; a created container shows it empty.
+  const started = c.state.StartedAt !== '0001-01-01T00:00:00Z';
   const out: Record<string, unknown> = {};
   for (const [name, cfg] of Object.entries(configured)) {
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
     const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
     out[name] = {
-      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: cfg.NetworkID, DriverOpts: ('DriverOpts' in cfg && cfg.DriverOpts) || null,
+      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: started ? cfg.NetworkID : '', DriverOpts: ('DriverOpts' in cfg && cfg.DriverOpts) || null,
       ...(ep ? {
         EndpointID: ep.EndpointID, Gateway: ep.Gateway, IPAddress: ep.IPAddress, IPPrefixLen: ep.IPPrefixLen, MacAddress: ep.MacAddress,
         IPv6Gateway: ep.IPv6Gateway ?? '', GlobalIPv6Address: ep.IPv6Address ?? '', GlobalIPv6PrefixLen: ep.IPv6PrefixLen ?? 0,

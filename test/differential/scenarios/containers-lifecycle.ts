@@ -242,8 +242,6 @@ scenario({
   },
   allow: [
     { at: /state\.(Pid|StartedAt|FinishedAt)$/, why: 'process IDs and times differ between any two runs' },
-    { at: /^running\.body\.HostConfig\./, why: 'TODO: HostConfig defaults in inspect belong to helper `create`' },
-    { at: /^running\.body\.Config\.Env$/, why: 'TODO: Config from create (helper `create`): an image without Env gives dockerd a null Env, Berth []' },
   ],
 });
 
@@ -402,7 +400,7 @@ scenario({
     rec.answer('no such', await s.api('POST', '/containers/lc-nosuch/update', { body: { CpuShares: 512 } }));
     rec.cli('docker update', await s.docker(['update', '--cpu-shares', '256', 'lc-upd']));
   },
-  allow: [{ at: /^bad policy\.message$/, why: 'TODO: restart policy validation is shared with create (helper `create`): dockerd 20.10 says "invalid restart policy \'bogus\'"' }],
+  allow: [{ at: /^bad policy\.message$/, why: 'an unknown restart policy in the words of dockerd ≥ 25 (moby api/types/container: "unknown policy \'bogus\'; use one of …"); 20.10 said "invalid restart policy \'bogus\'"' }],
 });
 
 scenario({

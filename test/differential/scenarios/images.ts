@@ -269,7 +269,6 @@ scenario({
   endpoints: ['POST /commit'],
   name: 'images: commit of a running container — the image side',
   allow: [
-    { at: /^image\.Config\.(Hostname|Image)$/, why: 'TODO: commit with a config in the body takes it as dockerd\'s merge does (Hostname and Image not carried over from the container) — commit belongs to the state helper' },
     { at: /^commit bad repo\.status$/, why: 'dockerd 20.10 answers a malformed repo with 500 (an unclassified error, 400 in later releases); berthd answers 400' },
   ],
   async run(s, rec) {

@@ -57,7 +57,7 @@ const INFO_ALLOW = [
   { at: /\.Layers$/, why: 'Berth\'s own count of stored layers (clients ignore keys they do not know)' },
   { at: /\.Runtimes\.io\.containerd\.(runc\.v2|runtime\.v1\.linux)$/, why: 'dockerd lists its containerd shims; Berth runs runc directly' },
   { at: /\.Plugins\.Network$/, why: 'Berth\'s network drivers are bridge, host and null (no overlay, macvlan, ipvlan)' },
-  { at: /\.Plugins\.Log$/, why: 'TODO: containers helper (log drivers: which ones Berth implements or refuses)' },
+  { at: /\.Plugins\.Log$/, why: 'Berth lists the log drivers it runs (json-file, local); the ones that ship logs elsewhere are refused at start in dockerd\'s words, so they are not listed' },
   { at: /\.RegistryConfig\.InsecureRegistryCIDRs$/, why: 'Berth treats ::1 as insecure too, as dockerd 27+ does (dockerd 20.10 lists 127.0.0.0/8 only)' },
   { at: /\.LiveRestoreEnabled$/, why: 'Berth\'s containers always outlive a daemon restart (conmon keeps them)' },
   { at: /\.InitBinary$/, why: 'Berth\'s --init is tini (Debian\'s), dockerd\'s is docker-init' },
