@@ -109,9 +109,9 @@ function dockerdsOwn5xx(req: Buffer, head: string): boolean {
     return /This node is not (a swarm manager|part of a swarm)|swarm mode is not supported|Bad parameters: you must choose at least one stream|invalid character|unexpected (EOF|end of JSON input)/.test(msg);
   }
   // Cluster volumes need a swarm: outside one dockerd answers a volume update 503.
-  if (line.startsWith('PUT ') && /^\/+volumes\/[^/]+$/.test(path)) return /volume update only valid for cluster volumes/.test(msg);
+  if (line.startsWith('PUT ') && /^\/+volumes\/[^/]+\/?$/.test(path)) return /volume update only valid for cluster volumes/.test(msg);
   // docker cp into a container: dockerd answers a failed extraction 500 in these words.
-  if (line.startsWith('PUT ') && /^\/+containers\/[^/]+\/archive$/.test(path)) {
+  if (line.startsWith('PUT ') && /^\/+containers\/[^/]+\/archive\/?$/.test(path)) {
     return /extraction point is not a directory|Error processing tar file|is marked read-only/.test(msg);
   }
   if (/^\/+(plugins|auth|events)(\/|$)/.test(path)) {

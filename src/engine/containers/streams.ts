@@ -69,7 +69,9 @@ export async function attachStdin(svc: ContainerService, c: Container, input: Re
  * exceed the 108 bytes a unix socket address holds.
  */
 export function pipeToShim(sock: string, input: Readable, o: StdinOptions = {}): void {
-  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${basename(sock)},type=5`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
+  // The shim binds its socket a moment before it listens: socat retries the connect (for up to 2 s,
+  // the input waiting in its pipe) rather than fail and leave the container's stdin never closed.
+  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${basename(sock)},type=5,retry=100,interval=0.02`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
   const dst = child.stdin;
   dst.on('error', () => {});
   child.on('error', () => input.resume());
