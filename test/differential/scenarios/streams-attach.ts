@@ -88,7 +88,13 @@ scenario({
     rec.cli('start -a', await s.docker(['start', '-a', 'sa-cli-start']));
     await container(s, 'sa-cli-in', { OpenStdin: true, StdinOnce: true, Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, false);
     rec.cli('start -ai', await s.docker(['start', '-ai', 'sa-cli-in'], { input: 'hi\n' }));
-    rec.cli('run -i', await s.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done >&2'], { input: 'x\ny\n' }));
+    // This run has hung on berthd in CI (stdin's EOF or the exit lost): if it takes long, say where it stands.
+    const watchdog = setTimeout(() => {
+      void s.api('GET', '/containers/sa-cli-runi/json').then((a) => console.log(`# ${s.name}: run -i still waiting after 20 s; container: ${a.status} ${JSON.stringify((a.json as { State?: unknown } | undefined)?.State ?? a.text)}`));
+    }, 20_000);
+    try {
+      rec.cli('run -i', await s.docker(['run', '--rm', '-i', '--name', 'sa-cli-runi', 'busybox', 'sh', '-c', 'cat; echo done >&2'], { input: 'x\ny\n' }));
+    } finally { clearTimeout(watchdog); }
     rec.cli('run -t', await s.docker(['run', '--rm', '-t', 'busybox', 'printf', 'abc']));
     rec.cli('attach stopped', await s.docker(['attach', 'sa-cli-start']));
   },
