@@ -10,6 +10,7 @@
 import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '../core/errors.js';
 import { parseReference, withDefaultTag, type Reference } from '../core/reference.js';
 import type { Filters } from '../core/filters.js';
+import { parseGoBool } from '../core/go-values.js';
 import type { AuthConfig } from '../distribution/auth.js';
 import { RepositoryClient } from '../distribution/client.js';
 import { TransportError } from '../distribution/errors.js';
@@ -24,13 +25,11 @@ export function notFound(name: string): never {
   throw new NotFoundError(`plugin ${JSON.stringify(name)} not found`);
 }
 
-const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
-
 /** GET /plugins: dockerd's filter checks, then the (empty) list. */
 export function list(filters: Filters): unknown[] {
   for (const [k, values] of Object.entries(filters)) {
     if (k !== 'capability' && k !== 'enabled') throw new InvalidArgumentError(`Invalid filter '${k}'`);
-    if (k === 'enabled' && values.some((v) => !GO_BOOL.has(v))) throw new InvalidArgumentError(`Invalid filter 'enabled=[${values.join(' ')}]'`);
+    if (k === 'enabled' && values.some((v) => parseGoBool(v) === undefined)) throw new InvalidArgumentError(`Invalid filter 'enabled=[${values.join(' ')}]'`);
   }
   return [];
 }

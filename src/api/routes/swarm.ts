@@ -7,6 +7,7 @@
  */
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import { goDecode, GoJsonError } from '../wire/go-json.js';
+import { parseGoBool } from '../../core/go-values.js';
 import * as swarm from '../../engine/swarm.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -35,12 +36,10 @@ function checkVersion(ctx: Ctx, kind: string, terse = false): void {
   if (err) throw new InvalidArgumentError(terse ? `invalid ${kind} version` : `invalid ${kind} version '${raw}': ${err}`);
 }
 
-const GO_BOOL = new Map([['1', true], ['t', true], ['T', true], ['TRUE', true], ['true', true], ['True', true], ['0', false], ['f', false], ['F', false], ['FALSE', false], ['false', false], ['False', false]]);
-
 /** A boolean query flag as strconv.ParseBool takes it; `words` makes dockerd's message from the value and Go's error. */
 function checkBool(ctx: Ctx, name: string, words: (v: string, goErr: string) => string): void {
   const v = ctx.str(name);
-  if (v === undefined || v === '' || GO_BOOL.has(v)) return;
+  if (v === undefined || v === '' || parseGoBool(v) !== undefined) return;
   throw new InvalidArgumentError(words(v, `strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`));
 }
 

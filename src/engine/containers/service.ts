@@ -47,8 +47,8 @@ import { randomName, validName } from './names.js';
 import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
 import type { ContainerMounts } from './mounts.js';
+import { ZERO_TIME } from '../../core/go-values.js';
 
-const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** What conmon keeps of a `--log-driver none` container's output while it runs (for attach only). */
 const NONE_LOG_CAP = 1024 * 1024;
 

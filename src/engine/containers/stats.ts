@@ -7,6 +7,7 @@
  * On cgroup v2 docker fills only io_service_bytes_recursive and leaves other blkio lists null.
  */
 import type { BlkioEntry, BlkioField, CgroupStats, NetDevStats } from '../../runtime/cgroups.js';
+import { ZERO_TIME } from '../../core/go-values.js';
 
 export type { BlkioEntry, NetDevStats };
 
@@ -64,7 +65,6 @@ export interface StatsMeta {
 }
 
 /** Go's zero time.Time as encoding/json writes it. */
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** RFC 3339 with the fraction trimmed of trailing zeros, as Go's time.Time marshals (UTC). */
 export function rfc3339Nano(d: Date): string {

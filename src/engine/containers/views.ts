@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { ZERO_TIME } from '../../core/go-values.js';
 import type { ContainerService, Container } from './service.js';
 
 const LIST_FILTERS = ['status', 'name', 'id', 'label', 'label!', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose', 'isolation'];
@@ -97,7 +98,7 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
       Name: 'overlay2',
     }
     : { Data: { Dir: svc.snapshotter.upperPath(c.rec.Id) }, Name: 'vfs' };
-  const started = c.state.StartedAt !== '0001-01-01T00:00:00Z' || c.state.Running;
+  const started = c.state.StartedAt !== ZERO_TIME || c.state.Running;
   const out: Record<string, unknown> = {
     Id: c.rec.Id,
     Created: c.rec.Created,

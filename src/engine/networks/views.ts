@@ -3,6 +3,7 @@ import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.j
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import type { Container } from '../containers/service.js';
 import { sortedKeys } from '../../core/go-json.js';
+import { ZERO_TIME } from '../../core/go-values.js';
 import type { NetworkService } from './service.js';
 import type { NetworkRecord } from './types.js';
 
@@ -61,7 +62,7 @@ export function endpointsView(svc: NetworkService, c: Container): Record<string,
   const configured = c.rec.Networks ?? { [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null } };
   const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
   // dockerd fills an endpoint's NetworkID in at the first start; a created container shows it empty.
-  const started = c.state.StartedAt !== '0001-01-01T00:00:00Z';
+  const started = c.state.StartedAt !== ZERO_TIME;
   const out: Record<string, unknown> = {};
   for (const [name, cfg] of Object.entries(configured)) {
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);

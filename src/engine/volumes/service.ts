@@ -31,6 +31,7 @@ import type { ContainerMounts, MountPoint } from '../containers/mounts.js';
 import type { Container } from '../containers/service.js';
 import type { HostConfig } from '../containers/types.js';
 import { type ApiMount, type MountRequest, checkLocalOpts, checkVolumeName, parseBind, parseMount, parseVolumesFrom } from './specs.js';
+import { parseGoBool } from '../../core/go-values.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 
@@ -47,13 +48,6 @@ export interface CreateVolumeRequest {
   Driver?: string;
   DriverOpts?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
-}
-
-/** Go's strconv.ParseBool. */
-function parseGoBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
 }
 
 /** RFC 3339 with the offset spelled out, as Docker shows CreatedAt. */
