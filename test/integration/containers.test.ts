@@ -2,9 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox } from '../helpers.js';
+import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {
@@ -346,6 +346,49 @@ test('exec: output, exit code, env, workdir, user, stdin — through berth and d
   assert.equal(stopped.code, 1);
   assert.match(stopped.stderr, /^Error response from daemon: Container [a-f0-9]{64} is not running\n$/);
   await d.berth(['rm', 'host1']);
+});
+
+/** A shell pipeline in its own process group, all of it killed if it outlasts `ms` (a hung CLI holds the pipes). */
+function runGroup(line: string, env: NodeJS.ProcessEnv, ms: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', line], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b; });
+    child.stderr.on('data', (b: Buffer) => { stderr += b; });
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, ms);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 137, stdout, stderr }); });
+  });
+}
+
+test('run -i: the end of stdin reaches the container while it writes, through berth and docker', async () => {
+  // conmon copies a container's output to the stdin client's socket. When a copy failed because
+  // the client had already hung up after its input, conmon 2.1.x went on to leave the container's
+  // stdin open forever. The race is made certain here: conmon is stopped while the input and its
+  // end arrive, so on waking it has output to copy and the client's end to read at once.
+  const script = 'while :; do echo tick; usleep 1000; done & cat; kill $!; echo done >&2';
+  // Whether conmon's mistake shows depends on its heap (the freed client's memory reused or not),
+  // which the names' lengths shift: several names, each CLI.
+  for (const [i, cli] of (['berth', 'docker', 'berth', 'docker'] as const).entries()) {
+    const name = `runi-late-${cli}${'x'.repeat(i * 5)}`;
+    const argv = cli === 'berth' ? `${BERTH} -H ${d.host}` : 'docker';
+    const pipeline = runGroup(`(sleep 2; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
+      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, 30_000);
+    let conmon = 0;
+    for (const deadline = Date.now() + 10_000; !conmon && Date.now() < deadline; await sleep(50)) {
+      const id = (await d.berth(['inspect', '-f', '{{.Id}} {{.State.Running}}', name])).stdout.trim();
+      const [full, running] = id.split(' ');
+      if (running === 'true') conmon = Number(readFileSync(join(d.execRoot, 'containers', full!, 'conmon.pid'), 'utf8'));
+    }
+    assert.ok(conmon > 0, `${cli}: the container did not start`);
+    process.kill(conmon, 'SIGSTOP');
+    await sleep(3000);
+    process.kill(conmon, 'SIGCONT');
+    const r = await pipeline;
+    assert.equal(r.code, 0, `${cli}: ${r.stderr}`);
+    assert.match(r.stdout, /^tick\n[\s\S]*late input\n/, cli);
+    assert.equal(r.stderr, 'done\n', cli);
+  }
 });
 
 test('the docker CLI drives the core paths: run -d, logs -f, stop, kill, pause, wait, inspect, rename, rm', async () => {

@@ -71,7 +71,11 @@ export async function attachStdin(svc: ContainerService, c: Container, input: Re
 export function pipeToShim(sock: string, input: Readable, o: StdinOptions = {}): void {
   // The shim binds its socket a moment before it listens: socat retries the connect (for up to 2 s,
   // the input waiting in its pipe) rather than fail and leave the container's stdin never closed.
-  const child = spawn('socat', ['-u', 'STDIN', `UNIX-CONNECT:${basename(sock)},type=5,retry=100,interval=0.02`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
+  // Both directions, the output thrown away: conmon copies the container's output to every attach
+  // client, and conmon 2.1.x forgets to close the container's stdin at a client's EOF if a copy to
+  // that client failed first (it frees the client and then reads it). So socat keeps the socket
+  // open and read after sending EOF — until conmon closes it (the container exits) or for a minute.
+  const child = spawn('socat', ['-t', '60', 'STDIO', `UNIX-CONNECT:${basename(sock)},type=5,retry=100,interval=0.02`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
   const dst = child.stdin;
   dst.on('error', () => {});
   child.on('error', () => input.resume());

@@ -24,6 +24,18 @@ async function state(s: Side, ref: string): Promise<Record<string, unknown>> {
 
 const SLEEP = ['sleep', '300'];
 
+/** dockerd 20.10 sets Paused from containerd's event after pause/unpause has
+ *  answered, so its next call can see the old state (a later unpause then
+ *  fails with runc's "cannot resume a running process"). Berth's state is
+ *  settled when it answers; this waits only on the dockerd side. */
+async function settledPaused(s: Side, id: string, paused: boolean): Promise<void> {
+  if (s.name !== 'dockerd') return;
+  for (let i = 0; i < 100; i++) {
+    if ((await state(s, id)).Paused === paused) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 scenario({
   endpoints: ['POST /containers/{id}/kill'],
   name: 'kill: state settled when SIGKILL answers (many times over), signals, errors',
@@ -350,11 +362,13 @@ scenario({
   async run(s, rec) {
     const id = await make(s, 'lc-pause', SLEEP);
     rec.answer('pause', await s.api('POST', `/containers/${id}/pause`));
+    await settledPaused(s, id, true);
     const st = await state(s, id);
     rec.exact('paused state', { Status: st.Status, Running: st.Running, Paused: st.Paused });
     rec.answer('pause again', await s.api('POST', `/containers/${id}/pause`));
     rec.answer('kill paused', await s.api('POST', `/containers/${id}/kill?signal=USR1`));
     rec.answer('unpause', await s.api('POST', `/containers/${id}/unpause`));
+    await settledPaused(s, id, false);
     rec.answer('unpause again', await s.api('POST', `/containers/${id}/unpause`));
     await s.api('POST', `/containers/${id}/kill`);
     rec.answer('pause stopped', await s.api('POST', `/containers/${id}/pause`));
