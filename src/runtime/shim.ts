@@ -165,6 +165,17 @@ export async function readExitCode(p: ShimPaths, id: string): Promise<number | n
   } catch { return null; }
 }
 
+/**
+ * What the shim saw of a process that died before it was started (it should wait on the
+ * runtime's start signal): its recorded exit and conmon's own complaints, for an error message.
+ */
+export async function shimReport(p: ShimPaths, id: string): Promise<string> {
+  const code = await readExitCode(p, id);
+  const err = (await readFile(join(p.dir, 'conmon.err'), 'utf8').catch(() => '')).trim().split('\n').pop() ?? '';
+  const oom = await wasOomKilled(p);
+  return [code === null ? 'no exit recorded' : `exit ${code}`, oom ? 'OOM-killed' : '', err ? `conmon: ${err}` : ''].filter(Boolean).join('; ');
+}
+
 export async function wasOomKilled(p: ShimPaths): Promise<boolean> {
   try { await readFile(join(p.persistDir, 'oom')); return true; } catch { return false; }
 }

@@ -21,13 +21,13 @@ import { join } from 'node:path';
 import { discardDir, replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { chainIds, type Digest } from '../../core/digest.js';
 import { humanDuration } from '../../core/duration.js';
-import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf, SystemError } from '../../core/errors.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
 import { log } from '../../core/log.js';
 import { run, which } from '../../core/proc.js';
 import { Runc } from '../../runtime/runc.js';
-import { alive, readExitCode, shimPaths, shimPid, startShim, wasOomKilled, type ShimPaths } from '../../runtime/shim.js';
+import { alive, readExitCode, shimPaths, shimPid, shimReport, startShim, wasOomKilled, type ShimPaths } from '../../runtime/shim.js';
 import { buildSpec, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
@@ -366,7 +366,11 @@ export class ContainerService {
       });
       // /etc/hosts and resolv.conf get the addresses and DNS now, into the files the container has mounted.
       if (!netOwner) await etc(await pending.done, true);
-      await this.runc.start(id, pid);
+      await this.runc.start(id, pid).catch(async (e: unknown) => {
+        // The process died before its start: say what the shim saw, so the cause can be found.
+        if (e instanceof SystemError && !alive(pid)) throw new SystemError(`${e.message} (${await shimReport(sp, id)})`);
+        throw e;
+      });
       c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
       await this.saveState(c);
       this.watchExit(c);
