@@ -207,7 +207,9 @@ export function cliLines(x: RunResult): RunResult {
     if (!m) { general.push(l); continue; }
     const seq = layers.get(m[1]!) ?? [];
     layers.set(m[1]!, seq);
-    seq.push(m[2]!);
+    // dockerd hands each watcher only a layer's latest progress, so a small layer's
+    // "Verifying Checksum" is sometimes overtaken by "Download complete" and never shown.
+    if (m[2] !== 'Verifying Checksum') seq.push(m[2]!);
   }
   return { ...x, stdout: [...general, ...[...layers.values()].map((s) => `<layer>: ${s.join(' | ')}`)].join('\n') };
 }
