@@ -2,7 +2,7 @@
 import { ConflictError, InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
 import { STATUS_CODES } from 'node:http';
 import { compareApiVersions } from '../../core/version.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
 import { parseSince, readLogs } from '../../engine/containers/logs.js';
 import { logDetails } from '../../engine/containers/logfiles.js';
 import { assertReadable } from '../../engine/containers/logdrivers.js';

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { messageOf } from '../../core/errors.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
 import { compareApiVersions } from '../../core/version.js';
 import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
 import { readLogs } from '../../engine/containers/logs.js';

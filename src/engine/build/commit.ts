@@ -6,7 +6,7 @@ import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseReference, withDefaultTag, isValidTag } from '../../core/reference.js';
 import type { Change } from '../../archive/diff.js';
-import { applyChanges } from '../../build/changes.js';
+import { applyChanges } from '../../dockerfile/changes.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { createImage } from './image.js';

@@ -13,7 +13,7 @@ import type { Digest } from '../../core/digest.js';
 import { dirSize } from '../../core/dir-size.js';
 import { InvalidArgumentError, messageOf } from '../../core/errors.js';
 import { run } from '../../core/proc.js';
-import { BuildContext } from '../../build/context.js';
+import { BuildContext } from '../../dockerfile/context.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
 import { Builder, type BuildOptions, type BuildOutput } from './builder.js';

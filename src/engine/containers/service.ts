@@ -36,7 +36,7 @@ import { snapshotLease, type ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, checkImagePlatform, commandOf, createPlatform, mergeConfig, processEnv, validateHostConfig } from './config.js';
 import { hostFacts, runtimeOf, settleHostConfig } from './hostconfig.js';
-import { etcMountsOf, resolveHostGateway, rewriteOwnHosts, writeEtcFiles } from './etc.js';
+import { etcMountsOf, resolveHostGateway, rewriteOwnHosts, writeEtcFiles } from './etc-files.js';
 import { addInitFiles } from './initlayer.js';
 import { logDriverRefusal } from './logdrivers.js';
 import { linkEffects, linksOf, parseLinks, renamedLinks, storedLinks } from './links.js';

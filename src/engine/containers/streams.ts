@@ -9,10 +9,11 @@ import { totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError } from '../../core/errors.js';
-import { EscapeScanner } from '../../core/escape.js';
+import { EscapeScanner } from '../../core/detach-keys.js';
 import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
 import { resizeTerminal, shimPaths } from '../../runtime/shim.js';
-import { readLogs, type LogRecord } from './logs.js';
+import { readLogs } from './logs.js';
+import type { LogRecord } from '../../runtime/k8s-file.js';
 import type { Container, ContainerService } from './service.js';
 import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
 

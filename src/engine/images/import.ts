@@ -8,7 +8,7 @@ import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, isValidTag } from '../../core/reference.js';
 import { decompressStream } from '../../archive/compression.js';
-import { applyChanges } from '../../build/changes.js';
+import { applyChanges } from '../../dockerfile/changes.js';
 import { hostPlatform, parsePlatform, type Platform } from '../platform.js';
 import type { ImageService } from './service.js';
 import { MediaType, type ImageConfig, type ImageRecord } from './types.js';
