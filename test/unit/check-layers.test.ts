@@ -32,7 +32,8 @@ test('a tree that follows the layers passes', () => {
     'core/errors.ts': 'export class E extends Error {}\n',
     'core/digest.ts': "import { E } from './errors.js';\nexport const d = (): E => new E();\n",
     'archive/tar.ts': "import type { E } from '../core/errors.js';\nexport type T = E;\n",
-    'engine/images.ts': "import { d } from '../core/digest.js';\nexport type { T } from '../archive/tar.js';\nexport const lazy = () => import('../core/errors.js');\nd();\n",
+    'engine/images.ts':
+      "import { d } from '../core/digest.js';\nexport type { T } from '../archive/tar.js';\nexport const lazy = () => import('../core/errors.js');\nd();\n",
     'client/client.ts': "import { E } from '../core/errors.js';\nexport const c = E;\n",
     'cli/main.ts': "import { c } from '../client/client.js';\nimport { readFile } from 'node:fs';\nc; readFile;\n",
     'daemon/main.ts': "import '../engine/images.js';\nimport '../cli/main.js';\n",
@@ -43,7 +44,7 @@ test('a tree that follows the layers passes', () => {
 
 test('imports against the table fail, type-only and dynamic ones too', () => {
   const r = check({
-    'core/digest.ts': "import type { Image } from '../engine/images.js';\nexport type D = Image;\n",
+    'core/digest.ts': "import { type Image } from '../engine/images.js';\nexport type D = Image;\n",
     'engine/images.ts': 'export interface Image { id: string }\n',
     'content/store.ts': "export const blob = () => import('../archive/tar.js');\n",
     'archive/tar.ts': 'export const t = 1;\n',
