@@ -11,7 +11,7 @@
  */
 import {
   byteCompare, formatValue, goJson, goQuote, goTypeName, isInt, sortedKeys, sprint, sprintf, sprintln,
-} from './gofmt.js';
+} from '../gofmt.js';
 
 export type TemplateFunc = (...args: any[]) => unknown;
 
