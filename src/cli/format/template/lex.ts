@@ -78,6 +78,19 @@ export function lex(input: string): Item[] {
     return input.startsWith('}}', pos);
   };
   const trimLeadingSpace = () => { while (pos < n && isSpace(input[pos])) advance(1); };
+  /** Scans to the closing quote of a "…" string or '…' character constant; false at a newline or the end. */
+  const scanQuoted = (quote: string): boolean => {
+    for (;;) {
+      let c = next();
+      if (c === '\\') { c = next(); if (c !== undefined && c !== '\n') continue; }
+      if (c === undefined || c === '\n') return false;
+      if (c === quote) return true;
+    }
+  };
+  /** Scans the rest of a word (letters, digits, _) and returns the character after it. */
+  const scanWord = (): string | undefined => {
+    for (;;) { const c = next(); if (!isAlnum(c)) { backup(c); return c; } }
+  };
 
   // returns false when an error was emitted
   const lexText = (): boolean => {
@@ -152,14 +165,7 @@ export function lex(input: string): Item[] {
       }
       if (r === '|') { emit(T.Pipe); continue; }
       if (r === '"') {
-        let err = '';
-        for (;;) {
-          let c = next();
-          if (c === '\\') { c = next(); if (c !== undefined && c !== '\n') continue; }
-          if (c === undefined || c === '\n') { err = 'unterminated quoted string'; break; }
-          if (c === '"') break;
-        }
-        if (err) { fail(err); ok = false; break; }
+        if (!scanQuoted('"')) { fail('unterminated quoted string'); ok = false; break; }
         emit(T.String);
         continue;
       }
@@ -171,22 +177,14 @@ export function lex(input: string): Item[] {
         continue;
       }
       if (r === "'") {
-        let err = '';
-        for (;;) {
-          let c = next();
-          if (c === '\\') { c = next(); if (c !== undefined && c !== '\n') continue; }
-          if (c === undefined || c === '\n') { err = 'unterminated character constant'; break; }
-          if (c === "'") break;
-        }
-        if (err) { fail(err); ok = false; break; }
+        if (!scanQuoted("'")) { fail('unterminated character constant'); ok = false; break; }
         emit(T.CharConstant);
         continue;
       }
       if (r === '$' || (r === '.' && pos < n && !(input[pos] >= '0' && input[pos] <= '9'))) {
         const typ = r === '$' ? T.Variable : T.Field;
         if (atTerminator()) { emit(typ === T.Variable ? T.Variable : T.Dot); continue; }
-        let c: string | undefined;
-        for (;;) { c = next(); if (!isAlnum(c)) { backup(c); break; } }
+        const c = scanWord();
         if (!atTerminator()) { fail(`bad character ${hexRune(c ?? '')}`); ok = false; break; }
         emit(typ);
         continue;
@@ -198,8 +196,7 @@ export function lex(input: string): Item[] {
         continue;
       }
       if (isAlnum(r)) {
-        let c: string | undefined;
-        for (;;) { c = next(); if (!isAlnum(c)) { backup(c); break; } }
+        const c = scanWord();
         const word = input.slice(start, pos);
         if (!atTerminator()) { fail(`bad character ${hexRune(c ?? '')}`); ok = false; break; }
         const kw = KEYWORDS[word];
