@@ -4,7 +4,7 @@ import { encodeFilters } from '../../core/filters.js';
 import { ConnectError } from '../../client/client.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
-import { TemplateError } from '../format/template.js';
+import { TemplateError } from '../format/template/index.js';
 import { bytesSize, createdSince, humanSize, humanSize4 } from '../format/units.js';
 
 const goArch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
