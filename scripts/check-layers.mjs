@@ -37,7 +37,7 @@ export const LAYERS = {
   distribution: { layer: 3 },
   // The Dockerfile parser and evaluator's pure parts, used by engine/build and the CLI;
   // a parser needs errors (core) and tar trees of the context (archive), nothing else.
-  build: { layer: 3, only: ['core', 'archive'] },
+  dockerfile: { layer: 3, only: ['core', 'archive'] },
   // The registry server stands beside the engine, never on it: layers 1–2 only (today: core).
   registry: { layer: 3 },
   engine: { layer: 4 },

@@ -50,15 +50,15 @@ test('imports against the table fail, type-only and dynamic ones too', () => {
     'archive/tar.ts': 'export const t = 1;\n',
     'api/stdcopy.ts': 'export const frame = 1;\n',
     'cli/logs.ts': "import { frame } from '../api/stdcopy.js';\nexport const f = frame;\n",
-    'build/changes.ts': "export type { Image } from '../engine/images.js';\n",
+    'dockerfile/changes.ts': "export type { Image } from '../engine/images.js';\n",
     'engine/ok.ts': "import { t } from '../archive/tar.js';\nexport const o = t;\n",
   });
   assert.equal(r.code, 1);
   assert.deepEqual(r.lines, [
-    'violation: src/build/changes.ts:1 → ../engine/images.js (type): build/ may import only core/, archive/',
     'violation: src/cli/logs.ts:1 → ../api/stdcopy.js: cli/ never imports api/',
     'violation: src/content/store.ts:1 → ../archive/tar.js (dynamic): content/ (layer 2) imports only from layers below 2; archive/ is layer 2',
     'violation: src/core/digest.ts:1 → ../engine/images.js (type): core/ (layer 1) imports only from layers below 1; engine/ is layer 4',
+    'violation: src/dockerfile/changes.ts:1 → ../engine/images.js (type): dockerfile/ may import only core/, archive/',
     'layers: 8 files, 5 imports, 4 violations, 0 circles',
   ]);
 });
