@@ -6,7 +6,7 @@ import { pull } from '../../engine/distribution/pull.js';
 import { BuildError } from '../../engine/build/builder.js';
 import { pruneBuildCache } from '../../engine/build/cache.js';
 import { commitContainer, containerChanges } from '../../engine/build/commit.js';
-import type { ContainerConfig } from '../../engine/images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { ApiError, type Client } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
-import { Demuxer } from '../../api/stdcopy.js';
+import { Demuxer } from '../../core/wire/stdcopy.js';
 import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/detach-keys.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';

@@ -32,7 +32,8 @@ import { metaEnv, neededStages, planStages, stageRef, targetStage, type Stage } 
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
 import { snapshotLease, type ImageService } from '../images/service.js';
-import type { ContainerConfig, ImageRecord } from '../images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { ImageRecord } from '../images/types.js';
 import { Tree } from '../../archive/tree.js';
 import { BuildCache } from './cache.js';
 import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';

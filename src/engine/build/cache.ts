@@ -13,7 +13,8 @@ import { chainIds } from '../../core/digest.js';
 import { InvalidArgumentError, SystemError } from '../../core/errors.js';
 import type { Filters } from '../../core/filters.js';
 import type { ImageService } from '../images/service.js';
-import type { ContainerConfig, ImageRecord } from '../images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { ImageRecord } from '../images/types.js';
 import { createImage } from './image.js';
 
 /** The filter keys dockerd 20.10 accepts for a build cache prune. */

@@ -4,8 +4,8 @@
  * implements it; a container service without one refuses volumes and binds.)
  */
 import type { OciMount } from '../../runtime/spec.js';
-import type { ContainerConfig } from '../images/types.js';
-import type { HostConfig } from './types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import type { Container } from './service.js';
 
 /** One mount of a container as recorded at create (Docker's MountPoint). */

@@ -4,7 +4,7 @@
  * (engine/networks implements it; a container service without one runs every
  * container in a private namespace with loopback only.)
  */
-import type { HostConfig } from './types.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import type { Container } from './service.js';
 
 /** One network a container is configured on (Docker's EndpointSettings, the configured part). */

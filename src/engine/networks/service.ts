@@ -38,7 +38,7 @@ import type { EventBus } from '../events.js';
 import type { Container, ContainerService } from '../containers/service.js';
 import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
 import { parseLinks } from '../containers/links.js';
-import type { HostConfig } from '../containers/types.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import { endpointsView, networkSettings, portsList } from './views.js';
 import type { CreateNetworkRequest, EndpointState, IpamConfig, NetworkRecord, RuntimeState } from './types.js';
 
