@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FlagDef, FlagValues } from '../../core/flags.js';
+import { parseGoDuration } from '../../core/go-time.js';
 import { CliExit } from '../cli.js';
 import { parsePublish } from '../format/ports.js';
 
@@ -102,16 +103,7 @@ export function ramInBytes(flag: string, v: string): number {
 
 /** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
 function durationNs(flag: string, v: string): number {
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let m: RegExpExecArray | null;
-  let consumed = '';
-  while ((m = re.exec(v))) {
-    consumed += m[0];
-    total += Number(m[1]) * { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as 'ns'];
-  }
-  if (consumed !== v || !v) throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: time: invalid duration "${v}"`);
-  return Math.round(total);
+  try { return Number(parseGoDuration(v)); } catch (e) { throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: ${(e as Error).message}`); }
 }
 
 function envFiles(paths: string[]): string[] {

@@ -18,6 +18,7 @@
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { daysIn } from '../../core/go-time.js';
 import { logFiles } from './logfiles.js';
 
 export type LogStream = 'stdout' | 'stderr';
@@ -98,10 +99,6 @@ function parseTime(b: Buffer, end: number): bigint | null {
     if (off !== 0) offsetNs = BigInt(b[i] === 0x2d ? -off : off) * 1_000_000_000n;
   }
   return lastPrefixNs - offsetNs + BigInt(frac);
-}
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /**
@@ -197,80 +194,6 @@ export function writeDockerJsonLine(r: LogRecord): string {
 /** JSON string escaped the way Go's encoder does (HTML-safe, \u00XX controls). */
 function goJsonString(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029\b\f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-// ---------------------------------------------------------------------------
-// --since / --until values
-
-const UNIT_NS: Record<string, bigint> = {
-  ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
-};
-
-/** Go's time.ParseDuration ("1h30m", "1.5s", "-2m") in nanoseconds. */
-export function parseDuration(value: string): bigint {
-  const bad = () => new Error(`time: invalid duration "${value}"`);
-  let s = value;
-  let sign = 1n;
-  if (s[0] === '-' || s[0] === '+') { if (s[0] === '-') sign = -1n; s = s.slice(1); }
-  if (s === '0') return 0n;
-  if (s === '') throw bad();
-  let total = 0n;
-  const re = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
-  while (s) {
-    const m = re.exec(s);
-    if (!m || (m[1] === '' && !m[2])) throw bad();
-    const unit = UNIT_NS[m[3]];
-    const frac = m[2] ?? '';
-    const scale = 10n ** BigInt(frac.length);
-    total += BigInt(m[1] || '0') * unit + (BigInt(frac || '0') * unit) / scale;
-    s = s.slice(m[0].length);
-  }
-  return sign * total;
-}
-
-/**
- * Docker's --since/--until value in ns since the epoch: a Go duration
- * (relative to `now`, whole seconds as Docker sends it), an RFC3339-like date
- * (`2006-01-02`, `2006-01-02T15`, `…T15:04`, `…T15:04:05[.nanos]`, each with an
- * optional `Z`/`±07:00`; without a zone it means `now`'s local zone), or a Unix
- * timestamp `seconds[.nanos]`.
- */
-export function parseSince(value: string, now: Date): bigint {
-  if (value !== '0') {
-    let d: bigint | undefined;
-    try { d = parseDuration(value); } catch { /* not a duration */ }
-    if (d !== undefined) {
-      const t = BigInt(now.getTime()) * 1_000_000n - d;
-      // Docker sends `now - d` truncated to whole seconds.
-      return t - (((t % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n);
-    }
-  }
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(value);
-  if (m) {
-    const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
-    if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || se > 59) {
-      throw new Error(`parsing time "${value}": value out of range`);
-    }
-    let offsetMin: number;
-    if (m[8] === undefined) {
-      // No zone: local time, using the offset in force at `now` as Docker does.
-      offsetMin = -now.getTimezoneOffset();
-    } else if (m[8] === 'Z' || m[8] === 'z') {
-      offsetMin = 0;
-    } else {
-      const sign = m[8][0] === '-' ? -1 : 1;
-      offsetMin = sign * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6)));
-    }
-    const sec = BigInt(Date.UTC(y, mo - 1, d, h, mi, se) / 1000 - offsetMin * 60);
-    return sec * 1_000_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
-  }
-  // A '-' means it was meant as a date, just a malformed one.
-  if (value.includes('-') && !/^-\d+(\.\d*)?$/.test(value)) {
-    throw new Error(`parsing time "${value}": cannot parse as RFC3339 timestamp`);
-  }
-  const u = /^(-?\d+)(?:\.(\d*))?$/.exec(value);
-  if (!u) throw new Error(`failed to parse value as time or duration: "${value}"`);
-  return BigInt(u[1]) * 1_000_000_000n + BigInt((u[2] ?? '').slice(0, 9).padEnd(9, '0'));
 }
 
 // ---------------------------------------------------------------------------
