@@ -13,6 +13,8 @@
  * lines; a trailing P run with no F (output ended without a newline) comes out
  * as-is, without a newline, once the container has stopped.
  */
+import { daysIn } from '../core/go-time.js';
+
 export type LogStream = 'stdout' | 'stderr';
 
 /** One line of output, joined from its k8s-file pieces. */
@@ -89,9 +91,6 @@ function parseTime(b: Buffer, end: number): bigint | null {
   return lastPrefixNs - offsetNs + BigInt(frac);
 }
 
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
 
 /**
  * Formats ns since the epoch as UTC RFC3339. `fixed` keeps all 9 fraction

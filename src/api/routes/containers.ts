@@ -3,7 +3,8 @@ import { ConflictError, InvalidArgumentError, messageOf, statusOf } from '../../
 import { STATUS_CODES } from 'node:http';
 import { compareApiVersions } from '../../core/version.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
-import { parseSince, readLogs } from '../../engine/containers/logs.js';
+import { parseTimestampOrDuration } from '../../core/go-time.js';
+import { readLogs } from '../../engine/containers/logs.js';
 import { logDetails } from '../../engine/containers/logfiles.js';
 import { assertReadable } from '../../engine/containers/logdrivers.js';
 import type { CreateRequest } from '../../engine/containers/service.js';
@@ -24,7 +25,7 @@ const CONFIG_FIELDS = fieldsOf('ContainerConfig');
 function timeParam(ctx: Ctx, name: string): bigint | undefined {
   const v = ctx.str(name);
   if (v === undefined || v === '' || v === '0') return undefined;
-  try { return parseSince(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  try { return parseTimestampOrDuration(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
 }
 
 /** The detachKeys parameter as bytes (docker's default when absent); a bad spec is a 400. */

@@ -24,6 +24,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { writeLoneFile } from '../../dockerfile/unpack.js';
 import { chainIds, shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { parseGoDuration } from '../../core/go-time.js';
 import { familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
 import { BuildContext, cleanContextPath } from '../../dockerfile/context.js';
 import { parseDockerfile, parseKeyValues, parseTrigger, splitRawWords, type Dockerfile, type Node } from '../../dockerfile/parser.js';
@@ -121,13 +122,8 @@ function goDuration(ns: number): string {
   const sec = Number(s.toFixed(9)).toString();
   return h ? `${h}h${m}m${sec}s` : m ? `${m}m${sec}s` : `${sec}s`;
 }
-function parseGoDuration(v: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const mult: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0; let consumed = 0;
-  for (const m of v.matchAll(re)) { total += Number(m[1]) * mult[m[2]!]!; consumed += m[0].length; }
-  if (consumed !== v.length || !v) throw new InvalidArgumentError(`time: invalid duration "${v}" for --${flag}`);
-  return Math.round(total);
+function flagDuration(v: string, flag: string): number {
+  try { return Number(parseGoDuration(v)); } catch (e) { throw new InvalidArgumentError(`${(e as Error).message} for --${flag}`); }
 }
 
 function parseFlags(node: Node, allowed: string[]): Map<string, string> {
@@ -428,7 +424,7 @@ export class Builder {
       const json = n.json ?? (rest.startsWith('[') ? (() => { try { return JSON.parse(rest) as string[]; } catch { return undefined; } })() : undefined);
       const test = json ? ['CMD', ...json] : ['CMD-SHELL', rest];
       hc = { Test: test };
-      const dur = (k: string, key: string) => { const v = flags.get(k); if (v) { const ns = parseGoDuration(v, k); if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`); hc[key] = ns; } };
+      const dur = (k: string, key: string) => { const v = flags.get(k); if (v) { const ns = flagDuration(v, k); if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`); hc[key] = ns; } };
       dur('interval', 'Interval'); dur('timeout', 'Timeout'); dur('start-period', 'StartPeriod'); dur('start-interval', 'StartInterval');
       if (flags.has('retries')) {
         const r = Number(flags.get('retries'));

@@ -16,6 +16,7 @@ import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { ImageRecord } from '../images/types.js';
 import { createImage } from './image.js';
+import { parseGoDuration } from '../../core/go-time.js';
 
 /** The filter keys dockerd 20.10 accepts for a build cache prune. */
 const KEYS = ['until', 'unused-for', 'label', 'label!', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private'];
@@ -32,8 +33,8 @@ export function pruneBuildCache(filters: Filters, keepStorage: string | undefine
   const key = filters['unused-for']?.length ? 'unused-for' : 'until';
   const until = [...(filters.until ?? []), ...(filters['unused-for'] ?? [])];
   if (until.length > 1) throw fail('filters expect only one value');
-  if (until.length === 1 && !/^([+-]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/.test(until[0]!)) {
-    throw fail(`"${key}" filter expects a duration (e.g., '24h'): time: invalid duration "${until[0]}"`);
+  if (until.length === 1) {
+    try { parseGoDuration(until[0]!); } catch (e) { throw fail(`"${key}" filter expects a duration (e.g., '24h'): ${(e as Error).message}`); }
   }
   for (const k of KEYS.slice(4)) if ((filters[k]?.length ?? 0) > 1) throw fail('filters expect only one value');
   return { CachesDeleted: null, SpaceReclaimed: 0 };

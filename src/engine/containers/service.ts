@@ -22,6 +22,7 @@ import { discardDir, replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { chainIds, type Digest } from '../../core/digest.js';
 import { humanDuration } from '../../core/duration.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf, SystemError } from '../../core/errors.js';
+import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
 import { log } from '../../core/log.js';
@@ -832,7 +833,7 @@ export class ContainerService {
 
   async prune(filters: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     checkFilterKeys(filters, ['until', 'label', 'label!']);
-    const until = filters.until?.[0] ? parseUntil(filters.until[0]) : undefined;
+    const until = filters.until?.[0] ? untilSeconds(filters.until[0]) : undefined;
     const deleted: string[] = [];
     let space = 0;
     for (const c of this.list()) {
@@ -966,12 +967,3 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
   });
 }
 
-/** A Docker `until` filter value (timestamp or duration) as Unix seconds. */
-function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t / 1000;
-}

@@ -21,6 +21,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
 import { log } from '../../core/log.js';
@@ -950,15 +951,6 @@ function bridgeOwned(n: NetworkRecord): boolean {
 function mtuOf(n: NetworkRecord): number | undefined {
   const mtu = Number(n.Options['com.docker.network.driver.mtu']);
   return mtu > 0 ? mtu : undefined;
-}
-
-function untilSeconds(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t / 1000;
 }
 
 /** The namespace to hand CNI: none when its mount is gone already. */
