@@ -44,32 +44,14 @@ import { LogKeeper, logRotation, settleLogConfig } from './logfiles.js';
 import { startHealthChecks } from './health.js';
 import { restartDelay } from './restart-policy.js';
 import { randomName, validName } from './names.js';
-import type { ContainerRecord, ContainerState, HostConfig } from './types.js';
+import type { HostConfig } from './types.js';
+import { emptyState, type Container, type ContainerRecord, type ContainerState } from './record.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
 import type { ContainerMounts } from './mounts.js';
 import { ZERO_TIME } from '../../core/go-values.js';
 
 /** What conmon keeps of a `--log-driver none` container's output while it runs (for attach only). */
 const NONE_LOG_CAP = 1024 * 1024;
-
-export interface Container {
-  rec: ContainerRecord;
-  state: ContainerState;
-  /** Resolved on the next exit (wait next-exit / not-running). */
-  exitWaiters: Array<(code: number) => void>;
-  removeWaiters: Array<(code: number) => void>;
-  watcher?: FSWatcher;
-  poll?: NodeJS.Timeout;
-  restartTimer?: NodeJS.Timeout;
-  /** The restart policy's current delay (dockerd's restart manager): 100 ms, doubled at each restart, reset after a 10 s run. */
-  restartDelayMs?: number;
-  /** A kill or stop asked for this exit: the restart policy does not apply to it (dockerd's ExitOnNext). */
-  exitOnNext?: boolean;
-  removing?: boolean;
-  stopHealth?: () => void;
-  /** Keeps the chain of rotated log files while the container runs (max-size with max-file > 1). */
-  logKeeper?: LogKeeper;
-}
 
 export interface CreateRequest extends ContainerConfig {
   HostConfig?: HostConfig;
@@ -84,13 +66,6 @@ export interface ContainerServiceOptions {
   initPath?: string;
   /** daemon.json `log-opts`: defaults for containers that use the default (json-file) log driver. */
   logOpts?: Record<string, string>;
-}
-
-function emptyState(): ContainerState {
-  return {
-    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
-  };
 }
 
 /** A signal name or number as the runtime takes it; Docker's error otherwise. */

@@ -13,7 +13,8 @@ import { EscapeScanner } from '../../core/escape.js';
 import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
 import { resizeTerminal, shimPaths } from '../../runtime/shim.js';
 import { readLogs, type LogRecord } from './logs.js';
-import type { Container, ContainerService } from './service.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
 
 export interface OutputOptions {

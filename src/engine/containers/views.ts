@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ZERO_TIME } from '../../core/go-values.js';
-import type { ContainerService, Container } from './service.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 
 const LIST_FILTERS = ['status', 'name', 'id', 'label', 'label!', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose', 'isolation'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];

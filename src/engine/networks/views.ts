@@ -1,7 +1,7 @@
 /** Networks and container network settings as the Engine API shows them. */
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
-import type { Container } from '../containers/service.js';
+import type { Container } from '../containers/record.js';
 import { sortedKeys } from '../../core/go-json.js';
 import { ZERO_TIME } from '../../core/go-values.js';
 import type { NetworkService } from './service.js';
