@@ -7,7 +7,7 @@ import { parseTimestampOrDuration } from '../../core/go-time.js';
 import { readLogs } from '../../engine/containers/logs.js';
 import { logDetails } from '../../engine/containers/logfiles.js';
 import { assertReadable } from '../../engine/containers/logdrivers.js';
-import type { CreateRequest } from '../../engine/containers/service.js';
+import type { CreateRequest } from '../../engine/containers/create.js';
 import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
 import { inspectContainer, listContainers } from '../../engine/containers/views.js';
 import { endpointsForVersion, dnsNamesForVersion } from '../wire/network-versions.js';

@@ -14,7 +14,8 @@ import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../
 import { resizeTerminal, shimPaths } from '../../runtime/shim.js';
 import { readLogs } from './logs.js';
 import type { LogRecord } from '../../runtime/k8s-file.js';
-import type { Container, ContainerService } from './service.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
 
 export interface OutputOptions {

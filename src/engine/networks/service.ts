@@ -36,8 +36,9 @@ import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../
 import { claimBridge, deleteBridge, hostLinks, notABridge, removeAddress } from '../../network/links.js';
 import { reservePorts, V6_ANY, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
-import type { Container, ContainerService } from '../containers/service.js';
-import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
+import type { Container, EndpointConfig } from '../containers/record.js';
+import type { ContainerService } from '../containers/service.js';
+import type { ContainerNetworking, NetAttachment, PendingAttachment } from '../containers/networking.js';
 import { parseLinks } from '../containers/links.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 import { endpointsView, networkSettings, portsList } from './views.js';
