@@ -49,7 +49,7 @@ export function planStages(df: Dockerfile, buildArgs: Record<string, string | nu
       for (const w of splitRawWords(n.args, df.escape)) {
         const eq = w.indexOf('=');
         const k = eq < 0 ? w : w.slice(0, eq);
-        const given = Object.prototype.hasOwnProperty.call(buildArgs, k) ? buildArgs[k] : undefined;
+        const given = Object.hasOwn(buildArgs, k) ? buildArgs[k] : undefined;
         const env = metaEnv(metaArgs);
         metaArgs.set(k, given ?? (eq < 0 ? undefined : processWord(w.slice(eq + 1), env, df.escape)));
         if (given !== undefined) usedArgs.push(k);

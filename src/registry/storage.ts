@@ -310,7 +310,7 @@ export class Storage {
     const dir = this.uploadDir(u.id);
     const file = join(dir, 'data');
     const alg = algorithmOf(digest);
-    let st = this.hashes.get(u.id);
+    const st = this.hashes.get(u.id);
     let actual: string;
     if (st && st.offset === u.size && st.alg === alg) actual = `${alg}:${st.hash.digest('hex')}`;
     else actual = await hashFile(file, alg);

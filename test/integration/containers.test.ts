@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {

@@ -19,7 +19,7 @@ import { parseRange, parseContentRange, uploadRange } from '../../src/registry/h
 import { RateLimiter } from '../../src/registry/ratelimit.js';
 import { FailedLogins } from '../../src/registry/auth/lockout.js';
 import { searchRepositories } from '../../src/registry/search.js';
-import { RegistryError } from '../../src/registry/errors.js';
+import type { RegistryError } from '../../src/registry/errors.js';
 import { Storage } from '../../src/registry/storage.js';
 import { collectGarbage } from '../../src/registry/gc.js';
 

@@ -349,7 +349,7 @@ export class Builder {
           const k = eq < 0 ? w : w.slice(0, eq);
           const def = eq < 0 ? undefined : word(w.slice(eq + 1));
           let v: string | undefined;
-          if (Object.prototype.hasOwnProperty.call(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) { v = this.o.buildArgs[k]!; this.usedArgs.add(k); }
+          if (Object.hasOwn(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) { v = this.o.buildArgs[k]!; this.usedArgs.add(k); }
           else v = def ?? this.metaArgs.get(k);
           st.args.set(k, v);
           parts.push(eq < 0 ? k : `${k}=${def}`);

@@ -235,7 +235,7 @@ export class Exec {
     if (Array.isArray(recv)) { this.at(node, str); this.errorf(`can't evaluate field ${name} in type []interface {}`); }
     if (typeof recv === 'object' && !(recv instanceof Date)) {
       const o = recv as Record<string, unknown>;
-      const own = Object.prototype.hasOwnProperty.call(o, name);
+      const own = Object.hasOwn(o, name);
       const inherited = !own && Object.getPrototypeOf(o) !== Object.prototype && Object.getPrototypeOf(o) !== null && name in o && !(name in Object.prototype);
       if (own || inherited) {
         const v = o[name];

@@ -111,7 +111,7 @@ function indexFn(item: unknown, ...indexes: unknown[]): unknown {
     if (typeof v === 'object' && !(v instanceof Date)) {
       if (typeof idx !== 'string') throw new FuncError(`value has type ${goTypeName(idx)}; should be string`);
       const o = v as Record<string, unknown>;
-      if (Object.prototype.hasOwnProperty.call(o, idx)) { v = o[idx]; continue; }
+      if (Object.hasOwn(o, idx)) { v = o[idx]; continue; }
       // zero value of the element type: "" for string maps (labels), <no value> otherwise
       const vals = Object.values(o);
       v = vals.every((x) => typeof x === 'string') ? '' : MISSING;

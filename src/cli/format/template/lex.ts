@@ -6,7 +6,7 @@
  */
 import { goQuote } from '../gofmt.js';
 
-export const enum T {
+export enum T {
   Error, EOF, Text, LeftDelim, RightDelim, Space, Field, Variable, Identifier, String, RawString,
   Char, CharConstant, Number, Bool, Pipe, Declare, Assign, LeftParen, RightParen,
   // keywords (all after Keyword; Go prints them as <word>)
@@ -200,7 +200,7 @@ export function lex(input: string): Item[] {
         const word = input.slice(start, pos);
         if (!atTerminator()) { fail(`bad character ${hexRune(c ?? '')}`); ok = false; break; }
         const kw = KEYWORDS[word];
-        if (kw !== undefined && Object.prototype.hasOwnProperty.call(KEYWORDS, word)) emit(kw);
+        if (kw !== undefined && Object.hasOwn(KEYWORDS, word)) emit(kw);
         else if (word === 'true' || word === 'false') emit(T.Bool);
         else emit(T.Identifier);
         continue;

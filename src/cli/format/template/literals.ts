@@ -7,7 +7,7 @@
 export function parseHexFloat(s: string): number {
   const m = /^0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)[pP]([+-]?[0-9]+)$/.exec(s)!;
   const mant = parseInt((m[1] || '0') + (m[2] || ''), 16);
-  return mant * Math.pow(2, Number(m[3]) - 4 * (m[2] || '').length);
+  return mant * 2 ** (Number(m[3]) - 4 * (m[2] || '').length);
 }
 
 /** strconv.Unquote for a double-quoted Go string; null when malformed. */

@@ -210,7 +210,7 @@ export class Parser {
   private pipeline(context: string, end: T): Pipe {
     const first = this.peekNonSpace();
     const pipe: Pipe = { k: 'pipe', pos: first.pos, line: first.line, decl: [], isAssign: false, cmds: [] };
-    decls: for (;;) {
+    for (;;) {
       const v = this.peekNonSpace();
       if (v.typ !== T.Variable) break;
       const save = this.i;
@@ -227,7 +227,7 @@ export class Parser {
         this.vars.push(v.val);
         if (context === 'range' && pipe.decl.length < 2) {
           const p = this.peekNonSpace().typ;
-          if (p === T.Variable || p === T.RightDelim || p === T.RightParen) continue decls;
+          if (p === T.Variable || p === T.RightDelim || p === T.RightParen) continue;
           this.errorf('range can only initialize variables');
         }
         this.errorf(`too many declarations in ${context}`);

@@ -54,7 +54,7 @@ export class Template {
     const specs: Record<string, string> = {};
     for (const [k, b] of Object.entries(BUILTINS)) { all[k] = b.fn; specs[k] = b.params; }
     for (const [k, f] of Object.entries(funcs)) { all[k] = f; delete specs[k]; }
-    const has = (n: string) => Object.prototype.hasOwnProperty.call(all, n);
+    const has = (n: string) => Object.hasOwn(all, n);
     try {
       const parser = new Parser(lex(src), opts.name, has);
       const tree = parser.parse();
