@@ -18,7 +18,8 @@ export interface Command {
   args?: { min?: number; max?: number };
   /** Stop flag parsing at the first argument (commands that run other commands). */
   stopAtArg?: boolean;
-  run(cli: Cli, args: string[], flags: FlagValues): Promise<number | void>;
+  /** Resolves to the exit code, or to nothing for 0. */
+  run(cli: Cli, args: string[], flags: FlagValues): Promise<number> | Promise<void>;
 }
 
 /** Exit with docker's status and message. */

@@ -211,7 +211,7 @@ function topHelp(): string {
   return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine that speaks Docker's language\n\nCommands:\n${lines.join('\n')}\n\nGlobal Options:\n${flagHelp(GLOBAL_FLAGS)}\n\nRun 'berth COMMAND --help' for more information on a command.\n`;
 }
 
-function commandHelp(path: string, cmd: Command): string {
+function commandHelp(cmd: Command): string {
   return `\nUsage:  berth ${cmd.usage}\n\n${cmd.summary}\n${cmd.flags.length ? `\nOptions:\n${flagHelp(cmd.flags)}\n` : ''}`;
 }
 
@@ -260,7 +260,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (parsed.flags.help) { process.stdout.write(commandHelp(path, cmd)); return 0; }
+  if (parsed.flags.help) { process.stdout.write(commandHelp(cmd)); return 0; }
   const countErr = argCountError(path, cmd, parsed.args.length);
   if (countErr) { process.stderr.write(countErr); return 1; }
 

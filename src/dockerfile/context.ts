@@ -180,7 +180,7 @@ export class BuildContext {
       const next: string[] = [];
       for (const dir of cur) {
         const e = this.resolve(dir);
-        if (!e || e.type !== 'directory') continue;
+        if (e?.type !== 'directory') continue;
         for (const name of this.children(e.path)) if (re.test(name)) next.push(dir ? `${dir}/${name}` : name);
       }
       cur = next;

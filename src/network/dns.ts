@@ -105,7 +105,7 @@ async function respond(msg: Buffer, lookup: Lookup, from: string, own?: Upstream
   try { q = question(msg); } catch { q = undefined; }
   if (q && q.cls === 1) {
     const ips = lookup(q.name.replace(/\.$/, ''), from);
-    if (ips && ips.length) return answer(msg, q, ips);
+    if (ips?.length) return answer(msg, q, ips);
   }
   const given = own?.(from)?.filter((x) => !x.includes(':'));
   return forward(msg, given?.length ? given : upstreams());

@@ -83,7 +83,7 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 /** Read the config file (paths in it are relative to the file) and apply flags over it. */
 export function loadConfig(flags: ConfigFlags): RegistryConfig {
-  let file: Record<string, any> = {};
+  let file: Record<string, unknown> = {};
   let base = process.cwd();
   if (flags.config) {
     let text: string;
@@ -110,7 +110,7 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
 
   let access: AccessRule[];
   try {
-    access = flags.access && flags.access.length ? flags.access.map(parseRuleFlag) : validateRules(file.access);
+    access = flags.access?.length ? flags.access.map(parseRuleFlag) : validateRules(file.access);
   } catch (err) { throw new ConfigError((err as Error).message); }
 
   const rps = flags.rateLimit ?? num(fr?.requestsPerSecond, 'rateLimit.requestsPerSecond');

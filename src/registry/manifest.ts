@@ -47,7 +47,7 @@ export function bareType(ct: string | undefined): string {
  * shape decides (an index has `manifests`).
  */
 export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
-  let m: any;
+  let m: Record<string, unknown>;
   try { m = JSON.parse(body.toString('utf8')); } catch { throw bad('manifest is not valid JSON'); }
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw bad('manifest must be a JSON object');
   const ct = bareType(contentType);
@@ -77,7 +77,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   }
   if (m.subject !== undefined && m.subject !== null) out.subject = descriptor(m.subject, 'subject');
   if (typeof m.artifactType === 'string' && m.artifactType) out.artifactType = m.artifactType;
-  if (m.annotations && typeof m.annotations === 'object') out.annotations = m.annotations;
+  if (m.annotations && typeof m.annotations === 'object') out.annotations = m.annotations as Record<string, string>;
   return out;
 }
 

@@ -291,7 +291,7 @@ async function readV1(dir: (c: Controller) => string): Promise<CgroupStats> {
     io_service_bytes_recursive: [], io_serviced_recursive: [], io_queue_recursive: [], io_service_time_recursive: [],
     io_wait_time_recursive: [], io_merged_recursive: [], io_time_recursive: [], sectors_recursive: [],
   };
-  blkFiles.forEach(([field], i) => (blkio[field] = parseBlkioV1(blkTexts[i])));
+  blkFiles.forEach(([field], i) => { blkio[field] = parseBlkioV1(blkTexts[i]); });
   const perCpu = percpu?.trim().split(/\s+/).filter(Boolean).map(Number);
   return {
     version: 1,
@@ -299,7 +299,7 @@ async function readV1(dir: (c: Controller) => string): Promise<CgroupStats> {
       usageNs: num(usage),
       userNs: (a.user ?? 0) * TICK_NS,
       systemNs: (a.system ?? 0) * TICK_NS,
-      ...(perCpu && perCpu.length ? { perCpuNs: perCpu } : {}),
+      ...(perCpu?.length ? { perCpuNs: perCpu } : {}),
       periods: c.nr_periods ?? 0,
       throttledPeriods: c.nr_throttled ?? 0,
       throttledNs: c.throttled_time ?? 0,

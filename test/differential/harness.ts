@@ -210,7 +210,7 @@ function diffValues(at: string, a: unknown, b: unknown, out: Difference[]): void
     return;
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    a.forEach((x, i) => diffValues(`${at}[${i}]`, x, b[i], out));
+    a.forEach((x, i) => { diffValues(`${at}[${i}]`, x, b[i], out); });
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ at, dockerd: a, berthd: b });

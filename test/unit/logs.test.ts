@@ -19,7 +19,7 @@ function k8s(ns: bigint, stream: 'stdout' | 'stderr', tag: 'P' | 'F', content: s
 function tmp(): { dir: string; file: string; cleanup: (() => void)[]; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
   const cleanup: (() => void)[] = [];
-  return { dir, file: join(dir, 'ctr.log'), cleanup, done: () => { cleanup.forEach((f) => f()); rmSync(dir, { recursive: true, force: true }); } };
+  return { dir, file: join(dir, 'ctr.log'), cleanup, done: () => { for (const f of cleanup) f(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 async function collect(path: string, opts: ReadLogOptions = {}): Promise<LogRecord[]> {

@@ -21,7 +21,7 @@ async function start(ctx: Ctx): Promise<void> {
     const started = await execs.start(e.id);
     started.stdout?.resume();
     started.stderr?.resume();
-    started.child?.stdin!.end();
+    started.child?.stdin?.end();
     ctx.res.writeHead(200);
     ctx.res.end();
     return;

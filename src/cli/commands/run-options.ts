@@ -109,7 +109,7 @@ function envFiles(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     let text: string;
-    try { text = readFileSync(p, 'utf8'); } catch (e) { throw new CliExit(125, `open ${p}: no such file or directory`); }
+    try { text = readFileSync(p, 'utf8'); } catch { throw new CliExit(125, `open ${p}: no such file or directory`); }
     for (const raw of text.split('\n')) {
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;

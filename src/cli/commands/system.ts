@@ -42,7 +42,7 @@ export const version: Command = {
       Platform: { Name: 'Berth' }, Version: BERTH_VERSION, APIVersion: API_VERSION, DefaultAPIVersion: API_VERSION,
       GitCommit: 'berth', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: goArch(), BuildTime: '', Context: cli.contextName,
     }, { APIVersion: 'ApiVersion' }, ['Platform']);
-    let server: Record<string, any> | undefined;
+    let server: Record<string, unknown> | undefined;
     let connectError: Error | undefined;
     try {
       server = await (await cli.client()).json<Record<string, unknown>>('GET', '/version');
@@ -79,7 +79,7 @@ export const info: Command = {
   args: { max: 0 },
   flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' }],
   async run(cli, _args, f) {
-    const i = await (await cli.client()).json<Record<string, any>>('GET', '/info');
+    const i = await (await cli.client()).json<InfoReply>('GET', '/info');
     if (f.format) { cli.out(renderOne(f.format as string, i) + '\n'); return; }
     cli.out(infoText(i, cli.contextName));
     if (Array.isArray(i.Warnings)) for (const w of i.Warnings as string[]) cli.err(w + '\n');
@@ -98,8 +98,12 @@ function securityOptionLines(opts: string[]): string[] {
   return out;
 }
 
+/** GET /info's answer, read field by field as docker's info reads whatever the daemon sent. */
+// biome-ignore lint/suspicious/noExplicitAny: dozens of optional, nested fields printed as they come; a missing one prints as docker's does.
+type InfoReply = Record<string, any>;
+
 /** `info` without --format, laid out line for line as docker's info prints a daemon's answer. */
-export function infoText(i: Record<string, any>, context: string): string {
+export function infoText(i: InfoReply, context: string): string {
   const reg = i.RegistryConfig ?? {};
   const insecure: string[] = [
     ...Object.values((reg.IndexConfigs ?? {}) as Record<string, { Name: string; Secure: boolean }>).filter((x) => !x.Secure).map((x) => x.Name),

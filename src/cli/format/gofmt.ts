@@ -24,7 +24,7 @@ export function goTypeName(v: unknown): string {
 
 /** Whether a value stands for a Go int (integral and within int64; larger ones are float64). */
 export function isInt(v: unknown): v is number | bigint {
-  return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 9223372036854775808);
+  return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63);
 }
 
 const intText = (v: number | bigint): string => (typeof v === 'bigint' ? v.toString() : BigInt(v).toString());

@@ -127,7 +127,8 @@ const NONPRINT: ReadonlyArray<readonly [number, number]> = [
   [0xfeff, 0xfeff], [0xfff9, 0xfffb], [0xfffe, 0xffff],
 ];
 const inRanges = (cp: number, t: ReadonlyArray<readonly [number, number]>) => t.some(([lo, hi]) => cp >= lo && cp <= hi);
-const COMBINING = /^[\p{Mn}\p{Me}\u{fe00}-\u{fe0f}\u{e0100}-\u{e01ef}]$/u;
+// Nonspacing and enclosing marks; the variation selectors (U+FE00-FE0F, U+E0100-E01EF) are Mn too.
+const COMBINING = /^[\p{Mn}\p{Me}]$/u;
 const EMOJI_WIDE = /^\p{Emoji_Presentation}$/u;
 
 /** Terminal cells of one code point, as go-runewidth's RuneWidth (non-East-Asian locale). */

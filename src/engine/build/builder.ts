@@ -176,7 +176,7 @@ export class Builder {
     const dfPath = cleanContextPath(this.o.dockerfile || 'Dockerfile');
     let dfEntry = this.o.context.resolve(dfPath);
     if (!dfEntry && !this.o.dockerfile) dfEntry = this.o.context.resolve('dockerfile');
-    if (!dfEntry || dfEntry.type !== 'file') {
+    if (dfEntry?.type !== 'file') {
       throw new BerthError(`Cannot locate specified Dockerfile: ${this.o.dockerfile || 'Dockerfile'}`);
     }
     const text = (await this.o.context.readFile(dfEntry)).toString('utf8');

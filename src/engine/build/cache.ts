@@ -44,7 +44,7 @@ export function pruneBuildCache(filters: Filters, keepStorage: string | undefine
 function cacheView(c: ContainerConfig | undefined): string {
   const x = c ?? {};
   return JSON.stringify([
-    x.Cmd ?? null, x.Entrypoint && x.Entrypoint.length ? x.Entrypoint : null, x.Env ?? [], x.Labels ?? {}, Object.keys(x.ExposedPorts ?? {}).sort(),
+    x.Cmd ?? null, x.Entrypoint?.length ? x.Entrypoint : null, x.Env ?? [], x.Labels ?? {}, Object.keys(x.ExposedPorts ?? {}).sort(),
     Object.keys(x.Volumes ?? {}).sort(), x.User ?? '', x.WorkingDir ?? '', x.Shell ?? null, x.Healthcheck ?? null, x.StopSignal ?? '',
     x.OnBuild ?? null, !!x.Tty, !!x.OpenStdin,
   ]);

@@ -72,7 +72,7 @@ export class BuildService {
     // The subdirectory is looked up inside the checkout: a symlink in the repository cannot point the build elsewhere.
     const sub = root.sub(subdir);
     root.close();
-    if (!sub || sub.get('')?.type !== 'directory') throw new InvalidArgumentError(`unable to prepare context: subdirectory ${subdir} is not in the repository`);
+    if (sub?.get('')?.type !== 'directory') throw new InvalidArgumentError(`unable to prepare context: subdirectory ${subdir} is not in the repository`);
     return sub;
   }
 

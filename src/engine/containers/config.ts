@@ -62,14 +62,14 @@ export function mergeConfig(req: ContainerConfig, image: ContainerConfig | undef
   const img = image ?? {};
   const out: ContainerConfig = { ...req };
   out.Env = mergeCreateEnv(img.Env, req.Env);
-  const reqEntry = req.Entrypoint && req.Entrypoint.length ? req.Entrypoint : null;
+  const reqEntry = req.Entrypoint?.length ? req.Entrypoint : null;
   if (reqEntry) {
     // `--entrypoint ""` arrives as [""]: reset, and the image's Cmd does not apply either.
     out.Entrypoint = reqEntry.length === 1 && reqEntry[0] === '' ? null : reqEntry;
-    out.Cmd = req.Cmd && req.Cmd.length ? req.Cmd : null;
+    out.Cmd = req.Cmd?.length ? req.Cmd : null;
   } else {
     out.Entrypoint = img.Entrypoint ?? null;
-    out.Cmd = req.Cmd && req.Cmd.length ? req.Cmd : img.Cmd ?? null;
+    out.Cmd = req.Cmd?.length ? req.Cmd : img.Cmd ?? null;
   }
   out.WorkingDir = req.WorkingDir || img.WorkingDir || '';
   out.User = req.User || img.User || '';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discardDir } from '../../core/atomic.js';
-import { BerthError, ConflictError, InvalidArgumentError, messageOf, NotFoundError } from '../../core/errors.js';
+import { BerthError, ConflictError, messageOf, NotFoundError } from '../../core/errors.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { untilSeconds } from '../../core/go-time.js';
 import { log } from '../../core/log.js';

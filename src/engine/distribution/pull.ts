@@ -222,7 +222,7 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
         await abortable(slots.take(), signal);
         const dl = svc.download(client, l.digest, l.size, signal);
         const onProgress = () => { if (dl.written > 0 && throttle.due(id, dl.written, l.size)) emit(progressMessage(id, 'Downloading', dl.written, l.size)); };
-        const onRetry = (n: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
+        const onRetry = (_attempt: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
         dl.on('progress', onProgress);
         dl.on('retry', onRetry);
         announced.set(i, dl.done.finally(() => { dl.off('progress', onProgress); dl.off('retry', onRetry); slots.give(); }).then(() => {
@@ -232,7 +232,7 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
         return dl;
       })();
     });
-    downloads.forEach((p) => p.catch(() => {}));
+    for (const p of downloads) p.catch(() => {});
 
     // Unpack every layer as its bytes arrive, each on a worker thread; a layer commits once its parent has.
     const unpacked: Promise<LayerInfo | undefined>[] = [];

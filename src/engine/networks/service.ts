@@ -127,7 +127,7 @@ export class NetworkService implements ContainerNetworking {
   async reconcile(): Promise<void> {
     for (const [id, st] of [...this.state]) {
       const c = this.containers.tryGet(id);
-      if (!c || !c.state.Running) {
+      if (!c?.state.Running) {
         await this.locks.run(id, () => this.detachLocked(id));
         continue;
       }
@@ -707,7 +707,7 @@ export class NetworkService implements ContainerNetworking {
     this.events.publish('network', 'connect', n.Id, { container: c.rec.Id, name: n.Name, type: n.Driver });
   }
 
-  async disconnect(netRef: string, ctrRef: string, force = false): Promise<void> {
+  async disconnect(netRef: string, ctrRef: string, _force = false): Promise<void> {
     const n = this.get(netRef);
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';

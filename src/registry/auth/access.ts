@@ -42,7 +42,7 @@ export class AccessPolicy {
       const who = r.users.some((u) => (user === undefined ? u === 'anonymous' : u === '*' || u === user));
       if (!who) continue;
       for (const a of r.actions) {
-        if (a === '*') ACTIONS.forEach((x) => out.add(x));
+        if (a === '*') { for (const x of ACTIONS) out.add(x); }
         else out.add(a);
       }
     }

@@ -9,6 +9,7 @@ import {
   byteCompare, formatValue, goJson, goTypeName, isInt, sprint, sprintf, sprintln,
 } from '../gofmt.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a template calls a function with whatever values it holds; each function checks its own arguments, as Go's reflect call does.
 export type TemplateFunc = (...args: any[]) => unknown;
 
 /** An invalid reflect.Value: what a missing map key yields. */
@@ -19,7 +20,7 @@ export class FuncError extends Error {}
 interface BuiltinSpec {
   /** parameter kinds: s string, i int, a any, S []string; a trailing '*' makes the last one variadic */
   params: string;
-  fn: (...args: any[]) => unknown;
+  fn: TemplateFunc;
 }
 
 export function truth(v: unknown): boolean {
