@@ -32,7 +32,7 @@ import { buildSpec, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
-import { snapshotLease, type ImageService } from '../images/service.js';
+import { snapshotLease, type ImageService, type ImageUsage } from '../images/service.js';
 import type { ContainerConfig } from '../images/types.js';
 import { DEFAULT_PATH, checkImagePlatform, commandOf, createPlatform, mergeConfig, processEnv, validateHostConfig } from './config.js';
 import { hostFacts, runtimeOf, settleHostConfig } from './hostconfig.js';
@@ -115,22 +115,26 @@ export class ContainerService {
   private readonly runtime: string;
   /** What the host offers that dockerd's create defaults depend on (cgroup version, blkio weight). */
   private readonly hostFacts = hostFacts();
-  /** Networks (set by the engine); without it every container gets loopback only. */
-  networking?: ContainerNetworking;
-  /** Volumes and binds (set by the engine); without it a container may have none. */
-  volumes?: ContainerMounts;
+  /** What the image service asks about containers' use of images and layers. */
+  readonly imageUsage: ImageUsage;
 
   constructor(
     readonly images: ImageService,
     readonly snapshotter: Snapshotter,
     readonly events: EventBus,
     readonly opts: ContainerServiceOptions,
+    /** Networks; without them every container gets loopback only. */
+    readonly networking?: ContainerNetworking,
+    /** Volumes and binds; without them a container may have none. */
+    readonly volumes?: ContainerMounts,
   ) {
     this.runtime = which(opts.runtime ?? 'runc') ?? opts.runtime ?? 'runc';
     this.runc = new Runc(this.runtime, join(opts.execRoot, 'runc'));
-    images.usersOf = (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running }));
-    images.extraLayerRoots = () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []);
-    images.snapshotOwners = () => this.byId.keys();
+    this.imageUsage = {
+      usersOf: (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running })),
+      layerRoots: () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []),
+      snapshotOwners: () => this.byId.keys(),
+    };
   }
 
   private dataDir(id: string): string { return join(this.opts.dataRoot, 'containers', id); }

@@ -12,18 +12,49 @@ import { type AuthConfig } from '../../distribution/auth.js';
 import { checkLogin, searchRegistry, RepositoryClient, type SearchResult } from '../../distribution/client.js';
 import { RegistryHosts, DOCKER_HUB_INDEX, type Endpoint, type RegistrySettings } from '../../distribution/endpoints.js';
 import { TransportError, RegistryError } from '../../distribution/errors.js';
-import type { ImageService } from '../images/service.js';
+import type { ContentStore } from '../../content/store.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { EventBus } from '../events.js';
+import type { ImageService, Leases } from '../images/service.js';
+import type { ImageStore } from '../images/store.js';
 import { Download } from './download.js';
 import { abortable, SharedWork } from './cancel.js';
 
+/**
+ * What a pull and a push work with: the stores blobs, layers and image
+ * records go into, the leases that keep them while they are not yet
+ * referenced, and the image service that registers an image and takes back
+ * what a cancelled pull left.
+ */
+export interface DistributionStores {
+  images: ImageService;
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  store: ImageStore;
+  leases: Leases;
+  events: EventBus;
+}
+
 export class DistributionService {
+  readonly images: ImageService;
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly store: ImageStore;
+  readonly leases: Leases;
+  readonly events: EventBus;
   readonly hosts: RegistryHosts;
   private downloads = new Map<Digest, Download>();
   private unpacks = new Map<Digest, { p: Promise<LayerInfo>; work: SharedWork }>();
   /** The endpoint of each registry that answered last (https or plain http for an insecure one). */
   private preferred = new Map<string, string>();
 
-  constructor(readonly images: ImageService, settings: RegistrySettings) {
+  constructor(stores: DistributionStores, settings: RegistrySettings) {
+    this.images = stores.images;
+    this.content = stores.content;
+    this.snapshotter = stores.snapshotter;
+    this.store = stores.store;
+    this.leases = stores.leases;
+    this.events = stores.events;
     this.hosts = new RegistryHosts(settings);
   }
 
@@ -32,7 +63,7 @@ export class DistributionService {
     let d = this.downloads.get(digest);
     if (!d || d.cancelled) {
       // A cancelled one is still closing its ingest file: the new one starts after it.
-      d = new Download(this.images.content, digest, size, client, d?.done);
+      d = new Download(this.content, digest, size, client, d?.done);
       this.downloads.set(digest, d);
       const forget = () => { if (this.downloads.get(digest) === d) this.downloads.delete(digest); };
       d.done.then(forget, forget);
