@@ -42,6 +42,7 @@ import { BuildSpool } from './build/spool.js';
 import * as plugins from './plugins.js';
 import * as swarm from './swarm.js';
 import { diskUsage, info, version } from './system.js';
+import { Sessions } from './sessions.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -87,6 +88,8 @@ export class Engine {
   readonly plugins = plugins;
   /** The cluster API of a node outside any swarm. */
   readonly swarm = swarm;
+  /** BuildKit sessions a client opens beside a build (held idle: Berth has no BuildKit). */
+  readonly sessions = new Sessions();
 
   private constructor(readonly opts: EngineOptions, s: Services) {
     this.events = s.events;

@@ -6,6 +6,7 @@
  */
 import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { checkFilterKeys, type Filters } from '../../core/filters.js';
 import { DEFAULT_DOMAIN } from '../../core/reference.js';
 import type { LayerInfo } from '../../snapshots/snapshotter.js';
 import { type AuthConfig } from '../../distribution/auth.js';
@@ -139,8 +140,16 @@ export class DistributionService {
     return { Status: 'Login Succeeded', IdentityToken: out.identityToken ?? '' };
   }
 
-  /** GET /images/search. */
-  async search(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
+  /**
+   * GET /images/search: the registry's results that pass `filters`
+   * (is-official, is-automated, stars: at least that many), checked as dockerd checks them.
+   */
+  async search(term: string, limit: number, filters: Filters, auth: AuthConfig | undefined): Promise<SearchResult[]> {
+    const keep = searchFilter(filters);
+    return (await this.searchRegistries(term, limit, auth)).filter(keep);
+  }
+
+  private async searchRegistries(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
     if (limit < 1 || limit > 100) throw new InvalidArgumentError(`Limit ${limit} is outside the range of [1, 100]`);
     const { domain, query } = splitSearchTerm(term);
     if (domain === DEFAULT_DOMAIN) {
@@ -166,6 +175,28 @@ export class DistributionService {
     if (failures.length === 1) throw lastErr;
     throw new TransportError(`invalid registry endpoint "${new URL('v1/', last.url).href}". ${failures.join('. ')}`);
   }
+}
+
+/** The test a search result passes for `f`; bad filters are the client's error. */
+function searchFilter(f: Filters): (x: SearchResult) => boolean {
+  checkFilterKeys(f, ['is-automated', 'is-official', 'stars']);
+  const boolFilter = (k: string) => {
+    const v = f[k]?.[0];
+    if (v === undefined) return undefined;
+    if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`Invalid filter '${k}=[${f[k]!.join(' ')}]'`);
+    return v === 'true' || v === '1';
+  };
+  const official = boolFilter('is-official');
+  const automated = boolFilter('is-automated');
+  let stars = 0;
+  if (f.stars?.length) {
+    for (const s of f.stars) {
+      if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`Invalid filter 'stars=${s}'`);
+      stars = Math.max(stars, Number(s));
+    }
+  }
+  return (x) => (official === undefined || x.is_official === official)
+    && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars;
 }
 
 /** `https://index.docker.io/v1/`, `docker.io`, `localhost:5000` → the registry domain. */
