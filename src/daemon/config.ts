@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type FlagDef, parseFlags } from '../core/flags.js';
-import { ramInBytes } from '../engine/containers/logfiles.js';
+import { ramInBytes } from '../core/byte-sizes.js';
 
 export interface DaemonSettings {
   hosts: string[];

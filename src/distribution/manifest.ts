@@ -4,35 +4,11 @@
  * schema 1, which is refused in Docker's words.
  */
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { Digest } from '../core/digest.js';
-
-export const MT = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  dockerLayerTar: 'application/vnd.docker.image.rootfs.diff.tar',
-  dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-} as const;
+import { MediaType } from '../core/wire/media-types.js';
+import type { Descriptor, Platform } from '../core/wire/descriptor.js';
 
 /** What a pull asks for, most preferred first. */
-export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest, MT.dockerSchema1Signed, MT.dockerSchema1].join(', ');
-
-export interface Platform { os: string; architecture: string; variant?: string; 'os.version'?: string }
-
-export interface Descriptor {
-  mediaType: string;
-  digest: Digest;
-  size: number;
-  urls?: string[];
-  annotations?: Record<string, string>;
-  platform?: Platform;
-}
+export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1].join(', ');
 
 export interface ImageManifest {
   schemaVersion: 2;
@@ -52,7 +28,7 @@ export type Parsed =
   | { kind: 'manifest'; mediaType: string; manifest: ImageManifest }
   | { kind: 'index'; mediaType: string; index: ManifestIndex };
 
-export function isIndexType(mt: string): boolean { return mt === MT.ociIndex || mt === MT.dockerList; }
+export function isIndexType(mt: string): boolean { return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList; }
 
 /** Docker's refusal of schema 1 images. */
 export function schema1Error(name: string): InvalidArgumentError {
@@ -65,16 +41,16 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, na
   try { j = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>; } catch { throw new InvalidArgumentError(`invalid manifest for ${name}: not JSON`); }
   const ct = (contentType ?? '').split(';')[0]!.trim();
   const mt = (typeof j.mediaType === 'string' && j.mediaType) || ct;
-  if (j.schemaVersion === 1 || mt === MT.dockerSchema1 || mt === MT.dockerSchema1Signed) throw schema1Error(name);
+  if (j.schemaVersion === 1 || mt === MediaType.dockerSchema1 || mt === MediaType.dockerSchema1Signed) throw schema1Error(name);
   if (Array.isArray(j.manifests) || isIndexType(mt)) {
     if (!Array.isArray(j.manifests)) throw new InvalidArgumentError(`invalid manifest list for ${name}: no manifests`);
-    return { kind: 'index', mediaType: mt || MT.ociIndex, index: j as unknown as ManifestIndex };
+    return { kind: 'index', mediaType: mt || MediaType.ociIndex, index: j as unknown as ManifestIndex };
   }
   const cfg = j.config as Descriptor | undefined;
   if (!cfg || typeof cfg.digest !== 'string' || !Array.isArray(j.layers)) {
     throw new InvalidArgumentError(`invalid manifest for ${name}: unsupported manifest media type "${mt}"`);
   }
-  return { kind: 'manifest', mediaType: mt || MT.ociManifest, manifest: j as unknown as ImageManifest };
+  return { kind: 'manifest', mediaType: mt || MediaType.ociManifest, manifest: j as unknown as ImageManifest };
 }
 
 export function formatPlatform(p: Platform): string {

@@ -1,5 +1,5 @@
-/** The host platform in OCI terms. */
-export interface Platform { os: string; architecture: string; variant?: string }
+/** The host platform in OCI terms, and platform strings ("linux/amd64") read as containerd reads them. */
+import type { Platform } from '../core/wire/descriptor.js';
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 

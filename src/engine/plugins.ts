@@ -11,6 +11,7 @@ import { BerthError, InvalidArgumentError, NotFoundError, SystemError } from '..
 import { parseReference, withDefaultTag, type Reference } from '../core/reference.js';
 import type { Filters } from '../core/filters.js';
 import { parseGoBool } from '../core/go-values.js';
+import { MediaType } from '../core/wire/media-types.js';
 import type { AuthConfig } from '../distribution/auth.js';
 import { RepositoryClient } from '../distribution/client.js';
 import { TransportError } from '../distribution/errors.js';
@@ -57,7 +58,7 @@ export async function pull(dist: DistributionService, remote: string, auth: Auth
     await dist.withEndpoint(ref.domain, async (ep) => {
       const client = new RepositoryClient(ep, ref.path, auth);
       const res = await client.request('HEAD', `/v2/${ref.path}/manifests/${ref.digest ?? ref.tag}`, {
-        headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+        headers: { Accept: `${MediaType.dockerManifest}, ${MediaType.ociManifest}` },
       });
       res.resume();
       if ((res.statusCode ?? 0) >= 400) throw new SystemError(`${ref.domain}/${ref.path}:${ref.tag ?? ''}: not found`);

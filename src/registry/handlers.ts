@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, errors } from './errors.js';
 import { checkDigest, isSupportedAlgorithm, isTag, algorithmOf, digestOf, isName } from './names.js';
-import { parseManifest, referrerDescriptor, isForeign, MT, type Descriptor } from './manifest.js';
+import { parseManifest, referrerDescriptor, isForeign } from './manifest.js';
+import { MediaType } from '../core/wire/media-types.js';
+import type { Descriptor } from '../core/wire/descriptor.js';
 import { send, sendJson, readBody, hasBody, parseRange, parseContentRange, uploadRange } from './http.js';
 import type { Storage, UploadInfo } from './storage.js';
 import type { Principal, Need } from './auth/auth.js';
@@ -262,12 +264,12 @@ export async function cancelUpload(ctx: Ctx, name: string, id: string): Promise<
 export async function referrers(ctx: Ctx, name: string, rawDigest: string): Promise<void> {
   const digest = checkDigest(rawDigest);
   let list = await ctx.storage.referrers(name, digest);
-  const headers: Record<string, string> = { 'Content-Type': MT.ociIndex };
+  const headers: Record<string, string> = { 'Content-Type': MediaType.ociIndex };
   const artifactType = ctx.url.searchParams.get('artifactType');
   if (artifactType) {
     list = list.filter((d) => d.artifactType === artifactType);
     headers['OCI-Filters-Applied'] = 'artifactType';
   }
-  const body = JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: list });
+  const body = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: list });
   send(ctx.res, 200, headers, body);
 }

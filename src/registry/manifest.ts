@@ -5,28 +5,11 @@
  */
 import { RegistryError } from './errors.js';
 import { isSupportedDigest } from './names.js';
+import { MediaType } from '../core/wire/media-types.js';
+import type { Descriptor } from '../core/wire/descriptor.js';
 
-export const MT = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-} as const;
-
-const INDEX_TYPES = new Set<string>([MT.ociIndex, MT.dockerList]);
-const IMAGE_TYPES = new Set<string>([MT.ociManifest, MT.dockerManifest]);
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  urls?: string[];
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  platform?: unknown;
-}
+const INDEX_TYPES = new Set<string>([MediaType.ociIndex, MediaType.dockerManifestList]);
+const IMAGE_TYPES = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);
 
 export interface ParsedManifest {
   mediaType: string;
@@ -68,7 +51,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   try { m = JSON.parse(body.toString('utf8')); } catch { throw bad('manifest is not valid JSON'); }
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw bad('manifest must be a JSON object');
   const ct = bareType(contentType);
-  if (m.schemaVersion === 1 || ct === MT.dockerSchema1 || ct === MT.dockerSchema1Signed) {
+  if (m.schemaVersion === 1 || ct === MediaType.dockerSchema1 || ct === MediaType.dockerSchema1Signed) {
     throw bad('schema 1 manifests are not supported; push with a client that writes schema 2 or OCI manifests');
   }
   if (m.schemaVersion !== 2) throw bad('schemaVersion must be 2');
@@ -78,7 +61,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw bad(`mediaType in manifest (${declared}) does not match Content-Type (${ct})`);
   }
   let mediaType = declared || (ct && ct !== 'application/octet-stream' && ct !== 'application/json' ? ct : '');
-  if (!mediaType) mediaType = Array.isArray(m.manifests) ? MT.ociIndex : MT.ociManifest;
+  if (!mediaType) mediaType = Array.isArray(m.manifests) ? MediaType.ociIndex : MediaType.ociManifest;
   const isIndex = INDEX_TYPES.has(mediaType) || (!IMAGE_TYPES.has(mediaType) && Array.isArray(m.manifests));
   const out: ParsedManifest = { mediaType, isIndex, blobs: [], manifests: [] };
   if (isIndex) {

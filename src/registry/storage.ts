@@ -24,7 +24,8 @@ import { writeFileAtomic, fsyncDir } from '../core/atomic.js';
 import { KeyedMutex } from '../core/mutex.js';
 import { RegistryError, errors } from './errors.js';
 import { algorithmOf, hasherFor, digestOf } from './names.js';
-import type { Descriptor, ParsedManifest } from './manifest.js';
+import type { ParsedManifest } from './manifest.js';
+import type { Descriptor } from '../core/wire/descriptor.js';
 
 export interface StoredManifest { digest: string; mediaType: string; size: number; body: Buffer }
 export interface UploadInfo { id: string; name: string; alg: string; started: string; size: number }
@@ -309,7 +310,7 @@ export class Storage {
     const dir = this.uploadDir(u.id);
     const file = join(dir, 'data');
     const alg = algorithmOf(digest);
-    let st = this.hashes.get(u.id);
+    const st = this.hashes.get(u.id);
     let actual: string;
     if (st && st.offset === u.size && st.alg === alg) actual = `${alg}:${st.hash.digest('hex')}`;
     else actual = await hashFile(file, alg);

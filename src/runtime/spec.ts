@@ -14,7 +14,7 @@ import { containerSeccomp, type OciSeccomp } from './seccomp.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { HostConfig } from '../engine/containers/types.js';
+import type { HostConfig } from '../core/wire/host-config.js';
 
 // ---------------------------------------------------------------- OCI types
 

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Daemon, startDaemon, importBusybox, makeTar, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, makeTar, BERTH } from '../helpers.js';
 
 let d: Daemon;
 let id: string;

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Daemon, RealDockerd, startDaemon, importBusybox, tempDir, run, makeTar } from '../helpers.js';
+import { type Daemon, RealDockerd, startDaemon, importBusybox, tempDir, run, makeTar } from '../helpers.js';
 
 let d: Daemon;
 let work: string;

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run } from '../helpers.js';
 
 let d: Daemon;
 let dir: string;

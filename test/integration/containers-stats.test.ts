@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {

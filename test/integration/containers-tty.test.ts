@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {

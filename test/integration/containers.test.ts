@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {
@@ -372,17 +372,20 @@ test('run -i: the end of stdin reaches the container while it writes, through be
   for (const [i, cli] of (['berth', 'docker', 'berth', 'docker'] as const).entries()) {
     const name = `runi-late-${cli}${'x'.repeat(i * 5)}`;
     const argv = cli === 'berth' ? `${BERTH} -H ${d.host}` : 'docker';
-    const pipeline = runGroup(`(sleep 2; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
-      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, 30_000);
+    // The input waits for the test's word (a file), so it comes only once conmon is stopped.
+    const go = join(d.dir, `${name}.go`);
+    const pipeline = runGroup(`(until [ -e ${go} ]; do sleep 0.1; done; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
+      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, 60_000);
     let conmon = 0;
-    for (const deadline = Date.now() + 10_000; !conmon && Date.now() < deadline; await sleep(50)) {
+    for (const deadline = Date.now() + 30_000; !conmon && Date.now() < deadline; await sleep(50)) {
       const id = (await d.berth(['inspect', '-f', '{{.Id}} {{.State.Running}}', name])).stdout.trim();
       const [full, running] = id.split(' ');
       if (running === 'true') conmon = Number(readFileSync(join(d.execRoot, 'containers', full!, 'conmon.pid'), 'utf8'));
     }
     assert.ok(conmon > 0, `${cli}: the container did not start`);
     process.kill(conmon, 'SIGSTOP');
-    await sleep(3000);
+    writeFileSync(go, '');
+    await sleep(2000);
     process.kill(conmon, 'SIGCONT');
     const r = await pipeline;
     assert.equal(r.code, 0, `${cli}: ${r.stderr}`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { Daemon, startDaemon, importBusybox, run, http, tempDir } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, run, http, tempDir } from '../helpers.js';
 import { RegistryProc, writeOciLayout } from '../registry-helpers.js';
 
 let d: Daemon;

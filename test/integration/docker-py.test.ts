@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, run, REPO } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, run, REPO } from '../helpers.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-docker lives
 

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Daemon, RealDockerd, startDaemon, importBusybox, busyboxTar, tempDir } from '../helpers.js';
+import { type Daemon, RealDockerd, startDaemon, importBusybox, busyboxTar, tempDir } from '../helpers.js';
 
 let berth: Daemon;
 let docker: RealDockerd;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, http, makeTar, run, tempDir } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, http, makeTar, run, tempDir } from '../helpers.js';
 
 let d: Daemon;
 let scratch: string;

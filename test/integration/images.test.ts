@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Daemon, startDaemon, busyboxTar, importBusybox, http, makeTar } from '../helpers.js';
+import { type Daemon, startDaemon, busyboxTar, importBusybox, http, makeTar } from '../helpers.js';
 
 let d: Daemon;
 let id: string;

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, makeTar } from '../helpers.js';
+import { type Daemon, startDaemon, makeTar } from '../helpers.js';
 
 let d: Daemon;
 before(async () => { d = await startDaemon(); });

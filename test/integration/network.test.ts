@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { get } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, busyboxTar, http, run } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, busyboxTar, http, run } from '../helpers.js';
 
 let d: Daemon;
 const BASE = 20000 + Math.floor(Math.random() * 20000);

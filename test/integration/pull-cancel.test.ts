@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, http, makeTar } from '../helpers.js';
+import { type Daemon, startDaemon, http, makeTar } from '../helpers.js';
 import { sha256 } from '../registry-helpers.js';
 
 /** Holds a blob's bytes after `at` until opened. */

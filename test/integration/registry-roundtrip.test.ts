@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run } from '../helpers.js';
 import { RegistryProc } from '../registry-helpers.js';
 
 let d: Daemon;

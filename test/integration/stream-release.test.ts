@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, http } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, http } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, run, tempDir, BERTH, type RunResult } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, run, tempDir, BERTH, type RunResult } from '../helpers.js';
 
 let d: Daemon;
 let home: string;

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, startDaemon, importBusybox, busyboxTar, http, makeTar, run, tempDir } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, busyboxTar, http, makeTar, run, tempDir } from '../helpers.js';
 
 let d: Daemon;
 let scratch: string;

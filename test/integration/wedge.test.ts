@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { Daemon, startDaemon, importBusybox, http, run, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, http, run, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyChanges } from '../../src/build/changes.js';
+import { applyChanges } from '../../src/dockerfile/changes.js';
 
 test('--change applies the config-only Dockerfile instructions', () => {
   const c = applyChanges({ Env: ['A=1'] }, [

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseChallenges, decodeAuthHeader } from '../../src/distribution/auth.js';
-import { parseManifest, selectPlatform, MT } from '../../src/distribution/manifest.js';
+import { parseManifest, selectPlatform } from '../../src/distribution/manifest.js';
+import { MediaType as MT } from '../../src/core/wire/media-types.js';
 import { RegistryHosts } from '../../src/distribution/endpoints.js';
 import { splitSearchTerm, registryFromServerAddress } from '../../src/engine/distribution/service.js';
 import { pullTarget } from '../../src/engine/distribution/pull.js';

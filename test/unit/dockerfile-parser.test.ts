@@ -1,11 +1,11 @@
 /** Dockerfile parsing, variable substitution and .dockerignore matching. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDockerfile, parseKeyValues } from '../../src/build/parser.js';
-import { processWord, processWords } from '../../src/build/shell-lex.js';
-import { isIgnored, parseDockerignore } from '../../src/build/dockerignore.js';
-import { BuildContext } from '../../src/build/context.js';
-import { unpackContext } from '../../src/build/unpack.js';
+import { parseDockerfile, parseKeyValues } from '../../src/dockerfile/parser.js';
+import { processWord, processWords } from '../../src/dockerfile/shell-lex.js';
+import { isIgnored, parseDockerignore } from '../../src/dockerfile/dockerignore.js';
+import { BuildContext } from '../../src/dockerfile/context.js';
+import { unpackContext } from '../../src/dockerfile/unpack.js';
 import { encodeHeader, padding, TAR_END } from '../../src/archive/tar-writer.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatRows, renderOne, templateSource } from '../../src/cli/format/formatter.js';
-import { TemplateError } from '../../src/cli/format/template.js';
+import { TemplateError } from '../../src/cli/format/template/index.js';
 
 const HEADERS = {
   ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileTemplate, Template, TemplateError } from '../../src/cli/format/template.js';
+import { compileTemplate, Template, TemplateError } from '../../src/cli/format/template/index.js';
 
 // Expected outputs below were checked against the docker CLI (Go text/template).
 const render = (src: string, data: unknown = {}, opts?: Parameters<typeof compileTemplate>[2]) => compileTemplate(src, undefined, opts)(data);

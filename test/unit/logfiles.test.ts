@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, renameSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LogKeeper, logDetails, logFiles, logRotation, ramInBytes, settleLogConfig } from '../../src/engine/containers/logfiles.js';
+import { LogKeeper, logDetails, logFiles, logRotation, settleLogConfig } from '../../src/engine/containers/logfiles.js';
+import { ramInBytes } from '../../src/core/byte-sizes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-logfiles-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  parseK8sLine, readLogs, writeDockerJsonLine, parseSince, parseDuration, formatTimestamp, K8sJoiner,
-  type LogRecord, type ReadLogOptions,
-} from '../../src/engine/containers/logs.js';
+import { readLogs, type ReadLogOptions } from '../../src/engine/containers/logs.js';
+import { parseK8sLine, writeDockerJsonLine, formatTimestamp, K8sJoiner, type LogRecord } from '../../src/runtime/k8s-file.js';
+import { parseGoDuration as parseDuration, parseTimestampOrDuration as parseSince } from '../../src/core/go-time.js';
 
 const BASE = 1795385558_000_000_000n; // 2026-11-22T22:12:38Z
 

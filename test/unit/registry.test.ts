@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { isName, checkDigest, isTag, digestOf } from '../../src/registry/names.js';
-import { parseManifest, referencedDigests, referrerDescriptor, MT } from '../../src/registry/manifest.js';
+import { parseManifest, referencedDigests, referrerDescriptor } from '../../src/registry/manifest.js';
+import { MediaType as MT } from '../../src/core/wire/media-types.js';
 import { TokenSigner } from '../../src/registry/auth/jwt.js';
 import { AccessPolicy, parseRuleFlag } from '../../src/registry/auth/access.js';
 import { parseHtpasswd, Htpasswd } from '../../src/registry/auth/htpasswd.js';
@@ -18,7 +19,7 @@ import { parseRange, parseContentRange, uploadRange } from '../../src/registry/h
 import { RateLimiter } from '../../src/registry/ratelimit.js';
 import { FailedLogins } from '../../src/registry/auth/lockout.js';
 import { searchRepositories } from '../../src/registry/search.js';
-import { RegistryError } from '../../src/registry/errors.js';
+import type { RegistryError } from '../../src/registry/errors.js';
 import { Storage } from '../../src/registry/storage.js';
 import { collectGarbage } from '../../src/registry/gc.js';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { buildSpec, buildExecProcess, resolveCaps, specToJson, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciSpec } from '../../src/runtime/spec.js';
 import { resolveUser } from '../../src/runtime/user.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import type { HostConfig } from '../../src/engine/containers/types.js';
+import type { HostConfig } from '../../src/core/wire/host-config.js';
 
 const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 const SWAP = V2 || existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frame, Demuxer, demux, type StdChunk } from '../../src/api/stdcopy.js';
+import { frame, Demuxer, demux, type StdChunk } from '../../src/core/wire/stdcopy.js';
 
 test('frame writes the 8-byte header', () => {
   const f = frame(1, Buffer.from('hi\n'));

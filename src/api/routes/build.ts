@@ -1,7 +1,7 @@
 /** /build, /commit and /containers/{id}/changes: decode, call the build service, encode Docker's answer. */
 import { InvalidArgumentError, messageOf } from '../../core/errors.js';
 import { BuildError } from '../../engine/build/builder.js';
-import type { ContainerConfig } from '../../engine/images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 

@@ -2,14 +2,14 @@
 import { InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
 import { STATUS_CODES } from 'node:http';
 import { compareApiVersions } from '../../core/version.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/escape.js';
-import type { CreateRequest } from '../../engine/containers/service.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
+import type { CreateRequest } from '../../engine/containers/create.js';
 import { endpointsForVersion, dnsNamesForVersion } from '../wire/network-versions.js';
-import type { HostConfig } from '../../engine/containers/types.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
-import { frame } from '../stdcopy.js';
+import { frame } from '../../core/wire/stdcopy.js';
 import { acceptWebSocket, closeWebSocket, sendMessage } from '../websocket.js';
 import { PassThrough } from 'node:stream';
 import { fieldsOf } from '../wire/decode.js';

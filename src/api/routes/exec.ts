@@ -6,7 +6,7 @@ import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
-import { frame } from '../stdcopy.js';
+import { frame } from '../../core/wire/stdcopy.js';
 
 async function start(ctx: Ctx): Promise<void> {
   const body = await ctx.decode<{ Detach?: boolean; Tty?: boolean }>('ExecStart');

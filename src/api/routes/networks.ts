@@ -1,6 +1,6 @@
 /** /networks/*: decode the request, call the network service, encode Docker's answer. */
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { EndpointConfig } from '../../engine/containers/networking.js';
+import type { EndpointConfig } from '../../engine/containers/record.js';
 import type { CreateNetworkRequest } from '../../engine/networks/types.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';

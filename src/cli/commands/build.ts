@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { encodeHeader, padding, TAR_END } from '../../archive/tar-writer.js';
 import { detectCompression } from '../../archive/compression.js';
 import { looksLikeTar } from '../../archive/tar-buffer.js';
-import { hasExceptions, isIgnored, parseDockerignore, type IgnorePattern } from '../../build/dockerignore.js';
+import { hasExceptions, isIgnored, parseDockerignore, type IgnorePattern } from '../../dockerfile/dockerignore.js';
 import { parseReference } from '../../core/reference.js';
 import { CliExit, type Command } from '../cli.js';
 import { humanSize4 } from '../format/units.js';

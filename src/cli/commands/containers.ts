@@ -2,12 +2,13 @@
 import type { Socket } from 'node:net';
 import { ApiError, type Client } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
-import { Demuxer } from '../../api/stdcopy.js';
-import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/escape.js';
+import { Demuxer } from '../../core/wire/stdcopy.js';
+import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/detach-keys.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
 import { displayablePorts, type ApiPort } from '../format/ports.js';
+import { confirm } from './confirm.js';
 import { CREATE_FLAGS, RUN_ONLY_FLAGS, createRequest, ramInBytes } from './run-options.js';
 import { configuredDetachKeys } from '../credentials.js';
 
@@ -501,15 +502,7 @@ export const pruneCmd: Command = {
     { name: 'filter', type: 'strings', help: 'Provide filter values (e.g. "until=<timestamp>")' },
   ],
   async run(cli, _args, f) {
-    if (!f.force) {
-      cli.out('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
-      const answer = await new Promise<string>((resolve) => {
-        process.stdin.once('data', (b) => resolve(b.toString().trim()));
-        process.stdin.once('end', () => resolve(''));
-      });
-      process.stdin.pause();
-      if (!/^y(es)?$/i.test(answer)) return;
-    }
+    if (!f.force && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
     const client = await cli.client();
     const r = await client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', { query: { filters: encodeFilters(f.filter as string[]) } }).catch(daemonError);
     if (r.ContainersDeleted?.length) cli.out(`Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`);

@@ -2,12 +2,12 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { parseReference, familiarName } from '../../core/reference.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
+import { confirm } from './confirm.js';
 import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
 
@@ -229,17 +229,6 @@ export const history: Command = {
     cli.out(formatRows(format, out, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
   },
 };
-
-async function confirm(cli: Cli, warning: string): Promise<boolean> {
-  cli.out(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 export const prune: Command = {
   usage: 'image prune [OPTIONS]',

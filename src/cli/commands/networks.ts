@@ -3,6 +3,7 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 
 interface NetworkEntry { Id: string; Name: string; Driver: string; Scope: string; Created: string; EnableIPv6: boolean; Internal: boolean; Labels: Record<string, string> | null }
@@ -127,15 +128,7 @@ export const prune: Command = {
     { name: 'filter', type: 'strings', help: 'Provide filter values (e.g. "until=<timestamp>")' },
   ],
   async run(cli, _args, f) {
-    if (!f.force) {
-      cli.out('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ');
-      const answer = await new Promise<string>((resolve) => {
-        process.stdin.once('data', (b) => resolve(b.toString().trim()));
-        process.stdin.once('end', () => resolve(''));
-      });
-      process.stdin.pause();
-      if (!/^y(es)?$/i.test(answer)) return;
-    }
+    if (!f.force && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
     const client = await cli.client();
     const r = await client.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: encodeFilters(f.filter as string[]) } }).catch(daemonError);
     if (r.NetworksDeleted?.length) cli.out(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);

@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FlagDef, FlagValues } from '../../core/flags.js';
+import { ramInBytes as ramInBytesOf } from '../../core/byte-sizes.js';
+import { parseGoDuration } from '../../core/go-time.js';
 import { CliExit } from '../cli.js';
 import { parsePublish } from '../format/ports.js';
 
@@ -90,28 +92,17 @@ export const RUN_ONLY_FLAGS: FlagDef[] = [
   { name: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
 ];
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/** docker's RAMInBytes: "2g", "512m", "1024" (bytes). */
+/** A size flag's value in bytes (docker's RAMInBytes: "2g", "512m", "1024"); docker's words when it is not one. */
 export function ramInBytes(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(v.trim());
   const name = flag === 'memory' ? '-m, --memory' : `--${flag}`;
-  if (!m) throw new CliExit(125, `invalid argument "${v}" for "${name}" flag: invalid size: '${v}'\nSee 'berth run --help'.`);
-  return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+  try { return ramInBytesOf(v); } catch (e) {
+    throw new CliExit(125, `invalid argument "${v}" for "${name}" flag: ${(e as Error).message}\nSee 'berth run --help'.`);
+  }
 }
 
 /** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
 function durationNs(flag: string, v: string): number {
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let m: RegExpExecArray | null;
-  let consumed = '';
-  while ((m = re.exec(v))) {
-    consumed += m[0];
-    total += Number(m[1]) * { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as 'ns'];
-  }
-  if (consumed !== v || !v) throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: time: invalid duration "${v}"`);
-  return Math.round(total);
+  try { return Number(parseGoDuration(v)); } catch (e) { throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: ${(e as Error).message}`); }
 }
 
 function envFiles(paths: string[]): string[] {

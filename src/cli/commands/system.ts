@@ -1,10 +1,11 @@
 /** System commands: version, info, events, system df, system check. */
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../../core/version.js';
 import { encodeFilters } from '../../core/filters.js';
+import { parseTimestampOrDuration, timestampString } from '../../core/go-time.js';
 import { ConnectError } from '../../client/client.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows, renderOne } from '../format/formatter.js';
-import { TemplateError } from '../format/template.js';
+import { TemplateError } from '../format/template/index.js';
 import { bytesSize, createdSince, humanSize, humanSize4 } from '../format/units.js';
 
 const goArch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
@@ -136,17 +137,10 @@ export function infoText(i: Record<string, any>, context: string): string {
 }
 
 
-/** `--since`/`--until` as docker accepts them: unix time, RFC 3339, or a duration ago ("10m"). */
+/** `--since`/`--until` as docker sends them (GetTimestamp): unix time as given, else RFC 3339 or a duration ago ("10m") resolved here. */
 export function toTimestamp(v: string, now = Date.now()): string {
   if (/^\d+(\.\d+)?$/.test(v)) return v;
-  const dur = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(v);
-  if (dur) {
-    const secs: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-    return ((now / 1000) - Number(dur[1]) * secs[dur[2]]).toFixed(9);
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CliExit(1, `invalid value "${v}": expected a unix timestamp, an RFC 3339 date or a duration like 10m`);
-  return (t / 1000).toFixed(9);
+  try { return timestampString(parseTimestampOrDuration(v, new Date(now))); } catch (e) { throw new CliExit(1, (e as Error).message); }
 }
 
 function rfc3339Nano(timeNano: number): string {

@@ -3,6 +3,7 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 import { humanSize } from '../format/units.js';
 
@@ -106,15 +107,7 @@ export const prune: Command = {
     { name: 'filter', type: 'strings', help: 'Provide filter values (e.g. "label=<label>")' },
   ],
   async run(cli, _args, f) {
-    if (!f.force) {
-      cli.out(`WARNING! This will remove ${f.all ? 'all' : 'anonymous'} local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] `);
-      const answer = await new Promise<string>((resolve) => {
-        process.stdin.once('data', (b) => resolve(b.toString().trim()));
-        process.stdin.once('end', () => resolve(''));
-      });
-      process.stdin.pause();
-      if (!/^y(es)?$/i.test(answer)) return;
-    }
+    if (!f.force && !(await confirm(cli, `WARNING! This will remove ${f.all ? 'all' : 'anonymous'} local volumes not used by at least one container.`))) return;
     const filters = [...(f.filter as string[]), ...(f.all ? ['all=true'] : [])];
     const client = await cli.client();
     const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } }).catch(daemonError);

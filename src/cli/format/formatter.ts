@@ -13,7 +13,7 @@
  */
 import { goJson } from './gofmt.js';
 import { TabWriter } from './table.js';
-import { Template, TemplateError, type TemplateFunc } from './template.js';
+import { Template, TemplateError, type TemplateFunc } from './template/index.js';
 
 /** Header text for a field, or a function computing it from the field's arguments (e.g. `.Label "x"`). */
 export type HeaderValue = string | ((...args: any[]) => string);

@@ -12,31 +12,37 @@
  *
  * Stages a target does not need are not built; stages that do not depend
  * on each other build at the same time, their output kept in stage order.
+ * Which stages, and what they depend on, is dockerfile/stages.ts's plan; the
+ * cache lookup is cache.ts. Over 400 lines: this is the instruction executor,
+ * one class whose instructions share the stage state.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { writeLoneFile } from '../../build/unpack.js';
+import { writeLoneFile } from '../../dockerfile/unpack.js';
 import { chainIds, shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { parseGoDuration } from '../../core/go-time.js';
 import { familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
-import { BuildContext, cleanContextPath } from '../../build/context.js';
-import { parseDockerfile, parseKeyValues, parseTrigger, splitRawWords, type Dockerfile, type Node } from '../../build/parser.js';
-import { envMap, processWord, processWords, type Env } from '../../build/shell-lex.js';
+import { BuildContext, cleanContextPath } from '../../dockerfile/context.js';
+import { parseDockerfile, parseKeyValues, parseTrigger, splitRawWords, type Dockerfile, type Node } from '../../dockerfile/parser.js';
+import { envMap, processWord, processWords, type Env } from '../../dockerfile/shell-lex.js';
+import { metaEnv, neededStages, planStages, stageRef, targetStage, type Stage } from '../../dockerfile/stages.js';
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
 import { snapshotLease, type ImageService } from '../images/service.js';
-import type { ContainerConfig, ImageRecord } from '../images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { ImageRecord } from '../images/types.js';
 import { Tree } from '../../archive/tree.js';
+import { BuildCache } from './cache.js';
 import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';
 import { createImage } from './image.js';
 import { commitSnapshot } from './layers.js';
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
-const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
 export interface BuildOptions {
   context: BuildContext;
@@ -73,16 +79,6 @@ export class BuildCancelledError extends BerthError {
 /** A build failure with the exit code the CLI should leave with. */
 export class BuildError extends BerthError {
   constructor(message: string, readonly code = 1) { super(message, 500); }
-}
-
-interface Stage {
-  index: number;
-  name?: string;
-  from: Node;
-  nodes: Node[];
-  deps: Set<number>;
-  /** First step number of this stage. */
-  firstStep: number;
 }
 
 interface StageState {
@@ -126,13 +122,8 @@ function goDuration(ns: number): string {
   const sec = Number(s.toFixed(9)).toString();
   return h ? `${h}h${m}m${sec}s` : m ? `${m}m${sec}s` : `${sec}s`;
 }
-function parseGoDuration(v: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const mult: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0; let consumed = 0;
-  for (const m of v.matchAll(re)) { total += Number(m[1]) * mult[m[2]!]!; consumed += m[0].length; }
-  if (consumed !== v.length || !v) throw new InvalidArgumentError(`time: invalid duration "${v}" for --${flag}`);
-  return Math.round(total);
+function flagDuration(v: string, flag: string): number {
+  try { return Number(parseGoDuration(v)); } catch (e) { throw new InvalidArgumentError(`${(e as Error).message} for --${flag}`); }
 }
 
 function parseFlags(node: Node, allowed: string[]): Map<string, string> {
@@ -160,16 +151,6 @@ function setEnv(list: string[] | null | undefined, k: string, v: string): string
   return out;
 }
 
-/** The fields of a container config that decide whether a cached image fits (Docker's compare). */
-function cacheView(c: ContainerConfig | undefined): string {
-  const x = c ?? {};
-  return JSON.stringify([
-    x.Cmd ?? null, x.Entrypoint && x.Entrypoint.length ? x.Entrypoint : null, x.Env ?? [], x.Labels ?? {}, Object.keys(x.ExposedPorts ?? {}).sort(),
-    Object.keys(x.Volumes ?? {}).sort(), x.User ?? '', x.WorkingDir ?? '', x.Shell ?? null, x.Healthcheck ?? null, x.StopSignal ?? '',
-    x.OnBuild ?? null, !!x.Tty, !!x.OpenStdin,
-  ]);
-}
-
 export class Builder {
   private stepTotal = 0;
   private usedArgs = new Set<string>();
@@ -180,13 +161,16 @@ export class Builder {
   private df!: Dockerfile;
   private holds: Array<() => void> = [];
   private failedContainers: string[] = [];
+  private readonly cache: BuildCache;
 
   constructor(
     private readonly images: ImageService,
     private readonly containers: ContainerService,
     private readonly o: BuildOptions,
     private readonly out: BuildOutput,
-  ) {}
+  ) {
+    this.cache = new BuildCache(images, o.cacheFrom);
+  }
 
   async build(): Promise<Digest> {
     const dfPath = cleanContextPath(this.o.dockerfile || 'Dockerfile');
@@ -200,16 +184,14 @@ export class Builder {
     this.df = parseDockerfile(text);
     for (const w of this.df.warnings) this.out.stream(w + '\n');
     if (this.df.nodes.length === 0) throw new InvalidArgumentError('the Dockerfile (Dockerfile) cannot be empty');
-    this.plan();
-    const targetIdx = this.o.target !== undefined
-      ? this.stages.findIndex((s) => s.name === this.o.target!.toLowerCase())
-      : this.stages.length - 1;
+    const plan = planStages(this.df, this.o.buildArgs);
+    this.stages = plan.stages;
+    this.metaArgNodes = plan.metaArgNodes;
+    this.metaArgs = plan.metaArgs;
+    for (const k of plan.usedArgs) this.usedArgs.add(k);
+    const targetIdx = targetStage(this.stages, this.o.target);
     if (targetIdx < 0) throw new InvalidArgumentError(`failed to reach build target ${this.o.target} in Dockerfile`);
-    // Only what the target needs, each stage once.
-    const needed = new Set<number>();
-    const want = (i: number) => { if (needed.has(i)) return; needed.add(i); for (const d of this.stages[i]!.deps) want(d); };
-    want(targetIdx);
-    const order = [...needed].sort((a, b) => a - b);
+    const order = neededStages(this.stages, targetIdx);
     // --label: one more LABEL step at the end of the target stage.
     const labels = Object.entries(this.o.labels);
     if (labels.length) {
@@ -258,70 +240,13 @@ export class Builder {
     if (this.o.signal?.aborted) throw new BuildCancelledError();
   }
 
-  /** Split the Dockerfile into global ARGs and stages, and find what each stage needs. */
-  private plan(): void {
-    let cur: Stage | undefined;
-    for (const n of this.df.nodes) {
-      if (n.cmd === 'from') {
-        cur = { index: this.stages.length, from: n, nodes: [], deps: new Set(), firstStep: 0 };
-        this.stages.push(cur);
-        continue;
-      }
-      if (!cur) {
-        if (n.cmd !== 'arg') throw new InvalidArgumentError(`dockerfile parse error line ${n.line}: no build stage in current context`);
-        this.metaArgNodes.push(n);
-        for (const w of splitRawWords(n.args, this.df.escape)) {
-          const eq = w.indexOf('=');
-          const k = eq < 0 ? w : w.slice(0, eq);
-          const given = Object.prototype.hasOwnProperty.call(this.o.buildArgs, k) ? this.o.buildArgs[k] : undefined;
-          const env = this.metaEnv();
-          this.metaArgs.set(k, given ?? (eq < 0 ? undefined : processWord(w.slice(eq + 1), env, this.df.escape)));
-          if (given !== undefined) this.usedArgs.add(k);
-        }
-        continue;
-      }
-      cur.nodes.push(n);
-    }
-    if (this.stages.length === 0) throw new InvalidArgumentError('dockerfile parse error: no build stage in current context');
-    for (const s of this.stages) {
-      const words = processWords(s.from.args, this.metaEnv(), this.df.escape);
-      if (words.length === 3 && words[1]!.toLowerCase() === 'as') {
-        const name = words[2]!.toLowerCase();
-        if (!STAGE_NAME.test(name)) throw new InvalidArgumentError(`invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
-        if (this.stages.some((o) => o !== s && o.name === name)) throw new InvalidArgumentError(`duplicate name ${name}`);
-        s.name = name;
-      } else if (words.length !== 1) {
-        throw new InvalidArgumentError(`dockerfile parse error line ${s.from.line}: FROM requires either one or three arguments`);
-      }
-      const base = this.stageRef(words[0]!, s.index);
-      if (base !== undefined) s.deps.add(base);
-      for (const n of s.nodes) {
-        if (n.cmd !== 'copy') continue;
-        const from = n.flags.find((f) => f.startsWith('--from='));
-        if (!from) continue;
-        const ref = this.stageRef(processWord(from.slice(7), this.metaEnv(), this.df.escape), s.index);
-        if (ref !== undefined) s.deps.add(ref);
-      }
-    }
-  }
-
   /** The index of an earlier stage `name` denotes (by name or number), if it names one. */
   private stageRef(name: string, before: number): number | undefined {
-    const lower = name.toLowerCase();
-    const byName = this.stages.findIndex((s, i) => i < before && s.name === lower);
-    if (byName >= 0) return byName;
-    if (/^\d+$/.test(name)) {
-      const i = Number(name);
-      if (i >= before) throw new InvalidArgumentError(`invalid from flag value ${name}: refers to current build stage or a later one`);
-      return i;
-    }
-    return undefined;
+    return stageRef(this.stages, name, before);
   }
 
   private metaEnv(): Env {
-    const m = new Map<string, string>();
-    for (const [k, v] of this.metaArgs) if (v !== undefined) m.set(k, v);
-    return m;
+    return metaEnv(this.metaArgs);
   }
 
   /** Variables an instruction may expand: ENV over ARG. */
@@ -424,7 +349,7 @@ export class Builder {
           const k = eq < 0 ? w : w.slice(0, eq);
           const def = eq < 0 ? undefined : word(w.slice(eq + 1));
           let v: string | undefined;
-          if (Object.prototype.hasOwnProperty.call(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) { v = this.o.buildArgs[k]!; this.usedArgs.add(k); }
+          if (Object.hasOwn(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) { v = this.o.buildArgs[k]!; this.usedArgs.add(k); }
           else v = def ?? this.metaArgs.get(k);
           st.args.set(k, v);
           parts.push(eq < 0 ? k : `${k}=${def}`);
@@ -499,7 +424,7 @@ export class Builder {
       const json = n.json ?? (rest.startsWith('[') ? (() => { try { return JSON.parse(rest) as string[]; } catch { return undefined; } })() : undefined);
       const test = json ? ['CMD', ...json] : ['CMD-SHELL', rest];
       hc = { Test: test };
-      const dur = (k: string, key: string) => { const v = flags.get(k); if (v) { const ns = parseGoDuration(v, k); if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`); hc[key] = ns; } };
+      const dur = (k: string, key: string) => { const v = flags.get(k); if (v) { const ns = flagDuration(v, k); if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`); hc[key] = ns; } };
       dur('interval', 'Interval'); dur('timeout', 'Timeout'); dur('start-period', 'StartPeriod'); dur('start-interval', 'StartInterval');
       if (flags.has('retries')) {
         const r = Number(flags.get('retries'));
@@ -531,64 +456,12 @@ export class Builder {
   /** Use a cached child of the current image made with the same config, if there is one. */
   private async probe(st: StageState, cc: ContainerConfig, write: (t: string) => void): Promise<boolean> {
     if (this.o.noCache) return false;
-    const parent = st.image?.id;
-    const want = cacheView(cc);
-    const allowed = this.o.cacheFrom.length ? await this.cacheFromSet() : undefined;
-    let hit: ImageRecord | undefined;
-    for (const rec of this.images.store.list()) {
-      if ((rec.parent ?? undefined) !== parent) continue;
-      if (allowed && !allowed.has(rec.id)) continue;
-      const cfg = await this.images.config(rec.id);
-      if (!cfg.container_config || cacheView(cfg.container_config) !== want) continue;
-      if (!hit || Date.parse(cfg.created ?? '') > Date.parse((await this.images.config(hit.id)).created ?? '')) hit = rec;
-    }
-    if (!hit && allowed) hit = await this.cacheFromHistory(st, cc);
+    const hit = await this.cache.lookup(st.image, st.config, cc);
     if (!hit) return false;
     write(' ---> Using cache\n');
     this.holds.push(this.images.leases.hold(chainIds(hit.layers.map((l) => l.diffId))));
     st.image = hit;
     return true;
-  }
-
-  private cacheFromIds?: Set<string>;
-  /** With --cache-from, only those images and their ancestors are cache. */
-  private async cacheFromSet(): Promise<Set<string>> {
-    if (this.cacheFromIds) return this.cacheFromIds;
-    const ids = new Set<string>();
-    for (const name of this.o.cacheFrom) {
-      for (let rec = this.images.tryResolve(name); rec && !ids.has(rec.id); rec = rec.parent ? this.images.store.get(rec.parent) : undefined) ids.add(rec.id);
-    }
-    this.cacheFromIds = ids;
-    return ids;
-  }
-
-  /**
-   * A --cache-from image with no parent chain here (loaded or pulled): if its
-   * history continues the current image's with this very step, make the
-   * step's image from its layers.
-   */
-  private async cacheFromHistory(st: StageState, cc: ContainerConfig): Promise<ImageRecord | undefined> {
-    const parentCfg = st.image ? await this.images.config(st.image.id) : undefined;
-    const ph = parentCfg?.history ?? [];
-    const pd = parentCfg?.rootfs.diff_ids ?? [];
-    const createdBy = cc.Cmd!.join(' ');
-    for (const name of this.o.cacheFrom) {
-      const src = this.images.tryResolve(name);
-      if (!src) continue;
-      const cfg = await this.images.config(src.id);
-      const h = cfg.history ?? [];
-      if (h.length <= ph.length || h[ph.length]!.created_by !== createdBy) continue;
-      if (!ph.every((e, i) => e.created_by === h[i]!.created_by && !!e.empty_layer === !!h[i]!.empty_layer)) continue;
-      if (!pd.every((d, i) => cfg.rootfs.diff_ids[i] === d)) continue;
-      const entry = h[ph.length]!;
-      const layerRef = entry.empty_layer ? undefined : src.layers[pd.length];
-      if (!entry.empty_layer && !layerRef) continue;
-      return createImage(this.images, {
-        parent: st.image, config: { ...st.config, Image: st.image?.id ?? '' }, containerConfig: { ...cc, Image: st.image?.id ?? '' },
-        createdBy, layer: layerRef ? { ref: layerRef, chainId: chainIds([...pd, layerRef.diffId]).at(-1)!, release: () => {} } : undefined,
-      });
-    }
-    return undefined;
   }
 
   /** Prepare a writable snapshot on the current image, mounted; run `fn`; commit what changed. */

@@ -6,9 +6,9 @@ import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseReference, withDefaultTag, isValidTag } from '../../core/reference.js';
 import type { Change } from '../../archive/diff.js';
-import { applyChanges } from '../../build/changes.js';
+import { applyChanges } from '../../dockerfile/changes.js';
 import type { ContainerService } from '../containers/service.js';
-import type { ContainerConfig } from '../images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
 import { createImage } from './image.js';
 import { commitSnapshot, snapshotChanges } from './layers.js';
 

@@ -15,7 +15,7 @@ import { Tree } from '../../archive/tree.js';
 import { decompressStream, detectCompression } from '../../archive/compression.js';
 import { looksLikeTar } from '../../archive/tar-buffer.js';
 import { encodeHeader, padding, TAR_END } from '../../archive/tar-writer.js';
-import { BuildContext, cleanContextPath, hasWildcard, type ContextEntry } from '../../build/context.js';
+import { type BuildContext, cleanContextPath, hasWildcard, type ContextEntry } from '../../dockerfile/context.js';
 import { resolveUser } from '../../runtime/user.js';
 
 export interface CopySource {

@@ -7,7 +7,8 @@
 import type { Digest } from '../../core/digest.js';
 import { hostPlatform } from '../platform.js';
 import type { ImageService } from '../images/service.js';
-import type { ContainerConfig, HistoryEntry, ImageConfig, ImageRecord } from '../images/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { HistoryEntry, ImageConfig, ImageRecord } from '../images/types.js';
 import type { NewLayer } from './layers.js';
 
 export interface NewImage {

@@ -10,7 +10,8 @@ import { PassThrough } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 import { changesOf, copyItems, layerTar, overlayItems, readXattrs, type Change } from '../../archive/diff.js';
 import type { ImageService } from '../images/service.js';
-import { MediaType, type LayerRef } from '../images/types.js';
+import { MediaType } from '../../core/wire/media-types.js';
+import type { LayerRef } from '../images/types.js';
 
 /** Mount points the runtime creates in a rootfs that lacks them: never part of a container's changes. */
 const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', 'dev', 'proc', 'sys']);

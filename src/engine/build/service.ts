@@ -16,7 +16,7 @@ import type { Filters } from '../../core/filters.js';
 import { run } from '../../core/proc.js';
 import { parseReference } from '../../core/reference.js';
 import type { Change } from '../../archive/diff.js';
-import { BuildContext } from '../../build/context.js';
+import { BuildContext } from '../../dockerfile/context.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
 import type { PullRequest } from '../distribution/pull.js';

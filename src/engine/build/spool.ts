@@ -15,7 +15,7 @@ import { Transform, type Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { decompressStream, peek } from '../../archive/compression.js';
 import { looksLikeTar } from '../../archive/tar-buffer.js';
-import { unpackContext, writeLoneFile } from '../../build/unpack.js';
+import { unpackContext, writeLoneFile } from '../../dockerfile/unpack.js';
 
 /** The default cap on what one build context may unpack to: 4 GiB. */
 export const DEFAULT_MAX_CONTEXT_SIZE = 4 * 1024 ** 3;

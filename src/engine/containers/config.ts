@@ -4,9 +4,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import type { ContainerConfig, ImageConfig } from '../images/types.js';
-import { parsePlatform, type Platform } from '../platform.js';
-import type { HostConfig } from './types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { ImageConfig } from '../images/types.js';
+import { parsePlatform } from '../platform.js';
+import type { Platform } from '../../core/wire/descriptor.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

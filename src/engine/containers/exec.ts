@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../../core/errors.js';
-import { parseDetachKeys } from '../../core/escape.js';
+import { parseDetachKeys } from '../../core/detach-keys.js';
 import { readExitCode, resizeStartedTerminal, RuntimeStartError, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
 import { buildExecProcess, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';

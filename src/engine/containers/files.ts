@@ -20,7 +20,8 @@ import { packHandle, rewriteTar } from '../../archive/pack.js';
 import { Tree, type Found } from '../../archive/tree.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { addInitFiles } from './initlayer.js';
-import type { ContainerService, Container } from './service.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 
 /** The X-Docker-Container-Path-Stat document. */
 export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }

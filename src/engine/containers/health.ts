@@ -9,12 +9,21 @@ import { join } from 'node:path';
 import { buildExecProcess, specToJson } from '../../runtime/spec.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH } from './config.js';
-import type { Container, ContainerService } from './service.js';
+import type { Runc } from '../../runtime/runc.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { Container } from './record.js';
 
 interface HealthConfig { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number }
 
 const NS = 1_000_000;
 const MAX_OUTPUT = 4096;
+
+/** What a probe needs of the container service: the container's rootfs and the runtime to exec in it. */
+export interface ProbeHost {
+  readonly snapshotter: Pick<Snapshotter, 'mount'>;
+  readonly runc: Pick<Runc, 'binary' | 'root'>;
+  readonly opts: { readonly execRoot: string };
+}
 
 /** The argv a health test runs, or null when there is none. */
 export function healthArgv(h: HealthConfig | undefined): string[] | null {
@@ -26,7 +35,7 @@ export function healthArgv(h: HealthConfig | undefined): string[] | null {
 }
 
 /** Run one probe with runc exec; resolves with its exit code and (trimmed) output. */
-async function probe(svc: ContainerService, c: Container, argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+async function probe(svc: ProbeHost, c: Container, argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
   const rootfs = await svc.snapshotter.mount(c.rec.Id);
   const user = await resolveUser(rootfs, c.rec.Config.User, c.rec.HostConfig.GroupAdd);
   const env = [...(c.rec.Config.Env ?? [])];
@@ -53,7 +62,7 @@ async function probe(svc: ContainerService, c: Container, argv: string[], timeou
 }
 
 /** Start probing a freshly started container; returns a function that stops it. */
-export function startHealthChecks(svc: ContainerService, c: Container, onChange: (status: string) => void): (() => void) | undefined {
+export function startHealthChecks(svc: ProbeHost, c: Container, onChange: (status: string) => void): (() => void) | undefined {
   const h = c.rec.Config.Healthcheck as HealthConfig | undefined;
   const argv = healthArgv(h);
   if (!argv) return undefined;

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../runtime/spec.js';
-import type { HostConfig } from './types.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 
 /** dockerd's default /dev/shm size (64 MiB). */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;

@@ -7,7 +7,7 @@
  * (engine/networks keeps it in the endpoint's Links as "target:alias").
  */
 import { BerthError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import type { Container } from './service.js';
+import type { Container } from './record.js';
 
 export interface LinkSpec { target: Container; alias: string }
 

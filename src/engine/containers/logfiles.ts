@@ -21,6 +21,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { link, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { BerthError } from '../../core/errors.js';
+import { ramInBytes } from '../../core/byte-sizes.js';
 import { log } from '../../core/log.js';
 import { validateLogConfig } from './logdrivers.js';
 
@@ -65,14 +66,6 @@ export function logDetails(cfg: LogConfig | undefined, labels: Record<string, st
   for (const [k, v] of envMap) if (wanted(k, list(o.env), o['env-regex'])) attrs.set(k, v);
   const esc = (x: string) => encodeURIComponent(x).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
   return [...attrs].map(([k, v]) => `${esc(k)}=${esc(v)}`).sort().join(',');
-}
-
-/** Docker's units.RAMInBytes: "10m", "1.5g", "512k", "10MiB", "100" (bytes); binary multiples. */
-export function ramInBytes(s: string): number {
-  const m = /^(\d+(?:\.\d+)*) ?([kmgtp])?i?b?$/i.exec(s);
-  if (!m) throw new Error(`invalid size: '${s}'`);
-  const mul = 1024 ** ' kmgtp'.indexOf((m[2] ?? ' ').toLowerCase());
-  return Math.floor(Number(m[1]) * mul);
 }
 
 /** The local driver's defaults: five files of 20 MiB. */

@@ -4,30 +4,9 @@
  * implements it; a container service without one refuses volumes and binds.)
  */
 import type { OciMount } from '../../runtime/spec.js';
-import type { ContainerConfig } from '../images/types.js';
-import type { HostConfig } from './types.js';
-import type { Container } from './service.js';
-
-/** One mount of a container as recorded at create (Docker's MountPoint). */
-export interface MountPoint {
-  Type: 'volume' | 'bind' | 'tmpfs';
-  /** Volume name (volumes only). */
-  Name?: string;
-  /** Host path for binds; empty for volumes (the volume's mountpoint is looked up) and tmpfs. */
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  /** The mode string as given in -v (e.g. "ro", "z"), '' for --mount. */
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
-  /** Copy the image's content at Destination into an empty volume on first use. */
-  CopyData?: boolean;
-  /** tmpfs mount options (size=…, mode=…). */
-  TmpfsOptions?: string[];
-  /** Created for this container (image VOLUME, -v /path, --mount without source): removed with rm -v. */
-  Anonymous?: boolean;
-}
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
+import type { Container, MountPoint } from './record.js';
 
 export interface ContainerMounts {
   /** Check and record the create request's mounts; creates named and anonymous volumes and -v bind sources. */

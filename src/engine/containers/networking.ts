@@ -4,18 +4,8 @@
  * (engine/networks implements it; a container service without one runs every
  * container in a private namespace with loopback only.)
  */
-import type { HostConfig } from './types.js';
-import type { Container } from './service.js';
-
-/** One network a container is configured on (Docker's EndpointSettings, the configured part). */
-export interface EndpointConfig {
-  NetworkID: string;
-  Aliases: string[] | null;
-  IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
-  Links?: string[] | null;
-  MacAddress?: string;
-  DriverOpts?: Record<string, string> | null;
-}
+import type { HostConfig } from '../../core/wire/host-config.js';
+import type { Container, EndpointConfig } from './record.js';
 
 /** What a started container's network gives its OCI spec and /etc files. */
 export interface NetAttachment {

@@ -11,7 +11,7 @@
  *   resets the count and the delay (the caller's part).
  */
 
-export interface RestartPolicy { Name?: string; MaximumRetryCount?: number }
+import type { RestartPolicy } from '../../core/wire/host-config.js';
 
 export interface ExitFacts {
   code: number;

@@ -10,14 +10,17 @@ import { totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.js';
-import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/escape.js';
+import { DEFAULT_DETACH_KEYS, EscapeScanner, parseDetachKeys } from '../../core/detach-keys.js';
+import { parseTimestampOrDuration } from '../../core/go-time.js';
 import { readCgroupStats, readNetDev, readProcStat, type CgroupStats } from '../../runtime/cgroups.js';
 import { resizeTerminal, shimPaths } from '../../runtime/shim.js';
+import type { LogRecord } from '../../runtime/k8s-file.js';
 import type { Exec } from './exec.js';
 import { assertReadable } from './logdrivers.js';
 import { logDetails } from './logfiles.js';
-import { parseSince, readLogs, type LogRecord } from './logs.js';
-import type { Container, ContainerService } from './service.js';
+import { readLogs } from './logs.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 import { stoppedDockerStats, toDockerStats, type DockerStats } from './stats.js';
 
 export interface OutputOptions {
@@ -165,7 +168,7 @@ export interface AttachSession {
 /** A log time bound: empty or 0 is none; a bad one is the client's error. */
 function timeBound(v: string | undefined): bigint | undefined {
   if (v === undefined || v === '' || v === '0') return undefined;
-  try { return parseSince(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  try { return parseTimestampOrDuration(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
 }
 
 /**

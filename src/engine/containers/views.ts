@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ZERO_TIME } from '../../core/go-values.js';
-import type { ContainerService, Container } from './service.js';
+import { humanDuration } from '../../core/duration.js';
+import type { Container } from './record.js';
+import type { ContainerService } from './service.js';
 
 const LIST_FILTERS = ['status', 'name', 'id', 'label', 'label!', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose', 'isolation'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -69,7 +71,7 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
       Ports: svc.networking?.ports(c) ?? [],
       Labels: c.rec.Config.Labels ?? {},
       State: c.state.Status,
-      Status: svc.statusText(c),
+      Status: statusText(c),
       HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode ?? 'default' },
       NetworkSettings: { Networks: svc.networking?.endpoints(c) ?? networks(c) },
       Mounts: svc.volumes?.view(c) ?? [],
@@ -138,4 +140,21 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     out.SizeRootFs = rw + await svc.images.size(svc.images.tryResolve(c.rec.Image) ?? { id: c.rec.Image, layers: [], repoDigests: [], addedAt: '' });
   }
   return out;
+}
+
+/** Docker's State.String(): "Up 5 minutes", "Exited (0) 3 seconds ago", "Created". */
+export function statusText(c: Container, now = Date.now()): string {
+  const s = c.state;
+  if (c.removing) return 'Removal In Progress';
+  if (s.Running) {
+    const up = humanDuration(now - Date.parse(s.StartedAt));
+    if (s.Paused) return `Up ${up} (Paused)`;
+    const health = s.Health?.Status;
+    return health ? `Up ${up} (${health === 'starting' ? 'health: starting' : health})` : `Up ${up}`;
+  }
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Dead) return 'Dead';
+  if (s.StartedAt === ZERO_TIME) return 'Created';
+  if (s.FinishedAt === ZERO_TIME) return '';
+  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }

@@ -7,7 +7,8 @@ import { parseReference, withDefaultTag } from '../../core/reference.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient } from '../../distribution/client.js';
 import { readBody } from '../../distribution/http.js';
-import { parseManifest, type Platform } from '../../distribution/manifest.js';
+import { parseManifest } from '../../distribution/manifest.js';
+import type { Platform } from '../../core/wire/descriptor.js';
 import type { DistributionService } from './service.js';
 import { unreachable } from './pull.js';
 

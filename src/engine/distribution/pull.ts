@@ -14,7 +14,8 @@ import { RepositoryClient, type FetchedManifest } from '../../distribution/clien
 import { RegistryError, TransportError } from '../../distribution/errors.js';
 import type { Endpoint } from '../../distribution/endpoints.js';
 import { readBody } from '../../distribution/http.js';
-import { type Descriptor, type ImageManifest, type Platform, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
+import { type ImageManifest, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
+import type { Descriptor, Platform } from '../../core/wire/descriptor.js';
 import type { LayerInfo } from '../../snapshots/snapshotter.js';
 import { hostPlatform, parsePlatform } from '../platform.js';
 import type { ImageConfig, ImageRecord, LayerRef } from '../images/types.js';

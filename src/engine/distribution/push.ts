@@ -14,9 +14,8 @@ import { type Reference, parseReference, fullName, familiarName, familiarString,
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient } from '../../distribution/client.js';
 import { NoCredentialsError, RegistryError } from '../../distribution/errors.js';
-import { MT } from '../../distribution/manifest.js';
 import type { ImageRecord, LayerRef } from '../images/types.js';
-import { MediaType } from '../images/types.js';
+import { MediaType } from '../../core/wire/media-types.js';
 import type { DistributionService } from './service.js';
 import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
 
@@ -163,26 +162,26 @@ async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<
       if (j.config?.digest !== rec.id || j.layers?.length !== rec.layers.length) continue;
       if (!(await Promise.all(j.layers.map((l) => content.has(l.digest)))).every(Boolean)) continue;
       const layers = j.layers.map((l, i) => ({ ...rec.layers[i]!, digest: l.digest, size: l.size, mediaType: l.mediaType }));
-      return { bytes, mediaType: j.mediaType ?? MT.ociManifest, layers };
+      return { bytes, mediaType: j.mediaType ?? MediaType.ociManifest, layers };
     } catch { /* not a manifest we can reuse */ }
   }
   const cfg = await content.info(rec.id);
   const layers: LayerRef[] = [];
   for (const l of rec.layers) layers.push(await compressedForPush(content, l));
   const dockerTypes: Record<string, string> = {
-    [MediaType.dockerLayer]: MT.dockerLayer, [MediaType.ociLayerGzip]: MT.dockerLayer, [MT.dockerForeignLayer]: MT.dockerForeignLayer,
+    [MediaType.dockerLayer]: MediaType.dockerLayer, [MediaType.ociLayerGzip]: MediaType.dockerLayer, [MediaType.dockerForeignLayer]: MediaType.dockerForeignLayer,
   };
   const allDocker = layers.every((l) => dockerTypes[l.mediaType]);
   const m = allDocker
     ? {
-      schemaVersion: 2, mediaType: MT.dockerManifest,
-      config: { mediaType: MT.dockerConfig, size: cfg!.size, digest: rec.id },
+      schemaVersion: 2, mediaType: MediaType.dockerManifest,
+      config: { mediaType: MediaType.dockerConfig, size: cfg!.size, digest: rec.id },
       layers: layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
     }
     : {
       // zstd layers have no Docker media type: OCI then.
-      schemaVersion: 2, mediaType: MT.ociManifest,
-      config: { mediaType: MT.ociConfig, digest: rec.id, size: cfg!.size },
+      schemaVersion: 2, mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: rec.id, size: cfg!.size },
       layers: layers.map((l) => ({ mediaType: l.mediaType === MediaType.dockerLayer ? MediaType.ociLayerGzip : l.mediaType, digest: l.digest, size: l.size })),
     };
   return { bytes: Buffer.from(JSON.stringify(m, null, 3)), mediaType: m.mediaType, layers };

@@ -8,10 +8,12 @@ import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, isValidTag } from '../../core/reference.js';
 import { decompressStream } from '../../archive/compression.js';
-import { applyChanges } from '../../build/changes.js';
-import { hostPlatform, parsePlatform, type Platform } from '../platform.js';
+import { applyChanges } from '../../dockerfile/changes.js';
+import { hostPlatform, parsePlatform } from '../platform.js';
+import type { Platform } from '../../core/wire/descriptor.js';
 import type { ImageService } from './service.js';
-import { MediaType, type ImageConfig, type ImageRecord } from './types.js';
+import { MediaType } from '../../core/wire/media-types.js';
+import type { ImageConfig, ImageRecord } from './types.js';
 
 export interface ImportOptions {
   /** Repository, possibly with a tag ("repo:tag"), or empty for an untagged image. */

@@ -22,7 +22,9 @@ import type { ContentWriter } from '../../content/store.js';
 import { hostPlatform } from '../platform.js';
 import { unpackLayer } from './layers.js';
 import type { ImageService } from './service.js';
-import { MediaType, type Descriptor, type ImageConfig, type ImageRecord, type LayerRef } from './types.js';
+import { MediaType } from '../../core/wire/media-types.js';
+import type { Descriptor } from '../../core/wire/descriptor.js';
+import type { ImageConfig, ImageRecord, LayerRef } from './types.js';
 
 interface ArchiveFile { writer: ContentWriter; size: number }
 

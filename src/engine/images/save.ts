@@ -14,7 +14,8 @@ import { type Digest, hexOf, sha256Digest } from '../../core/digest.js';
 import { SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, fullName } from '../../core/reference.js';
 import type { ImageService } from './service.js';
-import { MediaType, type ImageRecord } from './types.js';
+import { MediaType } from '../../core/wire/media-types.js';
+import type { ImageRecord } from './types.js';
 
 interface SaveItem { rec: ImageRecord; tags: Reference[] }
 

@@ -5,6 +5,7 @@
  */
 import { type Digest, chainIds, shortId, isDigest } from '../../core/digest.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import {
   type Reference, parseReference, withDefaultTag, formatReference, familiarString, familiarName, fullName,
@@ -190,7 +191,7 @@ export class ImageService {
     // before/since compare creation times at full precision, as dockerd does (two builds in one second differ).
     const before = f.before?.length ? await this.createdMsOf(this.resolve(f.before[0])) : undefined;
     const since = f.since?.length ? await this.createdMsOf(this.resolve(f.since[0])) : undefined;
-    const until = f.until?.length ? parseUntil(f.until[0]) : undefined;
+    const until = f.until?.length ? untilSeconds(f.until[0]) : undefined;
     const out: ImageSummary[] = [];
     const precise = new Map<string, number>();
     for (const rec of this.store.list()) {
@@ -432,7 +433,7 @@ export class ImageService {
     const d = filters.dangling;
     if (d?.length && !d.every((v) => ['true', 'false', '1', '0'].includes(v))) throw new InvalidArgumentError(`Invalid filter 'dangling=[${d.join(' ')}]'`);
     const danglingOnly = !(d?.includes('false') || d?.includes('0'));
-    const until = filters.until?.length ? parseUntil(filters.until[0]) : undefined;
+    const until = filters.until?.length ? untilSeconds(filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     const before = await this.layerBytes();
     const candidates: ImageRecord[] = [];
@@ -575,19 +576,6 @@ export function createdSeconds(cfg: ImageConfig, rec: ImageRecord): number {
 function createdMillis(cfg: ImageConfig, rec: ImageRecord): number {
   const t = Date.parse(cfg.created ?? rec.addedAt);
   return Number.isNaN(t) ? 0 : t;
-}
-
-/** `until` as Docker accepts it: unix seconds, RFC 3339 time, or a duration like "24h". */
-export function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const dur = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (dur) {
-    const mult: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-    return Date.now() / 1000 - Number(dur[1]) * mult[dur[2]];
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t / 1000;
 }
 
 export function emptyContainerConfig(): Record<string, unknown> {

@@ -21,6 +21,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceJson, writeJsonAtomic } from '../../core/atomic.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
 import { log } from '../../core/log.js';
@@ -35,10 +36,11 @@ import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../
 import { claimBridge, deleteBridge, hostLinks, notABridge, removeAddress } from '../../network/links.js';
 import { reservePorts, V6_ANY, type PortBinding, type Reservation } from '../../network/ports.js';
 import type { EventBus } from '../events.js';
-import type { Container, ContainerService } from '../containers/service.js';
-import type { ContainerNetworking, EndpointConfig, NetAttachment, PendingAttachment } from '../containers/networking.js';
+import type { Container, EndpointConfig } from '../containers/record.js';
+import type { ContainerService } from '../containers/service.js';
+import type { ContainerNetworking, NetAttachment, PendingAttachment } from '../containers/networking.js';
 import { parseLinks } from '../containers/links.js';
-import type { HostConfig } from '../containers/types.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import { endpointsView, networkSettings, portsList } from './views.js';
 import type { CreateNetworkRequest, EndpointState, IpamConfig, NetworkRecord, RuntimeState } from './types.js';
 
@@ -957,15 +959,6 @@ function bridgeOwned(n: NetworkRecord): boolean {
 function mtuOf(n: NetworkRecord): number | undefined {
   const mtu = Number(n.Options['com.docker.network.driver.mtu']);
   return mtu > 0 ? mtu : undefined;
-}
-
-function untilSeconds(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() / 1000 - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t / 1000;
 }
 
 /** The namespace to hand CNI: none when its mount is gone already. */

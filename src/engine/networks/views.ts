@@ -1,15 +1,22 @@
 /** Networks and container network settings as the Engine API shows them. */
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
-import type { Container } from '../containers/service.js';
+import type { Container } from '../containers/record.js';
 import { sortedKeys } from '../../core/go-json.js';
 import { ZERO_TIME } from '../../core/go-values.js';
-import type { NetworkService } from './service.js';
-import type { NetworkRecord } from './types.js';
+import type { NetworkRecord, RuntimeState } from './types.js';
+
+/** What the views read of the network service: its networks, the containers, and each running one's network state. */
+export interface NetworkViewSource {
+  readonly containers: { list(): Container[] };
+  list(): NetworkRecord[];
+  tryGet(ref: string): NetworkRecord | undefined;
+  runtimeOf(id: string): RuntimeState | undefined;
+}
 
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
-export function networkView(svc: NetworkService, n: NetworkRecord, withContainers = true): Record<string, unknown> {
+export function networkView(svc: NetworkViewSource, n: NetworkRecord, withContainers = true): Record<string, unknown> {
   const { BridgeName: _b, BridgeCreated: _c, ...api } = n;
   const containers: Record<string, unknown> = {};
   if (withContainers) {
@@ -25,11 +32,11 @@ export function networkView(svc: NetworkService, n: NetworkRecord, withContainer
 const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
 
 /** A container holds a network while it has an endpoint there (it runs): dockerd's "in use" for dangling and prune. */
-export function inUse(svc: NetworkService, n: NetworkRecord): boolean {
+export function inUse(svc: NetworkViewSource, n: NetworkRecord): boolean {
   return svc.containers.list().some((c) => svc.runtimeOf(c.rec.Id)?.Endpoints.some((e) => e.NetworkID === n.Id));
 }
 
-export function listNetworks(svc: NetworkService, f: Filters): Record<string, unknown>[] {
+export function listNetworks(svc: NetworkViewSource, f: Filters): Record<string, unknown>[] {
   checkFilterKeys(f, LIST_FILTERS);
   // dockerd's words and statuses (moby daemon/network/filter.go); an unknown type is a plain error there: 500.
   for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new BerthError(`invalid filter: 'type'='${t}'`, 500);
@@ -39,7 +46,7 @@ export function listNetworks(svc: NetworkService, f: Filters): Record<string, un
 }
 
 /** Whether n passes list filters (already checked); `scope` alone also serves inspect's ?scope=. */
-export function matchNetwork(svc: NetworkService, n: NetworkRecord, f: Filters): boolean {
+export function matchNetwork(svc: NetworkViewSource, n: NetworkRecord, f: Filters): boolean {
   if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
   if (f.id?.length && !f.id.some((i) => n.Id.includes(i))) return false;
   if (f.name?.length && !f.name.some((x) => n.Name.includes(x))) return false;
@@ -56,7 +63,7 @@ export function matchNetwork(svc: NetworkService, n: NetworkRecord, f: Filters):
 const EMPTY_EP = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
 
 /** NetworkSettings.Networks: every configured network; addresses while running. */
-export function endpointsView(svc: NetworkService, c: Container): Record<string, unknown> {
+export function endpointsView(svc: NetworkViewSource, c: Container): Record<string, unknown> {
   const mode = c.rec.HostConfig.NetworkMode || 'default';
   if (mode.startsWith('container:')) return {};
   const configured = c.rec.Networks ?? { [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null } };
@@ -82,7 +89,7 @@ export function endpointsView(svc: NetworkService, c: Container): Record<string,
 export interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
 
 /** The list entry's Ports: published bindings while running, and exposed ports. */
-export function portsList(svc: NetworkService, c: Container): ApiPort[] {
+export function portsList(svc: NetworkViewSource, c: Container): ApiPort[] {
   const out: ApiPort[] = [];
   if (!c.state.Running) return out;
   const published = new Set<string>();
@@ -99,7 +106,7 @@ export function portsList(svc: NetworkService, c: Container): ApiPort[] {
 }
 
 /** Inspect's NetworkSettings.Ports: "80/tcp" → bindings (null for exposed only); empty while stopped. */
-export function portsMap(svc: NetworkService, c: Container): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+export function portsMap(svc: NetworkViewSource, c: Container): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
   if (!c.state.Running) return {};
   const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const key of Object.keys(c.rec.Config.ExposedPorts ?? {})) out[key.includes('/') ? key : `${key}/tcp`] = null;
@@ -111,7 +118,7 @@ export function portsMap(svc: NetworkService, c: Container): Record<string, Arra
 }
 
 /** The whole NetworkSettings of inspect; the top-level address fields are the default bridge's, as in Docker. */
-export function networkSettings(svc: NetworkService, c: Container): Record<string, unknown> {
+export function networkSettings(svc: NetworkViewSource, c: Container): Record<string, unknown> {
   const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
   const bridge = rt?.Endpoints.find((e) => e.NetworkName === 'bridge');
   return {

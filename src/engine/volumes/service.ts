@@ -26,10 +26,10 @@ import { compareApiVersions } from '../../core/version.js';
 import { Tree } from '../../archive/tree.js';
 import type { OciMount } from '../../runtime/spec.js';
 import type { EventBus } from '../events.js';
-import type { ContainerConfig } from '../images/types.js';
-import type { ContainerMounts, MountPoint } from '../containers/mounts.js';
-import type { Container } from '../containers/service.js';
-import type { HostConfig } from '../containers/types.js';
+import type { ContainerConfig } from '../../core/wire/container-config.js';
+import type { ContainerMounts } from '../containers/mounts.js';
+import type { Container, MountPoint } from '../containers/record.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 import { type ApiMount, type MountRequest, checkLocalOpts, checkVolumeName, parseBind, parseMount, parseVolumesFrom } from './specs.js';
 import { parseGoBool } from '../../core/go-values.js';
 

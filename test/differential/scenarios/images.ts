@@ -245,7 +245,7 @@ scenario({
   name: 'images: import a rootfs (fromSrc=-) with repo, tag, message and changes; a bad one',
   allow: [
     { at: /^import unreachable url\.(status|message)$/, why: 'dockerd 20.10 answers an unreachable fromSrc URL 500 with Go\'s HTTP client error; berthd answers 400 naming the URL (the client gave it)' },
-    { at: /^neither\.(status|message)$/, why: 'dockerd 20.10 takes neither fromImage nor fromSrc as an import from the URL "" (500 "Get \"http:\": http: no Host in request URL"); berthd answers 400 "fromImage or fromSrc is required"' },
+    { at: /^neither\.(status|message)$/, why: 'dockerd 20.10 takes neither fromImage nor fromSrc as an import from the URL "" (500 "Get "http:": http: no Host in request URL"); berthd answers 400 "fromImage or fromSrc is required"' },
   ],
   async run(s, rec) {
     const rootfs = await makeTar({ 'etc/': { type: 'directory' }, 'etc/hello': 'hello' });

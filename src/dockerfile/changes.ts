@@ -3,7 +3,7 @@
  * touch an image's config, applied to a ContainerConfig.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ContainerConfig } from '../engine/images/types.js';
+import type { ContainerConfig } from '../core/wire/container-config.js';
 
 const ALLOWED = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
 

@@ -1,7 +1,7 @@
 /** Detach keys: parsing docker's key specs and catching the sequence in a byte stream. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EscapeScanner, parseDetachKeys } from '../../src/core/escape.js';
+import { EscapeScanner, parseDetachKeys } from '../../src/core/detach-keys.js';
 
 test('parseDetachKeys: ctrl-letters, ctrl-punctuation, plain characters, errors', () => {
   assert.deepEqual([...parseDetachKeys('ctrl-p,ctrl-q')], [16, 17]);
