@@ -67,6 +67,29 @@ export class EventBus {
     this.emitter.on('event', fn);
     return () => this.emitter.off('event', fn);
   }
+
+  /**
+   * GET /events: the past events from `since` (nanoseconds) that pass
+   * `filters`, then new ones as they happen; settles at `until` (at once when
+   * it has passed) or when `signal` aborts.
+   */
+  async follow(o: { since?: number; until?: number; filters: Filters; signal: AbortSignal }, emit: (ev: EngineEvent) => void): Promise<void> {
+    const { since, until, filters } = o;
+    const now = Date.now() * 1e6;
+    const pass = (ev: EngineEvent) => { if (matchEvent(ev, filters)) emit(ev); };
+    if (since !== undefined) for (const ev of this.past(since, until ?? now)) pass(ev);
+    if (until !== undefined && until <= now) return;
+    await new Promise<void>((resolve) => {
+      const unsubscribe = this.subscribe((ev) => {
+        if (until !== undefined && ev.timeNano > until) return;
+        pass(ev);
+      });
+      const done = () => { unsubscribe(); clearTimeout(timer); resolve(); };
+      const timer = until !== undefined ? setTimeout(done, (until - now) / 1e6) : undefined;
+      if (o.signal.aborted) done();
+      else o.signal.addEventListener('abort', done, { once: true });
+    });
+  }
 }
 
 /** The event kinds whose filter takes an event by its actor's ID or name (dockerd's fuzzyMatchName). */

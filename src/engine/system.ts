@@ -8,9 +8,23 @@ import { chainIds } from '../core/digest.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
 import { hostFacts, runtimeVersion } from './host-facts.js';
 import { swarmInfo } from './swarm.js';
-import type { Engine } from './engine.js';
 import { hostPlatform } from './platform.js';
 import { listContainers } from './containers/views.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
+import type { ContainerService } from './containers/service.js';
+import type { EventBus } from './events.js';
+import type { ImageService } from './images/service.js';
+import type { VolumeService } from './volumes/service.js';
+
+/** What /info and /system/df read (the engine hands itself). */
+export interface SystemSources {
+  opts: { dataRoot: string; config: Record<string, unknown> };
+  images: ImageService;
+  containers: ContainerService;
+  volumes: VolumeService;
+  snapshotter: Snapshotter;
+  events: EventBus;
+}
 
 const GIT_COMMIT = 'berth';
 
@@ -112,7 +126,7 @@ function runtimes(cfg: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
+export async function info(engine: SystemSources, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const images = engine.images.store.list();
   const all = engine.containers.list();
   const layers = await engine.snapshotter.listLayers();
@@ -164,7 +178,7 @@ export async function info(engine: Engine, apiVersion = API_VERSION): Promise<Re
 }
 
 /** /system/df: images with their shared bytes; containers, volumes and build cache come with later services. */
-export async function diskUsage(engine: Engine, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
+export async function diskUsage(engine: SystemSources, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const svc = engine.images;
   // As dockerd: the images `docker images` shows (no intermediate build steps), their layers shared among themselves.
   const list = await svc.list({ all: false });

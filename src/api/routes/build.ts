@@ -1,11 +1,6 @@
 /** /build, /commit and /containers/{id}/changes: decode, call the build service, encode Docker's answer. */
-import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
-import { parseReference } from '../../core/reference.js';
-import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
-import { pull } from '../../engine/distribution/pull.js';
+import { InvalidArgumentError, messageOf } from '../../core/errors.js';
 import { BuildError } from '../../engine/build/builder.js';
-import { pruneBuildCache } from '../../engine/build/cache.js';
-import { commitContainer, containerChanges } from '../../engine/build/commit.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -17,15 +12,11 @@ function jsonParam<T>(ctx: Ctx, name: string, def: T): T {
 }
 
 /** X-Registry-Config: base64 JSON of registry → credentials, as the docker CLI sends with a build. */
-function registryConfig(ctx: Ctx): (domain: string) => AuthConfig | undefined {
+function registryConfig(ctx: Ctx): Record<string, unknown> {
   const h = ctx.req.headers['x-registry-config'];
   let all: Record<string, unknown> = {};
   try { all = JSON.parse(Buffer.from(String(Array.isArray(h) ? h[0] : h ?? ''), 'base64').toString('utf8') || '{}') as Record<string, unknown>; } catch { /* no credentials */ }
-  return (domain) => {
-    const hub = domain === 'docker.io';
-    const key = Object.keys(all).find((k) => (hub ? /(^|\/\/)(index\.)?docker\.io(\/|$)/.test(k) : k.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === domain));
-    return key ? decodeAuthHeader(Buffer.from(JSON.stringify(all[key])).toString('base64')) : undefined;
-  };
+  return all;
 }
 
 async function build(ctx: Ctx): Promise<void> {
@@ -48,30 +39,18 @@ async function build(ctx: Ctx): Promise<void> {
     forceRm: ctx.bool('forcerm'),
     remote: ctx.str('remote') || undefined,
   };
-  for (const t of req.tags) {
-    // dockerd 20.10 answers a bad tag with a 500.
-    try { parseReference(t); } catch (e) { throw new SystemError(messageOf(e)); }
-  }
   let write: ((m: unknown) => void) | undefined;
   const wire = (m: unknown) => { write ??= ctx.startStream(); write(m); };
   // With q=1 dockerd holds the build's output back: on success the client gets only the ID, on failure what was held and the error.
   const held: unknown[] = [];
   const send = (m: unknown) => { if (quiet) held.push(m); else wire(m); };
-  const svc = ctx.engine.builds;
   // A client that hangs up cancels its build, as with dockerd.
   const ac = new AbortController();
   ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
-  const registryAuth = registryConfig(ctx);
-  // FROM an image that is not here (or --pull): pulled with the build's credentials, progress in the build's stream.
-  const pullImage = async (image: string) => {
-    const ref = parseReference(image);
-    await pull(ctx.engine.distribution, {
-      image, tag: ref.tag === undefined && ref.digest === undefined ? 'latest' : undefined,
-      auth: registryAuth(ref.domain), emit: (m) => send(m),
-    });
-  };
   try {
-    const id = await svc.build(ctx.req, { ...req, pullImage, signal: ac.signal }, { stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }) });
+    const id = await ctx.engine.builds.run(ctx.req, { ...req, registryAuths: registryConfig(ctx), signal: ac.signal }, {
+      stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }), pull: (m) => send(m),
+    });
     if (quiet) wire({ stream: `${id}\n` });
   } catch (err) {
     for (const m of held) wire(m);
@@ -88,7 +67,7 @@ async function commit(ctx: Ctx): Promise<void> {
   const container = ctx.str('container');
   if (!container) throw new InvalidArgumentError('container is required');
   const body = await ctx.decode<ContainerConfig>('ImageCommit');
-  const id = await commitContainer(ctx.engine.containers, {
+  const id = await ctx.engine.builds.commit({
     container, repo: ctx.str('repo') || undefined, tag: ctx.str('tag') || undefined,
     comment: ctx.str('comment') || undefined, author: ctx.str('author') || undefined,
     pause: ctx.str('pause') === undefined ? true : ctx.bool('pause'), changes: ctx.query.getAll('changes'),
@@ -99,11 +78,11 @@ async function commit(ctx: Ctx): Promise<void> {
 
 export function buildRoutes(r: Router): void {
   r.post('/build', build);
-  r.post('/build/prune', async (ctx) => ctx.send(200, pruneBuildCache(ctx.filters(), ctx.str('keep-storage'))));
+  r.post('/build/prune', async (ctx) => ctx.send(200, ctx.engine.builds.pruneCache(ctx.filters(), ctx.str('keep-storage'))));
   r.post('/commit', commit);
   // No changes is a JSON null in dockerd (a nil slice).
   r.get('/containers/{id}/changes', async (ctx) => {
-    const changes = await containerChanges(ctx.engine.containers, ctx.params.id!);
+    const changes = await ctx.engine.builds.changes(ctx.params.id!);
     ctx.send(200, changes.length ? changes : null);
   });
 }

@@ -1,15 +1,9 @@
 /** /containers/*: decode the request, call the container service, encode Docker's answer. */
-import { ConflictError, InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
+import { InvalidArgumentError, messageOf, statusOf } from '../../core/errors.js';
 import { STATUS_CODES } from 'node:http';
 import { compareApiVersions } from '../../core/version.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
-import { parseTimestampOrDuration } from '../../core/go-time.js';
-import { readLogs } from '../../engine/containers/logs.js';
-import { logDetails } from '../../engine/containers/logfiles.js';
-import { assertReadable } from '../../engine/containers/logdrivers.js';
 import type { CreateRequest } from '../../engine/containers/create.js';
-import { attachOutput, attachStdin, resizeTty, statsSampler } from '../../engine/containers/streams.js';
-import { inspectContainer, listContainers } from '../../engine/containers/views.js';
 import { endpointsForVersion, dnsNamesForVersion } from '../wire/network-versions.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 import { writeToClient } from '../backpressure.js';
@@ -21,12 +15,6 @@ import { PassThrough } from 'node:stream';
 import { fieldsOf } from '../wire/decode.js';
 
 const CONFIG_FIELDS = fieldsOf('ContainerConfig');
-
-function timeParam(ctx: Ctx, name: string): bigint | undefined {
-  const v = ctx.str(name);
-  if (v === undefined || v === '' || v === '0') return undefined;
-  try { return parseTimestampOrDuration(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
-}
 
 /** The detachKeys parameter as bytes (docker's default when absent); a bad spec is a 400. */
 export function detachKeysParam(spec: string | undefined): Buffer {
@@ -41,33 +29,19 @@ function encoder(tty: boolean): (stream: 'stdout' | 'stderr', data: Buffer) => B
 }
 
 async function logs(ctx: Ctx): Promise<void> {
-  const svc = ctx.engine.containers;
-  const c = svc.get(ctx.params.id!);
-  assertReadable(c.rec.HostConfig.LogConfig?.Type);
-  const stdout = ctx.bool('stdout');
-  const stderr = ctx.bool('stderr');
-  if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
-  const tailRaw = ctx.str('tail') ?? 'all';
-  // dockerd reads what is not a number as "all".
-  const tail = /^[+-]?\d+$/.test(tailRaw) ? Number(tailRaw) : -1;
-  const follow = ctx.bool('follow');
   const ac = new AbortController();
+  const { tty, lines } = ctx.engine.streams.logs(ctx.params.id!, {
+    stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), tail: ctx.str('tail'), follow: ctx.bool('follow'),
+    since: ctx.str('since'), until: ctx.str('until'), timestamps: ctx.bool('timestamps'), details: ctx.bool('details'), signal: ac.signal,
+  });
   ctx.res.on('close', () => ac.abort());
-  const tty = !!c.rec.Config.Tty;
   const enc = encoder(tty);
-  const ts = ctx.bool('timestamps');
-  const details = ctx.bool('details');
-  const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
-  const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
   // Labelled multiplexed from API 1.42 (moby's version-history); raw before, as dockerd ≥ 23 does.
   const multiplexed = !tty && compareApiVersions(ctx.version, '1.42') >= 0;
   ctx.res.writeHead(200, { 'Content-Type': multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream' });
   ctx.res.flushHeaders();
-  for await (const r of readLogs(svc.logPath(c), { follow, tail, sinceNs: timeParam(ctx, 'since'), untilNs: timeParam(ctx, 'until'), stdout, stderr, signal: ac.signal, stopped })) {
-    let line = r.line;
-    if (details) line = Buffer.concat([detailsPrefix, line]);
-    if (ts) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
-    if (!(await writeToClient(ctx.res, enc(r.stream, line)))) break;
+  for await (const r of lines) {
+    if (!(await writeToClient(ctx.res, enc(r.stream, r.line)))) break;
   }
   ctx.res.end();
 }
@@ -91,25 +65,17 @@ async function attach(ctx: Ctx): Promise<void> {
 
 async function attachStreams(ctx: Ctx): Promise<void> {
   const detachKeys = detachKeysParam(ctx.str('detachKeys'));
-  const svc = ctx.engine.containers;
-  const c = svc.get(ctx.params.id!);
-  if (c.state.Paused) throw new ConflictError(`container ${ctx.params.id} is paused, unpause the container before attach`);
-  if (c.state.Restarting) throw new ConflictError(`container ${ctx.params.id} is restarting, wait until the container is running`);
-  const tty = !!c.rec.Config.Tty;
+  const session = ctx.engine.streams.attach(ctx.params.id!);
+  const tty = session.tty;
   const sock = ctx.hijack({ multiplexed: !tty && compareApiVersions(ctx.version, '1.42') >= 0 });
-  svc.attached(c);
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  // Input flows only once output is followed from a fixed place, so the answer to it is never missed.
   // The detach keys end this connection; the container keeps running.
-  const stdin = () => {
-    if (ctx.bool('stdin')) void attachStdin(svc, c, sock, { detachKeys, onDetach: () => { ac.abort(); sock.end(); } });
-    else sock.resume();
-  };
+  const feed = { input: sock, stdin: ctx.bool('stdin'), detachKeys, onDetach: () => { ac.abort(); sock.end(); } };
   const enc = encoder(tty);
   try {
-    const output = attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal, positioned: stdin });
+    const output = session.output({ logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal }, feed);
     for await (const r of output) {
       if (!(await writeToClient(sock, enc(r.stream, r.line)))) break;
     }
@@ -127,10 +93,7 @@ async function attachStreams(ctx: Ctx): Promise<void> {
  * dockerd 20.10's websocket route does.
  */
 async function wsAttach(ctx: Ctx): Promise<void> {
-  const svc = ctx.engine.containers;
-  const c = svc.get(ctx.params.id!);
-  if (c.state.Paused) throw new ConflictError(`container ${ctx.params.id} is paused, unpause the container before attach`);
-  if (c.state.Restarting) throw new ConflictError(`container ${ctx.params.id} is restarting, wait until the container is running`);
+  const session = ctx.engine.streams.attach(ctx.params.id!);
   let detachKeys: Buffer;
   try { detachKeys = detachKeysParam(ctx.str('detachKeys')); } catch { detachKeys = detachKeysParam(undefined); }
   const honoursQuery = compareApiVersions(ctx.version, '1.42') >= 0;
@@ -139,24 +102,20 @@ async function wsAttach(ctx: Ctx): Promise<void> {
   const ws = await acceptWebSocket(ctx);
   if (!ws) return;
   const sock = ctx.req.socket;
-  svc.attached(c);
   const ac = new AbortController();
   const input = new PassThrough();
   ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => { input.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)); });
   ws.on('close', () => { input.end(); ac.abort(); });
   ws.on('error', () => ac.abort());
-  const stdin = () => {
-    if (useStdin) void attachStdin(svc, c, input, { detachKeys, onDetach: () => ac.abort() });
-    else input.resume();
-  };
+  const feed = { input, stdin: useStdin, detachKeys, onDetach: () => ac.abort() };
   try {
     if (useStdout || useStderr) {
-      const output = attachOutput(svc, c, { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: useStdout, stderr: useStderr, signal: ac.signal, positioned: stdin });
+      const output = session.output({ logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: useStdout, stderr: useStderr, signal: ac.signal }, feed);
       for await (const r of output) {
         if (!(await sendMessage(ws, sock, r.line, binary))) break;
       }
     } else {
-      stdin();
+      session.input(feed);
     }
   } finally {
     closeWebSocket(ws, sock);
@@ -164,24 +123,15 @@ async function wsAttach(ctx: Ctx): Promise<void> {
 }
 
 async function stats(ctx: Ctx): Promise<void> {
-  const c = ctx.engine.containers.get(ctx.params.id!);
   const stream = ctx.str('stream') === undefined ? true : ctx.bool('stream');
-  const oneShot = ctx.bool('one-shot');
-  const sampler = statsSampler(c);
-  if (!stream) {
-    // Docker takes two samples a second apart so CPU % has a base, unless one-shot.
-    if (!oneShot && c.state.Running) { await sampler.sample(); await new Promise((r) => setTimeout(r, 1000)); }
-    return ctx.send(200, await sampler.sample());
-  }
-  let open = true;
-  ctx.res.on('close', () => { open = false; });
+  if (!stream) return ctx.send(200, await ctx.engine.streams.statsOnce(ctx.params.id!, ctx.bool('one-shot')));
+  const ac = new AbortController();
+  const samples = ctx.engine.streams.statsStream(ctx.params.id!, ac.signal);
+  ctx.res.on('close', () => ac.abort());
   // dockerd sets no content type on the stream (only on a single answer).
   ctx.res.writeHead(200);
   ctx.res.flushHeaders();
-  while (open) {
-    ctx.res.write(JSON.stringify(await sampler.sample()) + '\n');
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  for await (const s of samples) ctx.res.write(JSON.stringify(s) + '\n');
 }
 
 
@@ -196,14 +146,13 @@ export function containerRoutes(r: Router): void {
   });
   r.get('/containers/json', async (ctx) => {
     const limit = ctx.int('limit', -1);
-    const list = await listContainers(ctx.engine.containers, { all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
+    const list = await ctx.engine.listContainers({ all: ctx.bool('all'), limit, size: ctx.bool('size'), filters: ctx.filters() });
     for (const c of list) dnsNamesForVersion(c, ctx.version);
     ctx.send(200, list);
   });
   r.post('/containers/prune', async (ctx) => ctx.send(200, await ctx.engine.containers.prune(ctx.filters())));
   r.get('/containers/{id}/json', async (ctx) => {
-    const c = ctx.engine.containers.get(ctx.params.id!);
-    ctx.send(200, endpointsForVersion(dnsNamesForVersion(await inspectContainer(ctx.engine.containers, c, { size: ctx.bool('size'), dataRoot: ctx.engine.opts.dataRoot }), ctx.version), ctx.version));
+    ctx.send(200, endpointsForVersion(dnsNamesForVersion(await ctx.engine.inspectContainer(ctx.params.id!, ctx.bool('size')), ctx.version), ctx.version));
   });
   r.post('/containers/{id}/start', async (ctx) => {
     ctx.req.resume();
@@ -255,9 +204,9 @@ export function containerRoutes(r: Router): void {
   r.get('/containers/{id}/attach/ws', wsAttach);
   r.get('/containers/{id}/stats', stats);
   r.post('/containers/{id}/resize', async (ctx) => {
-    const c = ctx.engine.containers.get(ctx.params.id!);
-    const [h, w] = [ctx.atoi('h'), ctx.atoi('w')];
-    await resizeTty(ctx.engine.containers, c, h, w);
+    // A missing container is told before a bad size.
+    ctx.engine.containers.get(ctx.params.id!);
+    await ctx.engine.streams.resize(ctx.params.id!, ctx.atoi('h'), ctx.atoi('w'));
     ctx.res.writeHead(200);
     ctx.res.end();
   });

@@ -2,12 +2,8 @@
 import { InvalidArgumentError, SystemError } from '../../core/errors.js';
 import { goDecode, GoJsonError } from '../wire/go-json.js';
 import { decodeBody } from '../wire/decode.js';
-import { checkFilterKeys } from '../../core/filters.js';
 import { parseReference } from '../../core/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
-import { pull } from '../../engine/distribution/pull.js';
-import { push } from '../../engine/distribution/push.js';
-import { inspectDistribution } from '../../engine/distribution/inspect.js';
 import type { JsonMessage } from '../../engine/distribution/progress.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -53,7 +49,7 @@ function clientGone(ctx: Ctx): AbortSignal {
 export async function pullRoute(ctx: Ctx): Promise<void> {
   const emit = lazyStream(ctx);
   const signal = clientGone(ctx);
-  await pull(ctx.engine.distribution, {
+  await ctx.engine.pull({
     image: ctx.str('fromImage')!, tag: ctx.str('tag') || undefined, platform: ctx.str('platform') || undefined, auth: authOf(ctx), emit, signal,
   });
   ctx.res.end();
@@ -79,11 +75,11 @@ export function distributionRoutes(r: Router): void {
     // No tag anywhere: every tag of the repository, as Docker's API does.
     let named = true;
     try { named = parseReference(ctx.params.name).tag !== undefined; } catch { /* push reports the bad name */ }
-    await push(ctx.engine.distribution, { name: ctx.params.name, tag, all: !tag && !named, auth, emit });
+    await ctx.engine.push({ name: ctx.params.name, tag, all: !tag && !named, auth, emit });
     ctx.res.end();
   });
   r.get('/distribution/{name*}/json', async (ctx) => {
-    ctx.send(200, await inspectDistribution(ctx.engine.distribution, ctx.params.name, authOf(ctx)));
+    ctx.send(200, await ctx.engine.inspectDistribution(ctx.params.name, authOf(ctx)));
   });
   r.post('/auth', async (ctx) => {
     const body = await authBody(ctx);
@@ -92,26 +88,7 @@ export function distributionRoutes(r: Router): void {
   r.get('/images/search', async (ctx) => {
     const term = ctx.str('term');
     if (!term) throw new InvalidArgumentError('term is required');
-    const f = ctx.filters();
-    checkFilterKeys(f, ['is-automated', 'is-official', 'stars']);
-    const limit = ctx.int('limit', 25);
-    const boolFilter = (k: string) => {
-      const v = f[k]?.[0];
-      if (v === undefined) return undefined;
-      if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`Invalid filter '${k}=[${f[k]!.join(' ')}]'`);
-      return v === 'true' || v === '1';
-    };
-    const official = boolFilter('is-official');
-    const automated = boolFilter('is-automated');
-    let stars = 0;
-    if (f.stars?.length) {
-      for (const s of f.stars) {
-        if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`Invalid filter 'stars=${s}'`);
-        stars = Math.max(stars, Number(s));
-      }
-    }
-    const results = await ctx.engine.distribution.search(term, limit, authOf(ctx));
-    ctx.send(200, results.filter((x) => (official === undefined || x.is_official === official)
-      && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars));
+    const filters = ctx.filters();
+    ctx.send(200, await ctx.engine.distribution.search(term, ctx.int('limit', 25), filters, authOf(ctx)));
   });
 }

@@ -1,12 +1,8 @@
 /** /containers/{id}/exec and /exec/*: create, start (hijacked streams), inspect, resize. */
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import { messageOf } from '../../core/errors.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/detach-keys.js';
 import { compareApiVersions } from '../../core/version.js';
 import type { Exec, ExecConfig } from '../../engine/containers/exec.js';
-import { readLogs } from '../../engine/containers/logs.js';
-import { pipeToShim } from '../../engine/containers/streams.js';
 import { writeToClient } from '../backpressure.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -58,24 +54,17 @@ async function start(ctx: Ctx): Promise<void> {
   sock.end();
 }
 
-/**
- * A TTY session under its shim: output from the shim's log, input into its
- * attach socket. The detach keys (the exec's, or ctrl-p,ctrl-q) end the
- * connection with dockerd's words; the process runs on.
- */
+/** A TTY session under its shim (engine's execTty); the detach keys end the connection with dockerd's words. */
 async function ttySession(ctx: Ctx, sock: Socket, e: Exec, encode: (stream: 1 | 2, b: Buffer) => Buffer): Promise<void> {
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
-  const detachKeys = e.detachKeys.length ? e.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS);
   const onDetach = () => {
     ctx.engine.execs.detached(e);
     ac.abort();
     sock.end(encode(1, Buffer.from('exec attach failed: error on attach stdin: read escape sequence\r\n')));
   };
-  if (e.config.AttachStdin) pipeToShim(join(e.shim!.bundle, 'attach'), sock, { detachKeys, onDetach });
-  else sock.resume();
-  for await (const r of readLogs(e.logPath!, { follow: true, partial: true, signal: ac.signal, stopped: e.done.then(() => {}) })) {
+  for await (const r of ctx.engine.streams.execTty(e, sock, { signal: ac.signal, onDetach })) {
     if (!e.config.AttachStdout && !e.config.AttachStderr) continue;
     if (!(await writeToClient(sock, encode(1, r.line)))) break;
   }

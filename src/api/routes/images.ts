@@ -1,11 +1,7 @@
 /** /images/*: decode the request, call the image service, encode Docker's answer. */
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, messageOf } from '../../core/errors.js';
 import { compareApiVersions } from '../../core/version.js';
-import { importImage } from '../../engine/images/import.js';
-import { loadImages } from '../../engine/images/load.js';
-import { saveImages } from '../../engine/images/save.js';
 import type { Ctx } from '../context.js';
 import { pullRoute } from './distribution.js';
 import type { Router } from '../router.js';
@@ -16,22 +12,12 @@ async function create(ctx: Ctx): Promise<void> {
     if (ctx.str('fromImage')) return pullRoute(ctx);
     throw new InvalidArgumentError('fromImage or fromSrc is required');
   }
-  let body: Readable = ctx.req;
-  if (fromSrc !== '-') {
-    let url: URL;
-    try { url = new URL(fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`); } catch { throw new InvalidArgumentError(`invalid URL: ${fromSrc}`); }
-    const resp = await fetch(url).catch((e) => { throw new InvalidArgumentError(`error importing from ${fromSrc}: ${messageOf(e)}`); });
-    if (!resp.ok || !resp.body) throw new InvalidArgumentError(`error importing from ${fromSrc}: ${resp.status} ${resp.statusText}`);
-    const { Readable: R } = await import('node:stream');
-    body = R.fromWeb(resp.body as import('node:stream/web').ReadableStream);
-  }
-  const id = await importImage(ctx.engine.images, body, {
+  const id = await ctx.engine.importImage(fromSrc, ctx.req, {
     repo: ctx.str('repo'),
     tag: ctx.str('tag'),
     message: ctx.str('message'),
     changes: ctx.query.getAll('changes'),
     platform: ctx.str('platform'),
-    source: fromSrc,
   });
   const write = ctx.startStream();
   write({ status: id });
@@ -42,7 +28,7 @@ async function create(ctx: Ctx): Promise<void> {
 async function load(ctx: Ctx): Promise<void> {
   let lines: string[];
   try {
-    lines = await loadImages(ctx.engine.images, ctx.req);
+    lines = await ctx.engine.loadImages(ctx.req);
   } catch (err) {
     const message = messageOf(err);
     ctx.startStream()({ errorDetail: { message }, error: message });
@@ -56,7 +42,7 @@ async function load(ctx: Ctx): Promise<void> {
 
 async function save(ctx: Ctx, names: string[]): Promise<void> {
   if (names.length === 0) throw new InvalidArgumentError('no images specified');
-  const tar = await saveImages(ctx.engine.images, names);
+  const tar = await ctx.engine.saveImages(names);
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   await pipeline(tar, ctx.res).catch(() => ctx.res.destroy());
 }

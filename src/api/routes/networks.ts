@@ -2,13 +2,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { EndpointConfig } from '../../engine/containers/record.js';
 import type { CreateNetworkRequest } from '../../engine/networks/types.js';
-import { listNetworks, networkView } from '../../engine/networks/views.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 
 export function networkRoutes(r: Router): void {
   r.get('/networks', async (ctx: Ctx) => {
-    ctx.send(200, listNetworks(ctx.engine.networks, ctx.filters()));
+    ctx.send(200, ctx.engine.listNetworks(ctx.filters()));
   });
   r.post('/networks/create', async (ctx: Ctx) => {
     ctx.send(201, await ctx.engine.networks.create(await ctx.decode<CreateNetworkRequest>('NetworkCreate')));
@@ -17,12 +16,11 @@ export function networkRoutes(r: Router): void {
     ctx.send(200, await ctx.engine.networks.prune(ctx.filters()));
   });
   r.get('/networks/{id}', async (ctx: Ctx) => {
-    const svc = ctx.engine.networks;
     const verbose = ctx.str('verbose');
     if (verbose !== undefined && verbose !== '' && !/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(verbose)) {
       throw new InvalidArgumentError(`invalid value for verbose: ${verbose}: strconv.ParseBool: parsing "${verbose}": invalid syntax`);
     }
-    ctx.send(200, networkView(svc, svc.get(ctx.params.id!, ctx.str('scope'))));
+    ctx.send(200, ctx.engine.inspectNetwork(ctx.params.id!, ctx.str('scope')));
   });
   r.delete('/networks/{id}', async (ctx: Ctx) => {
     await ctx.engine.networks.remove(ctx.params.id!);

@@ -1,7 +1,6 @@
 /** /plugins: the plugin API of a daemon with no plugins (engine/plugins.ts), requests read in dockerd's order. */
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import { decodeAuthHeader } from '../../distribution/auth.js';
-import * as plugins from '../../engine/plugins.js';
 import { goDecode, GoJsonError } from '../wire/go-json.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -32,31 +31,31 @@ function authOf(ctx: Ctx) {
 }
 
 export function pluginRoutes(r: Router): void {
-  r.get('/plugins', async (ctx) => ctx.send(200, plugins.list(filtersOf(ctx))));
-  r.get('/plugins/privileges', async (ctx) => ctx.send(200, plugins.privileges(ctx.str('remote') ?? '')));
+  r.get('/plugins', async (ctx) => ctx.send(200, ctx.engine.plugins.list(filtersOf(ctx))));
+  r.get('/plugins/privileges', async (ctx) => ctx.send(200, ctx.engine.plugins.privileges(ctx.str('remote') ?? '')));
   r.post('/plugins/pull', async (ctx) => {
     await readPrivileges(ctx);
-    await plugins.pull(ctx.engine.distribution, ctx.str('remote') ?? '', authOf(ctx));
+    await ctx.engine.plugins.pull(ctx.engine.distribution, ctx.str('remote') ?? '', authOf(ctx));
   });
-  r.post('/plugins/create', async (ctx) => plugins.create(ctx.str('name') ?? '', await ctx.body(64 << 20)));
-  r.get('/plugins/{name*}/json', async (ctx) => plugins.notFound(ctx.params.name!));
-  r.delete('/plugins/{name*}', async (ctx) => plugins.notFound(ctx.params.name!));
+  r.post('/plugins/create', async (ctx) => ctx.engine.plugins.create(ctx.str('name') ?? '', await ctx.body(64 << 20)));
+  r.get('/plugins/{name*}/json', async (ctx) => ctx.engine.plugins.notFound(ctx.params.name!));
+  r.delete('/plugins/{name*}', async (ctx) => ctx.engine.plugins.notFound(ctx.params.name!));
   r.post('/plugins/{name*}/enable', async (ctx) => {
     const t = ctx.str('timeout') ?? '';
     if (!/^[+-]?\d+$/.test(t)) throw new BerthError(`strconv.Atoi: parsing ${JSON.stringify(t)}: invalid syntax`, 500);
-    plugins.notFound(ctx.params.name!);
+    ctx.engine.plugins.notFound(ctx.params.name!);
   });
-  r.post('/plugins/{name*}/disable', async (ctx) => plugins.notFound(ctx.params.name!));
+  r.post('/plugins/{name*}/disable', async (ctx) => ctx.engine.plugins.notFound(ctx.params.name!));
   r.post('/plugins/{name*}/upgrade', async (ctx) => {
     await readPrivileges(ctx);
-    plugins.notFound(plugins.taggedName(ctx.params.name!));
+    ctx.engine.plugins.notFound(ctx.engine.plugins.taggedName(ctx.params.name!));
   });
-  r.post('/plugins/{name*}/push', async (ctx) => plugins.notFound(ctx.params.name!));
+  r.post('/plugins/{name*}/push', async (ctx) => ctx.engine.plugins.notFound(ctx.params.name!));
   r.post('/plugins/{name*}/set', async (ctx) => {
     try { goDecode(await ctx.body(1 << 20)); } catch (err) {
       if (err instanceof GoJsonError) throw new InvalidArgumentError(err.kind === 'eof' ? 'got EOF while reading request body' : err.message);
       throw err;
     }
-    plugins.notFound(ctx.params.name!);
+    ctx.engine.plugins.notFound(ctx.params.name!);
   });
 }

@@ -3,28 +3,22 @@
  * build. dockerd's session manager checks the upgrade (h2c only) and the
  * session ID, answers 101, and holds the connection while the client is there.
  * Berth has no BuildKit, so nothing ever calls back over the session: it is
- * accepted in dockerd's words and held idle until the client closes it, and a
- * second session with the same ID is refused as dockerd refuses it.
+ * accepted in dockerd's words and held idle until the client closes it (the
+ * engine's Sessions refuses a second one with the same ID).
  */
-import { InvalidArgumentError } from '../../core/errors.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
-
-const open = new Set<string>();
 
 async function session(ctx: Ctx): Promise<void> {
   const id = String(ctx.req.headers['x-docker-expose-session-uuid'] ?? '');
   const proto = String(ctx.req.headers.upgrade ?? '');
-  if (open.has(id)) throw new InvalidArgumentError(`session ${id} already exists`);
-  if (!proto) throw new InvalidArgumentError('no upgrade proto in request');
-  if (proto !== 'h2c') throw new InvalidArgumentError(`protocol ${proto} not supported`);
+  const release = ctx.engine.sessions.open(id, proto);
   const sock = ctx.req.socket;
   ctx.hijacked = true;
-  open.add(id);
   sock.setTimeout(0);
   sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
   await new Promise<void>((resolve) => {
-    const done = () => { open.delete(id); resolve(); };
+    const done = () => { release(); resolve(); };
     sock.once('close', done);
     sock.on('error', () => sock.destroy());
     sock.resume();

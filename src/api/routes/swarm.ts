@@ -8,7 +8,7 @@
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import { goDecode, GoJsonError } from '../wire/go-json.js';
 import { parseGoBool } from '../../core/go-values.js';
-import * as swarm from '../../engine/swarm.js';
+import type { InitRequest, JoinRequest } from '../../engine/swarm.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 
@@ -58,47 +58,47 @@ function checkLogStreams(ctx: Ctx): void {
   if (!ctx.bool('stdout') && !ctx.bool('stderr')) throw new BerthError('Bad parameters: you must choose at least one stream', 500);
 }
 
-const notManager = async () => swarm.notManager();
+const notManager = async (ctx: Ctx) => ctx.engine.swarm.notManager();
 
 export function swarmRoutes(r: Router): void {
   r.get('/swarm', notManager);
-  r.post('/swarm/init', async (ctx) => swarm.init(await readJson<swarm.InitRequest>(ctx)));
-  r.post('/swarm/join', async (ctx) => swarm.join(await readJson<swarm.JoinRequest>(ctx)));
-  r.post('/swarm/leave', async () => swarm.leave());
+  r.post('/swarm/init', async (ctx) => ctx.engine.swarm.init(await readJson<InitRequest>(ctx)));
+  r.post('/swarm/join', async (ctx) => ctx.engine.swarm.join(await readJson<JoinRequest>(ctx)));
+  r.post('/swarm/leave', async (ctx) => ctx.engine.swarm.leave());
   r.post('/swarm/update', async (ctx) => {
     await readJson(ctx);
     checkVersion(ctx, 'swarm');
     for (const flag of ['rotateWorkerToken', 'rotateManagerToken', 'rotateManagerUnlockKey']) checkBool(ctx, flag, (v) => `invalid value for ${flag}: ${v}`);
-    swarm.notManager();
+    ctx.engine.swarm.notManager();
   });
   r.get('/swarm/unlockkey', notManager);
-  r.post('/swarm/unlock', async (ctx) => { await readJson(ctx); swarm.notManager(); });
+  r.post('/swarm/unlock', async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
 
-  r.get('/nodes', async (ctx) => { checkFilters(ctx, 500); swarm.notManager(); });
+  r.get('/nodes', async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
   r.get('/nodes/{id}', notManager);
   r.delete('/nodes/{id}', notManager);
-  r.post('/nodes/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'node'); swarm.notManager(); });
+  r.post('/nodes/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'node'); ctx.engine.swarm.notManager(); });
 
   r.get('/services', async (ctx) => {
     checkFilters(ctx, 400);
     checkBool(ctx, 'status', (v, e) => `invalid value for status: ${v}: ${e}`);
-    swarm.notManager();
+    ctx.engine.swarm.notManager();
   });
-  r.post('/services/create', async (ctx) => { await readJson(ctx); swarm.notManager(); });
-  r.get('/services/{id}', async (ctx) => { checkBool(ctx, 'insertDefaults', (v, e) => `invalid value for insertDefaults: ${v}: ${e}`); swarm.notManager(); });
+  r.post('/services/create', async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
+  r.get('/services/{id}', async (ctx) => { checkBool(ctx, 'insertDefaults', (v, e) => `invalid value for insertDefaults: ${v}: ${e}`); ctx.engine.swarm.notManager(); });
   r.delete('/services/{id}', notManager);
-  r.post('/services/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'service'); swarm.notManager(); });
-  r.get('/services/{id}/logs', async (ctx) => { checkLogStreams(ctx); swarm.notManager(); });
+  r.post('/services/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'service'); ctx.engine.swarm.notManager(); });
+  r.get('/services/{id}/logs', async (ctx) => { checkLogStreams(ctx); ctx.engine.swarm.notManager(); });
 
-  r.get('/tasks', async (ctx) => { checkFilters(ctx, 500); swarm.notManager(); });
+  r.get('/tasks', async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
   r.get('/tasks/{id}', notManager);
-  r.get('/tasks/{id}/logs', async (ctx) => { checkLogStreams(ctx); swarm.notManager(); });
+  r.get('/tasks/{id}/logs', async (ctx) => { checkLogStreams(ctx); ctx.engine.swarm.notManager(); });
 
   for (const kind of ['secret', 'config']) {
-    r.get(`/${kind}s`, async (ctx) => { checkFilters(ctx, 500); swarm.notManager(); });
-    r.post(`/${kind}s/create`, async (ctx) => { await readJson(ctx); swarm.notManager(); });
+    r.get(`/${kind}s`, async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
+    r.post(`/${kind}s/create`, async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
     r.get(`/${kind}s/{id}`, notManager);
     r.delete(`/${kind}s/{id}`, notManager);
-    r.post(`/${kind}s/{id}/update`, async (ctx) => { await readJson(ctx); checkVersion(ctx, kind, true); swarm.notManager(); });
+    r.post(`/${kind}s/{id}/update`, async (ctx) => { await readJson(ctx); checkVersion(ctx, kind, true); ctx.engine.swarm.notManager(); });
   }
 }

@@ -3,9 +3,6 @@ import { SystemError } from '../../core/errors.js';
 import type { Filters } from '../../core/filters.js';
 import { goDecode, GoJsonError } from '../wire/go-json.js';
 import { API_VERSION } from '../../core/version.js';
-import { matchEvent, type EngineEvent } from '../../engine/events.js';
-import { version, info, diskUsage } from '../../engine/system.js';
-import { checkStore } from '../../engine/images/check.js';
 import type { Ctx } from '../context.js';
 import { dnsNamesForVersion } from '../wire/network-versions.js';
 import type { Router } from '../router.js';
@@ -55,20 +52,11 @@ async function events(ctx: Ctx): Promise<void> {
   const since = timestampNano(ctx.str('since'));
   const until = timestampNano(ctx.str('until'));
   const filters = eventFilters(ctx);
-  const now = Date.now() * 1e6;
   const write = ctx.startStream();
-  const emit = (ev: EngineEvent) => { if (matchEvent(ev, filters)) write(ev); };
-  if (since !== undefined) for (const ev of ctx.engine.events.past(since, until ?? now)) emit(ev);
-  if (until !== undefined && until <= now) { ctx.res.end(); return; }
-  await new Promise<void>((resolve) => {
-    const unsubscribe = ctx.engine.events.subscribe((ev) => {
-      if (until !== undefined && ev.timeNano > until) return;
-      emit(ev);
-    });
-    const done = () => { unsubscribe(); clearTimeout(timer); resolve(); };
-    const timer = until !== undefined ? setTimeout(() => { ctx.res.end(); done(); }, (until - now) / 1e6) : undefined;
-    ctx.res.on('close', done);
-  });
+  const ac = new AbortController();
+  ctx.res.on('close', () => ac.abort());
+  await ctx.engine.events.follow({ since, until, filters, signal: ac.signal }, write);
+  ctx.res.end();
 }
 
 export function systemRoutes(r: Router): void {
@@ -77,13 +65,13 @@ export function systemRoutes(r: Router): void {
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
   };
   r.get('/_ping', ping).head('/_ping', ping);
-  r.get('/version', async (ctx) => ctx.send(200, await version()));
-  r.get('/info', async (ctx) => ctx.send(200, await info(ctx.engine, ctx.version)));
+  r.get('/version', async (ctx) => ctx.send(200, await ctx.engine.version()));
+  r.get('/info', async (ctx) => ctx.send(200, await ctx.engine.info(ctx.version)));
   r.get('/events', events);
   r.get('/system/df', async (ctx) => {
-    const df = await diskUsage(ctx.engine, ctx.version);
+    const df = await ctx.engine.diskUsage(ctx.version);
     for (const c of (df.Containers ?? []) as Array<Record<string, unknown>>) dnsNamesForVersion(c, ctx.version);
     ctx.send(200, df);
   });
-  r.post('/berth/system/check', async (ctx) => ctx.send(200, await checkStore(ctx.engine.images, ctx.bool('repair'))));
+  r.post('/berth/system/check', async (ctx) => ctx.send(200, await ctx.engine.checkStore(ctx.bool('repair'))));
 }

@@ -11,22 +11,86 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Digest } from '../../core/digest.js';
 import { dirSize } from '../../core/dir-size.js';
-import { InvalidArgumentError, messageOf } from '../../core/errors.js';
+import { InvalidArgumentError, SystemError, messageOf } from '../../core/errors.js';
+import type { Filters } from '../../core/filters.js';
 import { run } from '../../core/proc.js';
+import { parseReference } from '../../core/reference.js';
+import type { Change } from '../../archive/diff.js';
 import { BuildContext } from '../../dockerfile/context.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
+import type { PullRequest } from '../distribution/pull.js';
+import type { JsonMessage } from '../distribution/progress.js';
 import { Builder, type BuildOptions, type BuildOutput } from './builder.js';
+import { pruneBuildCache, type BuildCachePruneReport } from './cache.js';
+import { commitContainer, containerChanges, type CommitOptions } from './commit.js';
+import { credentialsFor } from './registry-credentials.js';
 import { ContextTooLargeError, type BuildSpool } from './spool.js';
 
 export type BuildRequest = Omit<BuildOptions, 'context' | 'scratch'> & { remote?: string };
+
+/** A build as the API asks for it: the pull of a base image is the service's to make. */
+export type ApiBuildRequest = Omit<BuildRequest, 'pullImage'> & {
+  /** Every registry's credentials the client sent (X-Registry-Config decoded: address → AuthConfig). */
+  registryAuths: Record<string, unknown>;
+};
+
+/** A build's output, with the progress of the pulls it makes. */
+export interface BuildProgress extends BuildOutput {
+  pull(m: JsonMessage): void;
+}
+
+/** How a build fetches a base image it does not have (the distribution service's pull). */
+export interface ImagePuller {
+  pull(req: PullRequest): Promise<void>;
+}
 
 export function isGitUrl(s: string): boolean {
   return /^git:\/\//.test(s) || /^git@/.test(s) || /^github\.com\//.test(s) || (/^https?:\/\//.test(s) && /\.git(#.*)?$/.test(s));
 }
 
 export class BuildService {
-  constructor(private readonly images: ImageService, private readonly containers: ContainerService, private readonly spool: BuildSpool) {}
+  constructor(
+    private readonly images: ImageService,
+    private readonly containers: ContainerService,
+    private readonly spool: BuildSpool,
+    private readonly puller: ImagePuller,
+  ) {}
+
+  /**
+   * POST /build: tags checked (dockerd 20.10 answers a bad one with a 500),
+   * then the build; FROM an image that is not here (or --pull) is pulled with
+   * the credentials the client sent for its registry, progress in the build's stream.
+   */
+  async run(body: Readable, req: ApiBuildRequest, out: BuildProgress): Promise<Digest> {
+    for (const t of req.tags) {
+      try { parseReference(t); } catch (e) { throw new SystemError(messageOf(e)); }
+    }
+    const { registryAuths, ...rest } = req;
+    const pullImage = async (image: string) => {
+      const ref = parseReference(image);
+      await this.puller.pull({
+        image, tag: ref.tag === undefined && ref.digest === undefined ? 'latest' : undefined,
+        auth: credentialsFor(registryAuths, ref.domain), emit: (m) => out.pull(m),
+      });
+    };
+    return this.build(body, { ...rest, pullImage }, out);
+  }
+
+  /** POST /commit: a container's changes as a new image. */
+  commit(o: CommitOptions): Promise<Digest> {
+    return commitContainer(this.containers, o);
+  }
+
+  /** GET /containers/{id}/changes. */
+  changes(ref: string): Promise<Change[]> {
+    return containerChanges(this.containers, ref);
+  }
+
+  /** POST /build/prune: the classic builder keeps no cache of its own to prune. */
+  pruneCache(filters: Filters, keepStorage: string | undefined): BuildCachePruneReport {
+    return pruneBuildCache(filters, keepStorage);
+  }
 
   /** The build's context, unpacked into `dir`. */
   async context(body: Readable, req: BuildRequest, dir: string): Promise<BuildContext> {

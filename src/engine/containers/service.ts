@@ -26,7 +26,7 @@ import { Runc } from '../../runtime/runc.js';
 import { shimPaths, type ShimPaths } from '../../runtime/shim.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
-import type { ImageService } from '../images/service.js';
+import type { ImageService, ImageUsage } from '../images/service.js';
 import { createContainer, type CreateRequest } from './create.js';
 import { rewriteOwnHosts } from './etc-files.js';
 import { hostFacts } from './hostconfig.js';
@@ -60,22 +60,26 @@ export class ContainerService {
   readonly runtime: string;
   /** What the host offers that dockerd's create defaults depend on (cgroup version, blkio weight). */
   readonly hostFacts = hostFacts();
-  /** Networks (set by the engine); without it every container gets loopback only. */
-  networking?: ContainerNetworking;
-  /** Volumes and binds (set by the engine); without it a container may have none. */
-  volumes?: ContainerMounts;
+  /** What the image service asks about containers' use of images and layers. */
+  readonly imageUsage: ImageUsage;
 
   constructor(
     readonly images: ImageService,
     readonly snapshotter: Snapshotter,
     readonly events: EventBus,
     readonly opts: ContainerServiceOptions,
+    /** Networks; without them every container gets loopback only. */
+    readonly networking?: ContainerNetworking,
+    /** Volumes and binds; without them a container may have none. */
+    readonly volumes?: ContainerMounts,
   ) {
     this.runtime = which(opts.runtime ?? 'runc') ?? opts.runtime ?? 'runc';
     this.runc = new Runc(this.runtime, join(opts.execRoot, 'runc'));
-    images.usersOf = (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running }));
-    images.extraLayerRoots = () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []);
-    images.snapshotOwners = () => this.byId.keys();
+    this.imageUsage = {
+      usersOf: (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running })),
+      layerRoots: () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []),
+      snapshotOwners: () => this.byId.keys(),
+    };
   }
 
   dataDir(id: string): string { return join(this.opts.dataRoot, 'containers', id); }

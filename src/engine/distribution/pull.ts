@@ -174,16 +174,16 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
   }
   const m: ImageManifest = parsed.manifest;
   // An image whose config is here already is not pulled again (nor checked against the platform), as dockerd does.
-  if (images.store.has(m.config.digest)) {
+  if (svc.store.has(m.config.digest)) {
     return record(svc, ref, top, child, m.config.digest, undefined, false, emit);
   }
   const release: (() => void)[] = [];
   // What this pull may have stored, to take back if it is cancelled.
   const touched = { blobs: m.layers.map((l) => l.digest), chains: [] as Digest[] };
   try {
-    release.push(images.leases.hold([top.digest, ...(child ? [child.digest] : []), m.config.digest, ...m.layers.map((l) => l.digest)]));
+    release.push(svc.leases.hold([top.digest, ...(child ? [child.digest] : []), m.config.digest, ...m.layers.map((l) => l.digest)]));
     let cfgBytes: Buffer;
-    if (await images.content.has(m.config.digest)) cfgBytes = await images.content.read(m.config.digest);
+    if (await svc.content.has(m.config.digest)) cfgBytes = await svc.content.read(m.config.digest);
     else cfgBytes = await fetchVerified(client, m.config, 'image config');
     const config = JSON.parse(cfgBytes.toString('utf8')) as ImageConfig;
     if (explicit && !platformMatches(platform, { os: config.os, architecture: config.architecture, variant: config.variant })) {
@@ -193,14 +193,14 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     if (diffIds.length !== m.layers.length) throw new InvalidArgumentError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${m.layers.length}`);
     const chains = chainIds(diffIds);
     touched.chains = chains;
-    release.push(images.leases.hold(chains));
+    release.push(svc.leases.hold(chains));
 
     // What is here already: a layer counts only with both its snapshot and its blob.
     const haveLayer: boolean[] = [];
     const haveBlob: boolean[] = [];
     for (let i = 0; i < m.layers.length; i++) {
-      haveLayer.push(await images.snapshotter.hasLayer(chains[i]!));
-      haveBlob.push(await images.content.has(m.layers[i]!.digest));
+      haveLayer.push(await svc.snapshotter.hasLayer(chains[i]!));
+      haveBlob.push(await svc.content.has(m.layers[i]!.digest));
     }
     const seen = new Set<string>();
     for (let i = 0; i < m.layers.length; i++) {
@@ -245,15 +245,15 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
         if (haveLayer[i]) {
           const dl = await dlp;
           if (dl) { await dl.done; await announced.get(i); emit({ status: 'Pull complete', progressDetail: {}, id }); }
-          return images.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
+          return svc.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
         }
         // Shared with other pulls of this layer; `stop` aborts once none of them waits for it.
         const info = await unpackShared(svc, chains[i]!, signal, async (stop) => {
           const dl = await abortable(dlp, stop);
-          if (await images.snapshotter.hasLayer(chains[i]!)) { await abortable<unknown>(dl?.done ?? Promise.resolve(), stop); return (await images.snapshotter.layerInfo(chains[i]!))!; }
-          const blob: BlobFile = dl ? await abortable(dl.file(), stop) : storedBlob(l.digest, images.content.path(l.digest), l.size);
+          if (await svc.snapshotter.hasLayer(chains[i]!)) { await abortable<unknown>(dl?.done ?? Promise.resolve(), stop); return (await svc.snapshotter.layerInfo(chains[i]!))!; }
+          const blob: BlobFile = dl ? await abortable(dl.file(), stop) : storedBlob(l.digest, svc.content.path(l.digest), l.size);
           const parent = i === 0 ? undefined : chains[i - 1];
-          return images.snapshotter.applyLayer({
+          return svc.snapshotter.applyLayer({
             parent, parentReady, diffId: diffIds[i], blob: cancellableBlob(blob, stop),
             onRead: (read) => {
               if ((!dl || dl.finished) && read < l.size && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
@@ -274,7 +274,7 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     if (failed) throw verificationWords(failed.reason);
 
     // Everything verified: store config and manifests byte for byte, then record the image.
-    await images.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
+    await svc.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
     const layers: LayerRef[] = m.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]! }));
     return await record(svc, ref, top, child, m.config.digest, layers, haveBlob.some((h) => !h), emit);
   } catch (err) {
@@ -297,17 +297,17 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
  */
 async function record(svc: DistributionService, ref: Reference, top: FetchedManifest, child: FetchedManifest | undefined, id: Digest, layers: LayerRef[] | undefined, downloaded: boolean, emit: Emit): Promise<boolean> {
   const images = svc.images;
-  await images.content.put(top.bytes, { digest: top.digest });
-  if (child) await images.content.put(child.bytes, { digest: child.digest });
-  const before = ref.tag !== undefined ? images.store.resolveRef(formatReference(ref)) : undefined;
-  const existing = images.store.get(id);
+  await svc.content.put(top.bytes, { digest: top.digest });
+  if (child) await svc.content.put(child.bytes, { digest: child.digest });
+  const before = ref.tag !== undefined ? svc.store.resolveRef(formatReference(ref)) : undefined;
+  const existing = svc.store.get(id);
   const rec: ImageRecord = {
     ...(existing ?? { id, layers: layers!, addedAt: new Date().toISOString() }),
     repoDigests: [`${fullName(ref)}@${top.digest}`], manifests: [child?.digest ?? top.digest],
   };
   await images.register(rec, ref.tag !== undefined ? [ref] : []);
   emit({ status: `Digest: ${top.digest}` });
-  images.events.publish('image', 'pull', familiarString(ref), { name: familiarString(ref) });
+  svc.events.publish('image', 'pull', familiarString(ref), { name: familiarString(ref) });
   return !existing || downloaded || (ref.tag !== undefined && before !== id);
 }
 

@@ -30,19 +30,18 @@ export interface PushRequest {
 const MAX_CONCURRENT_UPLOADS = 5;
 
 export async function push(svc: DistributionService, req: PushRequest): Promise<void> {
-  const images = svc.images;
   const base = parseReference(req.name);
   if (base.digest) throw new InvalidArgumentError('cannot push a digest reference');
   const name = fullName(base);
   // As dockerd: the stream starts first, and an image that is not here is an error in it.
   req.emit({ status: `The push refers to repository [${name}]` });
-  const tagged = [...images.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
+  const tagged = [...svc.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
   if (tagged.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
   let refs: Reference[];
   if (req.all) refs = tagged;
   else {
     const r: Reference = { ...base, tag: req.tag || base.tag || 'latest' };
-    if (!images.store.resolveRef(formatReference(r))) throw new NotFoundError(`tag does not exist: ${familiarString(r)}`);
+    if (!svc.store.resolveRef(formatReference(r))) throw new NotFoundError(`tag does not exist: ${familiarString(r)}`);
     refs = [r];
   }
   const client = await svc.withEndpoint(base.domain, async (ep) => {
@@ -52,8 +51,8 @@ export async function push(svc: DistributionService, req: PushRequest): Promise<
     return c;
   }, false);
   for (const r of refs) {
-    const id = images.store.resolveRef(formatReference(r))!;
-    const rec = images.store.get(id)!;
+    const id = svc.store.resolveRef(formatReference(r))!;
+    const rec = svc.store.get(id)!;
     try {
       await pushOne(svc, client, r, rec, req.emit);
     } catch (err) {
@@ -104,7 +103,7 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
         if (m === true) { emit({ status: `Mounted from ${from}`, progressDetail: {}, id }); return; }
         session = m;
       }
-      await uploadBlob(client, images.content, l.digest, session, (n, total) => {
+      await uploadBlob(client, svc.content, l.digest, session, (n, total) => {
         if (throttle.due(id, n, total)) emit(progressMessage(id, 'Pushing', n, total));
       });
       emit({ status: 'Pushed', progressDetail: {}, id });
@@ -121,14 +120,14 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
   const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (bad) throw bad.reason;
 
-  if (!(await client.blobExists(rec.id))) await uploadBlob(client, images.content, rec.id, undefined, () => {});
+  if (!(await client.blobExists(rec.id))) await uploadBlob(client, svc.content, rec.id, undefined, () => {});
 
   const digest = await client.putManifest(ref.tag!, bytes, mediaType);
-  await images.content.put(bytes, { digest });
+  await svc.content.put(bytes, { digest });
   await images.register({ ...rec, repoDigests: [`${fullName(ref)}@${digest}`], manifests: [digest] }, []);
   emit({ status: `${ref.tag}: digest: ${digest} size: ${bytes.length}` });
   emit({ progressDetail: {}, aux: { Tag: ref.tag, Digest: digest, Size: bytes.length } });
-  images.events.publish('image', 'push', `${fullName(ref)}:${ref.tag}`, { name: `${fullName(ref)}:${ref.tag}` });
+  svc.events.publish('image', 'push', `${fullName(ref)}:${ref.tag}`, { name: `${fullName(ref)}:${ref.tag}` });
 }
 
 async function uploadBlob(client: RepositoryClient, content: import('../../content/store.js').ContentStore, digest: Digest, session: URL | undefined, progress: (n: number, total: number) => void): Promise<void> {
@@ -154,7 +153,7 @@ async function uploadBlob(client: RepositoryClient, content: import('../../conte
  * diffIDs, for the progress lines.
  */
 async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<{ bytes: Buffer; mediaType: string; layers: LayerRef[] }> {
-  const content = svc.images.content;
+  const content = svc.content;
   for (const d of [...(rec.manifests ?? [])].reverse()) {
     if (!(await content.has(d))) continue;
     const bytes = await content.read(d);

@@ -6,24 +6,56 @@
  */
 import type { Digest } from '../../core/digest.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { checkFilterKeys, type Filters } from '../../core/filters.js';
 import { DEFAULT_DOMAIN } from '../../core/reference.js';
 import type { LayerInfo } from '../../snapshots/snapshotter.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { checkLogin, searchRegistry, type RepositoryClient, type SearchResult } from '../../distribution/client.js';
 import { RegistryHosts, DOCKER_HUB_INDEX, type Endpoint, type RegistrySettings } from '../../distribution/endpoints.js';
 import { TransportError, RegistryError } from '../../distribution/errors.js';
-import type { ImageService } from '../images/service.js';
+import type { ContentStore } from '../../content/store.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { EventBus } from '../events.js';
+import type { ImageService, Leases } from '../images/service.js';
+import type { ImageStore } from '../images/store.js';
 import { Download } from './download.js';
 import { abortable, SharedWork } from './cancel.js';
 
+/**
+ * What a pull and a push work with: the stores blobs, layers and image
+ * records go into, the leases that keep them while they are not yet
+ * referenced, and the image service that registers an image and takes back
+ * what a cancelled pull left.
+ */
+export interface DistributionStores {
+  images: ImageService;
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  store: ImageStore;
+  leases: Leases;
+  events: EventBus;
+}
+
 export class DistributionService {
+  readonly images: ImageService;
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly store: ImageStore;
+  readonly leases: Leases;
+  readonly events: EventBus;
   readonly hosts: RegistryHosts;
   private downloads = new Map<Digest, Download>();
   private unpacks = new Map<Digest, { p: Promise<LayerInfo>; work: SharedWork }>();
   /** The endpoint of each registry that answered last (https or plain http for an insecure one). */
   private preferred = new Map<string, string>();
 
-  constructor(readonly images: ImageService, settings: RegistrySettings) {
+  constructor(stores: DistributionStores, settings: RegistrySettings) {
+    this.images = stores.images;
+    this.content = stores.content;
+    this.snapshotter = stores.snapshotter;
+    this.store = stores.store;
+    this.leases = stores.leases;
+    this.events = stores.events;
     this.hosts = new RegistryHosts(settings);
   }
 
@@ -32,7 +64,7 @@ export class DistributionService {
     let d = this.downloads.get(digest);
     if (!d || d.cancelled) {
       // A cancelled one is still closing its ingest file: the new one starts after it.
-      d = new Download(this.images.content, digest, size, client, d?.done);
+      d = new Download(this.content, digest, size, client, d?.done);
       this.downloads.set(digest, d);
       const forget = () => { if (this.downloads.get(digest) === d) this.downloads.delete(digest); };
       d.done.then(forget, forget);
@@ -108,8 +140,16 @@ export class DistributionService {
     return { Status: 'Login Succeeded', IdentityToken: out.identityToken ?? '' };
   }
 
-  /** GET /images/search. */
-  async search(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
+  /**
+   * GET /images/search: the registry's results that pass `filters`
+   * (is-official, is-automated, stars: at least that many), checked as dockerd checks them.
+   */
+  async search(term: string, limit: number, filters: Filters, auth: AuthConfig | undefined): Promise<SearchResult[]> {
+    const keep = searchFilter(filters);
+    return (await this.searchRegistries(term, limit, auth)).filter(keep);
+  }
+
+  private async searchRegistries(term: string, limit: number, auth: AuthConfig | undefined): Promise<SearchResult[]> {
     if (limit < 1 || limit > 100) throw new InvalidArgumentError(`Limit ${limit} is outside the range of [1, 100]`);
     const { domain, query } = splitSearchTerm(term);
     if (domain === DEFAULT_DOMAIN) {
@@ -135,6 +175,28 @@ export class DistributionService {
     if (failures.length === 1) throw lastErr;
     throw new TransportError(`invalid registry endpoint "${new URL('v1/', last.url).href}". ${failures.join('. ')}`);
   }
+}
+
+/** The test a search result passes for `f`; bad filters are the client's error. */
+function searchFilter(f: Filters): (x: SearchResult) => boolean {
+  checkFilterKeys(f, ['is-automated', 'is-official', 'stars']);
+  const boolFilter = (k: string) => {
+    const v = f[k]?.[0];
+    if (v === undefined) return undefined;
+    if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`Invalid filter '${k}=[${f[k]!.join(' ')}]'`);
+    return v === 'true' || v === '1';
+  };
+  const official = boolFilter('is-official');
+  const automated = boolFilter('is-automated');
+  let stars = 0;
+  if (f.stars?.length) {
+    for (const s of f.stars) {
+      if (!/^\d+$/.test(s)) throw new InvalidArgumentError(`Invalid filter 'stars=${s}'`);
+      stars = Math.max(stars, Number(s));
+    }
+  }
+  return (x) => (official === undefined || x.is_official === official)
+    && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars;
 }
 
 /** `https://index.docker.io/v1/`, `docker.io`, `localhost:5000` → the registry domain. */

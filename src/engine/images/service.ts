@@ -16,8 +16,21 @@ import type { EventBus } from '../events.js';
 import type { ImageStore } from './store.js';
 import type { ImageConfig, ImageRecord } from './types.js';
 
-/** A container that holds on to an image (filled in by the container service). */
+/** A container that holds on to an image. */
 export interface ImageUser { id: string; running: boolean }
+
+/**
+ * What the image service asks of the containers (the container service
+ * answers): which use an image, and which layers and writable snapshots they
+ * hold, so removal and garbage collection leave them alone.
+ */
+export interface ImageUsage {
+  usersOf(imageId: Digest): ImageUser[];
+  /** Chain IDs containers' root filesystems stand on. */
+  layerRoots(): Digest[];
+  /** Keys of the writable snapshots containers own (their IDs). */
+  snapshotOwners(): Iterable<string>;
+}
 
 export interface ImageDeleteItem { Untagged?: string; Deleted?: string }
 
@@ -69,13 +82,6 @@ function refPatternMatches(pattern: string, ref: Reference): boolean {
 export function snapshotLease(key: string): string { return `snapshot:${key}`; }
 
 export class ImageService {
-  readonly leases = new Leases();
-  /** Set by the container service: which containers use an image. */
-  usersOf: (imageId: Digest) => ImageUser[] = () => [];
-  /** Set by later services: extra chain IDs that must not be collected. */
-  extraLayerRoots: () => Digest[] = () => [];
-  /** Set by the container service: keys of the writable snapshots containers own (their IDs). */
-  snapshotOwners: () => Iterable<string> = () => [];
   private configCache = new Map<Digest, ImageConfig>();
   private layerSizes = new Map<Digest, number>();
 
@@ -84,7 +90,14 @@ export class ImageService {
     readonly store: ImageStore,
     readonly snapshotter: Snapshotter,
     readonly events: EventBus,
+    readonly leases: Leases,
+    private readonly usage: ImageUsage,
   ) {}
+
+  /** Which containers use an image. */
+  usersOf(imageId: Digest): ImageUser[] { return this.usage.usersOf(imageId); }
+  private extraLayerRoots(): Digest[] { return this.usage.layerRoots(); }
+  private snapshotOwners(): Iterable<string> { return this.usage.snapshotOwners(); }
 
   // ---- lookups -------------------------------------------------------------
 

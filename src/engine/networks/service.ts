@@ -60,6 +60,9 @@ export const DEFAULT_POOLS: AddressPool[] = [
   { base: '10.210.0.0/16', size: 24 },
 ];
 
+/** What the network service asks of the containers: look-ups, and their /etc/hosts and records rewritten on connect. */
+export type NetworkContainers = Pick<ContainerService, 'get' | 'tryGet' | 'list' | 'rewriteHosts' | 'persist'>;
+
 export class NetworkService implements ContainerNetworking {
   private nets = new Map<string, NetworkRecord>();
   private state = new Map<string, RuntimeState>();
@@ -69,13 +72,15 @@ export class NetworkService implements ContainerNetworking {
   /** Teardowns release() left running, by container. */
   private releasing = new Map<string, Promise<void>>();
   readonly firewall: Firewall;
-  /** Set by the engine once the container service exists. */
-  containers!: ContainerService;
 
   /** Disconnect events of a container that exited, told right after its die event (dockerd's order). */
   private exitDisconnects = new Map<string, Array<{ id: string; name: string; type: string }>>();
 
-  constructor(readonly events: EventBus, readonly opts: NetworkServiceOptions) {
+  /**
+   * `containersOf` gives the container service, made after this one (it asks
+   * this one to plan, attach and release its containers' networks).
+   */
+  constructor(readonly events: EventBus, readonly opts: NetworkServiceOptions, private readonly containersOf: () => NetworkContainers) {
     this.firewall = new Firewall(createHash('sha256').update(opts.dataRoot).digest('hex').slice(0, 8));
     events.subscribe((ev) => {
       if (ev.Type !== 'container' || ev.Action !== 'die') return;
@@ -85,6 +90,8 @@ export class NetworkService implements ContainerNetworking {
       if (list?.length) queueMicrotask(() => { for (const n of list) this.events.publish('network', 'disconnect', n.id, { container: ev.Actor.ID, name: n.name, type: n.type }); });
     });
   }
+
+  get containers(): NetworkContainers { return this.containersOf(); }
 
   private get netDir(): string { return join(this.opts.dataRoot, 'networks'); }
   get ipamDir(): string { return join(this.netDir, 'ipam'); }

@@ -58,10 +58,9 @@ function dockerTime(iso: string): string {
 export class VolumeService implements ContainerMounts {
   private vols = new Map<string, VolumeRecord>();
   private locks = new KeyedMutex();
-  /** The containers (set by the engine), to know which volumes are in use. */
-  containers?: () => Container[];
 
-  constructor(readonly events: EventBus, readonly root: string) {}
+  /** `containers` lists the containers, to know which volumes are in use. */
+  constructor(readonly events: EventBus, readonly root: string, private readonly containers: () => Container[]) {}
 
   private dir(name: string): string { return join(this.root, name); }
   mountpoint(name: string): string { return join(this.root, name, '_data'); }
@@ -122,7 +121,7 @@ export class VolumeService implements ContainerMounts {
 
   /** IDs of containers whose mounts name this volume. */
   usersOf(name: string): string[] {
-    return (this.containers?.() ?? []).filter((c) => (c.rec.MountPoints ?? []).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.rec.Id);
+    return this.containers().filter((c) => (c.rec.MountPoints ?? []).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.rec.Id);
   }
 
   async remove(name: string, force = false): Promise<void> {
@@ -346,7 +345,7 @@ export class VolumeService implements ContainerMounts {
   }
 
   async detach(c: Container): Promise<void> {
-    const running = (this.containers?.() ?? []).filter((o) => o !== c && o.state.Running);
+    const running = this.containers().filter((o) => o !== c && o.state.Running);
     for (const m of c.rec.MountPoints ?? []) {
       if (m.Type !== 'volume') continue;
       const v = this.vols.get(m.Name!);
