@@ -14,7 +14,11 @@ export const BERTH = join(REPO, 'bin', 'berth');
 export const BERTHD = join(REPO, 'bin', 'berthd');
 export const FIXTURES = '/var/tmp/berth-test-fixtures';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Run a program to completion, optionally feeding stdin. */
 export function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
@@ -36,7 +40,12 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
 }
 
 /** GET/HEAD/POST against a unix socket; raw status, headers and body. */
-export function http(socketPath: string, method: string, path: string, body?: Buffer | string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+export function http(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, method, path, headers: body ? { 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -58,7 +67,11 @@ export class Daemon {
   /** The default network's bridge, unless a test writes its own daemon.json. */
   readonly bridge: string;
 
-  constructor(readonly dir: string, readonly extraArgs: string[] = [], opts: { defaultBridge?: boolean } = {}) {
+  constructor(
+    readonly dir: string,
+    readonly extraArgs: string[] = [],
+    opts: { defaultBridge?: boolean } = {},
+  ) {
     this.socket = join(dir, 'berth.sock');
     this.dataRoot = join(dir, 'root');
     this.execRoot = join(dir, 'exec');
@@ -80,14 +93,20 @@ export class Daemon {
   async start(): Promise<void> {
     const proc = spawn(process.execPath, [BERTHD, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
-    proc.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
-    proc.stderr!.on('data', (b: Buffer) => { this.log += b.toString(); });
+    proc.stdout!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
+    proc.stderr!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${this.log}`);
       try {
         if ((await http(this.socket, 'GET', '/_ping')).status === 200) return;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`berthd did not answer within 20s:\n${this.log}`);
@@ -225,17 +244,39 @@ export class RealDockerd {
   async start(): Promise<void> {
     spawnSync('ip', ['link', 'add', this.bridge, 'type', 'bridge'], { stdio: 'ignore' });
     const args = [
-      '--data-root', join(this.dir, 'root'), '--exec-root', join(this.dir, 'exec'), '-H', `unix://${this.socket}`,
-      '--pidfile', join(this.dir, 'dockerd.pid'), '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-      `--bridge=${this.bridge}`, '--containerd-namespace', 'berth-test', '--containerd-plugins-namespace', 'berth-test-plugins',
+      '--data-root',
+      join(this.dir, 'root'),
+      '--exec-root',
+      join(this.dir, 'exec'),
+      '-H',
+      `unix://${this.socket}`,
+      '--pidfile',
+      join(this.dir, 'dockerd.pid'),
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      `--bridge=${this.bridge}`,
+      '--containerd-namespace',
+      'berth-test',
+      '--containerd-plugins-namespace',
+      'berth-test-plugins',
     ];
     this.proc = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
-    this.proc.stderr!.on('data', (b: Buffer) => { this.log += b.toString(); });
+    this.proc.stdout!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
+    this.proc.stderr!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`dockerd exited:\n${this.log}`);
-      try { if ((await http(this.socket, 'GET', '/_ping')).status === 200) return; } catch { /* not yet */ }
+      try {
+        if ((await http(this.socket, 'GET', '/_ping')).status === 200) return;
+      } catch {
+        /* not yet */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`dockerd did not start:\n${this.log}`);

@@ -11,7 +11,13 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BERTH } from './helpers.js';
 
-export interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; text: string; json: any }
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+  json: any;
+}
 
 /** One HTTP request with a whole body; TLS certificates are not verified (self-signed test certs). */
 export function httpReq(url: string, method = 'GET', opts: { headers?: Record<string, string | number>; body?: Buffer | string } = {}): Promise<Reply> {
@@ -27,7 +33,11 @@ export function httpReq(url: string, method = 'GET', opts: { headers?: Record<st
         const body = Buffer.concat(chunks);
         const text = body.toString();
         let json: any;
-        try { json = JSON.parse(text); } catch { json = undefined; }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json });
       });
       res.on('error', reject);
@@ -45,18 +55,32 @@ export class RegistryProc {
   url = '';
   port = 0;
 
-  constructor(readonly root: string, readonly args: string[] = [], readonly addr = '127.0.0.1:0') {}
+  constructor(
+    readonly root: string,
+    readonly args: string[] = [],
+    readonly addr = '127.0.0.1:0',
+  ) {}
 
   async start(): Promise<void> {
     this.log = '';
-    const proc = spawn(process.execPath, [BERTH, 'registry', 'serve', '--addr', this.addr, '--root', this.root, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BERTH, 'registry', 'serve', '--addr', this.addr, '--root', this.root, ...this.args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
-    proc.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
-    proc.stderr!.on('data', (b: Buffer) => { this.log += b.toString(); });
+    proc.stdout!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
+    proc.stderr!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const m = /listening on (https?:\/\/[^\s]+)/.exec(this.log);
-      if (m) { this.url = m[1]!; this.port = Number(new URL(this.url).port); return; }
+      if (m) {
+        this.url = m[1]!;
+        this.port = Number(new URL(this.url).port);
+        return;
+      }
       if (proc.exitCode !== null) throw new Error(`registry exited with ${proc.exitCode}:\n${this.log}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -64,7 +88,9 @@ export class RegistryProc {
   }
 
   /** host:port as docker and skopeo name it. */
-  get host(): string { return `127.0.0.1:${this.port}`; }
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
 
   async stop(): Promise<void> {
     const p = this.proc;
@@ -87,7 +113,12 @@ export class RegistryProc {
   }
 }
 
-export interface OciImage { dir: string; manifestDigest: string; layers: string[]; config: string }
+export interface OciImage {
+  dir: string;
+  manifestDigest: string;
+  layers: string[];
+  config: string;
+}
 
 /**
  * Write an OCI image layout with one manifest (tag `ref`) whose layers are the
@@ -101,18 +132,32 @@ export function writeOciLayout(dir: string, ref: string, layerTars: Buffer[]): O
     return { digest: d, size: b.length };
   };
   const layers = layerTars.map((t) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(t, { level: 1 })) }));
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] },
-    rootfs: { type: 'layers', diff_ids: layerTars.map((t) => sha256(t)) },
-  })));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers,
-  }));
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: layerTars.map((t) => sha256(t)) },
+      }),
+    ),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers,
+    }),
+  );
   const m = put(manifest);
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': ref } }],
-  }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': ref } }],
+    }),
+  );
   return { dir, manifestDigest: m.digest, layers: layers.map((l) => l.digest), config: config.digest };
 }

@@ -14,7 +14,10 @@ import { sign, randomBytes, X509Certificate } from 'node:crypto';
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createNetServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
     s.on('error', reject);
   });
 }
@@ -24,8 +27,27 @@ export function makeCert(dir: string): { cert: string; key: string } {
   mkdirSync(dir, { recursive: true });
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
   return { cert, key };
 }
@@ -41,10 +63,19 @@ export class Registry {
   log = '';
   port = 0;
   readonly storage: string;
-  constructor(readonly dir: string, readonly opts: RegistryOptions = {}) { this.storage = join(dir, 'storage'); }
+  constructor(
+    readonly dir: string,
+    readonly opts: RegistryOptions = {},
+  ) {
+    this.storage = join(dir, 'storage');
+  }
 
-  get host(): string { return `127.0.0.1:${this.port}`; }
-  get url(): string { return `${this.opts.tls ? 'https' : 'http'}://${this.host}`; }
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  get url(): string {
+    return `${this.opts.tls ? 'https' : 'http'}://${this.host}`;
+  }
 
   async start(): Promise<void> {
     this.port ||= await freePort();
@@ -63,8 +94,12 @@ export class Registry {
     }
     writeFileSync(join(this.dir, 'config.yml'), yml);
     this.proc = spawn('docker-registry', ['serve', join(this.dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
-    this.proc.stderr!.on('data', (b: Buffer) => { this.log += b.toString(); });
+    this.proc.stdout!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
+    this.proc.stderr!.on('data', (b: Buffer) => {
+      this.log += b.toString();
+    });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`docker-registry exited:\n${this.log}`);
@@ -77,7 +112,8 @@ export class Registry {
 
   /** The manifest digest the registry reports for a reference (anonymous registries only). */
   digestOf(repo: string, ref: string): string {
-    const accept = 'application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json';
+    const accept =
+      'application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json';
     const r = spawnSync('curl', ['-skI', '-H', `Accept: ${accept}`, `${this.url}/v2/${repo}/manifests/${ref}`], { encoding: 'utf8' });
     return /docker-content-digest:\s*(\S+)/i.exec(r.stdout)?.[1] ?? '';
   }
@@ -108,9 +144,16 @@ export class TokenService {
   server?: Server;
   port = 0;
   requests: { scope: string[]; user?: string; authorized: boolean }[] = [];
-  constructor(readonly cert: string, readonly key: string, readonly users: Record<string, string>, readonly anonymous: string[] = []) {}
+  constructor(
+    readonly cert: string,
+    readonly key: string,
+    readonly users: Record<string, string>,
+    readonly anonymous: string[] = [],
+  ) {}
 
-  get realm(): string { return `http://127.0.0.1:${this.port}/token`; }
+  get realm(): string {
+    return `http://127.0.0.1:${this.port}/token`;
+  }
 
   async start(): Promise<void> {
     const der = new X509Certificate(readFileSync(this.cert)).raw;
@@ -138,7 +181,16 @@ export class TokenService {
       });
       const now = Math.floor(Date.now() / 1000);
       const header = { alg: 'RS256', typ: 'JWT', x5c: [der.toString('base64')] };
-      const claims = { iss: 'berth-test-issuer', sub: user ?? '', aud: 'berth-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+      const claims = {
+        iss: 'berth-test-issuer',
+        sub: user ?? '',
+        aud: 'berth-test-registry',
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomBytes(8).toString('hex'),
+        access,
+      };
       const data = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
       const token = `${data}.${b64url(sign('sha256', Buffer.from(data), key))}`;
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -148,7 +200,9 @@ export class TokenService {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  async stop(): Promise<void> { await new Promise<void>((r) => this.server?.close(() => r())); }
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
 }
 
 /**
@@ -165,7 +219,9 @@ export class CuttingProxy {
   private cut = false;
   constructor(readonly target: number) {}
 
-  get host(): string { return `127.0.0.1:${this.port}`; }
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -173,7 +229,10 @@ export class CuttingProxy {
       const up = request({ host: '127.0.0.1', port: this.target, method: req.method, path: req.url, headers: req.headers }, (ur: IncomingMessage) => {
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         const cutting = !this.cut && this.cutBlob && req.method === 'GET' && req.url?.endsWith(`/blobs/${this.cutBlob}`);
-        if (!cutting) { ur.pipe(res); return; }
+        if (!cutting) {
+          ur.pipe(res);
+          return;
+        }
         this.cut = true;
         let sent = 0;
         ur.on('data', (c: Buffer) => {

@@ -68,7 +68,9 @@ export class Ctx {
   async json<T>(): Promise<T> {
     const b = await this.body();
     if (b.length === 0) return {} as T;
-    try { return JSON.parse(b.toString('utf8')) as T; } catch (e) {
+    try {
+      return JSON.parse(b.toString('utf8')) as T;
+    } catch (e) {
       throw new InvalidArgumentError(`invalid JSON: ${(e as Error).message}`);
     }
   }
@@ -106,12 +108,18 @@ export class Ctx {
     const sock = this.req.socket;
     const upgrade = this.upgrade;
     const contentType = upgrade && o.multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
-    const extra = o.daemonHeaders ? Object.entries(this.res.getHeaders()).map(([k, v]) => `${headerName(k)}: ${String(v)}\r\n`).join('') : '';
+    const extra = o.daemonHeaders
+      ? Object.entries(this.res.getHeaders())
+          .map(([k, v]) => `${headerName(k)}: ${String(v)}\r\n`)
+          .join('')
+      : '';
     sock.setTimeout(0);
     sock.setNoDelay?.(true);
-    sock.write(upgrade
-      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`
-      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n${extra}\r\n`);
+    sock.write(
+      upgrade
+        ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${extra}\r\n`
+        : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n${extra}\r\n`,
+    );
     if (this.upgradeHead?.length) sock.unshift(this.upgradeHead);
     this.hijacked = true;
     return sock;
@@ -124,11 +132,16 @@ export class Ctx {
   startStream(status = 200, contentType = 'application/json'): (msg: unknown) => void {
     this.res.writeHead(status, { 'Content-Type': contentType });
     this.res.flushHeaders();
-    return (msg) => { this.res.write(JSON.stringify(msg) + '\r\n'); };
+    return (msg) => {
+      this.res.write(JSON.stringify(msg) + '\r\n');
+    };
   }
 }
 
 /** A header name as Go writes it (Api-Version, Ostype): node keeps names lower-cased. */
 function headerName(k: string): string {
-  return k.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-');
+  return k
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('-');
 }

@@ -4,7 +4,11 @@ import { decodeSegment } from '../core/target.js';
 
 export type Handler = (ctx: Ctx) => Promise<void>;
 
-interface Route { method: string; re: RegExp; handler: Handler }
+interface Route {
+  method: string;
+  re: RegExp;
+  handler: Handler;
+}
 
 export class Router {
   private routes: Route[] = [];
@@ -19,11 +23,21 @@ export class Router {
     return this;
   }
 
-  get(path: string, h: Handler): this { return this.add('GET', path, h); }
-  post(path: string, h: Handler): this { return this.add('POST', path, h); }
-  delete(path: string, h: Handler): this { return this.add('DELETE', path, h); }
-  head(path: string, h: Handler): this { return this.add('HEAD', path, h); }
-  put(path: string, h: Handler): this { return this.add('PUT', path, h); }
+  get(path: string, h: Handler): this {
+    return this.add('GET', path, h);
+  }
+  post(path: string, h: Handler): this {
+    return this.add('POST', path, h);
+  }
+  delete(path: string, h: Handler): this {
+    return this.add('DELETE', path, h);
+  }
+  head(path: string, h: Handler): this {
+    return this.add('HEAD', path, h);
+  }
+  put(path: string, h: Handler): this {
+    return this.add('PUT', path, h);
+  }
 
   /** First route whose pattern matches; `methodMismatch` when only the method differs. */
   match(method: string, path: string): { handler: Handler; params: Record<string, string> } | 'methodMismatch' | undefined {
@@ -31,7 +45,10 @@ export class Router {
     for (const r of this.routes) {
       const m = r.re.exec(path);
       if (!m) continue;
-      if (r.method !== method) { pathMatched = true; continue; }
+      if (r.method !== method) {
+        pathMatched = true;
+        continue;
+      }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeSegment(v);
       return { handler: r.handler, params };

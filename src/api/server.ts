@@ -74,11 +74,20 @@ export function createApiServer(engine: Engine): Server {
   });
   // Bytes Node's HTTP parser refuses (bad request line, header syntax, lengths): Docker's JSON error shape, then close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) { socket.destroy(); return; }
-    const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    if (!socket.writable || (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
     const body = JSON.stringify({ message: `${text.toLowerCase()}: ${err.code ?? err.message}` }) + '\n';
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   // Clients that want a raw stream (attach, exec) ask to upgrade: same routes, and the handler hijacks the socket.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -89,7 +98,12 @@ export function createApiServer(engine: Engine): Server {
     // A reset on a socket taken over from Node must not surface as an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     readUpgradeBody(req, socket, head)
-      .then(({ body, rest }) => handle(engine, router, req, res, rest, body), (err) => { sendError(res, statusOf(err), messageOf(err)); })
+      .then(
+        ({ body, rest }) => handle(engine, router, req, res, rest, body),
+        (err) => {
+          sendError(res, statusOf(err), messageOf(err));
+        },
+      )
       .catch((err) => lastResort(req, err));
   });
   server.keepAliveTimeout = 60_000;
@@ -115,8 +129,14 @@ async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffe
   let buf = head;
   while (buf.length < want) {
     const chunk = await new Promise<Buffer | null>((resolve) => {
-      const onData = (b: Buffer) => { socket.off('end', onEnd); resolve(b); };
-      const onEnd = () => { socket.off('data', onData); resolve(null); };
+      const onData = (b: Buffer) => {
+        socket.off('end', onEnd);
+        resolve(b);
+      };
+      const onEnd = () => {
+        socket.off('data', onData);
+        resolve(null);
+      };
       socket.once('data', onData);
       socket.once('end', onEnd);
     });
@@ -143,10 +163,12 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
         throw new InvalidArgumentError(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
       }
       if (compareApiVersions(version, MIN_API_VERSION) < 0) {
-        throw new InvalidArgumentError(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+        throw new InvalidArgumentError(
+          `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+        );
       }
     }
-    const method = req.method === 'HEAD' && path !== '/_ping' && !path.includes('/archive') ? 'GET' : req.method ?? 'GET';
+    const method = req.method === 'HEAD' && path !== '/_ping' && !path.includes('/archive') ? 'GET' : (req.method ?? 'GET');
     const hit = router.match(method, path);
     if (hit === undefined || hit === 'methodMismatch') {
       req.resume();

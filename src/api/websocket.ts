@@ -19,13 +19,23 @@ const server = new WebSocketServer({ noServer: true, perMessageDeflate: false, c
 function refusal(ctx: Ctx): { status: number; header?: string; text: string } | null {
   const h = ctx.req.headers;
   if (ctx.req.method !== 'GET') return { status: 405, text: 'bad method' };
-  if (String(h.upgrade ?? '').toLowerCase() !== 'websocket' || !String(h.connection ?? '').toLowerCase().includes('upgrade')) {
+  if (
+    String(h.upgrade ?? '').toLowerCase() !== 'websocket' ||
+    !String(h.connection ?? '')
+      .toLowerCase()
+      .includes('upgrade')
+  ) {
     return { status: 400, text: 'not websocket protocol' };
   }
   if (!h['sec-websocket-key']) return { status: 400, text: 'mismatch challenge/response' };
   if (h['sec-websocket-version'] !== '13') return { status: 400, header: 'Sec-WebSocket-Version: 13\r\n', text: 'missing or bad WebSocket Version' };
   // With more than one subprotocol offered and none chosen, x/net cannot answer: a bare 400.
-  if (String(h['sec-websocket-protocol'] ?? '').split(',').filter((p) => p.trim()).length > 1) return { status: 400, text: '' };
+  if (
+    String(h['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .filter((p) => p.trim()).length > 1
+  )
+    return { status: 400, text: '' };
   return null;
 }
 
@@ -44,8 +54,13 @@ export function acceptWebSocket(ctx: Ctx): Promise<WebSocket | null> {
   }
   return new Promise((resolve) => {
     let done = false;
-    sock.once('close', () => { if (!done) resolve(null); });
-    server.handleUpgrade(ctx.req, sock, ctx.upgradeHead ?? Buffer.alloc(0), (ws) => { done = true; resolve(ws); });
+    sock.once('close', () => {
+      if (!done) resolve(null);
+    });
+    server.handleUpgrade(ctx.req, sock, ctx.upgradeHead ?? Buffer.alloc(0), (ws) => {
+      done = true;
+      resolve(ws);
+    });
     // The server paused the socket to read the upgrade body; ws reads from it only once it flows.
     sock.resume();
   });

@@ -16,16 +16,25 @@ import type { FromWorker, Job, ToWorker } from './blob-apply.js';
 const CHUNK = 1 << 20;
 const PROGRESS_EVERY = 4 << 20;
 
-interface Running { job: Job; avail: number; error?: string; wake?: () => void }
+interface Running {
+  job: Job;
+  avail: number;
+  error?: string;
+  wake?: () => void;
+}
 let current: Running | undefined;
 
-function post(m: FromWorker): void { parentPort!.postMessage(m); }
+function post(m: FromWorker): void {
+  parentPort!.postMessage(m);
+}
 
 /** The first of `paths` that opens: a download in progress is renamed into the store when it completes. */
 function openFirst(paths: string[]): number {
   let last: unknown;
   for (const p of paths) {
-    try { return openSync(p, 'r'); } catch (e) {
+    try {
+      return openSync(p, 'r');
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       last = e;
     }
@@ -43,14 +52,19 @@ async function* follow(r: Running): AsyncGenerator<Buffer> {
       if (r.error !== undefined) throw new Error(r.error);
       if (pos >= r.avail) {
         if (r.error !== undefined) throw new Error(r.error);
-        await new Promise<void>((res) => { r.wake = res; });
+        await new Promise<void>((res) => {
+          r.wake = res;
+        });
         continue;
       }
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, r.avail - pos));
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) throw new Error(`blob ended after ${pos} of ${r.job.size} bytes`);
       pos += n;
-      if (pos - reported >= PROGRESS_EVERY || pos === r.job.size) { post({ type: 'read', id: r.job.id, bytes: pos }); reported = pos; }
+      if (pos - reported >= PROGRESS_EVERY || pos === r.job.size) {
+        post({ type: 'read', id: r.job.id, bytes: pos });
+        reported = pos;
+      }
       yield n === buf.length ? buf : buf.subarray(0, n);
     }
   } finally {

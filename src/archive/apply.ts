@@ -54,7 +54,10 @@ export interface ApplyOptions {
 
 /** An entry refused by `noOverwriteDirNonDir`; `path` is where it would land, inside the tree. */
 export class OverwriteRefusal extends BerthError {
-  constructor(readonly existingIsDir: boolean, readonly path: string) {
+  constructor(
+    readonly existingIsDir: boolean,
+    readonly path: string,
+  ) {
     super(`cannot overwrite ${existingIsDir ? 'directory' : 'non-directory'} ${JSON.stringify(path)}`, 500);
   }
 }
@@ -85,7 +88,10 @@ export function cleanName(name: string): string {
 
 /** A name as a process chrooted at the root sees it: relative, `..` stopping at the root; '' is the root. */
 export function containedName(name: string): string {
-  return posix.normalize('/' + name).slice(1).replace(/\/+$/, '');
+  return posix
+    .normalize('/' + name)
+    .slice(1)
+    .replace(/\/+$/, '');
 }
 
 function parentOf(rel: string): string {
@@ -112,7 +118,12 @@ class Applier {
 
   noOverwriteDirNonDir = false;
 
-  constructor(readonly tree: Tree, readonly mode: WhiteoutMode, readonly umask: number, readonly context = false) {
+  constructor(
+    readonly tree: Tree,
+    readonly mode: WhiteoutMode,
+    readonly umask: number,
+    readonly context = false,
+  ) {
     this.setgidDirs = mode === 'delete';
   }
 
@@ -187,7 +198,11 @@ class Applier {
   }
 
   async entry(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
-    try { await this.apply(e, body); } finally { this.closeStale(); }
+    try {
+      await this.apply(e, body);
+    } finally {
+      this.closeStale();
+    }
   }
 
   private async apply(e: TarEntry, body: () => AsyncGenerator<Buffer>): Promise<void> {
@@ -205,21 +220,32 @@ class Applier {
     this.touched.add(path);
     switch (e.type) {
       case 'directory': {
-        try { native().mkdirat(p.fd, base, 0o700); } catch (err) {
+        try {
+          native().mkdirat(p.fd, base, 0o700);
+        } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          if (!isDir(modeAt(p.fd, base))) { this.clear(p.fd, base); native().mkdirat(p.fd, base, 0o700); }
+          if (!isDir(modeAt(p.fd, base))) {
+            this.clear(p.fd, base);
+            native().mkdirat(p.fd, base, 0o700);
+          }
         }
         // Owner and mode through a handle on the directory itself, then kept for its children.
         const fd = native().openat(p.fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
         try {
           if (isRoot) fchownSync(fd, e.uid, e.gid);
           fchmodSync(fd, e.mode & 0o7777);
-        } catch (err) { closeSync(fd); throw err; }
+        } catch (err) {
+          closeSync(fd);
+          throw err;
+        }
         if (e.mode & 0o2000) this.setgidDirs = true;
         this.xattrs(p.fd, base, e);
         this.dirTimes.push({ path, mtime: e.mtime });
         const old = this.dirs.get(rel);
-        if (old) { this.dirs.delete(rel); this.stale.push(old.fd); }
+        if (old) {
+          this.dirs.delete(rel);
+          this.stale.push(old.fd);
+        }
         this.remember(rel, { fd, path });
         return;
       }
@@ -229,7 +255,9 @@ class Applier {
         const mode = e.mode & 0o7777;
         const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
         let fd;
-        try { fd = native().openat(p.fd, base, flags, mode); } catch (err) {
+        try {
+          fd = native().openat(p.fd, base, flags, mode);
+        } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
           this.clear(p.fd, base);
           fd = native().openat(p.fd, base, flags, mode);
@@ -244,13 +272,17 @@ class Applier {
           // chown clears setuid and setgid bits, and the umask may have taken some.
           if ((mode & this.umask) !== 0 || (chown && (mode & 0o6000) !== 0)) fchmodSync(fd, mode);
           futimesSync(fd, e.mtime, e.mtime);
-        } finally { closeSync(fd); }
+        } finally {
+          closeSync(fd);
+        }
         this.size += e.size;
         this.xattrs(p.fd, base, e);
         return;
       }
       case 'symlink': {
-        try { native().symlinkat(e.linkname, p.fd, base); } catch (err) {
+        try {
+          native().symlinkat(e.linkname, p.fd, base);
+        } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
           this.clear(p.fd, base);
           native().symlinkat(e.linkname, p.fd, base);
@@ -264,7 +296,9 @@ class Applier {
       }
       case 'link':
         return this.hardLink(e, p.fd, base, path);
-      case 'char': case 'block': case 'fifo': {
+      case 'char':
+      case 'block':
+      case 'fifo': {
         this.clear(p.fd, base);
         const kind = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
         native().mknodat(p.fd, base, kind | (e.mode & 0o777), e.devmajor, e.devminor);
@@ -279,13 +313,18 @@ class Applier {
 
   /** A second name for something already in the tree; in a context, only for a regular file. */
   private hardLink(e: TarEntry, dirfd: number, base: string, path: string): void {
-    const outside = () => new InvalidArgumentError(this.context
-      ? `invalid hard link ${JSON.stringify(e.name)} to ${JSON.stringify(e.linkname)}: no such file in the context`
-      : `invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`);
+    const outside = () =>
+      new InvalidArgumentError(
+        this.context
+          ? `invalid hard link ${JSON.stringify(e.name)} to ${JSON.stringify(e.linkname)}: no such file in the context`
+          : `invalid hard link ${JSON.stringify(e.name)}: target ${JSON.stringify(e.linkname)} is not in the layer`,
+      );
     const targetRel = this.context ? containedName(e.linkname) : cleanName(e.linkname);
     if (targetRel === '') throw this.context ? outside() : new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to the root`);
     let src: Found;
-    try { src = this.tree.lookup(targetRel, { followLast: false }); } catch (err) {
+    try {
+      src = this.tree.lookup(targetRel, { followLast: false });
+    } catch (err) {
       if (this.context && isMissing(err)) throw outside();
       throw err;
     }
@@ -293,14 +332,18 @@ class Applier {
       if (src.path === path) return;
       if (src.name === '') throw new InvalidArgumentError(`invalid hard link ${JSON.stringify(e.name)} to a directory`);
       if (this.context && (modeAt(src.dirfd, src.name) & constants.S_IFMT) !== constants.S_IFREG) throw outside();
-      try { native().linkat(src.dirfd, src.name, dirfd, base); } catch (err) {
+      try {
+        native().linkat(src.dirfd, src.name, dirfd, base);
+      } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw outside();
         if (code !== 'EEXIST') throw err;
         this.clear(dirfd, base);
         native().linkat(src.dirfd, src.name, dirfd, base);
       }
-    } finally { this.tree.release(src.dirfd); }
+    } finally {
+      this.tree.release(src.dirfd);
+    }
   }
 
   private whiteout(rel: string, base: string): void {
@@ -327,10 +370,17 @@ class Applier {
     this.forget();
     for (const name of readdirSync(self(dirfd))) {
       const path = posix.join(dirPath, name);
-      if (!this.touched.has(path)) { removeAllAt(dirfd, name); continue; }
+      if (!this.touched.has(path)) {
+        removeAllAt(dirfd, name);
+        continue;
+      }
       if (isDir(modeAt(dirfd, name))) {
         const fd = native().openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-        try { this.removeUntouched(fd, path); } finally { closeSync(fd); }
+        try {
+          this.removeUntouched(fd, path);
+        } finally {
+          closeSync(fd);
+        }
       }
     }
   }
@@ -346,7 +396,11 @@ class Applier {
     const times = new Map<string, number>();
     for (const { path, mtime } of this.dirTimes) times.set(path, mtime);
     // Parents first, and each directory right before what is below it ("/" sorts lowest).
-    const paths = [...times.keys()].sort((a, b) => { const x = a.replaceAll('/', '\0'); const y = b.replaceAll('/', '\0'); return x < y ? -1 : x > y ? 1 : 0; });
+    const paths = [...times.keys()].sort((a, b) => {
+      const x = a.replaceAll('/', '\0');
+      const y = b.replaceAll('/', '\0');
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     const chain: Array<{ path: string; fd: number }> = [];
     const drop = () => closeSync(chain.pop()!.fd);
     try {
@@ -357,7 +411,12 @@ class Applier {
         const done = chain.length ? chain[chain.length - 1]!.path : '/';
         let ok = true;
         for (const name of parent.slice(done.length).split('/').filter(Boolean)) {
-          try { fd = openDirAt(fd, name); } catch { ok = false; break; }
+          try {
+            fd = openDirAt(fd, name);
+          } catch {
+            ok = false;
+            break;
+          }
           chain.push({ path: posix.join(chain.length ? chain[chain.length - 1]!.path : '/', name), fd });
         }
         if (!ok) continue;

@@ -35,10 +35,22 @@ export interface BlobApplyOptions {
   onRead?: (bytes: number) => void;
 }
 
-export interface BlobApplyResult { size: number; diffId: Digest }
+export interface BlobApplyResult {
+  size: number;
+  diffId: Digest;
+}
 
 // Messages between the pool and its workers.
-export interface Job { type: 'job'; id: number; paths: string[]; size: number; avail: number; root: string; whiteouts: WhiteoutMode; umask: number }
+export interface Job {
+  type: 'job';
+  id: number;
+  paths: string[];
+  size: number;
+  avail: number;
+  root: string;
+  whiteouts: WhiteoutMode;
+  umask: number;
+}
 export type ToWorker = Job | { type: 'avail'; id: number; bytes: number } | { type: 'fail'; id: number; message: string };
 export type FromWorker =
   | { type: 'read'; id: number; bytes: number }
@@ -49,7 +61,10 @@ export type FromWorker =
 const IDLE_MS = 10_000;
 const MAX_WORKERS = Math.max(2, Math.min(4, availableParallelism()));
 
-interface PooledWorker { worker: Worker; idleTimer?: NodeJS.Timeout }
+interface PooledWorker {
+  worker: Worker;
+  idleTimer?: NodeJS.Timeout;
+}
 
 class WorkerPool {
   private idle: PooledWorker[] = [];
@@ -58,17 +73,31 @@ class WorkerPool {
 
   async take(): Promise<PooledWorker> {
     const w = this.idle.pop();
-    if (w) { clearTimeout(w.idleTimer); w.worker.ref(); this.busy++; return w; }
-    if (this.busy < MAX_WORKERS) { this.busy++; return this.spawn(); }
+    if (w) {
+      clearTimeout(w.idleTimer);
+      w.worker.ref();
+      this.busy++;
+      return w;
+    }
+    if (this.busy < MAX_WORKERS) {
+      this.busy++;
+      return this.spawn();
+    }
     return new Promise((res) => this.waiters.push(res));
   }
 
   give(w: PooledWorker): void {
     const next = this.waiters.shift();
-    if (next) { next(w); return; }
+    if (next) {
+      next(w);
+      return;
+    }
     this.busy--;
     w.worker.unref(); // an idle worker keeps no process alive
-    w.idleTimer = setTimeout(() => { this.idle = this.idle.filter((x) => x !== w); void w.worker.terminate(); }, IDLE_MS);
+    w.idleTimer = setTimeout(() => {
+      this.idle = this.idle.filter((x) => x !== w);
+      void w.worker.terminate();
+    }, IDLE_MS);
     w.idleTimer.unref();
     this.idle.push(w);
   }
@@ -85,7 +114,9 @@ class WorkerPool {
     const worker = new Worker(new URL('./apply-worker.js', import.meta.url));
     // A job listens for its own worker's errors; between jobs one must not go unhandled (it would end the daemon).
     worker.on('error', () => {});
-    worker.on('exit', () => { this.idle = this.idle.filter((x) => x.worker !== worker); });
+    worker.on('exit', () => {
+      this.idle = this.idle.filter((x) => x.worker !== worker);
+    });
     return { worker };
   }
 }
@@ -102,19 +133,29 @@ export async function applyBlob(root: string, blob: BlobFile, opts: BlobApplyOpt
   const result = new Promise<BlobApplyResult>((resolve, reject) => {
     const onMessage = (m: FromWorker) => {
       if (m.id !== id) return;
-      if (m.type === 'read') { opts.onRead?.(m.bytes); return; }
+      if (m.type === 'read') {
+        opts.onRead?.(m.bytes);
+        return;
+      }
       finish();
       if (m.type === 'done') resolve({ size: m.size, diffId: m.diffId });
       else reject(m.status === 400 ? new InvalidArgumentError(m.message) : new BerthError(m.message, m.status));
     };
-    const onError = (e: Error) => { finish(true); reject(e); };
-    const onExit = (code: number) => { finish(true); reject(new BerthError(`unpack worker exited with code ${code}`)); };
+    const onError = (e: Error) => {
+      finish(true);
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      finish(true);
+      reject(new BerthError(`unpack worker exited with code ${code}`));
+    };
     const finish = (dead = false) => {
       if (settled) return;
       settled = true;
       unwatch();
       pw.worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-      if (dead) pool.discard(pw); else pool.give(pw);
+      if (dead) pool.discard(pw);
+      else pool.give(pw);
     };
     pw.worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     const job: Job = { type: 'job', id, paths: blob.paths, size: blob.size, avail: blob.available(), root, whiteouts: opts.whiteouts, umask: process.umask() };

@@ -42,11 +42,18 @@ export function peek(input: Readable, n: number): Promise<{ head: Buffer; stream
     };
     const onReadable = () => {
       let c: Buffer | null;
-      while (len < n && (c = input.read() as Buffer | null) !== null) { chunks.push(c); len += c.length; }
+      while (len < n && (c = input.read() as Buffer | null) !== null) {
+        chunks.push(c);
+        len += c.length;
+      }
       if (len >= n) finish(false);
     };
     const onEnd = () => finish(true);
-    const onError = (e: Error) => { input.off('readable', onReadable); input.off('end', onEnd); reject(e); };
+    const onError = (e: Error) => {
+      input.off('readable', onReadable);
+      input.off('end', onEnd);
+      reject(e);
+    };
     input.on('readable', onReadable);
     input.on('end', onEnd);
     input.on('error', onError);
@@ -58,9 +65,16 @@ function filterThrough(cmd: string, input: Readable, what: Compression): Readabl
   const out = new PassThrough();
   const child = spawn(cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-  child.stdin.on('error', () => { /* the program exited early; its exit status says why */ });
-  input.on('error', (e) => { child.kill(); out.destroy(e); });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  child.stdin.on('error', () => {
+    /* the program exited early; its exit status says why */
+  });
+  input.on('error', (e) => {
+    child.kill();
+    out.destroy(e);
+  });
   input.pipe(child.stdin);
   child.stdout.pipe(out, { end: false });
   child.on('error', (e) => out.destroy(new InvalidArgumentError(`cannot decompress ${what} stream: ${e.message}`)));
@@ -68,7 +82,9 @@ function filterThrough(cmd: string, input: Readable, what: Compression): Readabl
     if (code === 0) out.end();
     else out.destroy(new InvalidArgumentError(`${what} decompression failed: ${stderr.trim() || `exit status ${code}`}`));
   });
-  out.on('close', () => { if (child.exitCode === null) child.kill(); });
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
   return out;
 }
 

@@ -22,7 +22,10 @@ import { encodeHeader, padding, TAR_END, type TarHeader } from './tar-writer.js'
 import { Tree } from './tree.js';
 
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
-export interface Change { Path: string; Kind: 0 | 1 | 2 }
+export interface Change {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
 
 export type DiffKind = 'add' | 'modify' | 'delete' | 'opaque';
 
@@ -57,8 +60,10 @@ export async function readXattrs(root: string): Promise<Map<string, Map<string, 
 function unescapeOctal(s: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) { bytes.push(parseInt(s.slice(i + 1, i + 4), 8)); i += 3; }
-    else for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b);
+    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b);
   }
   return Buffer.from(bytes).toString('utf8');
 }
@@ -93,7 +98,10 @@ export function overlayItems(upper: string, lowers: string[], xattrs: Map<string
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(abs);
-      if (st.isCharacterDevice() && st.rdev === 0) { items.push({ rel: r, kind: 'delete' }); continue; }
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        items.push({ rel: r, kind: 'delete' });
+        continue;
+      }
       const existed = !hidden && inLowers(lowers, r, opaque);
       const isOpaque = st.isDirectory() && opaque(abs);
       items.push({ rel: r, kind: isOpaque ? 'opaque' : existed ? 'modify' : 'add', abs, st });
@@ -122,12 +130,15 @@ export function copyItems(rootfs: string, parent: string | undefined): Item[] {
     const have = new Set(names);
     for (const name of all) {
       const r = rel ? `${rel}/${name}` : name;
-      if (!have.has(name)) { items.push({ rel: r, kind: 'delete' }); continue; }
+      if (!have.has(name)) {
+        items.push({ rel: r, kind: 'delete' });
+        continue;
+      }
       const abs = join(dir, name);
       const st = lstatSync(abs);
       const pabs = pdir && pnames.has(name) ? join(pdir, name) : undefined;
       const pst = pabs ? lstatSync(pabs) : undefined;
-      if (!pst || (pst.isDirectory() !== st.isDirectory())) {
+      if (!pst || pst.isDirectory() !== st.isDirectory()) {
         items.push({ rel: r, kind: pst ? 'modify' : 'add', abs, st });
         if (st.isDirectory()) walk(abs, undefined, r);
         continue;
@@ -190,7 +201,10 @@ const CHUNK = 1 << 20;
 export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<string, Buffer>>): LayerTar {
   let settle!: (v: { size: number; empty: boolean }) => void;
   let fail!: (e: Error) => void;
-  const done = new Promise<{ size: number; empty: boolean }>((res, rej) => { settle = res; fail = rej; });
+  const done = new Promise<{ size: number; empty: boolean }>((res, rej) => {
+    settle = res;
+    fail = rej;
+  });
   done.catch(() => {});
   async function* gen(): AsyncGenerator<Buffer> {
     const tree = Tree.open(root);
@@ -214,8 +228,16 @@ export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<st
     let size = 0;
     let pending: Buffer[] = [];
     let pendingLen = 0;
-    const flush = () => { const b = Buffer.concat(pending, pendingLen); pending = []; pendingLen = 0; return b; };
-    const push = (b: Buffer) => { pending.push(b); pendingLen += b.length; };
+    const flush = () => {
+      const b = Buffer.concat(pending, pendingLen);
+      pending = [];
+      pendingLen = 0;
+      return b;
+    };
+    const push = (b: Buffer) => {
+      pending.push(b);
+      pendingLen += b.length;
+    };
     for (const it of items) {
       const slash = it.rel.lastIndexOf('/');
       const dir = slash < 0 ? '' : it.rel.slice(0, slash + 1);
@@ -229,15 +251,29 @@ export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<st
       if (!type) continue;
       const xa = new Map([...(xattrs.get(it.abs!) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.')));
       const h: TarHeader = {
-        name: type === 'directory' ? `${it.rel}/` : it.rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
-        mtime: Math.floor(st.mtimeMs / 1000), xattrs: xa.size ? xa : undefined,
+        name: type === 'directory' ? `${it.rel}/` : it.rel,
+        type,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        mtime: Math.floor(st.mtimeMs / 1000),
+        xattrs: xa.size ? xa : undefined,
       };
-      if (type === 'symlink') { h.linkname = native().readlinkat(inDir(dir), base); size += st.size; }
-      if (type === 'char' || type === 'block') { h.devmajor = Math.floor(st.rdev / 256) & 0xfff; h.devminor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00); }
+      if (type === 'symlink') {
+        h.linkname = native().readlinkat(inDir(dir), base);
+        size += st.size;
+      }
+      if (type === 'char' || type === 'block') {
+        h.devmajor = Math.floor(st.rdev / 256) & 0xfff;
+        h.devminor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+      }
       if (type === 'file' && st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;
         const first = links.get(key);
-        if (first) { push(encodeHeader({ ...h, type: 'link', linkname: first, xattrs: undefined })); continue; }
+        if (first) {
+          push(encodeHeader({ ...h, type: 'link', linkname: first, xattrs: undefined }));
+          continue;
+        }
         links.set(key, it.rel);
       }
       if (type === 'file') h.size = st.size;
@@ -257,7 +293,9 @@ export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<st
             left -= n;
             if (pendingLen >= CHUNK) yield flush();
           }
-        } finally { closeSync(fd); }
+        } finally {
+          closeSync(fd);
+        }
         push(Buffer.alloc(padding(st.size)));
       }
       if (pendingLen >= CHUNK) yield flush();

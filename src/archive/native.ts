@@ -38,7 +38,7 @@ let loaded: Native | undefined;
 /** The addon, found by walking up from this module (dist/src/archive, or the CLI bundle in dist/cli). */
 export function native(): Native {
   if (loaded) return loaded;
-  const here = import.meta.url ? fileURLToPath(import.meta.url) : (typeof __filename === 'string' ? __filename : process.argv[1]!);
+  const here = import.meta.url ? fileURLToPath(import.meta.url) : typeof __filename === 'string' ? __filename : process.argv[1]!;
   for (let dir = dirname(here); ; dir = dirname(dir)) {
     const file = join(dir, 'build', 'Release', 'berth_native.node');
     if (existsSync(file)) {

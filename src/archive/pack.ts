@@ -34,7 +34,9 @@ export function packPath(hostPath: string, name: string): Readable {
   const full = resolve(hostPath);
   const base = basename(full);
   let fd: number;
-  try { fd = openSync(base ? dirname(full) : full, O_PATH | constants.O_DIRECTORY); } catch (e) {
+  try {
+    fd = openSync(base ? dirname(full) : full, O_PATH | constants.O_DIRECTORY);
+  } catch (e) {
     const out = new PassThrough();
     process.nextTick(() => out.destroy(e as Error));
     return out;
@@ -54,14 +56,25 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
   // A reader that goes away destroys the pack: the walk must then end at once and close its
   // handles, or they would keep a container's rootfs busy (it could not be unmounted).
   let closed = false;
-  p.on('close', () => { closed = true; });
-  const entry = (h: Headers, body?: Buffer): Promise<void> => new Promise((resolve, reject) => {
-    if (closed) { reject(new Error('archive closed')); return; }
-    const onClose = () => reject(new Error('archive closed'));
-    p.once('close', onClose);
-    const done = (err?: Error | null) => { p.off('close', onClose); if (err) reject(err); else resolve(); };
-    if (body) p.entry(h, body, done); else p.entry(h, done);
+  p.on('close', () => {
+    closed = true;
   });
+  const entry = (h: Headers, body?: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (closed) {
+        reject(new Error('archive closed'));
+        return;
+      }
+      const onClose = () => reject(new Error('archive closed'));
+      p.once('close', onClose);
+      const done = (err?: Error | null) => {
+        p.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      if (body) p.entry(h, body, done);
+      else p.entry(h, done);
+    });
   const add = async (fd: number, parentfd: number | undefined, childName: string | undefined, entryName: string): Promise<void> => {
     const st = fstatSync(fd);
     const h = header(entryName, st);
@@ -70,10 +83,16 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
       const names = readdirSync(self(fd)).sort();
       for (const n of names) {
         let cfd: number;
-        try { cfd = openSync(at(fd, n), O_PATH | constants.O_NOFOLLOW); } catch { continue; } // gone meanwhile
+        try {
+          cfd = openSync(at(fd, n), O_PATH | constants.O_NOFOLLOW);
+        } catch {
+          continue;
+        } // gone meanwhile
         try {
           await add(cfd, fd, n, entryName === '.' || entryName === './' ? `./${n}` : `${entryName.replace(/\/$/, '')}/${n}`);
-        } finally { closeSync(cfd); }
+        } finally {
+          closeSync(cfd);
+        }
       }
       return;
     }
@@ -87,11 +106,17 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
     if (st.nlink > 1 && st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = links.get(key);
-      if (first) { await entry({ ...h, type: 'link', linkname: first }); return; }
+      if (first) {
+        await entry({ ...h, type: 'link', linkname: first });
+        return;
+      }
       links.set(key, entryName);
     }
     // An empty file is its header alone (given an empty body, or the pack would wait for one).
-    if (st.isFile() && st.size === 0) { await entry({ ...h, type: 'file', size: 0 }, Buffer.alloc(0)); return; }
+    if (st.isFile() && st.size === 0) {
+      await entry({ ...h, type: 'file', size: 0 }, Buffer.alloc(0));
+      return;
+    }
     if (st.isFile()) {
       // Reopened through the handle: the very inode just examined, whatever the name points at now.
       const rfd = openSync(self(fd), constants.O_RDONLY | constants.O_NONBLOCK);
@@ -100,10 +125,16 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
         const r = createReadStream('', { fd: rfd, end: Math.max(0, st.size - 1), autoClose: true });
         // An archive torn down mid-file (its reader went away) must not leave the file open:
         // an open file keeps a container's rootfs busy, and it could not be unmounted.
-        const fail = (e: Error) => { r.destroy(); reject(e); };
+        const fail = (e: Error) => {
+          r.destroy();
+          reject(e);
+        };
         r.on('error', fail);
         w.on('error', fail);
-        w.on('close', () => { r.destroy(); reject(new Error('archive closed')); }); // a no-op once finished
+        w.on('close', () => {
+          r.destroy();
+          reject(new Error('archive closed'));
+        }); // a no-op once finished
         w.on('finish', resolve);
         r.pipe(w);
       });
@@ -131,7 +162,6 @@ export function packHandle(dirfd: number, name: string | undefined, entryName: s
   return nodeStream(p);
 }
 
-
 /**
  * A tar stream with each entry's header rewritten (or the entry left out,
  * when `rewrite` returns null). A consumer that goes away mid-stream (a
@@ -151,7 +181,11 @@ export function rewriteTar(input: Readable, rewrite: (h: Header) => Header | nul
   };
   ex.on('entry', (h, stream, next) => {
     const nh = done ? null : rewrite(h);
-    if (!nh) { stream.on('end', next); stream.resume(); return; }
+    if (!nh) {
+      stream.on('end', next);
+      stream.resume();
+      return;
+    }
     try {
       const sink = out.entry(nh, next);
       // Torn down with the archive when the consumer leaves: handled here, not left to crash the process.
@@ -162,7 +196,12 @@ export function rewriteTar(input: Readable, rewrite: (h: Header) => Header | nul
       stop(e as Error); // the archive was closed under us
     }
   });
-  ex.on('finish', () => { if (!done) { done = true; out.finalize(); } });
+  ex.on('finish', () => {
+    if (!done) {
+      done = true;
+      out.finalize();
+    }
+  });
   ex.on('error', (e) => stop(e));
   input.on('error', (e) => stop(e));
   out.on('close', () => stop());

@@ -10,7 +10,17 @@ export interface BufferEntry extends TarEntry {
   data: Buffer;
 }
 
-const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo' };
+const TYPES: Record<string, EntryType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'directory',
+  '6': 'fifo',
+};
 
 function str(b: Buffer, off: number, len: number): string {
   const end = b.indexOf(0, off);
@@ -23,7 +33,10 @@ function num(b: Buffer, off: number, len: number): number {
     for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
     return v;
   }
-  const s = b.toString('ascii', off, off + len).replace(/\0.*$/s, '').trim();
+  const s = b
+    .toString('ascii', off, off + len)
+    .replace(/\0.*$/s, '')
+    .trim();
   return s ? parseInt(s, 8) : 0;
 }
 
@@ -65,14 +78,26 @@ export function* readTarBuffer(b: Buffer): Generator<BufferEntry> {
     const data = b.subarray(off + 512, off + 512 + size);
     if (data.length < size) throw new InvalidArgumentError('archive/tar: unexpected EOF');
     off += 512 + size + ((512 - (size % 512)) % 512);
-    if (type === 'x') { pax = parsePax(data); continue; }
+    if (type === 'x') {
+      pax = parsePax(data);
+      continue;
+    }
     if (type === 'g') continue;
-    if (type === 'L') { longName = str(data, 0, data.length); continue; }
-    if (type === 'K') { longLink = str(data, 0, data.length); continue; }
+    if (type === 'L') {
+      longName = str(data, 0, data.length);
+      continue;
+    }
+    if (type === 'K') {
+      longLink = str(data, 0, data.length);
+      continue;
+    }
     const et = TYPES[type];
     let name = str(h, 0, 100);
     const magic = h.toString('ascii', 257, 262);
-    if (magic === 'ustar') { const prefix = str(h, 345, 155); if (prefix) name = `${prefix}/${name}`; }
+    if (magic === 'ustar') {
+      const prefix = str(h, 345, 155);
+      if (prefix) name = `${prefix}/${name}`;
+    }
     if (longName !== undefined) name = longName;
     if (pax?.has('path')) name = pax.get('path')!.toString('utf8');
     let linkname = longLink ?? str(h, 157, 100);
@@ -87,12 +112,24 @@ export function* readTarBuffer(b: Buffer): Generator<BufferEntry> {
       if (pax.has('uid')) uid = Number(pax.get('uid')!.toString());
       if (pax.has('gid')) gid = Number(pax.get('gid')!.toString());
     }
-    pax = undefined; longName = undefined; longLink = undefined;
+    pax = undefined;
+    longName = undefined;
+    longLink = undefined;
     if (!et) continue; // sparse files and other rarities are not build-context material
     const t: EntryType = et === 'file' && name.endsWith('/') ? 'directory' : et;
     yield {
-      name, type: t, size: t === 'file' ? size : 0, mode: num(h, 100, 8) & 0o7777, uid, gid, mtime, linkname,
-      devmajor: num(h, 329, 8), devminor: num(h, 337, 8), xattrs, data: t === 'file' ? data : Buffer.alloc(0),
+      name,
+      type: t,
+      size: t === 'file' ? size : 0,
+      mode: num(h, 100, 8) & 0o7777,
+      uid,
+      gid,
+      mtime,
+      linkname,
+      devmajor: num(h, 329, 8),
+      devminor: num(h, 337, 8),
+      xattrs,
+      data: t === 'file' ? data : Buffer.alloc(0),
     };
   }
 }

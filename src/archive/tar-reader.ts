@@ -41,7 +41,10 @@ class ByteReader {
   private async fill(): Promise<boolean> {
     if (this.done) return false;
     const r = await this.it.next();
-    if (r.done) { this.done = true; return false; }
+    if (r.done) {
+      this.done = true;
+      return false;
+    }
     const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     return true;
@@ -79,7 +82,9 @@ class ByteReader {
   }
 
   async skip(n: number): Promise<void> {
-    for await (const _ of this.chunks(n)) { /* discard */ }
+    for await (const _ of this.chunks(n)) {
+      /* discard */
+    }
   }
 
   /** Skip up to `n` bytes; false when the stream ended first. */
@@ -118,7 +123,10 @@ function num(b: Buffer, off: number, len: number): number {
     for (let i = 1; i < field.length; i++) v = v * 256 + field[i]!;
     return v;
   }
-  const s = field.toString('latin1').replace(/[\0 ]+$/g, '').replace(/^[\0 ]+/, '');
+  const s = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/g, '')
+    .replace(/^[\0 ]+/, '');
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s)) bad('invalid tar header');
   return parseInt(s, 8);
@@ -155,8 +163,15 @@ function parsePax(data: Buffer): Map<string, Buffer> {
 }
 
 const TYPES: Record<string, EntryType> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
-  '3': 'char', '4': 'block', '5': 'directory', '6': 'fifo',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'directory',
+  '6': 'fifo',
 };
 
 async function readBlob(r: ByteReader, size: number): Promise<Buffer> {
@@ -171,12 +186,24 @@ function applyPax(e: TarEntry, pax: Map<string, Buffer>): void {
   for (const [k, v] of pax) {
     const s = () => v.toString('utf8');
     switch (k) {
-      case 'path': e.name = s(); break;
-      case 'linkpath': e.linkname = s(); break;
-      case 'size': e.size = Number(s()); break;
-      case 'uid': e.uid = Number(s()); break;
-      case 'gid': e.gid = Number(s()); break;
-      case 'mtime': e.mtime = Number(s()); break;
+      case 'path':
+        e.name = s();
+        break;
+      case 'linkpath':
+        e.linkname = s();
+        break;
+      case 'size':
+        e.size = Number(s());
+        break;
+      case 'uid':
+        e.uid = Number(s());
+        break;
+      case 'gid':
+        e.gid = Number(s());
+        break;
+      case 'mtime':
+        e.mtime = Number(s());
+        break;
       default:
         if (k.startsWith('SCHILY.xattr.')) e.xattrs.set(k.slice('SCHILY.xattr.'.length), v);
         else if (k.startsWith('LIBARCHIVE.xattr.')) e.xattrs.set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(s(), 'base64'));
@@ -200,13 +227,19 @@ export function tarReader(input: Readable): TarReader {
 
   async function next(): Promise<TarEntry | null> {
     if (ended) return null;
-    if (pending > 0) { await r.skip(pending); pending = 0; }
+    if (pending > 0) {
+      await r.skip(pending);
+      pending = 0;
+    }
     // An archive that stops right after an entry's data, without padding or end blocks, ends there, as Go's
     // archive/tar reads it (the docker CLI sends such a context when it adds a Dockerfile from stdin).
     if (padding > 0) {
       const more = await r.skipToEnd(padding);
       padding = 0;
-      if (!more) { ended = true; return null; }
+      if (!more) {
+        ended = true;
+        return null;
+      }
     }
     let pax = new Map<string, Buffer>();
     let global = new Map<string, Buffer>();
@@ -214,15 +247,33 @@ export function tarReader(input: Readable): TarReader {
     let longLink: string | undefined;
     for (;;) {
       const h = await r.exact(BLOCK);
-      if (h === null) { ended = true; return null; } // tolerate a missing end-of-archive marker
-      if (h.every((b) => b === 0)) { ended = true; return null; }
+      if (h === null) {
+        ended = true;
+        return null;
+      } // tolerate a missing end-of-archive marker
+      if (h.every((b) => b === 0)) {
+        ended = true;
+        return null;
+      }
       if (!checksumOk(h)) bad('invalid tar header');
       const flag = String.fromCharCode(h[156]!);
       const size = num(h, 124, 12);
-      if (flag === 'x') { pax = new Map([...pax, ...parsePax(await readBlob(r, size))]); continue; }
-      if (flag === 'g') { global = new Map([...global, ...parsePax(await readBlob(r, size))]); continue; }
-      if (flag === 'L') { longName = str(await readBlob(r, size), 0, size); continue; }
-      if (flag === 'K') { longLink = str(await readBlob(r, size), 0, size); continue; }
+      if (flag === 'x') {
+        pax = new Map([...pax, ...parsePax(await readBlob(r, size))]);
+        continue;
+      }
+      if (flag === 'g') {
+        global = new Map([...global, ...parsePax(await readBlob(r, size))]);
+        continue;
+      }
+      if (flag === 'L') {
+        longName = str(await readBlob(r, size), 0, size);
+        continue;
+      }
+      if (flag === 'K') {
+        longLink = str(await readBlob(r, size), 0, size);
+        continue;
+      }
       const type = TYPES[flag];
       if (!type) {
         // Unsupported kinds (sparse files, volume labels): skip them whole.
@@ -257,7 +308,10 @@ export function tarReader(input: Readable): TarReader {
       const dataSize = type === 'file' ? e.size : size;
       pending = dataSize;
       padding = (BLOCK - (dataSize % BLOCK)) % BLOCK;
-      if (type !== 'file') { await r.skip(pending + padding); pending = padding = 0; }
+      if (type !== 'file') {
+        await r.skip(pending + padding);
+        pending = padding = 0;
+      }
       return e;
     }
   }
@@ -272,7 +326,11 @@ export function tarReader(input: Readable): TarReader {
   }
 
   async function drain(): Promise<void> {
-    try { await r.drain(); } catch { await r.cancel().catch(() => {}); }
+    try {
+      await r.drain();
+    } catch {
+      await r.cancel().catch(() => {});
+    }
   }
 
   return { next, body, drain };

@@ -77,7 +77,7 @@ function splitName(name: string): [string, string] | undefined {
 
 /** The header block(s) for one entry: a PAX header first when ustar cannot hold it. */
 export function encodeHeader(h: TarHeader): Buffer {
-  const size = h.type === 'file' ? h.size ?? 0 : 0;
+  const size = h.type === 'file' ? (h.size ?? 0) : 0;
   const linkname = h.linkname ?? '';
   const pax: Buffer[] = [];
   const split = splitName(h.name);

@@ -61,18 +61,25 @@ export function chmodAt(dirfd: number, name: string, mode: number): void {
   const fd = openSync(at(dirfd, name), O_PATH | O_NOFOLLOW);
   try {
     if (!fstatSync(fd).isSymbolicLink()) chmodSync(self(fd), mode & 0o7777);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Remove `name` in `dirfd` and, for a directory, everything below it, never through a symlink. */
 export function removeAllAt(dirfd: number, name: string): void {
   const mode = modeAt(dirfd, name);
   if (!mode) return;
-  if (!isDir(mode)) { native().unlinkat(dirfd, name, false); return; }
+  if (!isDir(mode)) {
+    native().unlinkat(dirfd, name, false);
+    return;
+  }
   const fd = openDirAt(dirfd, name);
   try {
     for (const child of readdirSync(self(fd))) removeAllAt(fd, child);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   native().unlinkat(dirfd, name, true);
 }
 
@@ -126,7 +133,11 @@ export class Tree {
   private mounts = new Map<string, Tree>();
 
   /** @param where this tree sits in the tree it was taken from ('/' for a root) */
-  private constructor(readonly fd: number, private readonly owned: boolean, readonly where = '/') {}
+  private constructor(
+    readonly fd: number,
+    private readonly owned: boolean,
+    readonly where = '/',
+  ) {}
 
   /**
    * A tree rooted at `hostPath`, which the caller trusts (a snapshot dir, a
@@ -167,13 +178,19 @@ export class Tree {
     const stack: Array<{ fd: number; name: string }> = [];
     const top = () => (stack.length ? stack[stack.length - 1]!.fd : this.fd);
     const here = () => '/' + stack.map((s) => s.name).join('/');
-    const pop = () => { const s = stack.pop(); if (s) this.release(s.fd); };
+    const pop = () => {
+      const s = stack.pop();
+      if (s) this.release(s.fd);
+    };
     let todo = parts(path);
     let links = 0;
     try {
       while (todo.length) {
         const c = todo.shift()!;
-        if (c === '..') { pop(); continue; }
+        if (c === '..') {
+          pop();
+          continue;
+        }
         const last = todo.length === 0;
         const mode = modeAt(top(), c);
         if (isSymlink(mode) && (!last || opts.followLast)) {
@@ -233,7 +250,10 @@ export class Tree {
       if (opts.create) {
         const mode = modeAt(f.dirfd, f.name);
         if (!mode) native().mkdirat(f.dirfd, f.name, 0o755);
-        else if (!isDir(mode)) { native().unlinkat(f.dirfd, f.name, false); native().mkdirat(f.dirfd, f.name, 0o755); }
+        else if (!isDir(mode)) {
+          native().unlinkat(f.dirfd, f.name, false);
+          native().mkdirat(f.dirfd, f.name, 0o755);
+        }
       }
       return { fd: openDirAt(f.dirfd, f.name), path: f.path };
     } finally {
@@ -271,7 +291,9 @@ export class Tree {
    */
   find(path: string, opts: { followLast?: boolean; noSymlinks?: boolean } = {}): Entry | undefined {
     let f: Found;
-    try { f = this.lookup(path, opts); } catch (e) {
+    try {
+      f = this.lookup(path, opts);
+    } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
     }
@@ -287,11 +309,17 @@ export class Tree {
   /** The names in the directory at `path` (symlinks followed inside the tree); none when it is not a directory. */
   list(path: string): string[] {
     let d: { fd: number };
-    try { d = this.dir(path); } catch (e) {
+    try {
+      d = this.dir(path);
+    } catch (e) {
       if (isMissing(e)) return [];
       throw e;
     }
-    try { return readdirSync(self(d.fd)); } finally { this.release(d.fd); }
+    try {
+      return readdirSync(self(d.fd));
+    } finally {
+      this.release(d.fd);
+    }
   }
 
   /**
@@ -300,7 +328,9 @@ export class Tree {
    */
   openFile(path: string): number | null {
     let f: Found;
-    try { f = this.lookup(path, { followLast: true }); } catch (e) {
+    try {
+      f = this.lookup(path, { followLast: true });
+    } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
       throw e;
@@ -308,12 +338,17 @@ export class Tree {
     try {
       if (f.name === '') return null;
       let fd: number;
-      try { fd = native().openat(f.dirfd, f.name, O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK, 0); } catch (e) {
+      try {
+        fd = native().openat(f.dirfd, f.name, O_RDONLY | O_NOFOLLOW | constants.O_NONBLOCK, 0);
+      } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
         throw e;
       }
-      if (!fstatSync(fd).isFile()) { closeSync(fd); return null; }
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        return null;
+      }
       return fd;
     } finally {
       this.release(f.dirfd);

@@ -24,7 +24,12 @@ export interface Command {
 
 /** Exit with docker's status and message. */
 export class CliExit extends Error {
-  constructor(readonly code: number, message: string) { super(message); }
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class Cli {
@@ -36,10 +41,19 @@ export class Cli {
    * `contextName`: the context in use ("default" when -H or BERTH_HOST chose the host);
    * `defaultHost`: the default context's endpoint (-H, BERTH_HOST or berth's own socket).
    */
-  constructor(readonly host: string, readonly hostIsDefault: boolean, readonly contextName = 'default', readonly defaultHost = host) {}
+  constructor(
+    readonly host: string,
+    readonly hostIsDefault: boolean,
+    readonly contextName = 'default',
+    readonly defaultHost = host,
+  ) {}
 
-  out(s: string): void { process.stdout.write(s); }
-  err(s: string): void { process.stderr.write(s); }
+  out(s: string): void {
+    process.stdout.write(s);
+  }
+  err(s: string): void {
+    process.stderr.write(s);
+  }
 
   /** The client, after making sure a daemon answers (starting one if we may). */
   async client(): Promise<Client> {
@@ -62,7 +76,9 @@ export class Cli {
     const child = spawn(process.execPath, [daemon], { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     let exited = false;
-    child.once('exit', () => { exited = true; });
+    child.once('exit', () => {
+      exited = true;
+    });
     for (let i = 0; i < 200 && !exited; i++) {
       if (await this.clientValue!.ping()) {
         this.err(`berth: started berthd (pid ${child.pid}) with data root /var/lib/berth; its log is ${logFile}\n`);
@@ -73,5 +89,7 @@ export class Cli {
     if (!(await this.clientValue!.ping())) throw new ConnectError(this.host, undefined);
   }
 
-  close(): void { this.clientValue?.close(); }
+  close(): void {
+    this.clientValue?.close();
+  }
 }

@@ -49,22 +49,36 @@ export function readContext(name: string): ContextMeta {
   try {
     return JSON.parse(readFileSync(p, 'utf8')) as ContextMeta;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContextError(`context ${JSON.stringify(name)}: context not found: open ${p}: no such file or directory`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ContextError(`context ${JSON.stringify(name)}: context not found: open ${p}: no such file or directory`);
     throw err;
   }
 }
 
 export function exists(name: string): boolean {
-  try { readFileSync(metaPath(name)); return true; } catch { return false; }
+  try {
+    readFileSync(metaPath(name));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function listContexts(): ContextMeta[] {
   const root = join(configDir(), 'contexts', 'meta');
   let dirs: string[] = [];
-  try { dirs = readdirSync(root); } catch { /* none yet */ }
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    /* none yet */
+  }
   const out: ContextMeta[] = [];
   for (const d of dirs) {
-    try { out.push(JSON.parse(readFileSync(join(root, d, 'meta.json'), 'utf8')) as ContextMeta); } catch { /* not a context */ }
+    try {
+      out.push(JSON.parse(readFileSync(join(root, d, 'meta.json'), 'utf8')) as ContextMeta);
+    } catch {
+      /* not a context */
+    }
   }
   return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
@@ -79,7 +93,11 @@ export function removeContext(name: string): void {
 }
 
 function readConfig(): Record<string, unknown> {
-  try { return JSON.parse(readFileSync(configPath(), 'utf8')) as Record<string, unknown>; } catch { return {}; }
+  try {
+    return JSON.parse(readFileSync(configPath(), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 /** The context config.json names (docker's `currentContext`), "default" when none. */
@@ -90,6 +108,7 @@ export function currentContext(): string {
 
 export async function setCurrentContext(name: string): Promise<void> {
   const cfg = readConfig();
-  if (name === DEFAULT_CONTEXT) delete cfg.currentContext; else cfg.currentContext = name;
+  if (name === DEFAULT_CONTEXT) delete cfg.currentContext;
+  else cfg.currentContext = name;
   await writeFileAtomic(configPath(), JSON.stringify(cfg, null, '\t'));
 }

@@ -19,7 +19,12 @@ import { DEFAULT_DOMAIN, parseReference } from '../core/reference.js';
 /** Where Docker Hub credentials are filed, as docker does. */
 export const INDEX_SERVER = 'https://index.docker.io/v1/';
 
-export interface AuthEntry { username?: string; password?: string; identitytoken?: string; serveraddress: string }
+export interface AuthEntry {
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  serveraddress: string;
+}
 
 interface ConfigFile {
   auths?: Record<string, { auth?: string; identitytoken?: string; username?: string; password?: string; email?: string }>;
@@ -85,11 +90,21 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
   return new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${helper}`, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ENOENT'
-      ? `error getting credentials - err: exec: "docker-credential-${helper}": executable file not found in $PATH, out: \`\``
-      : e.message)));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          e.code === 'ENOENT'
+            ? `error getting credentials - err: exec: "docker-credential-${helper}": executable file not found in $PATH, out: \`\``
+            : e.message,
+        ),
+      ),
+    );
     child.on('close', (code) => resolve({ code: code ?? 1, out }));
     child.stdin.on('error', () => {});
     child.stdin.end(input);
@@ -118,7 +133,10 @@ export async function getCredentials(server: string): Promise<AuthEntry | undefi
   if (entry.auth) {
     const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
     const i = plain.indexOf(':');
-    if (i >= 0) { username = plain.slice(0, i); password = plain.slice(i + 1); }
+    if (i >= 0) {
+      username = plain.slice(0, i);
+      password = plain.slice(i + 1);
+    }
   }
   return { username, password, identitytoken: entry.identitytoken, serveraddress: key };
 }
@@ -129,7 +147,9 @@ export async function storeCredentials(e: AuthEntry): Promise<string | undefined
   const key = serverKey(e.serveraddress);
   const helper = helperFor(c, key);
   if (helper) {
-    const body = e.identitytoken ? { ServerURL: key, Username: '<token>', Secret: e.identitytoken } : { ServerURL: key, Username: e.username ?? '', Secret: e.password ?? '' };
+    const body = e.identitytoken
+      ? { ServerURL: key, Username: '<token>', Secret: e.identitytoken }
+      : { ServerURL: key, Username: e.username ?? '', Secret: e.password ?? '' };
     const r = await runHelper(helper, 'store', JSON.stringify(body));
     if (r.code !== 0) throw new Error(`error storing credentials - err: exit status ${r.code}, out: \`${r.out.trim()}\``);
     // docker keeps an empty entry so `auths` lists the server.
@@ -137,7 +157,9 @@ export async function storeCredentials(e: AuthEntry): Promise<string | undefined
     await writeConfig(c);
     return undefined;
   }
-  const entry: { auth: string; identitytoken?: string } = { auth: Buffer.from(`${e.username ?? ''}:${e.identitytoken ? '' : e.password ?? ''}`).toString('base64') };
+  const entry: { auth: string; identitytoken?: string } = {
+    auth: Buffer.from(`${e.username ?? ''}:${e.identitytoken ? '' : (e.password ?? '')}`).toString('base64'),
+  };
   if (e.identitytoken) entry.identitytoken = e.identitytoken;
   c.auths = { ...(c.auths ?? {}), [key]: entry };
   await writeConfig(c);
@@ -155,7 +177,10 @@ export async function eraseCredentials(server: string): Promise<boolean> {
     found = r.code === 0;
   }
   for (const k of Object.keys(c.auths ?? {})) {
-    if (k === key || hostOf(k) === hostOf(key)) { delete c.auths![k]; found = true; }
+    if (k === key || hostOf(k) === hostOf(key)) {
+      delete c.auths![k];
+      found = true;
+    }
   }
   if (found) await writeConfig(c);
   return found;
@@ -163,6 +188,10 @@ export async function eraseCredentials(server: string): Promise<boolean> {
 
 /** X-Registry-Auth: base64url of the JSON auth config, as docker sends it. */
 export function encodeAuth(e: AuthEntry | undefined): string {
-  const body = e ? (e.identitytoken ? { identitytoken: e.identitytoken, serveraddress: e.serveraddress } : { username: e.username, password: e.password, serveraddress: e.serveraddress }) : {};
+  const body = e
+    ? e.identitytoken
+      ? { identitytoken: e.identitytoken, serveraddress: e.serveraddress }
+      : { username: e.username, password: e.password, serveraddress: e.serveraddress }
+    : {};
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }

@@ -143,7 +143,12 @@ const COMMANDS: Record<string, Loader> = {
 const GROUPS = new Set(['image', 'system', 'container', 'network', 'volume', 'registry', 'builder', 'context', 'plugin']);
 
 const GLOBAL_FLAGS: FlagDef[] = [
-  { name: 'context', short: 'c', type: 'string', help: 'Name of the context to use to connect to the daemon (overrides BERTH_HOST env var and default context set with "berth context use")' },
+  {
+    name: 'context',
+    short: 'c',
+    type: 'string',
+    help: 'Name of the context to use to connect to the daemon (overrides BERTH_HOST env var and default context set with "berth context use")',
+  },
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level' },
@@ -235,12 +240,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const rest = global.args;
   // As `docker --version`: one line, no daemon asked.
-  if (global.flags.version) { process.stdout.write(`Berth version ${BERTH_VERSION}, build berth\n`); return 0; }
-  if (rest.length === 0 || (global.flags.help && rest.length === 0)) { process.stdout.write(topHelp()); return 0; }
+  if (global.flags.version) {
+    process.stdout.write(`Berth version ${BERTH_VERSION}, build berth\n`);
+    return 0;
+  }
+  if (rest.length === 0 || (global.flags.help && rest.length === 0)) {
+    process.stdout.write(topHelp());
+    return 0;
+  }
   let path = rest[0];
   let args = rest.slice(1);
   if (GROUPS.has(path)) {
-    if (args.length === 0 || args[0] === '--help') { process.stdout.write(topHelp()); return 0; }
+    if (args.length === 0 || args[0] === '--help') {
+      process.stdout.write(topHelp());
+      return 0;
+    }
     path = `${path} ${args[0]}`;
     args = args.slice(1);
   }
@@ -260,9 +274,15 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (parsed.flags.help) { process.stdout.write(commandHelp(cmd)); return 0; }
+  if (parsed.flags.help) {
+    process.stdout.write(commandHelp(cmd));
+    return 0;
+  }
   const countErr = argCountError(path, cmd, parsed.args.length);
-  if (countErr) { process.stderr.write(countErr); return 1; }
+  if (countErr) {
+    process.stderr.write(countErr);
+    return 1;
+  }
 
   const envHost = process.env.BERTH_HOST || undefined;
   const flagHost = global.flags.host as string | undefined;
@@ -280,7 +300,10 @@ async function main(argv: string[]): Promise<number> {
     try {
       host = readContext(contextName).Endpoints?.docker?.Host ?? defaultHost;
     } catch (err) {
-      if (err instanceof ContextError) { process.stderr.write(err.message + '\n'); return 1; }
+      if (err instanceof ContextError) {
+        process.stderr.write(err.message + '\n');
+        return 1;
+      }
       throw err;
     }
   }
@@ -288,10 +311,22 @@ async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(cli, parsed.args, parsed.flags)) ?? 0;
   } catch (err) {
-    if (err instanceof CliExit) { if (err.message) process.stderr.write(err.message + '\n'); return err.code; }
-    if (err instanceof ApiError) { process.stderr.write(`Error response from daemon: ${err.message}\n`); return 1; }
-    if (err instanceof ConnectError) { process.stderr.write(err.message + '\n'); return 1; }
-    if (err instanceof FlagError) { process.stderr.write(`${err.message}\nSee 'berth ${path} --help'.\n`); return 125; }
+    if (err instanceof CliExit) {
+      if (err.message) process.stderr.write(err.message + '\n');
+      return err.code;
+    }
+    if (err instanceof ApiError) {
+      process.stderr.write(`Error response from daemon: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ConnectError) {
+      process.stderr.write(err.message + '\n');
+      return 1;
+    }
+    if (err instanceof FlagError) {
+      process.stderr.write(`${err.message}\nSee 'berth ${path} --help'.\n`);
+      return 125;
+    }
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;
   } finally {
@@ -300,11 +335,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Output piped into a program that stopped reading (`berth logs c | head`): end quietly, as docker does.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-}, (err: Error) => {
-  process.stderr.write(`berth: ${err.stack ?? err.message}\n`);
-  process.exitCode = 1;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
 });
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`berth: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

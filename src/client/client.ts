@@ -8,12 +8,20 @@ import type { Socket } from 'node:net';
 import { API_VERSION } from '../core/version.js';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The daemon could not be reached at all. */
 export class ConnectError extends Error {
-  constructor(readonly host: string, readonly code: string | undefined) {
+  constructor(
+    readonly host: string,
+    readonly code: string | undefined,
+  ) {
     super(`Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`);
   }
 }
@@ -33,8 +41,9 @@ function encodeQuery(q: Query | undefined): string {
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined) continue;
     if (Array.isArray(v)) for (const x of v) p.append(k, x);
-    else if (typeof v === 'boolean') { if (v) p.set(k, '1'); }
-    else p.set(k, String(v));
+    else if (typeof v === 'boolean') {
+      if (v) p.set(k, '1');
+    } else p.set(k, String(v));
   }
   const s = p.toString();
   return s ? '?' + s : '';
@@ -50,7 +59,10 @@ export class Client {
    */
   onUnreachable?: () => Promise<void>;
 
-  constructor(readonly host: string, readonly apiVersion = API_VERSION) {
+  constructor(
+    readonly host: string,
+    readonly apiVersion = API_VERSION,
+  ) {
     this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
   }
 
@@ -96,26 +108,33 @@ export class Client {
         headers['Content-Type'] ??= Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json';
         headers['Content-Length'] = String(payload.length);
       }
-      const req = httpRequest({
-        socketPath: this.socketPath,
-        method,
-        path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
-        headers: { Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', ...headers },
-        agent: this.agent,
-        // No TLS over a unix socket: an empty server name spares the agent an IP-address check that costs milliseconds on first use.
-        servername: '',
-      } as HttpRequestOptions, (res) => {
-        if ((res.statusCode ?? 500) < 400) return resolve(res);
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let message = text.trim();
-          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* plain text */ }
-          reject(new ApiError(res.statusCode ?? 500, message));
-        });
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        {
+          socketPath: this.socketPath,
+          method,
+          path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
+          headers: { Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', ...headers },
+          agent: this.agent,
+          // No TLS over a unix socket: an empty server name spares the agent an IP-address check that costs milliseconds on first use.
+          servername: '',
+        } as HttpRequestOptions,
+        (res) => {
+          if ((res.statusCode ?? 500) < 400) return resolve(res);
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let message = text.trim();
+            try {
+              message = (JSON.parse(text) as { message?: string }).message ?? message;
+            } catch {
+              /* plain text */
+            }
+            reject(new ApiError(res.statusCode ?? 500, message));
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         reject(['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err);
       });
@@ -161,7 +180,10 @@ export class Client {
         method,
         path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
         headers: {
-          Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', Connection: 'Upgrade', Upgrade: 'tcp',
+          Host: 'api.moby.localhost',
+          'User-Agent': 'berth-cli',
+          Connection: 'Upgrade',
+          Upgrade: 'tcp',
           ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
         },
         servername: '',
@@ -176,7 +198,11 @@ export class Client {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let message = text.trim();
-          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* plain text */ }
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {
+            /* plain text */
+          }
           reject(new ApiError(res.statusCode ?? 500, message));
         });
       });
@@ -198,7 +224,9 @@ export class Client {
     }
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 export async function readAll(s: Readable): Promise<Buffer> {

@@ -22,9 +22,15 @@ import { type Digest, hexOf, newHasher, isDigest } from '../core/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { fsyncDir } from '../core/atomic.js';
 
-export interface BlobInfo { digest: Digest; size: number }
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
 
-export interface Expected { digest?: Digest; size?: number }
+export interface Expected {
+  digest?: Digest;
+  size?: number;
+}
 
 /** An open ingest: bytes are hashed as they are written. */
 export class ContentWriter extends Writable {
@@ -33,7 +39,10 @@ export class ContentWriter extends Writable {
   private bytes = 0;
   private done = false;
 
-  constructor(private readonly store: ContentStore, readonly ingestPath: string) {
+  constructor(
+    private readonly store: ContentStore,
+    readonly ingestPath: string,
+  ) {
     super({ highWaterMark: 1 << 20 });
     this.file = createWriteStream(ingestPath, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
     this.file.on('error', (e) => this.destroy(e));
@@ -50,7 +59,9 @@ export class ContentWriter extends Writable {
     this.file.end(() => cb());
   }
 
-  get size(): number { return this.bytes; }
+  get size(): number {
+    return this.bytes;
+  }
 
   private digestValue?: Digest;
 
@@ -77,7 +88,11 @@ export class ContentWriter extends Writable {
         throw new InvalidArgumentError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
       }
       const fh = await open(this.ingestPath, 'r+');
-      try { await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await this.store.publish(this.ingestPath, digest);
       return { digest, size: this.bytes };
     } catch (err) {
@@ -108,7 +123,13 @@ export class ResumableIngest {
   private hash: Hash = newHasher();
   private closed = false;
 
-  private constructor(readonly store: ContentStore, readonly digest: Digest, readonly path: string, private fh: FileHandle, public offset: number) {}
+  private constructor(
+    readonly store: ContentStore,
+    readonly digest: Digest,
+    readonly path: string,
+    private fh: FileHandle,
+    public offset: number,
+  ) {}
 
   static async open(store: ContentStore, digest: Digest): Promise<ResumableIngest> {
     if (!isDigest(digest)) throw new InvalidArgumentError(`invalid digest: ${digest}`);
@@ -117,8 +138,15 @@ export class ResumableIngest {
     const w = new ResumableIngest(store, digest, path, fh, 0);
     const size = (await fh.stat()).size;
     if (size > 0) {
-      await pipeline(createReadStream('', { fd: fh.fd, start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }),
-        new Writable({ write(c: Buffer, _e, cb) { w.hash.update(c); cb(); } }));
+      await pipeline(
+        createReadStream('', { fd: fh.fd, start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }),
+        new Writable({
+          write(c: Buffer, _e, cb) {
+            w.hash.update(c);
+            cb();
+          },
+        }),
+      );
       w.offset = size;
     }
     return w;
@@ -237,7 +265,10 @@ export class ContentStore {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     const w = this.writer();
     w.end(buf);
-    await new Promise<void>((res, rej) => { w.once('finish', res); w.once('error', rej); });
+    await new Promise<void>((res, rej) => {
+      w.once('finish', res);
+      w.once('error', rej);
+    });
     return w.commit(expected);
   }
 
@@ -261,7 +292,10 @@ export class ContentStore {
   /** Move a verified ingest file into blobs/. An existing blob is kept (same bytes). */
   async publish(ingestPath: string, d: Digest): Promise<void> {
     const target = this.path(d);
-    if (await this.has(d)) { await unlink(ingestPath); return; }
+    if (await this.has(d)) {
+      await unlink(ingestPath);
+      return;
+    }
     await rename(ingestPath, target);
     await fsyncDir(this.blobsDir);
   }
@@ -284,7 +318,15 @@ export class ContentStore {
   async verify(d: Digest): Promise<boolean> {
     const h = newHasher();
     try {
-      await pipeline(this.createReadStream(d), new Writable({ write(c, _e, cb) { h.update(c); cb(); } }));
+      await pipeline(
+        this.createReadStream(d),
+        new Writable({
+          write(c, _e, cb) {
+            h.update(c);
+            cb();
+          },
+        }),
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;

@@ -10,7 +10,11 @@ function tmpBeside(path: string): string {
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -65,7 +69,9 @@ export async function replaceJson(path: string, value: unknown): Promise<void> {
  * should that be cut short). False when there was no such directory.
  */
 export async function discardDir(dir: string, aside: string): Promise<boolean> {
-  try { await rename(dir, aside); } catch (e) {
+  try {
+    await rename(dir, aside);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }

@@ -47,7 +47,11 @@ function parseSizeV05(str: string, mul: Record<string, number>): number {
     sfx = str.slice(sp + 1);
   } else {
     let sep = -1;
-    for (let i = str.length - 1; i >= 0; i--) if ('0123456789.'.includes(str[i])) { sep = i; break; }
+    for (let i = str.length - 1; i >= 0; i--)
+      if ('0123456789.'.includes(str[i])) {
+        sep = i;
+        break;
+      }
     if (sep < 0) throw new Error(`invalid size: '${str}'`);
     num = str.slice(0, sep + 1);
     sfx = str.slice(sep + 1);

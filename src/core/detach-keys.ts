@@ -50,13 +50,22 @@ export class EscapeScanner {
     for (const b of chunk) {
       if (b === this.keys[this.matched]) {
         this.matched++;
-        if (this.matched === this.keys.length) { this.detached = true; return Buffer.from(out); }
+        if (this.matched === this.keys.length) {
+          this.detached = true;
+          return Buffer.from(out);
+        }
         continue;
       }
       // A broken match: release what was held, then see whether this byte starts a new one.
       for (let i = 0; i < this.matched; i++) out.push(this.keys[i]!);
       this.matched = 0;
-      if (b === this.keys[0]) { this.matched = 1; if (this.keys.length === 1) { this.detached = true; return Buffer.from(out); } } else out.push(b);
+      if (b === this.keys[0]) {
+        this.matched = 1;
+        if (this.keys.length === 1) {
+          this.detached = true;
+          return Buffer.from(out);
+        }
+      } else out.push(b);
     }
     return Buffer.from(out);
   }

@@ -53,10 +53,16 @@ export function hashingTap(expected?: Digest, what = 'layer'): { tap: Transform;
   const h = newHasher();
   let settle!: (d: Digest) => void;
   let fail!: (e: Error) => void;
-  const digest = new Promise<Digest>((res, rej) => { settle = res; fail = rej; });
+  const digest = new Promise<Digest>((res, rej) => {
+    settle = res;
+    fail = rej;
+  });
   digest.catch(() => {}); // observed by the snapshotter; avoid unhandled rejections on early errors
   const tap = new Transform({
-    transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); },
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
     flush(cb) {
       const d = 'sha256:' + h.digest('hex');
       if (expected && d !== expected) fail(new InvalidArgumentError(`invalid diffID for ${what}: expected ${expected}, got ${d}`));

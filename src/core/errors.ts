@@ -13,22 +13,30 @@ export class BerthError extends Error {
 
 /** 404: the thing asked for does not exist ("No such image: …"). */
 export class NotFoundError extends BerthError {
-  constructor(message: string) { super(message, 404); }
+  constructor(message: string) {
+    super(message, 404);
+  }
 }
 
 /** 409: the request conflicts with current state (an image in use, a name taken). */
 export class ConflictError extends BerthError {
-  constructor(message: string) { super(message, 409); }
+  constructor(message: string) {
+    super(message, 409);
+  }
 }
 
 /** 400: the request itself is malformed (bad reference, bad parameter, bad archive). */
 export class InvalidArgumentError extends BerthError {
-  constructor(message: string) { super(message, 400); }
+  constructor(message: string) {
+    super(message, 400);
+  }
 }
 
 /** 500: something failed on the daemon's side. */
 export class SystemError extends BerthError {
-  constructor(message: string) { super(message, 500); }
+  constructor(message: string) {
+    super(message, 500);
+  }
 }
 
 /** The status an arbitrary thrown value maps to. */

@@ -10,12 +10,19 @@ export type Filters = Record<string, string[]>;
 export function parseFilters(raw: string | null | undefined): Filters {
   if (!raw) return {};
   let obj: unknown;
-  try { obj = JSON.parse(raw); } catch { throw new InvalidArgumentError(`invalid filter: ${raw}`); }
+  try {
+    obj = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgumentError(`invalid filter: ${raw}`);
+  }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidArgumentError(`invalid filter: ${raw}`);
   const out: Filters = {};
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     if (Array.isArray(v)) out[k] = v.map(String);
-    else if (v && typeof v === 'object') out[k] = Object.entries(v as Record<string, unknown>).filter(([, on]) => on).map(([s]) => s);
+    else if (v && typeof v === 'object')
+      out[k] = Object.entries(v as Record<string, unknown>)
+        .filter(([, on]) => on)
+        .map(([s]) => s);
     else throw new InvalidArgumentError(`invalid filter: ${raw}`);
   }
   return out;

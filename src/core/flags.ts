@@ -20,7 +20,11 @@ export type FlagValues = Record<string, string | boolean | number | string[] | u
 
 export class FlagError extends Error {}
 
-export interface Parsed { flags: FlagValues; args: string[]; set: Set<string> }
+export interface Parsed {
+  flags: FlagValues;
+  args: string[];
+  set: Set<string>;
+}
 
 export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed?: boolean } = {}): Parsed {
   const interspersed = opts.interspersed ?? true;
@@ -38,7 +42,8 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed
       else throw new FlagError(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`);
     } else if (d.type === 'int') {
       const n = Number(raw);
-      if (raw === undefined || raw === '' || !Number.isInteger(n)) throw new FlagError(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseInt: parsing "${raw}": invalid syntax`);
+      if (raw === undefined || raw === '' || !Number.isInteger(n))
+        throw new FlagError(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseInt: parsing "${raw}": invalid syntax`);
       flags[d.name] = n;
     } else if (d.type === 'strings') {
       if (!set.has(d.name)) flags[d.name] = [];
@@ -49,7 +54,10 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') { args.push(...argv.slice(i + 1)); break; }
+    if (a === '--') {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
@@ -70,7 +78,10 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed
         if (!d) throw new FlagError(`unknown shorthand flag: '${c}' in ${a}`);
         const shown = `-${c}, --${d.name}`;
         if (d.type === 'bool') {
-          if (a[j + 1] === '=') { assign(d, a.slice(j + 2), shown); break; }
+          if (a[j + 1] === '=') {
+            assign(d, a.slice(j + 2), shown);
+            break;
+          }
           assign(d, undefined, shown);
           continue;
         }
@@ -85,7 +96,10 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed
       }
       continue;
     }
-    if (!interspersed) { args.push(...argv.slice(i)); break; }
+    if (!interspersed) {
+      args.push(...argv.slice(i));
+      break;
+    }
     args.push(a);
   }
   return { flags, args, set };
@@ -93,10 +107,12 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: { interspersed
 
 /** Help text for flag definitions, in docker's layout. */
 export function flagHelp(defs: FlagDef[]): string {
-  const rows = defs.filter((d) => !d.hidden).map((d) => {
-    const left = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.type === 'bool' ? '' : d.type === 'int' ? ' int' : d.type === 'strings' ? ' list' : ' string'}`;
-    return [left, d.help ?? ''];
-  });
+  const rows = defs
+    .filter((d) => !d.hidden)
+    .map((d) => {
+      const left = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.type === 'bool' ? '' : d.type === 'int' ? ' int' : d.type === 'strings' ? ' list' : ' string'}`;
+      return [left, d.help ?? ''];
+    });
   const w = Math.max(0, ...rows.map((r) => r[0].length));
   return rows.map(([l, h]) => `  ${l.padEnd(w)}   ${h}`).join('\n');
 }

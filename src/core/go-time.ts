@@ -7,7 +7,14 @@
 import { InvalidArgumentError } from './errors.js';
 
 const UNIT_NS: Record<string, bigint> = {
-  ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n,
+  'μs': 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
 };
 
 /** Go's time.ParseDuration ("1h30m", "1.5s", "-2m", "300ms") in nanoseconds; Go's error words. */
@@ -15,7 +22,10 @@ export function parseGoDuration(value: string): bigint {
   const bad = () => new Error(`time: invalid duration "${value}"`);
   let s = value;
   let sign = 1n;
-  if (s[0] === '-' || s[0] === '+') { if (s[0] === '-') sign = -1n; s = s.slice(1); }
+  if (s[0] === '-' || s[0] === '+') {
+    if (s[0] === '-') sign = -1n;
+    s = s.slice(1);
+  }
   if (s === '0') return 0n;
   if (s === '') throw bad();
   let total = 0n;
@@ -46,7 +56,11 @@ export function daysIn(year: number, month: number): number {
 export function parseTimestampOrDuration(value: string, now: Date): bigint {
   if (value !== '0') {
     let d: bigint | undefined;
-    try { d = parseGoDuration(value); } catch { /* not a duration */ }
+    try {
+      d = parseGoDuration(value);
+    } catch {
+      /* not a duration */
+    }
     if (d !== undefined) {
       const t = BigInt(now.getTime()) * 1_000_000n - d;
       // Docker sends `now - d` truncated to whole seconds.
@@ -83,7 +97,9 @@ export function parseTimestampOrDuration(value: string, now: Date): bigint {
 
 /** A prune or list `until` filter value (see parseTimestampOrDuration) as Unix seconds, now being the clock's. */
 export function untilSeconds(value: string): number {
-  try { return Number(parseTimestampOrDuration(value, new Date())) / 1e9; } catch {
+  try {
+    return Number(parseTimestampOrDuration(value, new Date())) / 1e9;
+  } catch {
     throw new InvalidArgumentError(`invalid filter 'until=${value}'`);
   }
 }

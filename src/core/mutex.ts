@@ -21,7 +21,10 @@ export class KeyedMutex {
 
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let e = this.locks.get(key);
-    if (!e) { e = { m: new Mutex(), users: 0 }; this.locks.set(key, e); }
+    if (!e) {
+      e = { m: new Mutex(), users: 0 };
+      this.locks.set(key, e);
+    }
     e.users++;
     try {
       return await e.m.run(fn);

@@ -50,5 +50,7 @@ function gone(e: unknown): boolean {
 /** The error for a path that was a regular file when looked at and is something else when opened. */
 export class NotRegularFileError extends Error {
   readonly code = 'ENOTREG';
-  constructor(readonly path: string) { super(`${path}: not a regular file any more`); }
+  constructor(readonly path: string) {
+    super(`${path}: not a regular file any more`);
+  }
 }

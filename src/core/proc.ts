@@ -2,7 +2,11 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { SystemError } from './errors.js';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Run a program to completion, collecting its output. Never throws on exit
@@ -18,11 +22,13 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({
-      code: code ?? (signal ? 128 : 1),
-      stdout: Buffer.concat(out).toString(),
-      stderr: Buffer.concat(err).toString(),
-    }));
+    child.on('close', (code, signal) =>
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
+    );
     if (hasInput) {
       // A program may exit without reading all its input; its exit status tells what happened.
       child.stdin!.on('error', () => {});
@@ -45,7 +51,12 @@ export function which(name: string): string | undefined {
   for (const d of dirs) {
     if (!d) continue;
     const p = `${d}/${name}`;
-    try { accessSync(p, fsConstants.X_OK); return p; } catch { /* next */ }
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }

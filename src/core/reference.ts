@@ -113,9 +113,7 @@ export function formatReference(ref: Reference): string {
 /** The name as Docker shows it: "busybox", "user/app", "localhost:5000/team/app". */
 export function familiarName(ref: Reference): string {
   if (ref.domain !== DEFAULT_DOMAIN) return fullName(ref);
-  return ref.path.startsWith(OFFICIAL_PREFIX) && ref.path.indexOf('/', OFFICIAL_PREFIX.length) === -1
-    ? ref.path.slice(OFFICIAL_PREFIX.length)
-    : ref.path;
+  return ref.path.startsWith(OFFICIAL_PREFIX) && ref.path.indexOf('/', OFFICIAL_PREFIX.length) === -1 ? ref.path.slice(OFFICIAL_PREFIX.length) : ref.path;
 }
 
 /** Familiar form with tag/digest: "busybox:latest". */

@@ -7,7 +7,10 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
-export interface Target { path: string; query: URLSearchParams }
+export interface Target {
+  path: string;
+  query: URLSearchParams;
+}
 
 export function parseTarget(raw: string): Target {
   let t = raw;
@@ -38,7 +41,10 @@ export function decodeSegment(s: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (s[i] === '%') { bytes.push(parseInt(s.slice(i + 1, i + 3), 16)); i += 2; } else if (c < 256) bytes.push(c);
+    if (s[i] === '%') {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 256) bytes.push(c);
     else bytes.push(...Buffer.from(s[i]!, 'utf8'));
   }
   return Buffer.from(bytes).toString('utf8');

@@ -36,8 +36,13 @@ export const DAEMON_FLAGS: FlagDef[] = [
 
 /** Flag name → daemon.json key. */
 const KEYS: Record<string, string> = {
-  host: 'hosts', 'data-root': 'data-root', 'exec-root': 'exec-root', pidfile: 'pidfile',
-  'storage-driver': 'storage-driver', 'log-level': 'log-level', debug: 'debug',
+  host: 'hosts',
+  'data-root': 'data-root',
+  'exec-root': 'exec-root',
+  pidfile: 'pidfile',
+  'storage-driver': 'storage-driver',
+  'log-level': 'log-level',
+  debug: 'debug',
   'max-build-context-size': 'max-build-context-size',
 };
 
@@ -46,7 +51,13 @@ function parseSize(key: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   let n = NaN;
   if (typeof v === 'number') n = v;
-  else if (typeof v === 'string') { try { n = ramInBytes(v.trim()); } catch { /* invalid */ } }
+  else if (typeof v === 'string') {
+    try {
+      n = ramInBytes(v.trim());
+    } catch {
+      /* invalid */
+    }
+  }
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid ${key}: ${JSON.stringify(v)}: a size such as 512m or 10g is expected`);
   return n;
 }
@@ -63,7 +74,9 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' || set.has('config-file')) throw new Error(`unable to configure the daemon with file ${configFile}: ${(err as Error).message}`);
   }
-  const conflicts = Object.entries(KEYS).filter(([flag, key]) => set.has(flag) && key in raw).map(([flag, key]) => `${key}: (from flag: ${JSON.stringify(flags[flag])}, from file: ${JSON.stringify(raw[key])})`);
+  const conflicts = Object.entries(KEYS)
+    .filter(([flag, key]) => set.has(flag) && key in raw)
+    .map(([flag, key]) => `${key}: (from flag: ${JSON.stringify(flags[flag])}, from file: ${JSON.stringify(raw[key])})`);
   if (conflicts.length) throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   const pick = <T>(flag: string, def: T): T => (set.has(flag) ? flags[flag] : (raw[KEYS[flag]] ?? def)) as T;
   const driver = pick<string | undefined>('storage-driver', undefined);

@@ -12,9 +12,7 @@ export async function lockDataRoot(dataRoot: string): Promise<Server> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE'
-        ? new Error(`another berthd is already running with data root ${dataRoot}${holderHint()}`)
-        : err);
+      reject(err.code === 'EADDRINUSE' ? new Error(`another berthd is already running with data root ${dataRoot}${holderHint()}`) : err);
     });
     server.listen(name, () => resolve());
   });
@@ -31,5 +29,7 @@ export async function readPid(path: string): Promise<number | undefined> {
   try {
     const n = Number((await readFile(path, 'utf8')).trim());
     return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }

@@ -17,7 +17,10 @@ import { lockDataRoot } from './lock.js';
 async function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -54,7 +57,10 @@ async function main(): Promise<void> {
     process.stdout.write(`Usage:\tberthd [OPTIONS]\n\nA self-sufficient runtime for containers.\n\nOptions:\n${flagHelp(DAEMON_FLAGS)}\n`);
     return;
   }
-  if (version) { process.stdout.write(`Berth version ${BERTH_VERSION}\n`); return; }
+  if (version) {
+    process.stdout.write(`Berth version ${BERTH_VERSION}\n`);
+    return;
+  }
   if (!isLogLevel(settings.logLevel)) throw new Error(`unable to parse logging level: ${settings.logLevel}`);
   setLogLevel(settings.logLevel);
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
@@ -68,7 +74,14 @@ async function main(): Promise<void> {
     await writeFile(settings.pidfile, String(process.pid));
   }
   const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
-  const engine = await Engine.open({ dataRoot: settings.dataRoot, execRoot: settings.execRoot, storageDriver, config: settings.raw, certsDir: join(dirname(settings.configFile), 'certs.d'), maxBuildContextSize: settings.maxBuildContextSize });
+  const engine = await Engine.open({
+    dataRoot: settings.dataRoot,
+    execRoot: settings.execRoot,
+    storageDriver,
+    config: settings.raw,
+    certsDir: join(dirname(settings.configFile), 'certs.d'),
+    maxBuildContextSize: settings.maxBuildContextSize,
+  });
   const server = createApiServer(engine);
   await listen(server, sock);
   log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });

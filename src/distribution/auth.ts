@@ -23,7 +23,10 @@ export interface AuthConfig {
   email?: string;
 }
 
-export interface Challenge { scheme: string; params: Record<string, string> }
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
 
 /** Parse `Bearer realm="…",service="…",scope="…", Basic realm="…"` into challenges. */
 export function parseChallenges(header: string | string[] | undefined): Challenge[] {
@@ -45,7 +48,11 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
         let value = '';
         if (h[j] === '"') {
           j++;
-          while (j < h.length && h[j] !== '"') { if (h[j] === '\\' && j + 1 < h.length) j++; value += h[j]; j++; }
+          while (j < h.length && h[j] !== '"') {
+            if (h[j] === '\\' && j + 1 < h.length) j++;
+            value += h[j];
+            j++;
+          }
           j++;
         } else {
           const m = /^[^,\s]*/.exec(h.slice(j))!;
@@ -77,7 +84,10 @@ export function decodeAuthHeader(v: string | undefined): AuthConfig | undefined 
     if (cfg.auth && !cfg.username) {
       const plain = Buffer.from(cfg.auth, 'base64').toString('utf8');
       const c = plain.indexOf(':');
-      if (c > 0) { cfg.username = plain.slice(0, c); cfg.password = plain.slice(c + 1); }
+      if (c > 0) {
+        cfg.username = plain.slice(0, c);
+        cfg.password = plain.slice(c + 1);
+      }
     }
     return cfg;
   } catch {
@@ -85,7 +95,10 @@ export function decodeAuthHeader(v: string | undefined): AuthConfig | undefined 
   }
 }
 
-interface CachedToken { token: string; expires: number }
+interface CachedToken {
+  token: string;
+  expires: number;
+}
 
 /** Tokens shared by every pull and push of the daemon, keyed by credentials, realm, service and scopes. */
 const tokenCache = new Map<string, CachedToken>();
@@ -96,7 +109,11 @@ export class Authorizer {
   /** A refresh token the token service handed back (logins that ask for one). */
   refreshToken?: string;
 
-  constructor(readonly host: string, readonly creds: AuthConfig | undefined, private readonly tls: TlsSettings) {}
+  constructor(
+    readonly host: string,
+    readonly creds: AuthConfig | undefined,
+    private readonly tls: TlsSettings,
+  ) {}
 
   /** Learn the registry's scheme from a 401 answer. Returns false if it offers nothing we can answer. */
   learn(res: IncomingMessage): boolean {
@@ -107,13 +124,19 @@ export class Authorizer {
     return true;
   }
 
-  get known(): boolean { return this.challenge !== undefined; }
+  get known(): boolean {
+    return this.challenge !== undefined;
+  }
 
   /** The registry asked for Basic credentials (it offered no token service). */
-  get wantsBasic(): boolean { return this.challenge?.scheme === 'basic'; }
+  get wantsBasic(): boolean {
+    return this.challenge?.scheme === 'basic';
+  }
 
   /** There are credentials to answer a Basic challenge with. */
-  get canBasic(): boolean { return !!this.creds?.username; }
+  get canBasic(): boolean {
+    return !!this.creds?.username;
+  }
 
   /** The Authorization header for a request needing `scopes`, or none before any challenge. */
   async header(scopes: string[]): Promise<string | undefined> {
@@ -131,7 +154,9 @@ export class Authorizer {
     const realm = c.params.realm;
     if (!realm) throw new RegistryError(`unauthorized: authentication challenge from ${this.host} has no realm`, 401);
     const sorted = [...new Set(scopes)].sort();
-    const secret = createHash('sha256').update(`${this.creds?.password ?? ''}\0${this.creds?.identitytoken ?? ''}`).digest('hex');
+    const secret = createHash('sha256')
+      .update(`${this.creds?.password ?? ''}\0${this.creds?.identitytoken ?? ''}`)
+      .digest('hex');
     const key = JSON.stringify([this.creds?.username ?? '', secret, realm, c.params.service ?? '', sorted]);
     const hit = tokenCache.get(key);
     if (hit && hit.expires > Date.now()) return hit.token;
@@ -141,7 +166,13 @@ export class Authorizer {
     const refresh = this.creds?.identitytoken;
     if (refresh) {
       // OAuth2 refresh-token grant (what a stored identity token is for).
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh, service: c.params.service ?? '', client_id: 'berth', scope: sorted.join(' ') });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refresh,
+        service: c.params.service ?? '',
+        client_id: 'berth',
+        scope: sorted.join(' '),
+      });
       res = await send(url, tls, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     } else {
       if (c.params.service) url.searchParams.set('service', c.params.service);
@@ -160,7 +191,11 @@ export class Authorizer {
       throw new RegistryError(`getting a token from ${realm}: ${text}`, res.statusCode ?? 500);
     }
     let j: { token?: string; access_token?: string; expires_in?: number; issued_at?: string; refresh_token?: string };
-    try { j = JSON.parse(body); } catch { throw new RegistryError(`token service ${realm} answered with something that is not JSON`, 502); }
+    try {
+      j = JSON.parse(body);
+    } catch {
+      throw new RegistryError(`token service ${realm} answered with something that is not JSON`, 502);
+    }
     const token = j.token ?? j.access_token;
     if (!token) throw new RegistryError(`token service ${realm} returned no token`, 502);
     if (j.refresh_token) this.refreshToken = j.refresh_token;
@@ -172,5 +207,9 @@ export class Authorizer {
   }
 }
 
-export function pullScope(repo: string): string { return `repository:${repo}:pull`; }
-export function pushScope(repo: string): string { return `repository:${repo}:pull,push`; }
+export function pullScope(repo: string): string {
+  return `repository:${repo}:pull`;
+}
+export function pushScope(repo: string): string {
+  return `repository:${repo}:pull,push`;
+}

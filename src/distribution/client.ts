@@ -14,28 +14,44 @@ import { send, readBody } from './http.js';
 import type { Endpoint } from './endpoints.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
 
-export interface FetchedManifest { bytes: Buffer; mediaType: string; digest: Digest }
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
 
 /** Per-endpoint authorizers, so challenges and refresh tokens are learned once per host and credentials. */
 const authorizers = new Map<string, Authorizer>();
 function authorizerFor(ep: Endpoint, creds: AuthConfig | undefined): Authorizer {
   const key = JSON.stringify([ep.url.origin, creds?.username ?? '', creds?.password ?? '', creds?.identitytoken ?? '', creds?.registrytoken ?? '']);
   let a = authorizers.get(key);
-  if (!a) { a = new Authorizer(ep.url.host, creds, ep.tls); authorizers.set(key, a); }
+  if (!a) {
+    a = new Authorizer(ep.url.host, creds, ep.tls);
+    authorizers.set(key, a);
+  }
   return a;
 }
 
 async function fail(res: IncomingMessage, what: string): Promise<never> {
   const body = (await readBody(res).catch(() => Buffer.alloc(0))).toString('utf8');
   const { items, text } = parseErrorBody(res.statusCode ?? 0, res.statusMessage ?? '', body);
-  throw new RegistryError(what ? `${what}: ${text}` : text, res.statusCode ?? 500, items.map((i) => i.code ?? ''));
+  throw new RegistryError(
+    what ? `${what}: ${text}` : text,
+    res.statusCode ?? 500,
+    items.map((i) => i.code ?? ''),
+  );
 }
 
 export class RepositoryClient {
   readonly auth: Authorizer;
   private scopes: string[];
 
-  constructor(readonly endpoint: Endpoint, readonly repo: string, creds: AuthConfig | undefined, readonly push = false) {
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly repo: string,
+    creds: AuthConfig | undefined,
+    readonly push = false,
+  ) {
     this.auth = authorizerFor(endpoint, creds);
     this.scopes = [push ? pushScope(repo) : pullScope(repo)];
   }
@@ -45,7 +61,18 @@ export class RepositoryClient {
   }
 
   /** Send with credentials; on a 401 learn the challenge and try once more (bodies that are streams are not retried). */
-  async request(method: string, target: string | URL, opts: { headers?: OutgoingHttpHeaders; body?: Buffer | Readable; scopes?: string[]; idleTimeoutMs?: number; signal?: AbortSignal; shownMethod?: string } = {}): Promise<IncomingMessage> {
+  async request(
+    method: string,
+    target: string | URL,
+    opts: {
+      headers?: OutgoingHttpHeaders;
+      body?: Buffer | Readable;
+      scopes?: string[];
+      idleTimeoutMs?: number;
+      signal?: AbortSignal;
+      shownMethod?: string;
+    } = {},
+  ): Promise<IncomingMessage> {
     const url = typeof target === 'string' ? this.url(target) : target;
     const scopes = opts.scopes ?? this.scopes;
     for (let attempt = 0; ; attempt++) {
@@ -61,7 +88,12 @@ export class RepositoryClient {
           res.resume();
           // Basic auth and nothing to answer it with: Docker's words, naming the request.
           if (this.auth.wantsBasic && !this.auth.canBasic && scopes.length > 0) {
-            throw new NoCredentialsError(`${opts.shownMethod ?? method[0] + method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`, 401, [], 500);
+            throw new NoCredentialsError(
+              `${opts.shownMethod ?? method[0] + method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`,
+              401,
+              [],
+              500,
+            );
           }
           continue;
         }
@@ -77,14 +109,19 @@ export class RepositoryClient {
 
   async getManifest(ref: string): Promise<FetchedManifest> {
     // dockerd resolves a tag with a HEAD first, so its errors name a HEAD.
-    const res = await this.request('GET', `v2/${this.repo}/manifests/${ref}`, { headers: { Accept: MANIFEST_ACCEPT }, shownMethod: ref.startsWith('sha256:') ? 'Get' : 'Head' });
+    const res = await this.request('GET', `v2/${this.repo}/manifests/${ref}`, {
+      headers: { Accept: MANIFEST_ACCEPT },
+      shownMethod: ref.startsWith('sha256:') ? 'Get' : 'Head',
+    });
     if (res.statusCode !== 200) await fail(res, '');
     const bytes = await readBody(res, 4 << 20);
     const digest = sha256Digest(bytes);
     if (ref.startsWith('sha256:') && ref !== digest) {
       throw new InvalidArgumentError(`manifest verification failed for digest ${ref}`);
     }
-    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const mediaType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     return { bytes, mediaType, digest };
   }
 
@@ -118,7 +155,10 @@ export class RepositoryClient {
       return { body: res, start: m ? Number(m[1]) : offset };
     }
     if (res.statusCode === 200) return { body: res, start: 0 };
-    if (res.statusCode === 416 && offset > 0) { res.resume(); return this.fetchBlob(digest, 0, signal); }
+    if (res.statusCode === 416 && offset > 0) {
+      res.resume();
+      return this.fetchBlob(digest, 0, signal);
+    }
     return fail(res, '');
   }
 
@@ -194,7 +234,13 @@ export async function checkLogin(ep: Endpoint, creds: AuthConfig): Promise<{ ide
   return client.auth.refreshToken ? { identityToken: client.auth.refreshToken } : {};
 }
 
-export interface SearchResult { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }
+export interface SearchResult {
+  name: string;
+  description: string;
+  star_count: number;
+  is_official: boolean;
+  is_automated: boolean;
+}
 
 /** The registry's v1 search endpoint (Docker Hub's index, or any registry that offers it). */
 export async function searchRegistry(ep: Endpoint, term: string, limit: number, creds: AuthConfig | undefined): Promise<SearchResult[]> {

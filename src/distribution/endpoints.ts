@@ -65,7 +65,11 @@ export class RegistryHosts {
     if (isIP(hostname)) addrs = [hostname];
     else if (hostname === 'localhost') addrs = ['127.0.0.1'];
     else {
-      try { addrs = (await lookup(hostname, { all: true })).map((a) => a.address); } catch { addrs = []; }
+      try {
+        addrs = (await lookup(hostname, { all: true })).map((a) => a.address);
+      } catch {
+        addrs = [];
+      }
     }
     return addrs.some((a) => this.insecureNets.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
   }
@@ -76,13 +80,20 @@ export class RegistryHosts {
     const dir = this.settings.certsDir ? join(this.settings.certsDir, host.replace(/[/\\]/g, '')) : undefined;
     if (!dir) return tls;
     let names: string[] = [];
-    try { names = readdirSync(dir); } catch { return tls; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return tls;
+    }
     const ca = names.filter((n) => n.endsWith('.crt')).map((n) => readFileSync(join(dir, n), 'utf8'));
     if (ca.length) tls.ca = ca;
     const cert = names.find((n) => n.endsWith('.cert'));
     if (cert) {
       const key = cert.replace(/\.cert$/, '.key');
-      if (names.includes(key)) { tls.cert = readFileSync(join(dir, cert), 'utf8'); tls.key = readFileSync(join(dir, key), 'utf8'); }
+      if (names.includes(key)) {
+        tls.cert = readFileSync(join(dir, cert), 'utf8');
+        tls.key = readFileSync(join(dir, key), 'utf8');
+      }
     }
     return tls;
   }

@@ -4,7 +4,11 @@
  */
 import { BerthError } from '../core/errors.js';
 
-export interface RegistryErrorItem { code?: string; message?: string; detail?: unknown }
+export interface RegistryErrorItem {
+  code?: string;
+  message?: string;
+  detail?: unknown;
+}
 
 /** A registry answered with an error status. `transient` errors are worth retrying. */
 export class RegistryError extends BerthError {
@@ -27,16 +31,25 @@ export class NoCredentialsError extends RegistryError {}
 
 /** A connection-level failure (refused, reset, TLS handshake): retried, or a reason to try the next endpoint. */
 export class TransportError extends BerthError {
-  constructor(message: string, readonly code?: string) { super(message, 500); }
-  get transient(): boolean { return true; }
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message, 500);
+  }
+  get transient(): boolean {
+    return true;
+  }
 }
 
 /** `unauthorized: …` / `manifest unknown: …` as Docker joins registry error items. */
 export function describeErrors(items: RegistryErrorItem[]): string {
-  return items.map((e) => {
-    const code = (e.code ?? 'unknown').toLowerCase().replace(/_/g, ' ');
-    return e.message ? `${code}: ${e.message}` : code;
-  }).join('; ');
+  return items
+    .map((e) => {
+      const code = (e.code ?? 'unknown').toLowerCase().replace(/_/g, ' ');
+      return e.message ? `${code}: ${e.message}` : code;
+    })
+    .join('; ');
 }
 
 /** Parse an error body; falls back to the HTTP status text. */
@@ -45,9 +58,12 @@ export function parseErrorBody(status: number, statusText: string, body: string)
     const j = JSON.parse(body) as { errors?: RegistryErrorItem[]; details?: string };
     if (Array.isArray(j.errors) && j.errors.length) return { items: j.errors, text: describeErrors(j.errors) };
     if (typeof j.details === 'string') return { items: [], text: j.details };
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   // No error body on a 401 (a HEAD): the distribution client's words for it.
-  if (status === 401 && !body.trim()) return { items: [{ code: 'UNAUTHORIZED', message: 'authentication required' }], text: 'unauthorized: authentication required' };
+  if (status === 401 && !body.trim())
+    return { items: [{ code: 'UNAUTHORIZED', message: 'authentication required' }], text: 'unauthorized: authentication required' };
   const trimmed = body.trim();
   return { items: [], text: trimmed && trimmed.length < 200 && !trimmed.startsWith('<') ? trimmed : `${status} ${statusText}`.trim() };
 }

@@ -38,9 +38,16 @@ function agentFor(url: URL, tls: TlsSettings): HttpAgent {
   const key = `${url.protocol}//${url.host}|${tls.insecure ? 1 : 0}|${tls.ca?.length ?? 0}|${tls.cert ? 1 : 0}`;
   let a = agents.get(key);
   if (!a) {
-    a = url.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: !tls.insecure, ...(tls.ca?.length ? { ca: tls.ca } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}) })
-      : new HttpAgent({ keepAlive: true, maxSockets: 16 });
+    a =
+      url.protocol === 'https:'
+        ? new HttpsAgent({
+            keepAlive: true,
+            maxSockets: 16,
+            rejectUnauthorized: !tls.insecure,
+            ...(tls.ca?.length ? { ca: tls.ca } : {}),
+            ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+          })
+        : new HttpAgent({ keepAlive: true, maxSockets: 16 });
     agents.set(key, a);
   }
   return a;
@@ -69,14 +76,25 @@ function describeSocketError(method: string, url: URL, err: NodeJS.ErrnoExceptio
       const addr = err.address ? (err.address.includes(':') ? `[${err.address}]:${err.port}` : `${err.address}:${err.port}`) : url.host;
       return `${what}: dial tcp ${addr}: connect: connection refused`;
     }
-    case 'ENOTFOUND': case 'EAI_AGAIN': return `${what}: dial tcp: lookup ${url.hostname} on ${nameServer()}: no such host`;
-    case 'ECONNRESET': return `${what}: connection reset by peer`;
-    case 'ETIMEDOUT': return `${what}: i/o timeout`;
-    case 'EPROTO': case 'ERR_SSL_WRONG_VERSION_NUMBER': return `${what}: http: server gave HTTP response to HTTPS client`;
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${what}: dial tcp: lookup ${url.hostname} on ${nameServer()}: no such host`;
+    case 'ECONNRESET':
+      return `${what}: connection reset by peer`;
+    case 'ETIMEDOUT':
+      return `${what}: i/o timeout`;
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return `${what}: http: server gave HTTP response to HTTPS client`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
       return `${what}: tls: failed to verify certificate: x509: certificate signed by unknown authority`;
-    case 'ERR_TLS_CERT_ALTNAME_INVALID': return `${what}: tls: failed to verify certificate: x509: certificate is not valid for ${url.hostname}`;
-    default: return `${what}: ${err.message}`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `${what}: tls: failed to verify certificate: x509: certificate is not valid for ${url.hostname}`;
+    default:
+      return `${what}: ${err.message}`;
   }
 }
 
@@ -93,7 +111,10 @@ export function send(url: URL, tls: TlsSettings, opts: HttpOptions = {}, hops = 
       const loc = res.headers.location;
       if (opts.follow !== false && loc && [301, 302, 303, 307, 308].includes(status) && (method === 'GET' || method === 'HEAD')) {
         res.resume();
-        if (hops >= 10) { reject(new TransportError(`Get "${url.href}": stopped after 10 redirects`)); return; }
+        if (hops >= 10) {
+          reject(new TransportError(`Get "${url.href}": stopped after 10 redirects`));
+          return;
+        }
         const next = new URL(loc, url);
         const h = { ...(opts.headers ?? {}) };
         // Credentials are for the registry, not for whatever storage it redirects to.
@@ -105,7 +126,9 @@ export function send(url: URL, tls: TlsSettings, opts: HttpOptions = {}, hops = 
       resolve(res);
     });
     if (opts.idleTimeoutMs) req.setTimeout(opts.idleTimeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof TransportError ? err : new TransportError(describeSocketError(method, url, err), err.code)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err instanceof TransportError ? err : new TransportError(describeSocketError(method, url, err), err.code)),
+    );
     if (body && typeof body !== 'string' && !Buffer.isBuffer(body)) {
       body.on('error', (e) => req.destroy(e));
       body.pipe(req);
@@ -121,7 +144,10 @@ export async function readBody(res: IncomingMessage, limit = 16 << 20): Promise<
   try {
     for await (const c of res) {
       n += (c as Buffer).length;
-      if (n > limit) { res.destroy(); throw new TransportError(`response from ${res.url ?? 'registry'} is larger than ${limit} bytes`); }
+      if (n > limit) {
+        res.destroy();
+        throw new TransportError(`response from ${res.url ?? 'registry'} is larger than ${limit} bytes`);
+      }
       chunks.push(c as Buffer);
     }
   } catch (err) {

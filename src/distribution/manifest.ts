@@ -8,7 +8,14 @@ import { MediaType } from '../core/wire/media-types.js';
 import type { Descriptor, Platform } from '../core/wire/descriptor.js';
 
 /** What a pull asks for, most preferred first. */
-export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1].join(', ');
+export const MANIFEST_ACCEPT = [
+  MediaType.ociIndex,
+  MediaType.dockerManifestList,
+  MediaType.ociManifest,
+  MediaType.dockerManifest,
+  MediaType.dockerSchema1Signed,
+  MediaType.dockerSchema1,
+].join(', ');
 
 export interface ImageManifest {
   schemaVersion: 2;
@@ -24,21 +31,27 @@ export interface ManifestIndex {
   manifests: Descriptor[];
 }
 
-export type Parsed =
-  | { kind: 'manifest'; mediaType: string; manifest: ImageManifest }
-  | { kind: 'index'; mediaType: string; index: ManifestIndex };
+export type Parsed = { kind: 'manifest'; mediaType: string; manifest: ImageManifest } | { kind: 'index'; mediaType: string; index: ManifestIndex };
 
-export function isIndexType(mt: string): boolean { return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList; }
+export function isIndexType(mt: string): boolean {
+  return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList;
+}
 
 /** Docker's refusal of schema 1 images. */
 export function schema1Error(name: string): InvalidArgumentError {
-  return new InvalidArgumentError(`[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support is disabled by default and will be removed in an upcoming release. Suggest the author of ${name} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/`);
+  return new InvalidArgumentError(
+    `[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support is disabled by default and will be removed in an upcoming release. Suggest the author of ${name} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/`,
+  );
 }
 
 /** Parse manifest bytes; the Content-Type header decides when the body does not say. */
 export function parseManifest(bytes: Buffer, contentType: string | undefined, name: string): Parsed {
   let j: Record<string, unknown>;
-  try { j = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>; } catch { throw new InvalidArgumentError(`invalid manifest for ${name}: not JSON`); }
+  try {
+    j = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new InvalidArgumentError(`invalid manifest for ${name}: not JSON`);
+  }
   const ct = (contentType ?? '').split(';')[0]!.trim();
   const mt = (typeof j.mediaType === 'string' && j.mediaType) || ct;
   if (j.schemaVersion === 1 || mt === MediaType.dockerSchema1 || mt === MediaType.dockerSchema1Signed) throw schema1Error(name);

@@ -13,7 +13,9 @@ function execForm(args: string): string[] | undefined {
   try {
     const v = JSON.parse(args) as unknown;
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch { /* shell form */ }
+  } catch {
+    /* shell form */
+  }
   return undefined;
 }
 
@@ -29,10 +31,22 @@ export function splitWords(s: string): string[] {
       if (c === quote) quote = null;
       else if (c === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
       else cur += c;
-    } else if (c === '"' || c === "'") { quote = c; inWord = true; }
-    else if (c === '\\' && i + 1 < s.length) { cur += s[++i]; inWord = true; }
-    else if (/\s/.test(c)) { if (inWord) { out.push(cur); cur = ''; inWord = false; } }
-    else { cur += c; inWord = true; }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) {
+        out.push(cur);
+        cur = '';
+        inWord = false;
+      }
+    } else {
+      cur += c;
+      inWord = true;
+    }
   }
   if (quote) throw new InvalidArgumentError(`unmatched quote in ${JSON.stringify(s)}`);
   if (inWord) out.push(cur);
@@ -65,13 +79,18 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
       const args = m[2];
       if (!ALLOWED.includes(instr)) throw new InvalidArgumentError(`${m[1].toLowerCase()} is not a valid change command`); // dockerd's words, lowercased
       switch (instr) {
-        case 'CMD': out.Cmd = execForm(args) ?? ['/bin/sh', '-c', args]; break;
-        case 'ENTRYPOINT': out.Entrypoint = execForm(args) ?? ['/bin/sh', '-c', args]; break;
+        case 'CMD':
+          out.Cmd = execForm(args) ?? ['/bin/sh', '-c', args];
+          break;
+        case 'ENTRYPOINT':
+          out.Entrypoint = execForm(args) ?? ['/bin/sh', '-c', args];
+          break;
         case 'ENV': {
           const env = [...(out.Env ?? [])];
           for (const [k, v] of keyValues(instr, args)) {
             const i = env.findIndex((e) => e.split('=')[0] === k);
-            if (i >= 0) env[i] = `${k}=${v}`; else env.push(`${k}=${v}`);
+            if (i >= 0) env[i] = `${k}=${v}`;
+            else env.push(`${k}=${v}`);
           }
           out.Env = env;
           break;
@@ -94,10 +113,18 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
           out.Volumes = vols;
           break;
         }
-        case 'ONBUILD': out.OnBuild = [...(out.OnBuild ?? []), args]; break;
-        case 'STOPSIGNAL': out.StopSignal = args; break;
-        case 'USER': out.User = args; break;
-        case 'WORKDIR': out.WorkingDir = args; break;
+        case 'ONBUILD':
+          out.OnBuild = [...(out.OnBuild ?? []), args];
+          break;
+        case 'STOPSIGNAL':
+          out.StopSignal = args;
+          break;
+        case 'USER':
+          out.User = args;
+          break;
+        case 'WORKDIR':
+          out.WorkingDir = args;
+          break;
       }
     }
   }

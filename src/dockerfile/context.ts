@@ -44,8 +44,14 @@ export function cleanContextPath(p: string): string {
 function entryOf(path: string, st: Stats, link: () => string): ContextEntry {
   const type: ContextEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other';
   return {
-    path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000),
-    linkname: type === 'symlink' ? link() : '', size: type === 'file' ? st.size : 0,
+    path,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    mtime: Math.floor(st.mtimeMs / 1000),
+    linkname: type === 'symlink' ? link() : '',
+    size: type === 'file' ? st.size : 0,
   };
 }
 
@@ -58,17 +64,23 @@ export class BuildContext {
   private constructor(private readonly root: Tree) {}
 
   /** The tree under `dir`, a directory the daemon made or mounted. Close it when done. */
-  static open(dir: string): BuildContext { return new BuildContext(Tree.open(dir)); }
+  static open(dir: string): BuildContext {
+    return new BuildContext(Tree.open(dir));
+  }
 
   /** The subdirectory `path` (symlinks followed inside this context) as a context of its own. */
   sub(path: string): BuildContext | undefined {
-    try { return new BuildContext(this.root.subtree(path)); } catch (e) {
+    try {
+      return new BuildContext(this.root.subtree(path));
+    } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
     }
   }
 
-  close(): void { this.root.close(); }
+  close(): void {
+    this.root.close();
+  }
 
   /** The entry at `path` itself (no symlink followed on the way or at the end). */
   get(path: string): ContextEntry | undefined {
@@ -87,11 +99,17 @@ export class BuildContext {
   /** Every entry under `dir` (not itself), parents before children, names sorted. */
   *walk(dir: string): Generator<ContextEntry> {
     let d: { fd: number; path: string };
-    try { d = this.root.dir(dir); } catch (e) {
+    try {
+      d = this.root.dir(dir);
+    } catch (e) {
       if (isMissing(e)) return;
       throw e;
     }
-    try { yield* walkTree(d.fd, d.path.slice(1)); } finally { this.root.release(d.fd); }
+    try {
+      yield* walkTree(d.fd, d.path.slice(1));
+    } finally {
+      this.root.release(d.fd);
+    }
   }
 
   /** A file's bytes, read through a handle: exactly its recorded size (zeros if it shrank meanwhile). */
@@ -99,10 +117,13 @@ export class BuildContext {
     const fd = this.root.openFile(e.path);
     if (fd === null) throw new InvalidArgumentError(`file ${e.path} is gone from the build context`);
     try {
-      for (let pos = 0; pos < e.size;) {
+      for (let pos = 0; pos < e.size; ) {
         const buf = Buffer.alloc(Math.min(CHUNK, e.size - pos));
         const { bytesRead } = await readAsync(fd, buf, 0, buf.length, pos);
-        if (bytesRead === 0) { yield Buffer.alloc(e.size - pos); return; }
+        if (bytesRead === 0) {
+          yield Buffer.alloc(e.size - pos);
+          return;
+        }
         pos += bytesRead;
         yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       }
@@ -130,7 +151,11 @@ export class BuildContext {
     if (ig?.type !== 'file') return;
     let patterns;
     // Patterns dockerd cannot read remove nothing, as there.
-    try { patterns = parseDockerignore((await this.readFile(ig)).toString('utf8')); } catch { return; }
+    try {
+      patterns = parseDockerignore((await this.readFile(ig)).toString('utf8'));
+    } catch {
+      return;
+    }
     for (const p of ['.dockerignore', cleanContextPath(dockerfile)]) {
       if (isIgnored(patterns, p)) this.remove(p);
     }
@@ -140,11 +165,17 @@ export class BuildContext {
   /** Remove the entry at `path` (a symlink itself, not what it points to). */
   private remove(path: string): void {
     let f;
-    try { f = this.root.lookup(path); } catch (e) {
+    try {
+      f = this.root.lookup(path);
+    } catch (e) {
       if (isMissing(e)) return;
       throw e;
     }
-    try { if (f.name !== '') removeAllAt(f.dirfd, f.name); } finally { this.root.release(f.dirfd); }
+    try {
+      if (f.name !== '') removeAllAt(f.dirfd, f.name);
+    } finally {
+      this.root.release(f.dirfd);
+    }
   }
 
   /** Content hash of one entry (files) or of a whole tree (directories). */
@@ -191,7 +222,9 @@ export class BuildContext {
 
 /** A directory handle's child, opened without following a symlink; undefined when it is gone or no directory now. */
 function childDir(fd: number, name: string): number | undefined {
-  try { return openDirAt(fd, name); } catch (e) {
+  try {
+    return openDirAt(fd, name);
+  } catch (e) {
     if (isMissing(e)) return undefined;
     throw e;
   }
@@ -206,7 +239,12 @@ function* walkTree(fd: number, rel: string): Generator<ContextEntry> {
     yield e;
     if (e.type !== 'directory') continue;
     const child = childDir(fd, name);
-    if (child !== undefined) try { yield* walkTree(child, p); } finally { closeSync(child); }
+    if (child !== undefined)
+      try {
+        yield* walkTree(child, p);
+      } finally {
+        closeSync(child);
+      }
   }
 }
 
@@ -222,7 +260,10 @@ function globRe(p: string): RegExp {
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
       const end = p.indexOf(']', i + 1);
-      if (end < 0) { re += '\\['; continue; }
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
       let cls = p.slice(i + 1, end);
       if (cls.startsWith('^') || cls.startsWith('!')) cls = '^' + cls.slice(1);
       re += `[${cls}]`;

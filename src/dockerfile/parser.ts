@@ -11,10 +11,26 @@
 import { InvalidArgumentError } from '../core/errors.js';
 
 export const INSTRUCTIONS = [
-  'add', 'arg', 'cmd', 'copy', 'entrypoint', 'env', 'expose', 'from', 'healthcheck', 'label', 'maintainer',
-  'onbuild', 'run', 'shell', 'stopsignal', 'user', 'volume', 'workdir',
+  'add',
+  'arg',
+  'cmd',
+  'copy',
+  'entrypoint',
+  'env',
+  'expose',
+  'from',
+  'healthcheck',
+  'label',
+  'maintainer',
+  'onbuild',
+  'run',
+  'shell',
+  'stopsignal',
+  'user',
+  'volume',
+  'workdir',
 ] as const;
-export type InstructionName = typeof INSTRUCTIONS[number];
+export type InstructionName = (typeof INSTRUCTIONS)[number];
 
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
 
@@ -49,7 +65,10 @@ export interface Dockerfile {
 }
 
 export class ParseError extends InvalidArgumentError {
-  constructor(readonly line: number, msg: string) {
+  constructor(
+    readonly line: number,
+    msg: string,
+  ) {
     super(`dockerfile parse error line ${line}: ${msg}`);
   }
 }
@@ -63,7 +82,9 @@ export function parseJsonArray(s: string): string[] | undefined {
   try {
     const v = JSON.parse(t) as unknown;
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return undefined;
 }
 
@@ -76,8 +97,14 @@ export function splitFlags(args: string): { flags: string[]; rest: string } {
     let quote = '';
     for (; i < s.length; i++) {
       const c = s[i]!;
-      if (quote) { if (c === quote) quote = ''; continue; }
-      if (c === '"' || c === "'") { quote = c; continue; }
+      if (quote) {
+        if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'") {
+        quote = c;
+        continue;
+      }
       if (/\s/.test(c)) break;
     }
     const f = s.slice(0, i);
@@ -130,7 +157,10 @@ export function parseDockerfile(text: string): Dockerfile {
         if (lines[i]!.trim() === '') emptyCont = true;
         i++;
       }
-      if (i >= lines.length) { line = ''; break; }
+      if (i >= lines.length) {
+        line = '';
+        break;
+      }
       line = lines[i]!;
     }
     logical += line;
@@ -153,7 +183,10 @@ export function parseDockerfile(text: string): Dockerfile {
         let closed = false;
         while (++i < lines.length) {
           const l = chompTabs ? lines[i]!.replace(/^\t+/, '') : lines[i]!;
-          if (l === term) { closed = true; break; }
+          if (l === term) {
+            closed = true;
+            break;
+          }
           body.push(l);
         }
         if (!closed) throw new ParseError(start + 1, `unterminated heredoc ${term}`);
@@ -164,8 +197,14 @@ export function parseDockerfile(text: string): Dockerfile {
       throw new ParseError(start + 1, `${cmd.toUpperCase()} requires at least one argument`);
     }
     nodes.push({
-      cmd, original: logical.trim(), flags, args: rest, json: parseJsonArray(rest), heredocs,
-      line: start + 1, endLine: i + 1,
+      cmd,
+      original: logical.trim(),
+      flags,
+      args: rest,
+      json: parseJsonArray(rest),
+      heredocs,
+      line: start + 1,
+      endLine: i + 1,
     });
   }
   return { nodes, escape, syntax, warnings };
@@ -213,7 +252,14 @@ export function splitRawWords(s: string, escape: string): string[] {
       else if (c === quote) quote = '';
       continue;
     }
-    if (/\s/.test(c)) { if (inWord) { out.push(cur); cur = ''; inWord = false; } continue; }
+    if (/\s/.test(c)) {
+      if (inWord) {
+        out.push(cur);
+        cur = '';
+        inWord = false;
+      }
+      continue;
+    }
     inWord = true;
     cur += c;
     if (c === '"' || c === "'") quote = c;

@@ -15,7 +15,8 @@ export function envMap(list: Iterable<string>): Env {
   const m = new Map<string, string>();
   for (const e of list) {
     const i = e.indexOf('=');
-    if (i < 0) m.set(e, ''); else m.set(e.slice(0, i), e.slice(i + 1));
+    if (i < 0) m.set(e, '');
+    else m.set(e.slice(0, i), e.slice(i + 1));
   }
   return m;
 }
@@ -24,7 +25,11 @@ class Lexer {
   private i = 0;
   /** Names of the variables that were looked up (for unused build-arg warnings). */
   readonly used = new Set<string>();
-  constructor(private readonly s: string, private readonly env: Env, private readonly escape: string) {}
+  constructor(
+    private readonly s: string,
+    private readonly env: Env,
+    private readonly escape: string,
+  ) {}
 
   /** Words split at unquoted whitespace of the source; expansions never split. */
   words(split: boolean): string[] {
@@ -35,7 +40,11 @@ class Lexer {
     while (this.i < s.length) {
       const c = s[this.i]!;
       if (split && /\s/.test(c)) {
-        if (inWord) { out.push(cur); cur = ''; inWord = false; }
+        if (inWord) {
+          out.push(cur);
+          cur = '';
+          inWord = false;
+        }
         this.i++;
         continue;
       }
@@ -69,11 +78,21 @@ class Lexer {
     let out = '';
     while (this.i < s.length) {
       const c = s[this.i]!;
-      if (c === '"') { this.i++; return out; }
-      if (c === '$') { out += this.dollar(); continue; }
+      if (c === '"') {
+        this.i++;
+        return out;
+      }
+      if (c === '$') {
+        out += this.dollar();
+        continue;
+      }
       if (c === this.escape && this.i + 1 < s.length) {
         const n = s[this.i + 1]!;
-        if (n === '"' || n === '$' || n === this.escape) { out += n; this.i += 2; continue; }
+        if (n === '"' || n === '$' || n === this.escape) {
+          out += n;
+          this.i += 2;
+          continue;
+        }
       }
       out += c;
       this.i++;
@@ -87,16 +106,26 @@ class Lexer {
     let out = '';
     while (this.i < s.length) {
       const c = s[this.i]!;
-      if (c === '}') { this.i++; return out; }
+      if (c === '}') {
+        this.i++;
+        return out;
+      }
       if (c === "'") {
         const end = s.indexOf("'", this.i + 1);
         if (end < 0) throw new InvalidArgumentError('unexpected end of statement while looking for matching single-quote');
         out += s.slice(this.i + 1, end);
         this.i = end + 1;
-      } else if (c === '"') { this.i++; out += this.doubleQuoted(); }
-      else if (c === this.escape && this.i + 1 < s.length) { out += s[this.i + 1]; this.i += 2; }
-      else if (c === '$') out += this.dollar();
-      else { out += c; this.i++; }
+      } else if (c === '"') {
+        this.i++;
+        out += this.doubleQuoted();
+      } else if (c === this.escape && this.i + 1 < s.length) {
+        out += s[this.i + 1];
+        this.i += 2;
+      } else if (c === '$') out += this.dollar();
+      else {
+        out += c;
+        this.i++;
+      }
     }
     throw new InvalidArgumentError("missing '}'");
   }
@@ -117,19 +146,34 @@ class Lexer {
       const name = m[0];
       this.i += name.length;
       const next = s[this.i];
-      if (next === '}') { this.i++; return this.lookup(name) ?? ''; }
+      if (next === '}') {
+        this.i++;
+        return this.lookup(name) ?? '';
+      }
       let op = next ?? '';
-      if (op === ':') { op += s[this.i + 1] ?? ''; this.i += 2; } else this.i++;
+      if (op === ':') {
+        op += s[this.i + 1] ?? '';
+        this.i += 2;
+      } else this.i++;
       const word = this.wordUntilBrace();
       const v = this.lookup(name);
       switch (op) {
-        case ':-': return v === undefined || v === '' ? word : v;
-        case '-': return v === undefined ? word : v;
-        case ':+': return v === undefined || v === '' ? '' : word;
-        case '+': return v === undefined ? '' : word;
-        case ':?': if (v === undefined || v === '') throw new InvalidArgumentError(`${name}: ${word || 'is not allowed to be empty'}`); return v;
-        case '?': if (v === undefined) throw new InvalidArgumentError(`${name}: ${word || 'is not allowed to be unset'}`); return v;
-        default: throw new InvalidArgumentError(`unsupported modifier (${op}) in substitution`);
+        case ':-':
+          return v === undefined || v === '' ? word : v;
+        case '-':
+          return v === undefined ? word : v;
+        case ':+':
+          return v === undefined || v === '' ? '' : word;
+        case '+':
+          return v === undefined ? '' : word;
+        case ':?':
+          if (v === undefined || v === '') throw new InvalidArgumentError(`${name}: ${word || 'is not allowed to be empty'}`);
+          return v;
+        case '?':
+          if (v === undefined) throw new InvalidArgumentError(`${name}: ${word || 'is not allowed to be unset'}`);
+          return v;
+        default:
+          throw new InvalidArgumentError(`unsupported modifier (${op}) in substitution`);
       }
     }
     const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(this.i));

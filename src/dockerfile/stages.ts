@@ -63,7 +63,8 @@ export function planStages(df: Dockerfile, buildArgs: Record<string, string | nu
     const words = processWords(s.from.args, metaEnv(metaArgs), df.escape);
     if (words.length === 3 && words[1]!.toLowerCase() === 'as') {
       const name = words[2]!.toLowerCase();
-      if (!STAGE_NAME.test(name)) throw new InvalidArgumentError(`invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
+      if (!STAGE_NAME.test(name))
+        throw new InvalidArgumentError(`invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
       if (stages.some((o) => o !== s && o.name === name)) throw new InvalidArgumentError(`duplicate name ${name}`);
       s.name = name;
     } else if (words.length !== 1) {
@@ -104,15 +105,17 @@ export function metaEnv(metaArgs: Map<string, string | undefined>): Env {
 
 /** The stage `target` names (the last stage without one), or -1 when it names none. */
 export function targetStage(stages: Stage[], target: string | undefined): number {
-  return target !== undefined
-    ? stages.findIndex((s) => s.name === target.toLowerCase())
-    : stages.length - 1;
+  return target !== undefined ? stages.findIndex((s) => s.name === target.toLowerCase()) : stages.length - 1;
 }
 
 /** Only what the target needs, each stage once, in Dockerfile order. */
 export function neededStages(stages: Stage[], targetIdx: number): number[] {
   const needed = new Set<number>();
-  const want = (i: number) => { if (needed.has(i)) return; needed.add(i); for (const d of stages[i]!.deps) want(d); };
+  const want = (i: number) => {
+    if (needed.has(i)) return;
+    needed.add(i);
+    for (const d of stages[i]!.deps) want(d);
+  };
   want(targetIdx);
   return [...needed].sort((a, b) => a - b);
 }

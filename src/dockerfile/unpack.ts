@@ -35,7 +35,7 @@ export async function writeLoneFile(input: AsyncIterable<Buffer>, dir: string, p
       const fd = openSync(at(parent.fd, posix.basename(rel)), FILE_FLAGS, 0o600);
       try {
         for await (const chunk of input) {
-          for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
         }
         fchmodSync(fd, meta.mode ?? 0o644);
         const mtime = meta.mtime ?? Math.floor(Date.now() / 1000);

@@ -91,7 +91,10 @@ export class Engine {
   /** BuildKit sessions a client opens beside a build (held idle: Berth has no BuildKit). */
   readonly sessions = new Sessions();
 
-  private constructor(readonly opts: EngineOptions, s: Services) {
+  private constructor(
+    readonly opts: EngineOptions,
+    s: Services,
+  ) {
     this.events = s.events;
     this.content = s.content;
     this.snapshotter = s.snapshotter;
@@ -128,12 +131,24 @@ export class Engine {
     settleLogConfig(undefined, logOpts); // daemon.json's log-opts are checked at start, as dockerd does
     const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config }, () => containers);
     const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'), () => containers.list());
-    const containers: ContainerService = new ContainerService(images, snapshotter, events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts }, networks, volumes);
+    const containers: ContainerService = new ContainerService(
+      images,
+      snapshotter,
+      events,
+      { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts },
+      networks,
+      volumes,
+    );
     await volumes.init();
     const list = (k: string) => (Array.isArray(opts.config[k]) ? (opts.config[k] as unknown[]).map(String) : []);
-    const distribution = new DistributionService({ images, content, snapshotter, store, leases, events }, {
-      mirrors: list('registry-mirrors'), insecure: list('insecure-registries'), certsDir: opts.certsDir,
-    });
+    const distribution = new DistributionService(
+      { images, content, snapshotter, store, leases, events },
+      {
+        mirrors: list('registry-mirrors'),
+        insecure: list('insecure-registries'),
+        certsDir: opts.certsDir,
+      },
+    );
     // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
     const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
     await spool.init();
@@ -199,8 +214,14 @@ export class Engine {
     let from = body;
     if (fromSrc !== '-') {
       let url: URL;
-      try { url = new URL(fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`); } catch { throw new InvalidArgumentError(`invalid URL: ${fromSrc}`); }
-      const resp = await fetch(url).catch((e) => { throw new InvalidArgumentError(`error importing from ${fromSrc}: ${messageOf(e)}`); });
+      try {
+        url = new URL(fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`);
+      } catch {
+        throw new InvalidArgumentError(`invalid URL: ${fromSrc}`);
+      }
+      const resp = await fetch(url).catch((e) => {
+        throw new InvalidArgumentError(`error importing from ${fromSrc}: ${messageOf(e)}`);
+      });
       if (!resp.ok || !resp.body) throw new InvalidArgumentError(`error importing from ${fromSrc}: ${resp.status} ${resp.statusText}`);
       const { Readable: R } = await import('node:stream');
       from = R.fromWeb(resp.body as import('node:stream/web').ReadableStream);

@@ -19,7 +19,6 @@ export interface EngineEvent {
   from?: string;
 }
 
-
 const HISTORY = 1024;
 
 export class EventBus {
@@ -27,7 +26,9 @@ export class EventBus {
   private emitter = new EventEmitter();
   private lastNano = 0n;
 
-  constructor() { this.emitter.setMaxListeners(0); }
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
 
   publish(type: string, action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
     // Strictly increasing timestamps keep since/until boundaries exact.
@@ -76,7 +77,9 @@ export class EventBus {
   async follow(o: { since?: number; until?: number; filters: Filters; signal: AbortSignal }, emit: (ev: EngineEvent) => void): Promise<void> {
     const { since, until, filters } = o;
     const now = Date.now() * 1e6;
-    const pass = (ev: EngineEvent) => { if (matchEvent(ev, filters)) emit(ev); };
+    const pass = (ev: EngineEvent) => {
+      if (matchEvent(ev, filters)) emit(ev);
+    };
     if (since !== undefined) for (const ev of this.past(since, until ?? now)) pass(ev);
     if (until !== undefined && until <= now) return;
     await new Promise<void>((resolve) => {
@@ -84,7 +87,11 @@ export class EventBus {
         if (until !== undefined && ev.timeNano > until) return;
         pass(ev);
       });
-      const done = () => { unsubscribe(); clearTimeout(timer); resolve(); };
+      const done = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        resolve();
+      };
       const timer = until !== undefined ? setTimeout(done, (until - now) / 1e6) : undefined;
       if (o.signal.aborted) done();
       else o.signal.addEventListener('abort', done, { once: true });
@@ -99,7 +106,11 @@ const FUZZY_ACTIONS = ['health_status', 'exec_create', 'exec_start'];
 
 /** The repository an image name is known by, without tag or digest (dockerd's stripTag), or the name as it is. */
 function stripTag(name: string): string {
-  try { return familiarName(parseNormalized(name)); } catch { return name; }
+  try {
+    return familiarName(parseNormalized(name));
+  } catch {
+    return name;
+  }
 }
 
 /**

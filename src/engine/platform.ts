@@ -8,8 +8,51 @@ export function hostPlatform(): Platform {
   return architecture === 'arm' ? { os: 'linux', architecture, variant: 'v7' } : { os: 'linux', architecture };
 }
 
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
-const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+const KNOWN_OS = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'windows',
+  'zos',
+]);
+const KNOWN_ARCH = new Set([
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'ppc64',
+  'ppc64le',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
+  'wasm',
+]);
 
 function normalizeOS(os: string): string {
   const o = os.toLowerCase();
@@ -21,16 +64,25 @@ function normalizeArch(arch: string, variant: string): { architecture: string; v
   let v = variant.toLowerCase();
   const out = (architecture: string, vv: string) => (vv ? { architecture, variant: vv } : { architecture });
   switch (a) {
-    case 'i386': return out('386', '');
-    case 'x86_64': case 'x86-64': case 'amd64': return out('amd64', v === 'v1' ? '' : v);
-    case 'aarch64': case 'arm64': return out('arm64', v === '8' || v === 'v8' ? '' : v);
-    case 'armhf': return out('arm', 'v7');
-    case 'armel': return out('arm', 'v6');
+    case 'i386':
+      return out('386', '');
+    case 'x86_64':
+    case 'x86-64':
+    case 'amd64':
+      return out('amd64', v === 'v1' ? '' : v);
+    case 'aarch64':
+    case 'arm64':
+      return out('arm64', v === '8' || v === 'v8' ? '' : v);
+    case 'armhf':
+      return out('arm', 'v7');
+    case 'armel':
+      return out('arm', 'v6');
     case 'arm':
       if (v === '' || v === '7') v = 'v7';
       else if (v === '5' || v === '6' || v === '8') v = 'v' + v;
       return out('arm', v);
-    default: return out(a, v);
+    default:
+      return out(a, v);
   }
 }
 
@@ -44,7 +96,8 @@ export function parsePlatform(s: string): Platform {
   if (s.includes('*')) throw invalid(`${JSON.stringify(s)}: wildcards not yet supported`);
   const parts = s.split('/');
   for (const p of parts) {
-    if (!/^[A-Za-z0-9_-]+$/.test(p)) throw invalid(`${JSON.stringify(p)} is an invalid component of ${JSON.stringify(s)}: platform specifier component must match "^[A-Za-z0-9_-]+$"`);
+    if (!/^[A-Za-z0-9_-]+$/.test(p))
+      throw invalid(`${JSON.stringify(p)} is an invalid component of ${JSON.stringify(s)}: platform specifier component must match "^[A-Za-z0-9_-]+$"`);
   }
   if (parts.length === 1) {
     const os = normalizeOS(parts[0]!);

@@ -19,7 +19,9 @@ import type { DistributionService } from './distribution/service.js';
 
 /** 501: what Berth does not do at all. */
 export class PluginsUnsupportedError extends BerthError {
-  constructor(what: string) { super(`${what}: managed plugins are not supported by Berth (its volume, network and log drivers are built in)`, 501); }
+  constructor(what: string) {
+    super(`${what}: managed plugins are not supported by Berth (its volume, network and log drivers are built in)`, 501);
+  }
 }
 
 export function notFound(name: string): never {
@@ -37,7 +39,11 @@ export function list(filters: Filters): unknown[] {
 
 /** A plugin reference as dockerd parses one for pull and privileges (500 on a bad one, as dockerd answers). */
 function remoteRef(remote: string): Reference {
-  try { return withDefaultTag(parseReference(remote)); } catch (err) { throw new SystemError(refWords((err as Error).message)); }
+  try {
+    return withDefaultTag(parseReference(remote));
+  } catch (err) {
+    throw new SystemError(refWords((err as Error).message));
+  }
 }
 
 /** dockerd 20.10's reference parser does not repeat the name in its "must be lowercase". */
@@ -72,7 +78,9 @@ export async function pull(dist: DistributionService, remote: string, auth: Auth
 
 /** POST /plugins/create?name=: the name as dockerd parses it, then the archive (an empty one has no rootfs), then refused. */
 export function create(name: string, archive: Buffer): never {
-  try { parseReference(name); } catch (err) {
+  try {
+    parseReference(name);
+  } catch (err) {
     const detail = refWords((err as Error).message).replace(/^invalid reference format/, '');
     throw new SystemError(`failed to parse reference ${name}: invalid reference format${detail}`);
   }
@@ -85,5 +93,7 @@ export function taggedName(name: string): string {
   try {
     const r = withDefaultTag(parseReference(name));
     return r.digest ? name : `${name.replace(/:[^/:]*$/, '')}:${r.tag}`;
-  } catch { return name; }
+  } catch {
+    return name;
+  }
 }

@@ -15,6 +15,8 @@ export class Sessions {
     if (!proto) throw new InvalidArgumentError('no upgrade proto in request');
     if (proto !== 'h2c') throw new InvalidArgumentError(`protocol ${proto} not supported`);
     this.ids.add(id);
-    return () => { this.ids.delete(id); };
+    return () => {
+      this.ids.delete(id);
+    };
   }
 }

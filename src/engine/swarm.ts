@@ -12,13 +12,16 @@ import { BerthError, InvalidArgumentError } from '../core/errors.js';
 
 /** 503: dockerd's "not available" errors for swarm state. */
 export class SwarmUnavailableError extends BerthError {
-  constructor(message: string) { super(message, 503); }
+  constructor(message: string) {
+    super(message, 503);
+  }
 }
 
 export const NOT_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 export const NOT_IN_SWARM = 'This node is not part of a swarm';
 /** Berth's refusal of init/join: not a dockerd message (dockerd would form a swarm), in the form of its swarm-state errors. */
-export const NO_SWARM_MODE = 'This node cannot be part of a swarm: swarm mode is not supported by Berth. Use "docker compose" to run multi-container applications on this node.';
+export const NO_SWARM_MODE =
+  'This node cannot be part of a swarm: swarm mode is not supported by Berth. Use "docker compose" to run multi-container applications on this node.';
 
 /** The swarm block of GET /info for a node outside any swarm. */
 export function swarmInfo(): Record<string, unknown> {
@@ -40,8 +43,14 @@ function checkAddr(field: string, addr: unknown): void {
   if (addr === undefined || addr === null || addr === '') throw new InvalidArgumentError(`invalid ${field} "": invalid empty address`);
 }
 
-export interface InitRequest { ListenAddr?: string; Spec?: { Name?: string } }
-export interface JoinRequest { ListenAddr?: string; RemoteAddrs?: string[] }
+export interface InitRequest {
+  ListenAddr?: string;
+  Spec?: { Name?: string };
+}
+export interface JoinRequest {
+  ListenAddr?: string;
+  RemoteAddrs?: string[];
+}
 
 export function init(req: InitRequest): never {
   checkAddr('ListenAddr', req.ListenAddr);

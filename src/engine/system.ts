@@ -32,8 +32,15 @@ export async function version(): Promise<Record<string, unknown>> {
   const p = hostPlatform();
   const runc = await runtimeVersion('runc');
   const details = {
-    ApiVersion: API_VERSION, Arch: p.architecture, BuildTime: '', Experimental: 'false', GitCommit: GIT_COMMIT,
-    GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux',
+    ApiVersion: API_VERSION,
+    Arch: p.architecture,
+    BuildTime: '',
+    Experimental: 'false',
+    GitCommit: GIT_COMMIT,
+    GoVersion: `node${process.versions.node}`,
+    KernelVersion: release(),
+    MinAPIVersion: MIN_API_VERSION,
+    Os: 'linux',
   };
   return {
     Platform: { Name: 'Berth Engine' },
@@ -59,7 +66,9 @@ async function operatingSystem(): Promise<string> {
   try {
     const text = await readFile('/etc/os-release', 'utf8');
     osName = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'Linux';
-  } catch { osName = 'Linux'; }
+  } catch {
+    osName = 'Linux';
+  }
   return osName;
 }
 
@@ -69,7 +78,9 @@ async function osVersion(): Promise<string> {
   if (osVersionId !== undefined) return osVersionId;
   try {
     osVersionId = /^VERSION_ID="?([^"\n]*)"?/m.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? '';
-  } catch { osVersionId = ''; }
+  } catch {
+    osVersionId = '';
+  }
   return osVersionId;
 }
 
@@ -83,10 +94,18 @@ function engineId(dataRoot: string): string {
   let id = engineIds.get(dataRoot);
   if (id) return id;
   const file = join(dataRoot, 'engine-id');
-  try { id = readFileSync(file, 'utf8').trim(); } catch { /* first start */ }
+  try {
+    id = readFileSync(file, 'utf8').trim();
+  } catch {
+    /* first start */
+  }
   if (!id) {
     id = randomUUID();
-    try { writeFileSync(file, id + '\n', { flag: 'wx' }); } catch { id = readFileSync(file, 'utf8').trim(); }
+    try {
+      writeFileSync(file, id + '\n', { flag: 'wx' });
+    } catch {
+      id = readFileSync(file, 'utf8').trim();
+    }
   }
   engineIds.set(dataRoot, id);
   return id;
@@ -94,7 +113,11 @@ function engineId(dataRoot: string): string {
 
 /** Open descriptors of this process (dockerd's NFd). */
 function openFds(): number {
-  try { return readdirSync('/proc/self/fd').length; } catch { return 0; }
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
 }
 
 /** RegistryConfig as dockerd reports it: Docker Hub's index and every insecure registry, lists never null. */
@@ -109,8 +132,11 @@ function registryConfig(cfg: Record<string, unknown>): Record<string, unknown> {
   }
   indexes['docker.io'] = { Name: 'docker.io', Mirrors: list('registry-mirrors'), Secure: true, Official: true };
   return {
-    AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [],
-    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8', ...cidrs], IndexConfigs: indexes, Mirrors: list('registry-mirrors'),
+    AllowNondistributableArtifactsCIDRs: [],
+    AllowNondistributableArtifactsHostnames: [],
+    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8', ...cidrs],
+    IndexConfigs: indexes,
+    Mirrors: list('registry-mirrors'),
   };
 }
 
@@ -135,9 +161,10 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
   const runc = await runtimeVersion('runc');
   const pools = cfg['default-address-pools'];
   // dockerd 20.10 (API < 1.42) always reports kernel memory; later versions only where the host has it (never on cgroup v2).
-  const kernelMemory = compareApiVersions(apiVersion, '1.42') < 0
-    ? { KernelMemory: host.kernelMemory, KernelMemoryTCP: host.kernelMemoryTCP }
-    : { ...(host.kernelMemory ? { KernelMemory: true } : {}), ...(host.kernelMemoryTCP ? { KernelMemoryTCP: true } : {}) };
+  const kernelMemory =
+    compareApiVersions(apiVersion, '1.42') < 0
+      ? { KernelMemory: host.kernelMemory, KernelMemoryTCP: host.kernelMemoryTCP }
+      : { ...(host.kernelMemory ? { KernelMemory: true } : {}), ...(host.kernelMemoryTCP ? { KernelMemoryTCP: true } : {}) };
   return {
     ID: engineId(engine.opts.dataRoot),
     Containers: all.length,
@@ -146,28 +173,67 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     ContainersStopped: all.filter((c) => !c.state.Running).length,
     Images: images.length,
     Driver: engine.snapshotter.driver,
-    DriverStatus: engine.snapshotter.driver === 'overlay2'
-      ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']]
-      : [],
+    DriverStatus:
+      engine.snapshotter.driver === 'overlay2'
+        ? [
+            ['Backing Filesystem', 'extfs'],
+            ['Supports d_type', 'true'],
+            ['Native Overlay Diff', 'true'],
+            ['userxattr', 'false'],
+          ]
+        : [],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
     // Only what daemon.json configured, as dockerd reports it (its built-in pools are not listed).
-    ...(Array.isArray(pools) && pools.length ? { DefaultAddressPools: (pools as Array<{ base: string; size: number }>).map((p) => ({ Base: p.base, Size: p.size })) } : {}),
-    MemoryLimit: host.memoryLimit, SwapLimit: host.swapLimit, ...kernelMemory,
-    CpuCfsPeriod: host.cpuCfsPeriod, CpuCfsQuota: host.cpuCfsQuota, CPUShares: host.cpuShares, CPUSet: host.cpuSet, PidsLimit: host.pidsLimit,
-    IPv4Forwarding: host.ipv4Forwarding, BridgeNfIptables: host.bridgeNfIptables, BridgeNfIp6tables: host.bridgeNfIp6tables, Debug: cfg.debug === true,
-    NFd: openFds(), OomKillDisable: host.oomKillDisable, NGoroutines: 0, SystemTime: new Date().toISOString(),
-    LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: host.cgroupVersion, NEventsListener: engine.events.listeners(),
-    KernelVersion: release(), OperatingSystem: await operatingSystem(), OSVersion: await osVersion(), OSType: 'linux', Architecture: arch() === 'x64' ? 'x86_64' : arch(),
+    ...(Array.isArray(pools) && pools.length
+      ? { DefaultAddressPools: (pools as Array<{ base: string; size: number }>).map((p) => ({ Base: p.base, Size: p.size })) }
+      : {}),
+    MemoryLimit: host.memoryLimit,
+    SwapLimit: host.swapLimit,
+    ...kernelMemory,
+    CpuCfsPeriod: host.cpuCfsPeriod,
+    CpuCfsQuota: host.cpuCfsQuota,
+    CPUShares: host.cpuShares,
+    CPUSet: host.cpuSet,
+    PidsLimit: host.pidsLimit,
+    IPv4Forwarding: host.ipv4Forwarding,
+    BridgeNfIptables: host.bridgeNfIptables,
+    BridgeNfIp6tables: host.bridgeNfIp6tables,
+    Debug: cfg.debug === true,
+    NFd: openFds(),
+    OomKillDisable: host.oomKillDisable,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: 'json-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: host.cgroupVersion,
+    NEventsListener: engine.events.listeners(),
+    KernelVersion: release(),
+    OperatingSystem: await operatingSystem(),
+    OSVersion: await osVersion(),
+    OSType: 'linux',
+    Architecture: arch() === 'x64' ? 'x86_64' : arch(),
     IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: registryConfig(cfg),
-    NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null,
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    GenericResources: null,
     DockerRootDir: engine.opts.dataRoot,
-    HttpProxy: process.env.HTTP_PROXY ?? '', HttpsProxy: process.env.HTTPS_PROXY ?? '', NoProxy: process.env.NO_PROXY ?? '',
-    Name: hostname(), Labels: (cfg.labels as string[] | undefined) ?? [], ExperimentalBuild: false, ServerVersion: BERTH_VERSION,
-    Runtimes: runtimes(cfg), DefaultRuntime: 'runc',
+    HttpProxy: process.env.HTTP_PROXY ?? '',
+    HttpsProxy: process.env.HTTPS_PROXY ?? '',
+    NoProxy: process.env.NO_PROXY ?? '',
+    Name: hostname(),
+    Labels: (cfg.labels as string[] | undefined) ?? [],
+    ExperimentalBuild: false,
+    ServerVersion: BERTH_VERSION,
+    Runtimes: runtimes(cfg),
+    DefaultRuntime: 'runc',
     Swarm: swarmInfo(),
-    LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini',
-    ContainerdCommit: { ID: '', Expected: '' }, RuncCommit: { ID: runc.commit, Expected: runc.commit }, InitCommit: { ID: '', Expected: '' },
+    LiveRestoreEnabled: true,
+    Isolation: '',
+    InitBinary: 'tini',
+    ContainerdCommit: { ID: '', Expected: '' },
+    RuncCommit: { ID: runc.commit, Expected: runc.commit },
+    InitCommit: { ID: '', Expected: '' },
     SecurityOptions: ['name=seccomp,profile=builtin', ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
     Warnings: null,
     // API 1.44 added the CDI spec directories; a daemon without experimental features reports none.
@@ -183,7 +249,8 @@ export async function diskUsage(engine: SystemSources, apiVersion = API_VERSION)
   // As dockerd: the images `docker images` shows (no intermediate build steps), their layers shared among themselves.
   const list = await svc.list({ all: false });
   const useCount = new Map<string, number>();
-  for (const rec of list.map((s) => svc.store.get(s.Id)!)) for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
+  for (const rec of list.map((s) => svc.store.get(s.Id)!))
+    for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
   let layersSize = 0;
   for (const l of await engine.snapshotter.listLayers()) layersSize += l.size;
   const images = [];
@@ -201,7 +268,11 @@ export async function diskUsage(engine: SystemSources, apiVersion = API_VERSION)
   // No build cache records (the classic builder keeps its steps as images): null, as dockerd answers with none.
   // BuilderSize went away at API 1.42.
   return {
-    LayersSize: layersSize, Images: images, Containers: containers, Volumes: await engine.volumes.usage(), BuildCache: null,
+    LayersSize: layersSize,
+    Images: images,
+    Containers: containers,
+    Volumes: await engine.volumes.usage(),
+    BuildCache: null,
     ...(compareApiVersions(apiVersion, '1.42') < 0 ? { BuilderSize: 0 } : {}),
   };
 }

@@ -24,24 +24,29 @@ export interface BridgeNetParams {
 
 export function bridgeConfList(p: BridgeNetParams, withPorts: boolean): NetConfList {
   const range: Record<string, string> = { subnet: p.subnet, gateway: p.gateway };
-  if (p.ipRange) { range.rangeStart = p.ipRange.start; range.rangeEnd = p.ipRange.end; }
-  const plugins: PluginConf[] = [{
-    type: 'bridge',
-    bridge: p.bridge,
-    isGateway: true,
-    ipMasq: false,
-    hairpinMode: true,
-    // --mac-address comes as runtimeConfig.mac
-    capabilities: { mac: true },
-    ...(p.mtu ? { mtu: p.mtu } : {}),
-    ipam: {
-      type: 'host-local',
-      ranges: p.v6 ? [[range], [{ subnet: p.v6.subnet, gateway: p.v6.gateway }]] : [[range]],
-      // Internal networks get no default route: nothing leaves them.
-      routes: p.internal ? [] : [{ dst: '0.0.0.0/0' }, ...(p.v6 ? [{ dst: '::/0' }] : [])],
-      dataDir: p.ipamDir,
+  if (p.ipRange) {
+    range.rangeStart = p.ipRange.start;
+    range.rangeEnd = p.ipRange.end;
+  }
+  const plugins: PluginConf[] = [
+    {
+      type: 'bridge',
+      bridge: p.bridge,
+      isGateway: true,
+      ipMasq: false,
+      hairpinMode: true,
+      // --mac-address comes as runtimeConfig.mac
+      capabilities: { mac: true },
+      ...(p.mtu ? { mtu: p.mtu } : {}),
+      ipam: {
+        type: 'host-local',
+        ranges: p.v6 ? [[range], [{ subnet: p.v6.subnet, gateway: p.v6.gateway }]] : [[range]],
+        // Internal networks get no default route: nothing leaves them.
+        routes: p.internal ? [] : [{ dst: '0.0.0.0/0' }, ...(p.v6 ? [{ dst: '::/0' }] : [])],
+        dataDir: p.ipamDir,
+      },
     },
-  }];
+  ];
   if (withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
   return { cniVersion: CNI_VERSION, name: p.cniName, plugins };
 }

@@ -23,12 +23,34 @@ export const CNI_VERSION = '1.0.0';
 /** Where Debian's containernetworking-plugins and the upstream tarball put plugins. */
 export const CNI_PATH = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni'];
 
-export interface PluginConf { type: string; capabilities?: Record<string, boolean>; [k: string]: unknown }
-export interface NetConfList { cniVersion: string; name: string; plugins: PluginConf[] }
+export interface PluginConf {
+  type: string;
+  capabilities?: Record<string, boolean>;
+  [k: string]: unknown;
+}
+export interface NetConfList {
+  cniVersion: string;
+  name: string;
+  plugins: PluginConf[];
+}
 
-export interface CniInterface { name: string; mac?: string; sandbox?: string }
-export interface CniIp { address: string; gateway?: string; interface?: number }
-export interface CniResult { cniVersion: string; interfaces?: CniInterface[]; ips?: CniIp[]; routes?: unknown[]; dns?: unknown }
+export interface CniInterface {
+  name: string;
+  mac?: string;
+  sandbox?: string;
+}
+export interface CniIp {
+  address: string;
+  gateway?: string;
+  interface?: number;
+}
+export interface CniResult {
+  cniVersion: string;
+  interfaces?: CniInterface[];
+  ips?: CniIp[];
+  routes?: unknown[];
+  dns?: unknown;
+}
 
 export interface CniRuntime {
   containerId: string;
@@ -41,7 +63,13 @@ export interface CniRuntime {
 }
 
 export class CniError extends BerthError {
-  constructor(readonly plugin: string, readonly code: number, msg: string) { super(msg, 500); }
+  constructor(
+    readonly plugin: string,
+    readonly code: number,
+    msg: string,
+  ) {
+    super(msg, 500);
+  }
 }
 
 function pluginPath(type: string): string {
@@ -54,12 +82,18 @@ function pluginPath(type: string): string {
 
 async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string, unknown>, rt: CniRuntime): Promise<CniResult | undefined> {
   const type = String(conf.type);
-  const args = Object.entries({ IgnoreUnknown: '1', ...(rt.args ?? {}) }).map(([k, v]) => `${k}=${v}`).join(';');
+  const args = Object.entries({ IgnoreUnknown: '1', ...(rt.args ?? {}) })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
   const r = await run(pluginPath(type), [], {
     env: {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      CNI_COMMAND: command, CNI_CONTAINERID: rt.containerId, CNI_NETNS: rt.netns, CNI_IFNAME: rt.ifName,
-      CNI_ARGS: args, CNI_PATH: CNI_PATH.join(':'),
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: rt.containerId,
+      CNI_NETNS: rt.netns,
+      CNI_IFNAME: rt.ifName,
+      CNI_ARGS: args,
+      CNI_PATH: CNI_PATH.join(':'),
     },
     input: JSON.stringify(conf),
   });
@@ -68,7 +102,9 @@ async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string,
     try {
       const e = JSON.parse(r.stdout) as { code?: number; msg?: string; details?: string };
       if (e.msg) msg = e.details ? `${e.msg}: ${e.details}` : e.msg;
-    } catch { /* not a CNI error object */ }
+    } catch {
+      /* not a CNI error object */
+    }
     throw new CniError(type, r.code, `plugin type="${type}" failed (${command.toLowerCase()}): ${msg}`);
   }
   if (command !== 'ADD') return undefined;
@@ -94,7 +130,11 @@ export async function addNetworkList(list: NetConfList, rt: CniRuntime): Promise
 export async function delNetworkList(list: NetConfList, rt: CniRuntime, cached: CniResult | undefined): Promise<void> {
   let first: unknown;
   for (const p of [...list.plugins].reverse()) {
-    try { await execPlugin('DEL', pluginInput(list, p, rt, cached), rt); } catch (e) { first ??= e; }
+    try {
+      await execPlugin('DEL', pluginInput(list, p, rt, cached), rt);
+    } catch (e) {
+      first ??= e;
+    }
   }
   if (first) throw first;
 }
@@ -104,5 +144,10 @@ export async function checkNetworkList(list: NetConfList, rt: CniRuntime, cached
 }
 
 export function pluginsAvailable(): boolean {
-  try { pluginPath('bridge'); return true; } catch { return false; }
+  try {
+    pluginPath('bridge');
+    return true;
+  } catch {
+    return false;
+  }
 }

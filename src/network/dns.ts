@@ -26,7 +26,12 @@ export type Lookup = (name: string, from: string) => string[] | undefined;
 /** The resolvers the container at `from` was given (--dns), if any: its queries for other names go there. */
 export type Upstreams = (from: string) => string[] | undefined;
 
-interface Question { name: string; type: number; cls: number; end: number }
+interface Question {
+  name: string;
+  type: number;
+  cls: number;
+  end: number;
+}
 
 function readName(buf: Buffer, off: number): { name: string; end: number } {
   const labels: string[] = [];
@@ -34,8 +39,15 @@ function readName(buf: Buffer, off: number): { name: string; end: number } {
   for (let hops = 0; hops < 64; hops++) {
     const len = buf[off];
     if (len === undefined) throw new Error('truncated name');
-    if (len === 0) { if (end < 0) end = off + 1; break; }
-    if ((len & 0xc0) === 0xc0) { if (end < 0) end = off + 2; off = ((len & 0x3f) << 8) | buf[off + 1]!; continue; }
+    if (len === 0) {
+      if (end < 0) end = off + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (end < 0) end = off + 2;
+      off = ((len & 0x3f) << 8) | buf[off + 1]!;
+      continue;
+    }
     labels.push(buf.subarray(off + 1, off + 1 + len).toString('latin1'));
     off += 1 + len;
   }
@@ -67,7 +79,9 @@ function answer(msg: Buffer, q: Question, ips: string[]): Buffer {
     rr.writeUInt16BE(1, 4);
     rr.writeUInt32BE(600, 6);
     rr.writeUInt16BE(4, 10);
-    ip.split('.').forEach((p, i) => { rr[12 + i] = Number(p); });
+    ip.split('.').forEach((p, i) => {
+      rr[12 + i] = Number(p);
+    });
     return rr;
   });
   return Buffer.concat([head, ...rrs]);
@@ -75,17 +89,24 @@ function answer(msg: Buffer, q: Question, ips: string[]): Buffer {
 
 function servfail(msg: Buffer): Buffer {
   const out = Buffer.from(msg.subarray(0, Math.min(msg.length, 512)));
-  if (out.length >= 4) { out[2] = 0x80 | (msg[2]! & 0x01); out[3] = 0x82; }
+  if (out.length >= 4) {
+    out[2] = 0x80 | (msg[2]! & 0x01);
+    out[3] = 0x82;
+  }
   return out;
 }
 
 /** The host's resolvers (loopback ones included: berthd runs on the host). */
 function upstreams(): string[] {
   try {
-    const s = readFileSync('/etc/resolv.conf', 'utf8').split('\n')
-      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x && !x.includes(':'));
+    const s = readFileSync('/etc/resolv.conf', 'utf8')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((x): x is string => !!x && !x.includes(':'));
     return s.length ? s : ['8.8.8.8'];
-  } catch { return ['8.8.8.8']; }
+  } catch {
+    return ['8.8.8.8'];
+  }
 }
 
 function forward(msg: Buffer, servers: string[], i = 0): Promise<Buffer> {
@@ -93,16 +114,31 @@ function forward(msg: Buffer, servers: string[], i = 0): Promise<Buffer> {
     const server = servers[i];
     if (!server) return resolve(servfail(msg));
     const s = createSocket('udp4');
-    const t = setTimeout(() => { s.close(); void forward(msg, servers, i + 1).then(resolve); }, 3000);
-    s.on('message', (reply) => { clearTimeout(t); s.close(); resolve(reply); });
-    s.on('error', () => { clearTimeout(t); s.close(); void forward(msg, servers, i + 1).then(resolve); });
+    const t = setTimeout(() => {
+      s.close();
+      void forward(msg, servers, i + 1).then(resolve);
+    }, 3000);
+    s.on('message', (reply) => {
+      clearTimeout(t);
+      s.close();
+      resolve(reply);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      s.close();
+      void forward(msg, servers, i + 1).then(resolve);
+    });
     s.send(msg, 53, server);
   });
 }
 
 async function respond(msg: Buffer, lookup: Lookup, from: string, own?: Upstreams): Promise<Buffer> {
   let q: Question | undefined;
-  try { q = question(msg); } catch { q = undefined; }
+  try {
+    q = question(msg);
+  } catch {
+    q = undefined;
+  }
   if (q && q.cls === 1) {
     const ips = lookup(q.name.replace(/\.$/, ''), from);
     if (ips?.length) return answer(msg, q, ips);
@@ -117,7 +153,13 @@ export class DnsServer {
   private readonly subnet: Subnet;
 
   /** `address`: the gateway to listen on; `subnet`: the network's, the only askers answered. */
-  constructor(readonly address: string, subnet: string, private readonly lookup: Lookup, private readonly port = 53, private readonly upstreamsOf?: Upstreams) {
+  constructor(
+    readonly address: string,
+    subnet: string,
+    private readonly lookup: Lookup,
+    private readonly port = 53,
+    private readonly upstreamsOf?: Upstreams,
+  ) {
     this.subnet = subnetOf(subnet);
   }
 
@@ -131,31 +173,52 @@ export class DnsServer {
     const udp = createSocket({ type: 'udp4' });
     udp.on('message', (msg, rinfo) => {
       if (!this.accepts(rinfo.address)) return;
-      void respond(msg, this.lookup, rinfo.address, this.upstreamsOf).then((out) => udp.send(out, rinfo.port, rinfo.address), () => {});
+      void respond(msg, this.lookup, rinfo.address, this.upstreamsOf).then(
+        (out) => udp.send(out, rinfo.port, rinfo.address),
+        () => {},
+      );
     });
-    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(this.port, this.address, () => { udp.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.port, this.address, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
     udp.on('error', (e) => log.warn('embedded DNS (udp) error', { address: this.address, error: e.message }));
     this.udp = udp;
     const tcp = createServer((sock: Socket) => {
       // A reset, as from a port where nothing listens.
-      if (!this.accepts(sock.remoteAddress ?? '')) { sock.resetAndDestroy(); return; }
+      if (!this.accepts(sock.remoteAddress ?? '')) {
+        sock.resetAndDestroy();
+        return;
+      }
       let buf = Buffer.alloc(0);
       sock.on('data', (b: Buffer) => {
         buf = Buffer.concat([buf, b]);
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          void respond(Buffer.from(msg), this.lookup, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '', this.upstreamsOf).then((out) => {
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(out.length);
-            sock.write(Buffer.concat([len, out]));
-          }, () => sock.destroy());
+          void respond(Buffer.from(msg), this.lookup, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '', this.upstreamsOf).then(
+            (out) => {
+              const len = Buffer.alloc(2);
+              len.writeUInt16BE(out.length);
+              sock.write(Buffer.concat([len, out]));
+            },
+            () => sock.destroy(),
+          );
         }
       });
       sock.on('error', () => {});
       sock.setTimeout(10_000, () => sock.destroy());
     });
-    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(this.port, this.address, () => { tcp.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.port, this.address, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
     this.tcp = tcp;
   }
 

@@ -19,10 +19,19 @@ import { SystemError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { writeFile } from 'node:fs/promises';
 
-export interface FirewallNet { id: string; bridge: string; subnet: string; internal: boolean }
+export interface FirewallNet {
+  id: string;
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+}
 
 type Table = 'filter' | 'nat';
-interface Rule { table: Table; chain: string; spec: string[] }
+interface Rule {
+  table: Table;
+  chain: string;
+  spec: string[];
+}
 
 export const CHAINS = { forward: 'BERTH-FORWARD', iso1: 'BERTH-ISOLATION-1', iso2: 'BERTH-ISOLATION-2', post: 'BERTH-POSTROUTING' } as const;
 
@@ -119,7 +128,12 @@ export class Firewall {
   /** Our rules (with this daemon's tag), as `-S` lines, for tests and leak checks. */
   async ownRules(): Promise<string[]> {
     const out: string[] = [];
-    for (const [table, chain] of [['filter', CHAINS.forward], ['filter', CHAINS.iso1], ['filter', CHAINS.iso2], ['nat', CHAINS.post]] as const) {
+    for (const [table, chain] of [
+      ['filter', CHAINS.forward],
+      ['filter', CHAINS.iso1],
+      ['filter', CHAINS.iso2],
+      ['nat', CHAINS.post],
+    ] as const) {
       const r = await ipt(['-t', table, '-S', chain]);
       for (const l of r.stdout.split('\n')) if (l.includes(`berth:${this.tag}:`)) out.push(`${table} ${l}`);
     }

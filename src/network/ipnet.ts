@@ -4,7 +4,10 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 
-export interface Subnet { base: number; bits: number }
+export interface Subnet {
+  base: number;
+  bits: number;
+}
 
 export function parseIp(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
@@ -38,23 +41,32 @@ export function subnetOf(s: string, what = 'subnet'): Subnet {
   return c.subnet;
 }
 
-export function formatSubnet(s: Subnet): string { return `${formatIp(s.base)}/${s.bits}`; }
+export function formatSubnet(s: Subnet): string {
+  return `${formatIp(s.base)}/${s.bits}`;
+}
 
 export function contains(s: Subnet, ip: number): boolean {
-  return ((ip & mask(s.bits)) >>> 0) === s.base;
+  return (ip & mask(s.bits)) >>> 0 === s.base;
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   const bits = Math.min(a.bits, b.bits);
-  return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+  return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }
 
-export function lastIp(s: Subnet): number { return (s.base | (~mask(s.bits) >>> 0)) >>> 0; }
+export function lastIp(s: Subnet): number {
+  return (s.base | (~mask(s.bits) >>> 0)) >>> 0;
+}
 
 /** The first usable address (Docker's default gateway). */
-export function firstHost(s: Subnet): number { return s.bits >= 31 ? s.base : s.base + 1; }
+export function firstHost(s: Subnet): number {
+  return s.bits >= 31 ? s.base : s.base + 1;
+}
 
-export interface AddressPool { base: string; size: number }
+export interface AddressPool {
+  base: string;
+  size: number;
+}
 
 /** Docker's shape: pools are split into subnets of `size` bits; the first that overlaps nothing taken wins. */
 export function nextFreeSubnet(pools: AddressPool[], taken: Subnet[]): Subnet | undefined {

@@ -53,7 +53,7 @@ export async function claimBridge(name: string, mtu?: number): Promise<boolean> 
 
 /** Delete bridge `name` — only a bridge: a link of that name of any other kind is not the one we made. */
 export async function deleteBridge(name: string): Promise<void> {
-  if (await linkKind(name) !== 'bridge') return;
+  if ((await linkKind(name)) !== 'bridge') return;
   await run('ip', ['link', 'del', 'dev', name, 'type', 'bridge']);
 }
 

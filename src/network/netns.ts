@@ -14,7 +14,7 @@ import { SystemError } from '../core/errors.js';
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // No file, no mount: the table is read only for a path left from before.
-  if (existsSync(path) && await isNetnsMount(path)) return;
+  if (existsSync(path) && (await isNetnsMount(path))) return;
   await writeFile(path, '');
   const r = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
   if (r.code !== 0) {
@@ -27,7 +27,7 @@ export async function createNetns(path: string): Promise<void> {
 export async function removeNetns(path: string): Promise<void> {
   if (await isNetnsMount(path)) {
     const r = await run('umount', [path]);
-    if (r.code !== 0 && await isNetnsMount(path)) await run('umount', ['-l', path]);
+    if (r.code !== 0 && (await isNetnsMount(path))) await run('umount', ['-l', path]);
   }
   await rm(path, { force: true });
 }
@@ -40,5 +40,8 @@ export async function isNetnsMount(path: string): Promise<boolean> {
 /** Netns mounts under a directory (for reconciling after a crash). */
 export async function netnsMountsUnder(dir: string): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  return info.split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(dir + '/'));
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(dir + '/'));
 }

@@ -16,7 +16,12 @@ import { connect, createServer, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { BerthError } from '../core/errors.js';
 
-export interface PortBinding { hostIp: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' | 'sctp' }
+export interface PortBinding {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+}
 
 export interface Reservation {
   binding: PortBinding;
@@ -38,7 +43,10 @@ function listenTcp(ip: string, port: number, containerPort: number): Promise<{ p
       const addr = s.address();
       s.on('connection', (c) => {
         // On 0.0.0.0 nothing should ever reach it (DNAT comes first): refuse it. On [::] relay it.
-        if (!v6 || !target) { c.destroy(); return; }
+        if (!v6 || !target) {
+          c.destroy();
+          return;
+        }
         const up = connect({ host: target, port: containerPort });
         c.pipe(up).pipe(c);
         c.on('error', () => up.destroy());
@@ -47,7 +55,13 @@ function listenTcp(ip: string, port: number, containerPort: number): Promise<{ p
         up.on('close', () => c.destroy());
       });
       s.unref();
-      resolve({ port: typeof addr === 'object' && addr ? addr.port : port, close: () => s.close(), relayTo: (a) => { target = a; } });
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : port,
+        close: () => s.close(),
+        relayTo: (a) => {
+          target = a;
+        },
+      });
     });
   });
 }
@@ -97,7 +111,11 @@ export async function reservePorts(bindings: PortBinding[]): Promise<Reservation
       held.push(r);
       // TCP only: the [::] side relays connections; a UDP relay Berth does not have, so it claims no [::] for UDP.
       if (!b.hostIp && b.protocol === 'tcp') {
-        try { held.push(await reserveOne(V6_ANY, b, r.binding.hostPort)); } catch { /* no IPv6 here, or the port is taken on v6 only: v4 it is */ }
+        try {
+          held.push(await reserveOne(V6_ANY, b, r.binding.hostPort));
+        } catch {
+          /* no IPv6 here, or the port is taken on v6 only: v4 it is */
+        }
       }
     }
     return held;

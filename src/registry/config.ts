@@ -49,10 +49,24 @@ export class ConfigError extends Error {}
 
 /** Flag values as the CLI parses them (undefined when not given). */
 export interface ConfigFlags {
-  config?: string; addr?: string; root?: string; readOnly?: boolean; deleteEnabled?: boolean;
-  tlsCert?: string; tlsKey?: string; auth?: string; htpasswd?: string; realm?: string;
-  tokenService?: string; tokenIssuer?: string; tokenKey?: string; tokenExpiry?: number;
-  access?: string[]; rateLimit?: number; rateBurst?: number; logLevel?: string;
+  config?: string;
+  addr?: string;
+  root?: string;
+  readOnly?: boolean;
+  deleteEnabled?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  auth?: string;
+  htpasswd?: string;
+  realm?: string;
+  tokenService?: string;
+  tokenIssuer?: string;
+  tokenKey?: string;
+  tokenExpiry?: number;
+  access?: string[];
+  rateLimit?: number;
+  rateBurst?: number;
+  logLevel?: string;
 }
 
 function str(v: unknown, what: string): string | undefined {
@@ -87,8 +101,16 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
   let base = process.cwd();
   if (flags.config) {
     let text: string;
-    try { text = readFileSync(flags.config, 'utf8'); } catch (err) { throw new ConfigError(`cannot read config file ${flags.config}: ${(err as Error).message}`); }
-    try { file = JSON.parse(text); } catch (err) { throw new ConfigError(`config file ${flags.config} is not valid JSON: ${(err as Error).message}`); }
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${flags.config}: ${(err as Error).message}`);
+    }
+    try {
+      file = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`config file ${flags.config} is not valid JSON: ${(err as Error).message}`);
+    }
     if (!file || typeof file !== 'object' || Array.isArray(file)) throw new ConfigError(`config file ${flags.config} must hold a JSON object`);
     base = dirname(resolve(flags.config));
   }
@@ -111,7 +133,9 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
   let access: AccessRule[];
   try {
     access = flags.access?.length ? flags.access.map(parseRuleFlag) : validateRules(file.access);
-  } catch (err) { throw new ConfigError((err as Error).message); }
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 
   const rps = flags.rateLimit ?? num(fr?.requestsPerSecond, 'rateLimit.requestsPerSecond');
   const burst = flags.rateBurst ?? num(fr?.burst, 'rateLimit.burst');

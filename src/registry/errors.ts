@@ -4,10 +4,23 @@
  * throw and the server writes `{"errors":[{code,message,detail}]}`.
  */
 export type ErrorCode =
-  | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_INVALID' | 'BLOB_UPLOAD_UNKNOWN' | 'DIGEST_INVALID'
-  | 'MANIFEST_BLOB_UNKNOWN' | 'MANIFEST_INVALID' | 'MANIFEST_UNKNOWN' | 'NAME_INVALID'
-  | 'NAME_UNKNOWN' | 'SIZE_INVALID' | 'TAG_INVALID' | 'UNAUTHORIZED' | 'DENIED' | 'UNSUPPORTED'
-  | 'TOOMANYREQUESTS' | 'RANGE_INVALID' | 'UNKNOWN';
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'TAG_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS'
+  | 'RANGE_INVALID'
+  | 'UNKNOWN';
 
 const DEFAULTS: Record<ErrorCode, [number, string]> = {
   BLOB_UNKNOWN: [404, 'blob unknown to registry'],
@@ -29,7 +42,11 @@ const DEFAULTS: Record<ErrorCode, [number, string]> = {
   UNKNOWN: [500, 'unknown error'],
 };
 
-export interface ErrorBody { code: ErrorCode; message: string; detail?: unknown }
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  detail?: unknown;
+}
 
 export class RegistryError extends Error {
   readonly status: number;
@@ -38,7 +55,12 @@ export class RegistryError extends Error {
   /** Extra response headers (WWW-Authenticate, Range, Retry-After). */
   headers: Record<string, string> = {};
 
-  constructor(readonly code: ErrorCode, message?: string, readonly detail?: unknown, status?: number) {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly detail?: unknown,
+    status?: number,
+  ) {
     super(message ?? DEFAULTS[code][1]);
     this.status = status ?? DEFAULTS[code][0];
   }

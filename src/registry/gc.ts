@@ -11,8 +11,16 @@ import { readFile } from 'node:fs/promises';
 import { Storage } from './storage.js';
 import { parseManifest, referencedDigests } from './manifest.js';
 
-export interface GcOptions { dryRun?: boolean; deleteUntagged?: boolean; out?: (line: string) => void }
-export interface GcResult { marked: number; blobsDeleted: string[]; manifestsDeleted: Array<{ repo: string; digest: string }> }
+export interface GcOptions {
+  dryRun?: boolean;
+  deleteUntagged?: boolean;
+  out?: (line: string) => void;
+}
+export interface GcResult {
+  marked: number;
+  blobsDeleted: string[];
+  manifestsDeleted: Array<{ repo: string; digest: string }>;
+}
 
 export async function collectGarbage(root: string, opts: GcOptions = {}): Promise<GcResult> {
   const out = opts.out ?? (() => {});
@@ -21,7 +29,11 @@ export async function collectGarbage(root: string, opts: GcOptions = {}): Promis
   const manifestsDeleted: GcResult['manifestsDeleted'] = [];
 
   const parsedOf = async (digest: string, mediaType: string) => {
-    try { return parseManifest(await readFile(storage.blobPath(digest)), mediaType); } catch { return undefined; }
+    try {
+      return parseManifest(await readFile(storage.blobPath(digest)), mediaType);
+    } catch {
+      return undefined;
+    }
   };
 
   for (const repo of await storage.repositories()) {
@@ -34,13 +46,20 @@ export async function collectGarbage(root: string, opts: GcOptions = {}): Promis
     if (opts.deleteUntagged) {
       keep = new Set((await storage.tags(repo)).map((t) => t.digest).filter((d) => types.has(d)));
       // Close over index children and referrers of kept manifests until nothing changes.
-      for (let changed = true; changed;) {
+      for (let changed = true; changed; ) {
         changed = false;
         for (const [digest, p] of parsed) {
           if (!p) continue;
           if (keep.has(digest)) {
-            for (const c of p.manifests) if (types.has(c.digest) && !keep.has(c.digest)) { keep.add(c.digest); changed = true; }
-          } else if (p.subject && keep.has(p.subject.digest)) { keep.add(digest); changed = true; }
+            for (const c of p.manifests)
+              if (types.has(c.digest) && !keep.has(c.digest)) {
+                keep.add(c.digest);
+                changed = true;
+              }
+          } else if (p.subject && keep.has(p.subject.digest)) {
+            keep.add(digest);
+            changed = true;
+          }
         }
       }
       for (const r of revisions) {

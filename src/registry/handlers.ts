@@ -76,9 +76,17 @@ export async function getManifest(ctx: Ctx, name: string, rawRef: string): Promi
   const { isDigest, ref } = manifestRef(rawRef, false);
   const m = await ctx.storage.getManifest(name, ref, isDigest);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', isDigest ? { Digest: ref } : { Tag: ref });
-  send(ctx.res, 200, {
-    'Content-Type': m.mediaType, 'Content-Length': m.size, 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"`,
-  }, m.body);
+  send(
+    ctx.res,
+    200,
+    {
+      'Content-Type': m.mediaType,
+      'Content-Length': m.size,
+      'Docker-Content-Digest': m.digest,
+      ETag: `"${m.digest}"`,
+    },
+    m.body,
+  );
 }
 
 export async function putManifest(ctx: Ctx, name: string, rawRef: string): Promise<void> {
@@ -106,7 +114,8 @@ export async function putManifest(ctx: Ctx, name: string, rawRef: string): Promi
   const referrer = parsed.subject ? referrerDescriptor(parsed, digest, body.length) : undefined;
   await ctx.storage.putManifest(name, body, digest, parsed, tags, referrer);
   const headers: Record<string, string | string[]> = {
-    Location: `${ctx.base}/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest,
+    Location: `${ctx.base}/v2/${name}/manifests/${digest}`,
+    'Docker-Content-Digest': digest,
   };
   if (parsed.subject) headers['OCI-Subject'] = parsed.subject.digest;
   if (isDigest && tags.length) headers['OCI-Tag'] = tags;
@@ -124,7 +133,11 @@ export async function deleteManifest(ctx: Ctx, name: string, rawRef: string): Pr
   const m = await ctx.storage.getManifest(name, ref, true);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', { Digest: ref });
   let subject: string | undefined;
-  try { subject = parseManifest(m.body, m.mediaType).subject?.digest; } catch { /* stored before validation existed: no subject */ }
+  try {
+    subject = parseManifest(m.body, m.mediaType).subject?.digest;
+  } catch {
+    /* stored before validation existed: no subject */
+  }
   await ctx.storage.deleteManifest(name, ref, subject);
   send(ctx.res, 202);
 }
@@ -136,22 +149,36 @@ export async function getBlob(ctx: Ctx, name: string, rawDigest: string): Promis
   const size = await ctx.storage.repoBlobSize(name, digest);
   if (size === undefined) throw errors.blobUnknown(digest);
   const headers: Record<string, string | number> = {
-    'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest, ETag: `"${digest}"`,
-    'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000',
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000',
   };
   const range = parseRange(ctx.req.headers.range, size);
   if (range === 'unsatisfiable') {
     throw new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { digest, size }, 416).withHeaders({ 'Content-Range': `bytes */${size}` });
   }
   const { res } = ctx;
-  if (ctx.req.method === 'HEAD') { send(res, 200, { ...headers, 'Content-Length': size }); return; }
+  if (ctx.req.method === 'HEAD') {
+    send(res, 200, { ...headers, 'Content-Length': size });
+    return;
+  }
   if (range) {
-    res.writeHead(206, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers, 'Content-Length': range.end - range.start + 1, 'Content-Range': `bytes ${range.start}-${range.end}/${size}` });
+    res.writeHead(206, {
+      'Docker-Distribution-API-Version': 'registry/2.0',
+      ...headers,
+      'Content-Length': range.end - range.start + 1,
+      'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+    });
     await pipeline(ctx.storage.openBlob(digest, range.start, range.end), res);
     return;
   }
   res.writeHead(200, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers, 'Content-Length': size });
-  if (size === 0) { res.end(); return; }
+  if (size === 0) {
+    res.end();
+    return;
+  }
   await pipeline(ctx.storage.openBlob(digest), res);
 }
 
@@ -166,7 +193,9 @@ export async function deleteBlob(ctx: Ctx, name: string, rawDigest: string): Pro
 
 function uploadHeaders(ctx: Ctx, u: UploadInfo): Record<string, string> {
   return {
-    Location: `${ctx.base}/v2/${u.name}/blobs/uploads/${u.id}`, Range: uploadRange(u.size), 'Docker-Upload-UUID': u.id,
+    Location: `${ctx.base}/v2/${u.name}/blobs/uploads/${u.id}`,
+    Range: uploadRange(u.size),
+    'Docker-Upload-UUID': u.id,
   };
 }
 
@@ -181,7 +210,9 @@ async function appendChunk(ctx: Ctx, u: UploadInfo): Promise<void> {
   if (cr) {
     const len = ctx.req.headers['content-length'];
     if (cr.start !== u.size || (len !== undefined && Number(len) !== cr.end - cr.start + 1)) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk out of order: the upload holds ${u.size} bytes`, { offset: u.size }, 416).withHeaders(uploadHeaders(ctx, u));
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk out of order: the upload holds ${u.size} bytes`, { offset: u.size }, 416).withHeaders(
+        uploadHeaders(ctx, u),
+      );
     }
   }
   const before = u.size;
@@ -208,7 +239,7 @@ export async function startUpload(ctx: Ctx, name: string): Promise<void> {
   const algParam = q.get('digest-algorithm');
   if (algParam && !isSupportedAlgorithm(algParam)) throw errors.digestInvalid(`unsupported digest algorithm ${algParam}`, { algorithm: algParam });
   const digest = digestParam ? checkDigest(digestParam) : undefined;
-  const u = await ctx.storage.startUpload(name, digest ? algorithmOf(digest) : algParam ?? 'sha256');
+  const u = await ctx.storage.startUpload(name, digest ? algorithmOf(digest) : (algParam ?? 'sha256'));
   if (!digest) {
     send(ctx.res, 202, uploadHeaders(ctx, u));
     return;

@@ -17,7 +17,10 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 export async function sendError(res: ServerResponse, err: RegistryError): Promise<void> {
-  if (res.headersSent) { res.destroy(); return; }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const drained = await drain(res.req);
   sendJson(res, err.status, err.body(), drained ? err.headers : { ...err.headers, Connection: 'close' });
 }
@@ -35,14 +38,23 @@ export function drain(req: IncomingMessage): Promise<boolean> {
   return new Promise((resolve) => {
     let n = 0;
     const done = (ok: boolean) => {
-      req.off('data', onData); req.off('end', onEnd); req.off('error', onErr); req.off('close', onErr);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onErr);
+      req.off('close', onErr);
       if (!ok) req.pause();
       resolve(ok);
     };
-    const onData = (c: Buffer) => { n += c.length; if (n > DRAIN_LIMIT) done(false); };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > DRAIN_LIMIT) done(false);
+    };
     const onEnd = () => done(true);
     const onErr = () => done(false);
-    req.on('data', onData); req.once('end', onEnd); req.once('error', onErr); req.once('close', onErr);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onErr);
+    req.once('close', onErr);
     req.resume();
   });
 }
@@ -57,7 +69,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     let n = 0;
     const onData = (c: Buffer) => {
       n += c.length;
-      if (n > limit) { req.off('data', onData); req.off('end', onEnd); reject(tooLarge()); return; }
+      if (n > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        reject(tooLarge());
+        return;
+      }
       chunks.push(c);
     };
     const onEnd = () => resolve(Buffer.concat(chunks));

@@ -48,7 +48,11 @@ export function bareType(ct: string | undefined): string {
  */
 export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
   let m: Record<string, unknown>;
-  try { m = JSON.parse(body.toString('utf8')); } catch { throw bad('manifest is not valid JSON'); }
+  try {
+    m = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw bad('manifest is not valid JSON');
+  }
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw bad('manifest must be a JSON object');
   const ct = bareType(contentType);
   if (m.schemaVersion === 1 || ct === MediaType.dockerSchema1 || ct === MediaType.dockerSchema1Signed) {

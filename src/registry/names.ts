@@ -18,7 +18,8 @@ export function isName(s: string): boolean {
 }
 
 export function checkName(s: string): string {
-  if (s.length > MAX_NAME_LENGTH) throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: s, reason: 'repository name must not be more than 255 characters' });
+  if (s.length > MAX_NAME_LENGTH)
+    throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: s, reason: 'repository name must not be more than 255 characters' });
   if (!NAME_RE.test(s)) throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: s, reason: 'invalid repository name' });
   return s;
 }

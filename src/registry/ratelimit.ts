@@ -2,7 +2,10 @@
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly rate: number, private readonly burst: number) {}
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
 
   /** Seconds to wait before retrying, or 0 when the request may go ahead. */
   take(client: string, now = Date.now()): number {
@@ -14,7 +17,10 @@ export class RateLimiter {
     }
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
     b.at = now;
-    if (b.tokens >= 1) { b.tokens -= 1; return 0; }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
     return Math.max(1, Math.ceil((1 - b.tokens) / this.rate));
   }
 }

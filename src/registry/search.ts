@@ -3,10 +3,21 @@
  * daemon calls for `docker search HOST:PORT/TERM`: repositories whose name
  * holds the term, in Docker Hub's result shape.
  */
-export interface SearchResult { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }
+export interface SearchResult {
+  name: string;
+  description: string;
+  star_count: number;
+  is_official: boolean;
+  is_automated: boolean;
+}
 
 export interface SearchPage {
-  num_pages: number; num_results: number; page_size: number; page: number; query: string; results: SearchResult[];
+  num_pages: number;
+  num_results: number;
+  page_size: number;
+  page: number;
+  query: string;
+  results: SearchResult[];
 }
 
 export function searchRepositories(repos: string[], query: string, n: number, page: number): SearchPage {

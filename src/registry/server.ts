@@ -23,7 +23,10 @@ import { searchRepositories } from './search.js';
 import * as h from './handlers.js';
 
 type Handler = (ctx: h.Ctx, name: string, arg: string) => Promise<void>;
-interface Route { re: RegExp; methods: Record<string, { handler: Handler; actions: string[]; write?: boolean }> }
+interface Route {
+  re: RegExp;
+  methods: Record<string, { handler: Handler; actions: string[]; write?: boolean }>;
+}
 
 const PULL = ['pull'];
 const PUSH = ['pull', 'push'];
@@ -35,22 +38,27 @@ const ROUTES: Route[] = [
   {
     re: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     methods: {
-      GET: { handler: h.getManifest, actions: PULL }, HEAD: { handler: h.getManifest, actions: PULL },
-      PUT: { handler: h.putManifest, actions: PUSH, write: true }, DELETE: { handler: h.deleteManifest, actions: DELETE, write: true },
+      GET: { handler: h.getManifest, actions: PULL },
+      HEAD: { handler: h.getManifest, actions: PULL },
+      PUT: { handler: h.putManifest, actions: PUSH, write: true },
+      DELETE: { handler: h.deleteManifest, actions: DELETE, write: true },
     },
   },
   { re: /^\/v2\/(.+)\/blobs\/uploads\/?$/, methods: { POST: { handler: (c, n) => h.startUpload(c, n), actions: PUSH, write: true } } },
   {
     re: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
     methods: {
-      GET: { handler: h.uploadStatus, actions: PUSH }, PATCH: { handler: h.patchUpload, actions: PUSH, write: true },
-      PUT: { handler: h.putUpload, actions: PUSH, write: true }, DELETE: { handler: h.cancelUpload, actions: PUSH, write: true },
+      GET: { handler: h.uploadStatus, actions: PUSH },
+      PATCH: { handler: h.patchUpload, actions: PUSH, write: true },
+      PUT: { handler: h.putUpload, actions: PUSH, write: true },
+      DELETE: { handler: h.cancelUpload, actions: PUSH, write: true },
     },
   },
   {
     re: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
     methods: {
-      GET: { handler: h.getBlob, actions: PULL }, HEAD: { handler: h.getBlob, actions: PULL },
+      GET: { handler: h.getBlob, actions: PULL },
+      HEAD: { handler: h.getBlob, actions: PULL },
       DELETE: { handler: h.deleteBlob, actions: DELETE, write: true },
     },
   },
@@ -74,7 +82,11 @@ function requestUrl(target: string): URL {
 }
 
 function unescape(s: string, code: ErrorCode): string {
-  try { return decodeSegment(s); } catch (e) { throw new RegistryError(code, messageOf(e), { value: s }, 400); }
+  try {
+    return decodeSegment(s);
+  } catch (e) {
+    throw new RegistryError(code, messageOf(e), { value: s }, 400);
+  }
 }
 
 export class RegistryServer {
@@ -95,9 +107,13 @@ export class RegistryServer {
     await this.storage.init();
     const maxAge = this.cfg.uploadPurgeAgeSeconds * 1000;
     await this.storage.purgeUploads(maxAge);
-    this.purgeTimer = setInterval(() => { this.storage.purgeUploads(maxAge).catch(() => {}); }, 3600_000);
+    this.purgeTimer = setInterval(() => {
+      this.storage.purgeUploads(maxAge).catch(() => {});
+    }, 3600_000);
     this.purgeTimer.unref();
-    const handler = (req: IncomingMessage, res: ServerResponse) => { void this.handle(req, res); };
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      void this.handle(req, res);
+    };
     const opts = { requestTimeout: 0, keepAliveTimeout: 30_000 };
     this.server = this.cfg.tls
       ? createHttpsServer({ ...opts, cert: readFileSync(this.cfg.tls.cert), key: readFileSync(this.cfg.tls.key) }, handler)
@@ -114,7 +130,10 @@ export class RegistryServer {
     clearInterval(this.purgeTimer);
     const s = this.server;
     if (!s) return;
-    await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); });
+    await new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
   }
 
   private baseUrl(req: IncomingMessage): string {
@@ -134,7 +153,10 @@ export class RegistryServer {
       }
       await this.route(req, res);
     } catch (err) {
-      if (err instanceof RegistryError) { await sendError(res, err); return; }
+      if (err instanceof RegistryError) {
+        await sendError(res, err);
+        return;
+      }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || req.destroyed) {
         // The client went away mid-body: nothing to answer.
@@ -158,11 +180,20 @@ export class RegistryServer {
       return;
     }
     if (path === '/token' && this.auth.mode === 'token') return this.token(req, res, url);
-    if (path === '/v1/_ping') { sendJson(res, 200, {}, { 'X-Docker-Registry-Standalone': 'true' }); return; }
+    if (path === '/v1/_ping') {
+      sendJson(res, 200, {}, { 'X-Docker-Registry-Standalone': 'true' });
+      return;
+    }
     if (path === '/v1/search') return this.search(req, res, url);
 
     const ctxFor = (principal: Principal): h.Ctx => ({
-      req, res, url, storage: this.storage, base: this.baseUrl(req), deleteEnabled: this.cfg.deleteEnabled, principal,
+      req,
+      res,
+      url,
+      storage: this.storage,
+      base: this.baseUrl(req),
+      deleteEnabled: this.cfg.deleteEnabled,
+      principal,
       can: (need: Need) => this.auth.can(principal, need),
       mayList: (repo: string) => this.auth.mayPull(principal.user, repo),
     });
@@ -205,8 +236,16 @@ export class RegistryServer {
         sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'only the password grant is supported' });
         return;
       }
-      const t = await this.auth.issueToken(req, form.get('service'), (form.get('scope') ?? '').split(' '), { user: form.get('username') ?? '', password: form.get('password') ?? '' });
-      sendJson(res, 200, { access_token: t.access_token, token_type: 'Bearer', expires_in: t.expires_in, issued_at: t.issued_at, scope: form.get('scope') ?? '' }, noStore);
+      const t = await this.auth.issueToken(req, form.get('service'), (form.get('scope') ?? '').split(' '), {
+        user: form.get('username') ?? '',
+        password: form.get('password') ?? '',
+      });
+      sendJson(
+        res,
+        200,
+        { access_token: t.access_token, token_type: 'Bearer', expires_in: t.expires_in, issued_at: t.issued_at, scope: form.get('scope') ?? '' },
+        noStore,
+      );
       return;
     }
     throw errors.unsupported();

@@ -27,24 +27,46 @@ import { algorithmOf, hasherFor, digestOf } from './names.js';
 import type { ParsedManifest } from './manifest.js';
 import type { Descriptor } from '../core/wire/descriptor.js';
 
-export interface StoredManifest { digest: string; mediaType: string; size: number; body: Buffer }
-export interface UploadInfo { id: string; name: string; alg: string; started: string; size: number }
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  body: Buffer;
+}
+export interface UploadInfo {
+  id: string;
+  name: string;
+  alg: string;
+  started: string;
+  size: number;
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readText(p: string): Promise<string | undefined> {
-  try { return await readFile(p, 'utf8'); } catch (err) {
+  try {
+    return await readFile(p, 'utf8');
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
 }
 
 async function list(dir: string): Promise<string[]> {
-  try { return (await readdir(dir)).filter((n) => !n.startsWith('.')); } catch { return []; }
+  try {
+    return (await readdir(dir)).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
+  }
 }
 
 function splitDigest(d: string): [string, string] {
@@ -53,7 +75,11 @@ function splitDigest(d: string): [string, string] {
 }
 
 /** Hash state of an upload kept between requests, valid while `offset` equals the data file's size. */
-interface HashState { alg: string; hash: Hash; offset: number }
+interface HashState {
+  alg: string;
+  hash: Hash;
+  offset: number;
+}
 
 export class Storage {
   private readonly hashes = new Map<string, HashState>();
@@ -74,7 +100,11 @@ export class Storage {
 
   /** The size of a stored blob, or undefined. */
   async blobSize(digest: string): Promise<number | undefined> {
-    try { return (await stat(this.blobPath(digest))).size; } catch { return undefined; }
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch {
+      return undefined;
+    }
   }
 
   async allBlobs(): Promise<string[]> {
@@ -94,7 +124,10 @@ export class Storage {
     const dest = this.blobPath(digest);
     const dir = join(dest, '..');
     await mkdir(dir, { recursive: true });
-    if (await exists(dest)) { await rm(file, { force: true }); return; }
+    if (await exists(dest)) {
+      await rm(file, { force: true });
+      return;
+    }
     await rename(file, dest);
     await fsyncDir(dir);
   }
@@ -108,7 +141,12 @@ export class Storage {
     const tmp = join(tmpDir, 'data');
     try {
       const fh = await open(tmp, 'w', 0o644);
-      try { await fh.writeFile(data); await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await this.commitFile(tmp, digest);
     } finally {
       await rm(tmpDir, { recursive: true, force: true });
@@ -121,11 +159,21 @@ export class Storage {
 
   // ---- repositories and links ---------------------------------------------
 
-  repoDir(name: string): string { return join(this.root, 'repositories', ...name.split('/')); }
-  private layerLink(name: string, d: string): string { return join(this.repoDir(name), '_layers', ...splitDigest(d)); }
-  private revisionLink(name: string, d: string): string { return join(this.repoDir(name), '_manifests', 'revisions', ...splitDigest(d)); }
-  private tagLink(name: string, tag: string): string { return join(this.repoDir(name), '_manifests', 'tags', tag); }
-  private referrersDir(name: string, subject: string): string { return join(this.repoDir(name), '_manifests', 'referrers', ...splitDigest(subject)); }
+  repoDir(name: string): string {
+    return join(this.root, 'repositories', ...name.split('/'));
+  }
+  private layerLink(name: string, d: string): string {
+    return join(this.repoDir(name), '_layers', ...splitDigest(d));
+  }
+  private revisionLink(name: string, d: string): string {
+    return join(this.repoDir(name), '_manifests', 'revisions', ...splitDigest(d));
+  }
+  private tagLink(name: string, tag: string): string {
+    return join(this.repoDir(name), '_manifests', 'tags', tag);
+  }
+  private referrersDir(name: string, subject: string): string {
+    return join(this.repoDir(name), '_manifests', 'referrers', ...splitDigest(subject));
+  }
 
   async repoExists(name: string): Promise<boolean> {
     return exists(this.repoDir(name));
@@ -143,7 +191,12 @@ export class Storage {
   }
 
   async unlinkLayer(name: string, digest: string): Promise<boolean> {
-    try { await unlink(this.layerLink(name, digest)); return true; } catch { return false; }
+    try {
+      await unlink(this.layerLink(name, digest));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async layers(name: string): Promise<string[]> {
@@ -198,7 +251,11 @@ export class Storage {
     const mediaType = await readText(this.revisionLink(name, digest));
     if (mediaType === undefined) return undefined;
     let body: Buffer;
-    try { body = await readFile(this.blobPath(digest)); } catch { return undefined; }
+    try {
+      body = await readFile(this.blobPath(digest));
+    } catch {
+      return undefined;
+    }
     return { digest, mediaType: mediaType.trim(), size: body.length, body };
   }
 
@@ -213,7 +270,12 @@ export class Storage {
   }
 
   async deleteTag(name: string, tag: string): Promise<boolean> {
-    try { await unlink(this.tagLink(name, tag)); return true; } catch { return false; }
+    try {
+      await unlink(this.tagLink(name, tag));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async revisions(name: string): Promise<Array<{ digest: string; mediaType: string }>> {
@@ -245,7 +307,11 @@ export class Storage {
         if (!text) continue;
         // A referrer whose manifest is gone is not listed.
         if (!(await exists(this.revisionLink(name, `${alg}:${hex}`)))) continue;
-        try { out.push(JSON.parse(text) as Descriptor); } catch { /* torn entries cannot exist (atomic writes); skip if edited by hand */ }
+        try {
+          out.push(JSON.parse(text) as Descriptor);
+        } catch {
+          /* torn entries cannot exist (atomic writes); skip if edited by hand */
+        }
       }
     }
     return out;
@@ -253,7 +319,9 @@ export class Storage {
 
   // ---- uploads ------------------------------------------------------------
 
-  private uploadDir(id: string): string { return join(this.root, 'uploads', id); }
+  private uploadDir(id: string): string {
+    return join(this.root, 'uploads', id);
+  }
 
   async startUpload(name: string, alg: string): Promise<UploadInfo> {
     const id = randomUUID();
@@ -274,7 +342,11 @@ export class Storage {
     const info = JSON.parse(text) as Omit<UploadInfo, 'id' | 'size'>;
     if (info.name !== name) throw errors.uploadUnknown(id);
     let size = 0;
-    try { size = (await stat(join(this.uploadDir(id), 'data'))).size; } catch { throw errors.uploadUnknown(id); }
+    try {
+      size = (await stat(join(this.uploadDir(id), 'data'))).size;
+    } catch {
+      throw errors.uploadUnknown(id);
+    }
     return { id, ...info, size };
   }
 
@@ -296,7 +368,11 @@ export class Storage {
     let written = 0;
     const hash = st?.hash;
     const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) { hash?.update(chunk); written += chunk.length; cb(null, chunk); },
+      transform(chunk: Buffer, _enc, cb) {
+        hash?.update(chunk);
+        written += chunk.length;
+        cb(null, chunk);
+      },
     });
     await pipeline(body, tap, createWriteStream(file, { flags: 'a', highWaterMark: 1 << 20 }));
     const size = u.size + written;
@@ -321,7 +397,11 @@ export class Storage {
       throw errors.digestInvalid('provided digest did not match uploaded content', { digest, actual });
     }
     const fh = await open(file, 'r+');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await this.commitFile(file, digest);
     await this.linkLayer(u.name, digest);
     await rm(dir, { recursive: true, force: true });
@@ -339,8 +419,14 @@ export class Storage {
     for (const id of await readdir(base).catch(() => [] as string[])) {
       try {
         const s = await stat(join(base, id));
-        if (Date.now() - s.mtimeMs > maxAgeMs) { await rm(join(base, id), { recursive: true, force: true }); this.hashes.delete(id); n++; }
-      } catch { /* raced with completion */ }
+        if (Date.now() - s.mtimeMs > maxAgeMs) {
+          await rm(join(base, id), { recursive: true, force: true });
+          this.hashes.delete(id);
+          n++;
+        }
+      } catch {
+        /* raced with completion */
+      }
     }
     return n;
   }

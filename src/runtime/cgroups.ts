@@ -29,12 +29,23 @@ export interface CgroupOptions {
 }
 
 /** One line of a blkio / io.stat counter, as the Engine API reports it. */
-export interface BlkioEntry { major: number; minor: number; op: string; value: number }
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
 
 /** Engine API names of the blkio lists; v1 (CFQ) can fill all, v2 fills the first two. */
 export type BlkioField =
-  | 'io_service_bytes_recursive' | 'io_serviced_recursive' | 'io_queue_recursive' | 'io_service_time_recursive'
-  | 'io_wait_time_recursive' | 'io_merged_recursive' | 'io_time_recursive' | 'sectors_recursive';
+  | 'io_service_bytes_recursive'
+  | 'io_serviced_recursive'
+  | 'io_queue_recursive'
+  | 'io_service_time_recursive'
+  | 'io_wait_time_recursive'
+  | 'io_merged_recursive'
+  | 'io_time_recursive'
+  | 'sectors_recursive';
 
 export interface CgroupStats {
   version: CgroupVersion;
@@ -72,7 +83,11 @@ export function cgroupVersion(root: string = DEFAULT_ROOT): CgroupVersion {
   return existsSync(join(root, 'cgroup.controllers')) ? 2 : 1;
 }
 
-interface V1Mount { mountpoint: string; root: string; controllers: string[] }
+interface V1Mount {
+  mountpoint: string;
+  root: string;
+  controllers: string[];
+}
 
 /** cgroup (v1) mounts from mountinfo: `id parent maj:min root mountpoint opts ... - fstype source superopts`. */
 function v1Mounts(mountinfo: string): V1Mount[] {
@@ -128,7 +143,7 @@ export async function procCgroupPaths(pid: number | 'self'): Promise<CgroupPaths
 
 function pathFor(p: string | CgroupPaths, controller: Controller, version: CgroupVersion): string {
   if (typeof p === 'string') return p;
-  return (version === 2 ? p.unified : p[controller] ?? p.unified) ?? '/';
+  return (version === 2 ? p.unified : (p[controller] ?? p.unified)) ?? '/';
 }
 
 // ---------------------------------------------------------------- file helpers
@@ -234,8 +249,15 @@ async function readV2(d: string): Promise<CgroupStats> {
   if (!(await isDir(d))) throw notFound(d);
   const f = (name: string) => readOpt(join(d, name));
   const [cpu, current, peak, limit, memStat, events, pidsCurrent, pidsMax, io] = await Promise.all([
-    f('cpu.stat'), f('memory.current'), f('memory.peak'), readLimit(join(d, 'memory.max')), f('memory.stat'),
-    f('memory.events'), f('pids.current'), readLimit(join(d, 'pids.max')), f('io.stat'),
+    f('cpu.stat'),
+    f('memory.current'),
+    f('memory.peak'),
+    readLimit(join(d, 'memory.max')),
+    f('memory.stat'),
+    f('memory.events'),
+    f('pids.current'),
+    readLimit(join(d, 'pids.max')),
+    f('io.stat'),
   ]);
   const c = parseKeyValues(cpu);
   return {
@@ -271,27 +293,50 @@ async function readV1(dir: (c: Controller) => string): Promise<CgroupStats> {
   const cfq = (await f(blk, 'blkio.io_serviced_recursive')) !== undefined;
   const blkFiles: [BlkioField, string][] = cfq
     ? [
-        ['io_service_bytes_recursive', 'blkio.io_service_bytes_recursive'], ['io_serviced_recursive', 'blkio.io_serviced_recursive'],
-        ['io_queue_recursive', 'blkio.io_queued_recursive'], ['io_service_time_recursive', 'blkio.io_service_time_recursive'],
-        ['io_wait_time_recursive', 'blkio.io_wait_time_recursive'], ['io_merged_recursive', 'blkio.io_merged_recursive'],
-        ['io_time_recursive', 'blkio.time_recursive'], ['sectors_recursive', 'blkio.sectors_recursive'],
+        ['io_service_bytes_recursive', 'blkio.io_service_bytes_recursive'],
+        ['io_serviced_recursive', 'blkio.io_serviced_recursive'],
+        ['io_queue_recursive', 'blkio.io_queued_recursive'],
+        ['io_service_time_recursive', 'blkio.io_service_time_recursive'],
+        ['io_wait_time_recursive', 'blkio.io_wait_time_recursive'],
+        ['io_merged_recursive', 'blkio.io_merged_recursive'],
+        ['io_time_recursive', 'blkio.time_recursive'],
+        ['sectors_recursive', 'blkio.sectors_recursive'],
       ]
-    : [['io_service_bytes_recursive', 'blkio.throttle.io_service_bytes_recursive'], ['io_serviced_recursive', 'blkio.throttle.io_serviced_recursive']];
+    : [
+        ['io_service_bytes_recursive', 'blkio.throttle.io_service_bytes_recursive'],
+        ['io_serviced_recursive', 'blkio.throttle.io_serviced_recursive'],
+      ];
 
   const [usage, percpu, acctStat, cpuStat, memUsage, memMax, memLimit, failcnt, memStat, pidsCurrent, pidsMax, ...blkTexts] = await Promise.all([
-    f(acct, 'cpuacct.usage'), f(acct, 'cpuacct.usage_percpu'), f(acct, 'cpuacct.stat'), f(dir('cpu'), 'cpu.stat'),
-    f(mem, 'memory.usage_in_bytes'), f(mem, 'memory.max_usage_in_bytes'), readLimit(join(mem, 'memory.limit_in_bytes')),
-    f(mem, 'memory.failcnt'), f(mem, 'memory.stat'), f(pids, 'pids.current'), readLimit(join(pids, 'pids.max')),
+    f(acct, 'cpuacct.usage'),
+    f(acct, 'cpuacct.usage_percpu'),
+    f(acct, 'cpuacct.stat'),
+    f(dir('cpu'), 'cpu.stat'),
+    f(mem, 'memory.usage_in_bytes'),
+    f(mem, 'memory.max_usage_in_bytes'),
+    readLimit(join(mem, 'memory.limit_in_bytes')),
+    f(mem, 'memory.failcnt'),
+    f(mem, 'memory.stat'),
+    f(pids, 'pids.current'),
+    readLimit(join(pids, 'pids.max')),
     ...blkFiles.map(([, file]) => f(blk, file)),
   ]);
   const a = parseKeyValues(acctStat);
   const c = parseKeyValues(cpuStat);
   // docker reports every v1 list, empty when the kernel has no such file.
   const blkio: CgroupStats['blkio'] = {
-    io_service_bytes_recursive: [], io_serviced_recursive: [], io_queue_recursive: [], io_service_time_recursive: [],
-    io_wait_time_recursive: [], io_merged_recursive: [], io_time_recursive: [], sectors_recursive: [],
+    io_service_bytes_recursive: [],
+    io_serviced_recursive: [],
+    io_queue_recursive: [],
+    io_service_time_recursive: [],
+    io_wait_time_recursive: [],
+    io_merged_recursive: [],
+    io_time_recursive: [],
+    sectors_recursive: [],
   };
-  blkFiles.forEach(([field], i) => { blkio[field] = parseBlkioV1(blkTexts[i]); });
+  blkFiles.forEach(([field], i) => {
+    blkio[field] = parseBlkioV1(blkTexts[i]);
+  });
   const perCpu = percpu?.trim().split(/\s+/).filter(Boolean).map(Number);
   return {
     version: 1,
@@ -337,8 +382,14 @@ export async function freezerState(cgroupsPath: string | CgroupPaths, opts: Cgro
 // ---------------------------------------------------------------- /proc
 
 export interface NetDevStats {
-  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
-  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
 }
 
 /** Parse /proc/<pid>/net/dev (two header lines, then `iface: 8 rx fields 8 tx fields`); skips lo. */
@@ -348,12 +399,22 @@ export function parseNetDev(text: string): Record<string, NetDevStats> {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (name === 'lo' || f.length < 16 || f.some((n) => !Number.isFinite(n))) continue;
     // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
     out[name] = {
-      rx_bytes: f[0], rx_packets: f[1], rx_errors: f[2], rx_dropped: f[3],
-      tx_bytes: f[8], tx_packets: f[9], tx_errors: f[10], tx_dropped: f[11],
+      rx_bytes: f[0],
+      rx_packets: f[1],
+      rx_errors: f[2],
+      rx_dropped: f[3],
+      tx_bytes: f[8],
+      tx_packets: f[9],
+      tx_errors: f[10],
+      tx_dropped: f[11],
     };
   }
   return out;
@@ -374,7 +435,11 @@ export function parseProcStat(text: string): { systemCpuNs: number; onlineCpus: 
   let onlineCpus = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('cpu ')) {
-      const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + num(v), 0);
+      const ticks = line
+        .trim()
+        .split(/\s+/)
+        .slice(1, 8)
+        .reduce((s, v) => s + num(v), 0);
       systemCpuNs = ticks * TICK_NS;
     } else if (/^cpu\d/.test(line)) onlineCpus++;
   }

@@ -91,7 +91,6 @@ function parseTime(b: Buffer, end: number): bigint | null {
   return lastPrefixNs - offsetNs + BigInt(frac);
 }
 
-
 /**
  * Formats ns since the epoch as UTC RFC3339. `fixed` keeps all 9 fraction
  * digits (Docker's RFC3339NanoFixed, used by `logs -t`); otherwise trailing
@@ -100,7 +99,10 @@ function parseTime(b: Buffer, end: number): bigint | null {
 export function formatTimestamp(ns: bigint, fixed = true): string {
   let sec = ns / 1_000_000_000n;
   let frac = ns % 1_000_000_000n;
-  if (frac < 0n) { frac += 1_000_000_000n; sec -= 1n; }
+  if (frac < 0n) {
+    frac += 1_000_000_000n;
+    sec -= 1n;
+  }
   const secNum = Number(sec);
   if (secNum !== lastFormatSec) {
     lastFormatBase = new Date(secNum * 1000).toISOString().slice(0, 19);
@@ -147,8 +149,10 @@ export class K8sJoiner {
     const p = this.pending.get(e.stream);
     if (e.partial) {
       // Copy: the entry's content may point into a reused read buffer.
-      if (p) { p.parts.push(Buffer.from(e.content)); p.timeNs = e.timeNs; }
-      else this.pending.set(e.stream, { parts: [Buffer.from(e.content)], timeNs: e.timeNs });
+      if (p) {
+        p.parts.push(Buffer.from(e.content));
+        p.timeNs = e.timeNs;
+      } else this.pending.set(e.stream, { parts: [Buffer.from(e.content)], timeNs: e.timeNs });
       return undefined;
     }
     let line: Buffer;

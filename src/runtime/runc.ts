@@ -11,10 +11,18 @@ import { NotFoundError, SystemError, ConflictError } from '../core/errors.js';
 import { run } from '../core/proc.js';
 import { alive } from './shim.js';
 
-export interface RuntimeState { id: string; pid: number; status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; bundle: string }
+export interface RuntimeState {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+}
 
 export class Runc {
-  constructor(readonly binary: string, readonly root: string) {}
+  constructor(
+    readonly binary: string,
+    readonly root: string,
+  ) {}
 
   private async call(args: string[], input?: string): Promise<string> {
     const r = await run(this.binary, ['--root', this.root, ...args], input === undefined ? {} : { input });
@@ -28,7 +36,9 @@ export class Runc {
   }
 
   async state(id: string): Promise<RuntimeState | null> {
-    try { return JSON.parse(await this.call(['state', id])) as RuntimeState; } catch (e) {
+    try {
+      return JSON.parse(await this.call(['state', id])) as RuntimeState;
+    } catch (e) {
       if (e instanceof NotFoundError) return null;
       throw e;
     }
@@ -41,7 +51,7 @@ export class Runc {
    * runtime, or a runc without the FIFO, gets its `start` command.
    */
   async start(id: string, initPid?: number): Promise<void> {
-    if (initPid && basename(this.binary) === 'runc' && await releaseExecFifo(join(this.root, id, 'exec.fifo'), initPid)) return;
+    if (initPid && basename(this.binary) === 'runc' && (await releaseExecFifo(join(this.root, id, 'exec.fifo'), initPid))) return;
     await this.call(['start', id]);
   }
 
@@ -55,13 +65,22 @@ export class Runc {
   async deleteExited(id: string): Promise<void> {
     const dir = join(this.root, id);
     let state: { cgroup_paths?: Record<string, string>; intel_rdt_path?: string; config?: { hooks?: Record<string, unknown[]> } };
-    try { state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as typeof state; } catch { return this.delete(id, true); }
+    try {
+      state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as typeof state;
+    } catch {
+      return this.delete(id, true);
+    }
     const hooks = Object.values(state.config?.hooks ?? {}).some((h) => h?.length);
     if (basename(this.binary) !== 'runc' || hooks || state.intel_rdt_path) return this.delete(id, true);
     try {
       // One per controller on cgroup v1: side by side.
-      await Promise.all([...new Set(Object.values(state.cgroup_paths ?? {}))].map((path) =>
-        rmdir(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; })));
+      await Promise.all(
+        [...new Set(Object.values(state.cgroup_paths ?? {}))].map((path) =>
+          rmdir(path).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+          }),
+        ),
+      );
     } catch {
       return this.delete(id, true);
     }
@@ -72,16 +91,26 @@ export class Runc {
     await this.call(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
   async delete(id: string, force = false): Promise<void> {
-    try { await this.call(['delete', ...(force ? ['--force'] : []), id]); } catch (e) {
+    try {
+      await this.call(['delete', ...(force ? ['--force'] : []), id]);
+    } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
     }
   }
-  async pause(id: string): Promise<void> { await this.call(['pause', id]); }
-  async resume(id: string): Promise<void> { await this.call(['resume', id]); }
+  async pause(id: string): Promise<void> {
+    await this.call(['pause', id]);
+  }
+  async resume(id: string): Promise<void> {
+    await this.call(['resume', id]);
+  }
   /** Change resource limits of a live container (runc's own JSON: memory/cpu/blockIO/pids). */
-  async update(id: string, resources: object): Promise<void> { await this.call(['update', '--resources', '-', id], JSON.stringify(resources)); }
+  async update(id: string, resources: object): Promise<void> {
+    await this.call(['update', '--resources', '-', id], JSON.stringify(resources));
+  }
   /** PIDs of every process in the container, as the host sees them. */
-  async ps(id: string): Promise<number[]> { return JSON.parse(await this.call(['ps', '--format', 'json', id])) as number[] ?? []; }
+  async ps(id: string): Promise<number[]> {
+    return (JSON.parse(await this.call(['ps', '--format', 'json', id])) as number[]) ?? [];
+  }
 
   /** Start a process in a running container; stdio is the caller's. */
   exec(id: string, processJson: string, opts: { detach?: boolean; pidFile?: string } = {}): ChildProcess {
@@ -101,12 +130,18 @@ export class Runc {
  */
 async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> {
   let fd: number;
-  try { fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); } catch { return false; }
+  try {
+    fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
   try {
     const one = Buffer.alloc(1);
     for (let waited = 0; ; waited++) {
       let n = 0;
-      try { n = readSync(fd, one, 0, 1, null); } catch (e) {
+      try {
+        n = readSync(fd, one, 0, 1, null);
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
       if (n === 1) break;

@@ -19,9 +19,24 @@
 import { release as osRelease } from 'node:os';
 import { InvalidArgumentError } from '../core/errors.js';
 
-export interface OciSeccompArg { index: number; value: number; valueTwo?: number; op: string }
-export interface OciSeccompSyscall { names: string[]; action: string; errnoRet?: number; args?: OciSeccompArg[] }
-export interface OciSeccomp { defaultAction: string; defaultErrnoRet?: number; architectures?: string[]; syscalls?: OciSeccompSyscall[] }
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+export interface OciSeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: OciSeccompArg[];
+}
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: OciSeccompSyscall[];
+}
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -29,14 +44,22 @@ const ENOSYS = 38;
 /** The libseccomp architectures a container on this host may run: the native one and its compat ABIs. */
 export function hostArchitectures(arch: string = process.arch): string[] {
   switch (arch) {
-    case 'x64': return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
-    case 'arm64': return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
-    case 'arm': return ['SCMP_ARCH_ARM'];
-    case 'ia32': return ['SCMP_ARCH_X86'];
-    case 'ppc64': return ['SCMP_ARCH_PPC64LE'];
-    case 's390x': return ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'];
-    case 'riscv64': return ['SCMP_ARCH_RISCV64'];
-    default: return [];
+    case 'x64':
+      return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+    case 'arm64':
+      return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
+    case 'arm':
+      return ['SCMP_ARCH_ARM'];
+    case 'ia32':
+      return ['SCMP_ARCH_X86'];
+    case 'ppc64':
+      return ['SCMP_ARCH_PPC64LE'];
+    case 's390x':
+      return ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'];
+    case 'riscv64':
+      return ['SCMP_ARCH_RISCV64'];
+    default:
+      return [];
   }
 }
 
@@ -44,7 +67,30 @@ export function hostArchitectures(arch: string = process.arch): string[] {
 const DENIED: Array<[caps: string[], names: string[]]> = [
   [[], ['add_key', 'keyctl', 'request_key']], // the key rings are not namespaced
   [[], ['userfaultfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'uselib', 'nfsservctl', '_sysctl', 'vm86', 'vm86old']],
-  [['CAP_SYS_ADMIN'], ['unshare', 'setns', 'mount', 'umount', 'umount2', 'pivot_root', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree', 'mount_setattr', 'quotactl', 'quotactl_fd', 'lookup_dcookie', 'fanotify_init', 'swapon', 'swapoff']],
+  [
+    ['CAP_SYS_ADMIN'],
+    [
+      'unshare',
+      'setns',
+      'mount',
+      'umount',
+      'umount2',
+      'pivot_root',
+      'fsopen',
+      'fsmount',
+      'fsconfig',
+      'fspick',
+      'move_mount',
+      'open_tree',
+      'mount_setattr',
+      'quotactl',
+      'quotactl_fd',
+      'lookup_dcookie',
+      'fanotify_init',
+      'swapon',
+      'swapoff',
+    ],
+  ],
   [['CAP_SYS_ADMIN', 'CAP_BPF'], ['bpf']],
   [['CAP_SYS_ADMIN', 'CAP_PERFMON'], ['perf_event_open']],
   [['CAP_DAC_READ_SEARCH'], ['open_by_handle_at']],
@@ -78,15 +124,25 @@ export function defaultProfile(caps: string[], arch: string = process.arch): Oci
 }
 
 /** Docker's profile format: what one rule applies to. */
-interface DockerFilter { caps?: string[]; arches?: string[]; minKernel?: string }
+interface DockerFilter {
+  caps?: string[];
+  arches?: string[];
+  minKernel?: string;
+}
 interface DockerRule {
-  name?: string; names?: string[]; action: string; errnoRet?: number;
+  name?: string;
+  names?: string[];
+  action: string;
+  errnoRet?: number;
   args?: Array<{ index: number; value: number; valueTwo?: number; op: string }> | null;
-  includes?: DockerFilter; excludes?: DockerFilter;
+  includes?: DockerFilter;
+  excludes?: DockerFilter;
 }
 interface DockerProfile {
-  defaultAction: string; defaultErrnoRet?: number;
-  architectures?: string[]; archMap?: Array<{ architecture: string; subArchitectures?: string[] }> | null;
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  archMap?: Array<{ architecture: string; subArchitectures?: string[] }> | null;
   syscalls?: DockerRule[] | null;
 }
 
@@ -102,7 +158,9 @@ function kernelAtLeast(min: string): boolean {
 /** A profile in Docker's JSON format, resolved for this container's capabilities and the host's architecture. */
 export function profileFromJson(json: string, caps: string[], arch: string = process.arch): OciSeccomp {
   let p: DockerProfile;
-  try { p = JSON.parse(json) as DockerProfile; } catch (e) {
+  try {
+    p = JSON.parse(json) as DockerProfile;
+  } catch (e) {
     throw new InvalidArgumentError(`Decoding seccomp profile failed: ${(e as Error).message}`);
   }
   if (!p || typeof p.defaultAction !== 'string') throw new InvalidArgumentError('Decoding seccomp profile failed: defaultAction is missing');
@@ -129,7 +187,8 @@ export function profileFromJson(json: string, caps: string[], arch: string = pro
     const names = r.names ?? (r.name ? [r.name] : []);
     if (!names.length) throw new InvalidArgumentError('Decoding seccomp profile failed: a rule names no system call');
     syscalls.push({
-      names, action: r.action,
+      names,
+      action: r.action,
       ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}),
       ...(r.args?.length ? { args: r.args.map((a) => ({ index: a.index, value: a.value, ...(a.valueTwo ? { valueTwo: a.valueTwo } : {}), op: a.op })) } : {}),
     });
@@ -144,7 +203,9 @@ export function profileFromJson(json: string, caps: string[], arch: string = pro
 
 /** Docker's short architecture names in includes/excludes ("amd64", "arm64", …). */
 function nativeName(arch: string): string {
-  return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch] ?? arch;
+  return (
+    ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch] ?? arch
+  );
 }
 
 /**

@@ -71,11 +71,35 @@ export async function startShim(o: ShimOptions): Promise<number> {
   await rm(join(p.persistDir, 'oom'), { force: true });
   await rm(join(p.persistDir, 'exit'), { force: true });
   const args = [
-    '--api-version', '1', '-c', o.id, '-u', o.execSpec ? `exec-${Date.now()}` : o.id, '-n', o.name.replace(/^\//, ''),
-    '-r', o.runtime, '--runtime-arg', `--root=${o.runtimeRoot}`,
-    '-b', p.bundle, '-p', p.pidFile, '--conmon-pidfile', p.conmonPidFile,
-    '--exit-dir', p.exitDir, '--persist-dir', p.persistDir, '--socket-dir-path', p.socketDir,
-    '-l', `k8s-file:${o.logPath}`, '--log-level', 'warn', '--no-sync-log',
+    '--api-version',
+    '1',
+    '-c',
+    o.id,
+    '-u',
+    o.execSpec ? `exec-${Date.now()}` : o.id,
+    '-n',
+    o.name.replace(/^\//, ''),
+    '-r',
+    o.runtime,
+    '--runtime-arg',
+    `--root=${o.runtimeRoot}`,
+    '-b',
+    p.bundle,
+    '-p',
+    p.pidFile,
+    '--conmon-pidfile',
+    p.conmonPidFile,
+    '--exit-dir',
+    p.exitDir,
+    '--persist-dir',
+    p.persistDir,
+    '--socket-dir-path',
+    p.socketDir,
+    '-l',
+    `k8s-file:${o.logPath}`,
+    '--log-level',
+    'warn',
+    '--no-sync-log',
   ];
   if (o.execSpec) args.push('--exec', '--exec-process-spec', o.execSpec);
   if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
@@ -110,12 +134,18 @@ export async function startShim(o: ShimOptions): Promise<number> {
   let wake = () => {};
   const watcher = watchFile(p.syncFile, () => wake());
   try {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       first = /\{[^}]*\}/.exec(await readFile(p.syncFile, 'utf8'));
       if (first) break;
       const monitor = await shimPid(p);
       if (code !== 0 || (monitor && !alive(monitor) && !/\{[^}]*\}/.test(await readFile(p.syncFile, 'utf8')))) break;
-      await new Promise<void>((r) => { const t = setTimeout(r, 5); wake = () => { clearTimeout(t); r(); }; });
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 5);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
     }
   } finally {
     watcher?.close();
@@ -134,7 +164,9 @@ function watchFile(path: string, onChange: () => void): FSWatcher | undefined {
     const w = watch(path, onChange);
     w.on('error', () => {});
     return w;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The runtime refused to start the process; `runtimeMessage` is its own words (an exec reports them differently). */
@@ -147,7 +179,10 @@ export class RuntimeStartError extends SystemError {
 }
 
 function lastRuntimeLine(raw: string): string {
-  const lines = raw.trim().split('\n').map((l) => /msg="((?:[^"\\]|\\.)*)"/.exec(l)?.[1]?.replace(/\\"/g, '"') ?? l);
+  const lines = raw
+    .trim()
+    .split('\n')
+    .map((l) => /msg="((?:[^"\\]|\\.)*)"/.exec(l)?.[1]?.replace(/\\"/g, '"') ?? l);
   return lines.filter(Boolean).pop() ?? raw;
 }
 
@@ -162,7 +197,9 @@ export async function readExitCode(p: ShimPaths, id: string): Promise<number | n
     const t = (await readFile(join(p.exitDir, id), 'utf8')).trim();
     if (t === '') return null;
     return Number(t);
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -177,17 +214,31 @@ export async function shimReport(p: ShimPaths, id: string): Promise<string> {
 }
 
 export async function wasOomKilled(p: ShimPaths): Promise<boolean> {
-  try { await readFile(join(p.persistDir, 'oom')); return true; } catch { return false; }
+  try {
+    await readFile(join(p.persistDir, 'oom'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a process is alive (signal 0). */
 export function alive(pid: number): boolean {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function shimPid(p: ShimPaths): Promise<number> {
-  try { return Number((await readFile(p.conmonPidFile, 'utf8')).trim()) || 0; } catch { return 0; }
+  try {
+    return Number((await readFile(p.conmonPidFile, 'utf8')).trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -18,11 +18,28 @@ import type { HostConfig } from '../core/wire/host-config.js';
 
 // ---------------------------------------------------------------- OCI types
 
-export interface OciMount { destination: string; type?: string; source?: string; options?: string[] }
-export interface OciUser { uid: number; gid: number; additionalGids?: number[] }
-export interface OciCapabilities { bounding: string[]; effective: string[]; permitted: string[] }
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+export interface OciUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+export interface OciCapabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+}
 /** soft/hard -1 means unlimited (see specToJson). */
-export interface OciRlimit { type: string; soft: number; hard: number }
+export interface OciRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
 export interface OciProcess {
   terminal: boolean;
   user: OciUser;
@@ -36,9 +53,26 @@ export interface OciProcess {
   consoleSize?: { height: number; width: number };
 }
 export type OciNamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
-export interface OciNamespace { type: OciNamespaceType; path?: string }
-export interface OciDevice { path: string; type: 'c' | 'b'; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }
-export interface OciDeviceCgroup { allow: boolean; type?: 'a' | 'c' | 'b'; major?: number; minor?: number; access?: string }
+export interface OciNamespace {
+  type: OciNamespaceType;
+  path?: string;
+}
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+export interface OciDeviceCgroup {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
 export interface OciResources {
   devices: OciDeviceCgroup[];
   memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean };
@@ -95,19 +129,65 @@ export interface SpecInput {
 
 /** Docker's default set (moby oci/caps/defaults.go). */
 export const DEFAULT_CAPS: string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ];
 
 /** Every capability Linux defines, indexed by its number (linux/capability.h). */
 const KNOWN_CAPS = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID',
-  'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW',
-  'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT',
-  'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD',
-  'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
-  'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
+  'CHECKPOINT_RESTORE',
 ].map((c) => `CAP_${c}`);
 
 let hostCapsCache: string[] | undefined;
@@ -126,7 +206,9 @@ function allCaps(): string[] {
       if (Number.isInteger(n) && n >= 0) last = Math.min(last, n);
       const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
       if (m) bounding = BigInt(`0x${m[1]}`);
-    } catch { /* not Linux or /proc hidden: assume all known */ }
+    } catch {
+      /* not Linux or /proc hidden: assume all known */
+    }
     hostCapsCache = KNOWN_CAPS.slice(0, last + 1).filter((_, i) => (bounding >> BigInt(i)) & 1n);
   }
   return hostCapsCache;
@@ -169,8 +251,17 @@ function capSet(caps: string[]): OciCapabilities {
 
 /** Docker's masked and read-only /proc and /sys paths (moby oci/defaults.go). */
 export const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
-  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
@@ -182,12 +273,19 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
  */
 function defaultDeviceRules(): OciDeviceCgroup[] {
   const c = (major: number, minor?: number): OciDeviceCgroup =>
-    (minor === undefined ? { allow: true, type: 'c', major, access: 'rwm' } : { allow: true, type: 'c', major, minor, access: 'rwm' });
+    minor === undefined ? { allow: true, type: 'c', major, access: 'rwm' } : { allow: true, type: 'c', major, minor, access: 'rwm' };
   return [
     { allow: false, access: 'rwm' },
-    { allow: true, type: 'c', access: 'm' }, { allow: true, type: 'b', access: 'm' }, // mknod of any node
-    c(1, 3), c(1, 5), c(1, 7), c(1, 8), c(1, 9), // null zero full random urandom
-    c(5, 0), c(5, 1), c(5, 2), // tty console ptmx
+    { allow: true, type: 'c', access: 'm' },
+    { allow: true, type: 'b', access: 'm' }, // mknod of any node
+    c(1, 3),
+    c(1, 5),
+    c(1, 7),
+    c(1, 8),
+    c(1, 9), // null zero full random urandom
+    c(5, 0),
+    c(5, 1),
+    c(5, 2), // tty console ptmx
     c(136), // /dev/pts/*
   ];
 }
@@ -220,12 +318,36 @@ function defaultMounts(shmSize: number, ipcHost: boolean): OciMount[] {
 const TMPFS_KV = new Set(['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol']);
 /** Flags with an opposite: the later of a pair wins, as in moby's MergeTmpfsOptions. */
 const TMPFS_FLAG_KEY: Record<string, string> = {
-  ro: 'rw', rw: 'rw', exec: 'exec', noexec: 'exec', suid: 'suid', nosuid: 'suid', dev: 'dev', nodev: 'dev',
-  sync: 'sync', async: 'sync', mand: 'mand', nomand: 'mand', atime: 'atime', noatime: 'atime',
-  diratime: 'diratime', nodiratime: 'diratime', relatime: 'relatime', norelatime: 'relatime',
-  strictatime: 'strictatime', nostrictatime: 'strictatime', dirsync: 'dirsync', tmpcopyup: 'tmpcopyup',
-  private: 'prop', rprivate: 'prop', shared: 'prop', rshared: 'prop', slave: 'prop', rslave: 'prop',
-  unbindable: 'prop', runbindable: 'prop',
+  ro: 'rw',
+  rw: 'rw',
+  exec: 'exec',
+  noexec: 'exec',
+  suid: 'suid',
+  nosuid: 'suid',
+  dev: 'dev',
+  nodev: 'dev',
+  sync: 'sync',
+  async: 'sync',
+  mand: 'mand',
+  nomand: 'mand',
+  atime: 'atime',
+  noatime: 'atime',
+  diratime: 'diratime',
+  nodiratime: 'diratime',
+  relatime: 'relatime',
+  norelatime: 'relatime',
+  strictatime: 'strictatime',
+  nostrictatime: 'strictatime',
+  dirsync: 'dirsync',
+  tmpcopyup: 'tmpcopyup',
+  private: 'prop',
+  rprivate: 'prop',
+  shared: 'prop',
+  rshared: 'prop',
+  slave: 'prop',
+  rslave: 'prop',
+  unbindable: 'prop',
+  runbindable: 'prop',
 };
 
 /** Later options override earlier ones of the same kind; order of last occurrence kept. */
@@ -279,13 +401,22 @@ function hostDevices(dir = '/dev'): OciDevice[] {
   const skip = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
   const out: OciDevice[] = [];
   let entries;
-  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return out; }
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       if (!skip.has(e.name)) out.push(...hostDevices(p));
     } else if ((e.isCharacterDevice() || e.isBlockDevice()) && p !== '/dev/console') {
-      try { const d = deviceAt(p, p); if (d) out.push(d); } catch { /* vanished */ }
+      try {
+        const d = deviceAt(p, p);
+        if (d) out.push(d);
+      } catch {
+        /* vanished */
+      }
     }
   }
   return out;
@@ -402,9 +533,8 @@ function nsEntry(type: OciNamespaceType, mode: string | undefined): OciNamespace
 
 function namespaces(input: SpecInput): OciNamespace[] {
   const ns = input.namespaces ?? {};
-  const cgroupns = typeof input.hostConfig.CgroupnsMode === 'string' && input.hostConfig.CgroupnsMode
-    ? input.hostConfig.CgroupnsMode
-    : cgroupV2() ? 'private' : 'host'; // dockerd's default per cgroup version
+  const cgroupns =
+    typeof input.hostConfig.CgroupnsMode === 'string' && input.hostConfig.CgroupnsMode ? input.hostConfig.CgroupnsMode : cgroupV2() ? 'private' : 'host'; // dockerd's default per cgroup version
   return [
     { type: 'mount' },
     ...nsEntry('network', ns.network),
@@ -474,7 +604,9 @@ export function buildSpec(input: SpecInput): OciSpec {
   const cgroupAt = defaults.findIndex((m) => m.type === 'cgroup' && m.destination === '/sys/fs/cgroup');
   if (cgroupAt >= 0 && !cgroupV2() && defaults[cgroupAt]!.options!.includes('ro') && ![...userDest].some((d) => d.startsWith('/sys/fs/cgroup/'))) {
     defaults.splice(cgroupAt + 1, 0, {
-      destination: '/sys/fs/cgroup', type: 'bind', source: posix.join(input.rootfs, 'sys/fs/cgroup'),
+      destination: '/sys/fs/cgroup',
+      type: 'bind',
+      source: posix.join(input.rootfs, 'sys/fs/cgroup'),
       options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'],
     });
   }
@@ -522,8 +654,8 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (seccomp) linux.seccomp = seccomp;
   if (!privileged && !sec.unmaskedPaths) {
     // The container's own lists (dockerd stores the defaults in them at create; an API client may set others).
-    linux.maskedPaths = [...(Array.isArray(hc.MaskedPaths) ? hc.MaskedPaths as string[] : MASKED_PATHS)];
-    linux.readonlyPaths = [...(Array.isArray(hc.ReadonlyPaths) ? hc.ReadonlyPaths as string[] : READONLY_PATHS)];
+    linux.maskedPaths = [...(Array.isArray(hc.MaskedPaths) ? (hc.MaskedPaths as string[]) : MASKED_PATHS)];
+    linux.readonlyPaths = [...(Array.isArray(hc.ReadonlyPaths) ? (hc.ReadonlyPaths as string[]) : READONLY_PATHS)];
   }
   const sysctls = hc.Sysctls;
   if (sysctls && typeof sysctls === 'object' && Object.keys(sysctls).length) linux.sysctl = { ...(sysctls as Record<string, string>) };

@@ -16,10 +16,24 @@ import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { Tree } from '../archive/tree.js';
 import { InvalidArgumentError } from '../core/errors.js';
 
-export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 const MAX_ID = 2 ** 31 - 1;
 const MAX_FILE = 16 * 1024 * 1024; // an /etc/passwd larger than this is not one
@@ -28,7 +42,11 @@ const MAX_FILE = 16 * 1024 * 1024; // an /etc/passwd larger than this is not one
 async function readRootfsFile(rootfs: string, path: string): Promise<string | null> {
   const tree = Tree.open(rootfs);
   let fd: number | null;
-  try { fd = tree.openFile(path); } finally { tree.close(); }
+  try {
+    fd = tree.openFile(path);
+  } finally {
+    tree.close();
+  }
   if (fd === null) return null;
   try {
     if (fstatSync(fd).size > MAX_FILE) return null;
@@ -48,7 +66,11 @@ function toId(s: string): number {
 
 function lines(text: string | null): string[][] {
   if (!text) return [];
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'));
 }
 
 function parsePasswd(text: string | null): PasswdEntry[] {
@@ -62,7 +84,14 @@ function parseGroup(text: string | null): GroupEntry[] {
   // name:password:gid:member,member
   return lines(text)
     .filter((f) => isId(f[2] ?? ''))
-    .map((f) => ({ name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean) }));
+    .map((f) => ({
+      name: f[0],
+      gid: Number(f[2]),
+      members: (f[3] ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    }));
 }
 
 /** --group-add entries: group names or gids (a gid needs no /etc/group line). */
@@ -82,9 +111,8 @@ export async function resolveUser(rootfs: string, spec: string | undefined, grou
 
   const out = { uid: 0, gid: 0, home: '/' };
   // Empty user means root, but root's passwd entry still gives its home.
-  const entry = userArg === ''
-    ? passwd.find((p) => p.uid === 0)
-    : isId(userArg) ? passwd.find((p) => p.uid === toId(userArg)) : passwd.find((p) => p.name === userArg);
+  const entry =
+    userArg === '' ? passwd.find((p) => p.uid === 0) : isId(userArg) ? passwd.find((p) => p.uid === toId(userArg)) : passwd.find((p) => p.name === userArg);
   if (entry) {
     Object.assign(out, { uid: entry.uid, gid: entry.gid, home: entry.home || '/' });
   } else if (userArg !== '') {

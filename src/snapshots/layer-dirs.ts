@@ -43,8 +43,12 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
 
   constructor(readonly root: string) {}
 
-  protected layerDir(chainId: Digest): string { return join(this.root, 'layers', hexOf(chainId)); }
-  layerDiffPath(chainId: Digest): string { return join(this.layerDir(chainId), 'diff'); }
+  protected layerDir(chainId: Digest): string {
+    return join(this.root, 'layers', hexOf(chainId));
+  }
+  layerDiffPath(chainId: Digest): string {
+    return join(this.layerDir(chainId), 'diff');
+  }
   protected activeDir(key: string): string {
     if (!KEY_RE.test(key)) throw new InvalidArgumentError(`invalid snapshot key ${JSON.stringify(key)}`);
     return join(this.root, 'active', key);
@@ -77,7 +81,8 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
     if (typeof opts.diffId === 'string') {
       const have = await this.layerInfo(chainOf(parent, opts.diffId));
       if (have) {
-        if (opts.tar) await drain(opts.tar); else await opts.blob.verified;
+        if (opts.tar) await drain(opts.tar);
+        else await opts.blob.verified;
         return have;
       }
     }
@@ -91,7 +96,8 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
       let diffId: Digest;
       if (opts.blob) {
         const out = await applyBlob(diff, opts.blob, { whiteouts: this.whiteouts, onRead: opts.onRead });
-        if (opts.diffId && out.diffId !== opts.diffId) throw new InvalidArgumentError(`invalid diffID for layer ${opts.blob.name}: expected ${opts.diffId}, got ${out.diffId}`);
+        if (opts.diffId && out.diffId !== opts.diffId)
+          throw new InvalidArgumentError(`invalid diffID for layer ${opts.blob.name}: expected ${opts.diffId}, got ${out.diffId}`);
         ({ size, diffId } = out);
       } else {
         let input = opts.tar;
@@ -111,7 +117,10 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
       await parentHere();
       return await this.commits.run(info.chainId, async () => {
         const existing = await this.layerInfo(info.chainId);
-        if (existing) { await rm(tmp, { recursive: true, force: true }); return existing; }
+        if (existing) {
+          await rm(tmp, { recursive: true, force: true });
+          return existing;
+        }
         await rename(tmp, this.layerDir(info.chainId));
         await fsyncDir(join(this.root, 'layers'));
         this.cache.set(info.chainId, info);
@@ -166,7 +175,7 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   /** Chain IDs from `chainId` down to the base layer. */
   protected async chain(chainId: Digest): Promise<Digest[]> {
     const out: Digest[] = [];
-    for (let c: Digest | undefined = chainId; c;) {
+    for (let c: Digest | undefined = chainId; c; ) {
       const info = await this.layerInfo(c);
       if (!info) throw new NotFoundError(`layer ${c} does not exist`);
       out.push(c);
@@ -178,7 +187,9 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   protected async newActive(key: string, parent: Digest | undefined): Promise<string> {
     const dir = this.activeDir(key);
     if (parent && !(await this.hasLayer(parent))) throw new NotFoundError(`layer ${parent} does not exist`);
-    try { await mkdir(dir, { mode: 0o700 }); } catch (e) {
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`snapshot ${key} already exists`);
       throw e;
     }
@@ -195,7 +206,9 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
     }
   }
 
-  upperPath(key: string): string { return join(this.activeDir(key), 'diff'); }
+  upperPath(key: string): string {
+    return join(this.activeDir(key), 'diff');
+  }
 
   async commitActive(key: string, diffId: Digest, size: number): Promise<LayerInfo> {
     const parent = await this.activeParent(key);
@@ -234,7 +247,9 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
    */
   async remove(key: string): Promise<void> {
     const dir = this.activeDir(key);
-    await this.unmount(key).catch((e) => { if (!(e instanceof NotFoundError)) throw e; });
+    await this.unmount(key).catch((e) => {
+      if (!(e instanceof NotFoundError)) throw e;
+    });
     await discardDir(dir, join(this.root, 'tmp', `rm-${key}-${Date.now()}`));
   }
 }

@@ -32,7 +32,9 @@ export async function isMountPoint(path: string): Promise<boolean> {
   try {
     const [here, parent] = await Promise.all([stat(path), stat(dirname(path))]);
     return here.dev !== parent.dev;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** Can overlayfs stack directories that live under `dataRoot`? */
@@ -62,7 +64,9 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
     await mkdir(join(this.root, 'empty'), { recursive: true, mode: 0o755 });
   }
 
-  protected async seed(): Promise<void> { /* an overlay layer starts empty */ }
+  protected async seed(): Promise<void> {
+    /* an overlay layer starts empty */
+  }
 
   protected override async committed(info: LayerInfo): Promise<void> {
     const l = join(this.root, 'l', shortLink(info.chainId));
@@ -96,11 +100,14 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
 
   async unmount(key: string): Promise<void> {
     const merged = join(this.activeDir(key), 'merged');
-    for (let busy = 0; await isMountPoint(merged);) {
+    for (let busy = 0; await isMountPoint(merged); ) {
       const r = await run('umount', [merged]);
       if (r.code === 0) return; // mount() never stacks a second mount on it
       // A reader that just stopped (an export whose client left) may hold a file a moment longer.
-      if (/target is busy/.test(r.stderr) && ++busy < 20) { await new Promise((res) => setTimeout(res, 25)); continue; }
+      if (/target is busy/.test(r.stderr) && ++busy < 20) {
+        await new Promise((res) => setTimeout(res, 25));
+        continue;
+      }
       throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);
     }
   }

@@ -37,26 +37,29 @@ export type ApplyLayerOptions = {
    * from a copy of the parent, waits before it begins.
    */
   parentReady?: Promise<unknown>;
-} & ({
-  /** Uncompressed layer tar, applied on the event loop. */
-  tar: Readable;
-  /**
-   * The layer's diffID if the caller knows or computes it (as a promise
-   * that settles once the stream ends); otherwise the snapshotter hashes
-   * the stream itself. A caller that expects a particular diffID checks the
-   * returned LayerInfo before it references the layer.
-   */
-  diffId?: Digest | Promise<Digest>;
-  blob?: undefined;
-} | {
-  /** A (compressed) layer blob file, unpacked and hashed on a worker thread. */
-  blob: BlobFile;
-  /** The diffID it must have; nothing is committed otherwise. */
-  diffId?: Digest;
-  /** Compressed bytes unpacked so far, for progress. */
-  onRead?: (bytes: number) => void;
-  tar?: undefined;
-});
+} & (
+  | {
+      /** Uncompressed layer tar, applied on the event loop. */
+      tar: Readable;
+      /**
+       * The layer's diffID if the caller knows or computes it (as a promise
+       * that settles once the stream ends); otherwise the snapshotter hashes
+       * the stream itself. A caller that expects a particular diffID checks the
+       * returned LayerInfo before it references the layer.
+       */
+      diffId?: Digest | Promise<Digest>;
+      blob?: undefined;
+    }
+  | {
+      /** A (compressed) layer blob file, unpacked and hashed on a worker thread. */
+      blob: BlobFile;
+      /** The diffID it must have; nothing is committed otherwise. */
+      diffId?: Digest;
+      /** Compressed bytes unpacked so far, for progress. */
+      onRead?: (bytes: number) => void;
+      tar?: undefined;
+    }
+);
 
 export interface Snapshotter {
   readonly driver: DriverName;

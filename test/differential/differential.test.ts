@@ -19,7 +19,9 @@ import { startDaemon, importBusybox, busyboxTar, tempDir, RealDockerd, type Daem
 import { scenarios, endpointList, compare, judge, apiCall, rawCall, Recorder, type Side, type Difference, type Scenario } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-for (const f of readdirSync(join(HERE, 'scenarios')).filter((x) => x.endsWith('.js')).sort()) {
+for (const f of readdirSync(join(HERE, 'scenarios'))
+  .filter((x) => x.endsWith('.js'))
+  .sort()) {
   await import(pathToFileURL(join(HERE, 'scenarios', f)).href);
 }
 
@@ -32,7 +34,10 @@ let sides: { dockerd: Side; berthd: Side };
 
 function sideOf(name: 'dockerd' | 'berthd', socket: string, dir: string, docker: Side['docker']): Side {
   return {
-    name, socket, dir, docker,
+    name,
+    socket,
+    dir,
+    docker,
     api: (method, path, opts) => apiCall(socket, method, path, opts),
     raw: (data, opts) => rawCall(socket, data, opts),
   };
@@ -67,14 +72,24 @@ async function removeContainers(s: Side): Promise<void> {
   await Promise.all(ids.map((id) => s.api('DELETE', `/containers/${id}?force=1&v=1`)));
 }
 
-interface Outcome { scenario: Scenario; endpoints: string[]; allowed: Difference[]; unexplained: Difference[]; berthdOnly: boolean }
+interface Outcome {
+  scenario: Scenario;
+  endpoints: string[];
+  allowed: Difference[];
+  unexplained: Difference[];
+  berthdOnly: boolean;
+}
 const outcomes: Outcome[] = [];
 
 for (const sc of chosen) {
   test(`${sc.endpoints.join(', ')}: ${sc.name}`, async () => {
     if (sc.berthdOnly) {
       const rec = new Recorder(sides.berthd);
-      try { await sc.run(sides.berthd, rec); } finally { await removeContainers(sides.berthd); }
+      try {
+        await sc.run(sides.berthd, rec);
+      } finally {
+        await removeContainers(sides.berthd);
+      }
       outcomes.push({ scenario: sc, endpoints: [...new Set([...sc.endpoints, ...rec.touched])], allowed: [], unexplained: [], berthdOnly: true });
       return;
     }
@@ -87,7 +102,11 @@ for (const sc of chosen) {
     }
     const { allowed, unexplained } = judge(compare(rd, rb), sc.allow);
     outcomes.push({ scenario: sc, endpoints: [...new Set([...sc.endpoints, ...rd.touched])], allowed, unexplained, berthdOnly: false });
-    assert.equal(unexplained.length, 0, `berthd differs from dockerd:\n${unexplained.map((d) => `  ${d.at}\n    dockerd: ${JSON.stringify(d.dockerd)}\n    berthd:  ${JSON.stringify(d.berthd)}`).join('\n')}`);
+    assert.equal(
+      unexplained.length,
+      0,
+      `berthd differs from dockerd:\n${unexplained.map((d) => `  ${d.at}\n    dockerd: ${JSON.stringify(d.dockerd)}\n    berthd:  ${JSON.stringify(d.berthd)}`).join('\n')}`,
+    );
   });
 }
 
@@ -98,7 +117,9 @@ test('every Engine API endpoint is marked and has a scenario; summary', () => {
   for (const o of outcomes) for (const e of o.endpoints) per.set(e, [...(per.get(e) ?? []), o]);
   const covered = list.filter((e) => per.has(`${e.method} ${e.path}`));
   const differ = covered.filter((e) => per.get(`${e.method} ${e.path}`)!.some((o) => o.allowed.length || o.unexplained.length));
-  const lines = [`differential: ${covered.length} endpoints, ${covered.length - differ.length} identical, ${differ.length} differ${differ.length ? ' (listed)' : ''}`];
+  const lines = [
+    `differential: ${covered.length} endpoints, ${covered.length - differ.length} identical, ${differ.length} differ${differ.length ? ' (listed)' : ''}`,
+  ];
   for (const e of differ) {
     const key = `${e.method} ${e.path}`;
     const whys = new Set(per.get(key)!.flatMap((o) => [...o.allowed.map((d) => d.why!), ...(o.unexplained.length ? ['UNEXPLAINED'] : [])]));

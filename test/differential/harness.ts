@@ -53,7 +53,10 @@ export interface Side {
   docker(args: string[], opts?: { input?: string | Buffer }): Promise<RunResult>;
 }
 
-export interface Allowance { at: RegExp; why: string }
+export interface Allowance {
+  at: RegExp;
+  why: string;
+}
 
 export interface Scenario {
   /** The endpoints this scenario is about (`METHOD /path` as in the swagger). */
@@ -77,7 +80,13 @@ export function scenarios(): Scenario[] {
   return registry;
 }
 
-export interface EndpointEntry { method: string; path: string; operationId: string; tag: string; mark: string }
+export interface EndpointEntry {
+  method: string;
+  path: string;
+  operationId: string;
+  tag: string;
+  mark: string;
+}
 
 /** The generated endpoint list (scripts/gen-api-endpoints.mjs). */
 export function endpointList(): EndpointEntry[] {
@@ -111,7 +120,17 @@ export class Recorder {
     const ct = String(a.headers['content-type'] ?? '').split(';')[0];
     const v: Record<string, unknown> = { status: a.status, contentType: ct || '(none)' };
     if (a.status >= 400) v.message = normalise(errorMessage(a), this.side);
-    else if (!opts.ignoreBody) v.body = a.json !== undefined ? (opts.exact ? normalise(a.json, this.side) : shape(a.json)) : (opts.exact ? normalise(a.text, this.side) : a.text.length ? 'text' : '(empty)');
+    else if (!opts.ignoreBody)
+      v.body =
+        a.json !== undefined
+          ? opts.exact
+            ? normalise(a.json, this.side)
+            : shape(a.json)
+          : opts.exact
+            ? normalise(a.text, this.side)
+            : a.text.length
+              ? 'text'
+              : '(empty)';
     this.entries.push({ label, value: v });
   }
 
@@ -165,7 +184,12 @@ export function shape(v: unknown): unknown {
     if (!v.length) return '[]';
     return [v.map(shape).reduce((a, b) => mergeShapes(a, b))];
   }
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [SHAPE_KEY.test(k) ? '<id>' : k, shape(x)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  if (typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v as object)
+        .map(([k, x]) => [SHAPE_KEY.test(k) ? '<id>' : k, shape(x)])
+        .sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
   return typeof v;
 }
 
@@ -179,7 +203,12 @@ function mergeShapes(a: unknown, b: unknown): unknown {
   return `${JSON.stringify(a as unknown)}|${JSON.stringify(b as unknown)}`;
 }
 
-export interface Difference { at: string; dockerd: unknown; berthd: unknown; why?: string }
+export interface Difference {
+  at: string;
+  dockerd: unknown;
+  berthd: unknown;
+  why?: string;
+}
 
 /** Every place two recordings differ, as `label.path`. */
 export function compare(d: Recorder, b: Recorder): Difference[] {
@@ -210,7 +239,9 @@ function diffValues(at: string, a: unknown, b: unknown, out: Difference[]): void
     return;
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    a.forEach((x, i) => { diffValues(`${at}[${i}]`, x, b[i], out); });
+    a.forEach((x, i) => {
+      diffValues(`${at}[${i}]`, x, b[i], out);
+    });
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ at, dockerd: a, berthd: b });
@@ -252,7 +283,11 @@ export function apiCall(socket: string, method: string, path: string, opts: Call
         const text = buf.toString();
         resolve({ endpoint: endpointOf(method, path), status: res.statusCode ?? 0, headers: res.headers, body: buf, text, json: parseJson(text) });
       };
-      if (opts.timeoutMs) timer = setTimeout(() => { res.destroy(); finish(); }, opts.timeoutMs);
+      if (opts.timeoutMs)
+        timer = setTimeout(() => {
+          res.destroy();
+          finish();
+        }, opts.timeoutMs);
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', finish);
       res.on('error', () => {});
@@ -266,25 +301,44 @@ export function apiCall(socket: string, method: string, path: string, opts: Call
 export function parseJson(text: string): unknown {
   const t = text.trim();
   if (!t) return undefined;
-  try { return JSON.parse(t); } catch { /* maybe a stream */ }
+  try {
+    return JSON.parse(t);
+  } catch {
+    /* maybe a stream */
+  }
   const msgs: unknown[] = [];
   for (const line of t.split(/\r?\n/)) {
     if (!line.trim()) continue;
-    try { msgs.push(JSON.parse(line)); } catch { return undefined; }
+    try {
+      msgs.push(JSON.parse(line));
+    } catch {
+      return undefined;
+    }
   }
   return msgs;
 }
 
 /** Raw bytes over a fresh connection to the socket. */
-export function rawCall(socket: string, data: string | Buffer, opts: { timeoutMs?: number; write?: Array<{ afterMs: number; data: string | Buffer }> } = {}): Promise<Buffer> {
+export function rawCall(
+  socket: string,
+  data: string | Buffer,
+  opts: { timeoutMs?: number; write?: Array<{ afterMs: number; data: string | Buffer }> } = {},
+): Promise<Buffer> {
   return new Promise((resolve) => {
     const s = connect(socket);
     const chunks: Buffer[] = [];
-    const done = () => { clearTimeout(timer); s.destroy(); resolve(Buffer.concat(chunks)); };
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(Buffer.concat(chunks));
+    };
     const timer = setTimeout(done, opts.timeoutMs ?? 5000);
     s.on('connect', () => {
       s.write(data);
-      for (const w of opts.write ?? []) setTimeout(() => { if (!s.destroyed) s.write(w.data); }, w.afterMs);
+      for (const w of opts.write ?? [])
+        setTimeout(() => {
+          if (!s.destroyed) s.write(w.data);
+        }, w.afterMs);
     });
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('close', done);

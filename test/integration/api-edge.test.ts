@@ -19,7 +19,11 @@ async function raw(socket: string | { host: string; port: number }, text: string
   const head = Buffer.from(r.head, 'latin1').toString('utf8');
   const body = head.slice(head.indexOf('\r\n\r\n') + 4);
   let json: any;
-  try { json = JSON.parse(body); } catch { json = undefined; }
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
   return { status: r.status, json };
 }
 
@@ -35,7 +39,9 @@ describe('the API edge', () => {
     await importBusybox(d);
     assert.equal((await d.berth(['create', '--name', 'edge1', 'busybox', 'sleep', '100'])).code, 0);
   });
-  after(async () => { await d?.cleanup(); });
+  after(async () => {
+    await d?.cleanup();
+  });
 
   const alive = async () => {
     assert.equal(d.proc!.exitCode, null, `berthd exited:\n${d.log.slice(-2000)}`);
@@ -49,7 +55,7 @@ describe('the API edge', () => {
     await alive();
   });
 
-  test('a target starting with // and a bad escape is a 400 in Docker\'s JSON shape', async () => {
+  test("a target starting with // and a bad escape is a 400 in Docker's JSON shape", async () => {
     const r = await raw(d.socket, 'GET //a%zz/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { message: 'invalid URL escape "%zz"' });
@@ -81,12 +87,20 @@ describe('the API edge', () => {
     await alive();
   });
 
-  test('bodies of the wrong wire type are 400 in Go\'s words', async () => {
+  test("bodies of the wrong wire type are 400 in Go's words", async () => {
     const cases: Array<[string, string, string]> = [
       ['/containers/create', 'null', 'Config cannot be empty in order to create a container'],
       ['/containers/create', '{"Image":"busybox","Env":[1]}', 'json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Env of type string'],
-      ['/containers/create', '{"Image":"busybox","HostConfig":{"Memory":9223372036854775808}}', 'json: cannot unmarshal number 9223372036854775808 into Go struct field HostConfig.HostConfig.Memory of type int64'],
-      ['/containers/create', '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":1e20,"Hard":1e20}]}}', 'json: cannot unmarshal number 1e20 into Go struct field HostConfig.HostConfig.Ulimits.Soft of type int64'],
+      [
+        '/containers/create',
+        '{"Image":"busybox","HostConfig":{"Memory":9223372036854775808}}',
+        'json: cannot unmarshal number 9223372036854775808 into Go struct field HostConfig.HostConfig.Memory of type int64',
+      ],
+      [
+        '/containers/create',
+        '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":1e20,"Hard":1e20}]}}',
+        'json: cannot unmarshal number 1e20 into Go struct field HostConfig.HostConfig.Ulimits.Soft of type int64',
+      ],
       ['/containers/edge1/exec', '{"Cmd":"str"}', 'json: cannot unmarshal string into Go struct field ExecOptions.Cmd of type []string'],
       ['/networks/create', '{"Name":5}', 'json: cannot unmarshal number into Go struct field NetworkCreateRequest.Name of type string'],
       ['/volumes/create', '{"Name":"v","Labels":{"a":1}}', 'json: cannot unmarshal number into Go struct field VolumeCreateOptions.Labels of type string'],
@@ -112,14 +126,18 @@ describe('the API edge', () => {
   });
 
   test('what Go decodes is still taken: nulls, unknown keys, any letter case, a string Cmd', async () => {
-    const r = await post(d, '/containers/create?name=edge-go', '{"image":"busybox","cmd":"true","Env":null,"Labels":{"a":null},"Bogus":{"x":1},"HostConfig":{"Memory":null,"PortBindings":null}}');
+    const r = await post(
+      d,
+      '/containers/create?name=edge-go',
+      '{"image":"busybox","cmd":"true","Env":null,"Labels":{"a":null},"Bogus":{"x":1},"HostConfig":{"Memory":null,"PortBindings":null}}',
+    );
     assert.equal(r.status, 201, JSON.stringify(r.json));
     const c = JSON.parse((await http(d.socket, 'GET', '/containers/edge-go/json')).body);
     assert.deepEqual(c.Config.Cmd, ['true']);
     assert.equal(c.Config.Labels.a, '');
   });
 
-  test('values the host cannot give are refused at create, in dockerd\'s words', async () => {
+  test("values the host cannot give are refused at create, in dockerd's words", async () => {
     const n = availableParallelism();
     const cases: Array<[unknown, string]> = [
       [{ NanoCpus: 1000 * 1e9 }, `Range of CPUs is from 0.01 to ${n}.00, as there are only ${n} CPUs available`],
@@ -158,7 +176,7 @@ describe('the API edge', () => {
   });
 });
 
-describe('the registry server\'s edge', () => {
+describe("the registry server's edge", () => {
   let dir: string;
   let r: RegistryProc;
   before(async () => {
@@ -166,7 +184,10 @@ describe('the registry server\'s edge', () => {
     r = new RegistryProc(join(dir, 'root'));
     await r.start();
   });
-  after(async () => { await r?.stop(); cleanupDir(dir); });
+  after(async () => {
+    await r?.stop();
+    cleanupDir(dir);
+  });
 
   test('malformed targets and escapes are 400 in the distribution error shape, and it keeps serving', async () => {
     const addr = { host: '127.0.0.1', port: r.port };

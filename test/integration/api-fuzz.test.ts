@@ -26,7 +26,22 @@ const PARALLEL = 16;
 
 /** Valid bodies, one per JSON-taking route, that the mutator starts from. */
 const BODIES: Record<string, unknown> = {
-  '/containers/create': { Image: 'busybox', Cmd: ['true'], Env: ['A=1'], Labels: { fuzz: '1' }, HostConfig: { Memory: 8388608, NanoCpus: 500000000, PortBindings: { '80/tcp': [{ HostPort: '' }] }, Mounts: [{ Type: 'tmpfs', Target: '/t' }], Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 1024 }], SecurityOpt: ['no-new-privileges'], RestartPolicy: { Name: 'no' } }, NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ['a'] } } } },
+  '/containers/create': {
+    Image: 'busybox',
+    Cmd: ['true'],
+    Env: ['A=1'],
+    Labels: { fuzz: '1' },
+    HostConfig: {
+      Memory: 8388608,
+      NanoCpus: 500000000,
+      PortBindings: { '80/tcp': [{ HostPort: '' }] },
+      Mounts: [{ Type: 'tmpfs', Target: '/t' }],
+      Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 1024 }],
+      SecurityOpt: ['no-new-privileges'],
+      RestartPolicy: { Name: 'no' },
+    },
+    NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ['a'] } } },
+  },
   '/containers/{id}/exec': { Cmd: ['echo', 'hi'], AttachStdout: true, Env: ['X=1'], User: '', WorkingDir: '/' },
   '/containers/{id}/update': { Memory: 16777216, CpuShares: 512, RestartPolicy: { Name: 'no' } },
   '/exec/{id}/start': { Detach: true, Tty: false },
@@ -38,10 +53,63 @@ const BODIES: Record<string, unknown> = {
   '/auth': { username: 'u', password: 'p', serveraddress: '127.0.0.1:1' },
 };
 
-const QUERY_KEYS = ['all', 'filters', 'name', 't', 'signal', 'force', 'v', 'tail', 'since', 'until', 'limit', 'size', 'path', 'h', 'w',
-  'stream', 'condition', 'ps_args', 'stdout', 'stderr', 'logs', 'detachKeys', 'repo', 'tag', 'changes', 'container', 'repair', 'one-shot', 'noprune', 'buildargs', 'labels'];
-const QUERY_VALUES = ['', '1', 'true', 'false', 'abc', '%zz', '%ff', '{"a":', '{"label":["x"]}', '{"status":["nope"]}', '-1', '99999999999999999999', '1e400',
-  'KILL', 'SIGFOO', '0', '/', '../../etc', 'x'.repeat(3000), 'ctrl-x,y', '[1]', 'null'];
+const QUERY_KEYS = [
+  'all',
+  'filters',
+  'name',
+  't',
+  'signal',
+  'force',
+  'v',
+  'tail',
+  'since',
+  'until',
+  'limit',
+  'size',
+  'path',
+  'h',
+  'w',
+  'stream',
+  'condition',
+  'ps_args',
+  'stdout',
+  'stderr',
+  'logs',
+  'detachKeys',
+  'repo',
+  'tag',
+  'changes',
+  'container',
+  'repair',
+  'one-shot',
+  'noprune',
+  'buildargs',
+  'labels',
+];
+const QUERY_VALUES = [
+  '',
+  '1',
+  'true',
+  'false',
+  'abc',
+  '%zz',
+  '%ff',
+  '{"a":',
+  '{"label":["x"]}',
+  '{"status":["nope"]}',
+  '-1',
+  '99999999999999999999',
+  '1e400',
+  'KILL',
+  'SIGFOO',
+  '0',
+  '/',
+  '../../etc',
+  'x'.repeat(3000),
+  'ctrl-x,y',
+  '[1]',
+  'null',
+];
 /** Routes that reach other hosts (Docker Hub) and so stay out of an offline suite, or get only local targets. */
 const OFFLINE_QUERY: Record<string, string[]> = {
   '/images/create': ['fromImage=127.0.0.1%3A1%2Fx', 'fromImage=%zz', 'fromSrc=-', 'fromImage=127.0.0.1:1/a&tag=%ff', 'fromSrc=http%3A%2F%2F127.0.0.1%3A1%2Fx'],
@@ -82,7 +150,11 @@ const RAW_CORPUS: string[] = [
   'GET /containers/json?filters=%7B%22a%22%3A HTTP/1.1\r\n\r\n',
 ];
 
-interface Finding { req: string; status: number; message: string }
+interface Finding {
+  req: string;
+  status: number;
+  message: string;
+}
 
 /**
  * A registry that cannot be reached is a 5xx in dockerd too (the fuzzer's pulls
@@ -106,7 +178,9 @@ function dockerdsOwn5xx(req: Buffer, head: string): boolean {
   // A HEAD answer carries the same status without the body that words it.
   if (line.startsWith('HEAD ') && /^\/+(swarm|nodes|services|tasks|secrets|configs|plugins|auth|events)(\/|$)/.test(path)) return true;
   if (/^\/+(swarm|nodes|services|tasks|secrets|configs)(\/|$)/.test(path)) {
-    return /This node is not (a swarm manager|part of a swarm)|swarm mode is not supported|Bad parameters: you must choose at least one stream|invalid character|unexpected (EOF|end of JSON input)/.test(msg);
+    return /This node is not (a swarm manager|part of a swarm)|swarm mode is not supported|Bad parameters: you must choose at least one stream|invalid character|unexpected (EOF|end of JSON input)/.test(
+      msg,
+    );
   }
   // Cluster volumes need a swarm: outside one dockerd answers a volume update 503.
   if (line.startsWith('PUT ') && /^\/+volumes\/[^/]+\/?$/.test(path)) return /volume update only valid for cluster volumes/.test(msg);
@@ -115,7 +189,9 @@ function dockerdsOwn5xx(req: Buffer, head: string): boolean {
     return /extraction point is not a directory|Error processing tar file|is marked read-only/.test(msg);
   }
   if (/^\/+(plugins|auth|events)(\/|$)/.test(path)) {
-    return /failed to parse (privileges|reference)|no rootfs found|invalid reference format|managed plugins are not supported|strconv\.(Atoi|ParseInt)|invalid character|unexpected (EOF|end of JSON input)|"EOF"|cannot unmarshal/.test(msg);
+    return /failed to parse (privileges|reference)|no rootfs found|invalid reference format|managed plugins are not supported|strconv\.(Atoi|ParseInt)|invalid character|unexpected (EOF|end of JSON input)|"EOF"|cannot unmarshal/.test(
+      msg,
+    );
   }
   return false;
 }
@@ -133,14 +209,22 @@ function engineRequest(rng: Rng, routes: Array<{ method: string; path: string }>
   if (rng.chance(0.04)) return Buffer.from(rng.pick(RAW_CORPUS), 'latin1');
   let route = rng.pick(routes);
   while (SKIP.has(route.path)) route = rng.pick(routes);
-  const seg = () => (rng.chance(0.5) ? rng.pick(ids) : rng.chance(0.7) ? rng.pick(HOSTILE_SEGMENTS) : Math.random().toString(36).slice(2, 2 + rng.int(12)));
+  const seg = () =>
+    rng.chance(0.5)
+      ? rng.pick(ids)
+      : rng.chance(0.7)
+        ? rng.pick(HOSTILE_SEGMENTS)
+        : Math.random()
+            .toString(36)
+            .slice(2, 2 + rng.int(12));
   let path = route.path.replace(/\{(\w+)\*?\}/g, () => (rng.chance(0.1) ? `${seg()}/${seg()}` : seg()));
   if (rng.chance(0.1)) path = path.replace(/\/([^/]*)$/, `/${rng.pick(HOSTILE_SEGMENTS)}$1`);
   if (rng.chance(0.05)) path = '/' + path;
   if (rng.chance(0.05)) path += '/';
   path = rng.pick(VERSIONS) + path;
   const q: string[] = [...(OFFLINE_QUERY[route.path] ? [rng.pick(OFFLINE_QUERY[route.path]!)] : [])];
-  for (let i = rng.int(3); i > 0; i--) q.push(`${rng.pick(QUERY_KEYS)}=${rng.chance(0.7) ? encodeURIComponent(rng.pick(QUERY_VALUES)) : rng.pick(QUERY_VALUES)}`);
+  for (let i = rng.int(3); i > 0; i--)
+    q.push(`${rng.pick(QUERY_KEYS)}=${rng.chance(0.7) ? encodeURIComponent(rng.pick(QUERY_VALUES)) : rng.pick(QUERY_VALUES)}`);
   const target = q.length ? `${path}?${q.join('&')}` : path;
   const method = rng.chance(0.85) ? route.method : rng.pick(METHODS);
   const headers: Record<string, string> = {};
@@ -169,7 +253,9 @@ describe('fuzzing the Engine API socket', () => {
       assert.equal(r.code, 0, r.stderr);
     }
   });
-  after(async () => { await d?.cleanup(); });
+  after(async () => {
+    await d?.cleanup();
+  });
 
   test(`${COUNT} random requests leave berthd up, with no 5xx answer`, async () => {
     const rng = new Rng(SEED);
@@ -183,7 +269,8 @@ describe('fuzzing the Engine API socket', () => {
       if (d.proc!.exitCode !== null || d.proc!.signalCode !== null) return;
       const r: RawReply = await sendRaw({ path: d.socket }, req, TIMEOUT_MS);
       if (r.status !== null) answered++;
-      if (r.status !== null && r.status >= 500 && !upstreamFailure(r.head) && !dockerdsOwn5xx(req, r.head)) findings.push({ req: describeReq(req), status: r.status, message: messageOf(r.head) });
+      if (r.status !== null && r.status >= 500 && !upstreamFailure(r.head) && !dockerdsOwn5xx(req, r.head))
+        findings.push({ req: describeReq(req), status: r.status, message: messageOf(r.head) });
       if (d.proc!.exitCode !== null || d.proc!.signalCode !== null) crashes.push(describeReq(req));
     });
     console.log(`fuzz: ${requests.length} requests, ${crashes.length} crashes`);
@@ -207,7 +294,10 @@ describe('fuzzing the registry server', () => {
     r = new RegistryProc(join(dir, 'root'), ['--delete-enabled']);
     await r.start();
   });
-  after(async () => { await r?.stop(); cleanupDir(dir); });
+  after(async () => {
+    await r?.stop();
+    cleanupDir(dir);
+  });
 
   test(`${Math.ceil(COUNT / 3)} random registry requests: no 5xx, no exit`, async () => {
     const rng = new Rng(SEED + 1);
@@ -216,18 +306,35 @@ describe('fuzzing the registry server', () => {
     const suffixes = ['/manifests/{ref}', '/blobs/{ref}', '/blobs/uploads/', '/blobs/uploads/{ref}', '/tags/list', '/referrers/{ref}'];
     const requests: Buffer[] = [];
     for (let i = 0; i < Math.ceil(COUNT / 3); i++) {
-      if (rng.chance(0.05)) { requests.push(Buffer.from(rng.pick(RAW_CORPUS).replace(/\/containers\/[^ ]*|\/_ping|\/auth|\/images\/[^ ]*/, '/v2/'), 'latin1')); continue; }
-      const path = rng.chance(0.1) ? rng.pick(['/v2/', '/v2', '/v2/_catalog?n=%zz', '/v2/_catalog?n=-1&last=%ff', '/v1/search?q=%zz&n=abc', '//v2/', '/token?scope=%ff'])
+      if (rng.chance(0.05)) {
+        requests.push(Buffer.from(rng.pick(RAW_CORPUS).replace(/\/containers\/[^ ]*|\/_ping|\/auth|\/images\/[^ ]*/, '/v2/'), 'latin1'));
+        continue;
+      }
+      const path = rng.chance(0.1)
+        ? rng.pick(['/v2/', '/v2', '/v2/_catalog?n=%zz', '/v2/_catalog?n=-1&last=%ff', '/v1/search?q=%zz&n=abc', '//v2/', '/token?scope=%ff'])
         : `/v2/${rng.pick(names)}${rng.pick(suffixes).replace('{ref}', rng.pick(refs))}`;
-      const query = rng.chance(0.3) ? `?${rng.pick(['digest', 'mount', 'from', 'n', 'last', 'artifactType'])}=${rng.pick([...refs, '-1', '99999999999999999999'])}` : '';
+      const query = rng.chance(0.3)
+        ? `?${rng.pick(['digest', 'mount', 'from', 'n', 'last', 'artifactType'])}=${rng.pick([...refs, '-1', '99999999999999999999'])}`
+        : '';
       const headers: Record<string, string> = {};
-      if (rng.chance(0.3)) headers['Content-Type'] = rng.pick(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/octet-stream', 'x']);
+      if (rng.chance(0.3))
+        headers['Content-Type'] = rng.pick([
+          'application/vnd.oci.image.manifest.v1+json',
+          'application/vnd.oci.image.index.v1+json',
+          'application/octet-stream',
+          'x',
+        ]);
       if (rng.chance(0.2)) headers['Content-Range'] = rng.pick(['0-0', '5-2', 'bytes=0-99999999999999999999', 'x', '0-']);
       if (rng.chance(0.1)) headers.Range = rng.pick(['bytes=0-0', 'bytes=-0', 'bytes=5-1', 'bytes=x']);
       if (rng.chance(0.1)) headers.Authorization = rng.pick(['Basic %%%', 'Bearer x.y.z', 'Basic ' + Buffer.from(':').toString('base64')]);
       let body: Buffer | undefined;
       if (rng.chance(0.4)) {
-        const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:' + '1'.repeat(64), size: 2 }, layers: [] };
+        const manifest = {
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:' + '1'.repeat(64), size: 2 },
+          layers: [],
+        };
         let text = JSON.stringify(mutateJson(rng, manifest)) ?? '';
         if (rng.chance(0.2)) text = text.slice(0, rng.int(text.length));
         body = Buffer.from(rng.chance(0.1) ? String(rng.pick(HOSTILE_VALUES)) : text);

@@ -13,7 +13,9 @@ before(async () => {
   d = await startDaemon();
   id = await importBusybox(d);
 });
-after(async () => { await d.cleanup(); });
+after(async () => {
+  await d.cleanup();
+});
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -32,7 +34,9 @@ test('save then load into a fresh daemon gives the same image ID and tags', asyn
     assert.equal(l2.code, 0, l2.stderr);
     assert.match(l2.stdout, /Loaded image: busybox:latest/);
     assert.equal((await other.berth(['images', '-q'])).stdout.trim().split('\n').length, 1);
-  } finally { await other.cleanup(); }
+  } finally {
+    await other.cleanup();
+  }
 });
 
 test('the saved archive is a docker-archive and an OCI layout at once', async () => {
@@ -44,11 +48,17 @@ test('the saved archive is a docker-archive and an OCI layout at once', async ()
   const { extract } = await import('tar-stream');
   const files = new Map<string, Buffer>();
   const ex = extract();
-  const done = new Promise<void>((res, rej) => { ex.on('finish', res); ex.on('error', rej); });
+  const done = new Promise<void>((res, rej) => {
+    ex.on('finish', res);
+    ex.on('error', rej);
+  });
   ex.on('entry', (h, stream, next) => {
     const parts: Buffer[] = [];
     stream.on('data', (c: unknown) => parts.push(c as Buffer));
-    stream.on('end', () => { files.set(h.name, Buffer.concat(parts)); next(); });
+    stream.on('end', () => {
+      files.set(h.name, Buffer.concat(parts));
+      next();
+    });
   });
   ex.end(readFileSync(out));
   await done;
@@ -65,17 +75,26 @@ test('the saved archive is a docker-archive and an OCI layout at once', async ()
 });
 
 /** A legacy docker-archive as `docker save` on Docker ≤ 24 writes it. */
-async function legacyArchive(layer: Buffer, opts: { diffId?: string; tags?: string[]; layerPath?: string; omitLayer?: boolean } = {}): Promise<{ tar: Buffer; id: string }> {
+async function legacyArchive(
+  layer: Buffer,
+  opts: { diffId?: string; tags?: string[]; layerPath?: string; omitLayer?: boolean } = {},
+): Promise<{ tar: Buffer; id: string }> {
   const diffId = opts.diffId ?? 'sha256:' + sha(layer);
   const config = JSON.stringify({
-    architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', config: { Cmd: ['sh'] },
-    rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created: '2024-01-01T00:00:00Z', created_by: 'legacy' }],
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2024-01-01T00:00:00Z',
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+    history: [{ created: '2024-01-01T00:00:00Z', created_by: 'legacy' }],
   });
   const cfgHex = sha(config);
   const layerDir = 'a'.repeat(64);
   const entries: Record<string, string | { type: 'directory' }> = {
     [`${cfgHex}.json`]: config,
-    'manifest.json': JSON.stringify([{ Config: `${cfgHex}.json`, RepoTags: opts.tags ?? ['legacy/app:1'], Layers: [opts.layerPath ?? `${layerDir}/layer.tar`] }]),
+    'manifest.json': JSON.stringify([
+      { Config: `${cfgHex}.json`, RepoTags: opts.tags ?? ['legacy/app:1'], Layers: [opts.layerPath ?? `${layerDir}/layer.tar`] },
+    ]),
     repositories: JSON.stringify({ 'legacy/app': { 1: layerDir } }),
     [`${layerDir}/VERSION`]: '1.0',
     [`${layerDir}/json`]: '{}',
@@ -124,7 +143,10 @@ test('bad archives are refused with a clear error and store nothing', async () =
   // An OCI blob whose bytes do not match its name.
   const bad = await makeTar({
     'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
-    'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + 'c'.repeat(64), size: 2 }] }),
+    'index.json': JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + 'c'.repeat(64), size: 2 }],
+    }),
     [`blobs/sha256/${'c'.repeat(64)}`]: '{}',
   });
   const r = await d.berth(['load'], { input: bad });
@@ -158,7 +180,13 @@ test('kill -9 in the middle of loading a large archive leaves a clean store', as
   const { readdirSync } = await import('node:fs');
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const sizes = readdirSync(ingest).map((f) => { try { return statSync(join(ingest, f)).size; } catch { return 0; } });
+    const sizes = readdirSync(ingest).map((f) => {
+      try {
+        return statSync(join(ingest, f)).size;
+      } catch {
+        return 0;
+      }
+    });
     if (sizes.some((s) => s > 50e6)) break;
     if (Date.now() > deadline) throw new Error('load never got going');
     await new Promise((r) => setTimeout(r, 20));

@@ -31,7 +31,10 @@ after(async () => {
 
 const spoolDir = (x: Daemon) => join(x.dataRoot, 'tmp', 'build');
 const activeDir = () => join(d.dataRoot, 'snapshots', 'overlay2', 'active');
-const mountsUnder = (dir: string) => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(dir + '/'));
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1]?.startsWith(dir + '/'));
 const psAll = async () => (await d.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
 const imageIds = async () => (await d.berth(['images', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean).sort();
 
@@ -40,15 +43,29 @@ function processesUnder(dir: string): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) out.push(Number(p)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) out.push(Number(p));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 /** Should a check fail: stop this suite's own shims and mounts so the next run starts clean. */
 function killLeftovers(dir: string): void {
-  for (const pid of processesUnder(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  for (const m of mountsUnder(dir).map((l) => l.split(' ')[1]!).sort().reverse()) spawnSync('umount', ['-l', m]);
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const m of mountsUnder(dir)
+    .map((l) => l.split(' ')[1]!)
+    .sort()
+    .reverse())
+    spawnSync('umount', ['-l', m]);
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
@@ -80,7 +97,7 @@ test('berthd killed -9 during a RUN step: after restart no step container, mount
   await d.start();
   assert.deepEqual(mountsUnder(activeDir()), [], 'no overlay is left mounted under snapshots/overlay2/active');
   assert.deepEqual(readdirSync(activeDir()), [], 'no writable snapshot is left');
-  assert.deepEqual(readdirSync(spoolDir(d)), [], 'the killed build\'s spooled context is swept');
+  assert.deepEqual(readdirSync(spoolDir(d)), [], "the killed build's spooled context is swept");
   assert.deepEqual(await psAll(), [], 'the step container is gone');
   assert.deepEqual(processesUnder(join(d.dir, 'exec', 'containers')), [], 'its shim is gone');
   assert.deepEqual(await imageIds(), imagesBefore);
@@ -99,7 +116,11 @@ test('a stray snapshot (mounted, owned by nothing) is reported by system check a
   writeFileSync(join(stray, 'meta.json'), '{}');
   writeFileSync(join(stray, 'diff', 'junk'), 'junk');
   const lower = join(d.dataRoot, 'snapshots', 'overlay2', 'l', layer);
-  const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(stray, 'diff')},workdir=${join(stray, 'work')}`, join(stray, 'merged')], { encoding: 'utf8' });
+  const m = spawnSync(
+    'mount',
+    ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(stray, 'diff')},workdir=${join(stray, 'work')}`, join(stray, 'merged')],
+    { encoding: 'utf8' },
+  );
   assert.equal(m.status, 0, m.stderr);
 
   const check = await d.berth(['system', 'check']);
@@ -123,15 +144,26 @@ test('a client that hangs up mid-RUN cancels the build: step killed, no containe
   const imagesBefore = await imageIds();
   const body = await makeTar({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 30 && echo finished > /finished\n' });
   const seen = await new Promise<string>((resolve, reject) => {
-    const req = request({ socketPath: d.socket, method: 'POST', path: '/v1.43/build?t=cancelled:1', headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString();
-        // The step is running: hang up.
-        if (text.includes('"stream":"started\\n"')) { req.destroy(); resolve(text); }
-      });
-      res.on('end', () => reject(new Error(`build ended before the RUN step ran: ${text}`)));
-    });
+    const req = request(
+      {
+        socketPath: d.socket,
+        method: 'POST',
+        path: '/v1.43/build?t=cancelled:1',
+        headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+          // The step is running: hang up.
+          if (text.includes('"stream":"started\\n"')) {
+            req.destroy();
+            resolve(text);
+          }
+        });
+        res.on('end', () => reject(new Error(`build ended before the RUN step ran: ${text}`)));
+      },
+    );
     req.on('error', () => {});
     req.end(body);
   });
@@ -177,7 +209,9 @@ test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build
     const before = peakRss(capped.proc!.pid!);
     const r = await http(capped.socket, 'POST', '/v1.43/build?t=bomb:1', bomb);
     assert.equal(r.status, 400, r.body);
-    assert.deepEqual(JSON.parse(r.body), { message: "unable to prepare context: the build context is larger than the daemon's limit of 768MiB (max-build-context-size)" });
+    assert.deepEqual(JSON.parse(r.body), {
+      message: "unable to prepare context: the build context is larger than the daemon's limit of 768MiB (max-build-context-size)",
+    });
     const after = peakRss(capped.proc!.pid!);
     // It unpacked 768 MiB before refusing: a daemon holding that in memory would be far past this.
     assert.ok(after < 500 * 1024 ** 2, `berthd's peak RSS stayed low: ${before} -> ${after} bytes`);
@@ -189,7 +223,7 @@ test('a gzip bomb context (1 MB that unpacks to 1 GiB) is refused past max-build
   }
 });
 
-test('a context with symlinks and hard links to the host\'s /etc copies no host file into the image', async () => {
+test("a context with symlinks and hard links to the host's /etc copies no host file into the image", async () => {
   const evil = `berth-evil-${process.pid}`;
   const files = {
     Dockerfile: 'FROM busybox\nCOPY . /ctx/\n',
@@ -201,8 +235,15 @@ test('a context with symlinks and hard links to the host\'s /etc copies no host 
   const r = await http(d.socket, 'POST', '/v1.43/build?t=links:1', await makeTar(files));
   assert.equal(r.status, 200, r.body);
   assert.doesNotMatch(r.body, /errorDetail/, r.body);
-  assert.equal(existsSync(join('/tmp', evil)), false, 'nothing was written to the host through the context\'s symlink');
-  const listing = await d.berth(['run', '--rm', 'links:1', 'sh', '-c', 'cd /ctx && for f in passwd hostetc out; do echo "$f -> $(readlink $f)"; done; find . -type f | sort']);
+  assert.equal(existsSync(join('/tmp', evil)), false, "nothing was written to the host through the context's symlink");
+  const listing = await d.berth([
+    'run',
+    '--rm',
+    'links:1',
+    'sh',
+    '-c',
+    'cd /ctx && for f in passwd hostetc out; do echo "$f -> $(readlink $f)"; done; find . -type f | sort',
+  ]);
   // The links are copied as links; the file written through one landed inside the context, where it points there.
   assert.equal(listing.stdout, `passwd -> /etc/passwd\nhostetc -> ../../../../../etc\nout -> /tmp\n./Dockerfile\n./tmp/${evil}\n`, listing.stderr);
   // Naming a link as a source follows it inside the context only: the host's files are never found.
@@ -211,7 +252,12 @@ test('a context with symlinks and hard links to the host\'s /etc copies no host 
     assert.match(b.body, new RegExp(`COPY failed: file not found in build context or excluded by .dockerignore: stat ${src}: file does not exist`), src);
   }
   // A hard link can only join two files of the context.
-  const hard = await http(d.socket, 'POST', '/v1.43/build', await makeTar({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', shadow: { type: 'link', linkname: '/etc/shadow' } }));
+  const hard = await http(
+    d.socket,
+    'POST',
+    '/v1.43/build',
+    await makeTar({ Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', shadow: { type: 'link', linkname: '/etc/shadow' } }),
+  );
   assert.equal(hard.status, 400, hard.body);
   assert.match(JSON.parse(hard.body).message, /^unable to prepare context: invalid hard link "shadow" to "\/etc\/shadow": no such file in the context$/);
   assert.deepEqual(readdirSync(spoolDir(d)), []);

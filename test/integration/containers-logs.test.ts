@@ -27,12 +27,21 @@ const counter = (n: number, pause = '15000') => `i=0; while [ $i -lt ${n} ]; do 
 
 function logDir(daemon: Daemon, id: string): { dir: string; files: () => string[] } {
   const dir = join(daemon.dataRoot, 'containers', id);
-  return { dir, files: () => readdirSync(dir).filter((f) => /^container\.log(\.\d+)?$/.test(f)).sort() };
+  return {
+    dir,
+    files: () =>
+      readdirSync(dir)
+        .filter((f) => /^container\.log(\.\d+)?$/.test(f))
+        .sort(),
+  };
 }
 
 /** Line numbers of line-N output; asserts they run without a gap unless told not to. */
 function numbers(out: string, gapless = true): number[] {
-  const ns = out.trim().split('\n').map((l) => Number(/^line-(\d+)$/.exec(l)?.[1]));
+  const ns = out
+    .trim()
+    .split('\n')
+    .map((l) => Number(/^line-(\d+)$/.exec(l)?.[1]));
   ns.forEach((n, i) => {
     assert.ok(Number.isInteger(n), `not a counter line: ${out.trim().split('\n')[i]}`);
     if (i && gapless) assert.equal(n, ns[i - 1]! + 1, 'lines run on without a gap');
@@ -46,17 +55,35 @@ async function waitExit(daemon: Daemon, id: string): Promise<void> {
 }
 
 test('--log-opt max-size/max-file: files rotate at max-size, max-file are kept, logs reads across them; -f misses nothing', async () => {
-  const run = await d.berth(['run', '-d', '--name', 'rot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', `sleep 1; ${counter(300)}`]);
+  const run = await d.berth([
+    'run',
+    '-d',
+    '--name',
+    'rot',
+    '--log-opt',
+    'max-size=1k',
+    '--log-opt',
+    'max-file=3',
+    'busybox',
+    'sh',
+    '-c',
+    `sleep 1; ${counter(300)}`,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const id = run.stdout.trim();
   // A follower from the start sees every line, though older files are dropped as it reads.
   const follower = spawn(process.execPath, [BERTH, '-H', d.host, 'logs', '-f', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   let followed = '';
-  follower.stdout.on('data', (b: Buffer) => { followed += b.toString(); });
+  follower.stdout.on('data', (b: Buffer) => {
+    followed += b.toString();
+  });
   const followerDone = new Promise((r) => follower.on('close', r));
   await waitExit(d, id);
   await followerDone;
-  assert.deepEqual(numbers(followed), Array.from({ length: 300 }, (_, i) => i + 1));
+  assert.deepEqual(
+    numbers(followed),
+    Array.from({ length: 300 }, (_, i) => i + 1),
+  );
 
   const { dir, files } = logDir(d, id);
   assert.deepEqual(files(), ['container.log', 'container.log.1', 'container.log.2']);
@@ -70,9 +97,16 @@ test('--log-opt max-size/max-file: files rotate at max-size, max-file are kept, 
     assert.ok(ns[0]! > 1 && ns.length > 40 && ns.length < 80, `${via}: kept ${ns[0]}…300`);
     // ~18 lines fit in 1 KiB: the last 30 span files.
     const tail = await d[via](['logs', '--tail', '30', 'rot']);
-    assert.deepEqual(numbers(tail.stdout), Array.from({ length: 30 }, (_, i) => 271 + i), `${via}: --tail 30 spans files`);
+    assert.deepEqual(
+      numbers(tail.stdout),
+      Array.from({ length: 30 }, (_, i) => 271 + i),
+      `${via}: --tail 30 spans files`,
+    );
   }
-  assert.equal((await d.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'rot'])).stdout.trim(), '{"Type":"json-file","Config":{"max-file":"3","max-size":"1k"}}');
+  assert.equal(
+    (await d.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'rot'])).stdout.trim(),
+    '{"Type":"json-file","Config":{"max-file":"3","max-size":"1k"}}',
+  );
 });
 
 test('max-size alone keeps one file that starts over', async () => {
@@ -87,8 +121,20 @@ test('max-size alone keeps one file that starts over', async () => {
 });
 
 test('rotation goes on while berthd is down; afterwards logs and logs -f work and the chain is restored', async () => {
-  const id = (await d.berth(['run', '-d', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=4', 'busybox', 'sh', '-c',
-    'i=0; while :; do i=$((i+1)); echo line-$i; usleep 20000; done'])).stdout.trim();
+  const id = (
+    await d.berth([
+      'run',
+      '-d',
+      '--log-opt',
+      'max-size=2k',
+      '--log-opt',
+      'max-file=4',
+      'busybox',
+      'sh',
+      '-c',
+      'i=0; while :; do i=$((i+1)); echo line-$i; usleep 20000; done',
+    ])
+  ).stdout.trim();
   const { dir, files } = logDir(d, id);
   for (let i = 0; i < 100 && !files().includes('container.log.1'); i++) await sleep(100);
   await d.kill9();
@@ -101,7 +147,9 @@ test('rotation goes on while berthd is down; afterwards logs and logs -f work an
   const before = numbers((await d.berth(['logs', id])).stdout, false).at(-1)!;
   const follower = spawn(process.execPath, [BERTH, '-H', d.host, 'logs', '-f', '--tail', '1', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   let followed = '';
-  follower.stdout.on('data', (b: Buffer) => { followed += b.toString(); });
+  follower.stdout.on('data', (b: Buffer) => {
+    followed += b.toString();
+  });
   const lines = () => followed.split('\n').filter(Boolean).length;
   for (let i = 0; i < 150 && lines() < 150; i++) await sleep(100); // crosses several rotations
   await d.berth(['rm', '-f', id]);
@@ -110,7 +158,7 @@ test('rotation goes on while berthd is down; afterwards logs and logs -f work an
   assert.ok(ns.length >= 150 && ns[0]! >= before, `followed ${ns[0]}…${ns.at(-1)}`);
 });
 
-test('daemon.json log-opts apply to new containers; a container\'s own options win', async () => {
+test("daemon.json log-opts apply to new containers; a container's own options win", async () => {
   const dir = tempDir();
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'daemon.json'), JSON.stringify({ 'log-opts': { 'max-size': '1k', 'max-file': '2' } }));
@@ -120,11 +168,17 @@ test('daemon.json log-opts apply to new containers; a container\'s own options w
     await importBusybox(d2);
     const id = (await d2.berth(['run', '-d', 'busybox', 'sh', '-c', counter(150)])).stdout.trim();
     await waitExit(d2, id);
-    assert.equal((await d2.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', id])).stdout.trim(), '{"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}}');
+    assert.equal(
+      (await d2.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', id])).stdout.trim(),
+      '{"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}}',
+    );
     assert.deepEqual(logDir(d2, id).files(), ['container.log', 'container.log.1']);
     assert.equal(numbers((await d2.docker(['logs', id])).stdout).at(-1), 150);
     const own = (await d2.berth(['run', '-d', '--log-opt', 'max-size=10k', 'busybox', 'true'])).stdout.trim();
-    assert.equal((await d2.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', own])).stdout.trim(), '{"Type":"json-file","Config":{"max-file":"2","max-size":"10k"}}');
+    assert.equal(
+      (await d2.berth(['inspect', '-f', '{{json .HostConfig.LogConfig}}', own])).stdout.trim(),
+      '{"Type":"json-file","Config":{"max-file":"2","max-size":"10k"}}',
+    );
     await d2.berth(['rm', '-f', id, own]);
   } finally {
     await d2.cleanup();
@@ -137,11 +191,30 @@ test('daemon.json log-opts apply to new containers; a container\'s own options w
   await d3.cleanup();
 });
 
-test('logs --since, --until, --details; bad log options read as docker\'s', async () => {
-  const id = (await d.berth(['run', '-d', '--label', 'app=web', '-e', 'STAGE=test', '--log-opt', 'labels=app', '--log-opt', 'env=STAGE',
-    'busybox', 'sh', '-c', 'echo first; sleep 2; echo second; echo oops >&2'])).stdout.trim();
+test("logs --since, --until, --details; bad log options read as docker's", async () => {
+  const id = (
+    await d.berth([
+      'run',
+      '-d',
+      '--label',
+      'app=web',
+      '-e',
+      'STAGE=test',
+      '--log-opt',
+      'labels=app',
+      '--log-opt',
+      'env=STAGE',
+      'busybox',
+      'sh',
+      '-c',
+      'echo first; sleep 2; echo second; echo oops >&2',
+    ])
+  ).stdout.trim();
   await waitExit(d, id);
-  const ts = (await d.berth(['logs', '-t', id])).stdout.trim().split('\n').map((l) => l.split(' ')[0]!);
+  const ts = (await d.berth(['logs', '-t', id])).stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[0]!);
   assert.equal(ts.length, 2);
   const mid = new Date((Date.parse(ts[0]!) + Date.parse(ts[1]!)) / 2).toISOString();
   for (const via of ['berth', 'docker'] as const) {

@@ -24,19 +24,43 @@ function bytes(s: string): number {
   return Number(m[1]) * { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB }[m[2] as 'B'];
 }
 
-interface Row { ID: string; Name: string; CPUPerc: string; MemUsage: string; MemPerc: string; PIDs: string; NetIO: string; BlockIO: string; Container: string }
+interface Row {
+  ID: string;
+  Name: string;
+  CPUPerc: string;
+  MemUsage: string;
+  MemPerc: string;
+  PIDs: string;
+  NetIO: string;
+  BlockIO: string;
+  Container: string;
+}
 
 /** One `stats --no-stream --format json` row per container, from berth or docker. */
 async function statsJson(via: 'berth' | 'docker', args: string[]): Promise<Row[]> {
   const r = await d[via](['stats', '--no-stream', '--format', 'json', ...args]);
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
 }
 
 /** A busy container: ~20 MB held in /dev/shm (tmpfs charged to its memory cgroup), a sleeper, a busy loop. */
 async function startBusy(name: string): Promise<string> {
-  const r = await d.berth(['run', '-d', '--name', name, '-m', '64m', 'busybox', 'sh', '-c',
-    'head -c 20000000 /dev/zero > /dev/shm/hold; sleep 1000 & while :; do :; done']);
+  const r = await d.berth([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '-m',
+    '64m',
+    'busybox',
+    'sh',
+    '-c',
+    'head -c 20000000 /dev/zero > /dev/shm/hold; sleep 1000 & while :; do :; done',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   // Wait until the 20 MB are written.
   for (let i = 0; i < 100; i++) {
@@ -74,7 +98,7 @@ test('stats --no-stream: memory usage and the -m limit, PIDs, CPU % of a busy lo
   }
 });
 
-test('stats table: docker\'s columns; --no-trunc, -a, custom table and Go templates; unknown containers', async () => {
+test("stats table: docker's columns; --no-trunc, -a, custom table and Go templates; unknown containers", async () => {
   await d.berth(['create', '--name', 'idle', 'busybox', 'true']);
   const r = await d.berth(['stats', '--no-stream']);
   assert.equal(r.code, 0, r.stderr);
@@ -115,7 +139,9 @@ test('stats table: docker\'s columns; --no-trunc, -a, custom table and Go templa
 test('streaming stats redraw the table in place and pick up containers that start', async () => {
   const child = spawn(process.execPath, [BERTH, '-H', d.host, 'stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   try {
     const frames = () => out.split('\x1b[H').slice(1);
     for (let i = 0; i < 100 && frames().length < 3; i++) await sleep(100);
@@ -124,18 +150,24 @@ test('streaming stats redraw the table in place and pick up containers that star
     assert.match(frame, /^CONTAINER ID .*PIDS\x1b\[K\n[0-9a-f]{12} +busy .*\x1b\[K\n\x1b\[J$/);
     const late = (await d.berth(['run', '-d', '--name', 'late', 'busybox', 'sleep', '1000'])).stdout.trim();
     let seen = false;
-    for (let i = 0; i < 100 && !seen; i++) { await sleep(100); seen = frames().at(-1)!.includes(late.slice(0, 12)); }
+    for (let i = 0; i < 100 && !seen; i++) {
+      await sleep(100);
+      seen = frames().at(-1)!.includes(late.slice(0, 12));
+    }
     assert.ok(seen, 'a started container joins the table');
     await d.berth(['rm', '-f', 'late']);
     let gone = false;
-    for (let i = 0; i < 100 && !gone; i++) { await sleep(100); gone = !frames().at(-1)!.includes(late.slice(0, 12)); }
+    for (let i = 0; i < 100 && !gone; i++) {
+      await sleep(100);
+      gone = !frames().at(-1)!.includes(late.slice(0, 12));
+    }
     assert.ok(gone, 'a removed container leaves the table');
   } finally {
     child.kill();
   }
 });
 
-test('the stats API answers with Docker\'s object shape', async () => {
+test("the stats API answers with Docker's object shape", async () => {
   const r = await d.berth(['inspect', '-f', '{{.Id}}', 'busy']);
   const id = r.stdout.trim();
   const { http } = await import('../helpers.js');

@@ -32,16 +32,27 @@ class Term {
   constructor(readonly name: string) {}
   static open(name: string, argv: string[], env: Record<string, string> = {}): Term {
     const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'; `).join('');
-    const r = spawnSync('tmux', ['-L', SOCKET, 'new-session', '-d', '-s', name, '-x', '100', '-y', '30',
-      `${exports}${quoted}; echo EXITED $?; sleep 1000`], { encoding: 'utf8' });
+    const exports = Object.entries(env)
+      .map(([k, v]) => `export ${k}='${v}'; `)
+      .join('');
+    const r = spawnSync('tmux', ['-L', SOCKET, 'new-session', '-d', '-s', name, '-x', '100', '-y', '30', `${exports}${quoted}; echo EXITED $?; sleep 1000`], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     return new Term(name);
   }
-  type(text: string): void { tmux('send-keys', '-t', this.name, '-l', text); }
-  keys(...keys: string[]): void { tmux('send-keys', '-t', this.name, ...keys); }
-  screen(): string { return tmux('capture-pane', '-p', '-t', this.name); }
-  resize(cols: number, rows: number): void { tmux('resize-window', '-t', this.name, '-x', String(cols), '-y', String(rows)); }
+  type(text: string): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+  }
+  keys(...keys: string[]): void {
+    tmux('send-keys', '-t', this.name, ...keys);
+  }
+  screen(): string {
+    return tmux('capture-pane', '-p', '-t', this.name);
+  }
+  resize(cols: number, rows: number): void {
+    tmux('resize-window', '-t', this.name, '-x', String(cols), '-y', String(rows));
+  }
   /** Wait until the screen matches. */
   async waitFor(re: RegExp, what = String(re)): Promise<RegExpExecArray> {
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
@@ -56,7 +67,9 @@ class Term {
     this.keys('Enter');
     return this.waitFor(expect, `${line} → ${expect}`);
   }
-  close(): void { tmux('kill-session', '-t', this.name); }
+  close(): void {
+    tmux('kill-session', '-t', this.name);
+  }
 }
 
 type Cli = 'berth' | 'docker';
@@ -87,7 +100,9 @@ for (const cli of ['berth', 'docker'] as const) {
       t.keys('C-p', 'C-q');
       await t.waitFor(/EXITED 0/, 'the client to detach');
       assert.equal(await state(name), 'running 0');
-    } finally { t.close(); }
+    } finally {
+      t.close();
+    }
 
     // attach, detach again (docker attach calls that an error: exit 1), attach once more, exit.
     const a = term(`${cli}-attach`, cli, ['attach', name]);
@@ -96,14 +111,18 @@ for (const cli of ['berth', 'docker'] as const) {
       await a.run('echo back-$((1+1))', /^back-2$/m);
       a.keys('C-p', 'C-q');
       await a.waitFor(/read escape sequence\nEXITED 1/, 'attach to detach');
-    } finally { a.close(); }
+    } finally {
+      a.close();
+    }
     assert.equal(await state(name), 'running 0');
     const b = term(`${cli}-attach2`, cli, ['attach', name]);
     try {
       await sleep(500);
       await b.run('echo again', /^again$/m);
       await b.run('exit 5', /EXITED 5/);
-    } finally { b.close(); }
+    } finally {
+      b.close();
+    }
     assert.equal(await state(name), 'exited 5');
   });
 
@@ -119,7 +138,9 @@ for (const cli of ['berth', 'docker'] as const) {
       await sleep(300);
       await t.run('stty size; echo sized', /^20 90\nsized$/m);
       await t.run('exit 7', /EXITED 7/);
-    } finally { t.close(); }
+    } finally {
+      t.close();
+    }
     assert.equal(await state(name), 'running 0');
 
     // Detach keys leave an exec session running too.
@@ -129,7 +150,9 @@ for (const cli of ['berth', 'docker'] as const) {
       await t2.run('sleep 300 & echo started', /^started$/m);
       t2.keys('C-p', 'C-q');
       await t2.waitFor(/read escape sequence\nEXITED 1/, 'the client to detach');
-    } finally { t2.close(); }
+    } finally {
+      t2.close();
+    }
     const top = await d.berth(['top', name]);
     assert.match(top.stdout, /sleep 300/);
     await d.berth(['rm', '-f', name]);
@@ -143,7 +166,9 @@ for (const cli of ['berth', 'docker'] as const) {
       const m = await t.waitFor(/EXITED (\d+)/, 'the exit');
       assert.equal(m[1], '0', t.screen());
       assert.match(t.screen(), /^30 100\s*$/m, 'stty size inside: rows and columns of the 100x30 window');
-    } finally { t.close(); }
+    } finally {
+      t.close();
+    }
   });
 }
 
@@ -155,7 +180,9 @@ test('--detach-keys: a custom sequence detaches; a bad one is refused', async ()
     await t.run('echo still-here', /^still-here$/m);
     t.keys('C-x', 'x');
     await t.waitFor(/EXITED 0/, 'the client to detach');
-  } finally { t.close(); }
+  } finally {
+    t.close();
+  }
   assert.equal(await state('keys'), 'running 0');
   const bad = await d.berth(['attach', '--detach-keys', 'ctrl-1', 'keys']);
   assert.equal(bad.code, 125);
@@ -176,7 +203,9 @@ for (const cli of ['berth', 'docker'] as const) {
       await t.run('echo still-here', /^still-here$/m);
       t.keys('C-x', 'y');
       await t.waitFor(/EXITED 0/, 'run -it to detach');
-    } finally { t.close(); }
+    } finally {
+      t.close();
+    }
     assert.equal(await state(`cfgkeys-${cli}`), 'running 0');
     const e = argv(cli, ['exec', '-it', `cfgkeys-${cli}`, 'sh']);
     const x = Term.open(`cfgkeys-exec-${cli}`, e.argv, { ...e.env, DOCKER_CONFIG: config });
@@ -185,7 +214,9 @@ for (const cli of ['berth', 'docker'] as const) {
       await x.run('echo in-exec', /^in-exec$/m);
       x.keys('C-x', 'y');
       await x.waitFor(/EXITED \d+/, 'exec -it to detach');
-    } finally { x.close(); }
+    } finally {
+      x.close();
+    }
     assert.equal(await state(`cfgkeys-${cli}`), 'running 0');
     await d.berth(['rm', '-f', `cfgkeys-${cli}`]);
   });

@@ -36,7 +36,7 @@ function cgroupDirs(id: string): string[] {
   return candidates.filter((p) => existsSync(p));
 }
 
-test('run prints output, keeps stdout and stderr apart, and exits with the container\'s code', async () => {
+test("run prints output, keeps stdout and stderr apart, and exits with the container's code", async () => {
   const r = await d.berth(['run', '--name', 'codes', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
   assert.equal(r.code, 3);
   assert.equal(r.stdout, 'out\n');
@@ -59,7 +59,11 @@ test('run --rm leaves nothing behind; the docker CLI runs the same way', async (
   assert.equal((await d.berth(['ps', '-aq'])).stdout, before);
   const active = join(d.dataRoot, 'snapshots');
   const drivers = readdirSync(active);
-  for (const drv of drivers) assert.deepEqual(readdirSync(join(active, drv, 'active')).filter((k) => !before.includes(k.slice(0, 12))), []);
+  for (const drv of drivers)
+    assert.deepEqual(
+      readdirSync(join(active, drv, 'active')).filter((k) => !before.includes(k.slice(0, 12))),
+      [],
+    );
 });
 
 test('detached containers: ps, inspect, logs, stop with SIGKILL after the timeout, start again', async () => {
@@ -87,7 +91,10 @@ test('detached containers: ps, inspect, logs, stop with SIGKILL after the timeou
   assert.ok(cgroupDirs(id).length > 0);
   const rm = await d.berth(['rm', 'sleeper']);
   assert.equal(rm.code, 1);
-  assert.equal(rm.stderr, `Error response from daemon: You cannot remove a running container ${id}. Stop the container before attempting removal or force remove\n`);
+  assert.equal(
+    rm.stderr,
+    `Error response from daemon: You cannot remove a running container ${id}. Stop the container before attempting removal or force remove\n`,
+  );
   assert.equal((await d.berth(['rm', '-f', 'sleeper'])).code, 0);
   assert.equal((await d.berth(['inspect', 'sleeper'])).code, 1);
 });
@@ -127,7 +134,7 @@ test('logs: streams, --tail, -t, and -f until the container exits', async () => 
   await d.berth(['rm', 'ticker']);
 });
 
-test('limits land in the container\'s cgroup (the course\'s example) and a fork bomb stops at the pids limit', async () => {
+test("limits land in the container's cgroup (the course's example) and a fork bomb stops at the pids limit", async () => {
   const id = (await d.berth(['run', '-d', '--cpus=1', '-m=2g', '--pids-limit=1000', 'busybox', 'sleep', '1000'])).stdout.trim();
   assert.equal(cgroupFile(id, 'memory/memory.limit_in_bytes', 'memory.max'), '2147483648');
   assert.equal(cgroupFile(id, 'pids/pids.max', 'pids.max'), '1000');
@@ -139,7 +146,9 @@ test('limits land in the container\'s cgroup (the course\'s example) and a fork 
   assert.equal(cgroupFile(id, 'memory/memory.limit_in_bytes', 'memory.max'), '1073741824');
   await d.berth(['rm', '-f', id]);
 
-  const bomb = (await d.berth(['run', '-d', '--pids-limit=50', 'busybox', 'sh', '-c', 'sh -c "for i in \\$(seq 200); do sleep 30 & done" 2>/dev/null; sleep 30'])).stdout.trim();
+  const bomb = (
+    await d.berth(['run', '-d', '--pids-limit=50', 'busybox', 'sh', '-c', 'sh -c "for i in \\$(seq 200); do sleep 30 & done" 2>/dev/null; sleep 30'])
+  ).stdout.trim();
   await sleep(1500);
   const current = Number(cgroupFile(bomb, 'pids/pids.current', 'pids.current'));
   assert.ok(current <= 50 && current >= 40, `pids.current = ${current}`);
@@ -152,14 +161,34 @@ test('an OOM kill is reported: exit 137, OOMKilled, an oom event', async () => {
   const r = await d.berth(['run', '--name', 'hog', '-m', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=a; while true; do x=$x$x; done']);
   assert.equal(r.code, 137, r.stderr);
   assert.equal(await inspect('hog', '{{.State.OOMKilled}} {{.State.ExitCode}}'), 'true 137');
-  const ev = await d.berth(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=hog', '--format', '{{.Action}}']);
+  const ev = await d.berth([
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'container=hog',
+    '--format',
+    '{{.Action}}',
+  ]);
   assert.match(ev.stdout, /^oom$/m);
   await d.berth(['rm', 'hog']);
 });
 
-test('secure defaults: Docker\'s capabilities, masked /proc paths, managed /etc files; --privileged lifts them', async () => {
-  const r = await d.berth(['run', '--rm', '--name', 'secure', '-h', 'box', 'busybox', 'sh', '-c',
-    'grep CapEff /proc/self/status; cat /etc/hostname; grep box /etc/hosts; wc -c < /proc/keys; grep " /proc/sys " /proc/mounts']);
+test("secure defaults: Docker's capabilities, masked /proc paths, managed /etc files; --privileged lifts them", async () => {
+  const r = await d.berth([
+    'run',
+    '--rm',
+    '--name',
+    'secure',
+    '-h',
+    'box',
+    'busybox',
+    'sh',
+    '-c',
+    'grep CapEff /proc/self/status; cat /etc/hostname; grep box /etc/hosts; wc -c < /proc/keys; grep " /proc/sys " /proc/mounts',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.equal(lines[0], 'CapEff:\t00000000a80425fb');
@@ -176,9 +205,14 @@ test('secure defaults: Docker\'s capabilities, masked /proc paths, managed /etc 
 test('/sys/fs/cgroup is read-only inside a container (its own limits still readable); --privileged makes it writable', async () => {
   const id = (await d.berth(['run', '-d', '-m', '64m', 'busybox', 'sleep', '300'])).stdout.trim();
   try {
-    const r = await d.berth(['exec', id, 'sh', '-c',
+    const r = await d.berth([
+      'exec',
+      id,
+      'sh',
+      '-c',
       'touch /sys/fs/cgroup/x; mkdir /sys/fs/cgroup/y; for c in /sys/fs/cgroup/*/; do [ -d "$c" ] && mkdir "${c}z"; done; ' +
-      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+        'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ]);
     assert.equal(r.stdout.trim(), '67108864', r.stderr);
     assert.match(r.stderr, /touch: \/sys\/fs\/cgroup\/x: Read-only file system/);
     assert.match(r.stderr, /mkdir: can't create directory '\/sys\/fs\/cgroup\/y': Read-only file system/);
@@ -218,17 +252,29 @@ test('seccomp: a filter by default (namespaces, key rings denied); unconfined, p
   // A profile in Docker's format, sent by the CLI as the file's contents.
   const dir = mkdtempSync(join(d.dir, 'seccomp-')); // goes with the daemon's dir, whatever the outcome
   const profile = join(dir, 'no-mkdir.json');
-  writeFileSync(profile, JSON.stringify({
-    defaultAction: 'SCMP_ACT_ALLOW',
-    syscalls: [
-      { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
-      // Rules that do not apply to this container: excluded by a capability it has, or including one it lacks.
-      { names: ['chmod', 'fchmod', 'fchmodat'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_CHOWN'] } },
-      { names: ['unlink', 'unlinkat'], action: 'SCMP_ACT_ERRNO', includes: { caps: ['CAP_SYS_ADMIN'] } },
-    ],
-  }));
+  writeFileSync(
+    profile,
+    JSON.stringify({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [
+        { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
+        // Rules that do not apply to this container: excluded by a capability it has, or including one it lacks.
+        { names: ['chmod', 'fchmod', 'fchmodat'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_CHOWN'] } },
+        { names: ['unlink', 'unlinkat'], action: 'SCMP_ACT_ERRNO', includes: { caps: ['CAP_SYS_ADMIN'] } },
+      ],
+    }),
+  );
   for (const cli of [d.berth.bind(d), d.docker.bind(d)]) {
-    const r = await cli(['run', '--rm', '--security-opt', `seccomp=${profile}`, 'busybox', 'sh', '-c', 'mkdir /x; touch /f && chmod 600 /f && rm /f && echo others-ok']);
+    const r = await cli([
+      'run',
+      '--rm',
+      '--security-opt',
+      `seccomp=${profile}`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /x; touch /f && chmod 600 /f && rm /f && echo others-ok',
+    ]);
     assert.match(r.stderr, /mkdir: can't create directory '\/x': Operation not permitted/);
     assert.equal(r.stdout, 'others-ok\n');
   }
@@ -297,7 +343,8 @@ test('pause and unpause freeze the container', async () => {
 
 test('containers outlive a kill -9 of berthd: same PIDs, exits seen, logs and stop still work', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 20; i++) ids.push((await d.berth(['run', '-d', 'busybox', 'sh', '-c', `trap "exit 0" TERM; while true; do echo tick${i}; sleep 0.2; done`])).stdout.trim());
+  for (let i = 0; i < 20; i++)
+    ids.push((await d.berth(['run', '-d', 'busybox', 'sh', '-c', `trap "exit 0" TERM; while true; do echo tick${i}; sleep 0.2; done`])).stdout.trim());
   const short = (await d.berth(['run', '-d', '--name', 'shortlived', 'busybox', 'sh', '-c', 'sleep 2; exit 9'])).stdout.trim();
   const pids = await Promise.all(ids.map((id) => inspect(id, '{{.State.Pid}}')));
   await d.kill9();
@@ -354,10 +401,23 @@ function runGroup(line: string, env: NodeJS.ProcessEnv, ms: number): Promise<{ c
     const child = spawn('sh', ['-c', line], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b; });
-    child.stderr.on('data', (b: Buffer) => { stderr += b; });
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, ms);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 137, stdout, stderr }); });
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b;
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, stdout, stderr });
+    });
   });
 }
 
@@ -374,8 +434,11 @@ test('run -i: the end of stdin reaches the container while it writes, through be
     const argv = cli === 'berth' ? `${BERTH} -H ${d.host}` : 'docker';
     // The input waits for the test's word (a file), so it comes only once conmon is stopped.
     const go = join(d.dir, `${name}.go`);
-    const pipeline = runGroup(`(until [ -e ${go} ]; do sleep 0.1; done; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
-      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, 60_000);
+    const pipeline = runGroup(
+      `(until [ -e ${go} ]; do sleep 0.1; done; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
+      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') },
+      60_000,
+    );
     let conmon = 0;
     for (const deadline = Date.now() + 30_000; !conmon && Date.now() < deadline; await sleep(50)) {
       const id = (await d.berth(['inspect', '-f', '{{.Id}} {{.State.Running}}', name])).stdout.trim();
@@ -395,7 +458,9 @@ test('run -i: the end of stdin reaches the container while it writes, through be
 });
 
 test('the docker CLI drives the core paths: run -d, logs -f, stop, kill, pause, wait, inspect, rename, rm', async () => {
-  const id = (await d.docker(['run', '-d', '--name', 'dk', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done'])).stdout.trim();
+  const id = (
+    await d.docker(['run', '-d', '--name', 'dk', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done'])
+  ).stdout.trim();
   assert.match(id, /^[a-f0-9]{64}$/);
   const insp = JSON.parse((await d.docker(['inspect', 'dk'])).stdout)[0];
   assert.equal(insp.State.Status, 'running');
@@ -418,7 +483,7 @@ test('the docker CLI drives the core paths: run -d, logs -f, stop, kill, pause, 
   assert.equal((await d.docker(['ps', '-aq', '--filter', 'name=dk2'])).stdout, '');
 });
 
-test('bad flag values and stopped-container errors read as docker\'s', async () => {
+test("bad flag values and stopped-container errors read as docker's", async () => {
   const mem = await d.berth(['run', '-m', '12x', 'busybox']);
   assert.equal(mem.code, 125);
   assert.match(mem.stderr, /^invalid argument "12x" for "-m, --memory" flag: invalid size: '12x'/);
@@ -434,7 +499,21 @@ test('bad flag values and stopped-container errors read as docker\'s', async () 
 
 test('health checks: starting, then healthy or unhealthy in inspect, ps and events', async () => {
   const since = Math.floor(Date.now() / 1000);
-  await d.berth(['run', '-d', '--name', 'doc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '1000']);
+  await d.berth([
+    'run',
+    '-d',
+    '--name',
+    'doc',
+    '--health-cmd',
+    'test -f /tmp/ok',
+    '--health-interval',
+    '200ms',
+    '--health-retries',
+    '2',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
   assert.equal(await inspect('doc', '{{.State.Health.Status}}'), 'starting');
   for (let i = 0; i < 30 && (await inspect('doc', '{{.State.Health.Status}}')) !== 'unhealthy'; i++) await sleep(200);
   assert.equal(await inspect('doc', '{{.State.Health.Status}}'), 'unhealthy');
@@ -442,7 +521,17 @@ test('health checks: starting, then healthy or unhealthy in inspect, ps and even
   await d.berth(['exec', 'doc', 'touch', '/tmp/ok']);
   for (let i = 0; i < 30 && (await inspect('doc', '{{.State.Health.Status}}')) !== 'healthy'; i++) await sleep(200);
   assert.equal(await inspect('doc', '{{.State.Health.Status}} {{.State.Health.FailingStreak}}'), 'healthy 0');
-  const ev = await d.berth(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=doc', '--format', '{{.Action}}']);
+  const ev = await d.berth([
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    'container=doc',
+    '--format',
+    '{{.Action}}',
+  ]);
   assert.match(ev.stdout, /health_status: unhealthy\n(.*\n)*health_status: healthy/);
   await d.berth(['rm', '-f', 'doc']);
 });
@@ -452,10 +541,34 @@ test('run flags reach the container: env, workdir, entrypoint, labels, init, rea
   const envFile = join(d.dir, 'env.list');
   writeFileSync(envFile, '# comment\nFROM_FILE=1\n');
   const r = await d.berth([
-    'run', '--rm', '-e', 'A=b', '--env-file', envFile, '-w', '/work', '--entrypoint', 'sh', '-l', 'team=core',
-    '--read-only', '--tmpfs', '/scratch:rw,size=1m', '--ulimit', 'nofile=512:1024', '--shm-size', '8m', '--group-add', '4242',
-    '--security-opt', 'no-new-privileges', '--device', '/dev/null:/dev/mynull', 'busybox', '-c',
-    'echo $A $FROM_FILE; pwd; touch /x 2>/dev/null || echo ro; touch /scratch/y && echo tmpfs-ok; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk \'{print $2}\'; id -G; grep NoNewPrivs /proc/self/status; test -c /dev/mynull && echo dev-ok',
+    'run',
+    '--rm',
+    '-e',
+    'A=b',
+    '--env-file',
+    envFile,
+    '-w',
+    '/work',
+    '--entrypoint',
+    'sh',
+    '-l',
+    'team=core',
+    '--read-only',
+    '--tmpfs',
+    '/scratch:rw,size=1m',
+    '--ulimit',
+    'nofile=512:1024',
+    '--shm-size',
+    '8m',
+    '--group-add',
+    '4242',
+    '--security-opt',
+    'no-new-privileges',
+    '--device',
+    '/dev/null:/dev/mynull',
+    'busybox',
+    '-c',
+    "echo $A $FROM_FILE; pwd; touch /x 2>/dev/null || echo ro; touch /scratch/y && echo tmpfs-ok; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'; id -G; grep NoNewPrivs /proc/self/status; test -c /dev/mynull && echo dev-ok",
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'b 1\n/work\nro\ntmpfs-ok\n512\n1024\n8192\n0 4242\nNoNewPrivs:\t1\ndev-ok\n');
@@ -469,10 +582,36 @@ test('run flags reach the container: env, workdir, entrypoint, labels, init, rea
   await d.berth(['run', '-d', '--name', 'nsowner', 'busybox', 'sleep', '1000']);
   const pid = await inspect('nsowner', '{{.State.Pid}}');
   const { readlinkSync } = await import('node:fs');
-  const shared = await d.berth(['run', '--rm', '--ipc', 'container:nsowner', '--network', 'container:nsowner', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/net']);
+  const shared = await d.berth([
+    'run',
+    '--rm',
+    '--ipc',
+    'container:nsowner',
+    '--network',
+    'container:nsowner',
+    'busybox',
+    'sh',
+    '-c',
+    'readlink /proc/self/ns/ipc; readlink /proc/self/ns/net',
+  ]);
   assert.equal(shared.stdout, `${readlinkSync(`/proc/${pid}/ns/ipc`)}\n${readlinkSync(`/proc/${pid}/ns/net`)}\n`);
   // --stop-signal and --stop-timeout are used by stop.
-  await d.berth(['run', '-d', '--name', 'sig', '-l', 'team=core', '--stop-signal', 'USR1', '--stop-timeout', '1', 'busybox', 'sh', '-c', 'trap "exit 10" USR1; while true; do sleep 0.1; done']);
+  await d.berth([
+    'run',
+    '-d',
+    '--name',
+    'sig',
+    '-l',
+    'team=core',
+    '--stop-signal',
+    'USR1',
+    '--stop-timeout',
+    '1',
+    'busybox',
+    'sh',
+    '-c',
+    'trap "exit 10" USR1; while true; do sleep 0.1; done',
+  ]);
   await sleep(300);
   await d.berth(['stop', 'sig']);
   assert.equal(await inspect('sig', '{{.State.ExitCode}} {{.Config.StopSignal}}'), '10 USR1');

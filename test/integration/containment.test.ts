@@ -36,7 +36,16 @@ async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>):
   return r.stdout;
 }
 
-type Entry = { name: string; type?: 'directory' | 'symlink' | 'character-device' | 'fifo' | 'file'; linkname?: string; body?: string; devmajor?: number; devminor?: number; mode?: number; pax?: Record<string, string> };
+type Entry = {
+  name: string;
+  type?: 'directory' | 'symlink' | 'character-device' | 'fifo' | 'file';
+  linkname?: string;
+  body?: string;
+  devmajor?: number;
+  devminor?: number;
+  mode?: number;
+  pax?: Record<string, string>;
+};
 
 async function tarOf(entries: Entry[], end = true): Promise<Buffer> {
   const { pack } = await import('tar-stream');
@@ -45,7 +54,8 @@ async function tarOf(entries: Entry[], end = true): Promise<Buffer> {
     const type = e.type ?? 'file';
     const mode = e.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644);
     const h = { name: e.name, type, linkname: e.linkname, mode, devmajor: e.devmajor, devminor: e.devminor, pax: e.pax, mtime: new Date(1_700_000_000_000) };
-    if (type === 'file') p.entry(h, e.body ?? ''); else p.entry(h);
+    if (type === 'file') p.entry(h, e.body ?? '');
+    else p.entry(h);
   }
   p.finalize();
   const chunks: Buffer[] = [];
@@ -68,7 +78,9 @@ function victim(): { dir: string; check: () => void } {
         assert.equal(readFileSync(join(dir, 'x'), 'utf8'), 'host file\n');
         const attrs = spawnSync('getfattr', ['-d', '-m', '-', join(dir, 'x')], { encoding: 'utf8' }).stdout;
         assert.doesNotMatch(attrs, /pwn/, 'no xattr set on the host file');
-      } finally { rmSync(dir, { recursive: true, force: true }); }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -117,21 +129,33 @@ test('a layer that re-points a directory it wrote reaches nothing outside: load 
     await ok(run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout2.dir}:v1`, `docker://${reg.host}/evil:v1`]));
     await ok(d.berth(['pull', `${reg.host}/evil:v1`]));
     v2.check();
-  } finally { await reg.stop(); }
+  } finally {
+    await reg.stop();
+  }
 });
 
 /** Stream a PUT archive body in two parts, running `between` in the middle. */
 function putInTwo(path: string, first: Buffer, second: Buffer, between: () => Promise<void>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.socket, method: 'PUT', path: `/v1.47/containers/${path}`, headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      {
+        socketPath: d.socket,
+        method: 'PUT',
+        path: `/v1.47/containers/${path}`,
+        headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.write(first);
     // Let berthd take the first entries in before the container moves.
-    setTimeout(() => { between().then(() => req.end(second), reject); }, 500);
+    setTimeout(() => {
+      between().then(() => req.end(second), reject);
+    }, 500);
   });
 }
 
@@ -148,7 +172,10 @@ test('cp into a container that swaps the directory for a symlink between entries
   const v = victim();
   await ok(d.berth(['run', '-d', '--name', 'race-in', 'busybox', 'sh', '-c', 'mkdir /race; sleep 300']));
   for (let i = 0; i < 50 && (await d.berth(['exec', 'race-in', 'test', '-d', '/race'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
-  const all = await tarOf([{ name: 'race/a', body: 'first\n' }, { name: 'race/X', body: 'second\n' }]);
+  const all = await tarOf([
+    { name: 'race/a', body: 'first\n' },
+    { name: 'race/X', body: 'second\n' },
+  ]);
   const first = await tarOf([{ name: 'race/a', body: 'first\n' }], false);
   const r = await putInTwo('race-in/archive?path=/', first, all.subarray(first.length), async () => {
     await ok(d.berth(['exec', 'race-in', 'sh', '-c', `mv /race /race.old && ln -s ${v.dir} /race`]));
@@ -168,7 +195,18 @@ test('cp out of a container that swaps the directory for a symlink mid-stream re
   victims.push(secret);
   writeFileSync(join(secret, 'zsecret'), 'HOST SECRET\n');
   try {
-    await ok(d.berth(['run', '-d', '--name', 'race-out', 'busybox', 'sh', '-c', 'mkdir /data; head -c 16777216 /dev/zero > /data/big; echo ctr > /data/zsecret; touch /ready; sleep 300']));
+    await ok(
+      d.berth([
+        'run',
+        '-d',
+        '--name',
+        'race-out',
+        'busybox',
+        'sh',
+        '-c',
+        'mkdir /data; head -c 16777216 /dev/zero > /data/big; echo ctr > /data/zsecret; touch /ready; sleep 300',
+      ]),
+    );
     for (let i = 0; i < 100 && (await d.berth(['exec', 'race-out', 'test', '-f', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
     const tar = await new Promise<Buffer>((resolve, reject) => {
       const req = request({ socketPath: d.socket, method: 'GET', path: '/v1.47/containers/race-out/archive?path=/data' }, (res) => {
@@ -181,8 +219,10 @@ test('cp out of a container that swaps the directory for a symlink mid-stream re
           swapped = true;
           // berthd is inside data/big now, with "zsecret" still to come: swap /data under it.
           res.pause();
-          d.berth(['exec', 'race-out', 'sh', '-c', `mv /data /data.old && ln -s ${secret} /data`])
-            .then((x) => { assert.equal(x.code, 0, x.stderr); res.resume(); }, reject);
+          d.berth(['exec', 'race-out', 'sh', '-c', `mv /data /data.old && ln -s ${secret} /data`]).then((x) => {
+            assert.equal(x.code, 0, x.stderr);
+            res.resume();
+          }, reject);
         });
         res.on('end', () => resolve(Buffer.concat(chunks)));
         res.on('error', reject);
@@ -193,11 +233,19 @@ test('cp out of a container that swaps the directory for a symlink mid-stream re
     const { extract } = await import('tar-stream');
     const files = new Map<string, string>();
     const ex = extract();
-    const done = new Promise<void>((res, rej) => { ex.on('finish', res); ex.on('error', rej); });
+    const done = new Promise<void>((res, rej) => {
+      ex.on('finish', res);
+      ex.on('error', rej);
+    });
     ex.on('entry', (h, stream, next) => {
       const parts: Buffer[] = [];
-      stream.on('data', (c: unknown) => { parts.push(c as Buffer); });
-      stream.on('end', () => { files.set(h.name, Buffer.concat(parts).toString()); next(); });
+      stream.on('data', (c: unknown) => {
+        parts.push(c as Buffer);
+      });
+      stream.on('end', () => {
+        files.set(h.name, Buffer.concat(parts).toString());
+        next();
+      });
     });
     ex.end(tar);
     await done;
@@ -218,8 +266,18 @@ test('commit --pause=false of a container that swaps a directory for a symlink m
   // longer than the container's, since the archive takes as many bytes as the walk saw.
   writeFileSync(join(secret, 'zsecret'), 'HOST SECRET\n'.repeat(20));
   // /data/big is slow to compress, so the commit is still reading it when the container swaps /data.
-  await ok(d.berth(['run', '-d', '--name', 'race-commit', 'busybox', 'sh', '-c',
-    `mkdir /data; head -c 134217728 /dev/urandom > /data/big; head -c 50 /dev/zero > /data/zsecret; touch /ready; until [ -e /go ]; do :; done; mv /data /data.old; ln -s ${secret} /data; sleep 300`]));
+  await ok(
+    d.berth([
+      'run',
+      '-d',
+      '--name',
+      'race-commit',
+      'busybox',
+      'sh',
+      '-c',
+      `mkdir /data; head -c 134217728 /dev/urandom > /data/big; head -c 50 /dev/zero > /data/zsecret; touch /ready; until [ -e /go ]; do :; done; mv /data /data.old; ln -s ${secret} /data; sleep 300`,
+    ]),
+  );
   for (let i = 0; i < 100 && (await d.berth(['exec', 'race-commit', 'test', '-f', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
   const commit = http(d.socket, 'POST', '/v1.47/commit?container=race-commit&pause=false&repo=racecommit&tag=1');
   await ok(d.berth(['exec', 'race-commit', 'touch', '/go']));
@@ -233,8 +291,12 @@ test('commit --pause=false of a container that swaps a directory for a symlink m
     for (const blob of listing.split('\n').filter((n) => /^blobs\/sha256\/[0-9a-f]{64}$/.test(n))) {
       const raw = spawnSync('tar', ['-xOf', out, blob], { maxBuffer: 1 << 28 }).stdout;
       let body = raw;
-      try { body = gunzipSync(raw); } catch { /* not gzip: a config or a manifest */ }
-      assert.ok(!body.includes('HOST SECRET'), 'the commit carried the host\'s file');
+      try {
+        body = gunzipSync(raw);
+      } catch {
+        /* not gzip: a config or a manifest */
+      }
+      assert.ok(!body.includes('HOST SECRET'), "the commit carried the host's file");
     }
   } else {
     assert.equal(r.status, 500, r.body);

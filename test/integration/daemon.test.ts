@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import { Daemon, startDaemon, http, run, BERTHD, BERTH, tempDir, cleanupDir } from '../helpers.js';
 
 let d: Daemon;
-before(async () => { d = await startDaemon(); });
-after(async () => { await d.cleanup(); });
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d.cleanup();
+});
 
 test('socket is created mode 0660', () => {
   assert.equal(statSync(d.socket).mode & 0o777, 0o660);
@@ -56,7 +60,9 @@ test('/info reports the storage driver and data root', async () => {
 
 test('a second daemon on the same data root refuses to start', async () => {
   const other = join(d.dir, 'other.sock');
-  const r = await run(process.execPath, [BERTHD, '-H', `unix://${other}`, '--data-root', d.dataRoot, '--exec-root', join(d.dir, 'exec2')], { timeoutMs: 20_000 });
+  const r = await run(process.execPath, [BERTHD, '-H', `unix://${other}`, '--data-root', d.dataRoot, '--exec-root', join(d.dir, 'exec2')], {
+    timeoutMs: 20_000,
+  });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /another berthd is already running with data root/);
   assert.ok(!existsSync(other));
@@ -69,7 +75,9 @@ test('a second daemon on the same socket refuses to start', async () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /already listening on/);
     assert.equal((await http(d.socket, 'GET', '/_ping')).status, 200);
-  } finally { cleanupDir(dir); }
+  } finally {
+    cleanupDir(dir);
+  }
 });
 
 test('two daemons with their own roots run side by side', async () => {
@@ -77,7 +85,9 @@ test('two daemons with their own roots run side by side', async () => {
   try {
     assert.equal((await other.berth(['version', '--format', '{{.Server.APIVersion}}'])).stdout.trim(), '1.47');
     assert.equal((await d.berth(['version', '--format', '{{.Server.APIVersion}}'])).stdout.trim(), '1.47');
-  } finally { await other.cleanup(); }
+  } finally {
+    await other.cleanup();
+  }
 });
 
 test('SIGTERM shuts down cleanly and removes the socket and pidfile', async () => {
@@ -92,7 +102,9 @@ test('SIGTERM shuts down cleanly and removes the socket and pidfile', async () =
     assert.ok(!existsSync(pidfile));
     // and it starts again on the same root
     await x.start();
-  } finally { await x.cleanup(); }
+  } finally {
+    await x.cleanup();
+  }
 });
 
 test('daemon.json keys apply, and a key given both ways is an error', async () => {
@@ -110,7 +122,9 @@ test('daemon.json keys apply, and a key given both ways is an error', async () =
     const r = await run(process.execPath, [BERTHD, ...x.args(), '--storage-driver', 'overlay2'], { timeoutMs: 20_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /specified both as a flag and in the configuration file: storage-driver/);
-  } finally { cleanupDir(dir); }
+  } finally {
+    cleanupDir(dir);
+  }
 });
 
 test('unknown daemon flags and bad values are clear errors', async () => {

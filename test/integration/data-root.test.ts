@@ -35,7 +35,10 @@ after(async () => {
   cleanupDir(dir);
 });
 
-interface Leak { path: string; mode: string }
+interface Leak {
+  path: string;
+  mode: string;
+}
 
 /**
  * Entries under `root` that a user who is neither owner nor in the group could
@@ -83,7 +86,9 @@ function assertClosed(root: string): void {
   assert.deepEqual(notPrivate(root, 'content'), []);
   assert.deepEqual(notPrivate(root, 'images'), []);
   // dockerd's modes for its top level.
-  const modes = Object.fromEntries(['.', 'containers', 'snapshots', 'content', 'images', 'volumes'].map((n) => [n, (lstatSync(join(root, n)).mode & 0o7777).toString(8)]));
+  const modes = Object.fromEntries(
+    ['.', 'containers', 'snapshots', 'content', 'images', 'volumes'].map((n) => [n, (lstatSync(join(root, n)).mode & 0o7777).toString(8)]),
+  );
   assert.deepEqual(modes, { '.': '710', containers: '710', snapshots: '710', content: '700', images: '700', volumes: '701' });
   const blobs = readdirSync(join(root, 'content', 'blobs', 'sha256'));
   assert.ok(blobs.length > 0);
@@ -107,9 +112,20 @@ test('after import, push, pull and run nothing in the data root is readable by o
   assert.equal((await d.berth(['volume', 'create', 'permvol'])).code, 0);
   const seed = await d.berth(['run', '--rm', '-v', 'permvol:/data', name, 'sh', '-c', 'echo in-volume > /data/f']);
   assert.equal(seed.code, 0, seed.stderr);
-  const u = await d.berth(['run', '--name', 'as1000', '--user', '1000', '-v', 'permvol:/data', name, 'sh', '-c',
+  const u = await d.berth([
+    'run',
+    '--name',
+    'as1000',
+    '--user',
+    '1000',
+    '-v',
+    'permvol:/data',
+    name,
+    'sh',
+    '-c',
     'id -u; head -1 /etc/passwd; grep -q localhost /etc/hosts && echo hosts; cat /etc/hostname >/dev/null && echo hostname; ' +
-    'grep -c nameserver /etc/resolv.conf >/dev/null && echo resolv; cat /data/f; echo mine > /tmp/x && cat /tmp/x; /bin/busybox true && echo exec']);
+      'grep -c nameserver /etc/resolv.conf >/dev/null && echo resolv; cat /data/f; echo mine > /tmp/x && cat /tmp/x; /bin/busybox true && echo exec',
+  ]);
   assert.equal(u.code, 0, u.stderr);
   assert.equal(u.stdout, '1000\nroot:x:0:0:root:/root:/bin/sh\nhosts\nhostname\nresolv\nin-volume\nmine\nexec\n');
   const id = (await d.berth(['run', '-d', '--user', '1000', name, 'sleep', '300'])).stdout.trim();

@@ -53,7 +53,10 @@ test('push to the reference registry, rmi, pull back: same image ID and the dige
   const lid = layer.slice(7, 19);
   const digest = reg.digestOf('library/busybox', 'latest');
   assert.match(digest, /^sha256:[a-f0-9]{64}$/);
-  assert.equal(push.stdout, `Using default tag: latest\nThe push refers to repository [${name}]\n${lid}: Preparing\n${lid}: Pushed\nlatest: digest: ${digest} size: ${/size: (\d+)/.exec(push.stdout)?.[1]}\n`);
+  assert.equal(
+    push.stdout,
+    `Using default tag: latest\nThe push refers to repository [${name}]\n${lid}: Preparing\n${lid}: Pushed\nlatest: digest: ${digest} size: ${/size: (\d+)/.exec(push.stdout)?.[1]}\n`,
+  );
   assert.deepEqual(await repoDigests(d, name), [`${name}@${digest}`]);
 
   // Again: the registry has every blob.
@@ -67,10 +70,21 @@ test('push to the reference registry, rmi, pull back: same image ID and the dige
   assert.equal(pull.code, 0, pull.stderr);
   const blobShort = /^([a-f0-9]{12}): Pulling fs layer$/m.exec(pull.stdout)?.[1];
   assert.ok(blobShort, pull.stdout);
-  assert.equal(pull.stdout, [
-    'Using default tag: latest', 'latest: Pulling from library/busybox', `${blobShort}: Pulling fs layer`, `${blobShort}: Verifying Checksum`,
-    `${blobShort}: Download complete`, `${blobShort}: Pull complete`, `Digest: ${digest}`, `Status: Downloaded newer image for ${name}:latest`, `${name}:latest`, '',
-  ].join('\n'));
+  assert.equal(
+    pull.stdout,
+    [
+      'Using default tag: latest',
+      'latest: Pulling from library/busybox',
+      `${blobShort}: Pulling fs layer`,
+      `${blobShort}: Verifying Checksum`,
+      `${blobShort}: Download complete`,
+      `${blobShort}: Pull complete`,
+      `Digest: ${digest}`,
+      `Status: Downloaded newer image for ${name}:latest`,
+      `${name}:latest`,
+      '',
+    ].join('\n'),
+  );
   assert.equal(await imageId(d, name), busyboxId);
   assert.deepEqual(await repoDigests(d, name), [`${name}@${digest}`]);
   const up = await d.berth(['pull', '-q', name]);
@@ -96,7 +110,10 @@ test('run pulls a missing image first (progress on stderr), --pull never refuses
   const r = await d.berth(['run', '--rm', '--network', 'none', name, 'echo', 'fresh']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'fresh\n');
-  assert.match(r.stderr, new RegExp(`^Unable to find image '${name}' locally\nlatest: Pulling from library/busybox\n[\\s\\S]*Status: Downloaded newer image for ${name}\n$`));
+  assert.match(
+    r.stderr,
+    new RegExp(`^Unable to find image '${name}' locally\nlatest: Pulling from library/busybox\n[\\s\\S]*Status: Downloaded newer image for ${name}\n$`),
+  );
   assert.equal((await d.berth(['rmi', name])).code, 0);
   const viaDocker = await d.docker(['run', '--rm', '--network', 'none', name, 'echo', 'docker pulled']);
   assert.equal(viaDocker.code, 0, viaDocker.stderr);
@@ -116,7 +133,13 @@ test('a build FROM an image that is not here pulls it, through berth and DOCKER_
   const ctxDir = join(work, 'from-pull');
   mkdirSync(ctxDir, { recursive: true });
   writeFileSync(join(ctxDir, 'Dockerfile'), `FROM ${name}\nRUN echo built > /built\n`);
-  for (const [who, cli] of [['berth', (a: string[]) => d.berth(a)], ['docker', (a: string[]) => run('docker', a, { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(work, 'docker-config') } })]] as const) {
+  for (const [who, cli] of [
+    ['berth', (a: string[]) => d.berth(a)],
+    [
+      'docker',
+      (a: string[]) => run('docker', a, { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(work, 'docker-config') } }),
+    ],
+  ] as const) {
     assert.equal((await d.berth(['rmi', name])).code, 0);
     const r = await cli(['build', '-t', `frompull-${who}`, ctxDir]);
     assert.equal(r.code, 0, `${who}: ${r.stdout}${r.stderr}`);
@@ -187,7 +210,9 @@ test('the real docker CLI pulls and pushes through berthd and renders the progre
   assert.equal((await d.docker(['import', '-', fresh], { input: await makeTar({ 'fresh.txt': 'fresh\n' }) })).code, 0);
   assert.equal((await d.docker(['push', fresh])).code, 0);
   assert.equal((await d.docker(['rmi', fresh])).code, 0);
-  const tty = await run('script', ['-qec', `docker pull ${fresh}`, '/dev/null'], { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config'), COLUMNS: '120' } });
+  const tty = await run('script', ['-qec', `docker pull ${fresh}`, '/dev/null'], {
+    env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config'), COLUMNS: '120' },
+  });
   assert.equal(tty.code, 0, tty.stdout);
   // Each layer line is redrawn in place: cursor up, clear line, new status.
   assert.match(tty.stdout, /\x1b\[1A\x1b\[2K\r[a-f0-9]{12}: (Already exists|Pull complete)/);
@@ -211,7 +236,12 @@ test('TLS: a registry with a self-signed certificate, and certs.d CA verificatio
   // A verified endpoint trusts a CA from <certs.d>/<host:port>/ca.crt, and refuses without it.
   const certsDir = join(work, 'certs.d');
   const hosts = new RegistryHosts({ certsDir });
-  const withoutCa = { url: new URL(`https://localhost:${treg.port}/`), tls: { ...(await hosts.tlsFor(`localhost:${treg.port}`)), insecure: false }, mirror: false, registry: `localhost:${treg.port}` };
+  const withoutCa = {
+    url: new URL(`https://localhost:${treg.port}/`),
+    tls: { ...(await hosts.tlsFor(`localhost:${treg.port}`)), insecure: false },
+    mirror: false,
+    registry: `localhost:${treg.port}`,
+  };
   await assert.rejects(new RepositoryClient(withoutCa, 'tls/bb', undefined).getManifest('latest'), /certificate signed by unknown authority/);
   mkdirSync(join(certsDir, `localhost:${treg.port}`), { recursive: true });
   copyFileSync(cert.cert, join(certsDir, `localhost:${treg.port}`, 'ca.crt'));
@@ -221,7 +251,7 @@ test('TLS: a registry with a self-signed certificate, and certs.d CA verificatio
   assert.equal(m.digest, treg.digestOf('tls/bb', 'latest'));
 });
 
-test('htpasswd: login and logout write docker\'s config.json; pushes need the login; docker login works against berthd', async () => {
+test("htpasswd: login and logout write docker's config.json; pushes need the login; docker login works against berthd", async () => {
   const hreg = new Registry(join(work, 'htpasswd'), { htpasswd: { user: 'alice', password: 's3cret' } });
   await hreg.start();
   started.push(hreg);
@@ -272,7 +302,9 @@ test('token auth: 401 with a Bearer challenge, a token fetched with scope and Ba
   const tokens = new TokenService(cert.cert, cert.key, { bob: 'hunter2' }, []);
   await tokens.start();
   started.push(tokens);
-  const treg = new Registry(join(work, 'token'), { token: { realm: tokens.realm, service: 'berth-test-registry', issuer: 'berth-test-issuer', rootcertbundle: cert.cert } });
+  const treg = new Registry(join(work, 'token'), {
+    token: { realm: tokens.realm, service: 'berth-test-registry', issuer: 'berth-test-issuer', rootcertbundle: cert.cert },
+  });
   await treg.start();
   started.push(treg);
   const name = `${treg.host}/secure/bb`;
@@ -331,14 +363,23 @@ test('a multi-arch index: the host platform by default, --platform picks another
   for (const t of ['amd64', 'arm64']) assert.equal((await d.berth(['push', `${reg.host}/multi/bb:${t}`])).code, 0);
   // Write the index by hand, as `docker manifest create/push` would.
   const entries = [];
-  for (const [t, arch] of [['amd64', 'amd64'], ['arm64', 'arm64']] as const) {
+  for (const [t, arch] of [
+    ['amd64', 'amd64'],
+    ['arm64', 'arm64'],
+  ] as const) {
     const digest = reg.digestOf('multi/bb', t);
-    const body = (await fetch(`${reg.url}/v2/multi/bb/manifests/${digest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' } }));
+    const body = await fetch(`${reg.url}/v2/multi/bb/manifests/${digest}`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' },
+    });
     const bytes = Buffer.from(await body.arrayBuffer());
     entries.push({ mediaType: body.headers.get('content-type'), digest, size: bytes.length, platform: { architecture: arch, os: 'linux' } });
   }
   const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries });
-  const put = await fetch(`${reg.url}/v2/multi/bb/manifests/latest`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: index });
+  const put = await fetch(`${reg.url}/v2/multi/bb/manifests/latest`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' },
+    body: index,
+  });
   assert.equal(put.status, 201, await put.text());
   const indexDigest = reg.digestOf('multi/bb', 'latest');
 
@@ -366,7 +407,13 @@ test('an interrupted download resumes from the bytes it has; two pulls of one la
   await proxy.start();
   started.push(proxy);
   const name = `${proxy.host}/library/busybox`;
-  const manifest = JSON.parse(await (await fetch(`${reg.url}/v2/library/busybox/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' } })).text());
+  const manifest = JSON.parse(
+    await (
+      await fetch(`${reg.url}/v2/library/busybox/manifests/latest`, {
+        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' },
+      })
+    ).text(),
+  );
   const layer = manifest.layers[0].digest as string;
   const removeAll = async () => {
     const ids = (await d.berth(['images', '-q', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
@@ -401,7 +448,13 @@ test('a blob whose bytes do not match its digest is refused and nothing is store
   await d.berth(['tag', 'busybox', name]);
   assert.equal((await d.berth(['push', name])).code, 0);
   // A private copy of the layer in the registry's storage, with one byte changed (same size).
-  const manifest = JSON.parse(await (await fetch(`${reg.url}/v2/corrupt/bb/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' } })).text());
+  const manifest = JSON.parse(
+    await (
+      await fetch(`${reg.url}/v2/corrupt/bb/manifests/latest`, {
+        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' },
+      })
+    ).text(),
+  );
   const layer = manifest.layers[0].digest as string;
   const d2dir = tempDir('berth-corrupt-');
   const d2 = new Daemon(d2dir);
@@ -426,10 +479,16 @@ test('a blob whose bytes do not match its digest is refused and nothing is store
   }
 });
 
-test('search asks the registry\'s v1 search endpoint and prints docker\'s table', async () => {
+test("search asks the registry's v1 search endpoint and prints docker's table", async () => {
   const results = [
     { name: 'library/busybox', description: 'Busybox base image.', star_count: 3000, is_official: true, is_automated: false },
-    { name: 'someone/busybox-with-a-very-long-name', description: 'A description that is much longer than forty-five characters, for truncation', star_count: 2, is_official: false, is_automated: false },
+    {
+      name: 'someone/busybox-with-a-very-long-name',
+      description: 'A description that is much longer than forty-five characters, for truncation',
+      star_count: 2,
+      is_official: false,
+      is_automated: false,
+    },
   ];
   let seen = '';
   const srv: Server = createServer((req, res) => {
@@ -454,7 +513,13 @@ test('search asks the registry\'s v1 search endpoint and prints docker\'s table'
   assert.equal(theirs.code, 0, theirs.stderr);
   assert.equal(ours.stdout, theirs.stdout);
   assert.match(ours.stdout, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL\n/);
-  for (const args of [['--limit', '1'], ['--filter', 'is-official=true'], ['--filter', 'stars=10'], ['--no-trunc'], ['--format', '{{.Name}}: {{.StarCount}}']]) {
+  for (const args of [
+    ['--limit', '1'],
+    ['--filter', 'is-official=true'],
+    ['--filter', 'stars=10'],
+    ['--no-trunc'],
+    ['--format', '{{.Name}}: {{.StarCount}}'],
+  ]) {
     const o = await d.berth(['search', ...args, `${host}/busybox`]);
     const t = await d.docker(['search', ...args, `${host}/busybox`]);
     assert.equal(o.stdout, t.stdout, `search ${args.join(' ')}`);
@@ -487,4 +552,3 @@ test('an image a real dockerd pushed to the reference registry pulls into Berth 
     await dk.cleanup();
   }
 });
-

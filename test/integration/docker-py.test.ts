@@ -12,7 +12,9 @@ before(async () => {
   d = await startDaemon();
   await importBusybox(d);
 });
-after(async () => { await d.cleanup(); });
+after(async () => {
+  await d.cleanup();
+});
 
 test('a docker-py script runs, execs into, attaches to and removes containers', async () => {
   assert.ok(existsSync(PYTHON), 'python3 (with python3-docker) is installed by scripts/setup.sh --test');

@@ -58,7 +58,10 @@ test('cp round-trips a directory tree with modes and symlinks (berth and docker)
     const name = `rt-${cli}`;
     await ok(c(['run', '-d', '--name', name, 'busybox', 'sleep', '300']));
     await ok(c(['cp', src, `${name}:/tmp/`]));
-    assert.equal(await ok(c(['exec', name, 'sh', '-c', 'stat -c "%a %U" /tmp/tree/a.txt /tmp/tree/sub/run.sh; readlink /tmp/tree/rel-link; readlink /tmp/tree/abs-link'])), '640 root\n755 root\na.txt\n/etc/passwd\n');
+    assert.equal(
+      await ok(c(['exec', name, 'sh', '-c', 'stat -c "%a %U" /tmp/tree/a.txt /tmp/tree/sub/run.sh; readlink /tmp/tree/rel-link; readlink /tmp/tree/abs-link'])),
+      '640 root\n755 root\na.txt\n/etc/passwd\n',
+    );
     const back = join(scratch, `back-${cli}`);
     await ok(c(['cp', `${name}:/tmp/tree`, back]));
     assert.equal(await tree(back), await tree(src));
@@ -84,7 +87,7 @@ test('cp round-trips a directory tree with modes and symlinks (berth and docker)
   }
 });
 
-test('cp keeps the tar\'s owners with or without -a (a container without a User), as dockerd does', async () => {
+test("cp keeps the tar's owners with or without -a (a container without a User), as dockerd does", async () => {
   await ok(d.berth(['run', '-d', '--name', 'own', 'busybox', 'sleep', '300']));
   const f = join(scratch, 'owned.txt');
   writeFileSync(f, 'x');
@@ -119,7 +122,10 @@ test('cp with tar streams: from stdin and to stdout', async () => {
   assert.match(notDir.stderr, /must be a directory/);
   for (const cli of ['berth', 'docker'] as const) {
     const out = join(scratch, `stdout-${cli}.tar`);
-    const r = await run('sh', ['-c', `${cli === 'berth' ? `${process.execPath} ${join(process.cwd(), 'bin', 'berth')} -H ${d.host}` : `DOCKER_HOST=${d.host} docker`} cp streams:/tmp/piped - > ${out}`]);
+    const r = await run('sh', [
+      '-c',
+      `${cli === 'berth' ? `${process.execPath} ${join(process.cwd(), 'bin', 'berth')} -H ${d.host}` : `DOCKER_HOST=${d.host} docker`} cp streams:/tmp/piped - > ${out}`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const list = (await ok(run('tar', ['-tf', out]))).trim().split('\n').sort();
     assert.deepEqual(list, ['piped/', 'piped/l', 'piped/one.txt']);
@@ -129,7 +135,18 @@ test('cp with tar streams: from stdin and to stdout', async () => {
 
 test('cp paths cannot reach outside the container (.., absolute and relative symlinks)', async () => {
   const tag = `berth-escape-${randomBytes(4).toString('hex')}`;
-  await ok(d.berth(['run', '-d', '--name', 'jail', 'busybox', 'sh', '-c', 'ln -s /etc /tmp/toetc; ln -s ../../../../../../etc /tmp/reletc; mkdir -p /tmp/d; ln -s / /tmp/d/root; sleep 300']));
+  await ok(
+    d.berth([
+      'run',
+      '-d',
+      '--name',
+      'jail',
+      'busybox',
+      'sh',
+      '-c',
+      'ln -s /etc /tmp/toetc; ln -s ../../../../../../etc /tmp/reletc; mkdir -p /tmp/d; ln -s / /tmp/d/root; sleep 300',
+    ]),
+  );
   // Wait for the links.
   for (let i = 0; i < 100 && (await d.berth(['exec', 'jail', 'test', '-L', '/tmp/d/root'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   const f = join(scratch, tag);
@@ -186,7 +203,12 @@ test('a client that stops reading an export, a cp or a save midway leaves berthd
   // A big file, so the reader leaves in the middle of it: the file must not stay open (the rootfs could not be unmounted).
   await ok(d.berth(['run', '--name', 'quitter', 'busybox', 'dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=30']));
   const env = { ...process.env, DOCKER_HOST: d.host };
-  for (const cmd of ['docker export quitter | head -c 1000', 'docker cp quitter:/big - | head -c 100000', 'docker save busybox | head -c 1000', 'docker export quitter | tar t | head -2']) {
+  for (const cmd of [
+    'docker export quitter | head -c 1000',
+    'docker cp quitter:/big - | head -c 100000',
+    'docker save busybox | head -c 1000',
+    'docker export quitter | tar t | head -2',
+  ]) {
     await run('sh', ['-c', `${cmd} >/dev/null`], { env });
     assert.equal((await http(d.socket, 'GET', '/_ping')).status, 200, `berthd still answers after: ${cmd}`);
   }
@@ -197,11 +219,26 @@ test('a client that stops reading an export, a cp or a save midway leaves berthd
 });
 
 test('export then import gives the same tree (the migration example)', async () => {
-  await ok(d.berth(['run', '--name', 'migrate', '-v', 'expvol:/data', 'busybox', 'sh', '-c', 'mkdir -p /tmp && touch /tmp/test && echo v > /data/in-volume && chmod 4755 /tmp/test && ln -s /tmp/test /tmp/tl']));
+  await ok(
+    d.berth([
+      'run',
+      '--name',
+      'migrate',
+      '-v',
+      'expvol:/data',
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir -p /tmp && touch /tmp/test && echo v > /data/in-volume && chmod 4755 /tmp/test && ln -s /tmp/test /tmp/tl',
+    ]),
+  );
   const t1 = join(scratch, 'busybox-export.tar');
   await ok(d.docker(['export', 'migrate', '-o', t1]));
   const list = (await ok(run('tar', ['-tvf', t1]))).split('\n');
-  assert.ok(list.some((l) => / tmp\/test$/.test(l) && l.startsWith('-rwsr-xr-x')), 'tmp/test with its mode');
+  assert.ok(
+    list.some((l) => / tmp\/test$/.test(l) && l.startsWith('-rwsr-xr-x')),
+    'tmp/test with its mode',
+  );
   assert.ok(list.some((l) => / tmp\/tl -> \/tmp\/test$/.test(l)));
   assert.ok(!list.some((l) => / data\/in-volume$/.test(l)), 'volumes are not exported');
   await ok(d.berth(['import', t1, 'migrated:v1']));

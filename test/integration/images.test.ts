@@ -10,7 +10,9 @@ before(async () => {
   d = await startDaemon();
   id = await importBusybox(d);
 });
-after(async () => { await d.cleanup(); });
+after(async () => {
+  await d.cleanup();
+});
 
 const short = (x: string) => x.replace('sha256:', '').slice(0, 12);
 
@@ -38,7 +40,19 @@ test('the real docker CLI lists the same images', async () => {
 });
 
 test('import with --change and --message sets config and history', async () => {
-  const r = await d.berth(['import', '-c', 'ENV FOO=bar', '-c', 'WORKDIR /srv', '-c', 'LABEL team=core', '-m', 'hello import', busyboxTar(), 'local/changed:v1']);
+  const r = await d.berth([
+    'import',
+    '-c',
+    'ENV FOO=bar',
+    '-c',
+    'WORKDIR /srv',
+    '-c',
+    'LABEL team=core',
+    '-m',
+    'hello import',
+    busyboxTar(),
+    'local/changed:v1',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const [img] = JSON.parse((await d.berth(['image', 'inspect', 'local/changed:v1'])).stdout);
   assert.deepEqual(img.Config.Env, ['FOO=bar']);
@@ -65,7 +79,8 @@ test('import from stdin with "-"', async () => {
 
 test('inspect has Docker’s shape; --format templates work', async () => {
   const [img] = JSON.parse((await d.berth(['image', 'inspect', 'busybox'])).stdout);
-  for (const k of ['Id', 'RepoTags', 'RepoDigests', 'Created', 'Config', 'Architecture', 'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata']) assert.ok(k in img, k);
+  for (const k of ['Id', 'RepoTags', 'RepoDigests', 'Created', 'Config', 'Architecture', 'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata'])
+    assert.ok(k in img, k);
   assert.equal(img.Id, id);
   assert.deepEqual(img.Config.Cmd, ['sh']);
   assert.equal((await d.berth(['inspect', '--format', '{{.Id}}', 'busybox'])).stdout, id + '\n');
@@ -85,7 +100,10 @@ test('tag, list by reference, untag and delete as Docker does', async () => {
   // By ID with tags in several repositories: refused without -f.
   const conflict = await d.berth(['rmi', short(id)]);
   assert.equal(conflict.code, 1);
-  assert.match(conflict.stderr, new RegExp(`Error response from daemon: conflict: unable to delete ${short(id)} \\(must be forced\\) - image is referenced in multiple repositories`));
+  assert.match(
+    conflict.stderr,
+    new RegExp(`Error response from daemon: conflict: unable to delete ${short(id)} \\(must be forced\\) - image is referenced in multiple repositories`),
+  );
   // By tag with other tags left: only untags.
   const untag = await d.berth(['rmi', 'second']);
   assert.equal(untag.stdout, 'Untagged: second:latest\n');
@@ -181,7 +199,16 @@ test('system df and docker system df agree', async () => {
   const ours = await d.berth(['system', 'df']);
   const theirs = await d.docker(['system', 'df']);
   assert.equal(theirs.code, 0, theirs.stderr);
-  const first = (s: string) => s.split('\n').slice(0, 2).map((l) => l.split(/\s{2,}/).slice(0, 4).join('|'));
+  const first = (s: string) =>
+    s
+      .split('\n')
+      .slice(0, 2)
+      .map((l) =>
+        l
+          .split(/\s{2,}/)
+          .slice(0, 4)
+          .join('|'),
+      );
   assert.deepEqual(first(theirs.stdout), first(ours.stdout));
   assert.match(ours.stdout, /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+0\s+/);
 });
@@ -204,16 +231,21 @@ function escapingTar(): Buffer {
   const block = (name: string, size: number, type = '0') => {
     const h = Buffer.alloc(512);
     h.write(name, 0);
-    h.write('0000644\0', 100); h.write('0000000\0', 108); h.write('0000000\0', 116);
+    h.write('0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
     h.write(size.toString(8).padStart(11, '0') + '\0', 124);
     h.write('00000000000\0', 136);
     h.write('        ', 148);
     h.write(type, 156);
-    h.write('ustar\0', 257); h.write('00', 263);
-    let sum = 0; for (const b of h) sum += b;
+    h.write('ustar\0', 257);
+    h.write('00', 263);
+    let sum = 0;
+    for (const b of h) sum += b;
     h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
     return h;
   };
-  const data = Buffer.alloc(512); data.write('pwned\n');
+  const data = Buffer.alloc(512);
+  data.write('pwned\n');
   return Buffer.concat([block('ok.txt', 6), data, block('../../../../tmp/berth-escape-test', 6), data, Buffer.alloc(1024)]);
 }

@@ -13,8 +13,12 @@ import { join } from 'node:path';
 import { type Daemon, startDaemon, makeTar } from '../helpers.js';
 
 let d: Daemon;
-before(async () => { d = await startDaemon(); });
-after(async () => { await d.cleanup(); });
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d.cleanup();
+});
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const ingest = () => readdirSync(join(d.dataRoot, 'content', 'ingest'));
@@ -34,7 +38,12 @@ async function archive(entries: [string, Buffer | string][]): Promise<Buffer> {
 /** The entries of a one-layer image `tag`, its layer at layer.tar. */
 async function image(tag: string, opts: { diffId?: string } = {}): Promise<{ entries: [string, Buffer | string][]; layer: Buffer }> {
   const layer = await makeTar({ 'hello.txt': `${tag}\n` });
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [opts.diffId ?? `sha256:${sha(layer)}`] } });
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [opts.diffId ?? `sha256:${sha(layer)}`] },
+  });
   const cfgName = `${sha(config)}.json`;
   return {
     layer,
@@ -66,8 +75,22 @@ test('failing loads with repeated names leave nothing in ingest', async () => {
   const { entries, layer } = await image('dup/bad:1', { diffId: `sha256:${'b'.repeat(64)}` });
   const cases: [string, Buffer][] = [
     ['wrong diffID', await archive([['layer.tar', layer], ...entries, ['layer.tar', layer], ['layer.tar', layer]])],
-    ['no manifest', await archive([['x', 'one'], ['x', 'two'], ['x', 'three']])],
-    ['bad manifest', await archive([['manifest.json', '['], ['manifest.json', '{'], ['manifest.json', 'nope']])],
+    [
+      'no manifest',
+      await archive([
+        ['x', 'one'],
+        ['x', 'two'],
+        ['x', 'three'],
+      ]),
+    ],
+    [
+      'bad manifest',
+      await archive([
+        ['manifest.json', '['],
+        ['manifest.json', '{'],
+        ['manifest.json', 'nope'],
+      ]),
+    ],
   ];
   for (const [what, tar] of cases) {
     const r = await load(tar);
@@ -75,25 +98,39 @@ test('failing loads with repeated names leave nothing in ingest', async () => {
     assert.deepEqual(ingest(), [], what);
   }
   // Cut short in the middle of an entry.
-  const whole = await archive([['a', randomBytes(100_000)], ['a', randomBytes(100_000)], ['b', randomBytes(300_000)]]);
+  const whole = await archive([
+    ['a', randomBytes(100_000)],
+    ['a', randomBytes(100_000)],
+    ['b', randomBytes(300_000)],
+  ]);
   const r = await load(whole.subarray(0, 250_000));
   assert.equal(r.code, 1);
   assert.deepEqual(ingest(), [], 'truncated');
 });
 
 test('a client that goes away in the middle of a load leaves nothing in ingest', async () => {
-  const tar = await archive([['a', randomBytes(4 << 20)], ['b', randomBytes(4 << 20)], ['c', randomBytes(8 << 20)]]);
+  const tar = await archive([
+    ['a', randomBytes(4 << 20)],
+    ['b', randomBytes(4 << 20)],
+    ['c', randomBytes(8 << 20)],
+  ]);
   const sent = tar.subarray(0, 10 << 20);
   await new Promise<void>((resolve, reject) => {
     const s = connect(d.socket);
     s.on('error', reject);
     s.once('connect', () => {
       s.write(`POST /images/load HTTP/1.1\r\nHost: berth\r\nContent-Type: application/x-tar\r\nContent-Length: ${tar.length}\r\n\r\n`);
-      s.write(sent, () => { s.destroy(); resolve(); });
+      s.write(sent, () => {
+        s.destroy();
+        resolve();
+      });
     });
   });
   // The daemon notices the disconnect asynchronously; nothing may be left once it has.
   let left = ingest();
-  for (let i = 0; i < 100 && left.length; i++) { await sleep(100); left = ingest(); }
+  for (let i = 0; i < 100 && left.length; i++) {
+    await sleep(100);
+    left = ingest();
+  }
   assert.deepEqual(left, []);
 });

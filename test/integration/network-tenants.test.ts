@@ -26,7 +26,8 @@ before(async () => {
 });
 after(async () => {
   await d.removeContainers();
-  for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
+  for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean))
+    await d.berth(['network', 'rm', n]);
   await d.cleanup();
   for (const l of made) await run('ip', ['link', 'del', l]);
 });
@@ -67,7 +68,7 @@ async function rulesNaming(iface: string): Promise<string[]> {
   return out;
 }
 
-test('a bridge name that is a host interface (not a bridge) is refused in dockerd\'s words; the interface is left as it was', async () => {
+test("a bridge name that is a host interface (not a bridge) is refused in dockerd's words; the interface is left as it was", async () => {
   const veth = await hostInterface(`btv${TAG}`);
   const before = await link(veth);
   const r = await d.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${veth}`, 'uplink']);
@@ -90,7 +91,7 @@ test('an existing Linux bridge is adopted, as dockerd does: it carries container
   assert.match(await ok(d.berth(['run', '--rm', '--network', 'adopted', 'busybox', 'ping', '-c', '1', '-W', '5', gw])), /1 packets received/);
   assert.ok((await rulesNaming(br)).length > 0, 'the network has its rules while it exists');
   await ok(d.berth(['network', 'rm', 'adopted']));
-  assert.equal((await link(br))?.kind, 'bridge', 'the host\'s bridge is still there');
+  assert.equal((await link(br))?.kind, 'bridge', "the host's bridge is still there");
   assert.deepEqual(await rulesNaming(br), []);
 });
 
@@ -102,7 +103,12 @@ test('a bridge Berth makes is deleted with its network, also after a restart; an
   await ok(d.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${theirs}`, 'theirs']));
   // Two networks cannot share a bridge, in dockerd's words.
   const same = await d.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${theirs}`, 'theirs2']);
-  assert.match(same.stderr.trim(), new RegExp(`^Error response from daemon: cannot create network [0-9a-f]{64} \\(${theirs}\\): conflicts with network [0-9a-f]{64} \\(${theirs}\\): networks have same bridge name$`));
+  assert.match(
+    same.stderr.trim(),
+    new RegExp(
+      `^Error response from daemon: cannot create network [0-9a-f]{64} \\(${theirs}\\): conflicts with network [0-9a-f]{64} \\(${theirs}\\): networks have same bridge name$`,
+    ),
+  );
   await d.stop();
   await d.start();
   await ok(d.berth(['network', 'rm', 'mine', 'theirs']));
@@ -141,7 +147,7 @@ test('daemon.json `bridge`: an existing bridge is used and never deleted; a host
   }
 });
 
-test('embedded DNS: a container asking another network\'s gateway gets no answer; its own gateway answers; a container on both asks each', async () => {
+test("embedded DNS: a container asking another network's gateway gets no answer; its own gateway answers; a container on both asks each", async () => {
   await ok(d.berth(['network', 'create', 'tenant-a']));
   await ok(d.berth(['network', 'create', 'tenant-b']));
   const gw = async (n: string) => ok(d.berth(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', n]));

@@ -29,7 +29,8 @@ before(async () => {
 });
 after(async () => {
   await d.removeContainers();
-  for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
+  for (const n of (await d.berth(['network', 'ls', '--filter', 'type=custom', '-q'])).stdout.trim().split('\n').filter(Boolean))
+    await d.berth(['network', 'rm', n]);
   await d.cleanup();
 });
 
@@ -43,7 +44,9 @@ async function httpGet(host: string, p: number, deadlineMs = 15_000): Promise<st
     const body = await new Promise<string | undefined>((resolve) => {
       const req = get({ host, port: p, path: '/', timeout: 2000 }, (res) => {
         let b = '';
-        res.on('data', (c: Buffer) => { b += c.toString(); });
+        res.on('data', (c: Buffer) => {
+          b += c.toString();
+        });
         res.on('end', () => resolve(res.statusCode === 200 ? b : undefined));
       });
       req.on('timeout', () => req.destroy());
@@ -64,7 +67,8 @@ async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>):
 /** The host's own non-loopback IPv4 address. */
 async function hostAddress(): Promise<string> {
   const addrs = JSON.parse((await run('ip', ['-j', '-4', 'addr'])).stdout) as Array<{ ifname: string; addr_info: Array<{ local: string; scope: string }> }>;
-  for (const a of addrs) for (const i of a.addr_info) if (a.ifname !== 'lo' && i.scope === 'global' && !a.ifname.startsWith('br') && !a.ifname.startsWith('berth')) return i.local;
+  for (const a of addrs)
+    for (const i of a.addr_info) if (a.ifname !== 'lo' && i.scope === 'global' && !a.ifname.startsWith('br') && !a.ifname.startsWith('berth')) return i.local;
   throw new Error('no host address');
 }
 
@@ -78,20 +82,34 @@ async function footprint(): Promise<{ veths: number; rules: string[]; leases: st
   const links = JSON.parse((await run('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout || '[]') as Array<{ ifname: string; master?: string }>;
   const tag = createHash('sha256').update(d.dataRoot).digest('hex').slice(0, 8);
   const rules: string[] = [];
-  for (const t of ['filter', 'nat']) rules.push(...(await run('iptables', ['-w', '-t', t, '-S'])).stdout.split('\n').filter((l) => l.includes(`berth:${tag}:`)));
+  for (const t of ['filter', 'nat'])
+    rules.push(...(await run('iptables', ['-w', '-t', t, '-S'])).stdout.split('\n').filter((l) => l.includes(`berth:${tag}:`)));
   const ipam = join(d.dataRoot, 'networks', 'ipam');
-  const leases = existsSync(ipam) ? readdirSync(ipam).flatMap((n) => readdirSync(join(ipam, n)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).map((f) => `${n.slice(0, 12)}/${f}`)) : [];
+  const leases = existsSync(ipam)
+    ? readdirSync(ipam).flatMap((n) =>
+        readdirSync(join(ipam, n))
+          .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+          .map((f) => `${n.slice(0, 12)}/${f}`),
+      )
+    : [];
   const ls = (p: string) => (existsSync(p) ? readdirSync(p) : []);
   const ids = new Set([...ls(join(d.execRoot, 'network')).map((f) => f.replace(/\.json$/, ''))]);
   const nat = (await run('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
   const portmap = nat.split('\n').filter((l) => /CNI-DN-/.test(l) && [...ids, ...ls(join(d.dataRoot, 'containers'))].some((id) => l.includes(id))).length;
-  return { veths: links.filter((l) => l.master && bridges.has(l.master)).length, rules, leases, netns: ls(join(d.execRoot, 'netns')), state: ls(join(d.execRoot, 'network')), portmap };
+  return {
+    veths: links.filter((l) => l.master && bridges.has(l.master)).length,
+    rules,
+    leases,
+    netns: ls(join(d.execRoot, 'netns')),
+    state: ls(join(d.execRoot, 'network')),
+    portmap,
+  };
 }
 
 test('default bridge: an address, /etc/hosts and resolv.conf, and a published httpd answering on 127.0.0.1 (berth)', async () => {
   const p = port();
   const id = await ok(d.berth(['run', '-d', '--name', 'web1', '-p', `127.0.0.1:${p}:80`, 'busybox', ...HTTPD]));
-  assert.match(await httpGet('127.0.0.1', p) ?? '', /^hello from [0-9a-f]{12}$/m);
+  assert.match((await httpGet('127.0.0.1', p)) ?? '', /^hello from [0-9a-f]{12}$/m);
   const ip = await ok(d.berth(['inspect', '-f', '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Networks.bridge.Gateway}}', 'web1']));
   const [addr, gw] = ip.split(' ');
   assert.match(addr!, /^\d+\.\d+\.\d+\.\d+$/);
@@ -105,46 +123,57 @@ test('default bridge: an address, /etc/hosts and resolv.conf, and a published ht
   assert.equal(await ok(d.berth(['port', 'web1'])), `80/tcp -> 127.0.0.1:${p}`);
   assert.equal(await ok(d.berth(['port', 'web1', '80'])), `127.0.0.1:${p}`);
   assert.equal(await ok(d.berth(['ps', '--filter', 'name=web1', '--format', '{{.Ports}}'])), `127.0.0.1:${p}->80/tcp`);
-  const net = JSON.parse(await ok(d.berth(['network', 'inspect', 'bridge']))) as Array<{ Name: string; Driver: string; Containers: Record<string, { IPv4Address: string }>; Options: Record<string, string> }>;
+  const net = JSON.parse(await ok(d.berth(['network', 'inspect', 'bridge']))) as Array<{
+    Name: string;
+    Driver: string;
+    Containers: Record<string, { IPv4Address: string }>;
+    Options: Record<string, string>;
+  }>;
   assert.equal(net[0]!.Options['com.docker.network.bridge.name'], d.bridge);
   assert.equal(net[0]!.Containers[id]!.IPv4Address.split('/')[0], addr);
   await ok(d.berth(['rm', '-f', 'web1']));
   assert.equal(await httpGet('127.0.0.1', p, 1000), undefined);
 });
 
-test('docker CLI: -p PORT:80 answers on 127.0.0.1 and on the host\'s own address; docker port and ps show it', async () => {
+test("docker CLI: -p PORT:80 answers on 127.0.0.1 and on the host's own address; docker port and ps show it", async () => {
   const p = port();
   await ok(d.docker(['run', '-d', '--name', 'web2', '-p', `${p}:80`, 'busybox', ...HTTPD]));
-  assert.match(await httpGet('127.0.0.1', p) ?? '', /^hello from/);
-  assert.match(await httpGet(await hostAddress(), p) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', p)) ?? '', /^hello from/);
+  assert.match((await httpGet(await hostAddress(), p)) ?? '', /^hello from/);
   // As dockerd: a binding without a host address is published on [::] too, and answers through ::1.
   assert.equal(await ok(d.docker(['port', 'web2'])), `80/tcp -> 0.0.0.0:${p}\n80/tcp -> [::]:${p}`);
   assert.match(await ok(d.docker(['ps', '--filter', 'name=web2', '--format', '{{.Ports}}'])), new RegExp(`0\\.0\\.0\\.0:${p}->80/tcp, \\[::\\]:${p}->80/tcp`));
-  const ports = JSON.parse(await ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web2']))) as Record<string, Array<{ HostIp: string; HostPort: string }>>;
-  assert.deepEqual(ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(p) }, { HostIp: '::', HostPort: String(p) }]);
-  assert.match(await httpGet('::1', p) ?? '', /^hello from/);
+  const ports = JSON.parse(await ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web2']))) as Record<
+    string,
+    Array<{ HostIp: string; HostPort: string }>
+  >;
+  assert.deepEqual(ports['80/tcp'], [
+    { HostIp: '0.0.0.0', HostPort: String(p) },
+    { HostIp: '::', HostPort: String(p) },
+  ]);
+  assert.match((await httpGet('::1', p)) ?? '', /^hello from/);
   // A UDP binding and a random host port (-p 80)
   await ok(d.docker(['run', '-d', '--name', 'web3', '-p', '80', '-p', `${port()}:53/udp`, 'busybox', ...HTTPD]));
   const random = Number(await ok(d.docker(['port', 'web3', '80/tcp'])).then((s) => s.split('\n')[0]!.split(':').pop()));
   assert.ok(random > 0);
-  assert.match(await httpGet('127.0.0.1', random) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', random)) ?? '', /^hello from/);
   assert.match(await ok(d.docker(['port', 'web3', '53/udp'])), /^0\.0\.0\.0:\d+$/);
   await ok(d.docker(['rm', '-f', 'web2', 'web3']));
 });
 
-test('-P publishes the image\'s EXPOSEd ports on random host ports', async () => {
+test("-P publishes the image's EXPOSEd ports on random host ports", async () => {
   await ok(d.berth(['run', '-d', '--name', 'webp', '-P', 'web:exposed', ...HTTPD]));
   const line = await ok(d.berth(['port', 'webp']));
   const m = /^80\/tcp -> 0\.0\.0\.0:(\d+)$/m.exec(line);
   assert.ok(m, line);
-  assert.match(await httpGet('127.0.0.1', Number(m[1])) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', Number(m[1]))) ?? '', /^hello from/);
   // Exposed but not published: shown as such
   await ok(d.berth(['run', '-d', '--name', 'webx', 'web:exposed', 'sleep', '100']));
   assert.equal(await ok(d.berth(['ps', '--filter', 'name=webx', '--format', '{{.Ports}}'])), '80/tcp');
   await ok(d.berth(['rm', '-f', 'webp', 'webx']));
 });
 
-test('a host port already in use is refused with Docker\'s words and leaves nothing half-created', async () => {
+test("a host port already in use is refused with Docker's words and leaves nothing half-created", async () => {
   const p = port();
   await ok(d.berth(['run', '-d', '--name', 'holder', '-p', `${p}:80`, 'busybox', ...HTTPD]));
   const before = await footprint();
@@ -161,7 +190,9 @@ test('a host port already in use is refused with Docker\'s words and leaves noth
     const r2 = await d.berth(['run', '--rm', '-p', `127.0.0.1:${q}:80`, 'busybox', 'true']);
     assert.equal(r2.code, 125);
     assert.match(r2.stderr, new RegExp(`Bind for 127\\.0\\.0\\.1:${q} failed: port is already allocated`));
-  } finally { srv.close(); }
+  } finally {
+    srv.close();
+  }
   assert.deepEqual(await footprint(), before);
   await ok(d.berth(['rm', '-f', 'holder', 'clash']));
 });
@@ -179,7 +210,10 @@ test('user networks: names and aliases resolve through the embedded DNS; other n
   const alphaId = await ok(d.berth(['inspect', '-f', '{{.Id}}', 'alpha']));
   assert.match(await ok(d.berth(['exec', 'beta', 'nslookup', alphaId.slice(0, 12)])), /Address: 10\.231\.0\.\d+/);
   // --ip and --ip-range honoured
-  assert.equal(await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.back.IPAddress}} {{.NetworkSettings.Networks.back.Gateway}}', 'gamma'])), '10.232.0.200 10.232.0.254');
+  assert.equal(
+    await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.back.IPAddress}} {{.NetworkSettings.Networks.back.Gateway}}', 'gamma'])),
+    '10.232.0.200 10.232.0.254',
+  );
   // Across networks: no name, no route through
   const nx = await d.berth(['exec', 'gamma', 'nslookup', 'alpha']);
   assert.doesNotMatch(nx.stdout, /10\.231\.0\./);
@@ -190,18 +224,32 @@ test('user networks: names and aliases resolve through the embedded DNS; other n
   // inspect, ls with filters and formats
   const ls = await ok(d.berth(['network', 'ls']));
   assert.match(ls.split('\n')[0]!, /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
-  assert.deepEqual(ls.split('\n').slice(1).map((l) => l.split(/\s+/)[1]), ['back', 'bridge', 'front', 'host', 'none']);
+  assert.deepEqual(
+    ls
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[1]),
+    ['back', 'bridge', 'front', 'host', 'none'],
+  );
   assert.equal(await ok(d.berth(['network', 'ls', '--filter', 'label=suite=net', '--format', '{{.Name}} {{.Driver}}'])), 'front bridge');
   assert.equal(await ok(d.docker(['network', 'ls', '--filter', 'type=custom', '--format', '{{.Name}}'])), 'back\nfront');
   assert.equal((await ok(d.docker(['network', 'ls', '-q']))).split('\n').length, 5);
-  const front = JSON.parse(await ok(d.docker(['network', 'inspect', 'front']))) as Array<{ IPAM: { Config: Array<{ Subnet: string; Gateway: string }> }; Containers: Record<string, { Name: string }> }>;
+  const front = JSON.parse(await ok(d.docker(['network', 'inspect', 'front']))) as Array<{
+    IPAM: { Config: Array<{ Subnet: string; Gateway: string }> };
+    Containers: Record<string, { Name: string }>;
+  }>;
   // As dockerd shows it: the config as given (the gateway, not asked for, is the subnet's first address all the same).
   assert.deepEqual(front[0]!.IPAM.Config, [{ Subnet: '10.231.0.0/24' }]);
-  assert.deepEqual(Object.values(front[0]!.Containers).map((c) => c.Name).sort(), ['alpha', 'beta']);
+  assert.deepEqual(
+    Object.values(front[0]!.Containers)
+      .map((c) => c.Name)
+      .sort(),
+    ['alpha', 'beta'],
+  );
   assert.equal(await ok(d.docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.IPRange}}{{end}}', 'back'])), '10.232.0.128/25');
 });
 
-test('connect and disconnect a running container, with an alias; its /etc/hosts follows, as Docker\'s', async () => {
+test("connect and disconnect a running container, with an alias; its /etc/hosts follows, as Docker's", async () => {
   const host = await ok(d.berth(['inspect', '-f', '{{.Config.Hostname}}', 'gamma']));
   const ownLines = async () => (await ok(d.berth(['exec', 'gamma', 'cat', '/etc/hosts']))).split('\n').filter((l) => l.endsWith(`\t${host}`));
   const addrOn = (net: string) => ok(d.berth(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, 'gamma']));
@@ -224,12 +272,25 @@ test('connect and disconnect a running container, with an alias; its /etc/hosts 
   assert.match(rm.stderr, /Error response from daemon: error while removing network: network front id [0-9a-f]{64} has active endpoints/);
 });
 
-test('--link: a hosts line and variables on the default bridge, a DNS alias on a user network, Docker\'s errors', async () => {
+test("--link: a hosts line and variables on the default bridge, a DNS alias on a user network, Docker's errors", async () => {
   await ok(d.docker(['run', '-d', '--name', 'linked-db', '-e', 'SECRET=1', '--expose', '5432', 'busybox', 'sleep', '1000']));
   const dbIp = await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'linked-db']));
   const dbShort = (await ok(d.docker(['inspect', '-f', '{{.Id}}', 'linked-db']))).slice(0, 12);
   // Legacy link on the default bridge: /etc/hosts names the alias, the target's hostname and name; variables as Docker sets them.
-  const out = await ok(d.docker(['run', '--rm', '--name', 'linker1', '--link', 'linked-db:dbx', 'busybox', 'sh', '-c', 'grep dbx /etc/hosts; env | grep ^DBX_ | sort; ping -c 1 -W 5 dbx >/dev/null && echo reached']));
+  const out = await ok(
+    d.docker([
+      'run',
+      '--rm',
+      '--name',
+      'linker1',
+      '--link',
+      'linked-db:dbx',
+      'busybox',
+      'sh',
+      '-c',
+      'grep dbx /etc/hosts; env | grep ^DBX_ | sort; ping -c 1 -W 5 dbx >/dev/null && echo reached',
+    ]),
+  );
   assert.deepEqual(out.split('\n'), [
     `${dbIp}\tdbx ${dbShort} linked-db`,
     'DBX_ENV_SECRET=1',
@@ -262,14 +323,17 @@ test('--link: a hosts line and variables on the default bridge, a DNS alias on a
   await ok(d.berth(['run', '-d', '--name', 'linked-web', '--network', 'linknet', 'busybox', 'sleep', '1000']));
   await ok(d.docker(['run', '-d', '--name', 'linker3', '--network', 'linknet', '--link', 'linked-web:site', 'busybox', 'sleep', '1000']));
   assert.match(await ok(d.berth(['exec', 'linker3', 'ping', '-c', '1', '-W', '5', 'site'])), /1 packets received/);
-  assert.equal(await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])), 'null ["linked-web:site"]');
+  assert.equal(
+    await ok(d.docker(['inspect', '-f', '{{json .HostConfig.Links}} {{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])),
+    'null ["linked-web:site"]',
+  );
   // A renamed target keeps answering to the alias.
   await ok(d.berth(['rename', 'linked-web', 'linked-web2']));
   assert.equal(await ok(d.docker(['inspect', '-f', '{{json .NetworkSettings.Networks.linknet.Links}}', 'linker3'])), '["linked-web2:site"]');
   assert.match(await ok(d.berth(['exec', 'linker3', 'ping', '-c', '1', '-W', '5', 'site'])), /1 packets received/);
   await ok(d.berth(['rename', 'linked-web2', 'linked-web']));
   const other = await d.berth(['run', '--rm', '--network', 'linknet', 'busybox', 'ping', '-c', '1', '-W', '2', 'site']);
-  assert.notEqual(other.code, 0, 'the alias is the linking container\'s own');
+  assert.notEqual(other.code, 0, "the alias is the linking container's own");
   // Bad input: an unknown target, and links with host networking.
   const missing = await d.docker(['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true']);
   assert.equal(missing.code, 125);
@@ -282,14 +346,27 @@ test('--link: a hosts line and variables on the default bridge, a DNS alias on a
 });
 
 test('--mac-address: the interface gets it on the default bridge and on a user network; inspect shows it; bad values refused', async () => {
-  assert.match(await ok(d.docker(['run', '--rm', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'ip', 'link', 'show', 'eth0'])), /link\/ether 02:42:ac:11:00:99 /);
+  assert.match(
+    await ok(d.docker(['run', '--rm', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'ip', 'link', 'show', 'eth0'])),
+    /link\/ether 02:42:ac:11:00:99 /,
+  );
   await ok(d.berth(['network', 'create', 'macnet']));
   await ok(d.berth(['run', '-d', '--name', 'mac1', '--network', 'macnet', '--mac-address', '02-42-ac-11-00-98', 'busybox', 'sleep', '1000']));
   assert.match(await ok(d.berth(['exec', 'mac1', 'ip', 'link', 'show', 'eth0'])), /link\/ether 02:42:ac:11:00:98 /);
   assert.equal(await ok(d.docker(['inspect', '-f', '{{.NetworkSettings.Networks.macnet.MacAddress}}', 'mac1'])), '02:42:ac:11:00:98');
   // An API client before 1.44 sends it in Config.
-  const create = await run('curl', ['-s', '--unix-socket', d.socket, '-X', 'POST', '-H', 'Content-Type: application/json',
-    '-d', JSON.stringify({ Image: 'busybox', Cmd: ['ip', 'link', 'show', 'eth0'], MacAddress: '02:42:ac:11:00:97' }), 'http://x/v1.41/containers/create']);
+  const create = await run('curl', [
+    '-s',
+    '--unix-socket',
+    d.socket,
+    '-X',
+    'POST',
+    '-H',
+    'Content-Type: application/json',
+    '-d',
+    JSON.stringify({ Image: 'busybox', Cmd: ['ip', 'link', 'show', 'eth0'], MacAddress: '02:42:ac:11:00:97' }),
+    'http://x/v1.41/containers/create',
+  ]);
   const id = (JSON.parse(create.stdout) as { Id: string }).Id;
   assert.match(await ok(d.berth(['start', '-a', id])), /link\/ether 02:42:ac:11:00:97 /);
   await ok(d.berth(['rm', id]));
@@ -303,17 +380,22 @@ test('--mac-address: the interface gets it on the default bridge and on a user n
   await ok(d.berth(['network', 'rm', 'macnet']));
 });
 
-test('--network none has only loopback; host sees the host\'s interfaces; container: shares a namespace', async () => {
+test("--network none has only loopback; host sees the host's interfaces; container: shares a namespace", async () => {
   const none = await ok(d.berth(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']));
   assert.equal(none, 'lo');
   const hostIfs = readdirSync('/sys/class/net').sort().join(' ');
   const host = await ok(d.docker(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | sort | xargs']));
   assert.equal(host, hostIfs);
   const alphaIp = await ok(d.berth(['inspect', '-f', '{{.NetworkSettings.Networks.front.IPAddress}}', 'alpha']));
-  const shared = await ok(d.berth(['run', '--rm', '--network', 'container:alpha', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; wget -q -O - http://127.0.0.1/']));
+  const shared = await ok(
+    d.berth(['run', '--rm', '--network', 'container:alpha', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; wget -q -O - http://127.0.0.1/']),
+  );
   assert.match(shared, new RegExp(`inet ${alphaIp.replace(/\./g, '\\.')}/24`));
   assert.match(shared, /hello from/);
-  assert.equal(await ok(d.berth(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'alpha'])).then((s) => Object.keys(JSON.parse(s) as object).join()), 'front');
+  assert.equal(
+    await ok(d.berth(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'alpha'])).then((s) => Object.keys(JSON.parse(s) as object).join()),
+    'front',
+  );
 });
 
 test('bad input: overlapping subnets, unknown networks, duplicate names, predefined networks', async () => {
@@ -344,7 +426,11 @@ test('FORWARD policy DROP (as dockerd sets it): containers still reach out, masq
   const sh = (cmd: string) => run('sh', ['-c', cmd]);
   const policy = /-P FORWARD (\w+)/.exec((await run('iptables', ['-w', '-S', 'FORWARD'])).stdout)?.[1] ?? 'ACCEPT';
   try {
-    await ok(sh(`ip netns add ${ns} && ip link add ${ns}h type veth peer name ${ns}c && ip link set ${ns}c netns ${ns} && ip addr add 10.233.0.1/24 dev ${ns}h && ip link set ${ns}h up && ip netns exec ${ns} sh -c 'ip addr add 10.233.0.2/24 dev ${ns}c && ip link set ${ns}c up && ip link set lo up && ip route add default via 10.233.0.1'`));
+    await ok(
+      sh(
+        `ip netns add ${ns} && ip link add ${ns}h type veth peer name ${ns}c && ip link set ${ns}c netns ${ns} && ip addr add 10.233.0.1/24 dev ${ns}h && ip link set ${ns}h up && ip netns exec ${ns} sh -c 'ip addr add 10.233.0.2/24 dev ${ns}c && ip link set ${ns}c up && ip link set lo up && ip route add default via 10.233.0.1'`,
+      ),
+    );
     await ok(sh(`mkdir -p /tmp/${ns}www && echo outside > /tmp/${ns}www/index.html && (ip netns exec ${ns} busybox httpd -p 80 -h /tmp/${ns}www &)`));
     await ok(run('iptables', ['-w', '-P', 'FORWARD', 'DROP']));
     const out = await d.berth(['run', '--rm', 'busybox', 'timeout', '10', 'wget', '-q', '-O', '-', 'http://10.233.0.2/']);
@@ -362,19 +448,24 @@ test('FORWARD policy DROP (as dockerd sets it): containers still reach out, masq
   }
 });
 
-test('an exited container\'s address is free at once for the next one, and its network can go at once', async () => {
+test("an exited container's address is free at once for the next one, and its network can go at once", async () => {
   await ok(d.berth(['network', 'create', '--subnet', '10.231.7.0/24', 'quick']));
   // Through the API, as docker-py or compose drive it: no CLI start-up between one container and the next.
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await http(d.socket, method, `/v1.45${path}`, body === undefined ? undefined : JSON.stringify(body));
     assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-    return r.body ? JSON.parse(r.body) as Record<string, unknown> : {};
+    return r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {};
   };
-  const spec = { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'quick' }, NetworkingConfig: { EndpointsConfig: { quick: { IPAMConfig: { IPv4Address: '10.231.7.50' } } } } };
+  const spec = {
+    Image: 'busybox',
+    Cmd: ['true'],
+    HostConfig: { NetworkMode: 'quick' },
+    NetworkingConfig: { EndpointsConfig: { quick: { IPAMConfig: { IPv4Address: '10.231.7.50' } } } },
+  };
   const netId = await ok(d.berth(['network', 'inspect', '-f', '{{.Id}}', 'quick']));
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const { Id } = await api('POST', '/containers/create', spec) as { Id: string };
+    const { Id } = (await api('POST', '/containers/create', spec)) as { Id: string };
     ids.push(Id);
     await api('POST', `/containers/${Id}/start`);
     assert.equal((await api('POST', `/containers/${Id}/wait`)).StatusCode, 0);
@@ -382,7 +473,10 @@ test('an exited container\'s address is free at once for the next one, and its n
   }
   await api('DELETE', '/networks/quick');
   // Torn down before the network went: no runtime state, no lease directory made again by a late DEL.
-  assert.deepEqual((await footprint()).state.filter((f) => ids.some((id) => f.startsWith(id))), []);
+  assert.deepEqual(
+    (await footprint()).state.filter((f) => ids.some((id) => f.startsWith(id))),
+    [],
+  );
   assert.equal(existsSync(join(d.dataRoot, 'networks', 'ipam', netId)), false);
 });
 
@@ -401,7 +495,10 @@ test('nothing leaks after rm and network rm', async () => {
   // Only the default bridge's own rules remain (per network, not per container)
   const bridgeId = (await ok(d.berth(['network', 'inspect', '-f', '{{.Id}}', 'bridge']))).slice(0, 12);
   assert.ok(f.rules.length > 0);
-  assert.deepEqual(f.rules.filter((r) => !r.includes(bridgeId)), []);
+  assert.deepEqual(
+    f.rules.filter((r) => !r.includes(bridgeId)),
+    [],
+  );
   const links = readdirSync('/sys/class/net');
   for (const br of bridges) assert.ok(!links.includes(br), `bridge ${br} left behind`);
   // network prune removes unused networks only
@@ -421,20 +518,27 @@ test('kill -9 of berthd: containers keep their networking; restart reconciles an
   await ok(d.berth(['run', '-d', '--name', 'shortlived', '--network', 'crash', '-p', `${port()}:80`, 'busybox', 'sleep', '3']));
   const shortId = await ok(d.berth(['inspect', '-f', '{{.Id}}', 'shortlived']));
   const shortPid = Number(await ok(d.berth(['inspect', '-f', '{{.State.Pid}}', 'shortlived'])));
-  assert.match(await httpGet('127.0.0.1', p) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', p)) ?? '', /^hello from/);
   await d.kill9();
   // Down: the published port still answers (kernel NAT, not berthd)
-  assert.match(await httpGet('127.0.0.1', p) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', p)) ?? '', /^hello from/);
   for (let i = 0; i < 100 && existsSync(`/proc/${shortPid}`); i++) await sleep(100);
   await d.start();
-  assert.match(await httpGet('127.0.0.1', p) ?? '', /^hello from/);
+  assert.match((await httpGet('127.0.0.1', p)) ?? '', /^hello from/);
   assert.match(await ok(d.berth(['exec', 'peer', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://survivor/'])), /^hello from/);
   // The container that exited while berthd was down: torn down on restart
   const end = Date.now() + 15_000;
   while (Date.now() < end && existsSync(join(d.execRoot, 'network', `${shortId}.json`))) await sleep(100);
   const f = await footprint();
   assert.ok(!f.netns.includes(shortId));
-  assert.ok(!f.leases.some((l) => readFileSync(join(d.dataRoot, 'networks', 'ipam', readdirSync(join(d.dataRoot, 'networks', 'ipam')).find((n) => n.startsWith(l.split('/')[0]!))!, l.split('/')[1]!), 'utf8').startsWith(shortId)));
+  assert.ok(
+    !f.leases.some((l) =>
+      readFileSync(
+        join(d.dataRoot, 'networks', 'ipam', readdirSync(join(d.dataRoot, 'networks', 'ipam')).find((n) => n.startsWith(l.split('/')[0]!))!, l.split('/')[1]!),
+        'utf8',
+      ).startsWith(shortId),
+    ),
+  );
   assert.equal(f.veths, 2);
   await ok(d.berth(['rm', '-f', 'survivor', 'peer', 'shortlived']));
   await ok(d.berth(['network', 'rm', 'crash']));

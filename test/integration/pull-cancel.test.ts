@@ -23,18 +23,32 @@ import { sha256 } from '../registry-helpers.js';
 class Gate {
   opened = false;
   private openNow!: () => void;
-  readonly open = new Promise<void>((r) => { this.openNow = r; });
+  readonly open = new Promise<void>((r) => {
+    this.openNow = r;
+  });
   private reachedNow!: () => void;
   /** The registry has sent the bytes before the gate and waits. */
-  readonly reached = new Promise<void>((r) => { this.reachedNow = r; });
+  readonly reached = new Promise<void>((r) => {
+    this.reachedNow = r;
+  });
   private cutNow!: () => void;
   /** The client hung up on this blob before it was complete. */
-  readonly cut = new Promise<void>((r) => { this.cutNow = r; });
+  readonly cut = new Promise<void>((r) => {
+    this.cutNow = r;
+  });
   wasCut = false;
   constructor(readonly at: number) {}
-  release(): void { this.opened = true; this.openNow(); }
-  markReached(): void { this.reachedNow(); }
-  markCut(): void { this.wasCut = true; this.cutNow(); }
+  release(): void {
+    this.opened = true;
+    this.openNow();
+  }
+  markReached(): void {
+    this.reachedNow();
+  }
+  markCut(): void {
+    this.wasCut = true;
+    this.cutNow();
+  }
 }
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -48,36 +62,72 @@ class SlowRegistry {
   /** Blob GETs as they came: digest and Range header. */
   gets: { digest: string; range?: string }[] = [];
 
-  get host(): string { return `127.0.0.1:${this.port}`; }
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
 
   /** An image `repo:tag` of the given layer tars (gzipped); returns its layer digests. */
   image(repo: string, tag: string, tars: Buffer[]): string[] {
-    const put = (b: Buffer) => { const d = sha256(b); this.blobs.set(d, b); return { digest: d, size: b.length }; };
+    const put = (b: Buffer) => {
+      const d = sha256(b);
+      this.blobs.set(d, b);
+      return { digest: d, size: b.length };
+    };
     const layers = tars.map((t) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(t, { level: 1 })) }));
-    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) } })));
-    this.manifests.set(`${repo}:${tag}`, Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers,
-    })));
+    const config = put(
+      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) } })),
+    );
+    this.manifests.set(
+      `${repo}:${tag}`,
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+          layers,
+        }),
+      ),
+    );
     return layers.map((l) => l.digest);
   }
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const url = req.url ?? '';
-      if (url === '/v2/' || url === '/v2') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{}'); return; }
+      if (url === '/v2/' || url === '/v2') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+        return;
+      }
       const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url);
-      if (!m) { res.writeHead(404); res.end(); return; }
+      if (!m) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
       const [, repo, kind, ref] = m;
       if (kind === 'manifests') {
         const b = this.manifests.get(`${repo}:${ref}`) ?? [...this.manifests.values()].find((x) => sha256(x) === ref);
-        if (!b) { res.writeHead(404, { 'Content-Type': 'application/json' }); res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'); return; }
+        if (!b) {
+          res.writeHead(404, { 'Content-Type': 'application/json' });
+          res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+          return;
+        }
         res.writeHead(200, { 'Content-Type': OCI_MANIFEST, 'Content-Length': b.length, 'Docker-Content-Digest': sha256(b) });
         res.end(req.method === 'HEAD' ? undefined : b);
         return;
       }
       const data = this.blobs.get(ref!);
-      if (!data) { res.writeHead(404); res.end(); return; }
-      if (req.method === 'HEAD') { res.writeHead(200, { 'Content-Length': data.length }); res.end(); return; }
+      if (!data) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'Content-Length': data.length });
+        res.end();
+        return;
+      }
       this.gets.push({ digest: ref!, range: req.headers.range });
       void this.serveBlob(res, ref!, data, req.headers.range);
     });
@@ -88,12 +138,18 @@ class SlowRegistry {
   private async serveBlob(res: ServerResponse, digest: string, data: Buffer, range: string | undefined): Promise<void> {
     const start = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0);
     res.writeHead(start ? 206 : 200, {
-      'Content-Type': 'application/octet-stream', 'Content-Length': data.length - start,
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': data.length - start,
       ...(start ? { 'Content-Range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}),
     });
     const gate = this.gates.get(digest);
-    res.on('close', () => { if (!res.writableFinished) gate?.markCut(); });
-    if (!gate || gate.opened || start >= gate.at) { res.end(data.subarray(start)); return; }
+    res.on('close', () => {
+      if (!res.writableFinished) gate?.markCut();
+    });
+    if (!gate || gate.opened || start >= gate.at) {
+      res.end(data.subarray(start));
+      return;
+    }
     res.write(data.subarray(start, gate.at));
     gate.markReached();
     await gate.open;
@@ -120,20 +176,35 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const list = (...p: string[]) => { const dir = join(d.dataRoot, ...p); return existsSync(dir) ? readdirSync(dir).sort() : []; };
+const list = (...p: string[]) => {
+  const dir = join(d.dataRoot, ...p);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+};
 /** What a pull leaves on disk. */
-const store = () => ({ layers: list('snapshots', 'overlay2', 'layers'), unpacking: list('snapshots', 'overlay2', 'tmp'), blobs: list('content', 'blobs', 'sha256') });
+const store = () => ({
+  layers: list('snapshots', 'overlay2', 'layers'),
+  unpacking: list('snapshots', 'overlay2', 'tmp'),
+  blobs: list('content', 'blobs', 'sha256'),
+});
 
 /** Resolves true when `p` settles within `ms`, false otherwise (the test fails rather than hangs). */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+  ]);
 }
 
 /** A pull from a raw connection, to be dropped midway. */
 function startPull(image: string, tag: string): Socket {
   const s = connect(d.socket);
   s.on('error', () => {});
-  s.once('connect', () => s.write(`POST /images/create?fromImage=${encodeURIComponent(image)}&tag=${tag} HTTP/1.1\r\nHost: berth\r\nContent-Length: 0\r\n\r\n`));
+  s.once('connect', () =>
+    s.write(`POST /images/create?fromImage=${encodeURIComponent(image)}&tag=${tag} HTTP/1.1\r\nHost: berth\r\nContent-Length: 0\r\n\r\n`),
+  );
   s.resume();
   return s;
 }
@@ -145,7 +216,10 @@ async function layers(name: string): Promise<{ big: Buffer; small: Buffer }> {
 
 async function settled<T>(read: () => T, want: T): Promise<T> {
   let got = read();
-  for (let i = 0; i < 100 && JSON.stringify(got) !== JSON.stringify(want); i++) { await sleep(100); got = read(); }
+  for (let i = 0; i < 100 && JSON.stringify(got) !== JSON.stringify(want); i++) {
+    await sleep(100);
+    got = read();
+  }
   return got;
 }
 
@@ -202,7 +276,10 @@ test('two clients pulling at once: the one that goes away cancels only what nobo
   const bDone = http(d.socket, 'POST', `/images/create?fromImage=${encodeURIComponent(`${reg.host}/slow/b`)}&tag=v1`);
   // B joins the shared download as it starts its layers, before it asks the registry for its own one.
   for (let i = 0; i < 600 && !reg.gets.some((g) => g.digest === ownBDigest); i++) await sleep(50);
-  assert.ok(reg.gets.some((g) => g.digest === ownBDigest), 'B is pulling');
+  assert.ok(
+    reg.gets.some((g) => g.digest === ownBDigest),
+    'B is pulling',
+  );
   a.destroy();
   assert.ok(await within(onlyA.cut, 30_000), 'the layer only A wanted is cancelled');
   assert.equal(shared.wasCut, false, 'the layer B waits for too goes on');
@@ -220,5 +297,5 @@ test('two clients pulling at once: the one that goes away cancels only what nobo
   const ownALayer = await settled(() => list('content', 'blobs', 'sha256').includes(ownADigest!.slice(7)), false);
   assert.equal(ownALayer, false, 'no blob of the cancelled layer');
   assert.deepEqual(await settled(() => list('snapshots', 'overlay2', 'tmp'), []), []);
-  assert.equal(list('snapshots', 'overlay2', 'layers').length, layersBefore + 2, 'B\'s two layers, and none of A\'s own');
+  assert.equal(list('snapshots', 'overlay2', 'layers').length, layersBefore + 2, "B's two layers, and none of A's own");
 });

@@ -34,11 +34,16 @@ async function roundTrip(r: RegistryProc, repo: string, auth: Record<string, str
   assert.equal(push.code, 0, push.stderr);
   const digest = /digest: (sha256:[a-f0-9]{64})/.exec(push.stdout)?.[1];
   assert.ok(digest, push.stdout);
-  const head = await r.req('HEAD', `/v2/${repo}/manifests/1.0`, { headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  const head = await r.req('HEAD', `/v2/${repo}/manifests/1.0`, {
+    headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
   assert.equal(head.status, 200, head.text);
   assert.equal(head.headers['docker-content-digest'], digest);
   // As Docker does: an imported (uncompressed) layer goes up gzipped, in a schema 2 manifest.
-  const manifest = (await r.req('GET', `/v2/${repo}/manifests/${digest}`, { headers: auth })).json as { mediaType: string; layers: { mediaType: string; digest: string }[] };
+  const manifest = (await r.req('GET', `/v2/${repo}/manifests/${digest}`, { headers: auth })).json as {
+    mediaType: string;
+    layers: { mediaType: string; digest: string }[];
+  };
   assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   assert.equal(manifest.layers[0]!.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
   const blob = await r.req('GET', `/v2/${repo}/blobs/${manifest.layers[0]!.digest}`, { headers: auth });
@@ -60,7 +65,7 @@ test('berth push into berth registry serve and pull back: same image ID and dige
   await roundTrip(r, 'team/busybox');
 });
 
-test('behind htpasswd: a push needs berth login; a wrong password is refused in docker\'s words', async () => {
+test("behind htpasswd: a push needs berth login; a wrong password is refused in docker's words", async () => {
   const hp = await run('htpasswd', ['-Bbn', 'alice', 's3cret']);
   assert.equal(hp.code, 0, hp.stderr);
   const file = join(dir, 'htpasswd');
@@ -72,7 +77,10 @@ test('behind htpasswd: a push needs berth login; a wrong password is refused in 
   assert.equal((await d.berth(['tag', 'busybox', name])).code, 0);
   const denied = await d.berth(['push', name]);
   assert.notEqual(denied.code, 0);
-  assert.match(denied.stderr + denied.stdout, /no basic auth credentials|unauthorized|authentication required|denied: requested access to the resource is denied/);
+  assert.match(
+    denied.stderr + denied.stdout,
+    /no basic auth credentials|unauthorized|authentication required|denied: requested access to the resource is denied/,
+  );
   assert.equal((await d.berth(['rmi', name])).code, 0);
   const bad = await d.berth(['login', '-u', 'alice', '--password-stdin', r.host], { input: 'wrong\n' });
   assert.notEqual(bad.code, 0);

@@ -24,11 +24,15 @@ async function pushBlob(r: RegistryProc, name: string, data: Buffer | string): P
 }
 
 function imageManifest(config: { digest: string; size: number }, layers: Array<{ digest: string; size: number }>, extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })), ...extra,
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })),
+      ...extra,
+    }),
+  );
 }
 
 /** Push a small image (config + one layer + manifest) to name:tag; returns its digests. */
@@ -55,7 +59,10 @@ describe('distribution spec over raw HTTP', () => {
     r = new RegistryProc(join(dir, 'root'), ['--delete-enabled']);
     await r.start();
   });
-  after(async () => { await r?.stop(); cleanupDir(dir); });
+  after(async () => {
+    await r?.stop();
+    cleanupDir(dir);
+  });
 
   test('/v2/ answers 200 with the API version header', async () => {
     const res = await r.req('GET', '/v2/');
@@ -118,7 +125,10 @@ describe('distribution spec over raw HTTP', () => {
     const data = Buffer.alloc(3 << 20, 7);
     const loc = (await r.req('POST', '/v2/streamed/blobs/uploads/')).headers.location as string;
     const patch = await new Promise<number>((resolve, reject) => {
-      const req = request(loc, { method: 'PATCH', headers: { 'Transfer-Encoding': 'chunked' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+      const req = request(loc, { method: 'PATCH', headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
       req.on('error', reject);
       for (let i = 0; i < 3; i++) req.write(data.subarray(i << 20, (i + 1) << 20));
       req.end();
@@ -203,12 +213,22 @@ describe('distribution spec over raw HTTP', () => {
     assert.equal(head.headers['content-length'], String(img.body.length));
 
     // Docker schema 2 keeps its own media type.
-    const docker = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: img.config, size: JSON.stringify({ architecture: 'amd64', os: 'linux', seed: 'img' }).length },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: img.layer, size: 9 }],
-    }));
-    const put = await r.req('PUT', '/v2/img/manifests/docker', { body: docker, headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const docker = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: img.config,
+          size: JSON.stringify({ architecture: 'amd64', os: 'linux', seed: 'img' }).length,
+        },
+        layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: img.layer, size: 9 }],
+      }),
+    );
+    const put = await r.req('PUT', '/v2/img/manifests/docker', {
+      body: docker,
+      headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
     assert.equal(put.status, 201, put.text);
     assert.equal((await r.req('GET', '/v2/img/manifests/docker')).headers['content-type'], 'application/vnd.docker.distribution.manifest.v2+json');
 
@@ -224,10 +244,14 @@ describe('distribution spec over raw HTTP', () => {
   test('an image index is refused until its child manifests are in the repository', async () => {
     const img = await pushImage(r, 'multi', 'amd64', 'multi');
     const missing = sha256('child');
-    const index = (children: string[]) => Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: OCI_INDEX,
-      manifests: children.map((d) => ({ mediaType: OCI_MANIFEST, digest: d, size: 100, platform: { architecture: 'amd64', os: 'linux' } })),
-    }));
+    const index = (children: string[]) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: children.map((d) => ({ mediaType: OCI_MANIFEST, digest: d, size: 100, platform: { architecture: 'amd64', os: 'linux' } })),
+        }),
+      );
     const refused = await r.req('PUT', '/v2/multi/manifests/latest', { body: index([img.manifest, missing]), headers: { 'Content-Type': OCI_INDEX } });
     assert.equal(errorCode(refused), 'MANIFEST_BLOB_UNKNOWN');
     const ok = await r.req('PUT', '/v2/multi/manifests/latest', { body: index([img.manifest]), headers: { 'Content-Type': OCI_INDEX } });
@@ -268,11 +292,20 @@ describe('distribution spec over raw HTTP', () => {
     const subject = await pushImage(r, 'refs', 'v1', 'refs');
     const empty = await pushBlob(r, 'refs', '{}');
     const subj = { mediaType: OCI_MANIFEST, digest: subject.manifest, size: subject.body.length };
-    const sbom = imageManifest({ digest: empty, size: 2 }, [], { artifactType: 'application/vnd.example.sbom', subject: subj, annotations: { 'org.example': 'sbom' } });
-    const sig = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: OCI_MANIFEST, subject: subj,
-      config: { mediaType: 'application/vnd.example.signature', digest: empty, size: 2 }, layers: [],
-    }));
+    const sbom = imageManifest({ digest: empty, size: 2 }, [], {
+      artifactType: 'application/vnd.example.sbom',
+      subject: subj,
+      annotations: { 'org.example': 'sbom' },
+    });
+    const sig = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        subject: subj,
+        config: { mediaType: 'application/vnd.example.signature', digest: empty, size: 2 },
+        layers: [],
+      }),
+    );
     for (const body of [sbom, sig]) {
       const put = await r.req('PUT', `/v2/refs/manifests/${sha256(body)}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
       assert.equal(put.status, 201, put.text);
@@ -283,11 +316,20 @@ describe('distribution spec over raw HTTP', () => {
     assert.equal(list.headers['content-type'], OCI_INDEX);
     const byDigest = Object.fromEntries(list.json.manifests.map((d: any) => [d.digest, d]));
     assert.equal(Object.keys(byDigest).length, 2);
-    assert.deepEqual(byDigest[sha256(sbom)], { mediaType: OCI_MANIFEST, digest: sha256(sbom), size: sbom.length, artifactType: 'application/vnd.example.sbom', annotations: { 'org.example': 'sbom' } });
+    assert.deepEqual(byDigest[sha256(sbom)], {
+      mediaType: OCI_MANIFEST,
+      digest: sha256(sbom),
+      size: sbom.length,
+      artifactType: 'application/vnd.example.sbom',
+      annotations: { 'org.example': 'sbom' },
+    });
     assert.equal(byDigest[sha256(sig)].artifactType, 'application/vnd.example.signature');
     const filtered = await r.req('GET', `/v2/refs/referrers/${subject.manifest}?artifactType=application/vnd.example.sbom`);
     assert.equal(filtered.headers['oci-filters-applied'], 'artifactType');
-    assert.deepEqual(filtered.json.manifests.map((d: any) => d.digest), [sha256(sbom)]);
+    assert.deepEqual(
+      filtered.json.manifests.map((d: any) => d.digest),
+      [sha256(sbom)],
+    );
     // No referrers: an empty index, never 404; a bad digest: 400.
     const none = await r.req('GET', `/v2/refs/referrers/${sha256('nothing')}`);
     assert.equal(none.status, 200);
@@ -295,7 +337,10 @@ describe('distribution spec over raw HTTP', () => {
     assert.equal((await r.req('GET', '/v2/refs/referrers/sha256:xyz')).status, 400);
     // Deleting a referrer removes it from the list.
     assert.equal((await r.req('DELETE', `/v2/refs/manifests/${sha256(sig)}`)).status, 202);
-    assert.deepEqual((await r.req('GET', `/v2/refs/referrers/${subject.manifest}`)).json.manifests.map((d: any) => d.digest), [sha256(sbom)]);
+    assert.deepEqual(
+      (await r.req('GET', `/v2/refs/referrers/${subject.manifest}`)).json.manifests.map((d: any) => d.digest),
+      [sha256(sbom)],
+    );
   });
 
   test('delete tags, manifests and blobs (202), then they are 404', async () => {
@@ -407,7 +452,11 @@ test('a JSON config file sets the same settings: read-only and a rate limit (429
 });
 
 /** GET from a chosen local address (the registry tells clients apart by address), with optional Basic credentials. */
-function getFrom(url: string, localAddress: string, creds?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+function getFrom(
+  url: string,
+  localAddress: string,
+  creds?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = creds ? { Authorization: `Basic ${Buffer.from(creds).toString('base64')}` } : {};
     const req = request(url, { agent: false, localAddress, headers }, (res) => {
@@ -415,7 +464,11 @@ function getFrom(url: string, localAddress: string, creds?: string): Promise<{ s
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         let json: any;
-        try { json = JSON.parse(Buffer.concat(chunks).toString()); } catch { json = undefined; }
+        try {
+          json = JSON.parse(Buffer.concat(chunks).toString());
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
       });
     });
@@ -439,8 +492,9 @@ test('a storm of wrong passwords neither stalls other clients nor goes on: bcryp
 
     // One batch of wrong passwords in parallel (each a different one, as a guesser sends them).
     let stormDone = false;
-    const batch = Promise.all(Array.from({ length: 8 }, (_, i) => getFrom(url, STORM, `alice:guess${i}`)))
-      .finally(() => { stormDone = true; });
+    const batch = Promise.all(Array.from({ length: 8 }, (_, i) => getFrom(url, STORM, `alice:guess${i}`))).finally(() => {
+      stormDone = true;
+    });
     // Meanwhile another client asks, one request after another, anonymously and logged in.
     let served = 0;
     while (!stormDone) {
@@ -452,7 +506,10 @@ test('a storm of wrong passwords neither stalls other clients nor goes on: bcryp
       served += 2;
     }
     const answers = await batch;
-    assert.deepEqual(answers.map((a) => a.status), Array(8).fill(401));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(8).fill(401),
+    );
     // With bcrypt on the event loop each wrong password blocks everything: at most one
     // other request gets through between two of them, fewer than the batch has.
     assert.ok(served >= 20, `only ${served} requests of another client were answered while 8 wrong passwords were checked`);
@@ -488,19 +545,27 @@ describe('gc', () => {
     r = new RegistryProc(join(dir, 'root'), ['--delete-enabled']);
     await r.start();
   });
-  after(async () => { await r?.stop(); cleanupDir(dir); });
+  after(async () => {
+    await r?.stop();
+    cleanupDir(dir);
+  });
 
   const blobFile = (d: string) => join(r.root, 'blobs', 'sha256', d.slice(7));
   const gc = (...args: string[]) => run(process.execPath, [BERTH, 'registry', 'gc', '--root', r.root, ...args]);
 
   test('keeps everything a manifest references, removes the rest; --delete-untagged drops unreachable manifests', async () => {
     const a = await pushImage(r, 'gc/app', 'v1', 'a');
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length }] }));
+    const index = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length }] }),
+    );
     assert.equal((await r.req('PUT', '/v2/gc/app/manifests/multi', { body: index, headers: { 'Content-Type': OCI_INDEX } })).status, 201);
     // The child is reachable only through the index once its own tag is gone.
     assert.equal((await r.req('DELETE', '/v2/gc/app/manifests/v1')).status, 202);
     const empty = await pushBlob(r, 'gc/app', '{}');
-    const sig = imageManifest({ digest: empty, size: 2 }, [], { artifactType: 'application/vnd.example.sig', subject: { mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length } });
+    const sig = imageManifest({ digest: empty, size: 2 }, [], {
+      artifactType: 'application/vnd.example.sig',
+      subject: { mediaType: OCI_MANIFEST, digest: a.manifest, size: a.body.length },
+    });
     assert.equal((await r.req('PUT', `/v2/gc/app/manifests/${sha256(sig)}`, { body: sig, headers: { 'Content-Type': OCI_MANIFEST } })).status, 201);
     const b = await pushImage(r, 'gc/old', 'v1', 'b');
     assert.equal((await r.req('DELETE', '/v2/gc/old/manifests/v1')).status, 202);
@@ -518,7 +583,8 @@ describe('gc', () => {
     const first = await gc();
     assert.equal(first.code, 0, first.stderr);
     assert.equal(existsSync(blobFile(orphan)), false);
-    for (const d of [a.manifest, a.config, a.layer, sha256(index), sha256(sig), empty, b.manifest, b.config, b.layer]) assert.ok(existsSync(blobFile(d)), `kept ${d}`);
+    for (const d of [a.manifest, a.config, a.layer, sha256(index), sha256(sig), empty, b.manifest, b.config, b.layer])
+      assert.ok(existsSync(blobFile(d)), `kept ${d}`);
 
     const second = await gc('--delete-untagged');
     assert.equal(second.code, 0, second.stderr);
@@ -531,7 +597,10 @@ describe('gc', () => {
     assert.equal((await r.req('GET', '/v2/gc/app/manifests/multi')).status, 200);
     assert.equal((await r.req('GET', `/v2/gc/app/blobs/${a.layer}`)).text, 'layer a');
     assert.equal((await r.req('GET', `/v2/gc/app/blobs/${orphan}`)).status, 404);
-    assert.deepEqual((await r.req('GET', `/v2/gc/app/referrers/${a.manifest}`)).json.manifests.map((d: any) => d.digest), [sha256(sig)]);
+    assert.deepEqual(
+      (await r.req('GET', `/v2/gc/app/referrers/${a.manifest}`)).json.manifests.map((d: any) => d.digest),
+      [sha256(sig)],
+    );
   });
 });
 
@@ -539,7 +608,27 @@ describe('gc', () => {
 function makeCert(dir: string): { cert: string; key: string; certDir: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const certDir = join(dir, 'certs.d');
   mkdirSync(certDir, { recursive: true });
@@ -556,7 +645,9 @@ function htpasswdFile(dir: string, users: Record<string, string>): string {
 
 describe('skopeo', () => {
   let dir: string;
-  before(() => { dir = tempDir('berth-registry-skopeo-'); });
+  before(() => {
+    dir = tempDir('berth-registry-skopeo-');
+  });
   after(() => cleanupDir(dir));
 
   for (const tls of [false, true]) {
@@ -577,7 +668,12 @@ describe('skopeo', () => {
         assert.equal(raw.code, 0, raw.stderr);
         assert.equal(sha256(raw.stdout), img.manifestDigest);
         const out = join(sub, 'out');
-        const pull = await run('skopeo', ['copy', ...(c ? ['--src-cert-dir', c.certDir] : ['--src-tls-verify=false']), `docker://${r.host}/skopeo/busybox:v1`, `oci:${out}:v1`]);
+        const pull = await run('skopeo', [
+          'copy',
+          ...(c ? ['--src-cert-dir', c.certDir] : ['--src-tls-verify=false']),
+          `docker://${r.host}/skopeo/busybox:v1`,
+          `oci:${out}:v1`,
+        ]);
         assert.equal(pull.code, 0, pull.stderr);
         const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8'));
         assert.equal(index.manifests[0].digest, img.manifestDigest);
@@ -601,7 +697,10 @@ describe('the real Docker daemon', () => {
     assert.equal(imp.code, 0, imp.stderr);
     image = imp.stdout.trim();
   });
-  after(async () => { await dockerd?.cleanup(); cleanupDir(dir); });
+  after(async () => {
+    await dockerd?.cleanup();
+    cleanupDir(dir);
+  });
 
   /** docker tag + push + rmi + pull; returns the pushed digest. */
   async function roundTrip(host: string, repo: string): Promise<string> {
@@ -700,7 +799,16 @@ describe('the real Docker daemon', () => {
     const sub = join(dir, 'token');
     mkdirSync(sub, { recursive: true });
     const users = htpasswdFile(sub, { alice: 'alicepw', bob: 'bobpw' });
-    const r = new RegistryProc(join(sub, 'root'), ['--auth', 'token', '--htpasswd', users, '--access', 'team/**:alice:pull,push,delete', '--access', 'team/**:bob:pull']);
+    const r = new RegistryProc(join(sub, 'root'), [
+      '--auth',
+      'token',
+      '--htpasswd',
+      users,
+      '--access',
+      'team/**:alice:pull,push,delete',
+      '--access',
+      'team/**:bob:pull',
+    ]);
     await r.start();
     try {
       const base = await r.req('GET', '/v2/');

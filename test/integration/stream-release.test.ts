@@ -27,7 +27,12 @@ function fdsOn(pick: (target: string) => boolean): string[] {
   const dir = `/proc/${d.proc!.pid}/fd`;
   const out: string[] = [];
   for (const fd of readdirSync(dir)) {
-    try { const t = readlinkSync(join(dir, fd)); if (pick(t)) out.push(t); } catch { /* closed meanwhile */ }
+    try {
+      const t = readlinkSync(join(dir, fd));
+      if (pick(t)) out.push(t);
+    } catch {
+      /* closed meanwhile */
+    }
   }
   return out;
 }
@@ -35,7 +40,10 @@ function fdsOn(pick: (target: string) => boolean): string[] {
 /** Polls until `pick` matches at most `max` descriptors (closing follows the disconnect asynchronously); returns what is left. */
 async function settle(pick: (target: string) => boolean, max = 0): Promise<string[]> {
   let left = fdsOn(pick);
-  for (let i = 0; i < 100 && left.length > max; i++) { await sleep(100); left = fdsOn(pick); }
+  for (let i = 0; i < 100 && left.length > max; i++) {
+    await sleep(100);
+    left = fdsOn(pick);
+  }
   return left;
 }
 
@@ -52,7 +60,11 @@ function dropAfterFirstBytes(path: string, method = 'GET', extra = ''): Promise<
     s.on('data', (b: Buffer) => {
       got += b.length;
       // Past the headers and into the body: the server has started streaming, and stopped for want of a reader.
-      if (got > 64 * 1024) { s.pause(); s.destroy(); resolve(); }
+      if (got > 64 * 1024) {
+        s.pause();
+        s.destroy();
+        resolve();
+      }
     });
     s.on('close', () => resolve());
   });
@@ -60,7 +72,17 @@ function dropAfterFirstBytes(path: string, method = 'GET', extra = ''): Promise<
 
 /** A container that has written several MB of log and keeps running. */
 async function chatty(name: string, tty = false): Promise<string> {
-  const r = await d.berth(['run', '-d', ...(tty ? ['-t'] : []), '--name', name, 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 40000 ]; do echo "line $i of a log that is long enough to fill a socket buffer"; i=$((i+1)); done; echo ready; exec sleep 1000']);
+  const r = await d.berth([
+    'run',
+    '-d',
+    ...(tty ? ['-t'] : []),
+    '--name',
+    name,
+    'busybox',
+    'sh',
+    '-c',
+    'i=0; while [ $i -lt 40000 ]; do echo "line $i of a log that is long enough to fill a socket buffer"; i=$((i+1)); done; echo ready; exec sleep 1000',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
   for (let i = 0; i < 300; i++) {
@@ -86,7 +108,7 @@ test('logs -f and attach dropped by their client close the log file; rm leaves n
   assert.ok(fdsOn(onLog(id)).length <= base, `attach left ${fdsOn(onLog(id)).length - base} descriptors open`);
 
   assert.equal((await d.berth(['rm', '-f', id])).code, 0);
-  assert.deepEqual(await settle(onLog(id)), [], 'no descriptor on a removed container\'s log');
+  assert.deepEqual(await settle(onLog(id)), [], "no descriptor on a removed container's log");
   // Still serving.
   assert.equal((await http(d.socket, 'GET', '/_ping')).status, 200);
 });
@@ -109,21 +131,37 @@ test('an exec TTY session dropped by its client closes its output log', async ()
   const id = r.stdout.trim();
   const onExecLog = (t: string) => t.includes(id) && t.endsWith('output.log');
   for (let i = 0; i < 10; i++) {
-    const created = await http(d.socket, 'POST', `/containers/${id}/exec`, JSON.stringify({ Tty: true, AttachStdout: true, Cmd: ['sh', '-c', 'yes "an exec that writes more than a socket holds"'] }));
+    const created = await http(
+      d.socket,
+      'POST',
+      `/containers/${id}/exec`,
+      JSON.stringify({ Tty: true, AttachStdout: true, Cmd: ['sh', '-c', 'yes "an exec that writes more than a socket holds"'] }),
+    );
     assert.equal(created.status, 201, created.body);
     const execId = (JSON.parse(created.body) as { Id: string }).Id;
     const body = JSON.stringify({ Tty: true });
     await new Promise<void>((resolve, reject) => {
       const s = connect(d.socket);
       s.on('error', reject);
-      s.once('connect', () => s.write(`POST /exec/${execId}/start HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+      s.once('connect', () =>
+        s.write(
+          `POST /exec/${execId}/start HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      );
       let got = 0;
-      s.on('data', (b: Buffer) => { got += b.length; if (got > 256 * 1024) { s.pause(); s.destroy(); resolve(); } });
+      s.on('data', (b: Buffer) => {
+        got += b.length;
+        if (got > 256 * 1024) {
+          s.pause();
+          s.destroy();
+          resolve();
+        }
+      });
       s.on('close', () => resolve());
     });
   }
   // The sessions run on (as with dockerd), but nobody reads their output any more.
-  assert.deepEqual(await settle(onExecLog), [], 'no descriptor on the exec sessions\' logs');
+  assert.deepEqual(await settle(onExecLog), [], "no descriptor on the exec sessions' logs");
   assert.equal((await d.berth(['rm', '-f', id])).code, 0);
 });
 
@@ -138,9 +176,9 @@ test('save, export and GET archive dropped midway close what they read', async (
   for (let i = 0; i < 20; i++) await dropAfterFirstBytes('/images/get?names=bigimg');
   assert.deepEqual(await settle(onBlobs), [], 'save: no descriptor on blobs');
   for (let i = 0; i < 20; i++) await dropAfterFirstBytes('/containers/big/export');
-  assert.deepEqual(await settle(onBig), [], 'export: no descriptor on the container\'s files');
+  assert.deepEqual(await settle(onBig), [], "export: no descriptor on the container's files");
   for (let i = 0; i < 20; i++) await dropAfterFirstBytes('/containers/big/archive?path=/big');
-  assert.deepEqual(await settle(onBig), [], 'archive: no descriptor on the container\'s files');
+  assert.deepEqual(await settle(onBig), [], "archive: no descriptor on the container's files");
   // The container's filesystem is released too: it can be removed.
   assert.equal((await d.berth(['rm', 'big'])).code, 0);
 });

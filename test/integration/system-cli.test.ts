@@ -34,13 +34,19 @@ function clients(name: string) {
   return {
     cfg,
     berth: (args: string[], env: Record<string, string> = {}) => run(BERTH, args, { env: { ...bare, DOCKER_CONFIG: cfg.berth, BERTH_HOST: d.host, ...env } }),
-    docker: (args: string[], env: Record<string, string> = {}) => run('docker', args, { env: { ...bare, DOCKER_CONFIG: cfg.docker, DOCKER_HOST: d.host, ...env } }),
+    docker: (args: string[], env: Record<string, string> = {}) =>
+      run('docker', args, { env: { ...bare, DOCKER_CONFIG: cfg.docker, DOCKER_HOST: d.host, ...env } }),
   };
 }
 
 /** What differs by construction: the config dir, the host variable's name (and so the table's column widths). */
 function same(r: RunResult, dir: string): { code: number; stdout: string; stderr: string } {
-  const n = (s: string) => s.split(dir).join('<config>').replace(/BERTH_HOST/g, 'DOCKER_HOST').replace(/ {2,}/g, '  ');
+  const n = (s: string) =>
+    s
+      .split(dir)
+      .join('<config>')
+      .replace(/BERTH_HOST/g, 'DOCKER_HOST')
+      .replace(/ {2,}/g, '  ');
   return { code: r.code, stdout: n(r.stdout), stderr: n(r.stderr) };
 }
 
@@ -81,7 +87,9 @@ test('context ls/create/inspect/use/rm print what docker prints, and the context
   assert.equal((await shared.berth(['context', 'use', 'tob'])).code, 0);
   const v = await shared.berth(['version', '--format', '{{.Client.Context}} {{.Server.APIVersion}}'], noHost);
   assert.deepEqual([v.code, v.stdout, v.stderr], [0, 'tob 1.47\n', '']);
-  const viaDocker = await run('docker', ['version', '--format', '{{.Client.Context}} {{.Server.APIVersion}}'], { env: { ...process.env, DOCKER_HOST: '', DOCKER_CONFIG: shared.cfg.berth } });
+  const viaDocker = await run('docker', ['version', '--format', '{{.Client.Context}} {{.Server.APIVersion}}'], {
+    env: { ...process.env, DOCKER_HOST: '', DOCKER_CONFIG: shared.cfg.berth },
+  });
   assert.deepEqual([viaDocker.code, viaDocker.stdout], [0, 'tob 1.47\n'], viaDocker.stderr);
   const flag = await shared.berth(['--context', 'default', '-H', d.host, 'version']);
   assert.deepEqual([flag.code, flag.stderr], [1, 'conflicting options: either specify --host or --context, not both\n']);
@@ -89,7 +97,13 @@ test('context ls/create/inspect/use/rm print what docker prints, and the context
 
 test('version --format reaches the Go fields docker templates use', async () => {
   const c = clients('version');
-  for (const format of ['{{.Server.APIVersion}}', '{{.Server.Os}}/{{.Server.Arch}} {{.Server.MinAPIVersion}}', '{{.Server.ApiVersion}}', '{{.Nope}}', '{{.Client.ApiVersion}}']) {
+  for (const format of [
+    '{{.Server.APIVersion}}',
+    '{{.Server.Os}}/{{.Server.Arch}} {{.Server.MinAPIVersion}}',
+    '{{.Server.ApiVersion}}',
+    '{{.Nope}}',
+    '{{.Client.ApiVersion}}',
+  ]) {
     const [b, k] = await Promise.all([c.berth(['version', '--format', format]), c.docker(['version', '--format', format])]);
     assert.deepEqual({ code: b.code, stdout: b.stdout, stderr: b.stderr }, { code: k.code, stdout: k.stdout, stderr: k.stderr }, format);
   }
@@ -103,7 +117,15 @@ test('info prints the lines docker info prints (runtimes, security options, regi
   const server = (s: string) => s.slice(s.indexOf('Server:'));
   assert.equal(server(b.stdout), server(k.stdout));
   assert.equal(b.stderr, k.stderr);
-  for (const line of [' Runtimes: runc', ' Security Options:', '  seccomp', '   Profile: builtin', ' Insecure Registries:', '  127.0.0.0/8', ' Swarm: inactive']) {
+  for (const line of [
+    ' Runtimes: runc',
+    ' Security Options:',
+    '  seccomp',
+    '   Profile: builtin',
+    ' Insecure Registries:',
+    '  127.0.0.0/8',
+    ' Swarm: inactive',
+  ]) {
     assert.ok(b.stdout.split('\n').includes(line), `${line} in\n${b.stdout}`);
   }
 });
@@ -113,7 +135,13 @@ test('system df and df -v show images, containers and volumes as docker does; pl
   assert.equal((await d.berth(['volume', 'create', 'syscli-vol'])).code, 0);
   assert.equal((await d.berth(['create', '--name', 'syscli-df', '-v', 'syscli-vol:/data', 'busybox', 'true'])).code, 0);
   const ago = (s: string) => s.replace(/(\d+ \w+|Less than a second|About a minute|About an hour) ago/g, '<ago>').replace(/ +/g, ' ');
-  for (const args of [['system', 'df'], ['system', 'df', '-v'], ['plugin', 'ls'], ['plugin', 'ls', '-q'], ['plugin', 'ls', '--format', '{{.Name}}']]) {
+  for (const args of [
+    ['system', 'df'],
+    ['system', 'df', '-v'],
+    ['plugin', 'ls'],
+    ['plugin', 'ls', '-q'],
+    ['plugin', 'ls', '--format', '{{.Name}}'],
+  ]) {
     const [b, k] = await Promise.all([c.berth(args), c.docker(args)]);
     assert.deepEqual({ code: b.code, stdout: ago(b.stdout), stderr: b.stderr }, { code: k.code, stdout: ago(k.stdout), stderr: k.stderr }, args.join(' '));
   }

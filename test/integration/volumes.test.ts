@@ -42,7 +42,10 @@ async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>):
 }
 
 test('a named volume keeps a file across rm and a new run (berth and docker)', async () => {
-  for (const [cli, vol] of [['berth', 'keep-b'], ['docker', 'keep-d']] as const) {
+  for (const [cli, vol] of [
+    ['berth', 'keep-b'],
+    ['docker', 'keep-d'],
+  ] as const) {
     const c = (args: string[]) => (cli === 'berth' ? d.berth(args) : d.docker(args));
     await ok(c(['run', '--name', `w-${vol}`, '-v', `${vol}:/data`, 'busybox', 'sh', '-c', 'echo kept > /data/f']));
     await ok(c(['rm', `w-${vol}`]));
@@ -80,7 +83,9 @@ test('volume create/inspect/ls filters/rm in docker shape', async () => {
   assert.equal(del.status, 409);
   // Inspect's Mounts in Docker's shape.
   const [ci] = JSON.parse(await ok(d.docker(['inspect', 'holder'])));
-  assert.deepEqual(ci.Mounts, [{ Type: 'volume', Name: 'shape1', Source: v.Mountpoint, Destination: '/x', Driver: 'local', Mode: 'z', RW: true, Propagation: '' }]);
+  assert.deepEqual(ci.Mounts, [
+    { Type: 'volume', Name: 'shape1', Source: v.Mountpoint, Destination: '/x', Driver: 'local', Mode: 'z', RW: true, Propagation: '' },
+  ]);
   assert.deepEqual(ci.HostConfig.Binds, ['shape1:/x']);
   await ok(d.berth(['rm', 'holder']));
   assert.equal((await ok(d.docker(['volume', 'rm', 'shape1']))).trim(), 'shape1');
@@ -115,7 +120,9 @@ test('a new volume over image content starts as a copy of it, owners and modes k
   for (const cli of ['berth', 'docker'] as const) {
     const c = (args: string[]) => (cli === 'berth' ? d.berth(args) : d.docker(args));
     const vol = `copy-${cli}`;
-    const out = await ok(c(['run', '--rm', '-v', `${vol}:/data`, 'withdata', 'sh', '-c', 'cat /data/hello.txt; stat -c "%u:%g %a" /data /data/hello.txt; ls -d /data/sub']));
+    const out = await ok(
+      c(['run', '--rm', '-v', `${vol}:/data`, 'withdata', 'sh', '-c', 'cat /data/hello.txt; stat -c "%u:%g %a" /data /data/hello.txt; ls -d /data/sub']),
+    );
     assert.equal(out, 'from the image\n1234:5678 750\n1234:5678 644\n/data/sub\n');
     // Not copied again over what the volume now holds.
     await ok(c(['run', '--rm', '-v', `${vol}:/data`, 'withdata', 'sh', '-c', 'echo changed > /data/hello.txt; rm -r /data/sub']));
@@ -134,7 +141,10 @@ test('a new volume over image content starts as a copy of it, owners and modes k
 
 async function waitFor(cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (await cond()) return; await new Promise((r) => setTimeout(r, 100)); }
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   throw new Error('condition not met in time');
 }
 
@@ -198,7 +208,12 @@ test('-v ro is read-only; binds of host paths; missing bind path created for -v,
     assert.match(m.stderr, new RegExp(`invalid mount config for type "bind": bind source path does not exist: ${gone}`));
   }
   assert.equal(existsSync(gone), false);
-  const api = await http(d.socket, 'POST', '/v1.47/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { Mounts: [{ Type: 'bind', Source: gone, Target: '/m' }] } }));
+  const api = await http(
+    d.socket,
+    'POST',
+    '/v1.47/containers/create',
+    JSON.stringify({ Image: 'busybox', HostConfig: { Mounts: [{ Type: 'bind', Source: gone, Target: '/m' }] } }),
+  );
   assert.equal(api.status, 400);
   const dup = await d.berth(['create', '-v', 'a1:/x', '-v', 'a2:/x', 'busybox']);
   assert.equal(dup.code, 125);

@@ -48,7 +48,11 @@ function startTtyExec(execId: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = connect(d.socket);
     s.on('error', reject);
-    s.once('connect', () => s.write(`POST /exec/${execId}/start HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    s.once('connect', () =>
+      s.write(
+        `POST /exec/${execId}/start HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
     s.once('data', () => resolve());
     s.resume();
     s.on('close', () => resolve());
@@ -73,7 +77,10 @@ test('resizing containers and exec sessions as they exit leaves berthd working',
     const created = await answered('POST', `/containers/${hostId}/exec`, JSON.stringify({ Tty: true, AttachStdout: true, Cmd: ['true'] }));
     assert.equal(created.status, 201, created.body);
     const execId = (JSON.parse(created.body) as { Id: string }).Id;
-    assert.ok(await Promise.race([startTtyExec(execId).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref())]), 'berthd did not start an exec');
+    assert.ok(
+      await Promise.race([startTtyExec(execId).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref())]),
+      'berthd did not start an exec',
+    );
     for (let j = 0; j < 4; j++) resizes.push(http(d.socket, 'POST', `/exec/${execId}/resize?h=${30 + j}&w=100`));
   }
 
@@ -107,16 +114,30 @@ test('resize of a running TTY container reaches its terminal', async () => {
 
 test('a container swapping a file for a FIFO under cp and commit never stalls berthd', async () => {
   // /f flips between a regular file and a FIFO as fast as the container can rename.
-  const c = await d.berth(['run', '-d', '--name', 'flipper', 'busybox', 'sh', '-c',
-    'while :; do echo data > /f.file; mv /f.file /f; mkfifo /f.fifo; mv /f.fifo /f; done']);
+  const c = await d.berth([
+    'run',
+    '-d',
+    '--name',
+    'flipper',
+    'busybox',
+    'sh',
+    '-c',
+    'while :; do echo data > /f.file; mv /f.file /f; mkfifo /f.fifo; mv /f.fifo /f; done',
+  ]);
   assert.equal(c.code, 0, c.stderr);
   const replies: (Reply | null)[] = [];
   for (let i = 0; i < 200; i++) replies.push(await within(http(d.socket, 'GET', '/containers/flipper/archive?path=/f'), 30_000));
   for (let i = 0; i < 20; i++) replies.push(await within(http(d.socket, 'POST', '/commit?container=flipper&pause=0'), 30_000));
   assert.equal(replies.filter((x) => x === null).length, 0, 'every cp and commit is answered');
   // Answered with the file, or failed (the file was a FIFO by then, or gone): never a stall, never a crash.
-  assert.ok(replies.some((x) => x!.status === 200), 'cp copies the file when it is one');
-  assert.ok(replies.some((x) => x!.status === 201), 'commit commits');
+  assert.ok(
+    replies.some((x) => x!.status === 200),
+    'cp copies the file when it is one',
+  );
+  assert.ok(
+    replies.some((x) => x!.status === 201),
+    'commit commits',
+  );
   assert.equal(d.proc!.exitCode, null, `berthd is alive:\n${d.log.slice(-2000)}`);
   const r = await run(BERTH, ['-H', d.host, 'run', '--rm', 'busybox', 'echo', 'still here'], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, `berthd no longer runs containers: ${r.stderr}`);

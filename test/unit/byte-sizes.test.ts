@@ -5,8 +5,19 @@ import { fromHumanSize, fromHumanSizeV05, ramInBytes, ramInBytesV05 } from '../.
 
 test('ramInBytes: go-units v0.4.0 RAMInBytes, binary multiples', () => {
   const ok: [string, number][] = [
-    ['2g', 2 * 1024 ** 3], ['512m', 512 * 1024 ** 2], ['100k', 102400], ['1.5GB', 1.5 * 1024 ** 3], ['64 MiB', 64 * 1024 ** 2],
-    ['10', 10], ['1b', 1], ['1i', 1], ['1KiB', 1024], ['32T', 32 * 1024 ** 4], ['1p', 1024 ** 5], ['0.5k', 512], ['1.7b', 1],
+    ['2g', 2 * 1024 ** 3],
+    ['512m', 512 * 1024 ** 2],
+    ['100k', 102400],
+    ['1.5GB', 1.5 * 1024 ** 3],
+    ['64 MiB', 64 * 1024 ** 2],
+    ['10', 10],
+    ['1b', 1],
+    ['1i', 1],
+    ['1KiB', 1024],
+    ['32T', 32 * 1024 ** 4],
+    ['1p', 1024 ** 5],
+    ['0.5k', 512],
+    ['1.7b', 1],
   ];
   for (const [s, n] of ok) assert.equal(ramInBytes(s), n, s);
   for (const bad of ['12x', 'abc', '-1', '', ' 1g', '1g ', '1  g', '1bb', '.5g', '1e3', '1kbb']) {
@@ -16,7 +27,13 @@ test('ramInBytes: go-units v0.4.0 RAMInBytes, binary multiples', () => {
 });
 
 test('fromHumanSize: go-units v0.4.0 FromHumanSize, decimal multiples', () => {
-  const ok: [string, number][] = [['1kB', 1000], ['1.5MB', 1_500_000], ['2g', 2e9], ['32', 32], ['1 TB', 1e12]];
+  const ok: [string, number][] = [
+    ['1kB', 1000],
+    ['1.5MB', 1_500_000],
+    ['2g', 2e9],
+    ['32', 32],
+    ['1 TB', 1e12],
+  ];
   for (const [s, n] of ok) assert.equal(fromHumanSize(s), n, s);
   assert.throws(() => fromHumanSize('1x'), { message: "invalid size: '1x'" });
 });

@@ -8,8 +8,20 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import {
-  cgroupVersion, controllerDir, readCgroupStats, oomKillCount, freezerState, parseProcCgroup, parseNetDev,
-  parseProcStat, readNetDev, systemCpuUsageNs, readProcStat, parseBlkioV1, parseIoStatV2, type CgroupOptions,
+  cgroupVersion,
+  controllerDir,
+  readCgroupStats,
+  oomKillCount,
+  freezerState,
+  parseProcCgroup,
+  parseNetDev,
+  parseProcStat,
+  readNetDev,
+  systemCpuUsageNs,
+  readProcStat,
+  parseBlkioV1,
+  parseIoStatV2,
+  type CgroupOptions,
 } from '../../src/runtime/cgroups.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-cgroups-'));
@@ -79,23 +91,23 @@ tree(V1, {
   [`pids${CG}/pids.max`]: 'max\n',
   [`blkio${CG}/blkio.throttle.io_service_bytes_recursive`]:
     '8:0 Read 1048576\n8:0 Write 4096\n8:0 Sync 4096\n8:0 Async 1048576\n8:0 Discard 0\n8:0 Total 1052672\nTotal 1052672\n',
-  [`blkio${CG}/blkio.throttle.io_serviced_recursive`]:
-    '8:0 Read 12\n8:0 Write 1\n8:0 Sync 1\n8:0 Async 12\n8:0 Discard 0\n8:0 Total 13\nTotal 13\n',
+  [`blkio${CG}/blkio.throttle.io_serviced_recursive`]: '8:0 Read 12\n8:0 Write 1\n8:0 Sync 1\n8:0 Async 12\n8:0 Discard 0\n8:0 Total 13\nTotal 13\n',
   [`freezer${CG}/freezer.state`]: 'FROZEN\n',
 });
 
 // cpu and cpuacct co-mounted, as systemd does; the cgroup2 and tmpfs lines must be ignored.
-const V1_MOUNTINFO = [
-  `25 1 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:6 - sysfs sysfs rw`,
-  `31 25 0:28 / ${V1} ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755`,
-  `32 31 0:29 / ${V1}/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate`,
-  `34 31 0:31 / ${V1}/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu,cpuacct`,
-  `35 31 0:32 / ${V1}/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory`,
-  `36 31 0:33 / ${V1}/pids rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,pids`,
-  `37 31 0:34 / ${V1}/blkio rw,nosuid,nodev,noexec,relatime shared:17 - cgroup cgroup rw,blkio`,
-  `38 31 0:35 / ${V1}/freezer rw,nosuid,nodev,noexec,relatime shared:18 - cgroup cgroup rw,freezer`,
-  `39 31 0:36 / ${V1}/systemd rw,nosuid,nodev,noexec,relatime shared:19 - cgroup cgroup rw,xattr,name=systemd`,
-].join('\n') + '\n';
+const V1_MOUNTINFO =
+  [
+    `25 1 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:6 - sysfs sysfs rw`,
+    `31 25 0:28 / ${V1} ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755`,
+    `32 31 0:29 / ${V1}/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate`,
+    `34 31 0:31 / ${V1}/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu,cpuacct`,
+    `35 31 0:32 / ${V1}/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory`,
+    `36 31 0:33 / ${V1}/pids rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,pids`,
+    `37 31 0:34 / ${V1}/blkio rw,nosuid,nodev,noexec,relatime shared:17 - cgroup cgroup rw,blkio`,
+    `38 31 0:35 / ${V1}/freezer rw,nosuid,nodev,noexec,relatime shared:18 - cgroup cgroup rw,freezer`,
+    `39 31 0:36 / ${V1}/systemd rw,nosuid,nodev,noexec,relatime shared:19 - cgroup cgroup rw,xattr,name=systemd`,
+  ].join('\n') + '\n';
 const v1opts: CgroupOptions = { root: V1, mountinfo: V1_MOUNTINFO };
 
 // ---------------------------------------------------------------- v2 fixture
@@ -131,7 +143,8 @@ pgmajfault 4
 tree(V2, {
   'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
   [`${CG}/cgroup.controllers`]: 'cpuset cpu io memory hugetlb pids rdma misc\n',
-  [`${CG}/cpu.stat`]: 'usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 4\nnr_throttled 1\nthrottled_usec 2500\nnr_bursts 0\nburst_usec 0\n',
+  [`${CG}/cpu.stat`]:
+    'usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 4\nnr_throttled 1\nthrottled_usec 2500\nnr_bursts 0\nburst_usec 0\n',
   [`${CG}/memory.current`]: '2097152\n',
   [`${CG}/memory.max`]: 'max\n',
   [`${CG}/memory.peak`]: '3145728\n',
@@ -170,8 +183,13 @@ test('readCgroupStats v1', async () => {
   const s = await readCgroupStats(CG, v1opts);
   assert.equal(s.version, 1);
   assert.deepEqual(s.cpu, {
-    usageNs: 2_500_000_000, userNs: 1_500_000_000, systemNs: 800_000_000, perCpuNs: [1_500_000_000, 1_000_000_000],
-    periods: 10, throttledPeriods: 2, throttledNs: 5_000_000,
+    usageNs: 2_500_000_000,
+    userNs: 1_500_000_000,
+    systemNs: 800_000_000,
+    perCpuNs: [1_500_000_000, 1_000_000_000],
+    periods: 10,
+    throttledPeriods: 2,
+    throttledNs: 5_000_000,
   });
   assert.equal(s.memory.usage, 10485760);
   assert.equal(s.memory.maxUsage, 12582912);
@@ -182,9 +200,12 @@ test('readCgroupStats v1', async () => {
   assert.equal(Object.keys(s.memory.stats).length, 36);
   assert.deepEqual(s.pids, { current: 3, limit: null });
   assert.deepEqual(s.blkio.io_service_bytes_recursive, [
-    { major: 8, minor: 0, op: 'Read', value: 1048576 }, { major: 8, minor: 0, op: 'Write', value: 4096 },
-    { major: 8, minor: 0, op: 'Sync', value: 4096 }, { major: 8, minor: 0, op: 'Async', value: 1048576 },
-    { major: 8, minor: 0, op: 'Discard', value: 0 }, { major: 8, minor: 0, op: 'Total', value: 1052672 },
+    { major: 8, minor: 0, op: 'Read', value: 1048576 },
+    { major: 8, minor: 0, op: 'Write', value: 4096 },
+    { major: 8, minor: 0, op: 'Sync', value: 4096 },
+    { major: 8, minor: 0, op: 'Async', value: 1048576 },
+    { major: 8, minor: 0, op: 'Discard', value: 0 },
+    { major: 8, minor: 0, op: 'Total', value: 1052672 },
   ]);
   assert.equal(s.blkio.io_serviced_recursive?.length, 6);
   assert.deepEqual(s.blkio.sectors_recursive, [], 'v1 lists without a file are empty, not absent');
@@ -216,7 +237,10 @@ test('readCgroupStats v1: CFQ files preferred when present', async () => {
     [`blkio${cfq}/blkio.throttle.io_service_bytes_recursive`]: '8:16 Read 1\nTotal 1\n',
   });
   const s = await readCgroupStats(cfq, v1opts);
-  assert.deepEqual(s.blkio.io_service_bytes_recursive, [{ major: 8, minor: 16, op: 'Read', value: 8192 }, { major: 8, minor: 16, op: 'Write', value: 0 }]);
+  assert.deepEqual(s.blkio.io_service_bytes_recursive, [
+    { major: 8, minor: 16, op: 'Read', value: 8192 },
+    { major: 8, minor: 16, op: 'Write', value: 0 },
+  ]);
   assert.deepEqual(s.blkio.sectors_recursive, [{ major: 8, minor: 16, op: '', value: 16 }]);
   assert.deepEqual(s.blkio.io_queue_recursive, []);
 });
@@ -225,18 +249,27 @@ test('readCgroupStats v2', async () => {
   const s = await readCgroupStats(CG, { root: V2 });
   assert.equal(s.version, 2);
   assert.deepEqual(s.cpu, {
-    usageNs: 3_000_000_000, userNs: 2_000_000_000, systemNs: 1_000_000_000,
-    periods: 4, throttledPeriods: 1, throttledNs: 2_500_000,
+    usageNs: 3_000_000_000,
+    userNs: 2_000_000_000,
+    systemNs: 1_000_000_000,
+    periods: 4,
+    throttledPeriods: 1,
+    throttledNs: 2_500_000,
   });
   assert.deepEqual({ ...s.memory, stats: undefined }, { usage: 2097152, maxUsage: 3145728, limit: null, failcnt: 2, stats: undefined });
   assert.equal(s.memory.stats.inactive_file, 524288);
   assert.equal(s.memory.stats.anon, 1310720);
   assert.deepEqual(s.pids, { current: 1, limit: 100 });
   assert.deepEqual(s.blkio.io_service_bytes_recursive, [
-    { major: 8, minor: 0, op: 'read', value: 1200 }, { major: 8, minor: 0, op: 'write', value: 0 },
-    { major: 253, minor: 1, op: 'read', value: 800 }, { major: 253, minor: 1, op: 'write', value: 4096 },
+    { major: 8, minor: 0, op: 'read', value: 1200 },
+    { major: 8, minor: 0, op: 'write', value: 0 },
+    { major: 253, minor: 1, op: 'read', value: 800 },
+    { major: 253, minor: 1, op: 'write', value: 4096 },
   ]);
-  assert.deepEqual(s.blkio.io_serviced_recursive?.map((e) => e.value), [3, 0, 1, 2]);
+  assert.deepEqual(
+    s.blkio.io_serviced_recursive?.map((e) => e.value),
+    [3, 0, 1, 2],
+  );
   assert.equal(s.blkio.sectors_recursive, undefined);
   assert.equal(await oomKillCount(CG, { root: V2 }), 1);
   assert.equal(await freezerState(CG, { root: V2 }), 'freezing', 'freeze requested, not yet frozen');
@@ -257,7 +290,11 @@ test('readCgroupStats v2: limits as numbers, empty io.stat', async () => {
 
 test('parsers: /proc/<pid>/cgroup, blkio, io.stat', () => {
   assert.deepEqual(parseProcCgroup('12:cpu,cpuacct:/berth/x\n4:memory:/berth/x\n1:name=systemd:/user.slice\n0::/berth/x\n'), {
-    cpu: '/berth/x', cpuacct: '/berth/x', memory: '/berth/x', 'name=systemd': '/user.slice', unified: '/berth/x',
+    cpu: '/berth/x',
+    cpuacct: '/berth/x',
+    memory: '/berth/x',
+    'name=systemd': '/user.slice',
+    unified: '/berth/x',
   });
   assert.deepEqual(parseProcCgroup('0::/system.slice/berth-abc.scope\n'), { unified: '/system.slice/berth-abc.scope' });
   assert.deepEqual(parseBlkioV1('Total 0\n'), []);
@@ -278,7 +315,8 @@ eth1:4294967296 3000000 0 0 0 0 0 0 123 1 0 0 0 0 0 0
 });
 
 test('parseProcStat: first seven cpu fields × 1e9 / 100, cpuN lines counted', () => {
-  const text = 'cpu  53635 10 17742 3557959 1970 5 905 381 0 0\ncpu0 25613 0 7965 1782110 118 0 448 139 0 0\ncpu1 28021 0 9776 1775849 1852 0 456 242 0 0\nintr 1 2 3\nctxt 99\n';
+  const text =
+    'cpu  53635 10 17742 3557959 1970 5 905 381 0 0\ncpu0 25613 0 7965 1782110 118 0 448 139 0 0\ncpu1 28021 0 9776 1775849 1852 0 456 242 0 0\nintr 1 2 3\nctxt 99\n';
   const ticks = 53635 + 10 + 17742 + 3557959 + 1970 + 5 + 905; // steal (381) and guest not counted
   assert.deepEqual(parseProcStat(text), { systemCpuNs: ticks * 1e7, onlineCpus: 2 });
 });

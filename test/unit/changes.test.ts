@@ -4,8 +4,17 @@ import { applyChanges } from '../../src/dockerfile/changes.js';
 
 test('--change applies the config-only Dockerfile instructions', () => {
   const c = applyChanges({ Env: ['A=1'] }, [
-    'CMD ["sh", "-c", "echo hi"]', 'ENTRYPOINT /bin/init', 'ENV A=2 B="two words"', 'ENV C value with spaces',
-    'EXPOSE 80 53/udp', 'LABEL a=b "c d"=e', 'VOLUME ["/data"]', 'USER nobody', 'WORKDIR /srv', 'STOPSIGNAL SIGINT', 'ONBUILD RUN true',
+    'CMD ["sh", "-c", "echo hi"]',
+    'ENTRYPOINT /bin/init',
+    'ENV A=2 B="two words"',
+    'ENV C value with spaces',
+    'EXPOSE 80 53/udp',
+    'LABEL a=b "c d"=e',
+    'VOLUME ["/data"]',
+    'USER nobody',
+    'WORKDIR /srv',
+    'STOPSIGNAL SIGINT',
+    'ONBUILD RUN true',
   ]);
   assert.deepEqual(c.Cmd, ['sh', '-c', 'echo hi']);
   assert.deepEqual(c.Entrypoint, ['/bin/sh', '-c', '/bin/init']);

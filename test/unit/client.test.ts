@@ -27,7 +27,10 @@ async function withLazyDaemon(fn: (c: Client, seen: string[], starts: () => numb
   let srv: Server | undefined;
   let starts = 0;
   const c = new Client(`unix://${socket}`);
-  c.onUnreachable = async () => { starts++; srv = await echoServer(socket, seen); };
+  c.onUnreachable = async () => {
+    starts++;
+    srv = await echoServer(socket, seen);
+  };
   try {
     await fn(c, seen, () => starts);
   } finally {
@@ -63,7 +66,9 @@ test('once a daemon answered, a refused connection is an error, not a second sta
   const srv = await echoServer(socket, seen);
   let starts = 0;
   const c = new Client(`unix://${socket}`);
-  c.onUnreachable = async () => { starts++; };
+  c.onUnreachable = async () => {
+    starts++;
+  };
   try {
     await c.json('GET', '/info');
     c.close();

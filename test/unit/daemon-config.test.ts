@@ -23,5 +23,8 @@ test('max-build-context-size: a flag or a daemon.json key, bytes or units; unset
   assert.equal((await withConfig({ 'max-build-context-size': 1000000 }, [])).maxBuildContextSize, 1000000);
   await assert.rejects(withConfig({ 'max-build-context-size': 'lots' }, []), /invalid max-build-context-size: "lots"/);
   await assert.rejects(withConfig({}, ['--max-build-context-size', '0']), /invalid max-build-context-size/);
-  await assert.rejects(withConfig({ 'max-build-context-size': '1g' }, ['--max-build-context-size', '2g']), /specified both as a flag and in the configuration file: max-build-context-size/);
+  await assert.rejects(
+    withConfig({ 'max-build-context-size': '1g' }, ['--max-build-context-size', '2g']),
+    /specified both as a flag and in the configuration file: max-build-context-size/,
+  );
 });

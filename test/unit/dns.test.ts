@@ -50,7 +50,11 @@ async function udpFrom(address: string): Promise<{ sock: UdpSocket; replies: Buf
 async function withServer(fn: (s: DnsServer) => Promise<void>): Promise<void> {
   const server = new DnsServer(SERVER, '127.77.0.0/16', (name) => (name === 'svc' ? ['10.0.0.9'] : undefined), PORT);
   await server.start();
-  try { await fn(server); } finally { server.close(); }
+  try {
+    await fn(server);
+  } finally {
+    server.close();
+  }
 }
 
 test('UDP: an asker on the network gets its names; one off the network gets no reply at all', async () => {
@@ -89,9 +93,14 @@ function tcpAsk(from: string, name: string): Promise<{ reply?: Buffer; error?: s
     });
     sock.on('data', (b: Buffer) => {
       data = Buffer.concat([data, b]);
-      if (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) { sock.end(); resolve({ reply: data.subarray(2) }); }
+      if (data.length >= 2 && data.length >= 2 + data.readUInt16BE(0)) {
+        sock.end();
+        resolve({ reply: data.subarray(2) });
+      }
     });
-    sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code; });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code;
+    });
     sock.on('close', () => resolve({ error }));
   });
 }

@@ -13,13 +13,25 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 test('instructions, continuations, comments and forms', () => {
-  const df = parseDockerfile([
-    '# syntax=docker/dockerfile:1', '# escape=\\', '', 'from busybox AS base',
-    'RUN echo a && \\', '    # a comment inside', '    echo b', 'CMD ["sh", "-c", "echo hi"]', 'ENTRYPOINT echo x',
-    'COPY --chown=1:2 --from=base a b /dst/',
-  ].join('\n'));
+  const df = parseDockerfile(
+    [
+      '# syntax=docker/dockerfile:1',
+      '# escape=\\',
+      '',
+      'from busybox AS base',
+      'RUN echo a && \\',
+      '    # a comment inside',
+      '    echo b',
+      'CMD ["sh", "-c", "echo hi"]',
+      'ENTRYPOINT echo x',
+      'COPY --chown=1:2 --from=base a b /dst/',
+    ].join('\n'),
+  );
   assert.equal(df.syntax, 'docker/dockerfile:1');
-  assert.deepEqual(df.nodes.map((n) => n.cmd), ['from', 'run', 'cmd', 'entrypoint', 'copy']);
+  assert.deepEqual(
+    df.nodes.map((n) => n.cmd),
+    ['from', 'run', 'cmd', 'entrypoint', 'copy'],
+  );
   assert.equal(df.nodes[1]!.original, 'RUN echo a &&     echo b');
   assert.equal(df.nodes[1]!.line, 5);
   assert.deepEqual(df.nodes[2]!.json, ['sh', '-c', 'echo hi']);
@@ -51,12 +63,19 @@ test('heredocs', () => {
 });
 
 test('variable substitution where Docker does it', () => {
-  const env = new Map([['A', 'x'], ['E', ''], ['SP', 'a b']]);
+  const env = new Map([
+    ['A', 'x'],
+    ['E', ''],
+    ['SP', 'a b'],
+  ]);
   assert.equal(processWord('$A-${A}-${NO:-def}-${E:-emp}-${E-set}-${A:+alt}-${NO:+alt}', env), 'x-x-def-emp--alt-');
-  assert.equal(processWord("'$A' \"$A\" \\$A", env), '$A x $A');
+  assert.equal(processWord('\'$A\' "$A" \\$A', env), '$A x $A');
   assert.deepEqual(processWords('$SP "q w" e\\ f', env), ['a b', 'q w', 'e f']);
   assert.throws(() => processWord('${NO:?must be set}', env), /NO: must be set/);
-  assert.deepEqual(parseKeyValues('ENV', 'A=1 B="two words"', '\\'), [['A', '1'], ['B', '"two words"']]);
+  assert.deepEqual(parseKeyValues('ENV', 'A=1 B="two words"', '\\'), [
+    ['A', '1'],
+    ['B', '"two words"'],
+  ]);
   assert.deepEqual(parseKeyValues('ENV', 'KEY value with  spaces', '\\'), [['KEY', 'value with  spaces']]);
 });
 
@@ -74,9 +93,12 @@ test('.dockerignore: *, ?, **, ! exceptions, order, leading / and ..', () => {
   assert.equal(isIgnored(order, 'x.log'), true); // the last match wins
 });
 
-test('.dockerignore reads as patternmatcher\'s ignorefile: comments only at column 0, spaces trimmed, spaced exceptions, a BOM', () => {
+test(".dockerignore reads as patternmatcher's ignorefile: comments only at column 0, spaces trimmed, spaced exceptions, a BOM", () => {
   const p = parseDockerignore('\uFEFF# comment\n  spaced.txt  \n #lead.txt\n\\#esc.txt\nsub/*\n!  sub/keep.txt\n\n   \n');
-  assert.deepEqual(p.map((x) => `${x.exclusion ? '!' : ''}${x.text}`), ['spaced.txt', '#lead.txt', '\\#esc.txt', 'sub/*', '!sub/keep.txt']);
+  assert.deepEqual(
+    p.map((x) => `${x.exclusion ? '!' : ''}${x.text}`),
+    ['spaced.txt', '#lead.txt', '\\#esc.txt', 'sub/*', '!sub/keep.txt'],
+  );
   assert.equal(isIgnored(p, 'spaced.txt'), true);
   assert.equal(isIgnored(p, '#lead.txt'), true, 'a pattern after leading spaces is no comment');
   assert.equal(isIgnored(p, '#esc.txt'), true, '\\ escapes the #');
@@ -118,7 +140,10 @@ type Item = string | { type: 'symlink' | 'link'; linkname: string };
 function tar(files: Record<string, Item>): Buffer {
   const chunks: Buffer[] = [];
   for (const [name, data] of Object.entries(files)) {
-    if (typeof data !== 'string') { chunks.push(encodeHeader({ name, type: data.type, mode: 0o777, mtime: 1, linkname: data.linkname })); continue; }
+    if (typeof data !== 'string') {
+      chunks.push(encodeHeader({ name, type: data.type, mode: 0o777, mtime: 1, linkname: data.linkname }));
+      continue;
+    }
     const b = Buffer.from(data);
     chunks.push(encodeHeader({ name, type: 'file', mode: 0o644, mtime: 1, size: b.length }), b, Buffer.alloc(padding(b.length)));
   }
@@ -135,7 +160,14 @@ async function context(files: Record<string, Item>): Promise<{ ctx: BuildContext
 
 test('context hashes ignore times and follow content; globs and ignore files', async () => {
   const long = 'd/' + 'n'.repeat(150) + '/f.txt';
-  const { ctx: c, dir } = await context({ 'a.txt': 'one', 'b.txt': 'two', 'src/x.go': 'x', [long]: 'deep', '.dockerignore': 'b.txt\n.dockerignore\nsrc/Dockerfile.x\n', 'src/Dockerfile.x': 'FROM x' });
+  const { ctx: c, dir } = await context({
+    'a.txt': 'one',
+    'b.txt': 'two',
+    'src/x.go': 'x',
+    [long]: 'deep',
+    '.dockerignore': 'b.txt\n.dockerignore\nsrc/Dockerfile.x\n',
+    'src/Dockerfile.x': 'FROM x',
+  });
   const { ctx: d, dir: dir2 } = await context({ 'a.txt': 'one' });
   try {
     assert.equal(await c.hash('a.txt'), await d.hash('a.txt'));
@@ -149,13 +181,14 @@ test('context hashes ignore times and follow content; globs and ignore files', a
     assert.equal(c.get('src/Dockerfile.x'), undefined);
     assert.ok(c.get('src/x.go'));
   } finally {
-    c.close(); d.close();
+    c.close();
+    d.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(dir2, { recursive: true, force: true });
   }
 });
 
-test('a context that stops right after the last file\'s data (the docker CLI\'s -f - tar) unpacks; one cut inside the data does not', async () => {
+test("a context that stops right after the last file's data (the docker CLI's -f - tar) unpacks; one cut inside the data does not", async () => {
   const whole = tar({ 'a.txt': 'a', '.dockerignore': 'abc' });
   const cut = whole.subarray(0, 512 * 3 + 3); // no padding, no end blocks
   const dir = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
@@ -170,7 +203,11 @@ test('a context that stops right after the last file\'s data (the docker CLI\'s 
 
 test('a hostile context stays inside its directory: symlinks are followed in it, hard links only join its own files', async () => {
   const name = `berth-evil-${process.pid}`;
-  const { ctx, dir } = await context({ out: { type: 'symlink', linkname: '/tmp' }, [`out/${name}`]: 'evil', up: { type: 'symlink', linkname: '../../../../../tmp' } });
+  const { ctx, dir } = await context({
+    out: { type: 'symlink', linkname: '/tmp' },
+    [`out/${name}`]: 'evil',
+    up: { type: 'symlink', linkname: '../../../../../tmp' },
+  });
   try {
     assert.equal(existsSync(join('/tmp', name)), false, 'nothing was written through the symlink to the host');
     assert.equal(readFileSync(join(dir, 'tmp', name), 'utf8'), 'evil', 'the entry landed where the link points inside the context');
@@ -180,6 +217,9 @@ test('a hostile context stays inside its directory: symlinks are followed in it,
     ctx.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  await assert.rejects(context({ shadow: { type: 'link', linkname: '/etc/shadow' } }), /invalid hard link "shadow" to "\/etc\/shadow": no such file in the context/);
+  await assert.rejects(
+    context({ shadow: { type: 'link', linkname: '/etc/shadow' } }),
+    /invalid hard link "shadow" to "\/etc\/shadow": no such file in the context/,
+  );
   await assert.rejects(context({ x: { type: 'link', linkname: '../../../../etc/passwd' } }), /no such file in the context/);
 });

@@ -30,7 +30,10 @@ test('flags stop at the first argument when asked', () => {
 });
 
 test('unknown flags and missing values are errors in pflag’s words', () => {
-  assert.throws(() => parseFlags(['--bogus'], defs), (e) => e instanceof FlagError && e.message === 'unknown flag: --bogus');
+  assert.throws(
+    () => parseFlags(['--bogus'], defs),
+    (e) => e instanceof FlagError && e.message === 'unknown flag: --bogus',
+  );
   assert.throws(() => parseFlags(['-z'], defs), /unknown shorthand flag: 'z' in -z/);
   assert.throws(() => parseFlags(['--format'], defs), /flag needs an argument: --format/);
   assert.throws(() => parseFlags(['-n', 'x'], defs), /invalid argument "x"/);

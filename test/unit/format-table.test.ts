@@ -12,13 +12,16 @@ test('docker images style table', () => {
     .write('alpine\t3.20\taaaaaaaaaaaa\t3 years ago\t7.8MB\n')
     .write('my-very-long-repository-name/with-path\tsome-tag\tbbbbbbbbbbbb\t6 years ago\t123MB\n')
     .flush();
-  assert.equal(out, [
-    'REPOSITORY                               TAG        IMAGE ID       CREATED       SIZE',
-    'alpine                                   latest     aaaaaaaaaaaa   3 years ago   7.8MB',
-    'alpine                                   3.20       aaaaaaaaaaaa   3 years ago   7.8MB',
-    'my-very-long-repository-name/with-path   some-tag   bbbbbbbbbbbb   6 years ago   123MB',
-    '',
-  ].join('\n'));
+  assert.equal(
+    out,
+    [
+      'REPOSITORY                               TAG        IMAGE ID       CREATED       SIZE',
+      'alpine                                   latest     aaaaaaaaaaaa   3 years ago   7.8MB',
+      'alpine                                   3.20       aaaaaaaaaaaa   3 years ago   7.8MB',
+      'my-very-long-repository-name/with-path   some-tag   bbbbbbbbbbbb   6 years ago   123MB',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('lines without tabs split column blocks', () => {

@@ -5,20 +5,36 @@ import { compileTemplate, Template, TemplateError } from '../../src/cli/format/t
 // Expected outputs below were checked against the docker CLI (Go text/template).
 const render = (src: string, data: unknown = {}, opts?: Parameters<typeof compileTemplate>[2]) => compileTemplate(src, undefined, opts)(data);
 const parseErr = (src: string) => {
-  try { compileTemplate(src); } catch (e) { assert.ok(e instanceof TemplateError); return e.message; }
+  try {
+    compileTemplate(src);
+  } catch (e) {
+    assert.ok(e instanceof TemplateError);
+    return e.message;
+  }
   assert.fail(`no parse error for ${src}`);
 };
 const execErr = (src: string, data: unknown = {}, opts?: Parameters<typeof compileTemplate>[2]) => {
-  try { render(src, data, opts); } catch (e) { assert.ok(e instanceof TemplateError); assert.equal(e.kind, 'exec'); return e.message; }
+  try {
+    render(src, data, opts);
+  } catch (e) {
+    assert.ok(e instanceof TemplateError);
+    assert.equal(e.kind, 'exec');
+    return e.message;
+  }
   assert.fail(`no exec error for ${src}`);
 };
 
 const image = {
-  ID: 'aaaaaaaaaaaa', Repository: 'alpine', Tag: 'latest', Size: 4261052,
+  ID: 'aaaaaaaaaaaa',
+  Repository: 'alpine',
+  Tag: 'latest',
+  Size: 4261052,
   RepoTags: ['alpine:latest', 'alpine:3.20'],
   Labels: { 'a.b': 'x<y', b: '2' },
   Config: { Cmd: ['/bin/sh', '-c', 'a && b <c>'], Env: ['A=1'], Labels: { z: '1', 'a.b': 'x' }, Entrypoint: null },
-  State: 'running', Names: ['web', 'alias'], Name: 'web',
+  State: 'running',
+  Names: ['web', 'alias'],
+  Name: 'web',
 };
 
 test('fields, root, dot and literals', () => {
@@ -48,8 +64,10 @@ test('index, len, slice', () => {
   assert.equal(render('{{index .Labels "missing"}}|', image), '|'); // zero value of a string map
   assert.equal(render('{{index .RepoTags 1}} {{len .RepoTags}} {{len "héllo"}} {{index "abc" 1}}', image), 'alpine:3.20 2 6 98');
   assert.equal(render('{{slice .Config.Cmd 1 2}}{{slice "hello" 1 3}}', image), '[-c]el');
-  assert.equal(execErr('{{index .Config.Cmd 10}}', image),
-    'template parsing error: template: :1:2: executing "" at <index .Config.Cmd 10>: error calling index: index out of range: 10');
+  assert.equal(
+    execErr('{{index .Config.Cmd 10}}', image),
+    'template parsing error: template: :1:2: executing "" at <index .Config.Cmd 10>: error calling index: index out of range: 10',
+  );
   assert.equal(execErr('{{len 3}}'), 'template parsing error: template: :1:2: executing "" at <len 3>: error calling len: len of type int');
 });
 
@@ -61,7 +79,10 @@ test('if / else if / else, with, comparisons and logic', () => {
   assert.equal(render('{{eq 1 1}}{{eq "a" "b" "a"}}{{ne "a" "b"}}{{lt 1 2}}{{le 2 2}}{{gt "b" "a"}}{{ge 1 2}}'), 'truetruetruetruetruetruefalse');
   assert.equal(render('{{and 1 0}}{{or 0 ""}}{{or 0 "x"}}{{not ""}}{{and 1 2}}'), '0xtrue2');
   assert.equal(render('{{if .Config.Labels}}t{{end}}{{if .Config.Entrypoint}}t{{else}}f{{end}}{{if ""}}{{else}}e{{end}}', image), 'tfe');
-  assert.equal(execErr('{{eq "a" 1}}'), 'template parsing error: template: :1:2: executing "" at <eq "a" 1>: error calling eq: incompatible types for comparison');
+  assert.equal(
+    execErr('{{eq "a" 1}}'),
+    'template parsing error: template: :1:2: executing "" at <eq "a" 1>: error calling eq: incompatible types for comparison',
+  );
 });
 
 test('range over arrays, maps (sorted keys), ints; else; variables; break/continue', () => {
@@ -87,17 +108,26 @@ test('pipelines, parentheses and docker functions', () => {
   assert.equal(render('{{print 1 2 "a" "b" 3 nil}}|{{println "x" 1}}|'), '1 2ab3 <nil>|x 1\n|');
   assert.equal(render('{{html "<a>&\\"x"}}{{urlquery "a b&c"}}'), '&lt;a&gt;&amp;&#34;xa+b%26c');
   assert.equal(compileTemplate('{{shout .}}', { shout: (s: string) => s + '!' })('hi'), 'hi!');
-  assert.equal(execErr('{{upper .Size}}', image), 'template parsing error: template: :1:8: executing "" at <.Size>: wrong type for value; expected string; got int');
+  assert.equal(
+    execErr('{{upper .Size}}', image),
+    'template parsing error: template: :1:8: executing "" at <.Size>: wrong type for value; expected string; got int',
+  );
 });
 
 test('printf verbs follow Go fmt', () => {
-  assert.equal(render('{{printf "%5s|%-5s|%05d|%x|%X|%o|%b|%c|%q|%U" "ab" "cd" 42 255 255 8 5 65 "hi\\n" 0x1F600}}'),
-    '   ab|cd   |00042|ff|FF|10|101|A|"hi\\n"|U+1F600');
-  assert.equal(render('{{printf "%.2e|%g|%.3g|%8.3f|%+d|% d|%t|%T|%v" 0.000123 1e21 3.14159 2.71828 5 5 true "s" nil}}'),
-    '1.23e-04|1e+21|3.14|   2.718|+5| 5|true|string|<nil>');
+  assert.equal(
+    render('{{printf "%5s|%-5s|%05d|%x|%X|%o|%b|%c|%q|%U" "ab" "cd" 42 255 255 8 5 65 "hi\\n" 0x1F600}}'),
+    '   ab|cd   |00042|ff|FF|10|101|A|"hi\\n"|U+1F600',
+  );
+  assert.equal(
+    render('{{printf "%.2e|%g|%.3g|%8.3f|%+d|% d|%t|%T|%v" 0.000123 1e21 3.14159 2.71828 5 5 true "s" nil}}'),
+    '1.23e-04|1e+21|3.14|   2.718|+5| 5|true|string|<nil>',
+  );
   assert.equal(render('{{printf "%.1f %.1f %.1f %.0f %.0f" 0.25 0.35 2.5 0.5 1.5}}'), '0.2 0.3 2.5 0 2'); // exact value, ties to even
-  assert.equal(render('{{printf "%d %d" 1}}|{{printf "%d" "s"}}|{{printf "%s" 1 2}}|{{printf "%z" 1}}'),
-    '1 %!d(MISSING)|%!d(string=s)|%!s(int=1)%!(EXTRA int=2)|%!z(int=1)');
+  assert.equal(
+    render('{{printf "%d %d" 1}}|{{printf "%d" "s"}}|{{printf "%s" 1 2}}|{{printf "%z" 1}}'),
+    '1 %!d(MISSING)|%!d(string=s)|%!s(int=1)%!(EXTRA int=2)|%!z(int=1)',
+  );
   assert.equal(render('{{printf "%v %v %v" 1.5 123456.5 0.00001}}'), '1.5 123456.5 1e-05');
 });
 
@@ -108,7 +138,7 @@ test('trim markers and comments', () => {
   assert.equal(render('{{-3}}{{- 3}}{{3 -}}{{ 3 }}'), '-3333');
 });
 
-test('parse errors read like docker\'s', () => {
+test("parse errors read like docker's", () => {
   assert.equal(parseErr('{{foo}}'), 'template parsing error: template: :1: function "foo" not defined');
   assert.equal(parseErr('{{if}}'), 'template parsing error: template: :1: missing value for if');
   assert.equal(parseErr('{{end}}'), 'template parsing error: template: :1: unexpected {{end}}');
@@ -128,24 +158,45 @@ test('parse errors read like docker\'s', () => {
   assert.equal(parseErr('{{"x".y}}'), 'template parsing error: template: :1: unexpected . after term "\\"x\\""');
   assert.equal(parseErr('{{/* x */ }}'), 'template parsing error: template: :1: comment ends before closing delimiter');
   // a named template, as `docker version` uses
-  assert.throws(() => Template.parse('{{foo}}', {}, { name: 'version' }), { message: 'template parsing error: template: version:1: function "foo" not defined' });
+  assert.throws(() => Template.parse('{{foo}}', {}, { name: 'version' }), {
+    message: 'template parsing error: template: version:1: function "foo" not defined',
+  });
 });
 
-test('exec errors carry Go\'s position and context', () => {
+test("exec errors carry Go's position and context", () => {
   assert.equal(execErr('{{"x" 1}}'), 'template parsing error: template: :1:2: executing "" at <"x">: can\'t give argument to non-function "x"');
-  assert.equal(execErr('x\n{{range $i, $v := .Config.Cmd}} {{$v}}\n{{index $v 100}}{{end}}', image),
-    'template parsing error: template: :3:2: executing "" at <index $v 100>: error calling index: index out of range: 100');
-  assert.equal(execErr('{{.Missing}}', image, { missingKey: 'error' }), 'template parsing error: template: :1:2: executing "" at <.Missing>: map has no entry for key "Missing"');
-  assert.equal(execErr('{{.Config.Labels.zz}}', image, { missingKey: 'error' }), 'template parsing error: template: :1:9: executing "" at <.Config.Labels.zz>: map has no entry for key "zz"');
+  assert.equal(
+    execErr('x\n{{range $i, $v := .Config.Cmd}} {{$v}}\n{{index $v 100}}{{end}}', image),
+    'template parsing error: template: :3:2: executing "" at <index $v 100>: error calling index: index out of range: 100',
+  );
+  assert.equal(
+    execErr('{{.Missing}}', image, { missingKey: 'error' }),
+    'template parsing error: template: :1:2: executing "" at <.Missing>: map has no entry for key "Missing"',
+  );
+  assert.equal(
+    execErr('{{.Config.Labels.zz}}', image, { missingKey: 'error' }),
+    'template parsing error: template: :1:9: executing "" at <.Config.Labels.zz>: map has no entry for key "zz"',
+  );
   // a field chain's position is that of its second field, as in Go
   assert.equal(execErr('{{.Tag.x}}', image), 'template parsing error: template: :1:6: executing "" at <.Tag.x>: can\'t evaluate field x in type string');
-  assert.equal(execErr('{{.ID}}{{.Foo}}', image, { structType: () => '*formatter.imageContext' }),
-    'template parsing error: template: :1:9: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.imageContext');
-  try { render('ab{{.ID}}{{index .RepoTags 9}}', image); } catch (e) { assert.equal((e as TemplateError).partial, 'abaaaaaaaaaaaa'); }
+  assert.equal(
+    execErr('{{.ID}}{{.Foo}}', image, { structType: () => '*formatter.imageContext' }),
+    'template parsing error: template: :1:9: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.imageContext',
+  );
+  try {
+    render('ab{{.ID}}{{index .RepoTags 9}}', image);
+  } catch (e) {
+    assert.equal((e as TemplateError).partial, 'abaaaaaaaaaaaa');
+  }
 });
 
 test('methods: function-valued properties are called with the arguments', () => {
-  const ctx = { Label(name: string) { return ({ 'com.x': '1' } as Record<string, string>)[name] ?? ''; }, ID: () => 'abc' };
+  const ctx = {
+    Label(name: string) {
+      return ({ 'com.x': '1' } as Record<string, string>)[name] ?? '';
+    },
+    ID: () => 'abc',
+  };
   assert.equal(render('{{.Label "com.x"}}|{{.ID}}|{{"com.x" | .Label}}', ctx), '1|abc|1');
 });
 
@@ -153,8 +204,10 @@ test('define, template and block', () => {
   assert.equal(render('{{define "x"}}X{{.}}{{end}}a{{template "x" .Size}}b{{template "x"}}', image), 'aX4261052bX<no value>');
   assert.equal(render('{{block "b" .Tag}}[{{.}}]{{end}}', image), '[latest]');
   assert.equal(execErr('{{template "x"}}'), 'template parsing error: template: :1:11: executing "" at <{{template "x"}}>: template "x" not defined');
-  assert.equal(execErr('{{define "x"}}{{index . 5}}{{end}}{{template "x" .Config.Cmd}}', image),
-    'template parsing error: template: :1:16: executing "x" at <index . 5>: error calling index: index out of range: 5');
+  assert.equal(
+    execErr('{{define "x"}}{{index . 5}}{{end}}{{template "x" .Config.Cmd}}', image),
+    'template parsing error: template: :1:16: executing "x" at <index . 5>: error calling index: index out of range: 5',
+  );
   assert.equal(parseErr('{{$y := 1}}{{define "x"}}{{$y}}{{end}}'), 'template parsing error: template: :1: undefined variable "$y"');
   assert.equal(parseErr('{{if 1}}{{define "x"}}{{end}}{{end}}'), 'template parsing error: template: :1: unexpected <define> in command');
 });

@@ -5,9 +5,19 @@ import { parseGoDuration, parseTimestampOrDuration, timestampString, untilSecond
 
 test('parseGoDuration: time.ParseDuration', () => {
   const ok: [string, bigint][] = [
-    ['1.5h', 5_400_000_000_000n], ['90m', 5_400_000_000_000n], ['300ms', 300_000_000n], ['1h30m', 5_400_000_000_000n],
-    ['10us', 10_000n], ['10µs', 10_000n], ['7ns', 7n], ['.5s', 500_000_000n], ['1.s', 1_000_000_000n],
-    ['0', 0n], ['-0', 0n], ['+2s', 2_000_000_000n], ['-1m', -60_000_000_000n],
+    ['1.5h', 5_400_000_000_000n],
+    ['90m', 5_400_000_000_000n],
+    ['300ms', 300_000_000n],
+    ['1h30m', 5_400_000_000_000n],
+    ['10us', 10_000n],
+    ['10µs', 10_000n],
+    ['7ns', 7n],
+    ['.5s', 500_000_000n],
+    ['1.s', 1_000_000_000n],
+    ['0', 0n],
+    ['-0', 0n],
+    ['+2s', 2_000_000_000n],
+    ['-1m', -60_000_000_000n],
   ];
   for (const [s, ns] of ok) assert.equal(parseGoDuration(s), ns, s);
   for (const bad of ['', '10', '1x', 'h', '.s', '1h-2m', '1 h', '-', '1h30', 'abc']) {
@@ -38,9 +48,14 @@ test('parseTimestampOrDuration: GetTimestamp then ParseTimestamps', () => {
   for (const [v, re] of errors) assert.throws(() => parseTimestampOrDuration(v, now), re, v);
 });
 
-test('untilSeconds: one reading for images, containers and networks; docker\'s 400 words', () => {
+test("untilSeconds: one reading for images, containers and networks; docker's 400 words", () => {
   const before = Date.now() / 1000;
-  for (const [v, ago] of [['1.5h', 5400], ['90m', 5400], ['300ms', 0.3], ['1h30m', 5400]] as const) {
+  for (const [v, ago] of [
+    ['1.5h', 5400],
+    ['90m', 5400],
+    ['300ms', 0.3],
+    ['1h30m', 5400],
+  ] as const) {
     const s = untilSeconds(v);
     assert.ok(Number.isInteger(s), v);
     assert.ok(s <= before - ago + 1 && s >= before - ago - 2, `${v}: ${s}`);

@@ -19,7 +19,15 @@ function k8s(ns: bigint, stream: 'stdout' | 'stderr', tag: 'P' | 'F', content: s
 function tmp(): { dir: string; file: string; cleanup: (() => void)[]; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
   const cleanup: (() => void)[] = [];
-  return { dir, file: join(dir, 'ctr.log'), cleanup, done: () => { for (const f of cleanup) f(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    file: join(dir, 'ctr.log'),
+    cleanup,
+    done: () => {
+      for (const f of cleanup) f();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function collect(path: string, opts: ReadLogOptions = {}): Promise<LogRecord[]> {
@@ -33,8 +41,14 @@ const show = (rs: LogRecord[]) => rs.map((r) => `${r.stream}:${r.line.toString()
 /** Next value of an iterator, failing the test if it takes too long. */
 async function next<T>(it: AsyncIterator<T>, ms = 3000): Promise<IteratorResult<T>> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('timed out waiting for log record')), ms); });
-  try { return await Promise.race([it.next(), t]); } finally { clearTimeout(timer); }
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error('timed out waiting for log record')), ms);
+  });
+  try {
+    return await Promise.race([it.next(), t]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 test('parseK8sLine reads conmon lines', () => {
@@ -53,7 +67,14 @@ test('parseK8sLine reads conmon lines', () => {
   const z = parseK8sLine('2026-11-23T00:17:52.5+02:00 stdout F x');
   assert.equal(formatTimestamp(z!.timeNs), '2026-11-22T22:17:52.500000000Z');
   assert.equal(formatTimestamp(z!.timeNs, false), '2026-11-22T22:17:52.5Z');
-  for (const bad of ['', 'garbage', '2026-11-22T22:17:52Z stdin F x', '2026-11-22T22:17:52Z stdout X x', '2026-13-22T22:17:52Z stdout F x', '2026-11-22T22:17:52Z stdout Fx']) {
+  for (const bad of [
+    '',
+    'garbage',
+    '2026-11-22T22:17:52Z stdin F x',
+    '2026-11-22T22:17:52Z stdout X x',
+    '2026-13-22T22:17:52Z stdout F x',
+    '2026-11-22T22:17:52Z stdout Fx',
+  ]) {
     assert.equal(parseK8sLine(bad), null, bad);
   }
 });
@@ -61,19 +82,24 @@ test('parseK8sLine reads conmon lines', () => {
 test('partial pieces are joined per stream; a trailing piece ends unterminated', async () => {
   const t = tmp();
   try {
-    writeFileSync(t.file, [
-      k8s(BASE, 'stdout', 'P', 'hel'),
-      k8s(BASE + 1n, 'stderr', 'F', 'err line'),
-      k8s(BASE + 2n, 'stdout', 'P', 'lo '),
-      k8s(BASE + 3n, 'stdout', 'F', 'world'),
-      k8s(BASE + 4n, 'stdout', 'F', ''),
-      k8s(BASE + 5n, 'stdout', 'P', 'noeol'),
-    ].join(''));
+    writeFileSync(
+      t.file,
+      [
+        k8s(BASE, 'stdout', 'P', 'hel'),
+        k8s(BASE + 1n, 'stderr', 'F', 'err line'),
+        k8s(BASE + 2n, 'stdout', 'P', 'lo '),
+        k8s(BASE + 3n, 'stdout', 'F', 'world'),
+        k8s(BASE + 4n, 'stdout', 'F', ''),
+        k8s(BASE + 5n, 'stdout', 'P', 'noeol'),
+      ].join(''),
+    );
     const rs = await collect(t.file);
     assert.deepEqual(show(rs), ['stderr:err line\n', 'stdout:hello world\n', 'stdout:\n', 'stdout:noeol']);
     assert.equal(rs[1].timeNs, BASE + 3n, 'a joined line takes the time of its last piece');
     assert.equal(rs[0].time, '2026-11-22T22:12:38.000000001Z');
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 test('stream selection and since/until', async () => {
@@ -87,18 +113,26 @@ test('stream selection and since/until', async () => {
     assert.deepEqual(show(await collect(t.file, { stdout: false, tail: 2 })), ['stderr:l9\n']);
     const since = BASE + 3_000_000_000n;
     const until = BASE + 6_000_000_000n;
-    assert.deepEqual(show(await collect(t.file, { sinceNs: since, untilNs: until })).map((s) => s.slice(7, -1)), ['l3', 'l4', 'l5', 'l6']);
+    assert.deepEqual(
+      show(await collect(t.file, { sinceNs: since, untilNs: until })).map((s) => s.slice(7, -1)),
+      ['l3', 'l4', 'l5', 'l6'],
+    );
     // Tail picks the last lines first, then the time filter applies (as Docker does).
     assert.deepEqual(show(await collect(t.file, { tail: 3, untilNs: until })), []);
     assert.deepEqual(show(await collect(t.file, { tail: 3, sinceNs: since })).length, 3);
     assert.deepEqual(await collect(t.file, { tail: 0 }), []);
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 /** A tiny deterministic PRNG. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 test('tail on a multi-MB file matches the end of a full read', async () => {
@@ -115,11 +149,17 @@ test('tail on a multi-MB file matches the end of a full read', async () => {
       const len = rand() < 0.01 ? 70_000 : Math.floor(rand() * 200);
       for (let p = 0; p < pieces; p++) {
         const s = k8s(ns++, stream, 'P', `${i}.${p}:`);
-        parts.push(s); size += s.length;
-        if (rand() < 0.5) { const o = k8s(ns++, stream === 'stdout' ? 'stderr' : 'stdout', 'F', `other${i}.${p}`); parts.push(o); size += o.length; }
+        parts.push(s);
+        size += s.length;
+        if (rand() < 0.5) {
+          const o = k8s(ns++, stream === 'stdout' ? 'stderr' : 'stdout', 'F', `other${i}.${p}`);
+          parts.push(o);
+          size += o.length;
+        }
       }
       const s = k8s(ns++, stream, 'F', `line${i} ` + 'x'.repeat(len));
-      parts.push(s); size += s.length;
+      parts.push(s);
+      size += s.length;
     }
     // End with an unterminated stdout run.
     parts.push(k8s(ns++, 'stdout', 'P', 'tail-part'));
@@ -138,7 +178,9 @@ test('tail on a multi-MB file matches the end of a full read', async () => {
       }
       assert.deepEqual(show(await collect(t.file, { ...sel, tail: 1e9 })), show(all));
     }
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 test('follow picks up appended lines, file restarts, and ends when stopped', async () => {
@@ -146,7 +188,9 @@ test('follow picks up appended lines, file restarts, and ends when stopped', asy
   try {
     writeFileSync(t.file, k8s(BASE, 'stdout', 'F', 'old1') + k8s(BASE + 1n, 'stdout', 'F', 'old2'));
     let stop!: () => void;
-    const stopped = new Promise<void>((r) => { stop = r; });
+    const stopped = new Promise<void>((r) => {
+      stop = r;
+    });
     const ac = new AbortController();
     t.cleanup.push(() => ac.abort());
     const it = readLogs(t.file, { follow: true, tail: 1, stopped, signal: ac.signal })[Symbol.asyncIterator]();
@@ -182,7 +226,9 @@ test('follow picks up appended lines, file restarts, and ends when stopped', asy
     assert.equal((await next(it)).value?.line.toString(), 'last\n', 'step last');
     assert.equal((await next(it)).value?.line.toString(), 'no newline');
     assert.equal((await next(it)).done, true);
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 test('follow waits for a missing file; without follow a missing file is empty', async () => {
@@ -199,7 +245,9 @@ test('follow waits for a missing file; without follow a missing file is empty', 
     assert.equal((await p).value?.line.toString(), 'born\n');
     ac.abort();
     assert.equal((await next(it)).done, true);
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 test('abort ends a follow that has nothing to read', async () => {
@@ -216,7 +264,9 @@ test('abort ends a follow that has nothing to read', async () => {
     // A stop that already happened ends the follow right after the drain.
     const rs = await collect(t.file, { follow: true, stopped: Promise.resolve() });
     assert.deepEqual(show(rs), ['stdout:one\n']);
-  } finally { t.done(); }
+  } finally {
+    t.done();
+  }
 });
 
 test('json-file line as Docker writes it', () => {

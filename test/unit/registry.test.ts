@@ -32,7 +32,11 @@ test('repository names, tags and digests follow the spec grammar', () => {
   assert.equal(checkDigest(d('x')), d('x'));
   assert.equal(checkDigest('sha512:' + 'a'.repeat(128)), 'sha512:' + 'a'.repeat(128));
   for (const bad of ['sha256:abc', 'md5:' + 'a'.repeat(32), 'sha256:' + 'A'.repeat(64), '', 'nocolon']) {
-    assert.throws(() => checkDigest(bad), (e: RegistryError) => e.code === 'DIGEST_INVALID' && e.status === 400, bad);
+    assert.throws(
+      () => checkDigest(bad),
+      (e: RegistryError) => e.code === 'DIGEST_INVALID' && e.status === 400,
+      bad,
+    );
   }
 });
 
@@ -44,11 +48,21 @@ test('manifests: media type from body or header, references, subject, referrer d
   const p = parseManifest(body, `${MT.ociManifest}; charset=utf-8`);
   assert.equal(p.mediaType, MT.ociManifest);
   assert.deepEqual(referencedDigests(p), [d('c'), d('l'), d('s')]);
-  assert.deepEqual(referrerDescriptor(p, d('m'), 9), { mediaType: MT.ociManifest, digest: d('m'), size: 9, artifactType: 'application/vnd.example.sbom', annotations: { a: 'b' } });
+  assert.deepEqual(referrerDescriptor(p, d('m'), 9), {
+    mediaType: MT.ociManifest,
+    digest: d('m'),
+    size: 9,
+    artifactType: 'application/vnd.example.sbom',
+    annotations: { a: 'b' },
+  });
   const idx = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [subject] })), undefined);
   assert.ok(idx.isIndex);
   assert.equal(idx.mediaType, MT.ociIndex);
-  const reject = (b: unknown, ct?: string) => assert.throws(() => parseManifest(Buffer.from(typeof b === 'string' ? b : JSON.stringify(b)), ct), (e: RegistryError) => e.code === 'MANIFEST_INVALID');
+  const reject = (b: unknown, ct?: string) =>
+    assert.throws(
+      () => parseManifest(Buffer.from(typeof b === 'string' ? b : JSON.stringify(b)), ct),
+      (e: RegistryError) => e.code === 'MANIFEST_INVALID',
+    );
   reject('nope');
   reject({ schemaVersion: 1, name: 'x' });
   reject({ schemaVersion: 2, mediaType: MT.ociManifest, config: cfg }, MT.dockerManifest);
@@ -118,14 +132,26 @@ test('htpasswd: bcrypt entries only, verified and re-read when the file changes'
     assert.equal(h.settled('alice', 'pw2'), undefined, 'a wrong password is not remembered');
     assert.ok(!(await h.verify('nobody', 'pw1')));
     assert.ok(!(await h.verify('md5user', 'x')));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('config: file and flags, flags win, paths relative to the file, errors name the key', () => {
   const dir = mkdtempSync(join(tmpdir(), 'regcfg-'));
   try {
     const f = join(dir, 'config.json');
-    writeFileSync(f, JSON.stringify({ addr: '127.0.0.1:6000', root: 'data', deleteEnabled: true, auth: { type: 'token', htpasswd: 'users' }, access: [{ repository: '*', users: ['a'], actions: ['pull'] }], rateLimit: { requestsPerSecond: 5 } }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        addr: '127.0.0.1:6000',
+        root: 'data',
+        deleteEnabled: true,
+        auth: { type: 'token', htpasswd: 'users' },
+        access: [{ repository: '*', users: ['a'], actions: ['pull'] }],
+        rateLimit: { requestsPerSecond: 5 },
+      }),
+    );
     const c = loadConfig({ config: f, addr: '127.0.0.1:7000' });
     assert.equal(c.addr, '127.0.0.1:7000');
     assert.equal(c.root, join(dir, 'data'));
@@ -141,7 +167,9 @@ test('config: file and flags, flags win, paths relative to the file, errors name
     assert.throws(() => loadConfig({ addr: 'nohost' }), /HOST:PORT/);
     assert.deepEqual(parseAddr('[::1]:5000'), { host: '::1', port: 5000 });
     assert.deepEqual(parseAddr(':5000'), { host: '0.0.0.0', port: 5000 });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('ranges: blob Range and upload Content-Range', () => {
@@ -180,7 +208,10 @@ test('rate limiter and v1 search', () => {
   assert.equal(rl.take('b', 0), 0);
   assert.equal(rl.take('a', 1000), 0);
   const s = searchRepositories(['x/busybox', 'busybox', 'alpine'], 'busy', 1, 2);
-  assert.deepEqual({ ...s, results: s.results.map((r) => r.name) }, { num_pages: 2, num_results: 2, page_size: 1, page: 2, query: 'busy', results: ['x/busybox'] });
+  assert.deepEqual(
+    { ...s, results: s.results.map((r) => r.name) },
+    { num_pages: 2, num_results: 2, page_size: 1, page: 2, query: 'busy', results: ['x/busybox'] },
+  );
 });
 
 test('storage: an upload becomes a blob only when complete and verified; gc sweeps what nothing references', async () => {
@@ -202,7 +233,14 @@ test('storage: an upload becomes a blob only when complete and verified; gc swee
     const cfg = Buffer.from('{}');
     await st.putBlobBytes(cfg, d('{}'));
     await st.linkLayer('repo', d('{}'));
-    const man = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: 'x', digest: d('{}'), size: 2 }, layers: [{ mediaType: 'y', digest: layer, size: 11 }] }));
+    const man = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        config: { mediaType: 'x', digest: d('{}'), size: 2 },
+        layers: [{ mediaType: 'y', digest: layer, size: 11 }],
+      }),
+    );
     await st.putManifest('repo', man, d(man.toString()), parseManifest(man, MT.ociManifest), ['v1']);
     await st.putBlobBytes(Buffer.from('orphan'), d('orphan'));
     const res = await collectGarbage(root);
@@ -210,5 +248,7 @@ test('storage: an upload becomes a blob only when complete and verified; gc swee
     assert.ok(existsSync(st.blobPath(layer)) && existsSync(st.blobPath(d('{}'))) && existsSync(st.blobPath(d(man.toString()))));
     assert.equal(existsSync(st.blobPath(d('orphan'))), false);
     assert.equal((await st.getManifest('repo', 'v1', false))?.digest, d(man.toString()));
-  } finally { rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

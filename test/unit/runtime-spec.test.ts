@@ -10,7 +10,17 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSpec, buildExecProcess, resolveCaps, specToJson, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciSpec } from '../../src/runtime/spec.js';
+import {
+  buildSpec,
+  buildExecProcess,
+  resolveCaps,
+  specToJson,
+  DEFAULT_CAPS,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  type SpecInput,
+  type OciSpec,
+} from '../../src/runtime/spec.js';
 import { resolveUser } from '../../src/runtime/user.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { HostConfig } from '../../src/core/wire/host-config.js';
@@ -20,10 +30,17 @@ const SWAP = V2 || existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes
 
 function input(hostConfig: HostConfig = {}, extra: Partial<SpecInput> = {}): SpecInput {
   return {
-    id: 'c1', rootfs: '/var/lib/berth/rootfs/c1', args: ['sh', '-c', 'echo hi'],
-    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/',
-    user: { uid: 0, gid: 0, additionalGids: [0] }, hostname: 'c1host', tty: false,
-    hostConfig, cgroupsPath: '/berth/c1', ...extra,
+    id: 'c1',
+    rootfs: '/var/lib/berth/rootfs/c1',
+    args: ['sh', '-c', 'echo hi'],
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    cwd: '/',
+    user: { uid: 0, gid: 0, additionalGids: [0] },
+    hostname: 'c1host',
+    tty: false,
+    hostConfig,
+    cgroupsPath: '/berth/c1',
+    ...extra,
   };
 }
 const mount = (s: OciSpec, dest: string) => s.mounts.find((m) => m.destination === dest);
@@ -38,16 +55,24 @@ test('defaults match docker: namespaces, mounts, masked paths, caps, devices', (
   assert.equal(s.process.noNewPrivileges, false);
   assert.deepEqual(s.process.args, ['sh', '-c', 'echo hi']);
   assert.equal(s.linux.cgroupsPath, '/berth/c1');
-  assert.deepEqual(s.linux.namespaces.map((n) => n.type).sort(),
-    ['ipc', 'mount', 'network', 'pid', 'uts', ...(V2 ? ['cgroup'] : [])].sort());
+  assert.deepEqual(s.linux.namespaces.map((n) => n.type).sort(), ['ipc', 'mount', 'network', 'pid', 'uts', ...(V2 ? ['cgroup'] : [])].sort());
   assert.ok(s.linux.namespaces.every((n) => n.path === undefined));
   // cgroup v1: the cgroup tmpfs is bound onto itself read-only (runc leaves it writable).
   const cgroupMounts = V2 ? ['/sys/fs/cgroup'] : ['/sys/fs/cgroup', '/sys/fs/cgroup'];
   assert.deepEqual(dests(s), ['/proc', '/dev', '/dev/pts', '/sys', ...cgroupMounts, '/dev/mqueue', '/dev/shm']);
   if (!V2) {
-    assert.deepEqual(s.mounts[5], { destination: '/sys/fs/cgroup', type: 'bind', source: '/var/lib/berth/rootfs/c1/sys/fs/cgroup', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] });
+    assert.deepEqual(s.mounts[5], {
+      destination: '/sys/fs/cgroup',
+      type: 'bind',
+      source: '/var/lib/berth/rootfs/c1/sys/fs/cgroup',
+      options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'],
+    });
     const priv = buildSpec(input({ Privileged: true }));
-    assert.deepEqual(priv.mounts.filter((m) => m.destination === '/sys/fs/cgroup').map((m) => m.type), ['cgroup'], '--privileged: writable, as Docker');
+    assert.deepEqual(
+      priv.mounts.filter((m) => m.destination === '/sys/fs/cgroup').map((m) => m.type),
+      ['cgroup'],
+      '--privileged: writable, as Docker',
+    );
   }
   assert.deepEqual(mount(s, '/dev')?.options, ['rw', 'nosuid', 'strictatime', 'mode=755', 'size=65536k']);
   assert.ok(mount(s, '/dev/pts')?.options?.includes('newinstance'));
@@ -63,8 +88,19 @@ test('defaults match docker: namespaces, mounts, masked paths, caps, devices', (
   assert.deepEqual(s.process.capabilities, { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS });
   const rules = s.linux.resources.devices;
   assert.deepEqual(rules[0], { allow: false, access: 'rwm' });
-  for (const [maj, min] of [[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2]]) {
-    assert.ok(rules.some((r) => r.allow && r.type === 'c' && r.major === maj && r.minor === min && r.access === 'rwm'), `${maj}:${min}`);
+  for (const [maj, min] of [
+    [1, 3],
+    [1, 5],
+    [1, 7],
+    [1, 8],
+    [1, 9],
+    [5, 0],
+    [5, 2],
+  ]) {
+    assert.ok(
+      rules.some((r) => r.allow && r.type === 'c' && r.major === maj && r.minor === min && r.access === 'rwm'),
+      `${maj}:${min}`,
+    );
   }
   assert.ok(rules.some((r) => r.allow && r.type === 'c' && r.major === 136 && r.minor === undefined));
   assert.ok(rules.some((r) => r.allow && r.type === 'b' && r.access === 'm'));
@@ -87,8 +123,10 @@ test('resolveCaps: add, drop, ALL, case-insensitivity, unknown names', () => {
   assert.ok(all.includes('CAP_SYS_ADMIN'));
   assert.ok(!all.includes('CAP_MKNOD'));
   assert.deepEqual(resolveCaps(undefined, undefined, false), DEFAULT_CAPS);
-  assert.throws(() => resolveCaps(['FOO'], [], false), (e: unknown) =>
-    e instanceof InvalidArgumentError && e.message === 'unknown capability: "CAP_FOO"' && e.status === 400);
+  assert.throws(
+    () => resolveCaps(['FOO'], [], false),
+    (e: unknown) => e instanceof InvalidArgumentError && e.message === 'unknown capability: "CAP_FOO"' && e.status === 400,
+  );
   assert.throws(() => resolveCaps([], ['CAP_BOGUS'], false), /unknown capability: "CAP_BOGUS"/);
   // Privileged gets everything and ignores the lists, as dockerd does.
   const priv = resolveCaps(['FOO'], ['ALL'], true);
@@ -97,11 +135,22 @@ test('resolveCaps: add, drop, ALL, case-insensitivity, unknown names', () => {
 });
 
 test('resources: cpus, memory, swap, pids, shares, cpuset, blkio, ulimits', () => {
-  const s = buildSpec(input({
-    NanoCpus: 1e9, Memory: 2147483648, MemoryReservation: 1073741824, PidsLimit: 1000, CpuShares: 512,
-    CpusetCpus: '0-1', CpusetMems: '0', BlkioWeight: 300,
-    Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 4096 }, { Name: 'core', Soft: -1, Hard: -1 }],
-  }));
+  const s = buildSpec(
+    input({
+      NanoCpus: 1e9,
+      Memory: 2147483648,
+      MemoryReservation: 1073741824,
+      PidsLimit: 1000,
+      CpuShares: 512,
+      CpusetCpus: '0-1',
+      CpusetMems: '0',
+      BlkioWeight: 300,
+      Ulimits: [
+        { Name: 'nofile', Soft: 1024, Hard: 4096 },
+        { Name: 'core', Soft: -1, Hard: -1 },
+      ],
+    }),
+  );
   const r = s.linux.resources;
   assert.deepEqual(r.cpu, { period: 100000, quota: 100000, shares: 512, cpus: '0-1', mems: '0' });
   assert.equal(r.memory?.limit, 2147483648);
@@ -129,7 +178,9 @@ test('resources: cpus, memory, swap, pids, shares, cpuset, blkio, ulimits', () =
 });
 
 test('privileged: all caps, no masking, writable /sys and cgroup fs, all devices', () => {
-  const s = buildSpec(input({ Privileged: true, CapDrop: ['ALL'], Devices: [{ PathOnHost: '/nonexistent', PathInContainer: '/x', CgroupPermissions: 'rwm' }] }));
+  const s = buildSpec(
+    input({ Privileged: true, CapDrop: ['ALL'], Devices: [{ PathOnHost: '/nonexistent', PathInContainer: '/x', CgroupPermissions: 'rwm' }] }),
+  );
   assert.ok(s.process.capabilities.bounding.includes('CAP_SYS_ADMIN'));
   assert.deepEqual(s.process.capabilities.effective, s.process.capabilities.bounding);
   assert.equal(s.linux.maskedPaths, undefined);
@@ -143,7 +194,9 @@ test('privileged: all caps, no masking, writable /sys and cgroup fs, all devices
 });
 
 test('read-only rootfs makes the default system mounts read-only too', () => {
-  const s = buildSpec(input({ ReadonlyRootfs: true }, { extraMounts: [{ destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'rw'] }] }));
+  const s = buildSpec(
+    input({ ReadonlyRootfs: true }, { extraMounts: [{ destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'rw'] }] }),
+  );
   assert.equal(s.root.readonly, true);
   assert.ok(mount(s, '/sys')?.options?.includes('ro'));
   for (const d of ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue']) assert.ok(!mount(s, d)?.options?.includes('ro'), d);
@@ -170,20 +223,28 @@ test('tmpfs mounts: docker default options, overrides, validation', () => {
 });
 
 test('user mounts: replace defaults, sorted parents first; shm size and ipc modes', () => {
-  const s = buildSpec(input({ ShmSize: 128 * 1024 * 1024 }, {
-    extraMounts: [
-      { destination: '/data/sub', type: 'bind', source: '/a', options: ['rbind'] },
-      { destination: '/data', type: 'bind', source: '/b', options: ['rbind'] },
-      { destination: '/etc/hosts', type: 'bind', source: '/h', options: ['rbind', 'ro'] },
-    ],
-  }));
+  const s = buildSpec(
+    input(
+      { ShmSize: 128 * 1024 * 1024 },
+      {
+        extraMounts: [
+          { destination: '/data/sub', type: 'bind', source: '/a', options: ['rbind'] },
+          { destination: '/data', type: 'bind', source: '/b', options: ['rbind'] },
+          { destination: '/etc/hosts', type: 'bind', source: '/h', options: ['rbind', 'ro'] },
+        ],
+      },
+    ),
+  );
   const d = dests(s);
   assert.ok(d.indexOf('/data') < d.indexOf('/data/sub'));
   assert.ok(d.indexOf('/dev/shm') < d.indexOf('/data'), 'defaults first');
   assert.ok(mount(s, '/dev/shm')?.options?.includes('size=131072k'));
 
   const devBind = buildSpec(input({}, { extraMounts: [{ destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] }] }));
-  assert.deepEqual(dests(devBind).filter((x) => x.startsWith('/dev')), ['/dev']);
+  assert.deepEqual(
+    dests(devBind).filter((x) => x.startsWith('/dev')),
+    ['/dev'],
+  );
 
   assert.ok(!dests(buildSpec(input({ IpcMode: 'none' }))).includes('/dev/shm'));
   const ipcHost = buildSpec(input({}, { namespaces: { ipc: 'host' } }));
@@ -200,7 +261,10 @@ test('namespaces: host, join by path; hostname only with a private UTS namespace
   assert.deepEqual(ns.ipc, { type: 'ipc' });
   assert.equal(s.hostname, undefined);
   const netns = buildSpec(input({}, { namespaces: { network: '/var/run/netns/x' } }));
-  assert.deepEqual(netns.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/var/run/netns/x' });
+  assert.deepEqual(
+    netns.linux.namespaces.find((n) => n.type === 'network'),
+    { type: 'network', path: '/var/run/netns/x' },
+  );
   assert.ok(!buildSpec(input({ CgroupnsMode: 'host' })).linux.namespaces.some((n) => n.type === 'cgroup'));
   assert.ok(buildSpec(input({ CgroupnsMode: 'private' })).linux.namespaces.some((n) => n.type === 'cgroup'));
 });
@@ -212,12 +276,17 @@ test('init wraps the command and is mounted read-only', () => {
 });
 
 test('devices, device cgroup rules, sysctls, security options, tty', () => {
-  const s = buildSpec(input({
-    Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'rw' }],
-    DeviceCgroupRules: ['c 42:* rmw'],
-    Sysctls: { 'net.ipv4.ip_forward': '1' },
-    SecurityOpt: ['no-new-privileges:true'],
-  }, { tty: true }));
+  const s = buildSpec(
+    input(
+      {
+        Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'rw' }],
+        DeviceCgroupRules: ['c 42:* rmw'],
+        Sysctls: { 'net.ipv4.ip_forward': '1' },
+        SecurityOpt: ['no-new-privileges:true'],
+      },
+      { tty: true },
+    ),
+  );
   const dev = s.linux.devices.find((d) => d.path === '/dev/mynull');
   assert.equal(dev?.type, 'c');
   assert.equal(dev?.major, 1);
@@ -230,8 +299,10 @@ test('devices, device cgroup rules, sysctls, security options, tty', () => {
   assert.equal(s.process.terminal, true);
   assert.equal(buildSpec(input({ SecurityOpt: ['no-new-privileges:true'] }, { noNewPrivileges: false })).process.noNewPrivileges, false, 'explicit input wins');
   assert.equal(buildSpec(input({ SecurityOpt: ['systempaths=unconfined'] })).linux.maskedPaths, undefined);
-  assert.throws(() => buildSpec(input({ Devices: [{ PathOnHost: '/nonexistent-dev', PathInContainer: '', CgroupPermissions: '' }] })),
-    /error gathering device information while adding custom device "\/nonexistent-dev"/);
+  assert.throws(
+    () => buildSpec(input({ Devices: [{ PathOnHost: '/nonexistent-dev', PathInContainer: '', CgroupPermissions: '' }] })),
+    /error gathering device information while adding custom device "\/nonexistent-dev"/,
+  );
   assert.throws(() => buildSpec(input({ Devices: [{ PathOnHost: '/etc/hostname', PathInContainer: '', CgroupPermissions: '' }] })), /not a device node/);
   assert.throws(() => buildSpec(input({ DeviceCgroupRules: ['x 1:2 rwm'] })), /invalid device cgroup rule format/);
 });
@@ -287,9 +358,21 @@ test('runc runs the generated spec (busybox)', { skip: !canRunc && 'needs root, 
     const root = await resolveUser(rootfs, '');
     const id1 = `berth-spec-${rand}-a`;
     const s1 = buildSpec({
-      id: id1, rootfs, env, cwd: '/', tty: false, hostname: 'berthbox', user: root,
-      args: ['sh', '-c', 'id; hostname; cat /proc/self/status | grep CapEff; cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null; true'],
-      hostConfig: { PidsLimit: 1000, Memory: 64 * 1024 * 1024 }, cgroupsPath: `/berth-test/${id1}`, namespaces: { network: 'private' },
+      id: id1,
+      rootfs,
+      env,
+      cwd: '/',
+      tty: false,
+      hostname: 'berthbox',
+      user: root,
+      args: [
+        'sh',
+        '-c',
+        'id; hostname; cat /proc/self/status | grep CapEff; cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null; true',
+      ],
+      hostConfig: { PidsLimit: 1000, Memory: 64 * 1024 * 1024 },
+      cgroupsPath: `/berth-test/${id1}`,
+      namespaces: { network: 'private' },
     });
     const r1 = await runcRun(id1, s1);
     assert.equal(r1.code, 0, r1.err);
@@ -304,10 +387,18 @@ test('runc runs the generated spec (busybox)', { skip: !canRunc && 'needs root, 
     assert.deepEqual(app, { uid: 1000, gid: 1000, additionalGids: [1000, 50, 777], home: '/home/app' });
     const id2 = `berth-spec-${rand}-b`;
     const s2 = buildSpec({
-      id: id2, rootfs, env: [...env, `HOME=${app.home}`], cwd: '/', tty: false, hostname: 'b', user: app,
+      id: id2,
+      rootfs,
+      env: [...env, `HOME=${app.home}`],
+      cwd: '/',
+      tty: false,
+      hostname: 'b',
+      user: app,
       args: ['sh', '-c', 'id; touch /x 2>/dev/null || echo rofs; touch /tmp/ok && echo tmpfs; grep CapBnd /proc/self/status'],
       hostConfig: { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'size=1m' }, CapDrop: ['ALL'] },
-      cgroupsPath: `/berth-test/${id2}`, namespaces: { network: 'private' }, noNewPrivileges: true,
+      cgroupsPath: `/berth-test/${id2}`,
+      namespaces: { network: 'private' },
+      noNewPrivileges: true,
     });
     const r2 = await runcRun(id2, s2);
     assert.equal(r2.code, 0, r2.err);
@@ -320,9 +411,17 @@ test('runc runs the generated spec (busybox)', { skip: !canRunc && 'needs root, 
     // 3. privileged: every capability this process can grant, host devices, writable /sys.
     const id3 = `berth-spec-${rand}-c`;
     const s3 = buildSpec({
-      id: id3, rootfs, env, cwd: '/', tty: false, hostname: 'c', user: root,
+      id: id3,
+      rootfs,
+      env,
+      cwd: '/',
+      tty: false,
+      hostname: 'c',
+      user: root,
       args: ['sh', '-c', 'grep CapEff /proc/self/status; cat /dev/null && echo devnull; grep " /sys " /proc/mounts'],
-      hostConfig: { Privileged: true }, cgroupsPath: `/berth-test/${id3}`, namespaces: { network: 'private' },
+      hostConfig: { Privileged: true },
+      cgroupsPath: `/berth-test/${id3}`,
+      namespaces: { network: 'private' },
     });
     const r3 = await runcRun(id3, s3);
     assert.equal(r3.code, 0, r3.err);
@@ -336,6 +435,12 @@ test('runc runs the generated spec (busybox)', { skip: !canRunc && 'needs root, 
     rmSync(tmp, { recursive: true, force: true });
     // The shared parent cgroup, if now empty (rmdir fails harmlessly otherwise).
     const parents = V2 ? ['/sys/fs/cgroup/berth-test'] : readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/berth-test`);
-    for (const p of parents) { try { rmdirSync(p); } catch { /* absent or in use */ } }
+    for (const p of parents) {
+      try {
+        rmdirSync(p);
+      } catch {
+        /* absent or in use */
+      }
+    }
   }
 });

@@ -32,18 +32,10 @@ const PASSWD = [
   'app:x:1000:1000:App,,,:/home/app:/bin/bash',
   'nohome:x:1001:1001::',
 ].join('\n');
-const GROUP = [
-  'root:x:0:',
-  'daemon:x:1:',
-  'www-data:x:33:',
-  'wheel:x:10:root,app',
-  'app:x:1000:',
-  'docker:x:999:app',
-  'audio:x:29:www-data , app',
-].join('\n');
+const GROUP = ['root:x:0:', 'daemon:x:1:', 'www-data:x:33:', 'wheel:x:10:root,app', 'app:x:1000:', 'docker:x:999:app', 'audio:x:29:www-data , app'].join('\n');
 const full = rootfs('full', PASSWD, GROUP);
 
-test('empty user is root, with root\'s home and groups', async () => {
+test("empty user is root, with root's home and groups", async () => {
   assert.deepEqual(await resolveUser(full, ''), { uid: 0, gid: 0, additionalGids: [0, 10], home: '/root' });
   assert.deepEqual(await resolveUser(full, undefined), { uid: 0, gid: 0, additionalGids: [0, 10], home: '/root' });
 });
@@ -70,13 +62,17 @@ test('explicit group: by name or gid, and no /etc/group membership', async () =>
 
 test('group-add: names and numbers, numbers need no entry', async () => {
   assert.deepEqual(await resolveUser(full, 'daemon', ['audio', '4000', '33']), { uid: 1, gid: 1, additionalGids: [1, 29, 4000, 33], home: '/usr/sbin' });
-  await assert.rejects(resolveUser(full, 'daemon', ['nosuchgroup']), (e: unknown) =>
-    e instanceof InvalidArgumentError && e.message === 'unable to find group nosuchgroup: no matching entries in group file');
+  await assert.rejects(
+    resolveUser(full, 'daemon', ['nosuchgroup']),
+    (e: unknown) => e instanceof InvalidArgumentError && e.message === 'unable to find group nosuchgroup: no matching entries in group file',
+  );
 });
 
-test('unknown names fail with docker\'s messages', async () => {
-  await assert.rejects(resolveUser(full, 'nobody'), (e: unknown) =>
-    e instanceof InvalidArgumentError && e.status === 400 && e.message === 'unable to find user nobody: no matching entries in passwd file');
+test("unknown names fail with docker's messages", async () => {
+  await assert.rejects(
+    resolveUser(full, 'nobody'),
+    (e: unknown) => e instanceof InvalidArgumentError && e.status === 400 && e.message === 'unable to find user nobody: no matching entries in passwd file',
+  );
   await assert.rejects(resolveUser(full, 'app:nogroup'), /^InvalidArgumentError: unable to find group nogroup: no matching entries in group file$/);
   await assert.rejects(resolveUser(full, '99999999999'), /uids and gids must be in range/);
 });
@@ -111,7 +107,9 @@ test('symlinks are resolved inside the rootfs, never to the host', async () => {
     const found = tree.lookup('/etc/passwd', { followLast: true, missingOk: true });
     tree.release(found.dirfd);
     assert.equal(found.path, join(tmp, 'hostpasswd'), 'the link resolves inside the rootfs');
-  } finally { tree.close(); }
+  } finally {
+    tree.close();
+  }
 
   // A symlinked /etc directory (as some images have) works.
   const dirlink = join(tmp, 'dirlink');

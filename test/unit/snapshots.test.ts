@@ -37,13 +37,19 @@ function tar(entries: Ent[]): Buffer {
     const h = Buffer.alloc(512);
     const oct = (v: number, off: number, len: number) => h.write(v.toString(8).padStart(len - 1, '0') + '\0', off, 'latin1');
     h.write(name, 0, 100, 'utf8');
-    oct(e.mode ?? 0o644, 100, 8); oct(e.uid ?? 0, 108, 8); oct(e.gid ?? 0, 116, 8);
-    oct(size, 124, 12); oct(T, 136, 12);
+    oct(e.mode ?? 0o644, 100, 8);
+    oct(e.uid ?? 0, 108, 8);
+    oct(e.gid ?? 0, 116, 8);
+    oct(size, 124, 12);
+    oct(T, 136, 12);
     h.write('        ', 148, 'latin1');
     h.write(type, 156, 'latin1');
     if (e.link) h.write(e.link, 157, 100, 'utf8');
     h.write('ustar\0' + '00', 257, 'latin1');
-    if (e.dev) { oct(e.dev[0], 329, 8); oct(e.dev[1], 337, 8); }
+    if (e.dev) {
+      oct(e.dev[0], 329, 8);
+      oct(e.dev[1], 337, 8);
+    }
     let sum = 0;
     for (const b of h) sum += b;
     h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
@@ -109,8 +115,7 @@ async function open(driver: DriverName): Promise<Snapshotter> {
   return s;
 }
 
-const xattr = (path: string, name: string) =>
-  spawnSync('getfattr', ['-h', '--only-values', '-n', name, path]).stdout as Buffer;
+const xattr = (path: string, name: string) => spawnSync('getfattr', ['-h', '--only-values', '-n', name, path]).stdout as Buffer;
 
 for (const driver of ['overlay2', 'vfs'] as const) {
   test(`${driver}: a layer keeps modes, owners, links, devices, xattrs and times`, async (t) => {
@@ -192,12 +197,16 @@ for (const driver of ['overlay2', 'vfs'] as const) {
       });
     }
     // A symlink to / inside the layer is followed as the layer's own root.
-    const l = await s.applyLayer({ tar: Readable.from([tar([
-      { name: 'escape', type: '2', link: outside },
-      { name: 'escape/pwned', body: 'x' },
-      { name: 'up', type: '2', link: '../../../../..' },
-      { name: `up${outside}/pwned2`, body: 'x' },
-    ])]) });
+    const l = await s.applyLayer({
+      tar: Readable.from([
+        tar([
+          { name: 'escape', type: '2', link: outside },
+          { name: 'escape/pwned', body: 'x' },
+          { name: 'up', type: '2', link: '../../../../..' },
+          { name: `up${outside}/pwned2`, body: 'x' },
+        ]),
+      ]),
+    });
     assert.deepEqual(readdirSync(outside), []);
     assert.ok(existsSync(join(s.layerDiffPath(l.chainId), outside, 'pwned')));
     assert.ok(existsSync(join(s.layerDiffPath(l.chainId), outside, 'pwned2')));
@@ -214,7 +223,9 @@ for (const driver of ['overlay2', 'vfs'] as const) {
     const b1 = growingBlob(gzBase);
     // The upper layer starts while its parent is still unpacking; it may only commit after it.
     let parentDone!: () => void;
-    const parentReady = new Promise<void>((r) => { parentDone = r; });
+    const parentReady = new Promise<void>((r) => {
+      parentDone = r;
+    });
     const chain1 = sha256Digest(base);
     const b2 = growingBlob(gzipSync(upper));
     const p2 = s.applyLayer({ parent: chain1, parentReady, blob: b2.blob, diffId: sha256Digest(upper) });
@@ -250,7 +261,10 @@ for (const driver of ['overlay2', 'vfs'] as const) {
   test(`${driver}: a file in a setgid directory gets the group its entry names`, async (t) => {
     if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
     const s = await open(driver);
-    const layer = tar([{ name: 'shared/', type: '5', mode: 0o2775, gid: 50 }, { name: 'shared/f', body: 'x', mode: 0o640 }]);
+    const layer = tar([
+      { name: 'shared/', type: '5', mode: 0o2775, gid: 50 },
+      { name: 'shared/f', body: 'x', mode: 0o640 },
+    ]);
     const b = growingBlob(gzipSync(layer));
     b.grow(b.bytes.length);
     b.verify();
@@ -303,18 +317,34 @@ function growingBlob(bytes: Buffer) {
   const watchers = new Set<(n: number, e?: Error) => void>();
   let ok!: () => void;
   let bad!: (e: Error) => void;
-  const verified = new Promise<void>((res, rej) => { ok = res; bad = rej; });
+  const verified = new Promise<void>((res, rej) => {
+    ok = res;
+    bad = rej;
+  });
   verified.catch(() => {});
   const blob: BlobFile = {
-    name: 'sha256:test', paths: [join(dir, 'ingest'), path], size: bytes.length,
+    name: 'sha256:test',
+    paths: [join(dir, 'ingest'), path],
+    size: bytes.length,
     available: () => avail,
-    watch: (cb) => { watchers.add(cb); return () => watchers.delete(cb); },
+    watch: (cb) => {
+      watchers.add(cb);
+      return () => watchers.delete(cb);
+    },
     verified,
   };
   return {
-    blob, bytes,
-    grow(n: number) { appendFileSync(path, bytes.subarray(avail, n)); avail = n; for (const w of watchers) w(n); },
+    blob,
+    bytes,
+    grow(n: number) {
+      appendFileSync(path, bytes.subarray(avail, n));
+      avail = n;
+      for (const w of watchers) w(n);
+    },
     verify: () => ok(),
-    fail(e: Error) { for (const w of watchers) w(avail, e); bad(e); },
+    fail(e: Error) {
+      for (const w of watchers) w(avail, e);
+      bad(e);
+    },
   };
 }

@@ -39,16 +39,24 @@ test('demuxer round-trips frames split at every possible boundary', () => {
 test('systemerr surfaces as an error after the frames before it', async () => {
   const wire = Buffer.concat([frame(1, Buffer.from('a')), frame(3, Buffer.from('boom')), frame(1, Buffer.from('b'))]);
   const d = new Demuxer();
-  assert.throws(() => d.push(wire), (e: Error & { frames?: StdChunk[] }) => {
-    assert.match(e.message, /error from daemon in stream: boom/);
-    assert.equal(e.frames?.length, 1);
-    assert.equal(e.frames?.[0].data.toString(), 'a');
-    return true;
-  });
+  assert.throws(
+    () => d.push(wire),
+    (e: Error & { frames?: StdChunk[] }) => {
+      assert.match(e.message, /error from daemon in stream: boom/);
+      assert.equal(e.frames?.length, 1);
+      assert.equal(e.frames?.[0].data.toString(), 'a');
+      return true;
+    },
+  );
 
-  async function* chunks() { yield wire.subarray(0, 5); yield wire.subarray(5); }
+  async function* chunks() {
+    yield wire.subarray(0, 5);
+    yield wire.subarray(5);
+  }
   const got: string[] = [];
-  await assert.rejects(async () => { for await (const c of demux(chunks())) got.push(c.data.toString()); }, /boom/);
+  await assert.rejects(async () => {
+    for await (const c of demux(chunks())) got.push(c.data.toString());
+  }, /boom/);
   assert.deepEqual(got, ['a']);
 });
 
@@ -59,6 +67,18 @@ test('bad header and truncated input are errors', async () => {
   assert.throws(() => d.end(), /unexpected end of stream/);
 
   const got: StdChunk[] = [];
-  for await (const c of demux((async function* () { yield frame(2, Buffer.from('e')); yield frame(1, Buffer.from('o')); })())) got.push(c);
-  assert.deepEqual(got.map((c) => [c.stream, c.data.toString()]), [[2, 'e'], [1, 'o']]);
+  for await (const c of demux(
+    (async function* () {
+      yield frame(2, Buffer.from('e'));
+      yield frame(1, Buffer.from('o'));
+    })(),
+  ))
+    got.push(c);
+  assert.deepEqual(
+    got.map((c) => [c.stream, c.data.toString()]),
+    [
+      [2, 'e'],
+      [1, 'o'],
+    ],
+  );
 });

@@ -8,7 +8,16 @@ import { parseBind, parseMount, parseVolumesFrom, checkLocalOpts } from '../../s
 import { Tree } from '../../src/archive/tree.js';
 
 test('-v specs: named volumes, binds, modes, and Docker errors', () => {
-  assert.deepEqual(parseBind('data:/var/lib/x'), { type: 'volume', source: 'data', destination: '/var/lib/x', mode: 'z', rw: true, propagation: '', copyData: true, mustExist: false });
+  assert.deepEqual(parseBind('data:/var/lib/x'), {
+    type: 'volume',
+    source: 'data',
+    destination: '/var/lib/x',
+    mode: 'z',
+    rw: true,
+    propagation: '',
+    copyData: true,
+    mustExist: false,
+  });
   const b = parseBind('/host/dir/:/ctr/:ro,rshared');
   assert.equal(b.type, 'bind');
   assert.equal(b.source, '/host/dir');
@@ -58,7 +67,9 @@ test('paths resolve inside the container: .., absolute and relative links, mount
     try {
       const dir = fstatSync(f.dirfd);
       return { ctrPath: f.path, dirIno: dir.ino, name: f.name };
-    } finally { view.release(f.dirfd); }
+    } finally {
+      view.release(f.dirfd);
+    }
   };
   const ino = (p: string) => statSync(p).ino;
   try {
@@ -72,5 +83,7 @@ test('paths resolve inside the container: .., absolute and relative links, mount
     symlinkSync('loop2', join(rootfs, 'loop1'));
     symlinkSync('loop1', join(rootfs, 'loop2'));
     assert.throws(() => resolve('/loop1/x', true), /too many levels of symbolic links/);
-  } finally { view.close(); }
+  } finally {
+    view.close();
+  }
 });

@@ -8,22 +8,35 @@ import type { Router } from '../router.js';
 function jsonParam<T>(ctx: Ctx, name: string, def: T): T {
   const v = ctx.str(name);
   if (!v) return def;
-  try { return JSON.parse(v) as T; } catch { throw new InvalidArgumentError(`invalid ${name} parameter: ${v}`); }
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    throw new InvalidArgumentError(`invalid ${name} parameter: ${v}`);
+  }
 }
 
 /** X-Registry-Config: base64 JSON of registry → credentials, as the docker CLI sends with a build. */
 function registryConfig(ctx: Ctx): Record<string, unknown> {
   const h = ctx.req.headers['x-registry-config'];
   let all: Record<string, unknown> = {};
-  try { all = JSON.parse(Buffer.from(String(Array.isArray(h) ? h[0] : h ?? ''), 'base64').toString('utf8') || '{}') as Record<string, unknown>; } catch { /* no credentials */ }
+  try {
+    all = JSON.parse(Buffer.from(String(Array.isArray(h) ? h[0] : (h ?? '')), 'base64').toString('utf8') || '{}') as Record<string, unknown>;
+  } catch {
+    /* no credentials */
+  }
   return all;
 }
 
 async function build(ctx: Ctx): Promise<void> {
   const q = ctx.query;
-  if (ctx.str('version') === '2') throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
+  if (ctx.str('version') === '2')
+    throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
   const quiet = ctx.bool('q');
-  const extraHosts = q.getAll('extrahosts').flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
+  const extraHosts = q
+    .getAll('extrahosts')
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter(Boolean);
   const req = {
     dockerfile: ctx.str('dockerfile') ?? '',
     tags: q.getAll('t').filter(Boolean),
@@ -40,17 +53,31 @@ async function build(ctx: Ctx): Promise<void> {
     remote: ctx.str('remote') || undefined,
   };
   let write: ((m: unknown) => void) | undefined;
-  const wire = (m: unknown) => { write ??= ctx.startStream(); write(m); };
+  const wire = (m: unknown) => {
+    write ??= ctx.startStream();
+    write(m);
+  };
   // With q=1 dockerd holds the build's output back: on success the client gets only the ID, on failure what was held and the error.
   const held: unknown[] = [];
-  const send = (m: unknown) => { if (quiet) held.push(m); else wire(m); };
+  const send = (m: unknown) => {
+    if (quiet) held.push(m);
+    else wire(m);
+  };
   // A client that hangs up cancels its build, as with dockerd.
   const ac = new AbortController();
-  ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
+  ctx.res.on('close', () => {
+    if (!ctx.res.writableFinished) ac.abort();
+  });
   try {
-    const id = await ctx.engine.builds.run(ctx.req, { ...req, registryAuths: registryConfig(ctx), signal: ac.signal }, {
-      stream: (t) => send({ stream: t }), aux: (v) => send({ aux: v }), pull: (m) => send(m),
-    });
+    const id = await ctx.engine.builds.run(
+      ctx.req,
+      { ...req, registryAuths: registryConfig(ctx), signal: ac.signal },
+      {
+        stream: (t) => send({ stream: t }),
+        aux: (v) => send({ aux: v }),
+        pull: (m) => send(m),
+      },
+    );
     if (quiet) wire({ stream: `${id}\n` });
   } catch (err) {
     for (const m of held) wire(m);
@@ -68,9 +95,13 @@ async function commit(ctx: Ctx): Promise<void> {
   if (!container) throw new InvalidArgumentError('container is required');
   const body = await ctx.decode<ContainerConfig>('ImageCommit');
   const id = await ctx.engine.builds.commit({
-    container, repo: ctx.str('repo') || undefined, tag: ctx.str('tag') || undefined,
-    comment: ctx.str('comment') || undefined, author: ctx.str('author') || undefined,
-    pause: ctx.str('pause') === undefined ? true : ctx.bool('pause'), changes: ctx.query.getAll('changes'),
+    container,
+    repo: ctx.str('repo') || undefined,
+    tag: ctx.str('tag') || undefined,
+    comment: ctx.str('comment') || undefined,
+    author: ctx.str('author') || undefined,
+    pause: ctx.str('pause') === undefined ? true : ctx.bool('pause'),
+    changes: ctx.query.getAll('changes'),
     config: body ?? undefined,
   });
   ctx.send(201, { Id: id });

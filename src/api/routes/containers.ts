@@ -18,7 +18,9 @@ const CONFIG_FIELDS = fieldsOf('ContainerConfig');
 
 /** The detachKeys parameter as bytes (docker's default when absent); a bad spec is a 400. */
 export function detachKeysParam(spec: string | undefined): Buffer {
-  try { return parseDetachKeys(spec || DEFAULT_DETACH_KEYS); } catch {
+  try {
+    return parseDetachKeys(spec || DEFAULT_DETACH_KEYS);
+  } catch {
     throw new InvalidArgumentError(`Invalid detach keys (${spec}) provided`);
   }
 }
@@ -31,8 +33,15 @@ function encoder(tty: boolean): (stream: 'stdout' | 'stderr', data: Buffer) => B
 async function logs(ctx: Ctx): Promise<void> {
   const ac = new AbortController();
   const { tty, lines } = ctx.engine.streams.logs(ctx.params.id!, {
-    stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), tail: ctx.str('tail'), follow: ctx.bool('follow'),
-    since: ctx.str('since'), until: ctx.str('until'), timestamps: ctx.bool('timestamps'), details: ctx.bool('details'), signal: ac.signal,
+    stdout: ctx.bool('stdout'),
+    stderr: ctx.bool('stderr'),
+    tail: ctx.str('tail'),
+    follow: ctx.bool('follow'),
+    since: ctx.str('since'),
+    until: ctx.str('until'),
+    timestamps: ctx.bool('timestamps'),
+    details: ctx.bool('details'),
+    signal: ac.signal,
   });
   ctx.res.on('close', () => ac.abort());
   const enc = encoder(tty);
@@ -72,10 +81,21 @@ async function attachStreams(ctx: Ctx): Promise<void> {
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
   // The detach keys end this connection; the container keeps running.
-  const feed = { input: sock, stdin: ctx.bool('stdin'), detachKeys, onDetach: () => { ac.abort(); sock.end(); } };
+  const feed = {
+    input: sock,
+    stdin: ctx.bool('stdin'),
+    detachKeys,
+    onDetach: () => {
+      ac.abort();
+      sock.end();
+    },
+  };
   const enc = encoder(tty);
   try {
-    const output = session.output({ logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal }, feed);
+    const output = session.output(
+      { logs: ctx.bool('logs'), stream: ctx.bool('stream'), stdout: ctx.bool('stdout'), stderr: ctx.bool('stderr'), signal: ac.signal },
+      feed,
+    );
     for await (const r of output) {
       if (!(await writeToClient(sock, enc(r.stream, r.line)))) break;
     }
@@ -95,7 +115,11 @@ async function attachStreams(ctx: Ctx): Promise<void> {
 async function wsAttach(ctx: Ctx): Promise<void> {
   const session = ctx.engine.streams.attach(ctx.params.id!);
   let detachKeys: Buffer;
-  try { detachKeys = detachKeysParam(ctx.str('detachKeys')); } catch { detachKeys = detachKeysParam(undefined); }
+  try {
+    detachKeys = detachKeysParam(ctx.str('detachKeys'));
+  } catch {
+    detachKeys = detachKeysParam(undefined);
+  }
   const honoursQuery = compareApiVersions(ctx.version, '1.42') >= 0;
   const [useStdin, useStdout, useStderr] = honoursQuery ? [ctx.bool('stdin'), ctx.bool('stdout'), ctx.bool('stderr')] : [true, true, true];
   const binary = compareApiVersions(ctx.version, '1.28') >= 0;
@@ -104,8 +128,13 @@ async function wsAttach(ctx: Ctx): Promise<void> {
   const sock = ctx.req.socket;
   const ac = new AbortController();
   const input = new PassThrough();
-  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => { input.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)); });
-  ws.on('close', () => { input.end(); ac.abort(); });
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    input.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+  });
+  ws.on('close', () => {
+    input.end();
+    ac.abort();
+  });
   ws.on('error', () => ac.abort());
   const feed = { input, stdin: useStdin, detachKeys, onDetach: () => ac.abort() };
   try {
@@ -133,7 +162,6 @@ async function stats(ctx: Ctx): Promise<void> {
   ctx.res.flushHeaders();
   for await (const s of samples) ctx.res.write(JSON.stringify(s) + '\n');
 }
-
 
 export function containerRoutes(r: Router): void {
   r.post('/containers/create', async (ctx) => {
@@ -192,8 +220,14 @@ export function containerRoutes(r: Router): void {
     await ctx.engine.containers.rename(ctx.params.id!, ctx.str('name') ?? '');
     ctx.noContent();
   });
-  r.post('/containers/{id}/pause', async (ctx) => { await ctx.engine.containers.pause(ctx.params.id!); ctx.noContent(); });
-  r.post('/containers/{id}/unpause', async (ctx) => { await ctx.engine.containers.unpause(ctx.params.id!); ctx.noContent(); });
+  r.post('/containers/{id}/pause', async (ctx) => {
+    await ctx.engine.containers.pause(ctx.params.id!);
+    ctx.noContent();
+  });
+  r.post('/containers/{id}/unpause', async (ctx) => {
+    await ctx.engine.containers.unpause(ctx.params.id!);
+    ctx.noContent();
+  });
   r.get('/containers/{id}/top', async (ctx) => ctx.send(200, await ctx.engine.containers.top(ctx.params.id!, ctx.str('ps_args') || '-ef')));
   r.post('/containers/{id}/update', async (ctx) => {
     const warnings = await ctx.engine.containers.update(ctx.params.id!, await ctx.decode<HostConfig>('ContainerUpdate'));

@@ -41,7 +41,9 @@ const JSON_LIMIT = 1 << 20;
 /** Aborts when the client goes away before its answer is complete (dockerd cancels the request's context then). */
 function clientGone(ctx: Ctx): AbortSignal {
   const ac = new AbortController();
-  ctx.res.on('close', () => { if (!ctx.res.writableFinished) ac.abort(); });
+  ctx.res.on('close', () => {
+    if (!ctx.res.writableFinished) ac.abort();
+  });
   return ac.signal;
 }
 
@@ -50,7 +52,12 @@ export async function pullRoute(ctx: Ctx): Promise<void> {
   const emit = lazyStream(ctx);
   const signal = clientGone(ctx);
   await ctx.engine.pull({
-    image: ctx.str('fromImage')!, tag: ctx.str('tag') || undefined, platform: ctx.str('platform') || undefined, auth: authOf(ctx), emit, signal,
+    image: ctx.str('fromImage')!,
+    tag: ctx.str('tag') || undefined,
+    platform: ctx.str('platform') || undefined,
+    auth: authOf(ctx),
+    emit,
+    signal,
   });
   ctx.res.end();
 }
@@ -74,7 +81,11 @@ export function distributionRoutes(r: Router): void {
     const tag = ctx.str('tag') || undefined;
     // No tag anywhere: every tag of the repository, as Docker's API does.
     let named = true;
-    try { named = parseReference(ctx.params.name).tag !== undefined; } catch { /* push reports the bad name */ }
+    try {
+      named = parseReference(ctx.params.name).tag !== undefined;
+    } catch {
+      /* push reports the bad name */
+    }
     await ctx.engine.push({ name: ctx.params.name, tag, all: !tag && !named, auth, emit });
     ctx.res.end();
   });

@@ -44,12 +44,15 @@ async function start(ctx: Ctx): Promise<void> {
   }
   sock.resume(); // the server paused it while reading the request body
   sock.on('error', () => child.kill('SIGKILL'));
-  const forward = (stream: 1 | 2, want: boolean | undefined) => new Promise<void>((resolve) => {
-    const src = stream === 1 ? started.stdout! : started.stderr!;
-    src.on('data', (b: Buffer) => { if (want !== false && sock.writable) sock.write(encode(stream, b)); });
-    src.on('end', resolve);
-    src.on('error', () => resolve());
-  });
+  const forward = (stream: 1 | 2, want: boolean | undefined) =>
+    new Promise<void>((resolve) => {
+      const src = stream === 1 ? started.stdout! : started.stderr!;
+      src.on('data', (b: Buffer) => {
+        if (want !== false && sock.writable) sock.write(encode(stream, b));
+      });
+      src.on('end', resolve);
+      src.on('error', () => resolve());
+    });
   await Promise.all([forward(1, e.config.AttachStdout), forward(2, e.config.AttachStderr), started.done]);
   sock.end();
 }

@@ -15,8 +15,14 @@ function statHeader(st: PathStat): string {
 function sendTar(ctx: Ctx, tar: Readable, headers: Record<string, string>): Promise<void> {
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar', ...headers });
   return new Promise((resolve) => {
-    tar.on('error', () => { ctx.res.destroy(); resolve(); });
-    ctx.res.on('close', () => { tar.destroy(); resolve(); });
+    tar.on('error', () => {
+      ctx.res.destroy();
+      resolve();
+    });
+    ctx.res.on('close', () => {
+      tar.destroy();
+      resolve();
+    });
     tar.pipe(ctx.res);
     tar.on('end', () => resolve());
   });
@@ -40,7 +46,8 @@ export function fileRoutes(r: Router): void {
   });
   r.put('/containers/{id}/archive', async (ctx) => {
     await ctx.engine.files.put(ctx.params.id!, pathParam(ctx), ctx.req, {
-      copyUIDGID: ctx.bool('copyUIDGID'), noOverwriteDirNonDir: ctx.bool('noOverwriteDirNonDir'),
+      copyUIDGID: ctx.bool('copyUIDGID'),
+      noOverwriteDirNonDir: ctx.bool('noOverwriteDirNonDir'),
     });
     ctx.res.writeHead(200);
     ctx.res.end();

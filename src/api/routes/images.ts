@@ -61,7 +61,10 @@ export function imageRoutes(r: Router): void {
   r.get('/images/{name*}/json', async (ctx) => {
     const out = await ctx.engine.images.inspect(ctx.params.name);
     if (compareApiVersions(ctx.version, '1.44') >= 0) delete out.VirtualSize;
-    if (compareApiVersions(ctx.version, '1.45') >= 0) { delete out.Container; delete out.ContainerConfig; }
+    if (compareApiVersions(ctx.version, '1.45') >= 0) {
+      delete out.Container;
+      delete out.ContainerConfig;
+    }
     ctx.send(200, out);
   });
   r.get('/images/{name*}/history', async (ctx) => ctx.send(200, await ctx.engine.images.history(ctx.params.name)));

@@ -7,7 +7,9 @@ import type { Router } from '../router.js';
 
 /** The privileges a pull or upgrade accepts: a JSON list dockerd reads before anything else. */
 async function readPrivileges(ctx: Ctx): Promise<void> {
-  try { goDecode(await ctx.body(1 << 20)); } catch (err) {
+  try {
+    goDecode(await ctx.body(1 << 20));
+  } catch (err) {
     if (err instanceof GoJsonError) throw new BerthError(`failed to parse privileges: ${err.message}`, 500);
     throw err;
   }
@@ -17,7 +19,9 @@ async function readPrivileges(ctx: Ctx): Promise<void> {
 function filtersOf(ctx: Ctx): ReturnType<Ctx['filters']> {
   const raw = ctx.str('filters');
   if (raw) {
-    try { goDecode(raw); } catch (err) {
+    try {
+      goDecode(raw);
+    } catch (err) {
       if (err instanceof GoJsonError) throw new BerthError(err.kind === 'unexpected-eof' ? 'unexpected end of JSON input' : err.message, 500);
       throw err;
     }
@@ -52,7 +56,9 @@ export function pluginRoutes(r: Router): void {
   });
   r.post('/plugins/{name*}/push', async (ctx) => ctx.engine.plugins.notFound(ctx.params.name!));
   r.post('/plugins/{name*}/set', async (ctx) => {
-    try { goDecode(await ctx.body(1 << 20)); } catch (err) {
+    try {
+      goDecode(await ctx.body(1 << 20));
+    } catch (err) {
       if (err instanceof GoJsonError) throw new InvalidArgumentError(err.kind === 'eof' ? 'got EOF while reading request body' : err.message);
       throw err;
     }

@@ -18,7 +18,10 @@ async function session(ctx: Ctx): Promise<void> {
   sock.setTimeout(0);
   sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
   await new Promise<void>((resolve) => {
-    const done = () => { release(); resolve(); };
+    const done = () => {
+      release();
+      resolve();
+    };
     sock.once('close', done);
     sock.on('error', () => sock.destroy());
     sock.resume();

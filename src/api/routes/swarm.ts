@@ -47,7 +47,9 @@ function checkBool(ctx: Ctx, name: string, words: (v: string, goErr: string) => 
 function checkFilters(ctx: Ctx, status: 400 | 500): void {
   const raw = ctx.str('filters');
   if (!raw) return;
-  try { goDecode(raw); } catch (err) {
+  try {
+    goDecode(raw);
+  } catch (err) {
     if (err instanceof GoJsonError) throw new BerthError(err.kind === 'unexpected-eof' ? 'unexpected end of JSON input' : err.message, status);
     throw err;
   }
@@ -72,33 +74,72 @@ export function swarmRoutes(r: Router): void {
     ctx.engine.swarm.notManager();
   });
   r.get('/swarm/unlockkey', notManager);
-  r.post('/swarm/unlock', async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
+  r.post('/swarm/unlock', async (ctx) => {
+    await readJson(ctx);
+    ctx.engine.swarm.notManager();
+  });
 
-  r.get('/nodes', async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
+  r.get('/nodes', async (ctx) => {
+    checkFilters(ctx, 500);
+    ctx.engine.swarm.notManager();
+  });
   r.get('/nodes/{id}', notManager);
   r.delete('/nodes/{id}', notManager);
-  r.post('/nodes/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'node'); ctx.engine.swarm.notManager(); });
+  r.post('/nodes/{id}/update', async (ctx) => {
+    await readJson(ctx);
+    checkVersion(ctx, 'node');
+    ctx.engine.swarm.notManager();
+  });
 
   r.get('/services', async (ctx) => {
     checkFilters(ctx, 400);
     checkBool(ctx, 'status', (v, e) => `invalid value for status: ${v}: ${e}`);
     ctx.engine.swarm.notManager();
   });
-  r.post('/services/create', async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
-  r.get('/services/{id}', async (ctx) => { checkBool(ctx, 'insertDefaults', (v, e) => `invalid value for insertDefaults: ${v}: ${e}`); ctx.engine.swarm.notManager(); });
+  r.post('/services/create', async (ctx) => {
+    await readJson(ctx);
+    ctx.engine.swarm.notManager();
+  });
+  r.get('/services/{id}', async (ctx) => {
+    checkBool(ctx, 'insertDefaults', (v, e) => `invalid value for insertDefaults: ${v}: ${e}`);
+    ctx.engine.swarm.notManager();
+  });
   r.delete('/services/{id}', notManager);
-  r.post('/services/{id}/update', async (ctx) => { await readJson(ctx); checkVersion(ctx, 'service'); ctx.engine.swarm.notManager(); });
-  r.get('/services/{id}/logs', async (ctx) => { checkLogStreams(ctx); ctx.engine.swarm.notManager(); });
+  r.post('/services/{id}/update', async (ctx) => {
+    await readJson(ctx);
+    checkVersion(ctx, 'service');
+    ctx.engine.swarm.notManager();
+  });
+  r.get('/services/{id}/logs', async (ctx) => {
+    checkLogStreams(ctx);
+    ctx.engine.swarm.notManager();
+  });
 
-  r.get('/tasks', async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
+  r.get('/tasks', async (ctx) => {
+    checkFilters(ctx, 500);
+    ctx.engine.swarm.notManager();
+  });
   r.get('/tasks/{id}', notManager);
-  r.get('/tasks/{id}/logs', async (ctx) => { checkLogStreams(ctx); ctx.engine.swarm.notManager(); });
+  r.get('/tasks/{id}/logs', async (ctx) => {
+    checkLogStreams(ctx);
+    ctx.engine.swarm.notManager();
+  });
 
   for (const kind of ['secret', 'config']) {
-    r.get(`/${kind}s`, async (ctx) => { checkFilters(ctx, 500); ctx.engine.swarm.notManager(); });
-    r.post(`/${kind}s/create`, async (ctx) => { await readJson(ctx); ctx.engine.swarm.notManager(); });
+    r.get(`/${kind}s`, async (ctx) => {
+      checkFilters(ctx, 500);
+      ctx.engine.swarm.notManager();
+    });
+    r.post(`/${kind}s/create`, async (ctx) => {
+      await readJson(ctx);
+      ctx.engine.swarm.notManager();
+    });
     r.get(`/${kind}s/{id}`, notManager);
     r.delete(`/${kind}s/{id}`, notManager);
-    r.post(`/${kind}s/{id}/update`, async (ctx) => { await readJson(ctx); checkVersion(ctx, kind, true); ctx.engine.swarm.notManager(); });
+    r.post(`/${kind}s/{id}/update`, async (ctx) => {
+      await readJson(ctx);
+      checkVersion(ctx, kind, true);
+      ctx.engine.swarm.notManager();
+    });
   }
 }

@@ -40,7 +40,9 @@ function timestampNano(v: string | undefined): number | undefined {
 function eventFilters(ctx: Ctx): Filters {
   const raw = ctx.str('filters');
   if (raw) {
-    try { goDecode(raw); } catch (err) {
+    try {
+      goDecode(raw);
+    } catch (err) {
       if (err instanceof GoJsonError) throw new SystemError(err.kind === 'unexpected-eof' ? 'unexpected end of JSON input' : err.message);
       throw err;
     }

@@ -29,8 +29,12 @@ const DEFS = api.definitions as Record<string, Node>;
 
 /** The ranges of Go's integer kinds, as exact integers. */
 const INT_RANGE: Record<string, [bigint, bigint]> = {
-  int64: [-(2n ** 63n), 2n ** 63n - 1n], int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint8: [0n, 255n], uint16: [0n, 65535n], uint32: [0n, 2n ** 32n - 1n], uint64: [0n, 2n ** 64n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint8: [0n, 255n],
+  uint16: [0n, 65535n],
+  uint32: [0n, 2n ** 32n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
 };
 
 /**
@@ -56,7 +60,9 @@ ajv.addKeyword({
   keyword: 'goInt',
   type: 'number',
   schemaType: 'string',
-  validate: function goInt(kind: string, v: number) { return fitsInt(v, kind); },
+  validate: function goInt(kind: string, v: number) {
+    return fitsInt(v, kind);
+  },
   errors: false,
 });
 
@@ -93,11 +99,17 @@ function zero(node: Node): unknown {
   const n = resolve(node);
   const t = Array.isArray(n.type) ? n.type[0] : n.type;
   switch (t) {
-    case 'string': return '';
-    case 'integer': case 'number': return 0;
-    case 'boolean': return false;
-    case 'array': return [];
-    default: return {};
+    case 'string':
+      return '';
+    case 'integer':
+    case 'number':
+      return 0;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    default:
+      return {};
   }
 }
 
@@ -125,7 +137,10 @@ function normalize(value: unknown, node: Node | undefined): unknown {
     if (props) {
       // As in Go, each key in turn sets the field it names in any case: the last one wins.
       const field = Object.hasOwn(props, key) ? key : byLower.get(key.toLowerCase());
-      if (field === undefined) { if (v !== null) out[key] = v; continue; }
+      if (field === undefined) {
+        if (v !== null) out[key] = v;
+        continue;
+      }
       if (v === null) continue;
       out[field] = normalize(v, props[field]);
     } else if (n.additionalProperties) {
@@ -176,7 +191,10 @@ function fieldPath(root: Node, path: string[], rootName: string): { fields: stri
   for (const seg of path) {
     if (node?.$ref) struct = node.$ref.replace('#/definitions/', '');
     const n = resolve(node);
-    if (n.properties && Object.hasOwn(n.properties, seg)) { fields.push(seg); node = n.properties[seg]; } else if (hasType(n, 'array') && /^\d+$/.test(seg)) node = n.items;
+    if (n.properties && Object.hasOwn(n.properties, seg)) {
+      fields.push(seg);
+      node = n.properties[seg];
+    } else if (hasType(n, 'array') && /^\d+$/.test(seg)) node = n.items;
     else node = n.additionalProperties;
   }
   return { fields, struct };
@@ -184,7 +202,10 @@ function fieldPath(root: Node, path: string[], rootName: string): { fields: stri
 
 /** The first schema error as dockerd's decoder words it. */
 function goMessage(op: Operation, err: ErrorObject, data: unknown): string {
-  const path = err.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const value = valueAt(data, path);
   const node = err.parentSchema as Node | undefined;
   let what = jsonKind(value);
@@ -203,7 +224,8 @@ function numberLiterals(text: string): Map<number, string[]> {
     if (m[1] === undefined) continue;
     const v = Number(m[1]);
     const list = out.get(v);
-    if (list) list.push(m[1]); else out.set(v, [m[1]]);
+    if (list) list.push(m[1]);
+    else out.set(v, [m[1]]);
   }
   return out;
 }
@@ -213,7 +235,9 @@ export function decodeBody<T>(op: Operation, raw: Buffer): T {
   if (raw.length === 0) return {} as T;
   const text = raw.toString('utf8');
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch (e) {
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
     throw new InvalidArgumentError(`invalid JSON: ${(e as Error).message}`);
   }
   if (parsed === null) return {} as T;

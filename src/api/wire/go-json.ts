@@ -11,7 +11,12 @@
 
 /** The three ways Go's decoder fails on the bytes alone. */
 export class GoJsonError extends Error {
-  constructor(message: string, readonly kind: 'eof' | 'unexpected-eof' | 'syntax') { super(message); }
+  constructor(
+    message: string,
+    readonly kind: 'eof' | 'unexpected-eof' | 'syntax',
+  ) {
+    super(message);
+  }
 }
 
 /** Go's quoteChar: how a scanner error names the offending byte. */
@@ -33,7 +38,10 @@ function scanValue(s: string, i: number): number {
     if (c === undefined) throw new GoJsonError('unexpected EOF', 'unexpected-eof');
     throw new GoJsonError(`invalid character ${quoteChar(c)} ${what}`, 'syntax');
   };
-  const skip = (j: number) => { while (j < s.length && WS.has(s[j]!)) j++; return j; };
+  const skip = (j: number) => {
+    while (j < s.length && WS.has(s[j]!)) j++;
+    return j;
+  };
   const value = (j: number): number => {
     j = skip(j);
     const c = s[j];
@@ -85,11 +93,21 @@ function scanValue(s: string, i: number): number {
       }
     }
   };
-  const digits = (j: number) => { while (s[j] !== undefined && s[j]! >= '0' && s[j]! <= '9') j++; return j; };
+  const digits = (j: number) => {
+    while (s[j] !== undefined && s[j]! >= '0' && s[j]! <= '9') j++;
+    return j;
+  };
   const number = (j: number): number => {
-    if (s[j] === '-') { j++; if (!(s[j]! >= '0' && s[j]! <= '9')) fail(s[j], 'in numeric literal'); }
+    if (s[j] === '-') {
+      j++;
+      if (!(s[j]! >= '0' && s[j]! <= '9')) fail(s[j], 'in numeric literal');
+    }
     j = s[j] === '0' ? j + 1 : digits(j);
-    if (s[j] === '.') { j++; if (!(s[j]! >= '0' && s[j]! <= '9')) fail(s[j], 'after decimal point in numeric literal'); j = digits(j); }
+    if (s[j] === '.') {
+      j++;
+      if (!(s[j]! >= '0' && s[j]! <= '9')) fail(s[j], 'after decimal point in numeric literal');
+      j = digits(j);
+    }
     if (s[j] === 'e' || s[j] === 'E') {
       j++;
       if (s[j] === '+' || s[j] === '-') j++;

@@ -1,6 +1,19 @@
 /** build, commit and diff: docker's flags and output. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -39,9 +52,15 @@ export function tarDirectory(root: string, ignore: IgnorePattern[], keep: Set<st
             const fd = openSync(p, 'r');
             try {
               let off = 0;
-              while (off < st.size) { const n = readSync(fd, buf, off, st.size - off, off); if (n <= 0) break; off += n; }
+              while (off < st.size) {
+                const n = readSync(fd, buf, off, st.size - off, off);
+                if (n <= 0) break;
+                off += n;
+              }
               chunks.push(Buffer.from(buf.subarray(0, st.size)));
-            } finally { closeSync(fd); }
+            } finally {
+              closeSync(fd);
+            }
           } else chunks.push(readFileSync(p));
           chunks.push(Buffer.alloc(padding(st.size)));
         }
@@ -66,7 +85,13 @@ function readStdin(): Buffer {
   const b = Buffer.alloc(1 << 16);
   for (;;) {
     let n = 0;
-    try { n = readSync(0, b, 0, b.length, null); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; if ((e as NodeJS.ErrnoException).code === 'EOF') break; throw e; }
+    try {
+      n = readSync(0, b, 0, b.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
     if (n === 0) break;
     chunks.push(Buffer.from(b.subarray(0, n)));
   }
@@ -74,7 +99,12 @@ function readStdin(): Buffer {
 }
 
 function dockerfileTar(data: Buffer): Buffer {
-  return Buffer.concat([encodeHeader({ name: 'Dockerfile', type: 'file', mode: 0o600, mtime: Math.floor(Date.now() / 1000), size: data.length }), data, Buffer.alloc(padding(data.length)), TAR_END]);
+  return Buffer.concat([
+    encodeHeader({ name: 'Dockerfile', type: 'file', mode: 0o600, mtime: Math.floor(Date.now() / 1000), size: data.length }),
+    data,
+    Buffer.alloc(padding(data.length)),
+    TAR_END,
+  ]);
 }
 
 /** `key=value` pairs; a bare key takes its value from the environment (as docker does). */
@@ -111,7 +141,11 @@ export const buildCmd: Command = {
   ],
   async run(cli, [spec], f) {
     for (const t of f.tag as string[]) {
-      try { parseReference(t); } catch { throw new CliExit(1, `invalid argument "${t}" for "-t, --tag" flag: invalid reference format`); }
+      try {
+        parseReference(t);
+      } catch {
+        throw new CliExit(1, `invalid argument "${t}" for "-t, --tag" flag: invalid reference format`);
+      }
     }
     let file = (f.file as string | undefined) ?? '';
     let body: Buffer | undefined;
@@ -121,7 +155,7 @@ export const buildCmd: Command = {
     try {
       let dir: string | undefined;
       if (spec === '-') {
-        if (file === '-') throw new CliExit(1, 'invalid argument: can\'t use stdin for both build context and dockerfile');
+        if (file === '-') throw new CliExit(1, "invalid argument: can't use stdin for both build context and dockerfile");
         const data = readStdin();
         const compressed = data.length > 0 && detectCompression(data.subarray(0, 8)) !== 'none';
         body = compressed || looksLikeTar(data) ? data : dockerfileTar(data);
@@ -132,8 +166,11 @@ export const buildCmd: Command = {
         const [ref, sub = ''] = frag.split(':');
         cleanup = mkdtempSync(join(tmpdir(), 'berth-build-git-'));
         const src = repo!.startsWith('github.com/') ? `https://${repo}` : repo!;
-        const r = spawnSync('git', ['clone', '--quiet', '--recurse-submodules', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', src, cleanup], { encoding: 'utf8' });
-        if (r.status !== 0) throw new CliExit(1, `unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: ${r.stderr.trim()}`);
+        const r = spawnSync('git', ['clone', '--quiet', '--recurse-submodules', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', src, cleanup], {
+          encoding: 'utf8',
+        });
+        if (r.status !== 0)
+          throw new CliExit(1, `unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: ${r.stderr.trim()}`);
         rmSync(join(cleanup, '.git'), { recursive: true, force: true });
         dir = join(cleanup, sub);
       } else if (/^https?:\/\//.test(spec!)) {
@@ -154,13 +191,17 @@ export const buildCmd: Command = {
           const abs = resolve(file);
           const r = relative(resolve(dir), abs);
           if (r.startsWith('..') || r.startsWith(sep)) {
-            if (!existsSync(abs)) throw new CliExit(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
+            if (!existsSync(abs))
+              throw new CliExit(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
             rel = `.dockerfile.${randomBytes(10).toString('hex')}`;
             extra.push({ name: rel, data: readFileSync(abs) });
           } else rel = r.split(sep).join('/');
         } else if (!existsSync(join(dir, 'Dockerfile')) && existsSync(join(dir, 'dockerfile'))) rel = 'dockerfile';
         if (!extra.length && !existsSync(join(dir, rel))) {
-          throw new CliExit(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${resolve(dir, rel)}: no such file or directory`);
+          throw new CliExit(
+            1,
+            `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${resolve(dir, rel)}: no such file or directory`,
+          );
         }
         const igPath = join(dir, '.dockerignore');
         const igText = existsSync(igPath) ? readFileSync(igPath, 'utf8') : undefined;
@@ -180,15 +221,25 @@ export const buildCmd: Command = {
     const client = await cli.client();
     const res = await client.request('POST', '/build', {
       query: {
-        t: f.tag as string[], dockerfile: file || undefined, remote,
+        t: f.tag as string[],
+        dockerfile: file || undefined,
+        remote,
         buildargs: JSON.stringify(kvFlags(f['build-arg'] as string[], true)),
         labels: JSON.stringify(kvFlags(f.label as string[], false)),
-        target: f.target as string | undefined, nocache: f['no-cache'] as boolean, pull: f.pull as boolean, q: f.quiet as boolean,
-        cachefrom: JSON.stringify(f['cache-from'] as string[]), networkmode: f.network as string | undefined,
-        extrahosts: hosts.length ? hosts.join(',') : undefined, rm: f.rm ? '1' : '0', forcerm: f['force-rm'] as boolean,
-        platform: f.platform as string | undefined, version: '1',
+        target: f.target as string | undefined,
+        nocache: f['no-cache'] as boolean,
+        pull: f.pull as boolean,
+        q: f.quiet as boolean,
+        cachefrom: JSON.stringify(f['cache-from'] as string[]),
+        networkmode: f.network as string | undefined,
+        extrahosts: hosts.length ? hosts.join(',') : undefined,
+        rm: f.rm ? '1' : '0',
+        forcerm: f['force-rm'] as boolean,
+        platform: f.platform as string | undefined,
+        version: '1',
       },
-      body, headers: { 'Content-Type': 'application/x-tar' },
+      body,
+      headers: { 'Content-Type': 'application/x-tar' },
     });
     let id: string | undefined;
     let held = '';
@@ -235,7 +286,11 @@ export const commitCmd: Command = {
     let tag: string | undefined;
     if (ref) {
       let r;
-      try { r = parseReference(ref); } catch (e) { throw new CliExit(1, `invalid reference format: ${(e as Error).message}`); }
+      try {
+        r = parseReference(ref);
+      } catch (e) {
+        throw new CliExit(1, `invalid reference format: ${(e as Error).message}`);
+      }
       if (r.digest) throw new CliExit(1, 'refusing to create a tag with a digest reference');
       tag = r.tag;
       repo = tag ? ref.slice(0, ref.length - tag.length - 1) : ref;
@@ -243,8 +298,13 @@ export const commitCmd: Command = {
     const client = await cli.client();
     const out = await client.json<{ Id: string }>('POST', '/commit', {
       query: {
-        container, repo, tag, author: f.author as string | undefined, comment: f.message as string | undefined,
-        changes: f.change as string[], pause: f.pause ? '1' : '0',
+        container,
+        repo,
+        tag,
+        author: f.author as string | undefined,
+        comment: f.message as string | undefined,
+        changes: f.change as string[],
+        pause: f.pause ? '1' : '0',
       },
     });
     cli.out(out.Id + '\n');

@@ -12,7 +12,12 @@ import { confirm } from './confirm.js';
 import { CREATE_FLAGS, RUN_ONLY_FLAGS, createRequest, ramInBytes } from './run-options.js';
 import { configuredDetachKeys } from '../credentials.js';
 
-interface Inspect { Id: string; Name: string; Config: { Tty: boolean; OpenStdin: boolean; AttachStdin?: boolean }; State: { Running: boolean; ExitCode: number } }
+interface Inspect {
+  Id: string;
+  Name: string;
+  Config: { Tty: boolean; OpenStdin: boolean; AttachStdin?: boolean };
+  State: { Running: boolean; ExitCode: number };
+}
 
 function daemonError(e: unknown): never {
   if (e instanceof ApiError) throw new CliExit(1, `Error response from daemon: ${e.message}`);
@@ -74,7 +79,11 @@ function detachKeysOf(f: Record<string, unknown>): string | undefined {
 /** Check --detach-keys before anything starts, with docker's words. */
 function checkDetachKeys(spec: string | undefined): void {
   if (!spec) return;
-  try { parseDetachKeys(spec); } catch (e) { throw new CliExit(125, `berth: Invalid detach keys (${spec}) provided: ${(e as Error).message}.`); }
+  try {
+    parseDetachKeys(spec);
+  } catch (e) {
+    throw new CliExit(125, `berth: Invalid detach keys (${spec}) provided: ${(e as Error).message}.`);
+  }
 }
 
 async function resize(client: Client, id: string): Promise<void> {
@@ -87,12 +96,17 @@ async function createContainer(cli: Cli, f: Record<string, unknown>, args: strin
   const body = createRequest(f as never, image!, cmd, detached);
   const client = await cli.client();
   const policy = (f.pull as string | undefined) ?? 'missing';
-  if (!['always', 'missing', 'never'].includes(policy)) throw new CliExit(125, `berth: invalid pull option: '${policy}': must be one of "always", "missing" or "never".\nSee 'berth run --help'.`);
+  if (!['always', 'missing', 'never'].includes(policy))
+    throw new CliExit(125, `berth: invalid pull option: '${policy}': must be one of "always", "missing" or "never".\nSee 'berth run --help'.`);
   const pull = async () => {
     const { pullForContainer } = await import('./distribution.js');
     await pullForContainer(cli, image!, (f.platform as string | undefined) || undefined, !!f.quiet);
   };
-  const create = () => client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: f.name as string | undefined, platform: (f.platform as string | undefined) || undefined }, body });
+  const create = () =>
+    client.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', {
+      query: { name: f.name as string | undefined, platform: (f.platform as string | undefined) || undefined },
+      body,
+    });
   const daemonError = (e: ApiError) => new CliExit(125, `berth: Error response from daemon: ${e.message}.\nSee 'berth run --help'.`);
   try {
     if (policy === 'always') await pull();
@@ -130,7 +144,9 @@ export const runCmd: Command = {
     const id = await createContainer(cli, f, args, detached);
     const client = await cli.client();
     if (detached) {
-      try { await client.json('POST', `/containers/${id}/start`); } catch (e) {
+      try {
+        await client.json('POST', `/containers/${id}/start`);
+      } catch (e) {
         if (e instanceof ApiError) throw new CliExit(startFailureCode(e.message), `berth: Error response from daemon: ${e.message}.`);
         throw e;
       }
@@ -143,7 +159,13 @@ export const runCmd: Command = {
     // The attach and the wait side by side, both in place before the start, so neither output
     // nor the exit of a container that ends at once is missed.
     const attaching = client.hijack('POST', `/containers/${id}/attach`, {
-      query: { stream: 1, stdin: wantStdin ? 1 : 0, stdout: attach.length === 0 || attach.includes('stdout') ? 1 : 0, stderr: attach.length === 0 || attach.includes('stderr') ? 1 : 0, detachKeys },
+      query: {
+        stream: 1,
+        stdin: wantStdin ? 1 : 0,
+        stdout: attach.length === 0 || attach.includes('stdout') ? 1 : 0,
+        stderr: attach.length === 0 || attach.includes('stderr') ? 1 : 0,
+        detachKeys,
+      },
     });
     const waiting = client.request('POST', `/containers/${id}/wait`, { query: { condition: f.rm ? 'removed' : 'next-exit' } });
     const [att, wt] = await Promise.allSettled([attaching, waiting]);
@@ -165,8 +187,14 @@ export const runCmd: Command = {
     // straight away, not held in a cooked terminal's line buffer until Enter.
     let stopInput = () => {};
     let userDetached = false;
-    if (wantStdin) stopInput = pumpInput(sock, tty, detachKeys, () => { userDetached = true; sock.destroy(); });
-    try { await client.json('POST', `/containers/${id}/start`); } catch (e) {
+    if (wantStdin)
+      stopInput = pumpInput(sock, tty, detachKeys, () => {
+        userDetached = true;
+        sock.destroy();
+      });
+    try {
+      await client.json('POST', `/containers/${id}/start`);
+    } catch (e) {
       stopInput();
       sock.destroy();
       if (e instanceof ApiError) {
@@ -175,14 +203,23 @@ export const runCmd: Command = {
       }
       throw e;
     }
-    if (tty) { await resize(client, id); process.stdout.on('resize', () => void resize(client, id)); }
+    if (tty) {
+      await resize(client, id);
+      process.stdout.on('resize', () => void resize(client, id));
+    }
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
     if (f['sig-proxy'] !== false && !tty) {
-      for (const s of signals) process.on(s, () => { void client.json('POST', `/containers/${id}/kill`, { query: { signal: s } }).catch(() => {}); });
+      for (const s of signals)
+        process.on(s, () => {
+          void client.json('POST', `/containers/${id}/kill`, { query: { signal: s } }).catch(() => {});
+        });
     }
     await output;
     stopInput();
-    if (userDetached) { waitRes.destroy(); return 0; }
+    if (userDetached) {
+      waitRes.destroy();
+      return 0;
+    }
     const code = await exitCode;
     return code;
   },
@@ -212,7 +249,10 @@ async function eachContainer(cli: Cli, names: string[], fn: (client: Client, nam
       else throw e;
     }
   }
-  if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
+  if (errors.length) {
+    cli.err(errors.join('\n') + '\n');
+    return 1;
+  }
   return 0;
 }
 
@@ -227,7 +267,9 @@ export const startCmd: Command = {
   ],
   async run(cli, args, f) {
     if (!f.attach && !f.interactive) {
-      return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/start`); });
+      return eachContainer(cli, args, async (c, n) => {
+        await c.json('POST', `/containers/${encodeURIComponent(n)}/start`);
+      });
     }
     if (args.length > 1) throw new CliexitMulti();
     const client = await cli.client();
@@ -237,10 +279,18 @@ export const startCmd: Command = {
     const output = pumpOutput(sock, info.Config.Tty);
     await client.json('POST', `/containers/${info.Id}/start`).catch(daemonError);
     let userDetached = false;
-    const stop = f.interactive ? pumpInput(sock, info.Config.Tty, detachKeysOf(f), () => { userDetached = true; sock.destroy(); }) : () => {};
+    const stop = f.interactive
+      ? pumpInput(sock, info.Config.Tty, detachKeysOf(f), () => {
+          userDetached = true;
+          sock.destroy();
+        })
+      : () => {};
     await output;
     stop();
-    if (userDetached) { waitRes.destroy(); return 0; }
+    if (userDetached) {
+      waitRes.destroy();
+      return 0;
+    }
     const chunks: Buffer[] = [];
     for await (const c of waitRes) chunks.push(c as Buffer);
     return (JSON.parse(Buffer.concat(chunks).toString()) as { StatusCode: number }).StatusCode;
@@ -248,7 +298,9 @@ export const startCmd: Command = {
 };
 
 class CliexitMulti extends CliExit {
-  constructor() { super(1, 'you cannot start and attach multiple containers at once'); }
+  constructor() {
+    super(1, 'you cannot start and attach multiple containers at once');
+  }
 }
 
 export const stopCmd: Command = {
@@ -272,7 +324,9 @@ export const restartCmd: Command = {
   args: { min: 1 },
   flags: [{ name: 'time', short: 't', type: 'int', help: 'Seconds to wait before killing the container' }],
   async run(cli, args, f) {
-    return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/restart`, { query: { t: f.time as number | undefined } }); });
+    return eachContainer(cli, args, async (c, n) => {
+      await c.json('POST', `/containers/${encodeURIComponent(n)}/restart`, { query: { t: f.time as number | undefined } });
+    });
   },
 };
 
@@ -282,7 +336,9 @@ export const killCmd: Command = {
   args: { min: 1 },
   flags: [{ name: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' }],
   async run(cli, args, f) {
-    return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/kill`, { query: { signal: f.signal as string | undefined } }); });
+    return eachContainer(cli, args, async (c, n) => {
+      await c.json('POST', `/containers/${encodeURIComponent(n)}/kill`, { query: { signal: f.signal as string | undefined } });
+    });
   },
 };
 
@@ -297,7 +353,11 @@ export const rmCmd: Command = {
   ],
   async run(cli, args, f) {
     return eachContainer(cli, args, async (c, n) => {
-      try { await c.json('DELETE', `/containers/${encodeURIComponent(n)}`, { query: { force: f.force ? 1 : undefined, v: f.volumes ? 1 : undefined, link: f.link ? 1 : undefined } }); } catch (e) {
+      try {
+        await c.json('DELETE', `/containers/${encodeURIComponent(n)}`, {
+          query: { force: f.force ? 1 : undefined, v: f.volumes ? 1 : undefined, link: f.link ? 1 : undefined },
+        });
+      } catch (e) {
         // rm -f of a container that is not there is not an error, as in docker.
         if (f.force && e instanceof ApiError && e.status === 404) return;
         throw e;
@@ -307,27 +367,52 @@ export const rmCmd: Command = {
 };
 
 export const pauseCmd: Command = {
-  usage: 'pause CONTAINER [CONTAINER...]', summary: 'Pause all processes within one or more containers', args: { min: 1 }, flags: [],
-  async run(cli, args) { return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/pause`); }); },
+  usage: 'pause CONTAINER [CONTAINER...]',
+  summary: 'Pause all processes within one or more containers',
+  args: { min: 1 },
+  flags: [],
+  async run(cli, args) {
+    return eachContainer(cli, args, async (c, n) => {
+      await c.json('POST', `/containers/${encodeURIComponent(n)}/pause`);
+    });
+  },
 };
 
 export const unpauseCmd: Command = {
-  usage: 'unpause CONTAINER [CONTAINER...]', summary: 'Unpause all processes within one or more containers', args: { min: 1 }, flags: [],
-  async run(cli, args) { return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/unpause`); }); },
+  usage: 'unpause CONTAINER [CONTAINER...]',
+  summary: 'Unpause all processes within one or more containers',
+  args: { min: 1 },
+  flags: [],
+  async run(cli, args) {
+    return eachContainer(cli, args, async (c, n) => {
+      await c.json('POST', `/containers/${encodeURIComponent(n)}/unpause`);
+    });
+  },
 };
 
 export const waitCmd: Command = {
-  usage: 'wait CONTAINER [CONTAINER...]', summary: 'Block until one or more containers stop, then print their exit codes', args: { min: 1 }, flags: [],
+  usage: 'wait CONTAINER [CONTAINER...]',
+  summary: 'Block until one or more containers stop, then print their exit codes',
+  args: { min: 1 },
+  flags: [],
   async run(cli, args) {
-    return eachContainer(cli, args, async (c, n) => {
-      const r = await c.json<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(n)}/wait`);
-      cli.out(`${r.StatusCode}\n`);
-    }, false);
+    return eachContainer(
+      cli,
+      args,
+      async (c, n) => {
+        const r = await c.json<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(n)}/wait`);
+        cli.out(`${r.StatusCode}\n`);
+      },
+      false,
+    );
   },
 };
 
 export const renameCmd: Command = {
-  usage: 'rename CONTAINER NEW_NAME', summary: 'Rename a container', args: { min: 2, max: 2 }, flags: [],
+  usage: 'rename CONTAINER NEW_NAME',
+  summary: 'Rename a container',
+  args: { min: 2, max: 2 },
+  flags: [],
   async run(cli, args) {
     const client = await cli.client();
     await client.json('POST', `/containers/${encodeURIComponent(args[0]!)}/rename`, { query: { name: args[1] } }).catch(daemonError);
@@ -335,12 +420,22 @@ export const renameCmd: Command = {
 };
 
 export const topCmd: Command = {
-  usage: 'top CONTAINER [ps OPTIONS]', summary: 'Display the running processes of a container', args: { min: 1 }, stopAtArg: true, flags: [],
+  usage: 'top CONTAINER [ps OPTIONS]',
+  summary: 'Display the running processes of a container',
+  args: { min: 1 },
+  stopAtArg: true,
+  flags: [],
   async run(cli, args) {
     const client = await cli.client();
-    const r = await client.json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${encodeURIComponent(args[0]!)}/top`, { query: { ps_args: args.slice(1).join(' ') || undefined } }).catch(daemonError);
+    const r = await client
+      .json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${encodeURIComponent(args[0]!)}/top`, {
+        query: { ps_args: args.slice(1).join(' ') || undefined },
+      })
+      .catch(daemonError);
     const rows = r.Processes.map((p) => Object.fromEntries(r.Titles.map((t, i) => [t, p[i] ?? ''])));
-    cli.out(formatRows(`table ${r.Titles.map((t) => `{{index . "${t}"}}`).join('\t')}`, rows, Object.fromEntries(r.Titles.map((t) => [t, t])), { contextType: null }));
+    cli.out(
+      formatRows(`table ${r.Titles.map((t) => `{{index . "${t}"}}`).join('\t')}`, rows, Object.fromEntries(r.Titles.map((t) => [t, t])), { contextType: null }),
+    );
   },
 };
 
@@ -350,7 +445,7 @@ export const updateCmd: Command = {
   args: { min: 1 },
   flags: [
     { name: 'memory', short: 'm', type: 'string', help: 'Memory limit' },
-    { name: 'memory-swap', type: 'string', help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
+    { name: 'memory-swap', type: 'string', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
     { name: 'memory-reservation', type: 'string', help: 'Memory soft limit' },
     { name: 'cpus', type: 'string', help: 'Number of CPUs' },
     { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
@@ -375,8 +470,13 @@ export const updateCmd: Command = {
     if (f['cpuset-mems']) body.CpusetMems = f['cpuset-mems'];
     if (f['pids-limit'] !== undefined) body.PidsLimit = f['pids-limit'];
     if (f['blkio-weight'] !== undefined) body.BlkioWeight = f['blkio-weight'];
-    if (f.restart) { const [n, c] = (f.restart as string).split(':'); body.RestartPolicy = { Name: n, MaximumRetryCount: c ? Number(c) : 0 }; }
-    return eachContainer(cli, args, async (c, n) => { await c.json('POST', `/containers/${encodeURIComponent(n)}/update`, { body }); });
+    if (f.restart) {
+      const [n, c] = (f.restart as string).split(':');
+      body.RestartPolicy = { Name: n, MaximumRetryCount: c ? Number(c) : 0 };
+    }
+    return eachContainer(cli, args, async (c, n) => {
+      await c.json('POST', `/containers/${encodeURIComponent(n)}/update`, { body });
+    });
   },
 };
 
@@ -395,12 +495,26 @@ export const logsCmd: Command = {
   async run(cli, args, f) {
     const client = await cli.client();
     const info = await client.json<Inspect>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`).catch(daemonError);
-    const res = await client.request('GET', `/containers/${info.Id}/logs`, {
-      query: { stdout: 1, stderr: 1, follow: f.follow ? 1 : undefined, tail: f.tail as string, since: f.since as string | undefined, until: f.until as string | undefined, timestamps: f.timestamps ? 1 : undefined, details: f.details ? 1 : undefined },
-    }).catch(daemonError);
+    const res = await client
+      .request('GET', `/containers/${info.Id}/logs`, {
+        query: {
+          stdout: 1,
+          stderr: 1,
+          follow: f.follow ? 1 : undefined,
+          tail: f.tail as string,
+          since: f.since as string | undefined,
+          until: f.until as string | undefined,
+          timestamps: f.timestamps ? 1 : undefined,
+          details: f.details ? 1 : undefined,
+        },
+      })
+      .catch(daemonError);
     const d = new Demuxer();
     for await (const chunk of res) {
-      if (info.Config.Tty) { process.stdout.write(chunk as Buffer); continue; }
+      if (info.Config.Tty) {
+        process.stdout.write(chunk as Buffer);
+        continue;
+      }
       for (const fr of d.push(chunk as Buffer)) (fr.stream === 2 ? process.stderr : process.stdout).write(fr.data);
     }
   },
@@ -422,23 +536,49 @@ export const attachCmd: Command = {
     const stdin = !f['no-stdin'] && info.Config.OpenStdin;
     const detachKeys = detachKeysOf(f);
     checkDetachKeys(detachKeys);
-    const sock = await client.hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: 1, stdin: stdin ? 1 : 0, stdout: 1, stderr: 1, detachKeys } }).catch(daemonError);
+    const sock = await client
+      .hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: 1, stdin: stdin ? 1 : 0, stdout: 1, stderr: 1, detachKeys } })
+      .catch(daemonError);
     const waitRes = await client.request('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
     const out = pumpOutput(sock, info.Config.Tty);
     let userDetached = false;
-    const stop = stdin ? pumpInput(sock, info.Config.Tty, detachKeys, () => { userDetached = true; sock.destroy(); }) : () => {};
-    if (info.Config.Tty) { await resize(client, info.Id); process.stdout.on('resize', () => void resize(client, info.Id)); }
+    const stop = stdin
+      ? pumpInput(sock, info.Config.Tty, detachKeys, () => {
+          userDetached = true;
+          sock.destroy();
+        })
+      : () => {};
+    if (info.Config.Tty) {
+      await resize(client, info.Id);
+      process.stdout.on('resize', () => void resize(client, info.Id));
+    }
     await out;
     stop();
     // docker attach reports a detach as an error; run and start -ai do not.
-    if (userDetached) { waitRes.destroy(); throw new CliExit(1, 'read escape sequence'); }
+    if (userDetached) {
+      waitRes.destroy();
+      throw new CliExit(1, 'read escape sequence');
+    }
     const chunks: Buffer[] = [];
     for await (const c of waitRes) chunks.push(c as Buffer);
     return (JSON.parse(Buffer.concat(chunks).toString()) as { StatusCode: number }).StatusCode;
   },
 };
 
-interface ListEntry { Id: string; Names: string[]; Image: string; Command: string; Created: number; Status: string; State: string; Ports: unknown[]; Labels: Record<string, string>; SizeRw?: number; SizeRootFs?: number; Mounts: unknown[] }
+interface ListEntry {
+  Id: string;
+  Names: string[];
+  Image: string;
+  Command: string;
+  Created: number;
+  Status: string;
+  State: string;
+  Ports: unknown[];
+  Labels: Record<string, string>;
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Mounts: unknown[];
+}
 
 export const psCmd: Command = {
   usage: 'ps [OPTIONS]',
@@ -459,11 +599,16 @@ export const psCmd: Command = {
     const filters = encodeFilters(f.filter as string[]);
     const limit = f.latest ? 1 : (f.last as number);
     const format = f.format as string | undefined;
-    const list = await client.json<ListEntry[]>('GET', '/containers/json', {
-      query: { all: f.all ? 1 : undefined, limit: limit > 0 ? limit : undefined, size: f.size ? 1 : undefined, filters },
-    }).catch(daemonError);
+    const list = await client
+      .json<ListEntry[]>('GET', '/containers/json', {
+        query: { all: f.all ? 1 : undefined, limit: limit > 0 ? limit : undefined, size: f.size ? 1 : undefined, filters },
+      })
+      .catch(daemonError);
     const noTrunc = !!f['no-trunc'];
-    if (f.quiet && !format) { for (const c of list) cli.out(`${noTrunc ? c.Id : c.Id.slice(0, 12)}\n`); return; }
+    if (f.quiet && !format) {
+      for (const c of list) cli.out(`${noTrunc ? c.Id : c.Id.slice(0, 12)}\n`);
+      return;
+    }
     const rows = list.map((c) => {
       let cmd = c.Command;
       if (!noTrunc && [...cmd].length > 20) cmd = [...cmd].slice(0, 19).join('') + '…';
@@ -471,14 +616,19 @@ export const psCmd: Command = {
         ID: noTrunc ? c.Id : c.Id.slice(0, 12),
         Image: c.Image,
         Command: `"${cmd}"`,
-        CreatedAt: new Date(c.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+        CreatedAt: new Date(c.Created * 1000)
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, ' +0000 UTC'),
         RunningFor: createdSince(c.Created),
         Ports: displayablePorts((c.Ports ?? []) as ApiPort[]),
         State: c.State,
         Status: c.Status,
         Size: c.SizeRw !== undefined ? `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : '0B',
         Names: c.Names.map((n) => n.slice(1)).join(','),
-        Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+        Labels: Object.entries(c.Labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
         Mounts: '',
         Networks: '',
       };
@@ -486,10 +636,23 @@ export const psCmd: Command = {
     let fmt = format || 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
     if (f.quiet) fmt = '{{.ID}}';
     if (f.size && !format) fmt += '\t{{.Size}}';
-    cli.out(formatRows(fmt, rows, {
-      ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
-      State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
-    }));
+    cli.out(
+      formatRows(fmt, rows, {
+        ID: 'CONTAINER ID',
+        Image: 'IMAGE',
+        Command: 'COMMAND',
+        CreatedAt: 'CREATED AT',
+        RunningFor: 'CREATED',
+        Ports: 'PORTS',
+        State: 'STATE',
+        Status: 'STATUS',
+        Size: 'SIZE',
+        Names: 'NAMES',
+        Labels: 'LABELS',
+        Mounts: 'MOUNTS',
+        Networks: 'NETWORKS',
+      }),
+    );
   },
 };
 
@@ -504,7 +667,11 @@ export const pruneCmd: Command = {
   async run(cli, _args, f) {
     if (!f.force && !(await confirm(cli, 'WARNING! This will remove all stopped containers.'))) return;
     const client = await cli.client();
-    const r = await client.json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', { query: { filters: encodeFilters(f.filter as string[]) } }).catch(daemonError);
+    const r = await client
+      .json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/containers/prune', {
+        query: { filters: encodeFilters(f.filter as string[]) },
+      })
+      .catch(daemonError);
     if (r.ContainersDeleted?.length) cli.out(`Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n`);
     cli.out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   },
@@ -523,14 +690,19 @@ export const containerInspectCmd: Command = {
     const found: unknown[] = [];
     const errors: string[] = [];
     for (const n of args) {
-      try { found.push(await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } })); } catch (e) {
+      try {
+        found.push(await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } }));
+      } catch (e) {
         if (e instanceof ApiError && e.status === 404) errors.push(`Error response from daemon: ${e.message}`);
         else throw e;
       }
     }
     if (f.format) for (const o of found) cli.out(renderOne(f.format as string, o) + '\n');
     else cli.out(JSON.stringify(found, null, 4) + '\n');
-    if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
+    if (errors.length) {
+      cli.err(errors.join('\n') + '\n');
+      return 1;
+    }
     return 0;
   },
 };
@@ -557,13 +729,22 @@ export const execCmd: Command = {
     const client = await cli.client();
     const tty = !!f.tty;
     const env = (createRequest({ env: f.env, 'env-file': f['env-file'] } as never, '', [], true) as { Env: string[] }).Env;
-    const { Id } = await client.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container!)}/exec`, {
-      body: {
-        AttachStdin: !!f.interactive && !f.detach, AttachStdout: !f.detach, AttachStderr: !f.detach, Tty: tty,
-        Env: env, Cmd: cmd, User: (f.user as string | undefined) ?? '', WorkingDir: (f.workdir as string | undefined) ?? '', Privileged: !!f.privileged,
-        DetachKeys: detachKeysOf(f) ?? '',
-      },
-    }).catch(daemonError);
+    const { Id } = await client
+      .json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container!)}/exec`, {
+        body: {
+          AttachStdin: !!f.interactive && !f.detach,
+          AttachStdout: !f.detach,
+          AttachStderr: !f.detach,
+          Tty: tty,
+          Env: env,
+          Cmd: cmd,
+          User: (f.user as string | undefined) ?? '',
+          WorkingDir: (f.workdir as string | undefined) ?? '',
+          Privileged: !!f.privileged,
+          DetachKeys: detachKeysOf(f) ?? '',
+        },
+      })
+      .catch(daemonError);
     if (f.detach) {
       await client.json('POST', `/exec/${Id}/start`, { body: { Detach: true, Tty: tty } }).catch(daemonError);
       return 0;
@@ -571,9 +752,17 @@ export const execCmd: Command = {
     const sock = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty } }).catch(daemonError);
     const out = pumpOutput(sock, tty);
     let userDetached = false;
-    const stop = f.interactive ? pumpInput(sock, tty, detachKeysOf(f), () => { userDetached = true; sock.destroy(); }) : () => {};
+    const stop = f.interactive
+      ? pumpInput(sock, tty, detachKeysOf(f), () => {
+          userDetached = true;
+          sock.destroy();
+        })
+      : () => {};
     const execResize = () => client.json('POST', `/exec/${Id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
-    if (tty && process.stdout.isTTY) { await execResize(); process.stdout.on('resize', () => void execResize()); }
+    if (tty && process.stdout.isTTY) {
+      await execResize();
+      process.stdout.on('resize', () => void execResize());
+    }
     await out;
     stop();
     if (userDetached) throw new CliExit(1, 'read escape sequence');

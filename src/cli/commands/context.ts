@@ -3,8 +3,19 @@ import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne, isJsonFormat } from '../format/formatter.js';
 import { goJson } from '../format/gofmt.js';
 import {
-  DEFAULT_CONTEXT, DEFAULT_DESCRIPTION, ContextError, checkName, exists, listContexts, metaPath,
-  readContext, removeContext, setCurrentContext, tlsPath, writeContext, type ContextMeta,
+  DEFAULT_CONTEXT,
+  DEFAULT_DESCRIPTION,
+  ContextError,
+  checkName,
+  exists,
+  listContexts,
+  metaPath,
+  readContext,
+  removeContext,
+  setCurrentContext,
+  tlsPath,
+  writeContext,
+  type ContextMeta,
 } from '../contexts.js';
 
 /** The "default" context: the host berth uses without one (-H, BERTH_HOST or its own socket). */
@@ -18,13 +29,17 @@ function lookup(cli: Cli, name: string): ContextMeta {
 
 function overrideWarning(cli: Cli, what = 'a context'): void {
   if (process.env.BERTH_HOST) {
-    cli.err(`Warning: BERTH_HOST environment variable overrides the active context. To use ${what}, either set the global --context flag, or unset BERTH_HOST environment variable.\n`);
+    cli.err(
+      `Warning: BERTH_HOST environment variable overrides the active context. To use ${what}, either set the global --context flag, or unset BERTH_HOST environment variable.\n`,
+    );
   }
 }
 
 /** A context error is docker's plain message and exit 1. */
 function wrap<T>(fn: () => T): T {
-  try { return fn(); } catch (err) {
+  try {
+    return fn();
+  } catch (err) {
     if (err instanceof ContextError) throw new CliExit(1, err.message);
     throw err;
   }
@@ -43,14 +58,26 @@ export const ls: Command = {
   async run(cli, _args, f) {
     const current = cli.contextName;
     const all = [defaultContext(cli), ...listContexts()].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
-    if (f.quiet) { cli.out(all.map((c) => c.Name + '\n').join('')); overrideWarning(cli); return; }
+    if (f.quiet) {
+      cli.out(all.map((c) => c.Name + '\n').join(''));
+      overrideWarning(cli);
+      return;
+    }
     const rows = all.map((c) => ({
-      Name: c.Name, Description: c.Metadata?.Description ?? '', DockerEndpoint: c.Endpoints?.docker?.Host ?? '', Current: c.Name === current, Error: '',
+      Name: c.Name,
+      Description: c.Metadata?.Description ?? '',
+      DockerEndpoint: c.Endpoints?.docker?.Host ?? '',
+      Current: c.Name === current,
+      Error: '',
     }));
     let format = (f.format as string | undefined) || LS_TABLE;
     if (format === 'table') format = LS_TABLE;
     if (isJsonFormat(format)) {
-      cli.out(rows.map((r) => goJson({ Current: r.Current, Description: r.Description, DockerEndpoint: r.DockerEndpoint, Error: r.Error, Name: r.Name }) + '\n').join(''));
+      cli.out(
+        rows
+          .map((r) => goJson({ Current: r.Current, Description: r.Description, DockerEndpoint: r.DockerEndpoint, Error: r.Error, Name: r.Name }) + '\n')
+          .join(''),
+      );
     } else {
       cli.out(formatRows(format, rows, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR' }, { contextType: null }));
     }
@@ -63,7 +90,7 @@ function inspectView(c: ContextMeta): Record<string, unknown> {
   const stored = c.Name !== DEFAULT_CONTEXT;
   return {
     Name: c.Name,
-    Metadata: stored ? c.Metadata ?? {} : {},
+    Metadata: stored ? (c.Metadata ?? {}) : {},
     Endpoints: c.Endpoints ?? {},
     TLSMaterial: {},
     Storage: { MetadataPath: stored ? metaPath(c.Name).replace(/\/meta\.json$/, '') : '<IN MEMORY>', TLSPath: stored ? tlsPath(c.Name) : '<IN MEMORY>' },
@@ -79,7 +106,9 @@ export const inspect: Command = {
     const found: Record<string, unknown>[] = [];
     let failure: string | undefined;
     for (const n of names) {
-      try { found.push(inspectView(lookup(cli, n))); } catch (err) {
+      try {
+        found.push(inspectView(lookup(cli, n)));
+      } catch (err) {
         if (!(err instanceof ContextError)) throw err;
         failure = err.message;
         break;
@@ -119,7 +148,11 @@ export const create: Command = {
     if (name === DEFAULT_CONTEXT || exists(name!)) throw new CliExit(1, `context ${JSON.stringify(name)} already exists`);
     let meta: ContextMeta;
     if (f.docker) {
-      meta = { Name: name!, Metadata: f.description ? { Description: f.description as string } : {}, Endpoints: { docker: dockerEndpoint(f.docker as string) } };
+      meta = {
+        Name: name!,
+        Metadata: f.description ? { Description: f.description as string } : {},
+        Endpoints: { docker: dockerEndpoint(f.docker as string) },
+      };
     } else {
       // As docker: a context made without an endpoint copies the one it is made from (the current one by default).
       const from = wrap(() => lookup(cli, (f.from as string | undefined) || cli.contextName));
@@ -156,11 +189,20 @@ export const rm: Command = {
     const current = cli.contextName;
     const errors: string[] = [];
     for (const name of args) {
-      if (name === DEFAULT_CONTEXT) { errors.push(`context "default" cannot be removed`); continue; }
+      if (name === DEFAULT_CONTEXT) {
+        errors.push(`context "default" cannot be removed`);
+        continue;
+      }
       // With -f a context that is not there is no error (docker removes what there is).
-      if (!f.force && !exists(name)) { errors.push(`context ${JSON.stringify(name)} does not exist`); continue; }
+      if (!f.force && !exists(name)) {
+        errors.push(`context ${JSON.stringify(name)} does not exist`);
+        continue;
+      }
       if (name === current) {
-        if (!f.force) { errors.push(`context ${JSON.stringify(name)} is in use, set -f flag to force remove`); continue; }
+        if (!f.force) {
+          errors.push(`context ${JSON.stringify(name)} is in use, set -f flag to force remove`);
+          continue;
+        }
         await setCurrentContext(DEFAULT_CONTEXT);
       }
       removeContext(name);

@@ -17,7 +17,9 @@ async function authHeader(image: string): Promise<Record<string, string>> {
 /** Render a progress stream (or swallow it when quiet); a message carrying an error fails the command. */
 async function renderStream(cli: Cli, client: Client, res: IncomingMessage, quiet: boolean, toStderr = false): Promise<void> {
   const stream = toStderr ? process.stderr : process.stdout;
-  const write = (s: string) => { if (!quiet) (toStderr ? cli.err(s) : cli.out(s)); };
+  const write = (s: string) => {
+    if (!quiet) toStderr ? cli.err(s) : cli.out(s);
+  };
   const r = new ProgressRenderer(write, !quiet && !!stream.isTTY, stream.columns ?? 80);
   try {
     await client.stream(res, (m) => r.render(m as StreamMessage));
@@ -28,7 +30,11 @@ async function renderStream(cli: Cli, client: Client, res: IncomingMessage, quie
 }
 
 function refOrExit(name: string) {
-  try { return parseReference(name); } catch (err) { throw new CliExit(1, `${(err as Error).message}`); }
+  try {
+    return parseReference(name);
+  } catch (err) {
+    throw new CliExit(1, `${(err as Error).message}`);
+  }
 }
 
 export const pullCmd: Command = {
@@ -109,9 +115,18 @@ export const pushCmd: Command = {
 function prompt(cli: Cli, question: string, hidden: boolean): Promise<string> {
   return new Promise((resolve) => {
     let muted = false;
-    const out = new Writable({ write(chunk, _e, cb) { if (!muted) process.stdout.write(chunk); cb(); } });
+    const out = new Writable({
+      write(chunk, _e, cb) {
+        if (!muted) process.stdout.write(chunk);
+        cb();
+      },
+    });
     const rl = createInterface({ input: process.stdin, output: out, terminal: true });
-    rl.question(question, (answer) => { rl.close(); if (hidden) cli.out('\n'); resolve(answer); });
+    rl.question(question, (answer) => {
+      rl.close();
+      if (hidden) cli.out('\n');
+      resolve(answer);
+    });
     muted = hidden;
   });
 }
@@ -119,12 +134,14 @@ function prompt(cli: Cli, question: string, hidden: boolean): Promise<string> {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export const loginCmd: Command = {
   usage: 'login [OPTIONS] [SERVER]',
-  summary: "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
+  summary: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
   args: { max: 1 },
   flags: [
     { name: 'password', short: 'p', type: 'string', help: 'Password or Personal Access Token (PAT)' },
@@ -156,27 +173,39 @@ export const loginCmd: Command = {
     }
     const client = await cli.client();
     const res = await client.json<{ Status: string; IdentityToken?: string }>('POST', '/auth', { body: { username, password, serveraddress: server } });
-    const file = await storeCredentials(res.IdentityToken
-      ? { username, identitytoken: res.IdentityToken, serveraddress: server }
-      : { username, password, serveraddress: server });
-    if (file) cli.err(`WARNING! Your credentials are stored unencrypted in '${file}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`);
+    const file = await storeCredentials(
+      res.IdentityToken ? { username, identitytoken: res.IdentityToken, serveraddress: server } : { username, password, serveraddress: server },
+    );
+    if (file)
+      cli.err(
+        `WARNING! Your credentials are stored unencrypted in '${file}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`,
+      );
     cli.out(`${res.Status || 'Login Succeeded'}\n`);
   },
 };
 
 export const logoutCmd: Command = {
   usage: 'logout [SERVER]',
-  summary: "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+  summary: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
   args: { max: 1 },
   flags: [],
   async run(cli, args) {
     const server = serverKey(args[0]);
-    if (!(await eraseCredentials(server))) { cli.out(`Not logged in to ${server}\n`); return; }
+    if (!(await eraseCredentials(server))) {
+      cli.out(`Not logged in to ${server}\n`);
+      return;
+    }
     cli.out(`Removing login credentials for ${server}\n`);
   },
 };
 
-interface SearchResult { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }
+interface SearchResult {
+  name: string;
+  description: string;
+  star_count: number;
+  is_official: boolean;
+  is_automated: boolean;
+}
 
 export const searchCmd: Command = {
   usage: 'search [OPTIONS] TERM',
@@ -204,8 +233,11 @@ export const searchCmd: Command = {
       let desc = (r.description ?? '').replace(/\n/g, ' ');
       if (!noTrunc && [...desc].length > 45) desc = [...desc].slice(0, 44).join('') + '…';
       return {
-        Name: r.name, Description: desc, StarCount: String(r.star_count ?? 0),
-        IsOfficial: r.is_official ? '[OK]' : '', IsAutomated: r.is_automated ? '[OK]' : '',
+        Name: r.name,
+        Description: desc,
+        StarCount: String(r.star_count ?? 0),
+        IsOfficial: r.is_official ? '[OK]' : '',
+        IsAutomated: r.is_automated ? '[OK]' : '',
       };
     });
     const def = 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}';

@@ -14,7 +14,13 @@ import { packPath, rewriteTar } from '../../archive/pack.js';
 import { CliExit, type Command } from '../cli.js';
 import { humanSize } from '../format/units.js';
 
-interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
 const GO_DIR = 2 ** 31;
 const GO_SYMLINK = 2 ** 27;
 const isDir = (s: PathStat) => s.mode >= GO_DIR;
@@ -51,7 +57,8 @@ function rebase(input: Readable, srcBase: string, dstBase: string): Readable {
 
 function daemonError(e: unknown, ctr?: string, path?: string): never {
   if (e instanceof ApiError) {
-    if (e.status === 404 && !e.message && ctr !== undefined) throw new CliExit(1, `Error response from daemon: Could not find the file ${path} in container ${ctr}`);
+    if (e.status === 404 && !e.message && ctr !== undefined)
+      throw new CliExit(1, `Error response from daemon: Could not find the file ${path} in container ${ctr}`);
     throw new CliExit(1, `Error response from daemon: ${e.message}`);
   }
   throw e;
@@ -64,7 +71,12 @@ export const cp: Command = {
   flags: [
     { name: 'archive', short: 'a', type: 'bool', help: 'Archive mode (copy all uid/gid information)' },
     { name: 'follow-link', short: 'L', type: 'bool', help: 'Always follow symbol link in SRC_PATH' },
-    { name: 'quiet', short: 'q', type: 'bool', help: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+    {
+      name: 'quiet',
+      short: 'q',
+      type: 'bool',
+      help: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached',
+    },
   ],
   async run(cli, args, f) {
     const [srcCtr, srcPath] = splitArg(args[0]!);
@@ -94,7 +106,10 @@ export const cp: Command = {
       if (!st) throw new CliExit(1, `Error response from daemon: Could not find the file ${srcPath} in container ${srcCtr}`);
       if (f['follow-link'] && isSymlink(st)) path = st.linkTarget;
       const res = await client.request('GET', `/containers/${encodeURIComponent(srcCtr)}/archive`, { query: q(path) }).catch((e) => daemonError(e));
-      if (dstPath === '-') { await pipeline(res, process.stdout); return; }
+      if (dstPath === '-') {
+        await pipeline(res, process.stdout);
+        return;
+      }
       const dst = resolvePath(dstPath);
       const dstExists = existsSync(dst);
       const dstIsDir = dstExists && statSync(dst).isDirectory();
@@ -122,12 +137,22 @@ export const cp: Command = {
     if (srcPath === '-') {
       if (!dstSt) throw new CliExit(1, `Error response from daemon: Could not find the file ${dstPath} in container ${ctr}`);
       if (!isDir(dstSt)) throw new CliExit(1, `destination "${ctr}:${dstPath}" must be a directory`);
-      await client.json('PUT', `/containers/${encodeURIComponent(ctr)}/archive`, { query: { path: dstPath, copyUIDGID: f.archive ? 'true' : undefined }, body: process.stdin, headers: { 'Content-Type': 'application/x-tar' } }).catch((e) => daemonError(e));
+      await client
+        .json('PUT', `/containers/${encodeURIComponent(ctr)}/archive`, {
+          query: { path: dstPath, copyUIDGID: f.archive ? 'true' : undefined },
+          body: process.stdin,
+          headers: { 'Content-Type': 'application/x-tar' },
+        })
+        .catch((e) => daemonError(e));
       return;
     }
     const local = resolvePath(srcPath) + (srcPath.endsWith('/.') ? '/.' : '');
     let lst;
-    try { lst = f['follow-link'] ? statSync(local) : lstatSync(local); } catch { throw new CliExit(1, `lstat ${local}: no such file or directory`); }
+    try {
+      lst = f['follow-link'] ? statSync(local) : lstatSync(local);
+    } catch {
+      throw new CliExit(1, `lstat ${local}: no such file or directory`);
+    }
     const srcIsDir = lst.isDirectory();
     const [, srcBase] = splitDirEntry(srcPath);
     let tar = packPath(f['follow-link'] ? resolvePath(srcPath) : local, srcBase === '.' ? '.' : srcBase);
@@ -140,7 +165,12 @@ export const cp: Command = {
       putPath = dstDir;
       tar = rebase(tar, srcBase, dstBase);
     }
-    await client.json('PUT', `/containers/${encodeURIComponent(ctr)}/archive`, { query: { path: putPath, copyUIDGID: f.archive ? 'true' : undefined }, body: tar, headers: { 'Content-Type': 'application/x-tar' } })
+    await client
+      .json('PUT', `/containers/${encodeURIComponent(ctr)}/archive`, {
+        query: { path: putPath, copyUIDGID: f.archive ? 'true' : undefined },
+        body: tar,
+        headers: { 'Content-Type': 'application/x-tar' },
+      })
       .catch((e) => daemonError(e, ctr, putPath));
     if (!f.quiet && process.stderr.isTTY) cli.err(`Successfully copied ${humanSize(lst.size)} to ${ctr}:${dstPath}\n`);
   },

@@ -12,8 +12,15 @@ import { formatRows, renderOne } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
 
 interface ImageSummary {
-  Id: string; ParentId: string; RepoTags: string[] | null; RepoDigests: string[] | null;
-  Created: number; Size: number; SharedSize: number; Labels: Record<string, string> | null; Containers: number;
+  Id: string;
+  ParentId: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  Labels: Record<string, string> | null;
+  Containers: number;
 }
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -26,9 +33,18 @@ function imageRows(list: ImageSummary[], noTrunc: boolean) {
   for (const img of list) {
     const id = noTrunc ? img.Id : shortId(img.Id);
     const base = {
-      ID: id, CreatedSince: createdSince(img.Created), CreatedAt: new Date(img.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      Size: humanSize(img.Size), VirtualSize: humanSize(img.Size), SharedSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
-      UniqueSize: 'N/A', Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), Labels: img.Labels ?? {},
+      ID: id,
+      CreatedSince: createdSince(img.Created),
+      CreatedAt: new Date(img.Created * 1000)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' +0000 UTC'),
+      Size: humanSize(img.Size),
+      VirtualSize: humanSize(img.Size),
+      SharedSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
+      UniqueSize: 'N/A',
+      Containers: img.Containers < 0 ? 'N/A' : String(img.Containers),
+      Labels: img.Labels ?? {},
     };
     const digests = new Map<string, string>(); // repo → digest
     for (const d of img.RepoDigests ?? []) {
@@ -51,8 +67,17 @@ function imageRows(list: ImageSummary[], noTrunc: boolean) {
 }
 
 const IMAGE_HEADERS = {
-  ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT',
-  Size: 'SIZE', VirtualSize: 'VIRTUAL SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS',
+  ID: 'IMAGE ID',
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  Size: 'SIZE',
+  VirtualSize: 'VIRTUAL SIZE',
+  SharedSize: 'SHARED SIZE',
+  UniqueSize: 'UNIQUE SIZE',
+  Containers: 'CONTAINERS',
 };
 
 export const list: Command = {
@@ -63,7 +88,9 @@ export const list: Command = {
     { name: 'all', short: 'a', type: 'bool', help: 'Show all images (default hides intermediate images)' },
     { name: 'digests', type: 'bool', help: 'Show digests' },
     filterFlag,
-    formatFlag("Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template"),
+    formatFlag(
+      "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
+    ),
     { name: 'no-trunc', type: 'bool', help: "Don't truncate output" },
     { name: 'quiet', short: 'q', type: 'bool', help: 'Only show image IDs' },
   ],
@@ -77,7 +104,11 @@ export const list: Command = {
     const rows = imageRows(images, f['no-trunc'] as boolean);
     if (f.quiet) {
       const seen = new Set<string>();
-      for (const r of rows) if (!seen.has(r.ID)) { seen.add(r.ID); cli.out(r.ID + '\n'); }
+      for (const r of rows)
+        if (!seen.has(r.ID)) {
+          seen.add(r.ID);
+          cli.out(r.ID + '\n');
+        }
       return;
     }
     const def = f.digests
@@ -90,18 +121,29 @@ export const list: Command = {
 };
 
 /** Print inspect results as docker does: an indented JSON array, or one template line each. */
-async function printInspect(cli: Cli, names: string[], format: string | undefined, fetchOne: (n: string) => Promise<unknown>, notFound: (n: string, e: ApiError) => string): Promise<number> {
+async function printInspect(
+  cli: Cli,
+  names: string[],
+  format: string | undefined,
+  fetchOne: (n: string) => Promise<unknown>,
+  notFound: (n: string, e: ApiError) => string,
+): Promise<number> {
   const found: unknown[] = [];
   const errors: string[] = [];
   for (const n of names) {
-    try { found.push(await fetchOne(n)); } catch (err) {
+    try {
+      found.push(await fetchOne(n));
+    } catch (err) {
       if (err instanceof ApiError && err.status === 404) errors.push(notFound(n, err));
       else throw err;
     }
   }
   if (format) for (const obj of found) cli.out(renderOne(format, obj) + '\n');
   else cli.out(JSON.stringify(found, null, 4) + '\n');
-  if (errors.length) { cli.err(errors.join('\n') + '\n'); return 1; }
+  if (errors.length) {
+    cli.err(errors.join('\n') + '\n');
+    return 1;
+  }
   return 0;
 }
 
@@ -112,9 +154,13 @@ export const inspect: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' }],
   async run(cli, args, f) {
     const client = await cli.client();
-    return printInspect(cli, args, f.format as string | undefined,
+    return printInspect(
+      cli,
+      args,
+      f.format as string | undefined,
       (n) => client.json('GET', `/images/${encodeURIComponent(n)}/json`),
-      (_n, e) => `Error response from daemon: ${e.message}`);
+      (_n, e) => `Error response from daemon: ${e.message}`,
+    );
   },
 };
 
@@ -134,18 +180,21 @@ export const inspectAny: Command = {
     // Like docker: a container by that name or ID first, then an image.
     const get = async (n: string) => {
       if (type !== 'image' && type !== 'network') {
-        try { return await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } }); } catch (e) {
+        try {
+          return await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } });
+        } catch (e) {
           if (!(e instanceof ApiError && e.status === 404) || type === 'container') throw e;
         }
       }
       if (type === 'network') return client.json('GET', `/networks/${encodeURIComponent(n)}`);
-      try { return await client.json('GET', `/images/${encodeURIComponent(n)}/json`); } catch (e) {
+      try {
+        return await client.json('GET', `/images/${encodeURIComponent(n)}/json`);
+      } catch (e) {
         if (!(e instanceof ApiError && e.status === 404) || type === 'image') throw e;
       }
       return client.json('GET', `/networks/${encodeURIComponent(n)}`);
     };
-    return printInspect(cli, args, f.format as string | undefined, get,
-      (n) => `Error: No such object: ${n}`);
+    return printInspect(cli, args, f.format as string | undefined, get, (n) => `Error: No such object: ${n}`);
   },
 };
 
@@ -183,7 +232,11 @@ export const tag: Command = {
   flags: [],
   async run(cli, [source, target]) {
     let ref;
-    try { ref = parseReference(target); } catch (e) { throw new CliExit(1, `Error parsing reference: "${target}" is not a valid repository/tag: ${(e as Error).message}`); }
+    try {
+      ref = parseReference(target);
+    } catch (e) {
+      throw new CliExit(1, `Error parsing reference: "${target}" is not a valid repository/tag: ${(e as Error).message}`);
+    }
     if (ref.digest) throw new CliExit(1, 'refusing to create a tag with a digest reference');
     const repo = ref.domain === 'docker.io' ? familiarName(ref) : `${ref.domain}/${ref.path}`;
     const client = await cli.client();
@@ -222,11 +275,16 @@ export const history: Command = {
       Comment: h.Comment,
       Tags: h.Tags ?? [],
     }));
-    if (f.quiet) { for (const r of out) cli.out(r.ID + '\n'); return; }
+    if (f.quiet) {
+      for (const r of out) cli.out(r.ID + '\n');
+      return;
+    }
     const def = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
     let format = (f.format as string | undefined) || def;
     if (format === 'table') format = def;
-    cli.out(formatRows(format, out, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
+    cli.out(
+      formatRows(format, out, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }),
+    );
   },
 };
 
@@ -247,7 +305,9 @@ export const prune: Command = {
     const filters = [...(f.filter as string[])];
     filters.push(`dangling=${f.all ? 'false' : 'true'}`);
     const client = await cli.client();
-    const r = await client.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', { query: { filters: encodeFilters(filters) } });
+    const r = await client.json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {
+      query: { filters: encodeFilters(filters) },
+    });
     if (r.ImagesDeleted?.length) {
       cli.out('Deleted Images:\n');
       for (const it of r.ImagesDeleted) cli.out(it.Untagged ? `untagged: ${it.Untagged}\n` : `deleted: ${it.Deleted}\n`);
@@ -262,7 +322,10 @@ async function printStream(cli: Cli, res: import('node:http').IncomingMessage, q
   const client = await cli.client();
   let error: string | undefined;
   await client.stream(res, (m) => {
-    if (m.error || m.errorDetail) { error = String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error); return; }
+    if (m.error || m.errorDetail) {
+      error = String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error);
+      return;
+    }
     // Quiet drops progress only: "Loaded image: …" still prints, as with the docker CLI.
     if (typeof m.stream === 'string') cli.out(m.stream);
     else if (quiet) return;
@@ -290,12 +353,17 @@ export const importCmd: Command = {
       fromSrc = '-';
     }
     if (repo) {
-      try { parseReference(repo); } catch (e) { throw new CliExit(1, (e as Error).message); }
+      try {
+        parseReference(repo);
+      } catch (e) {
+        throw new CliExit(1, (e as Error).message);
+      }
     }
     const client = await cli.client();
     const res = await client.request('POST', '/images/create', {
       query: { fromSrc, repo, message: f.message as string | undefined, changes: f.change as string[], platform: f.platform as string | undefined },
-      body, headers: body ? { 'Content-Type': 'application/x-tar' } : undefined,
+      body,
+      headers: body ? { 'Content-Type': 'application/x-tar' } : undefined,
     });
     await printStream(cli, res);
   },
@@ -335,7 +403,10 @@ export const save: Command = {
     if (!output && process.stdout.isTTY) throw new CliExit(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const client = await cli.client();
     const res = await client.request('GET', '/images/get', { query: { names: args } });
-    if (!output) { await pipeline(res, process.stdout); return; }
+    if (!output) {
+      await pipeline(res, process.stdout);
+      return;
+    }
     // Write beside the target and rename, so a failed save never leaves half a file under its name.
     const tmp = `${output}.berth-tmp-${process.pid}`;
     try {
@@ -348,4 +419,3 @@ export const save: Command = {
     }
   },
 };
-

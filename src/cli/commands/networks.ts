@@ -6,7 +6,16 @@ import { formatRows } from '../format/formatter.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 
-interface NetworkEntry { Id: string; Name: string; Driver: string; Scope: string; Created: string; EnableIPv6: boolean; Internal: boolean; Labels: Record<string, string> | null }
+interface NetworkEntry {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Scope: string;
+  Created: string;
+  EnableIPv6: boolean;
+  Internal: boolean;
+  Labels: Record<string, string> | null;
+}
 
 function daemonError(e: unknown): never {
   if (e instanceof ApiError) throw new CliExit(1, `Error response from daemon: ${e.message}`);
@@ -15,7 +24,10 @@ function daemonError(e: unknown): never {
 
 function keyValues(vals: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of vals) { const i = v.indexOf('='); out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1); }
+  for (const v of vals) {
+    const i = v.indexOf('=');
+    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
+  }
   return out;
 }
 
@@ -40,17 +52,27 @@ export const create: Command = {
     const gateways = f.gateway as string[];
     const ranges = f['ip-range'] as string[];
     if (gateways.length > subnets.length || ranges.length > subnets.length) {
-      throw new CliExit(1, subnets.length ? 'every ip-range or gateway must have a corresponding subnet' : 'every ip-range or gateway must have a corresponding subnet');
+      throw new CliExit(
+        1,
+        subnets.length ? 'every ip-range or gateway must have a corresponding subnet' : 'every ip-range or gateway must have a corresponding subnet',
+      );
     }
     const config = subnets.map((s, i) => ({ Subnet: s, ...(gateways[i] ? { Gateway: gateways[i] } : {}), ...(ranges[i] ? { IPRange: ranges[i] } : {}) }));
     const client = await cli.client();
-    const r = await client.json<{ Id: string }>('POST', '/networks/create', {
-      body: {
-        Name: args[0], Driver: f.driver, Internal: !!f.internal, Attachable: !!f.attachable, EnableIPv6: !!f.ipv6,
-        IPAM: { Driver: f['ipam-driver'], Config: config, Options: {} },
-        Options: keyValues(f.opt as string[]), Labels: keyValues(f.label as string[]),
-      },
-    }).catch(daemonError);
+    const r = await client
+      .json<{ Id: string }>('POST', '/networks/create', {
+        body: {
+          Name: args[0],
+          Driver: f.driver,
+          Internal: !!f.internal,
+          Attachable: !!f.attachable,
+          EnableIPv6: !!f.ipv6,
+          IPAM: { Driver: f['ipam-driver'], Config: config, Options: {} },
+          Options: keyValues(f.opt as string[]),
+          Labels: keyValues(f.label as string[]),
+        },
+      })
+      .catch(daemonError);
     cli.out(`${r.Id}\n`);
   },
 };
@@ -72,14 +94,30 @@ export const list: Command = {
     const noTrunc = !!f['no-trunc'];
     const format = f.format as string | undefined;
     const rows = nets.map((n) => ({
-      ID: noTrunc ? n.Id : n.Id.slice(0, 12), Name: n.Name, Driver: n.Driver, Scope: n.Scope,
-      IPv6: String(n.EnableIPv6), Internal: String(n.Internal),
-      CreatedAt: new Date(n.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-      Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+      ID: noTrunc ? n.Id : n.Id.slice(0, 12),
+      Name: n.Name,
+      Driver: n.Driver,
+      Scope: n.Scope,
+      IPv6: String(n.EnableIPv6),
+      Internal: String(n.Internal),
+      CreatedAt: new Date(n.Created)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' +0000 UTC'),
+      Labels: Object.entries(n.Labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
     }));
     let fmt = format || 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
     if (f.quiet) fmt = '{{.ID}}';
-    cli.out(formatRows(fmt, rows, { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', CreatedAt: 'CREATED AT', Labels: 'LABELS' }, { contextType: '*formatter.networkContext' }));
+    cli.out(
+      formatRows(
+        fmt,
+        rows,
+        { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', CreatedAt: 'CREATED AT', Labels: 'LABELS' },
+        { contextType: '*formatter.networkContext' },
+      ),
+    );
   },
 };
 
@@ -130,7 +168,9 @@ export const prune: Command = {
   async run(cli, _args, f) {
     if (!f.force && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.'))) return;
     const client = await cli.client();
-    const r = await client.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: encodeFilters(f.filter as string[]) } }).catch(daemonError);
+    const r = await client
+      .json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: encodeFilters(f.filter as string[]) } })
+      .catch(daemonError);
     if (r.NetworksDeleted?.length) cli.out(`Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n`);
   },
 };
@@ -146,9 +186,11 @@ export const connect: Command = {
   async run(cli, args, f) {
     const client = await cli.client();
     const aliases = f.alias as string[];
-    await client.json('POST', `/networks/${encodeURIComponent(args[0]!)}/connect`, {
-      body: { Container: args[1], EndpointConfig: { Aliases: aliases.length ? aliases : null, IPAMConfig: f.ip ? { IPv4Address: f.ip } : null } },
-    }).catch(daemonError);
+    await client
+      .json('POST', `/networks/${encodeURIComponent(args[0]!)}/connect`, {
+        body: { Container: args[1], EndpointConfig: { Aliases: aliases.length ? aliases : null, IPAMConfig: f.ip ? { IPv4Address: f.ip } : null } },
+      })
+      .catch(daemonError);
   },
 };
 
@@ -172,7 +214,9 @@ export const port: Command = {
   flags: [],
   async run(cli: Cli, args) {
     const client = await cli.client();
-    const c = await client.json<{ Name: string; NetworkSettings: { Ports: PortMap | null } }>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`).catch(daemonError);
+    const c = await client
+      .json<{ Name: string; NetworkSettings: { Ports: PortMap | null } }>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`)
+      .catch(daemonError);
     const ports = c.NetworkSettings.Ports ?? {};
     const addr = (b: { HostIp: string; HostPort: string }) => `${b.HostIp.includes(':') ? `[${b.HostIp}]` : b.HostIp}:${b.HostPort}`;
     if (args[1]) {

@@ -16,10 +16,24 @@ function configFlags(f: FlagValues, set: (name: string) => boolean): ConfigFlags
   const b = (n: string) => (set(n) ? (f[n] as boolean) : undefined);
   const i = (n: string) => (set(n) ? (f[n] as number) : undefined);
   return {
-    config: s('config'), addr: s('addr'), root: s('root'), readOnly: b('read-only'), deleteEnabled: b('delete-enabled'),
-    tlsCert: s('tls-cert'), tlsKey: s('tls-key'), auth: s('auth'), htpasswd: s('htpasswd'), realm: s('realm'),
-    tokenService: s('token-service'), tokenIssuer: s('token-issuer'), tokenKey: s('token-key'), tokenExpiry: i('token-expiry'),
-    access: set('access') ? (f.access as string[]) : undefined, rateLimit: i('rate-limit'), rateBurst: i('rate-burst'), logLevel: s('log-level'),
+    config: s('config'),
+    addr: s('addr'),
+    root: s('root'),
+    readOnly: b('read-only'),
+    deleteEnabled: b('delete-enabled'),
+    tlsCert: s('tls-cert'),
+    tlsKey: s('tls-key'),
+    auth: s('auth'),
+    htpasswd: s('htpasswd'),
+    realm: s('realm'),
+    tokenService: s('token-service'),
+    tokenIssuer: s('token-issuer'),
+    tokenKey: s('token-key'),
+    tokenExpiry: i('token-expiry'),
+    access: set('access') ? (f.access as string[]) : undefined,
+    rateLimit: i('rate-limit'),
+    rateBurst: i('rate-burst'),
+    logLevel: s('log-level'),
   };
 }
 
@@ -35,7 +49,7 @@ export const serve: Command = {
     { name: 'tls-key', type: 'string', help: 'TLS key file (PEM)' },
     { name: 'auth', type: 'string', help: 'Authentication: none, htpasswd or token (default: htpasswd when --htpasswd is given)' },
     { name: 'htpasswd', type: 'string', help: 'htpasswd file of users (bcrypt), for htpasswd and token auth' },
-    { name: 'realm', type: 'string', help: 'Basic realm, or the token realm URL (default: this server\'s /token)' },
+    { name: 'realm', type: 'string', help: "Basic realm, or the token realm URL (default: this server's /token)" },
     { name: 'token-service', type: 'string', help: 'Service name in tokens and challenges (default "berth-registry")' },
     { name: 'token-issuer', type: 'string', help: 'Issuer name of tokens' },
     { name: 'token-key', type: 'string', help: 'EC P-256 key (PEM) signing tokens (default: created under the root)' },
@@ -50,20 +64,28 @@ export const serve: Command = {
   async run(cli, _args, f) {
     const given = (n: string) => f[n] !== undefined && !(Array.isArray(f[n]) && (f[n] as string[]).length === 0);
     let cfg;
-    try { cfg = loadConfig(configFlags(f, given)); } catch (err) {
+    try {
+      cfg = loadConfig(configFlags(f, given));
+    } catch (err) {
       if (err instanceof ConfigError) throw new CliExit(125, `berth registry serve: ${err.message}`);
       throw err;
     }
     setLogLevel(cfg.logLevel);
     const server = new RegistryServer(cfg);
     let addr;
-    try { addr = await server.listen(); } catch (err) {
+    try {
+      addr = await server.listen();
+    } catch (err) {
       throw new CliExit(1, `berth registry serve: cannot listen on ${cfg.addr}: ${(err as Error).message}`);
     }
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    cli.err(`berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (root ${cfg.root}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''})\n`);
+    cli.err(
+      `berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (root ${cfg.root}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''})\n`,
+    );
     await new Promise<void>((resolve) => {
-      const stop = () => { server.close().then(resolve, resolve); };
+      const stop = () => {
+        server.close().then(resolve, resolve);
+      };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
@@ -83,7 +105,9 @@ export const gc: Command = {
   async run(cli, _args, f) {
     let root = f.root as string | undefined;
     if (!root) {
-      try { root = loadConfig({ config: f.config as string | undefined }).root; } catch (err) {
+      try {
+        root = loadConfig({ config: f.config as string | undefined }).root;
+      } catch (err) {
         if (err instanceof ConfigError) throw new CliExit(125, `berth registry gc: ${err.message}`);
         throw err;
       }

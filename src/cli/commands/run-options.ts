@@ -95,21 +95,31 @@ export const RUN_ONLY_FLAGS: FlagDef[] = [
 /** A size flag's value in bytes (docker's RAMInBytes: "2g", "512m", "1024"); docker's words when it is not one. */
 export function ramInBytes(flag: string, v: string): number {
   const name = flag === 'memory' ? '-m, --memory' : `--${flag}`;
-  try { return ramInBytesOf(v); } catch (e) {
+  try {
+    return ramInBytesOf(v);
+  } catch (e) {
     throw new CliExit(125, `invalid argument "${v}" for "${name}" flag: ${(e as Error).message}\nSee 'berth run --help'.`);
   }
 }
 
 /** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
 function durationNs(flag: string, v: string): number {
-  try { return Number(parseGoDuration(v)); } catch (e) { throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: ${(e as Error).message}`); }
+  try {
+    return Number(parseGoDuration(v));
+  } catch (e) {
+    throw new CliExit(125, `invalid argument "${v}" for "--${flag}" flag: ${(e as Error).message}`);
+  }
 }
 
 function envFiles(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     let text: string;
-    try { text = readFileSync(p, 'utf8'); } catch { throw new CliExit(125, `open ${p}: no such file or directory`); }
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch {
+      throw new CliExit(125, `open ${p}: no such file or directory`);
+    }
     for (const raw of text.split('\n')) {
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;
@@ -129,13 +139,14 @@ function envFlag(vals: string[]): string[] {
 
 /** `--userns`: only the host's user namespace (or none given) is a mode, as the docker CLI checks. */
 function usernsMode(v: string | undefined): string {
-  if (v && v !== 'host') throw new CliExit(125, '--userns: invalid USER mode\nSee \'berth run --help\'.');
+  if (v && v !== 'host') throw new CliExit(125, "--userns: invalid USER mode\nSee 'berth run --help'.");
   return v ?? '';
 }
 
 function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
   const [name, count] = v.split(':');
-  if (count !== undefined && name !== 'on-failure') throw new CliExit(125, `invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
+  if (count !== undefined && name !== 'on-failure')
+    throw new CliExit(125, `invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
   if (count !== undefined && !/^\d+$/.test(count)) throw new CliExit(125, `invalid restart policy format: maximum retry count must be an integer`);
   return { Name: name ?? 'no', MaximumRetryCount: count ? Number(count) : 0 };
 }
@@ -154,7 +165,10 @@ function devices(vals: string[]): Array<{ PathOnHost: string; PathInContainer: s
     const host = parts[0]!;
     let inCtr = host;
     let perms = 'rwm';
-    if (parts.length >= 2) { if (/^[rwm]+$/.test(parts[1]!) && parts.length === 2) perms = parts[1]!; else inCtr = parts[1]!; }
+    if (parts.length >= 2) {
+      if (/^[rwm]+$/.test(parts[1]!) && parts.length === 2) perms = parts[1]!;
+      else inCtr = parts[1]!;
+    }
     if (parts.length === 3) perms = parts[2]!;
     return { PathOnHost: host, PathInContainer: inCtr, CgroupPermissions: perms };
   });
@@ -162,7 +176,10 @@ function devices(vals: string[]): Array<{ PathOnHost: string; PathInContainer: s
 
 function keyValues(vals: string[], sep = '='): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of vals) { const i = v.indexOf(sep); out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1); }
+  for (const v of vals) {
+    const i = v.indexOf(sep);
+    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
+  }
   return out;
 }
 
@@ -174,18 +191,22 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   const tty = !!f.tty;
   const interactive = !!f.interactive;
   const labels = { ...keyValues(envFiles(strs('label-file'))), ...keyValues(strs('label')) };
-  const health: Record<string, unknown> | undefined = f['no-healthcheck'] ? { Test: ['NONE'] }
-    : str('health-cmd') || str('health-interval') || str('health-timeout') || f['health-retries'] !== undefined || str('health-start-period') ? {
-      ...(str('health-cmd') ? { Test: ['CMD-SHELL', str('health-cmd')] } : {}),
-      ...(str('health-interval') ? { Interval: durationNs('health-interval', str('health-interval')!) } : {}),
-      ...(str('health-timeout') ? { Timeout: durationNs('health-timeout', str('health-timeout')!) } : {}),
-      ...(str('health-start-period') ? { StartPeriod: durationNs('health-start-period', str('health-start-period')!) } : {}),
-      ...(f['health-retries'] !== undefined ? { Retries: f['health-retries'] } : {}),
-    } : undefined;
+  const health: Record<string, unknown> | undefined = f['no-healthcheck']
+    ? { Test: ['NONE'] }
+    : str('health-cmd') || str('health-interval') || str('health-timeout') || f['health-retries'] !== undefined || str('health-start-period')
+      ? {
+          ...(str('health-cmd') ? { Test: ['CMD-SHELL', str('health-cmd')] } : {}),
+          ...(str('health-interval') ? { Interval: durationNs('health-interval', str('health-interval')!) } : {}),
+          ...(str('health-timeout') ? { Timeout: durationNs('health-timeout', str('health-timeout')!) } : {}),
+          ...(str('health-start-period') ? { StartPeriod: durationNs('health-start-period', str('health-start-period')!) } : {}),
+          ...(f['health-retries'] !== undefined ? { Retries: f['health-retries'] } : {}),
+        }
+      : undefined;
   let nanoCpus = 0;
   if (str('cpus')) {
     const n = Number(str('cpus'));
-    if (!Number.isFinite(n) || n < 0) throw new CliExit(125, `invalid argument "${str('cpus')}" for "--cpus" flag: failed to parse ${str('cpus')} as a rational number`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new CliExit(125, `invalid argument "${str('cpus')}" for "--cpus" flag: failed to parse ${str('cpus')} as a rational number`);
     nanoCpus = Math.round(n * 1e9);
   }
   const memory = str('memory') ? ramInBytes('memory', str('memory')!) : 0;
@@ -197,11 +218,15 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
     const m = /^seccomp[=:](.+)$/.exec(o);
     if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return o;
     let text: string;
-    try { text = readFileSync(m[1]!, 'utf8'); } catch (e) {
+    try {
+      text = readFileSync(m[1]!, 'utf8');
+    } catch (e) {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `open ${m[1]}: no such file or directory` : (e as Error).message;
       throw new CliExit(125, `opening seccomp profile (${m[1]}) failed: ${why}`);
     }
-    try { return `seccomp=${JSON.stringify(JSON.parse(text))}`; } catch (e) {
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+    } catch (e) {
       throw new CliExit(125, `compacting json for seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
     }
   });
@@ -219,7 +244,10 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   const ip = str('ip');
   const mac = str('mac-address');
   if (mac && !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(mac)) throw new CliExit(125, `${mac} is not a valid mac address`);
-  const endpoint = aliases.length || ip || mac ? { Aliases: aliases.length ? aliases : null, IPAMConfig: ip ? { IPv4Address: ip } : null, ...(mac ? { MacAddress: mac } : {}) } : {};
+  const endpoint =
+    aliases.length || ip || mac
+      ? { Aliases: aliases.length ? aliases : null, IPAMConfig: ip ? { IPv4Address: ip } : null, ...(mac ? { MacAddress: mac } : {}) }
+      : {};
   return {
     Hostname: str('hostname') ?? '',
     Domainname: str('domainname') ?? '',
@@ -293,7 +321,6 @@ export function createRequest(f: FlagValues, image: string, cmd: string[], detac
   };
 }
 
-
 /** `-v`: a lone container path is an anonymous volume (Config.Volumes); anything else a bind or named volume. */
 function splitVolumes(vals: string[]): { binds: string[]; anonymous: string[] } {
   const binds: string[] = [];
@@ -322,30 +349,72 @@ export function parseMountFlag(flag: string): Record<string, unknown> {
   const driverOpts: Record<string, string> = {};
   let driver: string | undefined;
   const tmpfs: Record<string, unknown> = {};
-  const bad = (msg: string): never => { throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: ${msg}`); };
+  const bad = (msg: string): never => {
+    throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: ${msg}`);
+  };
   for (const field of flag.split(',')) {
     if (!field) continue;
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
     const val = eq < 0 ? undefined : field.slice(eq + 1);
-    if (val === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive', 'bind-create-host-path'].includes(key)) bad(`invalid field '${field}' must be a key=value pair`);
+    if (val === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive', 'bind-create-host-path'].includes(key))
+      bad(`invalid field '${field}' must be a key=value pair`);
     switch (key) {
-      case 'type': m.Type = val; break;
-      case 'source': case 'src': m.Source = val; break;
-      case 'target': case 'dst': case 'destination': m.Target = val; break;
-      case 'readonly': case 'ro': m.ReadOnly = boolOpt(flag, key, val); break;
-      case 'consistency': m.Consistency = val; break;
-      case 'bind-propagation': bind.Propagation = val; break;
-      case 'bind-nonrecursive': bind.NonRecursive = boolOpt(flag, key, val); break;
-      case 'bind-create-host-path': bind.CreateMountpoint = boolOpt(flag, key, val); break;
-      case 'volume-nocopy': vol.NoCopy = boolOpt(flag, key, val); break;
-      case 'volume-label': { const [k, ...v] = val!.split('='); labels[k!] = v.join('='); break; }
-      case 'volume-driver': driver = val; break;
-      case 'volume-opt': { const [k, ...v] = val!.split('='); driverOpts[k!] = v.join('='); break; }
-      case 'volume-subpath': vol.Subpath = val; break;
-      case 'tmpfs-size': tmpfs.SizeBytes = ramInBytes('mount', val!); break;
-      case 'tmpfs-mode': tmpfs.Mode = Number.parseInt(val!, 8); break;
-      default: bad(`unexpected key '${key}' in '${field}'`);
+      case 'type':
+        m.Type = val;
+        break;
+      case 'source':
+      case 'src':
+        m.Source = val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.Target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = boolOpt(flag, key, val);
+        break;
+      case 'consistency':
+        m.Consistency = val;
+        break;
+      case 'bind-propagation':
+        bind.Propagation = val;
+        break;
+      case 'bind-nonrecursive':
+        bind.NonRecursive = boolOpt(flag, key, val);
+        break;
+      case 'bind-create-host-path':
+        bind.CreateMountpoint = boolOpt(flag, key, val);
+        break;
+      case 'volume-nocopy':
+        vol.NoCopy = boolOpt(flag, key, val);
+        break;
+      case 'volume-label': {
+        const [k, ...v] = val!.split('=');
+        labels[k!] = v.join('=');
+        break;
+      }
+      case 'volume-driver':
+        driver = val;
+        break;
+      case 'volume-opt': {
+        const [k, ...v] = val!.split('=');
+        driverOpts[k!] = v.join('=');
+        break;
+      }
+      case 'volume-subpath':
+        vol.Subpath = val;
+        break;
+      case 'tmpfs-size':
+        tmpfs.SizeBytes = ramInBytes('mount', val!);
+        break;
+      case 'tmpfs-mode':
+        tmpfs.Mode = Number.parseInt(val!, 8);
+        break;
+      default:
+        bad(`unexpected key '${key}' in '${field}'`);
     }
   }
   if (!m.Target) bad('target is required');

@@ -99,9 +99,15 @@ export const statsCmd: Command = {
     }
 
     if (noStream) {
-      await Promise.all(entries.map(async (e) => {
-        try { e.latest = await client.json<ApiStats>('GET', `/containers/${e.id}/stats`, { query: { stream: 0 } }); } catch { e.failed = true; }
-      }));
+      await Promise.all(
+        entries.map(async (e) => {
+          try {
+            e.latest = await client.json<ApiStats>('GET', `/containers/${e.id}/stats`, { query: { stream: 0 } });
+          } catch {
+            e.failed = true;
+          }
+        }),
+      );
       cli.out(render(entries, format, noTrunc));
       return 0;
     }
@@ -121,7 +127,10 @@ export const statsCmd: Command = {
 async function watchEvents(client: Client, entries: Entry[], all: boolean): Promise<void> {
   const drop = (id: string) => {
     const i = entries.findIndex((e) => e.id === id);
-    if (i >= 0) { entries[i]!.res?.destroy(); entries.splice(i, 1); }
+    if (i >= 0) {
+      entries[i]!.res?.destroy();
+      entries.splice(i, 1);
+    }
   };
   try {
     const res = await client.request('GET', '/events', { query: { filters: JSON.stringify({ type: ['container'] }) } });
@@ -137,5 +146,7 @@ async function watchEvents(client: Client, entries: Entry[], all: boolean): Prom
         drop(id);
       }
     });
-  } catch { /* the table stays as it is */ }
+  } catch {
+    /* the table stays as it is */
+  }
 }

@@ -7,7 +7,15 @@ import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 import { humanSize } from '../format/units.js';
 
-interface VolumeEntry { Name: string; Driver: string; Scope: string; Mountpoint: string; CreatedAt: string; Labels: Record<string, string> | null; Options: Record<string, string> | null }
+interface VolumeEntry {
+  Name: string;
+  Driver: string;
+  Scope: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string> | null;
+  Options: Record<string, string> | null;
+}
 
 function daemonError(e: unknown): never {
   if (e instanceof ApiError) throw new CliExit(1, `Error response from daemon: ${e.message}`);
@@ -16,7 +24,10 @@ function daemonError(e: unknown): never {
 
 function keyValues(vals: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of vals) { const i = v.indexOf('='); out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1); }
+  for (const v of vals) {
+    const i = v.indexOf('=');
+    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
+  }
   return out;
 }
 
@@ -35,9 +46,11 @@ export const create: Command = {
       throw new CliExit(1, `conflicting options: either specify --name or provide positional arg, not both`);
     }
     const client = await cli.client();
-    const v = await client.json<VolumeEntry>('POST', '/volumes/create', {
-      body: { Name: args[0] ?? f.name ?? '', Driver: f.driver, DriverOpts: keyValues(f.opt as string[]), Labels: keyValues(f.label as string[]) },
-    }).catch(daemonError);
+    const v = await client
+      .json<VolumeEntry>('POST', '/volumes/create', {
+        body: { Name: args[0] ?? f.name ?? '', Driver: f.driver, DriverOpts: keyValues(f.opt as string[]), Labels: keyValues(f.label as string[]) },
+      })
+      .catch(daemonError);
     cli.out(`${v.Name}\n`);
   },
 };
@@ -53,15 +66,41 @@ export const list: Command = {
   ],
   async run(cli, _args, f) {
     const client = await cli.client();
-    const r = await client.json<{ Volumes: VolumeEntry[] | null }>('GET', '/volumes', { query: { filters: encodeFilters(f.filter as string[]) } }).catch(daemonError);
+    const r = await client
+      .json<{ Volumes: VolumeEntry[] | null }>('GET', '/volumes', { query: { filters: encodeFilters(f.filter as string[]) } })
+      .catch(daemonError);
     const vols = [...(r.Volumes ?? [])].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
     const rows = vols.map((v) => ({
-      Name: v.Name, Driver: v.Driver, Scope: v.Scope, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt,
-      Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','), Links: 'N/A', Size: 'N/A',
+      Name: v.Name,
+      Driver: v.Driver,
+      Scope: v.Scope,
+      Mountpoint: v.Mountpoint,
+      CreatedAt: v.CreatedAt,
+      Labels: Object.entries(v.Labels ?? {})
+        .map(([k, val]) => `${k}=${val}`)
+        .join(','),
+      Links: 'N/A',
+      Size: 'N/A',
     }));
     let fmt = (f.format as string | undefined) || 'table {{.Driver}}\t{{.Name}}';
     if (f.quiet) fmt = '{{.Name}}';
-    cli.out(formatRows(fmt, rows, { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', CreatedAt: 'CREATED', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE' }, { contextType: '*formatter.volumeContext' }));
+    cli.out(
+      formatRows(
+        fmt,
+        rows,
+        {
+          Name: 'VOLUME NAME',
+          Driver: 'DRIVER',
+          Scope: 'SCOPE',
+          Mountpoint: 'MOUNTPOINT',
+          CreatedAt: 'CREATED',
+          Labels: 'LABELS',
+          Links: 'LINKS',
+          Size: 'SIZE',
+        },
+        { contextType: '*formatter.volumeContext' },
+      ),
+    );
   },
 };
 
@@ -110,7 +149,9 @@ export const prune: Command = {
     if (!f.force && !(await confirm(cli, `WARNING! This will remove ${f.all ? 'all' : 'anonymous'} local volumes not used by at least one container.`))) return;
     const filters = [...(f.filter as string[]), ...(f.all ? ['all=true'] : [])];
     const client = await cli.client();
-    const r = await client.json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } }).catch(daemonError);
+    const r = await client
+      .json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: encodeFilters(filters) } })
+      .catch(daemonError);
     if (r.VolumesDeleted?.length) cli.out(`Deleted Volumes:\n${r.VolumesDeleted.join('\n')}\n\n`);
     cli.out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   },

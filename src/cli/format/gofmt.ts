@@ -12,11 +12,16 @@
 export function goTypeName(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   switch (typeof v) {
-    case 'string': return 'string';
-    case 'boolean': return 'bool';
-    case 'bigint': return 'int';
-    case 'number': return isInt(v) ? 'int' : 'float64';
-    case 'function': return 'func()';
+    case 'string':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return isInt(v) ? 'int' : 'float64';
+    case 'function':
+      return 'func()';
   }
   if (Array.isArray(v)) return '[]interface {}';
   return 'map[string]interface {}';
@@ -54,7 +59,10 @@ export function byteCompare(a: string, b: string): number {
 
 // ---------------------------------------------------------------- floats
 
-interface Digits { d: string; dp: number } // value = 0.d × 10^dp, d without trailing zeros ('' for zero)
+interface Digits {
+  d: string;
+  dp: number;
+} // value = 0.d × 10^dp, d without trailing zeros ('' for zero)
 
 function trimZeros(d: string): string {
   let n = d.length;
@@ -87,8 +95,10 @@ function roundScaled(x: number, k: number): bigint {
   const [m, e2] = decompose(x);
   let num = m;
   let den = 1n;
-  if (e2 >= 0) num <<= BigInt(e2); else den <<= BigInt(-e2);
-  if (k >= 0) num *= 10n ** BigInt(k); else den *= 10n ** BigInt(-k);
+  if (e2 >= 0) num <<= BigInt(e2);
+  else den <<= BigInt(-e2);
+  if (k >= 0) num *= 10n ** BigInt(k);
+  else den *= 10n ** BigInt(-k);
   const q = num / den;
   const twice = 2n * (num - q * den);
   return twice > den || (twice === den && (q & 1n) === 1n) ? q + 1n : q;
@@ -100,8 +110,15 @@ function precDigits(x: number, n: number): Digits {
   let e = Math.floor(Math.log10(x));
   for (let tries = 0; tries < 4; tries++) {
     const q = roundScaled(x, n - 1 - e).toString();
-    if (q.length > n) { if (q === '1' + '0'.repeat(n)) return { d: '1', dp: e + 2 }; e++; continue; }
-    if (q.length < n) { e--; continue; }
+    if (q.length > n) {
+      if (q === '1' + '0'.repeat(n)) return { d: '1', dp: e + 2 };
+      e++;
+      continue;
+    }
+    if (q.length < n) {
+      e--;
+      continue;
+    }
     return { d: trimZeros(q), dp: e + 1 };
   }
   const s = shortestDigits(x); // unreachable in practice
@@ -148,17 +165,22 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   const shortest = prec < 0;
   let out: string;
   switch (fmt) {
-    case 'e': case 'E': {
+    case 'e':
+    case 'E': {
       const g = shortest ? shortestDigits(a) : precDigits(a, prec + 1);
       out = fmtE(g, shortest ? Math.max(g.d.length - 1, 0) : prec, fmt);
       break;
     }
-    case 'f': case 'F': {
-      if (shortest) { const g = shortestDigits(a); out = fmtF(g, Math.max(g.d.length - g.dp, 0)); }
-      else out = fmtF(fixedDigits(a, prec), prec);
+    case 'f':
+    case 'F': {
+      if (shortest) {
+        const g = shortestDigits(a);
+        out = fmtF(g, Math.max(g.d.length - g.dp, 0));
+      } else out = fmtF(fixedDigits(a, prec), prec);
       break;
     }
-    default: { // g, G
+    default: {
+      // g, G
       let p = prec;
       if (p === 0) p = 1;
       const g = shortest ? shortestDigits(a) : precDigits(a, p);
@@ -191,16 +213,34 @@ export function formatNumber(n: number | bigint): string {
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   switch (typeof v) {
-    case 'string': return v;
-    case 'number': case 'bigint': return formatNumber(v);
-    case 'boolean': return v ? 'true' : 'false';
-    case 'function': return '0x0';
+    case 'string':
+      return v;
+    case 'number':
+    case 'bigint':
+      return formatNumber(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'function':
+      return '0x0';
   }
   if (Array.isArray(v)) return '[' + v.map(formatValue).join(' ') + ']';
   if (v instanceof Date) return formatValue(v.toISOString());
   const o = v as Record<string, unknown>;
-  if (isStructLike(o)) return '{' + Object.keys(o).map((k) => formatValue(o[k])).join(' ') + '}';
-  return 'map[' + sortedKeys(o).map((k) => k + ':' + formatValue(o[k])).join(' ') + ']';
+  if (isStructLike(o))
+    return (
+      '{' +
+      Object.keys(o)
+        .map((k) => formatValue(o[k]))
+        .join(' ') +
+      '}'
+    );
+  return (
+    'map[' +
+    sortedKeys(o)
+      .map((k) => k + ':' + formatValue(o[k]))
+      .join(' ') +
+    ']'
+  );
 }
 
 /** fmt.Sprint: spaces between operands when neither is a string. */
@@ -238,13 +278,20 @@ function quoteRune(ch: string, q: string, asciiOnly: boolean): string {
   if (cp >= 0xd800 && cp <= 0xdfff) return asciiOnly ? '\\ufffd' : '\ufffd';
   if (asciiOnly ? cp >= 0x20 && cp < 0x7f : PRINTABLE.test(ch)) return ch;
   switch (ch) {
-    case '\x07': return '\\a';
-    case '\b': return '\\b';
-    case '\f': return '\\f';
-    case '\n': return '\\n';
-    case '\r': return '\\r';
-    case '\t': return '\\t';
-    case '\v': return '\\v';
+    case '\x07':
+      return '\\a';
+    case '\b':
+      return '\\b';
+    case '\f':
+      return '\\f';
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    case '\v':
+      return '\\v';
   }
   const hex = cp.toString(16);
   if (cp < 0x20 || cp === 0x7f) return '\\x' + hex.padStart(2, '0');
@@ -254,7 +301,15 @@ function quoteRune(ch: string, q: string, asciiOnly: boolean): string {
 
 // ---------------------------------------------------------------- Sprintf
 
-interface Spec { minus: boolean; plus: boolean; sharp: boolean; space: boolean; zero: boolean; width: number; prec: number }
+interface Spec {
+  minus: boolean;
+  plus: boolean;
+  sharp: boolean;
+  space: boolean;
+  zero: boolean;
+  width: number;
+  prec: number;
+}
 
 function pad(s: string, sp: Spec, numeric: boolean): string {
   const len = [...s].length;
@@ -287,17 +342,44 @@ function fmtInt(v: number | bigint, verb: string, sp: Spec): string | undefined 
   let s: string;
   let prefix = '';
   switch (verb) {
-    case 'v': case 'd': s = a.toString(); break;
-    case 'b': s = a.toString(2); break;
-    case 'o': s = a.toString(8); if (sp.sharp) prefix = '0'; break;
-    case 'O': s = a.toString(8); prefix = '0o'; break;
-    case 'x': s = a.toString(16); if (sp.sharp) prefix = '0x'; break;
-    case 'X': s = a.toString(16).toUpperCase(); if (sp.sharp) prefix = '0X'; break;
-    case 'c': return pad(String.fromCodePoint(Number(b)), sp, false);
-    case 'q': return pad("'" + quoteRune(String.fromCodePoint(Number(b)), "'", sp.plus) + "'", sp, false);
-    case 'U': return pad('U+' + a.toString(16).toUpperCase().padStart(4, '0'), sp, false);
-    case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': return fmtFloatVerb(Number(v), verb, sp);
-    default: return undefined;
+    case 'v':
+    case 'd':
+      s = a.toString();
+      break;
+    case 'b':
+      s = a.toString(2);
+      break;
+    case 'o':
+      s = a.toString(8);
+      if (sp.sharp) prefix = '0';
+      break;
+    case 'O':
+      s = a.toString(8);
+      prefix = '0o';
+      break;
+    case 'x':
+      s = a.toString(16);
+      if (sp.sharp) prefix = '0x';
+      break;
+    case 'X':
+      s = a.toString(16).toUpperCase();
+      if (sp.sharp) prefix = '0X';
+      break;
+    case 'c':
+      return pad(String.fromCodePoint(Number(b)), sp, false);
+    case 'q':
+      return pad("'" + quoteRune(String.fromCodePoint(Number(b)), "'", sp.plus) + "'", sp, false);
+    case 'U':
+      return pad('U+' + a.toString(16).toUpperCase().padStart(4, '0'), sp, false);
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+      return fmtFloatVerb(Number(v), verb, sp);
+    default:
+      return undefined;
   }
   if (sp.prec >= 0) s = sp.prec === 0 && a === 0n ? '' : s.padStart(sp.prec, '0');
   if (prefix === '0' && s.startsWith('0')) prefix = '';
@@ -307,10 +389,21 @@ function fmtInt(v: number | bigint, verb: string, sp: Spec): string | undefined 
 function fmtFloatVerb(x: number, verb: string, sp: Spec): string | undefined {
   let s: string;
   switch (verb) {
-    case 'v': s = formatFloat(x, 'g', sp.prec); break;
-    case 'g': case 'G': s = formatFloat(x, verb, sp.prec); break;
-    case 'e': case 'E': case 'f': case 'F': s = formatFloat(x, verb, sp.prec < 0 ? 6 : sp.prec); break;
-    default: return undefined;
+    case 'v':
+      s = formatFloat(x, 'g', sp.prec);
+      break;
+    case 'g':
+    case 'G':
+      s = formatFloat(x, verb, sp.prec);
+      break;
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+      s = formatFloat(x, verb, sp.prec < 0 ? 6 : sp.prec);
+      break;
+    default:
+      return undefined;
   }
   if (s === 'NaN' || s.endsWith('Inf')) {
     const neg = s.startsWith('-');
@@ -334,14 +427,17 @@ function fmtOne(v: unknown, verb: string, sp: Spec): string {
   if (typeof v === 'string') {
     let s = v;
     switch (verb) {
-      case 'v': case 's':
+      case 'v':
+      case 's':
         if (sp.prec >= 0) s = [...s].slice(0, sp.prec).join('');
         return pad(s, sp, false);
       case 'q':
         if (sp.prec >= 0) s = [...s].slice(0, sp.prec).join('');
         if (sp.sharp && !/[`\x00-\x08\x0a-\x1f\x7f]/.test(s)) return pad('`' + s + '`', sp, false);
         return pad(goQuote(s, sp.plus), sp, false);
-      case 'x': case 'X': return pad(hexString(s, verb === 'X', sp), sp, false);
+      case 'x':
+      case 'X':
+        return pad(hexString(s, verb === 'X', sp), sp, false);
     }
     return badVerb(verb, v);
   }
@@ -351,8 +447,21 @@ function fmtOne(v: unknown, verb: string, sp: Spec): string {
   if (Array.isArray(v)) return '[' + v.map((e) => fmtOne(e, verb, sp)).join(' ') + ']';
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    if (isStructLike(o)) return '{' + Object.keys(o).map((k) => (sp.plus ? k + ':' : '') + fmtOne(o[k], verb, sp)).join(' ') + '}';
-    return 'map[' + sortedKeys(o).map((k) => fmtOne(k, verb, sp) + ':' + fmtOne(o[k], verb, sp)).join(' ') + ']';
+    if (isStructLike(o))
+      return (
+        '{' +
+        Object.keys(o)
+          .map((k) => (sp.plus ? k + ':' : '') + fmtOne(o[k], verb, sp))
+          .join(' ') +
+        '}'
+      );
+    return (
+      'map[' +
+      sortedKeys(o)
+        .map((k) => fmtOne(k, verb, sp) + ':' + fmtOne(o[k], verb, sp))
+        .join(' ') +
+      ']'
+    );
   }
   return badVerb(verb, v);
 }
@@ -365,18 +474,33 @@ export function sprintf(format: string, args: unknown[]): string {
   let i = 0;
   while (i < n) {
     const pct = format.indexOf('%', i);
-    if (pct < 0) { out += format.slice(i); break; }
+    if (pct < 0) {
+      out += format.slice(i);
+      break;
+    }
     out += format.slice(i, pct);
     i = pct + 1;
     const sp: Spec = { minus: false, plus: false, sharp: false, space: false, zero: false, width: -1, prec: -1 };
     flags: for (; i < n; i++) {
       switch (format[i]) {
-        case '-': sp.minus = true; sp.zero = false; break;
-        case '+': sp.plus = true; break;
-        case '#': sp.sharp = true; break;
-        case ' ': sp.space = true; break;
-        case '0': sp.zero = !sp.minus; break;
-        default: break flags;
+        case '-':
+          sp.minus = true;
+          sp.zero = false;
+          break;
+        case '+':
+          sp.plus = true;
+          break;
+        case '#':
+          sp.sharp = true;
+          break;
+        case ' ':
+          sp.space = true;
+          break;
+        case '0':
+          sp.zero = !sp.minus;
+          break;
+        default:
+          break flags;
       }
     }
     let badWidth = false;
@@ -384,11 +508,20 @@ export function sprintf(format: string, args: unknown[]): string {
     if (format[i] === '*') {
       i++;
       const a = args[argi++];
-      if (isInt(a) && Math.abs(Number(a)) < 1e6) { sp.width = Number(a); if (sp.width < 0) { sp.minus = true; sp.zero = false; sp.width = -sp.width; } }
-      else badWidth = true;
+      if (isInt(a) && Math.abs(Number(a)) < 1e6) {
+        sp.width = Number(a);
+        if (sp.width < 0) {
+          sp.minus = true;
+          sp.zero = false;
+          sp.width = -sp.width;
+        }
+      } else badWidth = true;
     } else {
       const m = /^\d+/.exec(format.slice(i));
-      if (m) { sp.width = Number(m[0]); i += m[0].length; }
+      if (m) {
+        sp.width = Number(m[0]);
+        i += m[0].length;
+      }
     }
     if (format[i] === '.') {
       i++;
@@ -405,15 +538,30 @@ export function sprintf(format: string, args: unknown[]): string {
     }
     if (badWidth) out += '%!(BADWIDTH)';
     if (badPrec) out += '%!(BADPREC)';
-    if (i >= n) { out += '%!(NOVERB)'; break; }
+    if (i >= n) {
+      out += '%!(NOVERB)';
+      break;
+    }
     const verb = String.fromCodePoint(format.codePointAt(i)!);
     i += verb.length;
-    if (verb === '%') { out += '%'; continue; }
-    if (argi >= args.length) { out += `%!${verb}(MISSING)`; continue; }
+    if (verb === '%') {
+      out += '%';
+      continue;
+    }
+    if (argi >= args.length) {
+      out += `%!${verb}(MISSING)`;
+      continue;
+    }
     out += fmtOne(args[argi++], verb, sp);
   }
   if (argi < args.length) {
-    out += '%!(EXTRA ' + args.slice(argi).map((a) => (a === null || a === undefined ? '<nil>' : `${goTypeName(a)}=${formatValue(a)}`)).join(', ') + ')';
+    out +=
+      '%!(EXTRA ' +
+      args
+        .slice(argi)
+        .map((a) => (a === null || a === undefined ? '<nil>' : `${goTypeName(a)}=${formatValue(a)}`))
+        .join(', ') +
+      ')';
   }
   return out;
 }
@@ -429,7 +577,10 @@ export interface JsonOptions {
 
 function jsonString(s: string, escapeHTML: boolean): string {
   let out = JSON.stringify(s);
-  out = out.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029').replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd');
+  out = out
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
+    .replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd');
   if (escapeHTML) out = out.replace(/[<>&]/g, (c) => '\\u00' + c.charCodeAt(0).toString(16));
   return out;
 }
@@ -440,11 +591,16 @@ export function goJson(v: unknown, opts: JsonOptions = {}): string {
   const enc = (x: unknown): string => {
     if (x === null || x === undefined) return 'null';
     switch (typeof x) {
-      case 'string': return jsonString(x, esc);
-      case 'number': return Number.isFinite(x) ? (Number.isInteger(x) && Math.abs(x) < 1e21 ? intText(x) : JSON.stringify(x)) : 'null';
-      case 'bigint': return x.toString();
-      case 'boolean': return x ? 'true' : 'false';
-      case 'function': return 'null';
+      case 'string':
+        return jsonString(x, esc);
+      case 'number':
+        return Number.isFinite(x) ? (Number.isInteger(x) && Math.abs(x) < 1e21 ? intText(x) : JSON.stringify(x)) : 'null';
+      case 'bigint':
+        return x.toString();
+      case 'boolean':
+        return x ? 'true' : 'false';
+      case 'function':
+        return 'null';
     }
     const obj = x as { toJSON?: () => unknown };
     if (typeof obj.toJSON === 'function') return enc(obj.toJSON());

@@ -1,7 +1,12 @@
 /** Ports as docker prints them: the `ps` PORTS column (ranges grouped) and `-p` specs parsed. */
 import { CliExit } from '../cli.js';
 
-export interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+export interface ApiPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
 
 function comparePorts(a: ApiPort, b: ApiPort): number {
   if (a.PrivatePort !== b.PrivatePort) return a.PrivatePort - b.PrivatePort;
@@ -36,8 +41,14 @@ export function displayablePorts(ports: ApiPort[]): string {
       key = `${p.IP}/${p.Type}`;
     }
     const g = groups.get(key);
-    if (!g) { groups.set(key, { first: cur, last: cur }); continue; }
-    if (cur === g.last + 1) { g.last = cur; continue; }
+    if (!g) {
+      groups.set(key, { first: cur, last: cur });
+      continue;
+    }
+    if (cur === g.last + 1) {
+      g.last = cur;
+      continue;
+    }
     result.push(formGroup(key, g.first, g.last));
     groups.set(key, { first: cur, last: cur });
   }
@@ -62,24 +73,36 @@ export function parsePublish(specs: string[]): { exposed: Record<string, object>
     let rest = spec;
     let proto = 'tcp';
     const slash = rest.lastIndexOf('/');
-    if (slash >= 0) { proto = rest.slice(slash + 1).toLowerCase(); rest = rest.slice(0, slash); }
+    if (slash >= 0) {
+      proto = rest.slice(slash + 1).toLowerCase();
+      rest = rest.slice(0, slash);
+    }
     if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new CliExit(125, `invalid argument "${spec}" for "-p, --publish" flag: invalid proto: ${proto}`);
     let ip = '';
     let hostPart = '';
     let ctrPart: string;
     const v6 = /^\[([^\]]+)\]:(.*)$/.exec(rest);
-    if (v6) { ip = v6[1]!; rest = v6[2]!; }
+    if (v6) {
+      ip = v6[1]!;
+      rest = v6[2]!;
+    }
     const parts = rest.split(':');
-    if (v6) { [hostPart, ctrPart] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['', parts[0]!]; }
-    else if (parts.length === 1) ctrPart = parts[0]!;
+    if (v6) {
+      [hostPart, ctrPart] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['', parts[0]!];
+    } else if (parts.length === 1) ctrPart = parts[0]!;
     else if (parts.length === 2) [hostPart, ctrPart] = [parts[0]!, parts[1]!];
     else if (parts.length === 3) [ip, hostPart, ctrPart] = [parts[0]!, parts[1]!, parts[2]!];
     else throw new CliExit(125, `invalid argument "${spec}" for "-p, --publish" flag: invalid port format: ${spec}`);
-    if (ip && !/^[\d.]+$/.test(ip) && !ip.includes(':')) throw new CliExit(125, `invalid argument "${spec}" for "-p, --publish" flag: invalid IP address: ${ip}`);
+    if (ip && !/^[\d.]+$/.test(ip) && !ip.includes(':'))
+      throw new CliExit(125, `invalid argument "${spec}" for "-p, --publish" flag: invalid IP address: ${ip}`);
     const [c1, c2] = range(ctrPart, 'containerPort', spec);
     const host = hostPart ? range(hostPart, 'hostPort', spec) : undefined;
     const n = c2 - c1 + 1;
-    if (host && host[1] - host[0] + 1 !== n && n !== 1) throw new CliExit(125, `invalid argument "${spec}" for "-p, --publish" flag: invalid ranges specified for container and host Ports: ${ctrPart} and ${hostPart}`);
+    if (host && host[1] - host[0] + 1 !== n && n !== 1)
+      throw new CliExit(
+        125,
+        `invalid argument "${spec}" for "-p, --publish" flag: invalid ranges specified for container and host Ports: ${ctrPart} and ${hostPart}`,
+      );
     for (let i = 0; i < n; i++) {
       const key = `${c1 + i}/${proto}`;
       let hostPort = '';

@@ -20,7 +20,10 @@ export class StreamError extends Error {}
 function human(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
   return `${Number(n.toPrecision(4))}${units[i]}`;
 }
 
@@ -40,7 +43,11 @@ export class ProgressRenderer {
   private lines = new Map<string, number>();
   private count = 0;
 
-  constructor(private readonly write: (s: string) => void, private readonly tty: boolean, private readonly columns = 80) {}
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly tty: boolean,
+    private readonly columns = 80,
+  ) {}
 
   /** Render one message; throws StreamError for an error message. */
   render(m: StreamMessage): void {
@@ -50,14 +57,25 @@ export class ProgressRenderer {
     const hasProgress = !!detail && ((detail.current ?? 0) > 0 || (detail.total ?? 0) > 0);
     if (!this.tty) {
       if (hasProgress) return;
-      if (m.stream !== undefined) { this.write(m.stream); return; }
+      if (m.stream !== undefined) {
+        this.write(m.stream);
+        return;
+      }
       this.write(`${m.id ? `${m.id}: ` : ''}${m.status ?? ''}\n`);
       return;
     }
     let text = `${m.id ? `${m.id}: ` : ''}${m.status ?? ''}`;
     if (hasProgress) text += ' ' + bar(detail!.current ?? 0, detail!.total ?? 0, this.columns);
-    if (m.stream !== undefined) { this.write(m.stream); return; }
-    if (!m.id) { this.write(text + '\n'); this.lines.clear(); this.count = 0; return; }
+    if (m.stream !== undefined) {
+      this.write(m.stream);
+      return;
+    }
+    if (!m.id) {
+      this.write(text + '\n');
+      this.lines.clear();
+      this.count = 0;
+      return;
+    }
     const line = this.lines.get(m.id);
     if (line === undefined) {
       this.lines.set(m.id, this.count++);

@@ -7,7 +7,12 @@
 import type { Digest } from '../digest.js';
 
 /** An OCI platform as an index entry or an image config names it. */
-export interface Platform { os: string; architecture: string; variant?: string; 'os.version'?: string }
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  'os.version'?: string;
+}
 
 export interface Descriptor {
   mediaType: string;

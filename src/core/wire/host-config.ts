@@ -9,8 +9,16 @@ export interface RestartPolicy {
   MaximumRetryCount?: number;
 }
 
-export interface Ulimit { Name: string; Soft: number; Hard: number }
-export interface DeviceMapping { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
 
 /** The part of Docker's HostConfig Berth acts on (other keys are kept as sent). */
 export interface HostConfig {

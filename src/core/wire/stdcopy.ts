@@ -98,7 +98,9 @@ export class Demuxer {
 }
 
 /** The error `Demuxer.push` throws, carrying the frames decoded before it. */
-export interface DemuxError extends Error { frames: StdChunk[] }
+export interface DemuxError extends Error {
+  frames: StdChunk[];
+}
 
 function withFrames(err: Error, frames: StdChunk[]): DemuxError {
   return Object.assign(err, { frames });

@@ -73,12 +73,19 @@ export interface BuildOutput {
 
 /** The build was cancelled (its client hung up), in the words dockerd uses. */
 export class BuildCancelledError extends BerthError {
-  constructor() { super('context canceled', 499); }
+  constructor() {
+    super('context canceled', 499);
+  }
 }
 
 /** A build failure with the exit code the CLI should leave with. */
 export class BuildError extends BerthError {
-  constructor(message: string, readonly code = 1) { super(message, 500); }
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message, 500);
+  }
 }
 
 interface StageState {
@@ -95,10 +102,17 @@ class StagePrinter {
   private bufs = new Map<number, string[]>();
   private done = new Set<number>();
   private current = 0;
-  constructor(private readonly order: number[], private readonly out: BuildOutput) {}
+  constructor(
+    private readonly order: number[],
+    private readonly out: BuildOutput,
+  ) {}
   write(stage: number, text: string): void {
     if (this.order[this.current] === stage) this.out.stream(text);
-    else { const b = this.bufs.get(stage) ?? []; b.push(text); this.bufs.set(stage, b); }
+    else {
+      const b = this.bufs.get(stage) ?? [];
+      b.push(text);
+      this.bufs.set(stage, b);
+    }
   }
   finish(stage: number): void {
     this.done.add(stage);
@@ -112,18 +126,28 @@ class StagePrinter {
   }
 }
 
-function goQuote(s: string): string { return JSON.stringify(s); }
-function goList(a: string[]): string { return `[${a.map(goQuote).join(' ')}]`; }
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+function goList(a: string[]): string {
+  return `[${a.map(goQuote).join(' ')}]`;
+}
 function goDuration(ns: number): string {
   if (!ns) return '0s';
   let s = ns / 1e9;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
   const sec = Number(s.toFixed(9)).toString();
   return h ? `${h}h${m}m${sec}s` : m ? `${m}m${sec}s` : `${sec}s`;
 }
 function flagDuration(v: string, flag: string): number {
-  try { return Number(parseGoDuration(v)); } catch (e) { throw new InvalidArgumentError(`${(e as Error).message} for --${flag}`); }
+  try {
+    return Number(parseGoDuration(v));
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message} for --${flag}`);
+  }
 }
 
 function parseFlags(node: Node, allowed: string[]): Map<string, string> {
@@ -133,7 +157,9 @@ function parseFlags(node: Node, allowed: string[]): Map<string, string> {
     if (!m) throw new InvalidArgumentError(`dockerfile parse error line ${node.line}: invalid flag ${f}`);
     if (!allowed.includes(m[1]!)) {
       if (['mount', 'network', 'security', 'link', 'parents', 'exclude', 'checksum', 'keep-git-dir'].includes(m[1]!)) {
-        throw new InvalidArgumentError(`the --${m[1]} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
+        throw new InvalidArgumentError(
+          `the --${m[1]} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`,
+        );
       }
       throw new InvalidArgumentError(`dockerfile parse error line ${node.line}: Unknown flag: ${m[1]}`);
     }
@@ -142,12 +168,16 @@ function parseFlags(node: Node, allowed: string[]): Map<string, string> {
   return out;
 }
 
-function envKey(e: string): string { const i = e.indexOf('='); return i < 0 ? e : e.slice(0, i); }
+function envKey(e: string): string {
+  const i = e.indexOf('=');
+  return i < 0 ? e : e.slice(0, i);
+}
 
 function setEnv(list: string[] | null | undefined, k: string, v: string): string[] {
   const out = [...(list ?? [])];
   const i = out.findIndex((e) => envKey(e) === k);
-  if (i >= 0) out[i] = `${k}=${v}`; else out.push(`${k}=${v}`);
+  if (i >= 0) out[i] = `${k}=${v}`;
+  else out.push(`${k}=${v}`);
   return out;
 }
 
@@ -200,7 +230,11 @@ export class Builder {
       target.nodes.push({ ...parseDockerfile(text).nodes[0]!, line: target.from.line });
     }
     let step = this.metaArgNodes.length;
-    for (const i of order) { const s = this.stages[i]!; s.firstStep = step + 1; step += 1 + s.nodes.length; }
+    for (const i of order) {
+      const s = this.stages[i]!;
+      s.firstStep = step + 1;
+      step += 1 + s.nodes.length;
+    }
     this.stepTotal = step;
     this.printer = new StagePrinter([-1, ...order], this.out);
     try {
@@ -211,7 +245,11 @@ export class Builder {
         this.printer.write(-1, '\n');
       }
       this.printer.finish(-1);
-      for (const i of order) this.stageImages.set(i, this.runStage(this.stages[i]!).finally(() => this.printer.finish(i)));
+      for (const i of order)
+        this.stageImages.set(
+          i,
+          this.runStage(this.stages[i]!).finally(() => this.printer.finish(i)),
+        );
       // Every needed stage must succeed; the first failure is the build's error.
       const results = await Promise.allSettled(order.map((i) => this.stageImages.get(i)!));
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
@@ -219,7 +257,9 @@ export class Builder {
       this.checkCancelled();
       const final = await this.stageImages.get(targetIdx)!;
       if (!final) throw new InvalidArgumentError('No image was generated. Is your Dockerfile empty?');
-      const unused = Object.keys(this.o.buildArgs).filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k)).sort();
+      const unused = Object.keys(this.o.buildArgs)
+        .filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k))
+        .sort();
       if (unused.length) this.out.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
       this.out.aux({ ID: final.id });
       this.out.stream(`Successfully built ${shortId(final.id)}\n`);
@@ -278,11 +318,19 @@ export class Builder {
 
   private async resolveImage(name: string): Promise<ImageRecord> {
     let ref: Reference;
-    try { ref = withDefaultTag(parseReference(name)); } catch (e) { throw new InvalidArgumentError(messageOf(e)); }
+    try {
+      ref = withDefaultTag(parseReference(name));
+    } catch (e) {
+      throw new InvalidArgumentError(messageOf(e));
+    }
     const shown = familiarString(ref);
     let rec = this.images.tryResolve(name);
     if ((!rec || this.o.pull) && this.o.pullImage) {
-      try { await this.o.pullImage(name); } catch (e) { if (!rec) throw e; }
+      try {
+        await this.o.pullImage(name);
+      } catch (e) {
+        if (!rec) throw e;
+      }
       rec = this.images.tryResolve(name);
     }
     if (!rec) throw new NotFoundError(`No such image: ${shown}`);
@@ -310,7 +358,8 @@ export class Builder {
         st.config.OnBuild = [];
         for (const t of triggers) {
           const node = parseTrigger(t, this.df.escape);
-          if (['onbuild', 'from', 'maintainer'].includes(node.cmd)) throw new InvalidArgumentError(`${node.cmd.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+          if (['onbuild', 'from', 'maintainer'].includes(node.cmd))
+            throw new InvalidArgumentError(`${node.cmd.toUpperCase()} isn't allowed as an ONBUILD trigger`);
           await this.dispatch(st, node, write, s);
         }
         if (st.image) write(` ---> ${shortId(st.image.id)}\n`);
@@ -318,7 +367,8 @@ export class Builder {
     } else {
       st.config = {};
     }
-    if (!st.config.Env?.some((e) => e.startsWith('PATH='))) st.config.Env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(st.config.Env ?? [])];
+    if (!st.config.Env?.some((e) => e.startsWith('PATH=')))
+      st.config.Env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(st.config.Env ?? [])];
   }
 
   // ---- instructions ---------------------------------------------------------
@@ -349,17 +399,23 @@ export class Builder {
           const k = eq < 0 ? w : w.slice(0, eq);
           const def = eq < 0 ? undefined : word(w.slice(eq + 1));
           let v: string | undefined;
-          if (Object.hasOwn(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) { v = this.o.buildArgs[k]!; this.usedArgs.add(k); }
-          else v = def ?? this.metaArgs.get(k);
+          if (Object.hasOwn(this.o.buildArgs, k) && this.o.buildArgs[k] !== null) {
+            v = this.o.buildArgs[k]!;
+            this.usedArgs.add(k);
+          } else v = def ?? this.metaArgs.get(k);
           st.args.set(k, v);
           parts.push(eq < 0 ? k : `${k}=${def}`);
         }
         return this.commitConfig(st, `ARG ${parts.join(' ')}`, write);
       }
-      case 'cmd': case 'entrypoint': {
+      case 'cmd':
+      case 'entrypoint': {
         const argv = n.json ?? [...(st.config.Shell ?? DEFAULT_SHELL), n.args];
         if (n.cmd === 'cmd') st.config.Cmd = argv;
-        else { st.config.Entrypoint = argv; if (!s.nodes.slice(s.nodes.indexOf(n) + 1).some((x) => x.cmd === 'cmd')) st.config.Cmd = null; }
+        else {
+          st.config.Entrypoint = argv;
+          if (!s.nodes.slice(s.nodes.indexOf(n) + 1).some((x) => x.cmd === 'cmd')) st.config.Cmd = null;
+        }
         if (!n.json) st.config.ArgsEscaped = true;
         return this.commitConfig(st, `${n.cmd.toUpperCase()} ${goList(argv)}`, write);
       }
@@ -398,15 +454,22 @@ export class Builder {
       }
       case 'onbuild': {
         const inner = parseTrigger(n.args, esc);
-        if (['onbuild', 'from', 'maintainer'].includes(inner.cmd)) throw new InvalidArgumentError(`${inner.cmd.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+        if (['onbuild', 'from', 'maintainer'].includes(inner.cmd))
+          throw new InvalidArgumentError(`${inner.cmd.toUpperCase()} isn't allowed as an ONBUILD trigger`);
         st.config.OnBuild = [...(st.config.OnBuild ?? []), n.args];
         return this.commitConfig(st, `ONBUILD ${n.args}`, write);
       }
-      case 'healthcheck': return this.healthcheck(st, n, write);
-      case 'workdir': return this.workdir(st, word(n.args), write);
-      case 'run': return this.run(st, n, write);
-      case 'copy': case 'add': return this.copy(st, n, write);
-      case 'from': throw new InvalidArgumentError('FROM is not allowed here');
+      case 'healthcheck':
+        return this.healthcheck(st, n, write);
+      case 'workdir':
+        return this.workdir(st, word(n.args), write);
+      case 'run':
+        return this.run(st, n, write);
+      case 'copy':
+      case 'add':
+        return this.copy(st, n, write);
+      case 'from':
+        throw new InvalidArgumentError('FROM is not allowed here');
     }
   }
 
@@ -416,16 +479,36 @@ export class Builder {
     const kind = (words[0] ?? '').toUpperCase();
     let hc: Record<string, unknown>;
     if (kind === 'NONE') {
-      if (words.length > 1 || flags.size) throw new InvalidArgumentError("HEALTHCHECK NONE takes no arguments");
+      if (words.length > 1 || flags.size) throw new InvalidArgumentError('HEALTHCHECK NONE takes no arguments');
       hc = { Test: ['NONE'] };
     } else if (kind === 'CMD') {
       const rest = n.args.trim().slice(3).trim();
       if (!rest) throw new InvalidArgumentError('Missing command after HEALTHCHECK CMD');
-      const json = n.json ?? (rest.startsWith('[') ? (() => { try { return JSON.parse(rest) as string[]; } catch { return undefined; } })() : undefined);
+      const json =
+        n.json ??
+        (rest.startsWith('[')
+          ? (() => {
+              try {
+                return JSON.parse(rest) as string[];
+              } catch {
+                return undefined;
+              }
+            })()
+          : undefined);
       const test = json ? ['CMD', ...json] : ['CMD-SHELL', rest];
       hc = { Test: test };
-      const dur = (k: string, key: string) => { const v = flags.get(k); if (v) { const ns = flagDuration(v, k); if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`); hc[key] = ns; } };
-      dur('interval', 'Interval'); dur('timeout', 'Timeout'); dur('start-period', 'StartPeriod'); dur('start-interval', 'StartInterval');
+      const dur = (k: string, key: string) => {
+        const v = flags.get(k);
+        if (v) {
+          const ns = flagDuration(v, k);
+          if (ns !== 0 && ns < 1e6) throw new InvalidArgumentError(`Interval "${k}" cannot be less than 1ms`);
+          hc[key] = ns;
+        }
+      };
+      dur('interval', 'Interval');
+      dur('timeout', 'Timeout');
+      dur('start-period', 'StartPeriod');
+      dur('start-interval', 'StartInterval');
       if (flags.has('retries')) {
         const r = Number(flags.get('retries'));
         if (!Number.isInteger(r) || r < 0) throw new InvalidArgumentError('--retries must be at least 0');
@@ -436,20 +519,29 @@ export class Builder {
     const test = hc.Test as string[];
     const retries = (hc.Retries as number | undefined) ?? 0;
     const ch = retries < 32 || retries === 127 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
-    return this.commitConfig(st, `HEALTHCHECK &{${goList(test)} ${goQuote(goDuration((hc.Interval as number) ?? 0))} ${goQuote(goDuration((hc.Timeout as number) ?? 0))} ${goQuote(goDuration((hc.StartPeriod as number) ?? 0))} ${goQuote(goDuration((hc.StartInterval as number) ?? 0))} ${ch}}`, write);
+    return this.commitConfig(
+      st,
+      `HEALTHCHECK &{${goList(test)} ${goQuote(goDuration((hc.Interval as number) ?? 0))} ${goQuote(goDuration((hc.Timeout as number) ?? 0))} ${goQuote(goDuration((hc.StartPeriod as number) ?? 0))} ${goQuote(goDuration((hc.StartInterval as number) ?? 0))} ${ch}}`,
+      write,
+    );
   }
 
   // ---- commits and the cache --------------------------------------------------
 
-  private shell(st: StageState): string[] { return st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL; }
+  private shell(st: StageState): string[] {
+    return st.config.Shell?.length ? st.config.Shell : DEFAULT_SHELL;
+  }
 
   /** A config-only step: an image with an empty layer (or the cached one). */
   private async commitConfig(st: StageState, comment: string, write: (t: string) => void): Promise<void> {
     const cc: ContainerConfig = { ...st.config, Cmd: [...this.shell(st), '#(nop) ', comment] };
     if (await this.probe(st, cc, write)) return;
     st.image = await createImage(this.images, {
-      parent: st.image, config: { ...st.config, Image: st.image?.id ?? '' }, containerConfig: { ...cc, Image: st.image?.id ?? '' },
-      author: st.maintainer, createdBy: cc.Cmd!.join(' '),
+      parent: st.image,
+      config: { ...st.config, Image: st.image?.id ?? '' },
+      containerConfig: { ...cc, Image: st.image?.id ?? '' },
+      author: st.maintainer,
+      createdBy: cc.Cmd!.join(' '),
     });
   }
 
@@ -473,7 +565,11 @@ export class Builder {
     try {
       await sn.prepare(key, parent);
       const root = await sn.mount(key);
-      try { await fn(root); } finally { await sn.unmount(key); }
+      try {
+        await fn(root);
+      } finally {
+        await sn.unmount(key);
+      }
       return await commitSnapshot(this.images, key, parent, true);
     } finally {
       await sn.remove(key).catch(() => {});
@@ -486,13 +582,23 @@ export class Builder {
     st.config.WorkingDir = wd;
     const cc: ContainerConfig = { ...st.config, Cmd: [...this.shell(st), `#(nop) WORKDIR ${wd}`] };
     if (await this.probe(st, cc, write)) return;
-    const layer = st.image ? await this.withRootfs(st, async (root) => {
-      const tree = Tree.open(root);
-      try { tree.release(tree.dir(wd, { create: true }).fd); } finally { tree.close(); }
-    }) : undefined;
+    const layer = st.image
+      ? await this.withRootfs(st, async (root) => {
+          const tree = Tree.open(root);
+          try {
+            tree.release(tree.dir(wd, { create: true }).fd);
+          } finally {
+            tree.close();
+          }
+        })
+      : undefined;
     st.image = await createImage(this.images, {
-      parent: st.image, config: { ...st.config, Image: st.image?.id ?? '' }, containerConfig: { ...cc, Image: st.image?.id ?? '' },
-      author: st.maintainer, createdBy: cc.Cmd!.join(' '), layer,
+      parent: st.image,
+      config: { ...st.config, Image: st.image?.id ?? '' },
+      containerConfig: { ...cc, Image: st.image?.id ?? '' },
+      author: st.maintainer,
+      createdBy: cc.Cmd!.join(' '),
+      layer,
     });
   }
 
@@ -505,7 +611,8 @@ export class Builder {
       words = processWords(n.args, env, st.escape, this.usedArgs);
     } else if (n.json) words = n.json.map((w) => processWord(w, env, st.escape, this.usedArgs));
     else words = processWords(n.args, env, st.escape, this.usedArgs);
-    if (words.length < 2) throw new InvalidArgumentError(`${cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
+    if (words.length < 2)
+      throw new InvalidArgumentError(`${cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
     const dest = words[words.length - 1]!;
     const srcWords = words.slice(0, -1);
     const chown = flags.get('chown') ? processWord(flags.get('chown')!, env, st.escape) : undefined;
@@ -530,7 +637,11 @@ export class Builder {
         const release = this.images.leases.hold([snapshotLease(key)]);
         let ctx: BuildContext | undefined;
         // The context's handle on the mount goes first, or the unmount finds it busy.
-        fromCleanup = async () => { ctx?.close(); await sn.remove(key).catch(() => {}); release(); };
+        fromCleanup = async () => {
+          ctx?.close();
+          await sn.remove(key).catch(() => {});
+          release();
+        };
         await sn.prepare(key, this.images.topChainId(img));
         ctx = BuildContext.open(await sn.mount(key));
         sources = contextSources(cmd, ctx, srcWords, !chown, fromName);
@@ -553,7 +664,7 @@ export class Builder {
         }
         if (ctxSrcs.length) sources.push(...contextSources(cmd, this.o.context, ctxSrcs, false));
         for (const s of sources) {
-          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && await isArchive(s.ctx, s.entry)) s.extract = true;
+          if (n.cmd === 'add' && s.entry.type === 'file' && s.ctx === this.o.context && (await isArchive(s.ctx, s.entry))) s.extract = true;
         }
         hashes = await sourceHashes(sources);
       }
@@ -566,8 +677,12 @@ export class Builder {
       if (await this.probe(st, cc, write)) return;
       const layer = await this.withRootfs(st, (root) => performCopy(root, { dest, sources, chown, chmod, workdir: st.config.WorkingDir ?? '/', cmd }));
       st.image = await createImage(this.images, {
-        parent: st.image, config: { ...st.config, Image: st.image?.id ?? '' }, containerConfig: { ...cc, Image: st.image?.id ?? '' },
-        author: st.maintainer, createdBy: cc.Cmd!.join(' '), layer,
+        parent: st.image,
+        config: { ...st.config, Image: st.image?.id ?? '' },
+        containerConfig: { ...cc, Image: st.image?.id ?? '' },
+        author: st.maintainer,
+        createdBy: cc.Cmd!.join(' '),
+        layer,
       });
     } finally {
       extra?.close();
@@ -578,7 +693,11 @@ export class Builder {
   /** ADD of a URL: the body streamed into `dir` (the directory of context `into`). */
   private async download(url: string, into: BuildContext, dir: string): Promise<CopySource> {
     let resp: Response;
-    try { resp = await fetch(url, { signal: this.o.signal }); } catch (e) { throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`); }
+    try {
+      resp = await fetch(url, { signal: this.o.signal });
+    } catch (e) {
+      throw new InvalidArgumentError(`ADD failed: error downloading ${url}: ${messageOf(e)}`);
+    }
     if (!resp.ok) throw new InvalidArgumentError(`ADD failed: failed to GET ${url} with status ${resp.status} ${resp.statusText}`);
     const lm = resp.headers.get('last-modified');
     const base = posix.basename(new URL(url).pathname);
@@ -620,10 +739,16 @@ export class Builder {
     const cc: ContainerConfig = { ...st.config, Cmd: saved };
     if (await this.probe(st, cc, write)) return;
     const req = {
-      ...st.config, Image: st.image.id, Cmd: argv, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...argEnv],
-      Healthcheck: { Test: ['NONE'] }, OnBuild: null,
+      ...st.config,
+      Image: st.image.id,
+      Cmd: argv,
+      Entrypoint: [''],
+      Env: [...(st.config.Env ?? []), ...argEnv],
+      Healthcheck: { Test: ['NONE'] },
+      OnBuild: null,
       HostConfig: {
-        NetworkMode: this.o.networkMode || 'default', ExtraHosts: this.o.extraHosts.length ? this.o.extraHosts : null,
+        NetworkMode: this.o.networkMode || 'default',
+        ExtraHosts: this.o.extraHosts.length ? this.o.extraHosts : null,
       },
     };
     const { Id: id } = await this.containers.create(undefined, req as never, { buildStep: true });
@@ -632,7 +757,9 @@ export class Builder {
     const exited = this.containers.waitFor(id, 'next-exit');
     let code: number;
     // A cancelled build kills its running step; the catch below removes the container.
-    const cancel = () => { void this.containers.kill(id, 'SIGKILL').catch(() => {}); };
+    const cancel = () => {
+      void this.containers.kill(id, 'SIGKILL').catch(() => {});
+    };
     this.o.signal?.addEventListener('abort', cancel);
     try {
       this.checkCancelled();
@@ -671,8 +798,13 @@ export class Builder {
       } else await this.containers.keepBuildStep(id);
     }
     st.image = await createImage(this.images, {
-      parent: st.image, config: { ...st.config, Image: st.image.id }, containerConfig: { ...cc, Image: st.image.id }, container: id,
-      author: st.maintainer, createdBy: saved.join(' '), layer,
+      parent: st.image,
+      config: { ...st.config, Image: st.image.id },
+      containerConfig: { ...cc, Image: st.image.id },
+      container: id,
+      author: st.maintainer,
+      createdBy: saved.join(' '),
+      layer,
     });
   }
 }

@@ -21,7 +21,10 @@ import { parseGoDuration } from '../../core/go-time.js';
 /** The filter keys dockerd 20.10 accepts for a build cache prune. */
 const KEYS = ['until', 'unused-for', 'label', 'label!', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private'];
 
-export interface BuildCachePruneReport { CachesDeleted: string[] | null; SpaceReclaimed: number }
+export interface BuildCachePruneReport {
+  CachesDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
 
 export function pruneBuildCache(filters: Filters, keepStorage: string | undefined): BuildCachePruneReport {
   if (keepStorage !== undefined && keepStorage !== '' && !/^[+-]?\d+$/.test(keepStorage)) {
@@ -34,7 +37,11 @@ export function pruneBuildCache(filters: Filters, keepStorage: string | undefine
   const until = [...(filters.until ?? []), ...(filters['unused-for'] ?? [])];
   if (until.length > 1) throw fail('filters expect only one value');
   if (until.length === 1) {
-    try { parseGoDuration(until[0]!); } catch (e) { throw fail(`"${key}" filter expects a duration (e.g., '24h'): ${(e as Error).message}`); }
+    try {
+      parseGoDuration(until[0]!);
+    } catch (e) {
+      throw fail(`"${key}" filter expects a duration (e.g., '24h'): ${(e as Error).message}`);
+    }
   }
   for (const k of KEYS.slice(4)) if ((filters[k]?.length ?? 0) > 1) throw fail('filters expect only one value');
   return { CachesDeleted: null, SpaceReclaimed: 0 };
@@ -44,9 +51,20 @@ export function pruneBuildCache(filters: Filters, keepStorage: string | undefine
 function cacheView(c: ContainerConfig | undefined): string {
   const x = c ?? {};
   return JSON.stringify([
-    x.Cmd ?? null, x.Entrypoint?.length ? x.Entrypoint : null, x.Env ?? [], x.Labels ?? {}, Object.keys(x.ExposedPorts ?? {}).sort(),
-    Object.keys(x.Volumes ?? {}).sort(), x.User ?? '', x.WorkingDir ?? '', x.Shell ?? null, x.Healthcheck ?? null, x.StopSignal ?? '',
-    x.OnBuild ?? null, !!x.Tty, !!x.OpenStdin,
+    x.Cmd ?? null,
+    x.Entrypoint?.length ? x.Entrypoint : null,
+    x.Env ?? [],
+    x.Labels ?? {},
+    Object.keys(x.ExposedPorts ?? {}).sort(),
+    Object.keys(x.Volumes ?? {}).sort(),
+    x.User ?? '',
+    x.WorkingDir ?? '',
+    x.Shell ?? null,
+    x.Healthcheck ?? null,
+    x.StopSignal ?? '',
+    x.OnBuild ?? null,
+    !!x.Tty,
+    !!x.OpenStdin,
   ]);
 }
 
@@ -54,7 +72,10 @@ function cacheView(c: ContainerConfig | undefined): string {
 export class BuildCache {
   private cacheFromIds?: Set<string>;
 
-  constructor(private readonly images: ImageService, private readonly cacheFrom: string[]) {}
+  constructor(
+    private readonly images: ImageService,
+    private readonly cacheFrom: string[],
+  ) {}
 
   /**
    * A cached child of `parentImage` made with container config `cc` (the step
@@ -109,8 +130,11 @@ export class BuildCache {
       const layerRef = entry.empty_layer ? undefined : src.layers[pd.length];
       if (!entry.empty_layer && !layerRef) continue;
       return createImage(this.images, {
-        parent: image, config: { ...config, Image: image?.id ?? '' }, containerConfig: { ...cc, Image: image?.id ?? '' },
-        createdBy, layer: layerRef ? { ref: layerRef, chainId: chainIds([...pd, layerRef.diffId]).at(-1)!, release: () => {} } : undefined,
+        parent: image,
+        config: { ...config, Image: image?.id ?? '' },
+        containerConfig: { ...cc, Image: image?.id ?? '' },
+        createdBy,
+        layer: layerRef ? { ref: layerRef, chainId: chainIds([...pd, layerRef.diffId]).at(-1)!, release: () => {} } : undefined,
       });
     }
     return undefined;

@@ -88,8 +88,14 @@ export async function commitContainer(svc: ContainerService, o: CommitOptions): 
     if (pause) await svc.unpause(c.rec.Id).catch(() => {});
   }
   const rec = await createImage(svc.images, {
-    parent, config: o.config ? config : { ...config, Image: c.rec.Image }, containerConfig: c.rec.Config, container: c.rec.Id,
-    author: o.author, comment: o.comment, createdBy: [c.rec.Path, ...c.rec.Args].join(' '), layer,
+    parent,
+    config: o.config ? config : { ...config, Image: c.rec.Image },
+    containerConfig: c.rec.Config,
+    container: c.rec.Id,
+    author: o.author,
+    comment: o.comment,
+    createdBy: [c.rec.Path, ...c.rec.Args].join(' '),
+    layer,
   });
   if (target) await svc.images.register(rec, [target]);
   svc.events.publish('container', 'commit', c.rec.Id, { comment: o.comment ?? '', imageID: rec.id, imageRef: o.repo ?? '' });

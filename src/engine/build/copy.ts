@@ -35,7 +35,8 @@ export function contextSources(cmd: string, ctx: BuildContext, srcs: string[], k
   const out: CopySource[] = [];
   for (const s of srcs) {
     const norm = posix.normalize(s.replace(/^\/+/, ''));
-    if (!fromName && (norm === '..' || norm.startsWith('../'))) throw new InvalidArgumentError(`${cmd} failed: forbidden path outside the build context: ${s} ()`);
+    if (!fromName && (norm === '..' || norm.startsWith('../')))
+      throw new InvalidArgumentError(`${cmd} failed: forbidden path outside the build context: ${s} ()`);
     if (hasWildcard(s)) {
       const hits = ctx.glob(s);
       for (const h of hits) out.push({ orig: s, entry: ctx.resolve(h)!, ctx, keepOwner });
@@ -56,7 +57,10 @@ export function contextSources(cmd: string, ctx: BuildContext, srcs: string[], k
 async function head(ctx: BuildContext, e: ContextEntry, n: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let len = 0;
-  for await (const c of ctx.content({ ...e, size: Math.min(e.size, n) })) { parts.push(c); len += c.length; }
+  for await (const c of ctx.content({ ...e, size: Math.min(e.size, n) })) {
+    parts.push(c);
+    len += c.length;
+  }
   return Buffer.concat(parts, len);
 }
 
@@ -71,11 +75,19 @@ export async function isArchive(ctx: BuildContext, e: ContextEntry): Promise<boo
     const chunks: Buffer[] = [];
     let n = 0;
     try {
-      for await (const ch of stream) { chunks.push(ch as Buffer); n += (ch as Buffer).length; if (n >= 512) break; }
-    } catch { /* the head of a larger stream ends early: what came out is what counts */ }
+      for await (const ch of stream) {
+        chunks.push(ch as Buffer);
+        n += (ch as Buffer).length;
+        if (n >= 512) break;
+      }
+    } catch {
+      /* the head of a larger stream ends early: what came out is what counts */
+    }
     stream.destroy();
     return looksLikeTar(Buffer.concat(chunks));
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export interface CopyPlan {
@@ -90,7 +102,11 @@ export interface CopyPlan {
 /** Carry out a copy into the mounted rootfs `root`. */
 export async function performCopy(root: string, p: CopyPlan): Promise<void> {
   const tree = Tree.open(root);
-  try { await copyInto(tree, root, p); } finally { tree.close(); }
+  try {
+    await copyInto(tree, root, p);
+  } finally {
+    tree.close();
+  }
 }
 
 async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
@@ -105,7 +121,7 @@ async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
     identity = { uid: r.uid, gid: g ? r.gid : r.uid };
   }
   const destExists = tree.find(dest, { followLast: true })?.stat.isDirectory() ?? false;
-  const destIsDir = endsInSlash || destExists || p.sources.some((s) => s.entry.type === 'directory' && !s.extract) && p.sources.length > 1;
+  const destIsDir = endsInSlash || destExists || (p.sources.some((s) => s.entry.type === 'directory' && !s.extract) && p.sources.length > 1);
   if (p.sources.length > 1 && !endsInSlash && !destExists) {
     throw new InvalidArgumentError(`When using ${p.cmd} with more than one source file, the destination must be a directory and end with a /`);
   }
@@ -117,7 +133,9 @@ async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
   const emitDir = (rel: string, mode: number, owner: { uid: number; gid: number }, mtime: number, copied = false) => {
     if (seen.has(rel)) return;
     seen.add(rel);
-    chunks.push(encodeHeader({ name: `${rel}/`, type: 'directory', mode: copied && p.chmod !== undefined ? p.chmod : mode, uid: owner.uid, gid: owner.gid, mtime }));
+    chunks.push(
+      encodeHeader({ name: `${rel}/`, type: 'directory', mode: copied && p.chmod !== undefined ? p.chmod : mode, uid: owner.uid, gid: owner.gid, mtime }),
+    );
   };
   const rootOwner = identity ?? { uid: 0, gid: 0 };
   // Missing parents of the destination are made (owned by --chown's identity when given).
@@ -132,13 +150,27 @@ async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
   const extracts: Array<{ dir: string; src: CopySource }> = [];
   const emitEntry = (e: ContextEntry, rel: string, src: CopySource) => {
     const owner = identity ?? (src.keepOwner ? { uid: e.uid, gid: e.gid } : { uid: 0, gid: 0 });
-    if (e.type === 'directory') { emitDir(rel, e.mode, owner, e.mtime, true); return; }
+    if (e.type === 'directory') {
+      emitDir(rel, e.mode, owner, e.mtime, true);
+      return;
+    }
     if (e.type !== 'file' && e.type !== 'symlink') return;
-    chunks.push(encodeHeader({
-      name: rel, type: e.type, mode: e.type === 'file' && p.chmod !== undefined ? p.chmod : e.mode, uid: owner.uid, gid: owner.gid,
-      mtime: e.mtime, size: e.size, linkname: e.linkname,
-    }));
-    if (e.type === 'file' && e.size) { chunks.push({ ctx: src.ctx, entry: e }); chunks.push(Buffer.alloc(padding(e.size))); }
+    chunks.push(
+      encodeHeader({
+        name: rel,
+        type: e.type,
+        mode: e.type === 'file' && p.chmod !== undefined ? p.chmod : e.mode,
+        uid: owner.uid,
+        gid: owner.gid,
+        mtime: e.mtime,
+        size: e.size,
+        linkname: e.linkname,
+      }),
+    );
+    if (e.type === 'file' && e.size) {
+      chunks.push({ ctx: src.ctx, entry: e });
+      chunks.push(Buffer.alloc(padding(e.size)));
+    }
   };
   for (const src of p.sources) {
     const e = src.entry;
@@ -174,6 +206,8 @@ async function copyInto(tree: Tree, root: string, p: CopyPlan): Promise<void> {
     try {
       const { stream } = await decompressStream(Readable.from(x.src.ctx.content(x.src.entry)));
       await applyTar(into, stream, { whiteouts: 'none' });
-    } finally { into.close(); }
+    } finally {
+      into.close();
+    }
   }
 }

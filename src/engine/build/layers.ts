@@ -19,14 +19,18 @@ const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/r
 type Items = ReturnType<typeof overlayItems>;
 
 /** The changed entries of snapshot `key` (a container's or a build step's), runtime mount points left out. */
-export async function snapshotItems(images: ImageService, key: string, parentChain: Digest | undefined): Promise<{ upper: string; items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
+export async function snapshotItems(
+  images: ImageService,
+  key: string,
+  parentChain: Digest | undefined,
+): Promise<{ upper: string; items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
   const sn = images.snapshotter;
   const upper = sn.upperPath(key);
   const xattrs = await readXattrs(upper);
   let items: Items;
   if (sn.driver === 'overlay2') {
     const lowers: string[] = [];
-    for (let c = parentChain; c;) {
+    for (let c = parentChain; c; ) {
       lowers.push(sn.layerDiffPath(c));
       c = (await sn.layerInfo(c))?.parent;
     }
@@ -96,13 +100,21 @@ export async function commitSnapshot(images: ImageService, key: string, parentCh
         if (!a || !b) {
           tar.stream.pause();
           let waiting = (a ? 0 : 1) + (b ? 0 : 1);
-          const go = () => { if (--waiting === 0) tar.stream.resume(); };
+          const go = () => {
+            if (--waiting === 0) tar.stream.resume();
+          };
           if (!a) toBlob.once('drain', go);
           if (!b) toLayer.once('drain', go);
         }
       });
-      tar.stream.on('end', () => { toBlob.end(); toLayer.end(); });
-      tar.stream.on('error', (e) => { toBlob.destroy(e); toLayer.destroy(e); });
+      tar.stream.on('end', () => {
+        toBlob.end();
+        toLayer.end();
+      });
+      tar.stream.on('error', (e) => {
+        toBlob.destroy(e);
+        toLayer.destroy(e);
+      });
       const blobP = images.content.ingest(toBlob);
       const diffId = blobP.then((b) => b.digest);
       diffId.catch(() => {});
@@ -118,6 +130,8 @@ export async function commitSnapshot(images: ImageService, key: string, parentCh
   return {
     ref: { digest: blob.digest, mediaType: MediaType.ociLayer, size: blob.size, diffId: blob.digest },
     chainId: info.chainId,
-    release: () => { for (const r of releases) r(); },
+    release: () => {
+      for (const r of releases) r();
+    },
   };
 }

@@ -9,6 +9,8 @@ import { decodeAuthHeader, type AuthConfig } from '../../distribution/auth.js';
 /** The credentials in `all` (address → AuthConfig as the client sent it) for registry `domain`. */
 export function credentialsFor(all: Record<string, unknown>, domain: string): AuthConfig | undefined {
   const hub = domain === 'docker.io';
-  const key = Object.keys(all).find((k) => (hub ? /(^|\/\/)(index\.)?docker\.io(\/|$)/.test(k) : k.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === domain));
+  const key = Object.keys(all).find((k) =>
+    hub ? /(^|\/\/)(index\.)?docker\.io(\/|$)/.test(k) : k.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === domain,
+  );
   return key ? decodeAuthHeader(Buffer.from(JSON.stringify(all[key])).toString('base64')) : undefined;
 }

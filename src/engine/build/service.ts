@@ -64,14 +64,20 @@ export class BuildService {
    */
   async run(body: Readable, req: ApiBuildRequest, out: BuildProgress): Promise<Digest> {
     for (const t of req.tags) {
-      try { parseReference(t); } catch (e) { throw new SystemError(messageOf(e)); }
+      try {
+        parseReference(t);
+      } catch (e) {
+        throw new SystemError(messageOf(e));
+      }
     }
     const { registryAuths, ...rest } = req;
     const pullImage = async (image: string) => {
       const ref = parseReference(image);
       await this.puller.pull({
-        image, tag: ref.tag === undefined && ref.digest === undefined ? 'latest' : undefined,
-        auth: credentialsFor(registryAuths, ref.domain), emit: (m) => out.pull(m),
+        image,
+        tag: ref.tag === undefined && ref.digest === undefined ? 'latest' : undefined,
+        auth: credentialsFor(registryAuths, ref.domain),
+        emit: (m) => out.pull(m),
       });
     };
     return this.build(body, { ...rest, pullImage }, out);
@@ -105,8 +111,13 @@ export class BuildService {
     if (isGitUrl(remote)) return this.gitContext(remote, into);
     if (/^https?:\/\//.test(remote)) {
       let resp: Response;
-      try { resp = await fetch(remote, { signal: req.signal }); } catch (e) { throw new InvalidArgumentError(`unable to prepare context: ${messageOf(e)}`); }
-      if (!resp.ok || !resp.body) throw new InvalidArgumentError(`unable to prepare context: failed to GET ${remote} with status ${resp.status} ${resp.statusText}`);
+      try {
+        resp = await fetch(remote, { signal: req.signal });
+      } catch (e) {
+        throw new InvalidArgumentError(`unable to prepare context: ${messageOf(e)}`);
+      }
+      if (!resp.ok || !resp.body)
+        throw new InvalidArgumentError(`unable to prepare context: failed to GET ${remote} with status ${resp.status} ${resp.statusText}`);
       await this.spool.unpack(Readable.fromWeb(resp.body as WebReadableStream<Uint8Array>), into, req.dockerfile);
       return BuildContext.open(into);
     }
@@ -128,9 +139,10 @@ export class BuildService {
       r = await run('git', ['clone', '--quiet', '--', src, dir], { env });
       if (r.code === 0) r = await run('git', ['-C', dir, 'checkout', '--quiet', ref]);
     }
-    if (r.code !== 0) throw new InvalidArgumentError(`unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new InvalidArgumentError(`unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: ${r.stderr.trim()}`);
     await this.spool.release(join(dir, '.git'));
-    if (await dirSize(dir) > this.spool.maxContextSize) throw new ContextTooLargeError(this.spool.maxContextSize);
+    if ((await dirSize(dir)) > this.spool.maxContextSize) throw new ContextTooLargeError(this.spool.maxContextSize);
     const root = BuildContext.open(dir);
     if (!subdir) return root;
     // The subdirectory is looked up inside the checkout: a symlink in the repository cannot point the build elsewhere.

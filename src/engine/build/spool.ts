@@ -29,7 +29,10 @@ export class ContextTooLargeError extends InvalidArgumentError {
 function humanBinary(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) {
+    n /= 1024;
+    i++;
+  }
   return `${n}${units[i]}`;
 }
 
@@ -46,7 +49,10 @@ function capped(max: number): Transform {
 }
 
 export class BuildSpool {
-  constructor(readonly root: string, readonly maxContextSize = DEFAULT_MAX_CONTEXT_SIZE) {}
+  constructor(
+    readonly root: string,
+    readonly maxContextSize = DEFAULT_MAX_CONTEXT_SIZE,
+  ) {}
 
   /** Make the spool and empty it of what an earlier run left. */
   async init(): Promise<void> {

@@ -12,7 +12,10 @@ import type { HostConfig } from '../../core/wire/host-config.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function envKey(e: string): string { const i = e.indexOf('='); return i < 0 ? e : e.slice(0, i); }
+function envKey(e: string): string {
+  const i = e.indexOf('=');
+  return i < 0 ? e : e.slice(0, i);
+}
 
 /** Image env first, then the request's, a later KEY replacing an earlier one. */
 export function mergeEnv(...lists: Array<string[] | null | undefined>): string[] {
@@ -45,7 +48,9 @@ export function processEnv(defaults: string[], env: string[] | null | undefined)
 
 /** The `platform` of a create request, refused in dockerd's words when it does not parse. */
 export function createPlatform(s: string): Platform {
-  try { return parsePlatform(s); } catch {
+  try {
+    return parsePlatform(s);
+  } catch {
     throw new InvalidArgumentError(`${JSON.stringify(s)}: cannot parse platform specifier: invalid argument`);
   }
 }
@@ -69,7 +74,7 @@ export function mergeConfig(req: ContainerConfig, image: ContainerConfig | undef
     out.Cmd = req.Cmd?.length ? req.Cmd : null;
   } else {
     out.Entrypoint = img.Entrypoint ?? null;
-    out.Cmd = req.Cmd?.length ? req.Cmd : img.Cmd ?? null;
+    out.Cmd = req.Cmd?.length ? req.Cmd : (img.Cmd ?? null);
   }
   out.WorkingDir = req.WorkingDir || img.WorkingDir || '';
   out.User = req.User || img.User || '';
@@ -107,8 +112,10 @@ const SIGNALS = /^(SIG)?[A-Z0-9+-]+$|^\d+$/;
 export function validateHostConfig(h: HostConfig, cfg: ContainerConfig): void {
   const rp = h.RestartPolicy;
   if (rp) {
-    if (!RESTART.has(rp.Name ?? '')) throw new InvalidArgumentError(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-    if (rp.Name !== 'on-failure' && (rp.MaximumRetryCount ?? 0) !== 0) throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if (!RESTART.has(rp.Name ?? ''))
+      throw new InvalidArgumentError(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    if (rp.Name !== 'on-failure' && (rp.MaximumRetryCount ?? 0) !== 0)
+      throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
     if ((rp.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
     if (h.AutoRemove && rp.Name && rp.Name !== 'no') throw new InvalidArgumentError(`conflicting options: cannot specify both --restart and --rm`);
   }

@@ -52,7 +52,12 @@ export interface CreateHost {
  * config and HostConfig as dockerd would, plan its networks and mounts, take
  * a name, prepare its rootfs snapshot and write its record.
  */
-export async function createContainer(svc: CreateHost, nameIn: string | undefined, req: CreateRequest, opts: { buildStep?: boolean; platform?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(
+  svc: CreateHost,
+  nameIn: string | undefined,
+  req: CreateRequest,
+  opts: { buildStep?: boolean; platform?: string } = {},
+): Promise<{ Id: string; Warnings: string[] }> {
   if (!req.Image) throw new InvalidArgumentError('no image specified');
   const wanted = opts.platform ? createPlatform(opts.platform) : undefined;
   const image = svc.images.tryResolve(req.Image);
@@ -68,8 +73,10 @@ export async function createContainer(svc: CreateHost, nameIn: string | undefine
   const networks = svc.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null, typeof req.MacAddress === 'string' ? req.MacAddress : undefined);
   const nm = hostConfig.NetworkMode ?? '';
   const links = parseLinks(hostConfig.Links, (r) => svc.get(r));
-  if (links.length && nm === 'host') throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
-  if (links.length && nm.startsWith('container:')) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+  if (links.length && nm === 'host')
+    throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  if (links.length && nm.startsWith('container:'))
+    throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
   // Legacy links belong to the default bridge; on a user-defined network planCreate made them DNS aliases.
   const legacyLinks = svc.networking && (nm === 'default' || nm === 'bridge') ? links : [];
   if (!svc.networking && nm && !['default', 'bridge', 'none', 'host'].includes(nm) && !nm.startsWith('container:')) {
@@ -78,7 +85,10 @@ export async function createContainer(svc: CreateHost, nameIn: string | undefine
 
   const id = randomBytes(32).toString('hex');
   config.Hostname = config.Hostname || id.slice(0, 12);
-  if (!svc.volumes && (hostConfig.Binds?.length || (hostConfig.Mounts as unknown[] | undefined)?.length || (hostConfig.VolumesFrom as unknown[] | undefined)?.length)) {
+  if (
+    !svc.volumes &&
+    (hostConfig.Binds?.length || (hostConfig.Mounts as unknown[] | undefined)?.length || (hostConfig.VolumesFrom as unknown[] | undefined)?.length)
+  ) {
     throw new InvalidArgumentError('volumes are not supported by this daemon');
   }
   return svc.locks.run('names', async () => {
@@ -86,7 +96,10 @@ export async function createContainer(svc: CreateHost, nameIn: string | undefine
     if (nameIn) {
       name = validName(nameIn);
       const other = svc.nameTaken(name);
-      if (other) throw new ConflictError(`Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (other)
+        throw new ConflictError(
+          `Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
     } else {
       name = randomName((n) => !!svc.nameTaken(n));
     }
@@ -94,10 +107,20 @@ export async function createContainer(svc: CreateHost, nameIn: string | undefine
     const mountPoints = svc.volumes ? await svc.volumes.planCreate(config, hostConfig, (r) => svc.get(r)) : undefined;
     const chain = chainIds(image.layers.map((l) => l.diffId));
     const rec: ContainerRecord = {
-      Id: id, Created: new Date().toISOString(), Name: name, Path: path, Args: args,
-      Config: config, HostConfig: hostConfig, Image: image.id, RootfsParent: chain[chain.length - 1],
-      RootfsChain: chain, RestartCount: 0, ...(networks ? { Networks: networks } : {}),
-      ...(mountPoints ? { MountPoints: mountPoints } : {}), ...(opts.buildStep ? { BuildStep: true } : {}),
+      Id: id,
+      Created: new Date().toISOString(),
+      Name: name,
+      Path: path,
+      Args: args,
+      Config: config,
+      HostConfig: hostConfig,
+      Image: image.id,
+      RootfsParent: chain[chain.length - 1],
+      RootfsChain: chain,
+      RestartCount: 0,
+      ...(networks ? { Networks: networks } : {}),
+      ...(mountPoints ? { MountPoints: mountPoints } : {}),
+      ...(opts.buildStep ? { BuildStep: true } : {}),
     };
     const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
     await mkdir(svc.dataDir(id), { recursive: true, mode: 0o700 });

@@ -9,7 +9,11 @@ import type { NetAttachment } from './networking.js';
 /** The host's resolv.conf without loopback resolvers a container cannot reach, as Docker filters it. */
 export async function containerResolvConf(h: HostConfig, hostNetwork: boolean, net?: NetAttachment): Promise<string> {
   let host = '';
-  try { host = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* no resolver configured */ }
+  try {
+    host = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    /* no resolver configured */
+  }
   const lines = host.split('\n').filter((l) => l.trim() !== '');
   let servers = lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!);
   let search = lines.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
@@ -43,7 +47,12 @@ export function resolveHostGateway(extra: string[] | null | undefined, gateway: 
 
 /** The bind mounts of the /etc files in a container's dir (another container joining its network shares them). */
 export function etcMountsOf(dir: string): OciMount[] {
-  return ['hostname', 'hosts', 'resolv.conf'].map((name) => ({ destination: `/etc/${name}`, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate'] }));
+  return ['hostname', 'hosts', 'resolv.conf'].map((name) => ({
+    destination: `/etc/${name}`,
+    type: 'bind',
+    source: join(dir, name),
+    options: ['rbind', 'rprivate'],
+  }));
 }
 
 /**
@@ -58,7 +67,8 @@ export function hostsNames(hostname: string, domain = ''): string {
 }
 
 export function containerHosts(hostname: string, h: HostConfig, addresses: string[] = [], links: string[] = [], domain = ''): string {
-  let out = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+  let out =
+    '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
   for (const e of h.ExtraHosts ?? []) {
     const i = e.indexOf(':');
     if (i > 0) out += `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
@@ -79,10 +89,22 @@ function ownHostsLines(names: string, addresses: string[]): string[] {
  * them), for a container whose runtime has bind-mounted them already.
  * `links` are /etc/hosts lines for legacy links.
  */
-export async function writeEtcFiles(dir: string, hostname: string, domain: string, h: HostConfig, hostNetwork: boolean, net?: NetAttachment, inPlace = false, links: string[] = []): Promise<OciMount[]> {
+export async function writeEtcFiles(
+  dir: string,
+  hostname: string,
+  domain: string,
+  h: HostConfig,
+  hostNetwork: boolean,
+  net?: NetAttachment,
+  inPlace = false,
+  links: string[] = [],
+): Promise<OciMount[]> {
   const files: Array<[string, string]> = [
     ['hostname', `${hostname}${domain ? '' : ''}\n`],
-    ['hosts', hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links, domain)],
+    [
+      'hosts',
+      hostNetwork ? await readFile('/etc/hosts', 'utf8').catch(() => containerHosts(hostname, h)) : containerHosts(hostname, h, net?.addresses, links, domain),
+    ],
     ['resolv.conf', await containerResolvConf(h, hostNetwork, net)],
   ];
   // Made anew at every start, so not synced.
@@ -99,7 +121,10 @@ export async function writeEtcFiles(dir: string, hostname: string, domain: strin
 export async function rewriteOwnHosts(dir: string, hostname: string, domain: string, addresses: string[]): Promise<void> {
   const path = join(dir, 'hosts');
   const names = hostsNames(hostname, domain);
-  const own = (l: string) => { const f = l.trim().split(/\s+/); return f.length >= 2 && f.slice(1).join(' ') === names; };
+  const own = (l: string) => {
+    const f = l.trim().split(/\s+/);
+    return f.length >= 2 && f.slice(1).join(' ') === names;
+  };
   const kept = (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '' && !own(l));
   await writeFile(path, [...kept, ...ownHostsLines(names, addresses)].join('\n') + '\n');
 }

@@ -63,7 +63,10 @@ export interface Exec {
  * exec has ended with the exit code a shell would give (start-failure.ts).
  */
 export class ExecStartError extends BerthError {
-  constructor(runtimeMessage: string, readonly exitCode: number) {
+  constructor(
+    runtimeMessage: string,
+    readonly exitCode: number,
+  ) {
     // dockerd answers a command that cannot be run as a bad request, anything else as its own failure.
     super(`OCI runtime exec failed: ${runtimeMessage}: unknown`, exitCode === EXIT_UNKNOWN ? 500 : 400);
   }
@@ -82,13 +85,34 @@ export class ExecService {
     if (c.state.Restarting) throw new ConflictError(`Container ${c.rec.Id} is restarting, wait until the container is running`);
     let detachKeys: Buffer = Buffer.alloc(0);
     if (cfg.DetachKeys) {
-      try { detachKeys = parseDetachKeys(cfg.DetachKeys); } catch { throw new SystemError(`Invalid escape keys (${cfg.DetachKeys}) provided`); }
+      try {
+        detachKeys = parseDetachKeys(cfg.DetachKeys);
+      } catch {
+        throw new SystemError(`Invalid escape keys (${cfg.DetachKeys}) provided`);
+      }
     }
     const id = randomBytes(32).toString('hex');
     let settle!: (code: number) => void;
-    const done = new Promise<number>((r) => { settle = r; });
-    this.execs.set(id, { id, containerId: c.rec.Id, containerStartedAt: c.state.StartedAt, config: cfg, detachKeys, running: false, exitCode: null, pid: 0, done, settle });
-    this.containers.events.publish('container', `exec_create: ${cfg.Cmd!.join(' ')}`, c.rec.Id, { image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1), execID: id });
+    const done = new Promise<number>((r) => {
+      settle = r;
+    });
+    this.execs.set(id, {
+      id,
+      containerId: c.rec.Id,
+      containerStartedAt: c.state.StartedAt,
+      config: cfg,
+      detachKeys,
+      running: false,
+      exitCode: null,
+      pid: 0,
+      done,
+      settle,
+    });
+    this.containers.events.publish('container', `exec_create: ${cfg.Cmd!.join(' ')}`, c.rec.Id, {
+      image: c.rec.Config.Image ?? '',
+      name: c.rec.Name.slice(1),
+      execID: id,
+    });
     return id;
   }
 
@@ -130,12 +154,21 @@ export class ExecService {
       if (!env.some((v) => v.startsWith('HOME='))) env.push(`HOME=${user.home}`);
       if (e.config.Tty && !env.some((v) => v.startsWith('TERM='))) env.push('TERM=xterm');
       const proc = buildExecProcess({
-        args: e.config.Cmd!, env, cwd: e.config.WorkingDir || c.rec.Config.WorkingDir || '/', user, tty: false,
-        hostConfig: c.rec.HostConfig, privileged: !!e.config.Privileged,
+        args: e.config.Cmd!,
+        env,
+        cwd: e.config.WorkingDir || c.rec.Config.WorkingDir || '/',
+        user,
+        tty: false,
+        hostConfig: c.rec.HostConfig,
+        privileged: !!e.config.Privileged,
       });
       const dir = join(this.containers.opts.execRoot, 'containers', c.rec.Id, 'execs');
       await mkdir(dir, { recursive: true });
-      this.containers.events.publish('container', `exec_start: ${e.config.Cmd!.join(' ')}`, c.rec.Id, { execID: id, image: c.rec.Config.Image ?? '', name: c.rec.Name.slice(1) });
+      this.containers.events.publish('container', `exec_start: ${e.config.Cmd!.join(' ')}`, c.rec.Id, {
+        execID: id,
+        image: c.rec.Config.Image ?? '',
+        name: c.rec.Name.slice(1),
+      });
       if (e.config.Tty) await this.startTty(e, c.rec.Id, c.rec.Name, { ...proc, terminal: true }, join(dir, id));
       else await this.startPiped(e, c.rec.Id, c.rec.Name, c.rec.Config.Image ?? '', proc, dir);
       return e;
@@ -166,8 +199,14 @@ export class ExecService {
     await writeFile(specPath, specToJson(proc as never));
     const runc = this.containers.runc;
     let onPid = () => {};
-    const watcher = watchDir(dir, (f) => { if (f === `${e.id}.pid`) onPid(); });
-    const child = spawn(runc.binary, ['--root', runc.root, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, '--process', specPath, containerId], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const watcher = watchDir(dir, (f) => {
+      if (f === `${e.id}.pid`) onPid();
+    });
+    const child = spawn(
+      runc.binary,
+      ['--root', runc.root, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, '--process', specPath, containerId],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     e.child = child;
     e.stdout = child.stdout!.pipe(new PassThrough());
     e.stderr = child.stderr!.pipe(new PassThrough());
@@ -178,7 +217,10 @@ export class ExecService {
     });
     try {
       const first = await Promise.race([
-        new Promise<'started'>((resolve) => { onPid = () => resolve('started'); if (existsSync(pidFile)) resolve('started'); }),
+        new Promise<'started'>((resolve) => {
+          onPid = () => resolve('started');
+          if (existsSync(pidFile)) resolve('started');
+        }),
         exited.then(() => 'exited' as const),
       ]);
       const failure = first === 'exited' && !existsSync(pidFile) ? await runtimeError(logFile) : undefined;
@@ -208,8 +250,16 @@ export class ExecService {
     const runc = this.containers.runc;
     try {
       e.pid = await startShim({
-        id: containerId, name, paths: sp, runtime: runc.binary, runtimeRoot: runc.root, logPath: e.logPath,
-        tty: true, stdin: !!e.config.AttachStdin, leaveStdinOpen: true, execSpec: spec,
+        id: containerId,
+        name,
+        paths: sp,
+        runtime: runc.binary,
+        runtimeRoot: runc.root,
+        logPath: e.logPath,
+        tty: true,
+        stdin: !!e.config.AttachStdin,
+        leaveStdinOpen: true,
+        execSpec: spec,
       });
     } catch (err) {
       if (err instanceof RuntimeStartError) throw new ExecStartError(err.runtimeMessage, startFailureExitCode(err.runtimeMessage));
@@ -247,8 +297,11 @@ export class ExecService {
       Running: e.running,
       ExitCode: e.exitCode,
       ProcessConfig: {
-        tty: !!e.config.Tty, entrypoint: e.config.Cmd?.[0] ?? '', arguments: e.config.Cmd?.slice(1) ?? [],
-        privileged: !!e.config.Privileged, ...(e.config.User ? { user: e.config.User } : {}),
+        tty: !!e.config.Tty,
+        entrypoint: e.config.Cmd?.[0] ?? '',
+        arguments: e.config.Cmd?.slice(1) ?? [],
+        privileged: !!e.config.Privileged,
+        ...(e.config.User ? { user: e.config.User } : {}),
       },
       OpenStdin: !!e.config.AttachStdin,
       OpenStderr: !!e.config.AttachStderr,
@@ -262,9 +315,15 @@ export class ExecService {
 
   /** Exec IDs of a container (inspect's ExecIDs). */
   idsOf(containerId: string): string[] {
-    return [...this.execs.values()].filter((e) => e.containerId === containerId).flatMap((e) => {
-      try { return [this.get(e.id).id]; } catch { return []; }
-    });
+    return [...this.execs.values()]
+      .filter((e) => e.containerId === containerId)
+      .flatMap((e) => {
+        try {
+          return [this.get(e.id).id];
+        } catch {
+          return [];
+        }
+      });
   }
 }
 
@@ -276,15 +335,21 @@ async function runtimeError(logFile: string): Promise<string | undefined> {
     try {
       const j = JSON.parse(line) as { level?: string; msg?: string };
       if (j.level === 'error' && j.msg) msg = j.msg;
-    } catch { /* not a log line */ }
+    } catch {
+      /* not a log line */
+    }
   }
   return msg;
 }
 
 function watchDir(dir: string, onName: (name: string) => void): FSWatcher | undefined {
   try {
-    const w = watch(dir, (_ev, f) => { if (f) onName(String(f)); });
+    const w = watch(dir, (_ev, f) => {
+      if (f) onName(String(f));
+    });
     w.on('error', () => {});
     return w;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }

@@ -24,7 +24,13 @@ import type { Container } from './record.js';
 import type { ContainerService } from './service.js';
 
 /** The X-Docker-Container-Path-Stat document. */
-export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
 
 // Go's os.FileMode type bits, which the docker CLI decodes.
 const GO_DIR = 2 ** 31;
@@ -65,7 +71,10 @@ export const EMPTY_PATH = 'bad parameter: pathcannot be empty';
  * dockerd's volume check takes), the rootfs's flag otherwise.
  */
 function writeRefusal(c: Container, dir: string): string | undefined {
-  const within = (dest: string) => { const d = posix.normalize(dest); return dir === d || dir.startsWith(d === '/' ? '/' : `${d}/`); };
+  const within = (dest: string) => {
+    const d = posix.normalize(dest);
+    return dir === d || dir.startsWith(d === '/' ? '/' : `${d}/`);
+  };
   const m = (c.rec.MountPoints ?? []).find((x) => within(x.Destination));
   if (m) return m.RW ? undefined : 'mounted volume is marked read-only';
   return c.rec.HostConfig.ReadonlyRootfs ? 'container rootfs is marked read-only' : undefined;
@@ -75,9 +84,14 @@ function writeRefusal(c: Container, dir: string): string | undefined {
 function untarFailure(e: unknown, dest: string): unknown {
   if (e instanceof OverwriteRefusal) {
     const path = posix.join(dest, e.path);
-    return new BerthError(`Error processing tar file(exit status 1): ${e.existingIsDir
-      ? `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dest)}`
-      : `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dest)}`}`, 500);
+    return new BerthError(
+      `Error processing tar file(exit status 1): ${
+        e.existingIsDir
+          ? `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dest)}`
+          : `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dest)}`
+      }`,
+      500,
+    );
   }
   if (e instanceof InvalidArgumentError) return new BerthError(`Error processing tar file(exit status 1): ${e.message}`, 500);
   return e;
@@ -90,7 +104,11 @@ export class ContainerFiles {
   private async withTree<T>(c: Container, fn: (tree: Tree) => Promise<T>): Promise<T> {
     return this.svc.withRootfs(c, async (rootfs, running) => {
       const tree = running && c.state.Pid ? runningRoot(c.state.Pid, rootfs) : stoppedRoot(rootfs, this.mountsOf(c));
-      try { return await fn(tree); } finally { tree.close(); }
+      try {
+        return await fn(tree);
+      } finally {
+        tree.close();
+      }
     });
   }
 
@@ -110,7 +128,9 @@ export class ContainerFiles {
     if (!path) throw new InvalidArgumentError(EMPTY_PATH);
     const abs = path.startsWith('/') ? path : `/${path}`;
     let r;
-    try { r = tree.lstat(abs, followsLast(path)); } catch (e) {
+    try {
+      r = tree.lstat(abs, followsLast(path));
+    } catch (e) {
       if (e instanceof BerthError) throw e;
       throw this.notFound(ref, path);
     }
@@ -121,7 +141,9 @@ export class ContainerFiles {
         const t = tree.lookup(found.path, { followLast: true, missingOk: true });
         tree.release(t.dirfd);
         linkTarget = t.path;
-      } catch { linkTarget = ''; }
+      } catch {
+        linkTarget = '';
+      }
     }
     // The name of the path as asked: "d/." is ".", as dockerd takes the base of what it was given.
     const name = abs.endsWith('/.') ? '.' : posix.basename(posix.normalize(abs)) || '/';
@@ -147,10 +169,17 @@ export class ContainerFiles {
       const { stat: st, found } = this.statAt(tree, ref, path);
       const name = path.endsWith('/.') || path === '.' ? '.' : st.name;
       let released = false;
-      const release = () => { if (!released) { released = true; tree.release(found.dirfd); } };
+      const release = () => {
+        if (!released) {
+          released = true;
+          tree.release(found.dirfd);
+        }
+      };
       try {
         await send(st, packHandle(found.dirfd, found.name || undefined, name, release));
-      } finally { release(); }
+      } finally {
+        release();
+      }
     });
   }
 
@@ -161,12 +190,17 @@ export class ContainerFiles {
    */
   async put(ref: string, path: string, body: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
     const c = this.svc.get(ref);
-    if (!path) { body.resume(); throw new InvalidArgumentError(EMPTY_PATH); }
+    if (!path) {
+      body.resume();
+      throw new InvalidArgumentError(EMPTY_PATH);
+    }
     await this.svc.withRootfs(c, async (rootfs, running) => {
       const tree = running && c.state.Pid ? runningRoot(c.state.Pid, rootfs) : stoppedRoot(rootfs, this.mountsOf(c));
       try {
         let dest: Tree;
-        try { dest = tree.subtree(path.startsWith('/') ? path : `/${path}`); } catch (e) {
+        try {
+          dest = tree.subtree(path.startsWith('/') ? path : `/${path}`);
+        } catch (e) {
           body.resume();
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'ENOTDIR') throw new BerthError('extraction point is not a directory', 500);
@@ -175,7 +209,10 @@ export class ContainerFiles {
         }
         try {
           const refusal = writeRefusal(c, dest.where);
-          if (refusal) { body.resume(); throw new BerthError(refusal, 500); }
+          if (refusal) {
+            body.resume();
+            throw new BerthError(refusal, 500);
+          }
           // Owners come from the tar, as dockerd keeps them; copyUIDGID gives everything to the container's user.
           const owner = opts.copyUIDGID && c.rec.Config.User ? await resolveUser(rootfs, c.rec.Config.User) : undefined;
           const { stream } = await decompressStream(body);
@@ -185,8 +222,12 @@ export class ContainerFiles {
           } catch (e) {
             throw untarFailure(e, dest.where);
           }
-        } finally { dest.close(); }
-      } finally { tree.close(); }
+        } finally {
+          dest.close();
+        }
+      } finally {
+        tree.close();
+      }
     });
   }
 
@@ -198,7 +239,11 @@ export class ContainerFiles {
       // A container never started has its init layer's entries all the same, as in Docker.
       if (!running) await addInitFiles(rootfs);
       const tree = Tree.open(rootfs);
-      try { await send(renameRoot(packHandle(tree.fd, undefined, '.'))); } finally { tree.close(); }
+      try {
+        await send(renameRoot(packHandle(tree.fd, undefined, '.')));
+      } finally {
+        tree.close();
+      }
     });
   }
 }
@@ -210,10 +255,17 @@ export class ContainerFiles {
  */
 function runningRoot(pid: number, rootfs: string): Tree {
   let tree: Tree;
-  try { tree = Tree.open(`/proc/${pid}/root`); } catch { throw new ConflictError('container is not running'); }
+  try {
+    tree = Tree.open(`/proc/${pid}/root`);
+  } catch {
+    throw new ConflictError('container is not running');
+  }
   const a = fstatSync(tree.fd);
   const b = statSync(rootfs);
-  if (a.dev !== b.dev || a.ino !== b.ino) { tree.close(); throw new ConflictError('container is not running'); }
+  if (a.dev !== b.dev || a.ino !== b.ino) {
+    tree.close();
+    throw new ConflictError('container is not running');
+  }
   return tree;
 }
 
@@ -222,12 +274,18 @@ function stoppedRoot(rootfs: string, mounts: Array<{ destination: string; source
   const tree = Tree.open(rootfs);
   try {
     for (const m of mounts) {
-      try { tree.mount(m.destination, Tree.open(m.source)); } catch { /* a bind whose source is gone: the rootfs shows through */ }
+      try {
+        tree.mount(m.destination, Tree.open(m.source));
+      } catch {
+        /* a bind whose source is gone: the rootfs shows through */
+      }
     }
-  } catch (e) { tree.close(); throw e; }
+  } catch (e) {
+    tree.close();
+    throw e;
+  }
   return tree;
 }
-
 
 /** Entries "./x" → "x" and the root "./" left out, as docker export writes them. */
 function renameRoot(input: Readable): Readable {

@@ -13,7 +13,13 @@ import type { Runc } from '../../runtime/runc.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { Container } from './record.js';
 
-interface HealthConfig { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number }
+interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
 
 const NS = 1_000_000;
 const MAX_OUTPUT = 4096;
@@ -48,11 +54,16 @@ async function probe(svc: ProbeHost, c: Container, argv: string[], timeoutMs: nu
   return new Promise((resolve) => {
     const child = spawn(svc.runc.binary, ['--root', svc.runc.root, 'exec', '--process', spec, c.rec.Id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    const take = (b: Buffer) => { if (output.length < MAX_OUTPUT) output += b.toString('utf8'); };
+    const take = (b: Buffer) => {
+      if (output.length < MAX_OUTPUT) output += b.toString('utf8');
+    };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', () => { clearTimeout(timer); resolve({ code: -1, output: 'cannot run health check' }); });
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve({ code: -1, output: 'cannot run health check' });
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal === 'SIGKILL') resolve({ code: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` });
@@ -93,5 +104,8 @@ export function startHealthChecks(svc: ProbeHost, c: Container, onChange: (statu
     timer = setTimeout(() => void tick(), interval);
   };
   timer = setTimeout(() => void tick(), interval);
-  return () => { stopped = true; if (timer) clearTimeout(timer); };
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }

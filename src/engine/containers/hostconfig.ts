@@ -20,18 +20,70 @@ export const DEFAULT_RUNTIME = 'runc';
 /** Every key of dockerd's HostConfig with its zero value, as dockerd's inspect writes an unset one. */
 function zeroHostConfig(): HostConfig {
   return {
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: '', Config: {} }, NetworkMode: '', PortBindings: null,
-    RestartPolicy: { Name: '', MaximumRetryCount: 0 }, AutoRemove: false, VolumeDriver: '', VolumesFrom: null,
-    CapAdd: null, CapDrop: null, CgroupnsMode: '', Dns: null, DnsOptions: null, DnsSearch: null, ExtraHosts: null,
-    GroupAdd: null, IpcMode: '', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false,
-    PublishAllPorts: false, ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 0,
-    ConsoleSize: [0, 0], Isolation: '', CpuShares: 0, Memory: 0, NanoCpus: 0, CgroupParent: '', BlkioWeight: 0,
-    BlkioWeightDevice: null, BlkioDeviceReadBps: null, BlkioDeviceWriteBps: null, BlkioDeviceReadIOps: null,
-    BlkioDeviceWriteIOps: null, CpuPeriod: 0, CpuQuota: 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0,
-    CpusetCpus: '', CpusetMems: '', Devices: null, DeviceCgroupRules: null, DeviceRequests: null, KernelMemory: 0,
-    KernelMemoryTCP: 0, MemoryReservation: 0, MemorySwap: 0, MemorySwappiness: null, OomKillDisable: false,
-    PidsLimit: null, Ulimits: null, CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
-    MaskedPaths: null, ReadonlyPaths: null,
+    Binds: null,
+    ContainerIDFile: '',
+    LogConfig: { Type: '', Config: {} },
+    NetworkMode: '',
+    PortBindings: null,
+    RestartPolicy: { Name: '', MaximumRetryCount: 0 },
+    AutoRemove: false,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    CapAdd: null,
+    CapDrop: null,
+    CgroupnsMode: '',
+    Dns: null,
+    DnsOptions: null,
+    DnsSearch: null,
+    ExtraHosts: null,
+    GroupAdd: null,
+    IpcMode: '',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: 0,
+    PidMode: '',
+    Privileged: false,
+    PublishAllPorts: false,
+    ReadonlyRootfs: false,
+    SecurityOpt: null,
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: 0,
+    ConsoleSize: [0, 0],
+    Isolation: '',
+    CpuShares: 0,
+    Memory: 0,
+    NanoCpus: 0,
+    CgroupParent: '',
+    BlkioWeight: 0,
+    BlkioWeightDevice: null,
+    BlkioDeviceReadBps: null,
+    BlkioDeviceWriteBps: null,
+    BlkioDeviceReadIOps: null,
+    BlkioDeviceWriteIOps: null,
+    CpuPeriod: 0,
+    CpuQuota: 0,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    CpusetCpus: '',
+    CpusetMems: '',
+    Devices: null,
+    DeviceCgroupRules: null,
+    DeviceRequests: null,
+    KernelMemory: 0,
+    KernelMemoryTCP: 0,
+    MemoryReservation: 0,
+    MemorySwap: 0,
+    MemorySwappiness: null,
+    OomKillDisable: false,
+    PidsLimit: null,
+    Ulimits: null,
+    CpuCount: 0,
+    CpuPercent: 0,
+    IOMaximumIOps: 0,
+    IOMaximumBandwidth: 0,
+    MaskedPaths: null,
+    ReadonlyPaths: null,
   };
 }
 
@@ -51,7 +103,11 @@ export function hostFacts(): HostFacts {
 }
 
 function readSafe(path: string): string {
-  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**

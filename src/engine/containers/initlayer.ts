@@ -12,7 +12,11 @@
 import { lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-const missing = (p: string) => lstat(p).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+const missing = (p: string) =>
+  lstat(p).then(
+    () => false,
+    (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+  );
 
 /** Make the init layer's entries in a mounted rootfs where they are missing. */
 export async function addInitFiles(rootfs: string): Promise<void> {

@@ -9,7 +9,10 @@
 import { BerthError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Container } from './record.js';
 
-export interface LinkSpec { target: Container; alias: string }
+export interface LinkSpec {
+  target: Container;
+  alias: string;
+}
 
 /** Parse "target[:alias]" entries; every target must exist (Docker's 400 otherwise). */
 export function parseLinks(links: string[] | null | undefined, lookup: (ref: string) => Container): LinkSpec[] {
@@ -17,7 +20,9 @@ export function parseLinks(links: string[] | null | undefined, lookup: (ref: str
     const [ref = '', alias] = l.replace(/^\//, '').split(':');
     if (!ref) throw new InvalidArgumentError(`invalid link: ${JSON.stringify(l)}`);
     let target: Container;
-    try { target = lookup(ref); } catch (e) {
+    try {
+      target = lookup(ref);
+    } catch (e) {
       if (e instanceof NotFoundError) throw new InvalidArgumentError(`could not get container for ${ref}: ${e.message}`);
       throw e;
     }
@@ -35,7 +40,9 @@ export function linksOf(c: Container, lookup: (ref: string) => Container): LinkS
   return (c.rec.HostConfig.Links ?? []).map((l) => {
     const [target = '', path = ''] = l.split(':');
     const alias = path.slice(path.lastIndexOf('/') + 1);
-    try { return { target: lookup(target.replace(/^\//, '')), alias }; } catch {
+    try {
+      return { target: lookup(target.replace(/^\//, '')), alias };
+    } catch {
       throw new BerthError(`Cannot link to a non running container: ${target} AS ${c.rec.Name}/${alias}`, 500);
     }
   });
@@ -53,7 +60,10 @@ export function linkEffects(c: Container, specs: LinkSpec[], addressOf: (target:
     const prefix = alias.toUpperCase().replace(/-/g, '_');
     env.push(`${prefix}_NAME=${c.rec.Name}/${alias}`);
     const ports = Object.keys(target.rec.Config.ExposedPorts ?? {})
-      .map((p) => { const [port = '', proto = 'tcp'] = p.split('/'); return { port: Number(port), proto }; })
+      .map((p) => {
+        const [port = '', proto = 'tcp'] = p.split('/');
+        return { port: Number(port), proto };
+      })
       .filter((p) => Number.isInteger(p.port) && p.port > 0)
       .sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
     if (ports[0]) env.push(`${prefix}_PORT=${ports[0].proto}://${ip}:${ports[0].port}`);
@@ -90,12 +100,13 @@ export function renamedLinks(c: Container, oldName: string, newName: string): { 
   });
   const networks: Record<string, string[] | null> = {};
   for (const [net, ep] of Object.entries(c.rec.Networks ?? {})) {
-    networks[net] = ep.Links?.map((l) => {
-      const [target = '', alias = ''] = l.split(':');
-      if (target !== oldName.slice(1)) return l;
-      changed = true;
-      return `${newName.slice(1)}:${alias}`;
-    }) ?? null;
+    networks[net] =
+      ep.Links?.map((l) => {
+        const [target = '', alias = ''] = l.split(':');
+        if (target !== oldName.slice(1)) return l;
+        changed = true;
+        return `${newName.slice(1)}:${alias}`;
+      }) ?? null;
   }
   return changed ? { legacy: c.rec.HostConfig.Links ? legacy : null, networks } : null;
 }

@@ -48,16 +48,58 @@ export const LOG_DRIVERS: Record<string, Driver> = {
     check: (cfg) => (cfg['gelf-address'] ? undefined : 'gelf-address is a required parameter'),
   },
   fluentd: {
-    keys: [...ATTRS, 'fluentd-address', 'fluentd-async', 'fluentd-async-connect', 'fluentd-async-reconnect-interval', 'fluentd-buffer-limit', 'fluentd-max-retries', 'fluentd-request-ack', 'fluentd-retry-wait', 'fluentd-sub-second-precision', 'fluentd-write-timeout', 'fluentd-read-timeout'],
+    keys: [
+      ...ATTRS,
+      'fluentd-address',
+      'fluentd-async',
+      'fluentd-async-connect',
+      'fluentd-async-reconnect-interval',
+      'fluentd-buffer-limit',
+      'fluentd-max-retries',
+      'fluentd-request-ack',
+      'fluentd-retry-wait',
+      'fluentd-sub-second-precision',
+      'fluentd-write-timeout',
+      'fluentd-read-timeout',
+    ],
     unknown: quoteUnknown('fluentd'),
   },
   awslogs: {
-    keys: ['tag', 'awslogs-region', 'awslogs-endpoint', 'awslogs-group', 'awslogs-stream', 'awslogs-create-group', 'awslogs-create-stream', 'awslogs-datetime-format', 'awslogs-multiline-pattern', 'awslogs-credentials-endpoint', 'awslogs-force-flush-interval-seconds', 'awslogs-max-buffered-events', 'awslogs-format'],
+    keys: [
+      'tag',
+      'awslogs-region',
+      'awslogs-endpoint',
+      'awslogs-group',
+      'awslogs-stream',
+      'awslogs-create-group',
+      'awslogs-create-stream',
+      'awslogs-datetime-format',
+      'awslogs-multiline-pattern',
+      'awslogs-credentials-endpoint',
+      'awslogs-force-flush-interval-seconds',
+      'awslogs-max-buffered-events',
+      'awslogs-format',
+    ],
     unknown: quoteUnknown('awslogs'),
     check: (cfg) => (cfg['awslogs-group'] ? undefined : "must specify a value for log opt 'awslogs-group'"),
   },
   splunk: {
-    keys: [...ATTRS, 'splunk-url', 'splunk-token', 'splunk-source', 'splunk-sourcetype', 'splunk-index', 'splunk-capath', 'splunk-caname', 'splunk-insecureskipverify', 'splunk-format', 'splunk-verify-connection', 'splunk-gzip', 'splunk-gzip-level', 'splunk-index-acknowledgment'],
+    keys: [
+      ...ATTRS,
+      'splunk-url',
+      'splunk-token',
+      'splunk-source',
+      'splunk-sourcetype',
+      'splunk-index',
+      'splunk-capath',
+      'splunk-caname',
+      'splunk-insecureskipverify',
+      'splunk-format',
+      'splunk-verify-connection',
+      'splunk-gzip',
+      'splunk-gzip-level',
+      'splunk-index-acknowledgment',
+    ],
     unknown: quoteUnknown('splunk'),
   },
   gcplogs: {
@@ -76,7 +118,8 @@ export function validateLogConfig(type: string, cfg: Record<string, string>): vo
   if (type === 'none') return;
   const mode = cfg.mode ?? '';
   if (!['', 'blocking', 'non-blocking'].includes(mode)) throw new InvalidArgumentError(`logger: logging mode not supported: ${mode}`);
-  if ('max-buffer-size' in cfg && mode !== 'non-blocking') throw new InvalidArgumentError("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
+  if ('max-buffer-size' in cfg && mode !== 'non-blocking')
+    throw new InvalidArgumentError("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
   const d = LOG_DRIVERS[type];
   // The words of dockerd since 23 (API 1.42+), which Berth speaks; 20.10 named a plugin lookup instead.
   if (!d) throw new InvalidArgumentError(`logger: no log driver named '${type}' is registered`);
@@ -127,7 +170,11 @@ export async function logDriverRefusal(type: string | undefined, cfg: Record<str
 }
 
 function isSocket(p: string): boolean {
-  try { return statSync(p).isSocket(); } catch { return false; }
+  try {
+    return statSync(p).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** dockerd's dial error when nothing listens at a fluentd address ("host:port", "tcp://host:port"), or null. */
@@ -138,7 +185,11 @@ function tcpRefused(address: string): Promise<string | null> {
   const port = Number(m[2] ?? 24224);
   return new Promise((resolve) => {
     const s = connect({ host: host === 'localhost' ? '127.0.0.1' : host, port });
-    const done = (v: string | null) => { clearTimeout(t); s.destroy(); resolve(v); };
+    const done = (v: string | null) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
     const t = setTimeout(() => done(null), 2000);
     s.on('connect', () => done(null));
     s.on('error', (e: NodeJS.ErrnoException) => {

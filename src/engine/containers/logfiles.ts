@@ -34,7 +34,10 @@ export interface LogRotation {
   maxFile: number;
 }
 
-export interface LogConfig { Type: string; Config?: Record<string, string> }
+export interface LogConfig {
+  Type: string;
+  Config?: Record<string, string>;
+}
 
 /**
  * A container's log config as docker settles it at create: no type means the daemon's
@@ -59,13 +62,30 @@ export function settleLogConfig(given: LogConfig | undefined, daemonOpts: Record
 export function logDetails(cfg: LogConfig | undefined, labels: Record<string, string> = {}, env: string[] = []): string {
   const o = cfg?.Config ?? {};
   const attrs = new Map<string, string>();
-  const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const list = (v: string | undefined) =>
+    v
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : [];
   const wanted = (key: string, names: string[], re: string | undefined) => names.includes(key) || (!!re && new RegExp(re).test(key));
   for (const [k, v] of Object.entries(labels)) if (wanted(k, list(o.labels), o['labels-regex'])) attrs.set(k, v);
-  const envMap = new Map(env.map((e) => { const i = e.indexOf('='); return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)]; }));
+  const envMap = new Map(
+    env.map((e) => {
+      const i = e.indexOf('=');
+      return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)];
+    }),
+  );
   for (const [k, v] of envMap) if (wanted(k, list(o.env), o['env-regex'])) attrs.set(k, v);
-  const esc = (x: string) => encodeURIComponent(x).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-  return [...attrs].map(([k, v]) => `${esc(k)}=${esc(v)}`).sort().join(',');
+  const esc = (x: string) =>
+    encodeURIComponent(x)
+      .replace(/%20/g, '+')
+      .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return [...attrs]
+    .map(([k, v]) => `${esc(k)}=${esc(v)}`)
+    .sort()
+    .join(',');
 }
 
 /** The local driver's defaults: five files of 20 MiB. */
@@ -74,11 +94,17 @@ const LOCAL_DEFAULTS = { 'max-size': '20m', 'max-file': '5' };
 /** Rotation from a json-file or local config, or null when max-size is not set. Errors read as docker's at start. */
 export function logRotation(cfg: LogConfig | undefined): LogRotation | null {
   if (!cfg || (cfg.Type && cfg.Type !== JSON_FILE && cfg.Type !== 'local')) return null;
-  const o = cfg.Type === 'local' ? { ...LOCAL_DEFAULTS, ...(cfg.Config ?? {}) } : cfg.Config ?? {};
-  const fail = (msg: string): never => { throw new BerthError(`failed to initialize logging driver: ${msg}`, 500); };
+  const o = cfg.Type === 'local' ? { ...LOCAL_DEFAULTS, ...(cfg.Config ?? {}) } : (cfg.Config ?? {});
+  const fail = (msg: string): never => {
+    throw new BerthError(`failed to initialize logging driver: ${msg}`, 500);
+  };
   let maxSize = -1;
   if (o['max-size'] !== undefined && o['max-size'] !== '') {
-    try { maxSize = ramInBytes(o['max-size']); } catch (e) { fail((e as Error).message); }
+    try {
+      maxSize = ramInBytes(o['max-size']);
+    } catch (e) {
+      fail((e as Error).message);
+    }
   }
   let maxFile = 1;
   if (o['max-file'] !== undefined && o['max-file'] !== '') {
@@ -93,13 +119,21 @@ export function logRotation(cfg: LogConfig | undefined): LogRotation | null {
 export async function logFiles(path: string): Promise<string[]> {
   const older: string[] = [];
   for (let k = 1; ; k++) {
-    try { await stat(`${path}.${k}`); } catch { break; }
+    try {
+      await stat(`${path}.${k}`);
+    } catch {
+      break;
+    }
     older.unshift(`${path}.${k}`);
   }
   return [...older, path];
 }
 
-const exists = async (p: string) => stat(p).then((s) => s, () => null);
+const exists = async (p: string) =>
+  stat(p).then(
+    (s) => s,
+    () => null,
+  );
 
 /**
  * Keep the chain of rotated files for one running container (see the module comment).
@@ -112,17 +146,29 @@ export class LogKeeper {
   private again = false;
   private busy = false;
 
-  constructor(readonly path: string, readonly rotation: LogRotation) {}
+  constructor(
+    readonly path: string,
+    readonly rotation: LogRotation,
+  ) {}
 
-  private get keep(): string { return `${this.path}.keep`; }
+  private get keep(): string {
+    return `${this.path}.keep`;
+  }
 
   start(): void {
     if (this.rotation.maxFile <= 1) return; // conmon starting the file over is all there is to it
     const name = basename(this.path);
     try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_e, f) => { if (!f || f === name) this.kick(); });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
-    } catch { /* the poll covers it */ }
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_e, f) => {
+        if (!f || f === name) this.kick();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      /* the poll covers it */
+    }
     this.poll = setInterval(() => this.kick(), 1000);
     this.poll.unref();
     this.kick();
@@ -137,14 +183,22 @@ export class LogKeeper {
 
   /** Run sync now, or once more after the one in progress. */
   kick(): Promise<void> {
-    if (this.busy) { this.again = true; return this.running; }
+    if (this.busy) {
+      this.again = true;
+      return this.running;
+    }
     this.busy = true;
     this.running = (async () => {
       try {
-        do { this.again = false; await this.sync(); } while (this.again);
+        do {
+          this.again = false;
+          await this.sync();
+        } while (this.again);
       } catch (e) {
         log.warn('log rotation failed', { path: this.path, error: (e as Error).message });
-      } finally { this.busy = false; }
+      } finally {
+        this.busy = false;
+      }
     })();
     return this.running;
   }

@@ -63,7 +63,9 @@ interface Source {
 
 async function openSource(path: string, offset = 0): Promise<Source | null> {
   let fh: FileHandle;
-  try { fh = await fsp.open(path, 'r'); } catch (e) {
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
@@ -104,7 +106,11 @@ async function readChunk(src: Source): Promise<K8sEntry[] | null> {
  */
 async function checkReplaced(path: string, src: Source | null): Promise<{ src: Source | null; changed: boolean }> {
   let st;
-  try { st = await fsp.stat(path); } catch { return { src, changed: false }; }
+  try {
+    st = await fsp.stat(path);
+  } catch {
+    return { src, changed: false };
+  }
   if (!src || st.ino !== src.ino || st.dev !== src.dev) {
     const fresh = await openSource(path);
     return { src: fresh ?? src, changed: fresh !== null };
@@ -167,13 +173,19 @@ async function tailEntries(src: Source, n: number): Promise<{ entries: K8sEntry[
   for await (const { line, start } of linesBackward(src.fh, size)) {
     if (first) {
       first = false;
-      if (lastByte !== NL) { offset = start; continue; }
+      if (lastByte !== NL) {
+        offset = start;
+        continue;
+      }
     }
     if (n <= 0) break;
     const e = parseK8sLine(line);
     if (!e) continue;
     if (open.has(e.stream)) {
-      if (e.partial) { entries.push(copyEntry(e)); continue; }
+      if (e.partial) {
+        entries.push(copyEntry(e));
+        continue;
+      }
       if (count >= n) {
         // This F ends an older record: this stream is complete.
         open.delete(e.stream);
@@ -207,45 +219,85 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
   const want = (s: LogStream) => (s === 'stdout' ? opts.stdout !== false : opts.stderr !== false);
   const { signal, sinceNs, untilNs } = opts;
   let unpositioned = opts.positioned;
-  const positioned = () => { const f = unpositioned; unpositioned = undefined; f?.(); };
-  if (signal?.aborted) { positioned(); return; }
+  const positioned = () => {
+    const f = unpositioned;
+    unpositioned = undefined;
+    f?.();
+  };
+  if (signal?.aborted) {
+    positioned();
+    return;
+  }
   const joiner = new K8sJoiner();
   const push = opts.partial
-    ? (e: K8sEntry): LogRecord => ({ stream: e.stream, timeNs: e.timeNs, time: formatTimestamp(e.timeNs), line: e.partial ? e.content : Buffer.concat([e.content, Buffer.from('\n')]) })
+    ? (e: K8sEntry): LogRecord => ({
+        stream: e.stream,
+        timeNs: e.timeNs,
+        time: formatTimestamp(e.timeNs),
+        line: e.partial ? e.content : Buffer.concat([e.content, Buffer.from('\n')]),
+      })
     : (e: K8sEntry) => joiner.push(e);
   /** 'yield' | 'skip' | 'end' for one record. */
   const verdict = (r: LogRecord) =>
     !want(r.stream) || (sinceNs !== undefined && r.timeNs < sinceNs) ? 'skip' : untilNs !== undefined && r.timeNs > untilNs ? 'end' : 'yield';
 
-  let src = await openSource(path).catch((e: unknown) => { positioned(); throw e; });
+  let src = await openSource(path).catch((e: unknown) => {
+    positioned();
+    throw e;
+  });
   // Files rotated away (container.log.N … .1), oldest first. Opened after the current
   // file, and skipped when they are that same file (a rotation just happened).
   const older: Source[] = [];
   for (const p of (await logFiles(path)).slice(0, -1)) {
     const o = await openSource(p).catch(() => null);
     if (!o) continue;
-    if (src && o.ino === src.ino && o.dev === src.dev) { await o.fh.close(); continue; }
+    if (src && o.ino === src.ino && o.dev === src.dev) {
+      await o.fh.close();
+      continue;
+    }
     older.push(o);
   }
-  if (!src && !older.length && !opts.follow) { positioned(); return; }
+  if (!src && !older.length && !opts.follow) {
+    positioned();
+    return;
+  }
 
   // Wake-ups for follow: file events, the poll timer, stop and abort.
   let stopped = false;
   let dirty = false;
   let wakeUp: (() => void) | null = null;
-  const wake = () => { dirty = true; wakeUp?.(); };
+  const wake = () => {
+    dirty = true;
+    wakeUp?.();
+  };
   let watcher: FSWatcher | undefined;
   const onAbort = () => wake();
   if (opts.follow) {
-    opts.stopped?.then(() => { stopped = true; wake(); }, () => { stopped = true; wake(); });
+    opts.stopped?.then(
+      () => {
+        stopped = true;
+        wake();
+      },
+      () => {
+        stopped = true;
+        wake();
+      },
+    );
     signal?.addEventListener('abort', onAbort);
     // Watch the directory, not the file: conmon may replace the file, and a
     // watch on the old inode would then go silent.
     try {
       const name = basename(path);
-      watcher = watch(dirname(path), { persistent: false }, (_ev, f) => { if (!f || f === name) wake(); });
-      watcher.on('error', () => { watcher?.close(); watcher = undefined; });
-    } catch { /* the poll timer alone will do */ }
+      watcher = watch(dirname(path), { persistent: false }, (_ev, f) => {
+        if (!f || f === name) wake();
+      });
+      watcher.on('error', () => {
+        watcher?.close();
+        watcher = undefined;
+      });
+    } catch {
+      /* the poll timer alone will do */
+    }
   }
 
   /** Yields the records `rs` complete that pass the filters; false once reading should end. */
@@ -297,7 +349,11 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
     positioned();
     while (older.length) {
       const o = older.shift()!;
-      try { if (!(yield* drain(o))) return; } finally { await o.fh.close(); }
+      try {
+        if (!(yield* drain(o))) return;
+      } finally {
+        await o.fh.close();
+      }
     }
 
     for (;;) {
@@ -319,7 +375,10 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
       if (!dirty) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, POLL_MS);
-          wakeUp = () => { clearTimeout(timer); resolve(); };
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
         wakeUp = null;
       }

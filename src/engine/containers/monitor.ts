@@ -43,7 +43,11 @@ export function keepLogs(svc: Pick<MonitorHost, 'logPath'>, c: Container): void 
   c.logKeeper?.stop();
   c.logKeeper = undefined;
   let rotation;
-  try { rotation = logRotation(c.rec.HostConfig.LogConfig); } catch { return; }
+  try {
+    rotation = logRotation(c.rec.HostConfig.LogConfig);
+  } catch {
+    return;
+  }
   if (!rotation || rotation.maxFile <= 1) return;
   c.logKeeper = new LogKeeper(svc.logPath(c), rotation);
   c.logKeeper.start();
@@ -62,11 +66,15 @@ export function watchHealth(svc: MonitorHost, c: Container): void {
 export function watchExit(svc: MonitorHost, c: Container): void {
   unwatch(c);
   const sp = svc.shim(c.rec.Id);
-  const check = () => { void checkExit(svc, c); };
+  const check = () => {
+    void checkExit(svc, c);
+  };
   try {
     c.watcher = watch(sp.exitDir, check);
     c.watcher.on('error', () => {});
-  } catch { /* the poll still covers it */ }
+  } catch {
+    /* the poll still covers it */
+  }
   c.poll = setInterval(check, 2000);
   c.poll.unref();
   check();
@@ -121,11 +129,25 @@ async function onExit(svc: MonitorHost, c: Container, code: number): Promise<voi
     svc.networking?.release(c).catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) })),
   ]);
   await svc.volumes?.detach(c).catch((e) => log.warn('volume release failed', { id, error: messageOf(e) }));
-  c.state = { ...c.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
+  c.state = {
+    ...c.state,
+    Status: 'exited',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    Pid: 0,
+    ExitCode: code,
+    OOMKilled: oom,
+    FinishedAt: new Date().toISOString(),
+  };
   if (oom) svc.events.publish('container', 'oom', id, svc.attrs(c));
   const delay = restartDelay(c.rec.HostConfig.RestartPolicy, {
-    code, ranMs, exitOnNext: !!c.exitOnNext || !!c.removing, manuallyStopped: !!c.rec.ManuallyStopped,
-    restartCount: c.rec.RestartCount, previousDelayMs: c.restartDelayMs,
+    code,
+    ranMs,
+    exitOnNext: !!c.exitOnNext || !!c.removing,
+    manuallyStopped: !!c.rec.ManuallyStopped,
+    restartCount: c.rec.RestartCount,
+    previousDelayMs: c.restartDelayMs,
   });
   const restart = delay !== null;
   c.exitOnNext = false;
@@ -144,7 +166,9 @@ async function onExit(svc: MonitorHost, c: Container, code: number): Promise<voi
       c.restartTimer = undefined;
       void svc.locks.run(id, async () => {
         if (!svc.byId.has(id) || c.state.Running || !c.state.Restarting || c.removing) return;
-        try { await svc.startProcess(c); } catch (e) {
+        try {
+          await svc.startProcess(c);
+        } catch (e) {
           log.warn('restart failed', { id, error: messageOf(e) });
           if (c.rec.HostConfig.AutoRemove) void svc.remove(id, { force: true, volumes: true }).catch(() => {});
         }

@@ -43,7 +43,12 @@ export interface MountPoint {
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
-export interface HealthLog { Start: string; End: string; ExitCode: number; Output: string }
+export interface HealthLog {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
 
 export interface ContainerState {
   Status: ContainerStatus;
@@ -114,7 +119,16 @@ export interface Container {
 /** The state of a container that has never run. */
 export function emptyState(): ContainerState {
   return {
-    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
   };
 }

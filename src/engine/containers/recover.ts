@@ -39,7 +39,11 @@ export async function recoverContainers(svc: RecoverHost): Promise<void> {
     try {
       const rec = JSON.parse(await readFile(join(root, id, 'config.json'), 'utf8')) as ContainerRecord;
       let state: ContainerState;
-      try { state = JSON.parse(await readFile(join(root, id, 'state.json'), 'utf8')) as ContainerState; } catch { state = emptyState(); }
+      try {
+        state = JSON.parse(await readFile(join(root, id, 'state.json'), 'utf8')) as ContainerState;
+      } catch {
+        state = emptyState();
+      }
       svc.byId.set(id, { rec, state, exitWaiters: [], removeWaiters: [] });
     } catch (e) {
       // Created but never recorded (a crash inside create): nothing refers to it.

@@ -54,11 +54,16 @@ export async function removeContainer(svc: RemoveHost, ref: string, opts: { forc
   if (c.removing) throw new ConflictError(`removal of container ${c.rec.Id} is already in progress`);
   if ((c.state.Running || c.state.Paused || c.state.Restarting) && !opts.force) {
     const what = c.state.Paused ? 'paused' : c.state.Restarting ? 'restarting' : 'running';
-    throw new ConflictError(`You cannot remove a ${what} container ${c.rec.Id}. ${c.state.Paused ? 'Unpause and then stop' : 'Stop'} the container before attempting removal or force remove`);
+    throw new ConflictError(
+      `You cannot remove a ${what} container ${c.rec.Id}. ${c.state.Paused ? 'Unpause and then stop' : 'Stop'} the container before attempting removal or force remove`,
+    );
   }
   c.removing = true;
   try {
-    if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+    if (c.restartTimer) {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = undefined;
+    }
     if (c.state.Running) {
       const exited = nextExit(c);
       await killAll(svc, c);
@@ -120,7 +125,10 @@ export async function pruneContainers(svc: RemoveHost, filters: Filters): Promis
     if (!matchLabels(c.rec.Config.Labels, filters.label)) continue;
     if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(c.rec.Config.Labels, [l]))) continue;
     space += await svc.sizeRw(c).catch(() => 0);
-    await removeContainer(svc, c.rec.Id, { force: false }).then(() => deleted.push(c.rec.Id), () => {});
+    await removeContainer(svc, c.rec.Id, { force: false }).then(
+      () => deleted.push(c.rec.Id),
+      () => {},
+    );
   }
   svc.events.publish('container', 'prune', '', { reclaimed: String(space) });
   return { ContainersDeleted: deleted, SpaceReclaimed: space };

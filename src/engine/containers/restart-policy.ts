@@ -36,10 +36,17 @@ export function restartDelay(policy: RestartPolicy | undefined, e: ExitFacts): n
   if (e.exitOnNext) return null;
   let restart: boolean;
   switch (policy?.Name) {
-    case 'always': restart = true; break;
-    case 'unless-stopped': restart = !e.manuallyStopped; break;
-    case 'on-failure': restart = e.code !== 0 && (!policy.MaximumRetryCount || e.restartCount < policy.MaximumRetryCount); break;
-    default: restart = false;
+    case 'always':
+      restart = true;
+      break;
+    case 'unless-stopped':
+      restart = !e.manuallyStopped;
+      break;
+    case 'on-failure':
+      restart = e.code !== 0 && (!policy.MaximumRetryCount || e.restartCount < policy.MaximumRetryCount);
+      break;
+    default:
+      restart = false;
   }
   if (!restart) return null;
   if (!e.previousDelayMs || e.ranMs >= RESET_AFTER_MS) return FIRST_DELAY_MS;

@@ -82,14 +82,24 @@ export class ContainerService {
     };
   }
 
-  dataDir(id: string): string { return join(this.opts.dataRoot, 'containers', id); }
-  execDir(id: string): string { return join(this.opts.execRoot, 'containers', id); }
-  shim(id: string): ShimPaths { return shimPaths(this.execDir(id)); }
-  logPath(c: Container): string { return join(this.dataDir(c.rec.Id), 'container.log'); }
+  dataDir(id: string): string {
+    return join(this.opts.dataRoot, 'containers', id);
+  }
+  execDir(id: string): string {
+    return join(this.opts.execRoot, 'containers', id);
+  }
+  shim(id: string): ShimPaths {
+    return shimPaths(this.execDir(id));
+  }
+  logPath(c: Container): string {
+    return join(this.dataDir(c.rec.Id), 'container.log');
+  }
 
   // ---- lookup -------------------------------------------------------------
 
-  list(): Container[] { return [...this.byId.values()]; }
+  list(): Container[] {
+    return [...this.byId.values()];
+  }
 
   /** By full ID, by name, or by unique ID prefix; Docker's 404 otherwise. */
   get(ref: string): Container {
@@ -157,21 +167,35 @@ export class ContainerService {
   }
 
   /** Start; false when it was already running (the API's 304). */
-  start(ref: string): Promise<boolean> { return startContainer(this, ref); }
+  start(ref: string): Promise<boolean> {
+    return startContainer(this, ref);
+  }
   /** Start the process under the container's lock (the restart policy's start). */
-  startProcess(c: Container): Promise<void> { return startProcess(this, c); }
+  startProcess(c: Container): Promise<void> {
+    return startProcess(this, c);
+  }
 
-  watchExit(c: Container): void { watchExit(this, c); }
-  watchHealth(c: Container): void { watchHealth(this, c); }
-  keepLogs(c: Container): void { keepLogs(this, c); }
+  watchExit(c: Container): void {
+    watchExit(this, c);
+  }
+  watchHealth(c: Container): void {
+    watchHealth(this, c);
+  }
+  keepLogs(c: Container): void {
+    keepLogs(this, c);
+  }
 
   /**
    * Stop; false when it was not running (the API's 304). Answers once the
    * exit is recorded (onExit settles the state before it wakes the waiters).
    */
-  stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<boolean> { return stopContainer(this, ref, opts); }
+  stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<boolean> {
+    return stopContainer(this, ref, opts);
+  }
   /** Send a signal, as dockerd's kill (see stop.ts). */
-  kill(ref: string, signal?: string): Promise<void> { return killContainer(this, ref, signal); }
+  kill(ref: string, signal?: string): Promise<void> {
+    return killContainer(this, ref, signal);
+  }
 
   async restart(ref: string, timeout?: number, signal?: string): Promise<void> {
     await this.stop(ref, { timeout, signal });
@@ -181,18 +205,30 @@ export class ContainerService {
   }
 
   /** Docker's wait conditions: not-running (default), next-exit, removed. */
-  waitFor(ref: string, condition = 'not-running'): Promise<number> { return waitFor(this, ref, condition); }
+  waitFor(ref: string, condition = 'not-running'): Promise<number> {
+    return waitFor(this, ref, condition);
+  }
 
-  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this, ref, opts); }
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return removeContainer(this, ref, opts);
+  }
   /** `docker rm --link linker/alias`: the linker forgets a legacy link. */
-  removeLink(ref: string): Promise<void> { return removeLink(this, ref); }
-  prune(filters: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> { return pruneContainers(this, filters); }
+  removeLink(ref: string): Promise<void> {
+    return removeLink(this, ref);
+  }
+  prune(filters: Filters): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    return pruneContainers(this, filters);
+  }
 
   /** Change resources (and the restart policy) of a container, live when it runs. */
-  update(ref: string, upd: HostConfig): Promise<string[]> { return updateContainer(this, ref, upd); }
+  update(ref: string, upd: HostConfig): Promise<string[]> {
+    return updateContainer(this, ref, upd);
+  }
 
   /** Load every container and reconcile it with its shim; then apply restart policies (recover.ts). */
-  init(): Promise<void> { return recoverContainers(this); }
+  init(): Promise<void> {
+    return recoverContainers(this);
+  }
 
   /** Stop watching (daemon shutdown); containers keep running under their shims. */
   close(): void {
@@ -236,10 +272,17 @@ export class ContainerService {
     const allocating = 'Error when allocating new name: ';
     const stored = `/${newName.replace(/^\//, '')}`;
     let name: string;
-    try { name = validName(stored); } catch (e) { throw new InvalidArgumentError(allocating + messageOf(e)); }
+    try {
+      name = validName(stored);
+    } catch (e) {
+      throw new InvalidArgumentError(allocating + messageOf(e));
+    }
     await this.locks.run('names', async () => {
       const other = this.nameTaken(name);
-      if (other && other !== c) throw new ConflictError(`${allocating}Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (other && other !== c)
+        throw new ConflictError(
+          `${allocating}Conflict. The container name "${name}" is already in use by container "${other.rec.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
       if (other === c) throw new InvalidArgumentError(`Renaming a container with the same name as its current name`);
       const old = c.rec.Name;
       c.rec.Name = name;
@@ -267,7 +310,7 @@ export class ContainerService {
     const lines = r.stdout.trimEnd().split('\n');
     const titles = lines[0]!.trim().split(/\s+/);
     const pidCol = titles.indexOf('PID');
-    if (pidCol < 0) throw new BerthError('Couldn\'t find PID field in ps output', 500);
+    if (pidCol < 0) throw new BerthError("Couldn't find PID field in ps output", 500);
     const procs: string[][] = [];
     for (const line of lines.slice(1)) {
       const f = line.trim().split(/\s+/);

@@ -29,7 +29,12 @@ export function startFailure(cmd: string, err: unknown): { code: number; error: 
   const low = msg.toLowerCase();
   if (low.includes('permission denied')) return { code: 126, error: new InvalidArgumentError(msg) };
   if (low.includes('not a directory')) {
-    return { code: 127, error: new InvalidArgumentError(`${msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`) };
+    return {
+      code: 127,
+      error: new InvalidArgumentError(
+        `${msg}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`,
+      ),
+    };
   }
   if (low.includes(cmd.toLowerCase()) && (low.includes('executable file not found') || low.includes('no such file or directory'))) {
     return { code: 127, error: new InvalidArgumentError(msg) };

@@ -94,11 +94,21 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
     const refusal = await logDriverRefusal(h.LogConfig?.Type, h.LogConfig?.Config);
     if (refusal) throw refusal;
     // dockerd settles the runtime at the first start of a container created without a HostConfig.
-    if (!h.Runtime) { h.Runtime = runtimeOf(h); await svc.persist(c); }
+    if (!h.Runtime) {
+      h.Runtime = runtimeOf(h);
+      await svc.persist(c);
+    }
     const rotation = logRotation(h.LogConfig);
     const netMode = h.NetworkMode ?? 'default';
     // Legacy links first: a stopped target fails the start before anything is set up.
-    const links = h.Links?.length && svc.networking ? linkEffects(c, linksOf(c, (r) => svc.get(r)), (t) => svc.networking!.bridgeAddress(t)) : { hosts: [], env: [] };
+    const links =
+      h.Links?.length && svc.networking
+        ? linkEffects(
+            c,
+            linksOf(c, (r) => svc.get(r)),
+            (t) => svc.networking!.bridgeAddress(t),
+          )
+        : { hosts: [], env: [] };
     // The bundle dir, the rootfs and the network namespace side by side; all settle before
     // a failure is thrown, so the clean-up below never races one still being made.
     // The namespace exists once attach returns; its endpoints come up while the runtime creates the container.
@@ -108,9 +118,12 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       svc.networking
         ? svc.networking.attach(c)
         : (async (): Promise<PendingAttachment> => {
-          const net: NetAttachment = { namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await nsOf(svc, netMode.slice(10), 'net') : 'private', addresses: [] };
-          return { namespace: net.namespace, done: Promise.resolve(net) };
-        })(),
+            const net: NetAttachment = {
+              namespace: netMode === 'host' ? 'host' : netMode.startsWith('container:') ? await nsOf(svc, netMode.slice(10), 'net') : 'private',
+              addresses: [],
+            };
+            return { namespace: net.namespace, done: Promise.resolve(net) };
+          })(),
       // `--log-driver none` keeps no output from an earlier run.
       h.LogConfig?.Type === 'none' ? rm(svc.logPath(c), { force: true }) : Promise.resolve(),
     ]);
@@ -125,31 +138,47 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       cfg.Domainname = netOwner.rec.Config.Domainname ?? '';
       await svc.persist(c);
     }
-    const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : cfg.Hostname ?? id.slice(0, 12);
+    const hostname = netMode === 'host' ? (await readFile('/proc/sys/kernel/hostname', 'utf8')).trim() : (cfg.Hostname ?? id.slice(0, 12));
     const extraHosts = resolveHostGateway(h.ExtraHosts, () => svc.networking?.hostGateway());
-    const etc = (net: NetAttachment, inPlace: boolean) => netOwner
-      ? Promise.resolve(etcMountsOf(svc.dataDir(netOwner.rec.Id)))
-      : writeEtcFiles(svc.dataDir(id), hostname, cfg.Domainname ?? '', { ...h, ExtraHosts: extraHosts }, network === 'host', net, inPlace, links.hosts);
+    const etc = (net: NetAttachment, inPlace: boolean) =>
+      netOwner
+        ? Promise.resolve(etcMountsOf(svc.dataDir(netOwner.rec.Id)))
+        : writeEtcFiles(svc.dataDir(id), hostname, cfg.Domainname ?? '', { ...h, ExtraHosts: extraHosts }, network === 'host', net, inPlace, links.hosts);
     const [mounts] = await Promise.all([etc({ namespace: network, addresses: [] }, false), addInitFiles(rootfs)]);
-    if (svc.volumes) mounts.push(...await svc.volumes.attach(c, rootfs));
+    if (svc.volumes) mounts.push(...(await svc.volumes.attach(c, rootfs)));
     const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
     const env = processEnv([DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : []), ...links.env], cfg.Env);
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     const ns = (mode: string | undefined, kind: string) =>
       mode === 'host' ? 'host' : mode?.startsWith('container:') ? nsOf(svc, mode.slice(10), kind) : Promise.resolve('private');
     const spec = buildSpec({
-      id, rootfs, args: [c.rec.Path, ...c.rec.Args], env, cwd: cfg.WorkingDir || '/', user, hostname,
-      tty: !!cfg.Tty, hostConfig: h, cgroupsPath: `/berth/${id}`, extraMounts: mounts,
+      id,
+      rootfs,
+      args: [c.rec.Path, ...c.rec.Args],
+      env,
+      cwd: cfg.WorkingDir || '/',
+      user,
+      hostname,
+      tty: !!cfg.Tty,
+      hostConfig: h,
+      cgroupsPath: `/berth/${id}`,
+      extraMounts: mounts,
       namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
       // A static init: it runs in any image, libc or not.
       ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
     });
     await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
     const pid = await startShim({
-      id, name: c.rec.Name, paths: sp, runtime: svc.runtime, runtimeRoot: svc.runc.root, logPath: svc.logPath(c),
+      id,
+      name: c.rec.Name,
+      paths: sp,
+      runtime: svc.runtime,
+      runtimeRoot: svc.runc.root,
+      logPath: svc.logPath(c),
       // With `none` the file only feeds attach: conmon starts it over past a small cap.
       logSizeMax: rotation?.maxSize ?? (h.LogConfig?.Type === 'none' ? NONE_LOG_CAP : undefined),
-      tty: !!cfg.Tty, stdin: !!cfg.OpenStdin,
+      tty: !!cfg.Tty,
+      stdin: !!cfg.OpenStdin,
       // With a TTY, stdin stays open when the attached client leaves (detach), as in docker.
       leaveStdinOpen: !cfg.StdinOnce || !!cfg.Tty,
     });
@@ -160,7 +189,20 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       if (e instanceof SystemError && !alive(pid)) throw new SystemError(`${e.message} (${await shimReport(sp, id)})`);
       throw e;
     });
-    c.state = { ...c.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: c.state.FinishedAt };
+    c.state = {
+      ...c.state,
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: pid,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: new Date().toISOString(),
+      FinishedAt: c.state.FinishedAt,
+    };
     await svc.saveState(c);
     svc.watchExit(c);
     svc.watchHealth(c);
@@ -172,7 +214,15 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
     await svc.volumes?.detach(c).catch(() => {});
     await svc.snapshotter.unmount(id).catch(() => {});
     const failed = startFailure(c.rec.Path, err);
-    c.state = { ...c.state, Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: failed.code, Error: messageOf(err) };
+    c.state = {
+      ...c.state,
+      Status: c.state.StartedAt === ZERO_TIME ? 'created' : 'exited',
+      Running: false,
+      Restarting: false,
+      Pid: 0,
+      ExitCode: failed.code,
+      Error: messageOf(err),
+    };
     await svc.saveState(c).catch(() => {});
     throw failed.error;
   }

@@ -72,8 +72,14 @@ export function rfc3339Nano(d: Date): string {
 }
 
 const BLKIO_FIELDS: BlkioField[] = [
-  'io_service_bytes_recursive', 'io_serviced_recursive', 'io_queue_recursive', 'io_service_time_recursive',
-  'io_wait_time_recursive', 'io_merged_recursive', 'io_time_recursive', 'sectors_recursive',
+  'io_service_bytes_recursive',
+  'io_serviced_recursive',
+  'io_queue_recursive',
+  'io_service_time_recursive',
+  'io_wait_time_recursive',
+  'io_merged_recursive',
+  'io_time_recursive',
+  'sectors_recursive',
 ];
 
 function cpuStats(cpu: CgroupStats['cpu'] | undefined, systemCpuNs: number | undefined, onlineCpus: number): DockerCpuStats {
@@ -98,7 +104,23 @@ function omitZero<T extends object>(o: T): T {
 }
 
 /** The memory.stat keys dockerd reports on cgroup v1: always this set (0 where the kernel has none), never the newer ones. */
-const V1_MEMORY_BASE = ['cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pgpgin', 'pgpgout', 'pgfault', 'pgmajfault', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
+const V1_MEMORY_BASE = [
+  'cache',
+  'rss',
+  'rss_huge',
+  'mapped_file',
+  'dirty',
+  'writeback',
+  'pgpgin',
+  'pgpgout',
+  'pgfault',
+  'pgmajfault',
+  'inactive_anon',
+  'active_anon',
+  'inactive_file',
+  'active_file',
+  'unevictable',
+];
 const V1_MEMORY_KEYS = [...V1_MEMORY_BASE, 'hierarchical_memory_limit', 'hierarchical_memsw_limit', ...V1_MEMORY_BASE.map((k) => `total_${k}`)];
 
 function pick(from: Record<string, number>, keys: string[]): Record<string, number> {
@@ -114,7 +136,7 @@ function pick(from: Record<string, number>, keys: string[]): Record<string, numb
 export function toDockerStats(cur: CgroupStats, prev: Pick<CgroupStats, 'cpu'> | null, meta: StatsMeta): DockerStats {
   const cgLimit = cur.memory.limit;
   // Unlimited, or a limit above the host's memory, shows as the host's memory (like dockerd).
-  const limit = meta.memTotal > 0 && (cgLimit === null || cgLimit > meta.memTotal) ? meta.memTotal : cgLimit ?? 0;
+  const limit = meta.memTotal > 0 && (cgLimit === null || cgLimit > meta.memTotal) ? meta.memTotal : (cgLimit ?? 0);
   const blkio = Object.fromEntries(BLKIO_FIELDS.map((f) => [f, cur.blkio[f] ?? null])) as DockerBlkioStats;
   if (cur.version === 2) blkio.io_serviced_recursive = null; // docker sends only bytes on v2
   const out: DockerStats = {

@@ -40,7 +40,10 @@ export function parseSignal(s: string | undefined, def = 'SIGKILL'): string {
  * killed or removed: it stays exited, and whoever waits for that is told.
  */
 async function cancelRestart(svc: Pick<StopHost, 'save'>, c: Container): Promise<void> {
-  if (c.restartTimer) { clearTimeout(c.restartTimer); c.restartTimer = undefined; }
+  if (c.restartTimer) {
+    clearTimeout(c.restartTimer);
+    c.restartTimer = undefined;
+  }
   if (!c.state.Restarting) return;
   c.state = { ...c.state, Status: 'exited', Restarting: false };
   await svc.save(c);
@@ -69,7 +72,10 @@ export async function stopContainer(svc: StopHost, ref: string, opts: { timeout?
   if (!c.state.Running) return true;
   await svc.runc.kill(c.rec.Id, signal).catch(() => {});
   if (c.state.Paused) await svc.runc.resume(c.rec.Id).catch(() => {});
-  if (timeout < 0) { await exited; return true; }
+  if (timeout < 0) {
+    await exited;
+    return true;
+  }
   if (await withTimeout(exited, timeout * 1000)) return true;
   await killAll(svc, c);
   if (!(await withTimeout(exited, 30_000))) throw new BerthError(`container ${c.rec.Id} did not exit after SIGKILL`, 500);
@@ -108,15 +114,26 @@ export async function killContainer(svc: StopHost, ref: string, signal?: string)
     return;
   }
   if (!c.state.Running) throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.rec.Id} is not running`);
-  try { await svc.runc.kill(c.rec.Id, sig); } catch (e) {
+  try {
+    await svc.runc.kill(c.rec.Id, sig);
+  } catch (e) {
     throw new BerthError(`Cannot kill container: ${ref}: ${messageOf(e)}`, 500);
   }
-  if (ends && c.state.Paused) await svc.runc.resume(c.rec.Id).then(() => svc.markUnpaused(c), () => {});
+  if (ends && c.state.Paused)
+    await svc.runc.resume(c.rec.Id).then(
+      () => svc.markUnpaused(c),
+      () => {},
+    );
   publishKill(svc, c, sig);
 }
 
 function publishKill(svc: StopHost, c: Container, sig: string): void {
-  svc.events.publish('container', 'kill', c.rec.Id, svc.attrs(c, { signal: sig.replace(/^SIG/, '') === sig ? sig : String(osConstants.signals[sig as keyof typeof osConstants.signals] ?? sig) }));
+  svc.events.publish(
+    'container',
+    'kill',
+    c.rec.Id,
+    svc.attrs(c, { signal: sig.replace(/^SIG/, '') === sig ? sig : String(osConstants.signals[sig as keyof typeof osConstants.signals] ?? sig) }),
+  );
 }
 
 /** A container found by reference, or a 404 whose message starts with `prefix` (dockerd wraps lookups so). */
@@ -134,7 +151,12 @@ function tryGetOr404(svc: StopHost, ref: string, prefix: string): Container {
  */
 export async function killAll(svc: { readonly runc: Runc }, c: Container): Promise<void> {
   if (!c.rec.HostConfig.PidMode && c.state.Pid > 0) {
-    try { process.kill(c.state.Pid, 'SIGKILL'); return; } catch { /* already gone: let the runtime see */ }
+    try {
+      process.kill(c.state.Pid, 'SIGKILL');
+      return;
+    } catch {
+      /* already gone: let the runtime see */
+    }
   }
   await svc.runc.kill(c.rec.Id, 'SIGKILL', true).catch(() => {});
 }
@@ -157,6 +179,15 @@ export function waitFor(svc: StopHost, ref: string, condition = 'not-running'): 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(false); });
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(false);
+      },
+    );
   });
 }

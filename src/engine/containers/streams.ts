@@ -58,13 +58,19 @@ export interface StdinOptions {
 
 /** Feed `input` to the container's stdin through the shim's attach socket (a SOCK_SEQPACKET socket, hence socat). */
 export async function attachStdin(svc: ContainerService, c: Container, input: Readable, o: StdinOptions = {}): Promise<void> {
-  if (!c.rec.Config.OpenStdin) { input.resume(); return; }
+  if (!c.rec.Config.OpenStdin) {
+    input.resume();
+    return;
+  }
   const sock = join(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)).bundle, 'attach');
   // Attached before start (docker run): the shim makes its socket when the container starts.
   const startedAt = c.state.StartedAt;
   for (;;) {
     if (c.state.Running && existsSync(sock)) break;
-    if ((!c.state.Running && c.state.StartedAt !== startedAt) || input.destroyed || !svc.tryGet(c.rec.Id)) { input.resume(); return; }
+    if ((!c.state.Running && c.state.StartedAt !== startedAt) || input.destroyed || !svc.tryGet(c.rec.Id)) {
+      input.resume();
+      return;
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
   pipeToShim(sock, input, o);
@@ -82,14 +88,20 @@ export function pipeToShim(sock: string, input: Readable, o: StdinOptions = {}):
   // client, and conmon 2.1.x forgets to close the container's stdin at a client's EOF if a copy to
   // that client failed first (it frees the client and then reads it). So socat keeps the socket
   // open and read after sending EOF — until conmon closes it (the container exits) or for a minute.
-  const child = spawn('socat', ['-t', '60', 'STDIO', `UNIX-CONNECT:${basename(sock)},type=5,retry=100,interval=0.02`], { cwd: dirname(sock), stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('socat', ['-t', '60', 'STDIO', `UNIX-CONNECT:${basename(sock)},type=5,retry=100,interval=0.02`], {
+    cwd: dirname(sock),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   const dst = child.stdin;
   dst.on('error', () => {});
   child.on('error', () => input.resume());
   const scan = o.detachKeys?.length ? new EscapeScanner(o.detachKeys) : null;
   const onData = (b: Buffer) => {
     const out = scan ? scan.push(b) : b;
-    if (out.length && !dst.write(out)) { input.pause(); dst.once('drain', () => input.resume()); }
+    if (out.length && !dst.write(out)) {
+      input.pause();
+      dst.once('drain', () => input.resume());
+    }
     if (scan?.detached) {
       input.off('data', onData);
       dst.end();
@@ -110,7 +122,9 @@ export async function resizeTty(svc: ContainerService, c: Container, rows: numbe
   if (!(await resizeTerminal(shimPaths(join(svc.opts.execRoot, 'containers', c.rec.Id)), rows, cols))) throw notRunning();
 }
 
-export interface StatsSampler { sample(): Promise<DockerStats> }
+export interface StatsSampler {
+  sample(): Promise<DockerStats>;
+}
 
 /** Successive stats samples; each carries the previous one's CPU figures as Docker's "precpu". */
 export function statsSampler(c: Container): StatsSampler {
@@ -118,15 +132,18 @@ export function statsSampler(c: Container): StatsSampler {
   return {
     async sample() {
       if (!c.state.Running) return stoppedDockerStats(c.rec.Id, c.rec.Name);
-      const [cur, proc, net] = await Promise.all([
-        readCgroupStats(`/berth/${c.rec.Id}`),
-        readProcStat(),
-        readNetDev(c.state.Pid).catch(() => ({})),
-      ]);
+      const [cur, proc, net] = await Promise.all([readCgroupStats(`/berth/${c.rec.Id}`), readProcStat(), readNetDev(c.state.Pid).catch(() => ({}))]);
       const now = new Date();
       const out = toDockerStats(cur, prev ? { cpu: prev.cpu } : null, {
-        id: c.rec.Id, name: c.rec.Name, net, readTime: now, preReadTime: prev?.time,
-        onlineCpus: proc.onlineCpus, memTotal: totalmem(), systemCpuNs: proc.systemCpuNs, preSystemCpuNs: prev?.system,
+        id: c.rec.Id,
+        name: c.rec.Name,
+        net,
+        readTime: now,
+        preReadTime: prev?.time,
+        onlineCpus: proc.onlineCpus,
+        memTotal: totalmem(),
+        systemCpuNs: proc.systemCpuNs,
+        preSystemCpuNs: prev?.system,
       });
       prev = { cpu: cur.cpu, time: now, system: proc.systemCpuNs };
       return out;
@@ -168,7 +185,11 @@ export interface AttachSession {
 /** A log time bound: empty or 0 is none; a bad one is the client's error. */
 function timeBound(v: string | undefined): bigint | undefined {
   if (v === undefined || v === '' || v === '0') return undefined;
-  try { return parseTimestampOrDuration(v, new Date()); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  try {
+    return parseTimestampOrDuration(v, new Date());
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /**
@@ -195,7 +216,16 @@ export class ContainerStreams {
     const detailsPrefix = Buffer.from(logDetails(c.rec.HostConfig.LogConfig, c.rec.Config.Labels ?? {}, c.rec.Config.Env ?? []) + ' ');
     const stopped = c.state.Running ? svc.waitFor(c.rec.Id, 'next-exit').then(() => {}) : Promise.resolve();
     async function* lines() {
-      for await (const r of readLogs(svc.logPath(c), { follow: o.follow, tail, sinceNs: timeBound(o.since), untilNs: timeBound(o.until), stdout: o.stdout, stderr: o.stderr, signal: o.signal, stopped })) {
+      for await (const r of readLogs(svc.logPath(c), {
+        follow: o.follow,
+        tail,
+        sinceNs: timeBound(o.since),
+        untilNs: timeBound(o.until),
+        stdout: o.stdout,
+        stderr: o.stderr,
+        signal: o.signal,
+        stopped,
+      })) {
         let line = r.line;
         if (o.details) line = Buffer.concat([detailsPrefix, line]);
         if (o.timestamps) line = Buffer.concat([Buffer.from(r.time + ' '), line]);
@@ -232,7 +262,10 @@ export class ContainerStreams {
   async statsOnce(ref: string, oneShot: boolean): Promise<DockerStats> {
     const c = this.svc.get(ref);
     const sampler = statsSampler(c);
-    if (!oneShot && c.state.Running) { await sampler.sample(); await new Promise((r) => setTimeout(r, 1000)); }
+    if (!oneShot && c.state.Running) {
+      await sampler.sample();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     return sampler.sample();
   }
 

@@ -22,7 +22,19 @@ export interface UpdateHost {
 /** Change resources (and the restart policy) of a container, live when it runs. */
 export async function updateContainer(svc: UpdateHost, ref: string, upd: HostConfig): Promise<string[]> {
   const c = svc.get(ref);
-  const keys = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+  const keys = [
+    'Memory',
+    'MemorySwap',
+    'MemoryReservation',
+    'NanoCpus',
+    'CpuShares',
+    'CpuPeriod',
+    'CpuQuota',
+    'CpusetCpus',
+    'CpusetMems',
+    'PidsLimit',
+    'BlkioWeight',
+  ] as const;
   const next: HostConfig = { ...c.rec.HostConfig };
   for (const k of keys) if (upd[k] !== undefined && upd[k] !== null && upd[k] !== 0 && upd[k] !== '') (next as Record<string, unknown>)[k] = upd[k];
   if (upd.RestartPolicy?.Name) next.RestartPolicy = upd.RestartPolicy;
@@ -33,7 +45,10 @@ export async function updateContainer(svc: UpdateHost, ref: string, upd: HostCon
     if (next.MemorySwap) r.memory!.swap = next.MemorySwap;
     else if (upd.Memory && next.MemorySwap === undefined) r.memory!.swap = -1;
     if (next.MemoryReservation) r.memory!.reservation = next.MemoryReservation;
-    if (upd.NanoCpus) { r.cpu!.period = 100000; r.cpu!.quota = Math.round(next.NanoCpus! * 100000 / 1e9); }
+    if (upd.NanoCpus) {
+      r.cpu!.period = 100000;
+      r.cpu!.quota = Math.round((next.NanoCpus! * 100000) / 1e9);
+    }
     if (upd.CpuQuota) r.cpu!.quota = next.CpuQuota;
     if (upd.CpuPeriod) r.cpu!.period = next.CpuPeriod;
     if (upd.CpuShares) r.cpu!.shares = next.CpuShares;
@@ -41,7 +56,9 @@ export async function updateContainer(svc: UpdateHost, ref: string, upd: HostCon
     if (upd.CpusetMems) r.cpu!.mems = next.CpusetMems;
     if (upd.BlkioWeight) r.blockIO!.weight = next.BlkioWeight;
     if (upd.PidsLimit) r.pids!.limit = next.PidsLimit;
-    try { await svc.runc.update(c.rec.Id, r); } catch (e) {
+    try {
+      await svc.runc.update(c.rec.Id, r);
+    } catch (e) {
       throw new BerthError(`Cannot update container ${c.rec.Id}: ${messageOf(e)}`, 500);
     }
   }

@@ -7,7 +7,24 @@ import { humanDuration } from '../../core/duration.js';
 import type { Container } from './record.js';
 import type { ContainerService } from './service.js';
 
-const LIST_FILTERS = ['status', 'name', 'id', 'label', 'label!', 'ancestor', 'exited', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose', 'isolation'];
+const LIST_FILTERS = [
+  'status',
+  'name',
+  'id',
+  'label',
+  'label!',
+  'ancestor',
+  'exited',
+  'before',
+  'since',
+  'health',
+  'network',
+  'volume',
+  'is-task',
+  'publish',
+  'expose',
+  'isolation',
+];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 function networks(c: Container): Record<string, unknown> {
@@ -16,8 +33,20 @@ function networks(c: Container): Record<string, unknown> {
   const name = mode === 'default' ? 'none' : mode;
   return {
     [name]: {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '',
-      IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      MacAddress: '',
+      NetworkID: '',
+      EndpointID: '',
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      DriverOpts: null,
+      DNSNames: null,
     },
   };
 }
@@ -28,7 +57,10 @@ function matchesAncestor(svc: ContainerService, c: Container, want: string): boo
   return !!img && img.id === c.rec.Image;
 }
 
-export async function listContainers(svc: ContainerService, opts: { all?: boolean; limit?: number; size?: boolean; filters: Filters }): Promise<Record<string, unknown>[]> {
+export async function listContainers(
+  svc: ContainerService,
+  opts: { all?: boolean; limit?: number; size?: boolean; filters: Filters },
+): Promise<Record<string, unknown>[]> {
   const f = opts.filters;
   checkFilterKeys(f, LIST_FILTERS);
   for (const s of f.status ?? []) if (!STATUSES.includes(s)) throw new InvalidArgumentError(`Invalid filter 'status=${s}'`);
@@ -79,7 +111,7 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
     if (opts.size) {
       const rw = await svc.sizeRw(c);
       e.SizeRw = rw;
-      e.SizeRootFs = rw + await svc.images.size(svc.images.tryResolve(c.rec.Image) ?? { id: c.rec.Image, layers: [], repoDigests: [], addedAt: '' });
+      e.SizeRootFs = rw + (await svc.images.size(svc.images.tryResolve(c.rec.Image) ?? { id: c.rec.Image, layers: [], repoDigests: [], addedAt: '' }));
     }
     out.push(e);
   }
@@ -89,17 +121,22 @@ export async function listContainers(svc: ContainerService, opts: { all?: boolea
 export async function inspectContainer(svc: ContainerService, c: Container, opts: { size?: boolean; dataRoot: string }): Promise<Record<string, unknown>> {
   const dir = join(opts.dataRoot, 'containers', c.rec.Id);
   const snapRoot = join(opts.dataRoot, 'snapshots', svc.snapshotter.driver);
-  const graph = svc.snapshotter.driver === 'overlay2'
-    ? {
-      Data: {
-        LowerDir: (c.rec.RootfsChain ?? []).slice().reverse().map((l) => svc.snapshotter.layerDiffPath(l)).join(':'),
-        MergedDir: join(snapRoot, 'active', c.rec.Id, 'merged'),
-        UpperDir: svc.snapshotter.upperPath(c.rec.Id),
-        WorkDir: join(snapRoot, 'active', c.rec.Id, 'work'),
-      },
-      Name: 'overlay2',
-    }
-    : { Data: { Dir: svc.snapshotter.upperPath(c.rec.Id) }, Name: 'vfs' };
+  const graph =
+    svc.snapshotter.driver === 'overlay2'
+      ? {
+          Data: {
+            LowerDir: (c.rec.RootfsChain ?? [])
+              .slice()
+              .reverse()
+              .map((l) => svc.snapshotter.layerDiffPath(l))
+              .join(':'),
+            MergedDir: join(snapRoot, 'active', c.rec.Id, 'merged'),
+            UpperDir: svc.snapshotter.upperPath(c.rec.Id),
+            WorkDir: join(snapRoot, 'active', c.rec.Id, 'work'),
+          },
+          Name: 'overlay2',
+        }
+      : { Data: { Dir: svc.snapshotter.upperPath(c.rec.Id) }, Name: 'vfs' };
   const started = c.state.StartedAt !== ZERO_TIME || c.state.Running;
   const out: Record<string, unknown> = {
     Id: c.rec.Id,
@@ -127,17 +164,30 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     Mounts: svc.volumes?.view(c) ?? [],
     Config: c.rec.Config,
     NetworkSettings: svc.networking?.settings(c) ?? {
-      Bridge: '', SandboxID: '', SandboxKey: c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : '', Ports: {},
-      HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: '',
+      Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      MacAddress: '',
       Networks: networks(c),
     },
   };
   if (opts.size) {
     const rw = await svc.sizeRw(c);
     out.SizeRw = rw;
-    out.SizeRootFs = rw + await svc.images.size(svc.images.tryResolve(c.rec.Image) ?? { id: c.rec.Image, layers: [], repoDigests: [], addedAt: '' });
+    out.SizeRootFs = rw + (await svc.images.size(svc.images.tryResolve(c.rec.Image) ?? { id: c.rec.Image, layers: [], repoDigests: [], addedAt: '' }));
   }
   return out;
 }

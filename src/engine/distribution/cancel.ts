@@ -13,7 +13,9 @@ import { BerthError } from '../../core/errors.js';
 
 /** The pull, or a piece of work nobody waits for any more, was cancelled. */
 export class CancelledError extends BerthError {
-  constructor(what = 'pull') { super(`${what} cancelled: context canceled`, 499); }
+  constructor(what = 'pull') {
+    super(`${what} cancelled: context canceled`, 499);
+  }
 }
 
 export function isCancelled(err: unknown): boolean {
@@ -23,13 +25,25 @@ export function isCancelled(err: unknown): boolean {
 /** `p`, or a CancelledError as soon as `signal` aborts, whichever comes first. */
 export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) { p.catch(() => {}); return Promise.reject(new CancelledError()); }
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new CancelledError());
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => { p.catch(() => {}); reject(new CancelledError()); };
+    const onAbort = () => {
+      p.catch(() => {});
+      reject(new CancelledError());
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
     );
   });
 }
@@ -49,10 +63,14 @@ export class SharedWork {
   private settled = false;
 
   /** Aborted when nobody waits for the work any more. */
-  get stop(): AbortSignal { return this.ac.signal; }
+  get stop(): AbortSignal {
+    return this.ac.signal;
+  }
 
   /** The work has ended, successfully or not; later departures change nothing. */
-  settle(): void { this.settled = true; }
+  settle(): void {
+    this.settled = true;
+  }
 
   /** A caller that waits until its `signal` aborts. */
   join(signal: AbortSignal): void {

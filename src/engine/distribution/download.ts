@@ -41,7 +41,13 @@ export class Download extends EventEmitter {
    * `after`: a cancelled download of the same blob still closing its ingest
    * file (one writer per resumable ingest at a time).
    */
-  constructor(readonly content: ContentStore, readonly digest: Digest, readonly size: number, client: RepositoryClient, after?: Promise<unknown>) {
+  constructor(
+    readonly content: ContentStore,
+    readonly digest: Digest,
+    readonly size: number,
+    client: RepositoryClient,
+    after?: Promise<unknown>,
+  ) {
     super();
     this.setMaxListeners(0);
     this.done = this.run(client, after);
@@ -51,10 +57,14 @@ export class Download extends EventEmitter {
   }
 
   /** A pull that waits for this download until `signal` aborts. */
-  join(signal: AbortSignal): void { this.work.join(signal); }
+  join(signal: AbortSignal): void {
+    this.work.join(signal);
+  }
 
   /** Stopped because nobody waits for it any more. */
-  get cancelled(): boolean { return this.work.stop.aborted; }
+  get cancelled(): boolean {
+    return this.work.stop.aborted;
+  }
 
   private async run(client: RepositoryClient, after?: Promise<unknown>): Promise<BlobInfo> {
     try {
@@ -97,11 +107,15 @@ export class Download extends EventEmitter {
             for await (const chunk of body as AsyncIterable<Buffer>) {
               let c = chunk;
               if (skip > 0) {
-                if (c.length <= skip) { skip -= c.length; continue; }
+                if (c.length <= skip) {
+                  skip -= c.length;
+                  continue;
+                }
                 c = c.subarray(skip);
                 skip = 0;
               }
-              if (ingest.offset + batched + c.length > this.size) throw new TransportError(`blob ${this.digest} is larger than the ${this.size} bytes its descriptor says`, 'ETOOBIG');
+              if (ingest.offset + batched + c.length > this.size)
+                throw new TransportError(`blob ${this.digest} is larger than the ${this.size} bytes its descriptor says`, 'ETOOBIG');
               batch.push(c);
               batched += c.length;
               if (batched >= WRITE_BATCH) await flush();
@@ -112,7 +126,12 @@ export class Download extends EventEmitter {
           if (ingest.offset < this.size) throw new TransportError(`unexpected EOF after ${ingest.offset} of ${this.size} bytes of ${this.digest}`, 'EOF');
         } catch (err) {
           if (stop.aborted) throw new CancelledError('download');
-          const e = err instanceof TransportError || isTransient(err) ? err : isStreamError(err) ? new TransportError(messageOf(err), (err as NodeJS.ErrnoException).code) : err;
+          const e =
+            err instanceof TransportError || isTransient(err)
+              ? err
+              : isStreamError(err)
+                ? new TransportError(messageOf(err), (err as NodeJS.ErrnoException).code)
+                : err;
           if ((e as TransportError).code === 'ETOOBIG' || !isTransient(e) || attempt + 1 >= MAX_ATTEMPTS) throw e;
           log.warn('download interrupted; retrying', { digest: this.digest, have: ingest.offset, attempt: attempt + 1, error: messageOf(e) });
           this.emit('retry', attempt + 1, backoffMs(attempt));
@@ -145,7 +164,9 @@ export class Download extends EventEmitter {
         const failed = (e: Error) => onChange(this.written, e);
         this.on('progress', progress).on('end', progress).on('failed', failed);
         if (this.error) failed(this.error);
-        return () => { this.off('progress', progress).off('end', progress).off('failed', failed); };
+        return () => {
+          this.off('progress', progress).off('end', progress).off('failed', failed);
+        };
       },
       verified: this.done,
     };
@@ -155,8 +176,18 @@ export class Download extends EventEmitter {
   private next(): Promise<void> {
     if (this.error) return Promise.reject(this.error);
     return new Promise((resolve, reject) => {
-      const done = () => { this.off('progress', done); this.off('end', done); this.off('failed', failed); resolve(); };
-      const failed = (e: Error) => { this.off('progress', done); this.off('end', done); this.off('failed', failed); reject(e); };
+      const done = () => {
+        this.off('progress', done);
+        this.off('end', done);
+        this.off('failed', failed);
+        resolve();
+      };
+      const failed = (e: Error) => {
+        this.off('progress', done);
+        this.off('end', done);
+        this.off('failed', failed);
+        reject(e);
+      };
       this.once('progress', done);
       this.once('end', done);
       this.once('failed', failed);

@@ -38,7 +38,13 @@ export async function inspectDistribution(svc: DistributionService, name: string
         return { Descriptor, Platforms: parsed.index.manifests.filter((m) => m.platform).map((m) => platformJson(m.platform as Platform)) };
       }
       const { body } = await client.fetchBlob(parsed.manifest.config.digest);
-      const cfg = JSON.parse((await readBody(body, 64 << 20)).toString('utf8')) as { architecture?: string; os?: string; variant?: string; 'os.version'?: string; 'os.features'?: string[] };
+      const cfg = JSON.parse((await readBody(body, 64 << 20)).toString('utf8')) as {
+        architecture?: string;
+        os?: string;
+        variant?: string;
+        'os.version'?: string;
+        'os.features'?: string[];
+      };
       return { Descriptor, Platforms: [platformJson(cfg)] };
     } catch (err) {
       throw unreachable(ep, err);

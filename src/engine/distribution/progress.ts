@@ -18,7 +18,10 @@ export type Emit = (m: JsonMessage) => void;
 function human(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
   return `${Number(n.toPrecision(4))}${units[i]}`;
 }
 

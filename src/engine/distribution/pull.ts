@@ -42,14 +42,20 @@ const MAX_CONCURRENT_DOWNLOADS = 3;
 class Slots {
   private waiters: (() => void)[] = [];
   constructor(private free: number) {}
-  get available(): boolean { return this.free > 0; }
+  get available(): boolean {
+    return this.free > 0;
+  }
   async take(): Promise<void> {
-    if (this.free > 0) { this.free--; return; }
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
     await new Promise<void>((r) => this.waiters.push(r));
   }
   give(): void {
     const w = this.waiters.shift();
-    if (w) w(); else this.free++;
+    if (w) w();
+    else this.free++;
   }
 }
 
@@ -78,7 +84,12 @@ function accessError(ref: Reference, err: unknown): unknown {
   const what = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
   const code = err.codes[0];
   if (code === 'DENIED' || (code === 'NAME_UNKNOWN' && ref.domain === DEFAULT_DOMAIN)) {
-    return new PullError(`pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`, err.httpStatus, err.codes, 404);
+    return new PullError(
+      `pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`,
+      err.httpStatus,
+      err.codes,
+      404,
+    );
   }
   if (code === 'MANIFEST_UNKNOWN') return new PullError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
   if (code === 'NAME_UNKNOWN') return new PullError(`repository ${name} not found: ${err.message}`, 404, err.codes, 404);
@@ -96,7 +107,11 @@ export function unreachable(ep: Endpoint, err: unknown): unknown {
 export async function pull(svc: DistributionService, req: PullRequest): Promise<void> {
   const { ref, all } = pullTarget(req.image, req.tag);
   let platform: Platform;
-  try { platform = req.platform ? parsePlatform(req.platform) : hostPlatform(); } catch (e) { throw new InvalidArgumentError(messageOf(e)); }
+  try {
+    platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
+  } catch (e) {
+    throw new InvalidArgumentError(messageOf(e));
+  }
   const explicit = !!req.platform;
   const repo = ref.path;
   // Resolve the first manifest on whichever endpoint answers (mirrors first); the rest of the pull stays there.
@@ -106,14 +121,21 @@ export async function pull(svc: DistributionService, req: PullRequest): Promise<
     try {
       if (all) return { client, tags: await client.tags(), manifest: undefined };
       return { client, tags: [first!], manifest: await client.getManifest(first!) };
-    } catch (err) { throw unreachable(ep, accessError(ref, err)); }
+    } catch (err) {
+      throw unreachable(ep, accessError(ref, err));
+    }
   });
   if (all && tags.length === 0) throw new NotFoundError(`no tags found for ${familiarName(ref)}`);
   let changed = false;
   for (const t of tags) {
     if (req.signal?.aborted) throw new CancelledError();
     const one: Reference = t.startsWith('sha256:') ? { ...ref, tag: undefined, digest: t } : { ...ref, tag: t, digest: undefined };
-    const top = manifest && t === first ? manifest : await client.getManifest(t).catch((e) => { throw accessError(one, e); });
+    const top =
+      manifest && t === first
+        ? manifest
+        : await client.getManifest(t).catch((e) => {
+            throw accessError(one, e);
+          });
     if (await pullOne(svc, client, one, top, platform, explicit, req.emit, req.signal)) changed = true;
   }
   const shown = all ? familiarName(ref) : familiarString(ref);
@@ -139,7 +161,16 @@ async function fetchVerified(client: RepositoryClient, d: Descriptor, what: stri
  * that nothing else uses or holds. Partial downloads stay in their resumable
  * ingest files, for the next pull of the same blobs to continue.
  */
-async function pullOne(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit, cancel?: AbortSignal): Promise<boolean> {
+async function pullOne(
+  svc: DistributionService,
+  client: RepositoryClient,
+  ref: Reference,
+  top: FetchedManifest,
+  platform: Platform,
+  explicit: boolean,
+  emit: Emit,
+  cancel?: AbortSignal,
+): Promise<boolean> {
   // This pull's own signal: aborts on cancel, and when the pull ends (leaving the shared work it joined).
   const own = new AbortController();
   const signal = own.signal;
@@ -158,7 +189,16 @@ async function pullOne(svc: DistributionService, client: RepositoryClient, ref: 
   }
 }
 
-async function pullOneSignalled(svc: DistributionService, client: RepositoryClient, ref: Reference, top: FetchedManifest, platform: Platform, explicit: boolean, emit: Emit, signal: AbortSignal): Promise<boolean> {
+async function pullOneSignalled(
+  svc: DistributionService,
+  client: RepositoryClient,
+  ref: Reference,
+  top: FetchedManifest,
+  platform: Platform,
+  explicit: boolean,
+  emit: Emit,
+  signal: AbortSignal,
+): Promise<boolean> {
   const images = svc.images;
   const name = fullName(ref);
   let parsed = parseManifest(top.bytes, top.mediaType, name);
@@ -187,10 +227,13 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     else cfgBytes = await fetchVerified(client, m.config, 'image config');
     const config = JSON.parse(cfgBytes.toString('utf8')) as ImageConfig;
     if (explicit && !platformMatches(platform, { os: config.os, architecture: config.architecture, variant: config.variant })) {
-      throw new NotFoundError(`image with reference ${familiarString(ref)} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant })}`);
+      throw new NotFoundError(
+        `image with reference ${familiarString(ref)} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant })}`,
+      );
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== m.layers.length) throw new InvalidArgumentError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${m.layers.length}`);
+    if (diffIds.length !== m.layers.length)
+      throw new InvalidArgumentError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${m.layers.length}`);
     const chains = chainIds(diffIds);
     touched.chains = chains;
     release.push(svc.leases.hold(chains));
@@ -214,21 +257,36 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     // Each download's "Download complete" message, which comes before its layer's last Extracting and Pull complete.
     const announced = new Map<number, Promise<void>>();
     const throttle = new Throttle();
-    const downloads: (Promise<Download | undefined>)[] = m.layers.map((l, i) => {
+    const downloads: Promise<Download | undefined>[] = m.layers.map((l, i) => {
       if (haveBlob[i]) return Promise.resolve(undefined);
       const id = shortDigest(l.digest);
       return (async () => {
         if (!slots.available) emit({ status: 'Waiting', progressDetail: {}, id });
         await abortable(slots.take(), signal);
         const dl = svc.download(client, l.digest, l.size, signal);
-        const onProgress = () => { if (dl.written > 0 && throttle.due(id, dl.written, l.size)) emit(progressMessage(id, 'Downloading', dl.written, l.size)); };
-        const onRetry = (_attempt: number, ms: number) => emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
+        const onProgress = () => {
+          if (dl.written > 0 && throttle.due(id, dl.written, l.size)) emit(progressMessage(id, 'Downloading', dl.written, l.size));
+        };
+        const onRetry = (_attempt: number, ms: number) =>
+          emit({ status: `Retrying in ${Math.ceil(ms / 1000)} second${ms > 1000 ? 's' : ''}`, progressDetail: {}, id });
         dl.on('progress', onProgress);
         dl.on('retry', onRetry);
-        announced.set(i, dl.done.finally(() => { dl.off('progress', onProgress); dl.off('retry', onRetry); slots.give(); }).then(() => {
-          emit({ status: 'Verifying Checksum', progressDetail: {}, id });
-          emit({ status: 'Download complete', progressDetail: {}, id });
-        }, () => {}));
+        announced.set(
+          i,
+          dl.done
+            .finally(() => {
+              dl.off('progress', onProgress);
+              dl.off('retry', onRetry);
+              slots.give();
+            })
+            .then(
+              () => {
+                emit({ status: 'Verifying Checksum', progressDetail: {}, id });
+                emit({ status: 'Download complete', progressDetail: {}, id });
+              },
+              () => {},
+            ),
+        );
         return dl;
       })();
     });
@@ -240,33 +298,45 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
       const l = m.layers[i]!;
       const id = shortDigest(l.digest);
       const parentReady = i === 0 ? Promise.resolve(undefined) : unpacked[i - 1]!;
-      unpacked.push((async () => {
-        const dlp = downloads[i]!;
-        if (haveLayer[i]) {
-          const dl = await dlp;
-          if (dl) { await dl.done; await announced.get(i); emit({ status: 'Pull complete', progressDetail: {}, id }); }
-          return svc.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
-        }
-        // Shared with other pulls of this layer; `stop` aborts once none of them waits for it.
-        const info = await unpackShared(svc, chains[i]!, signal, async (stop) => {
-          const dl = await abortable(dlp, stop);
-          if (await svc.snapshotter.hasLayer(chains[i]!)) { await abortable<unknown>(dl?.done ?? Promise.resolve(), stop); return (await svc.snapshotter.layerInfo(chains[i]!))!; }
-          const blob: BlobFile = dl ? await abortable(dl.file(), stop) : storedBlob(l.digest, svc.content.path(l.digest), l.size);
-          const parent = i === 0 ? undefined : chains[i - 1];
-          return svc.snapshotter.applyLayer({
-            parent, parentReady, diffId: diffIds[i], blob: cancellableBlob(blob, stop),
-            onRead: (read) => {
-              if ((!dl || dl.finished) && read < l.size && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
-            },
+      unpacked.push(
+        (async () => {
+          const dlp = downloads[i]!;
+          if (haveLayer[i]) {
+            const dl = await dlp;
+            if (dl) {
+              await dl.done;
+              await announced.get(i);
+              emit({ status: 'Pull complete', progressDetail: {}, id });
+            }
+            return svc.snapshotter.layerInfo(chains[i]!) as Promise<LayerInfo>;
+          }
+          // Shared with other pulls of this layer; `stop` aborts once none of them waits for it.
+          const info = await unpackShared(svc, chains[i]!, signal, async (stop) => {
+            const dl = await abortable(dlp, stop);
+            if (await svc.snapshotter.hasLayer(chains[i]!)) {
+              await abortable<unknown>(dl?.done ?? Promise.resolve(), stop);
+              return (await svc.snapshotter.layerInfo(chains[i]!))!;
+            }
+            const blob: BlobFile = dl ? await abortable(dl.file(), stop) : storedBlob(l.digest, svc.content.path(l.digest), l.size);
+            const parent = i === 0 ? undefined : chains[i - 1];
+            return svc.snapshotter.applyLayer({
+              parent,
+              parentReady,
+              diffId: diffIds[i],
+              blob: cancellableBlob(blob, stop),
+              onRead: (read) => {
+                if ((!dl || dl.finished) && read < l.size && throttle.due(id + 'x', read, l.size)) emit(progressMessage(id, 'Extracting', read, l.size));
+              },
+            });
           });
-        });
-        // The layer unpacked while it downloaded: its messages still read as dockerd's, download first, then extraction.
-        await downloads[i]!.catch(() => undefined);
-        await announced.get(i);
-        emit(progressMessage(id, 'Extracting', l.size, l.size));
-        emit({ status: 'Pull complete', progressDetail: {}, id });
-        return info;
-      })());
+          // The layer unpacked while it downloaded: its messages still read as dockerd's, download first, then extraction.
+          await downloads[i]!.catch(() => undefined);
+          await announced.get(i);
+          emit(progressMessage(id, 'Extracting', l.size, l.size));
+          emit({ status: 'Pull complete', progressDetail: {}, id });
+          return info;
+        })(),
+      );
     }
     const results = await Promise.allSettled([...downloads.map((p) => p.then((d) => d && abortable(d.done, signal))), ...unpacked]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -276,7 +346,16 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
     // Everything verified: store config and manifests byte for byte, then record the image.
     await svc.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
     const layers: LayerRef[] = m.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]! }));
-    return await record(svc, ref, top, child, m.config.digest, layers, haveBlob.some((h) => !h), emit);
+    return await record(
+      svc,
+      ref,
+      top,
+      child,
+      m.config.digest,
+      layers,
+      haveBlob.some((h) => !h),
+      emit,
+    );
   } catch (err) {
     if (signal.aborted) {
       // Cancelled: take back what only this pull stored, once its leases no longer protect it.
@@ -295,7 +374,16 @@ async function pullOneSignalled(svc: DistributionService, client: RepositoryClie
  * already: `layers` undefined) under the tag and the digest; true when the
  * image is new, layers came, or the tag moved.
  */
-async function record(svc: DistributionService, ref: Reference, top: FetchedManifest, child: FetchedManifest | undefined, id: Digest, layers: LayerRef[] | undefined, downloaded: boolean, emit: Emit): Promise<boolean> {
+async function record(
+  svc: DistributionService,
+  ref: Reference,
+  top: FetchedManifest,
+  child: FetchedManifest | undefined,
+  id: Digest,
+  layers: LayerRef[] | undefined,
+  downloaded: boolean,
+  emit: Emit,
+): Promise<boolean> {
   const images = svc.images;
   await svc.content.put(top.bytes, { digest: top.digest });
   if (child) await svc.content.put(child.bytes, { digest: child.digest });
@@ -303,7 +391,8 @@ async function record(svc: DistributionService, ref: Reference, top: FetchedMani
   const existing = svc.store.get(id);
   const rec: ImageRecord = {
     ...(existing ?? { id, layers: layers!, addedAt: new Date().toISOString() }),
-    repoDigests: [`${fullName(ref)}@${top.digest}`], manifests: [child?.digest ?? top.digest],
+    repoDigests: [`${fullName(ref)}@${top.digest}`],
+    manifests: [child?.digest ?? top.digest],
   };
   await images.register(rec, ref.tag !== undefined ? [ref] : []);
   emit({ status: `Digest: ${top.digest}` });
@@ -334,7 +423,10 @@ function cancellableBlob(blob: BlobFile, stop: AbortSignal): BlobFile {
       const onAbort = () => onChange(blob.available(), new CancelledError('unpack'));
       if (stop.aborted) onAbort();
       else stop.addEventListener('abort', onAbort, { once: true });
-      return () => { unwatch(); stop.removeEventListener('abort', onAbort); };
+      return () => {
+        unwatch();
+        stop.removeEventListener('abort', onAbort);
+      };
     },
     verified,
   };

@@ -35,7 +35,9 @@ export async function push(svc: DistributionService, req: PushRequest): Promise<
   const name = fullName(base);
   // As dockerd: the stream starts first, and an image that is not here is an error in it.
   req.emit({ status: `The push refers to repository [${name}]` });
-  const tagged = [...svc.store.allRefs().keys()].map((k) => parseReference(k)).filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
+  const tagged = [...svc.store.allRefs().keys()]
+    .map((k) => parseReference(k))
+    .filter((r) => r.tag !== undefined && r.digest === undefined && fullName(r) === name);
   if (tagged.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(base)}`);
   let refs: Reference[];
   if (req.all) refs = tagged;
@@ -44,12 +46,16 @@ export async function push(svc: DistributionService, req: PushRequest): Promise<
     if (!svc.store.resolveRef(formatReference(r))) throw new NotFoundError(`tag does not exist: ${familiarString(r)}`);
     refs = [r];
   }
-  const client = await svc.withEndpoint(base.domain, async (ep) => {
-    const c = new RepositoryClient(ep, base.path, req.auth, true);
-    const res = await c.ping();
-    res.resume();
-    return c;
-  }, false);
+  const client = await svc.withEndpoint(
+    base.domain,
+    async (ep) => {
+      const c = new RepositoryClient(ep, base.path, req.auth, true);
+      const res = await c.ping();
+      res.resume();
+      return c;
+    },
+    false,
+  );
   for (const r of refs) {
     const id = svc.store.resolveRef(formatReference(r))!;
     const rec = svc.store.get(id)!;
@@ -83,24 +89,43 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
   const ids = new Set<string>();
   for (const l of order) {
     const id = shortDigest(l.diffId);
-    if (!ids.has(id)) { ids.add(id); emit({ status: 'Preparing', progressDetail: {}, id }); }
+    if (!ids.has(id)) {
+      ids.add(id);
+      emit({ status: 'Preparing', progressDetail: {}, id });
+    }
   }
   const done = new Map<Digest, Promise<void>>();
   let active = 0;
   const queue: (() => void)[] = [];
-  const take = async () => { if (active < MAX_CONCURRENT_UPLOADS) { active++; return; } await new Promise<void>((r) => queue.push(r)); };
-  const give = () => { const n = queue.shift(); if (n) n(); else active--; };
+  const take = async () => {
+    if (active < MAX_CONCURRENT_UPLOADS) {
+      active++;
+      return;
+    }
+    await new Promise<void>((r) => queue.push(r));
+  };
+  const give = () => {
+    const n = queue.shift();
+    if (n) n();
+    else active--;
+  };
 
   const uploadLayer = async (l: LayerRef): Promise<void> => {
     const id = shortDigest(l.diffId);
     if (active >= MAX_CONCURRENT_UPLOADS) emit({ status: 'Waiting', progressDetail: {}, id });
     await take();
     try {
-      if (await client.blobExists(l.digest)) { emit({ status: 'Layer already exists', progressDetail: {}, id }); return; }
+      if (await client.blobExists(l.digest)) {
+        emit({ status: 'Layer already exists', progressDetail: {}, id });
+        return;
+      }
       let session: URL | undefined;
       if (from) {
         const m = await client.mountBlob(l.digest, from).catch(() => undefined);
-        if (m === true) { emit({ status: `Mounted from ${from}`, progressDetail: {}, id }); return; }
+        if (m === true) {
+          emit({ status: `Mounted from ${from}`, progressDetail: {}, id });
+          return;
+        }
         session = m;
       }
       await uploadBlob(client, svc.content, l.digest, session, (n, total) => {
@@ -113,7 +138,10 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
   };
   const tasks = order.map((l) => {
     let p = done.get(l.digest);
-    if (!p) { p = uploadLayer(l); done.set(l.digest, p); }
+    if (!p) {
+      p = uploadLayer(l);
+      done.set(l.digest, p);
+    }
     return p;
   });
   const settled = await Promise.allSettled(tasks);
@@ -130,18 +158,34 @@ async function pushOne(svc: DistributionService, client: RepositoryClient, ref: 
   svc.events.publish('image', 'push', `${fullName(ref)}:${ref.tag}`, { name: `${fullName(ref)}:${ref.tag}` });
 }
 
-async function uploadBlob(client: RepositoryClient, content: import('../../content/store.js').ContentStore, digest: Digest, session: URL | undefined, progress: (n: number, total: number) => void): Promise<void> {
+async function uploadBlob(
+  client: RepositoryClient,
+  content: import('../../content/store.js').ContentStore,
+  digest: Digest,
+  session: URL | undefined,
+  progress: (n: number, total: number) => void,
+): Promise<void> {
   const info = await content.info(digest);
   if (!info) throw new NotFoundError(`blob ${digest} is missing from the content store; pull or load the image again`);
-  const url = session ?? await client.startUpload();
+  const url = session ?? (await client.startUpload());
   let n = 0;
-  const counter = new Transform({ transform(c: Buffer, _e, cb) { n += c.length; progress(n, info.size); cb(null, c); } });
+  const counter = new Transform({
+    transform(c: Buffer, _e, cb) {
+      n += c.length;
+      progress(n, info.size);
+      cb(null, c);
+    },
+  });
   const src = content.createReadStream(digest);
   src.on('error', (e) => counter.destroy(e));
   try {
     await client.putBlob(url, digest, info.size, src.pipe(counter));
   } catch (err) {
-    throw new RegistryError(`uploading blob ${digest}: ${messageOf(err)}`, err instanceof RegistryError ? err.httpStatus : 500, err instanceof RegistryError ? err.codes : []);
+    throw new RegistryError(
+      `uploading blob ${digest}: ${messageOf(err)}`,
+      err instanceof RegistryError ? err.httpStatus : 500,
+      err instanceof RegistryError ? err.codes : [],
+    );
   }
 }
 
@@ -158,32 +202,46 @@ async function manifestFor(svc: DistributionService, rec: ImageRecord): Promise<
     if (!(await content.has(d))) continue;
     const bytes = await content.read(d);
     try {
-      const j = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; config?: { digest?: string }; layers?: { digest: Digest; size: number; mediaType: string }[] };
+      const j = JSON.parse(bytes.toString('utf8')) as {
+        mediaType?: string;
+        config?: { digest?: string };
+        layers?: { digest: Digest; size: number; mediaType: string }[];
+      };
       if (j.config?.digest !== rec.id || j.layers?.length !== rec.layers.length) continue;
       if (!(await Promise.all(j.layers.map((l) => content.has(l.digest)))).every(Boolean)) continue;
       const layers = j.layers.map((l, i) => ({ ...rec.layers[i]!, digest: l.digest, size: l.size, mediaType: l.mediaType }));
       return { bytes, mediaType: j.mediaType ?? MediaType.ociManifest, layers };
-    } catch { /* not a manifest we can reuse */ }
+    } catch {
+      /* not a manifest we can reuse */
+    }
   }
   const cfg = await content.info(rec.id);
   const layers: LayerRef[] = [];
   for (const l of rec.layers) layers.push(await compressedForPush(content, l));
   const dockerTypes: Record<string, string> = {
-    [MediaType.dockerLayer]: MediaType.dockerLayer, [MediaType.ociLayerGzip]: MediaType.dockerLayer, [MediaType.dockerForeignLayer]: MediaType.dockerForeignLayer,
+    [MediaType.dockerLayer]: MediaType.dockerLayer,
+    [MediaType.ociLayerGzip]: MediaType.dockerLayer,
+    [MediaType.dockerForeignLayer]: MediaType.dockerForeignLayer,
   };
   const allDocker = layers.every((l) => dockerTypes[l.mediaType]);
   const m = allDocker
     ? {
-      schemaVersion: 2, mediaType: MediaType.dockerManifest,
-      config: { mediaType: MediaType.dockerConfig, size: cfg!.size, digest: rec.id },
-      layers: layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
-    }
+        schemaVersion: 2,
+        mediaType: MediaType.dockerManifest,
+        config: { mediaType: MediaType.dockerConfig, size: cfg!.size, digest: rec.id },
+        layers: layers.map((l) => ({ mediaType: dockerTypes[l.mediaType]!, size: l.size, digest: l.digest })),
+      }
     : {
-      // zstd layers have no Docker media type: OCI then.
-      schemaVersion: 2, mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: rec.id, size: cfg!.size },
-      layers: layers.map((l) => ({ mediaType: l.mediaType === MediaType.dockerLayer ? MediaType.ociLayerGzip : l.mediaType, digest: l.digest, size: l.size })),
-    };
+        // zstd layers have no Docker media type: OCI then.
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: rec.id, size: cfg!.size },
+        layers: layers.map((l) => ({
+          mediaType: l.mediaType === MediaType.dockerLayer ? MediaType.ociLayerGzip : l.mediaType,
+          digest: l.digest,
+          size: l.size,
+        })),
+      };
   return { bytes: Buffer.from(JSON.stringify(m, null, 3)), mediaType: m.mediaType, layers };
 }
 

@@ -66,7 +66,9 @@ export class DistributionService {
       // A cancelled one is still closing its ingest file: the new one starts after it.
       d = new Download(this.content, digest, size, client, d?.done);
       this.downloads.set(digest, d);
-      const forget = () => { if (this.downloads.get(digest) === d) this.downloads.delete(digest); };
+      const forget = () => {
+        if (this.downloads.get(digest) === d) this.downloads.delete(digest);
+      };
       d.done.then(forget, forget);
     }
     d.join(signal);
@@ -86,7 +88,10 @@ export class DistributionService {
       const entry = { p, work };
       u = entry;
       this.unpacks.set(chainId, entry);
-      const forget = () => { work.settle(); if (this.unpacks.get(chainId) === entry) this.unpacks.delete(chainId); };
+      const forget = () => {
+        work.settle();
+        if (this.unpacks.get(chainId) === entry) this.unpacks.delete(chainId);
+      };
       p.then(forget, forget);
     }
     u.work.join(signal);
@@ -98,8 +103,14 @@ export class DistributionService {
    * (those nobody waits for any more) have stopped, so what they leave can be judged.
    */
   async cancelledWorkDone(digests: Digest[], chains: Digest[]): Promise<void> {
-    const dls = digests.map((d) => this.downloads.get(d)).filter((d): d is Download => !!d && d.cancelled).map((d) => d.done);
-    const ups = chains.map((c) => this.unpacks.get(c)).filter((u) => !!u && u.work.stop.aborted).map((u) => u!.p);
+    const dls = digests
+      .map((d) => this.downloads.get(d))
+      .filter((d): d is Download => !!d && d.cancelled)
+      .map((d) => d.done);
+    const ups = chains
+      .map((c) => this.unpacks.get(c))
+      .filter((u) => !!u && u.work.stop.aborted)
+      .map((u) => u!.p);
     await Promise.allSettled([...dls, ...ups]);
   }
 
@@ -195,8 +206,8 @@ function searchFilter(f: Filters): (x: SearchResult) => boolean {
       stars = Math.max(stars, Number(s));
     }
   }
-  return (x) => (official === undefined || x.is_official === official)
-    && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars;
+  return (x) =>
+    (official === undefined || x.is_official === official) && (automated === undefined || x.is_automated === automated) && (x.star_count ?? 0) >= stars;
 }
 
 /** `https://index.docker.io/v1/`, `docker.io`, `localhost:5000` → the registry domain. */

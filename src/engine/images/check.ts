@@ -10,7 +10,11 @@ import { chainIds } from '../../core/digest.js';
 import type { ImageService } from './service.js';
 import type { ImageConfig } from './types.js';
 
-export interface Problem { kind: 'blob' | 'image' | 'layer' | 'reference' | 'snapshot'; subject: string; detail: string }
+export interface Problem {
+  kind: 'blob' | 'image' | 'layer' | 'reference' | 'snapshot';
+  subject: string;
+  detail: string;
+}
 
 export interface CheckReport {
   Blobs: number;
@@ -37,16 +41,32 @@ export async function checkStore(svc: ImageService, repair: boolean): Promise<Ch
     const badImages = new Set<string>();
     const images = svc.store.list();
     for (const rec of images) {
-      const fail = (detail: string) => { badImages.add(rec.id); problems.push({ kind: 'image', subject: rec.id, detail }); };
-      if (badBlobs.has(rec.id) || !(await svc.content.has(rec.id))) { fail('config blob missing or corrupt'); continue; }
+      const fail = (detail: string) => {
+        badImages.add(rec.id);
+        problems.push({ kind: 'image', subject: rec.id, detail });
+      };
+      if (badBlobs.has(rec.id) || !(await svc.content.has(rec.id))) {
+        fail('config blob missing or corrupt');
+        continue;
+      }
       let cfg: ImageConfig;
-      try { cfg = await svc.content.readJson<ImageConfig>(rec.id); } catch { fail('config blob is not valid JSON'); continue; }
+      try {
+        cfg = await svc.content.readJson<ImageConfig>(rec.id);
+      } catch {
+        fail('config blob is not valid JSON');
+        continue;
+      }
       const diffIds = cfg.rootfs?.diff_ids ?? [];
-      if (diffIds.length !== rec.layers.length || diffIds.some((d, i) => d !== rec.layers[i].diffId)) { fail('layer list does not match the config'); continue; }
+      if (diffIds.length !== rec.layers.length || diffIds.some((d, i) => d !== rec.layers[i].diffId)) {
+        fail('layer list does not match the config');
+        continue;
+      }
       for (const l of rec.layers) {
         if (badBlobs.has(l.digest) || !(await svc.content.has(l.digest))) fail(`layer blob ${l.digest} missing or corrupt`);
       }
-      chainIds(diffIds).forEach((c, i) => { if (!haveLayers.has(c)) fail(`layer ${i} snapshot ${c} is missing`); });
+      chainIds(diffIds).forEach((c, i) => {
+        if (!haveLayers.has(c)) fail(`layer ${i} snapshot ${c} is missing`);
+      });
     }
     const stray = await svc.strayActive();
     for (const key of stray) problems.push({ kind: 'snapshot', subject: key, detail: 'writable snapshot owned by no container or build' });

@@ -40,7 +40,11 @@ export function importTarget(repo: string | undefined, tag: string | undefined):
 export async function importImage(svc: ImageService, body: Readable, opts: ImportOptions): Promise<Digest> {
   const target = importTarget(opts.repo, opts.tag);
   let platform: Platform;
-  try { platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform(); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  try {
+    platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
   const containerConfig = applyChanges({}, opts.changes ?? []);
 
   const { stream } = await decompressStream(body);
@@ -51,14 +55,20 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
       if (writer.write(chunk)) cb(null, chunk);
       else writer.once('drain', () => cb(null, chunk));
     },
-    flush(cb) { writer.end(() => cb()); },
+    flush(cb) {
+      writer.end(() => cb());
+    },
   });
   stream.on('error', (e) => tee.destroy(e));
   let releaseBlob: (() => void) | undefined;
   const diffId = new Promise<Digest>((resolve, reject) => {
     tee.once('end', () => {
-      writer.commit()
-        .then((b) => { releaseBlob = svc.leases.hold([b.digest]); resolve(b.digest); })
+      writer
+        .commit()
+        .then((b) => {
+          releaseBlob = svc.leases.hold([b.digest]);
+          resolve(b.digest);
+        })
         .catch(reject);
     });
     tee.once('error', reject);

@@ -9,13 +9,16 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { decompressStream } from '../../archive/compression.js';
 import type { Snapshotter, LayerInfo } from '../../snapshots/snapshotter.js';
 
-
 /**
  * Unpack one (possibly compressed) layer blob on top of `parent`, verifying
  * its diffID. Returns the committed snapshot.
  */
 export async function unpackLayer(
-  snapshotter: Snapshotter, blob: Readable, parent: Digest | undefined, expectedDiffId: Digest | undefined, what: string,
+  snapshotter: Snapshotter,
+  blob: Readable,
+  parent: Digest | undefined,
+  expectedDiffId: Digest | undefined,
+  what: string,
 ): Promise<LayerInfo> {
   const { stream } = await decompressStream(blob);
   const { tap, digest } = hashingTap(expectedDiffId, what);

@@ -26,7 +26,10 @@ import { MediaType } from '../../core/wire/media-types.js';
 import type { Descriptor } from '../../core/wire/descriptor.js';
 import type { ImageConfig, ImageRecord, LayerRef } from './types.js';
 
-interface ArchiveFile { writer: ContentWriter; size: number }
+interface ArchiveFile {
+  writer: ContentWriter;
+  size: number;
+}
 
 /** The archive's files by normalised path, with symlinks and hard links resolved. */
 class ArchiveFiles {
@@ -64,7 +67,11 @@ class ArchiveFiles {
     if (!f) throw new InvalidArgumentError(`invalid archive: ${what} "${path}" not found in archive`);
     verifyName(f, path);
     const t = await readFile(f.writer.ingestPath, 'utf8');
-    try { return JSON.parse(t) as T; } catch { throw new InvalidArgumentError(`invalid archive: ${what} "${path}" is not valid JSON`); }
+    try {
+      return JSON.parse(t) as T;
+    } catch {
+      throw new InvalidArgumentError(`invalid archive: ${what} "${path}" is not valid JSON`);
+    }
   }
 
   async discard(): Promise<void> {
@@ -85,9 +92,13 @@ async function readArchive(svc: ImageService, body: Readable): Promise<ArchiveFi
     const name = clean(header.name);
     if (header.type === 'file' || header.type === 'contiguous-file') {
       const writer = svc.content.writer();
-      files.add(name, { writer, size: header.size ?? 0 })
+      files
+        .add(name, { writer, size: header.size ?? 0 })
         .then(() => pipeline(stream, writer))
-        .then(() => next(), (e) => next(e));
+        .then(
+          () => next(),
+          (e) => next(e),
+        );
       return;
     }
     if ((header.type === 'symlink' || header.type === 'link') && header.linkname) {
@@ -131,11 +142,18 @@ async function fromManifestJson(files: ArchiveFiles): Promise<Candidate[]> {
   const entries = await files.json<Entry[]>('manifest.json', 'manifest');
   if (!Array.isArray(entries)) throw new InvalidArgumentError('invalid archive: manifest.json is not a list');
   return entries.map((e) => {
-    if (!e || typeof e !== 'object' || typeof e.Config !== 'string' || !Array.isArray(e.Layers)) throw new InvalidArgumentError('invalid archive: manifest.json entry lacks Config or Layers');
+    if (!e || typeof e !== 'object' || typeof e.Config !== 'string' || !Array.isArray(e.Layers))
+      throw new InvalidArgumentError('invalid archive: manifest.json entry lacks Config or Layers');
     // Wrong types are refused as dockerd's decoder of manifest.json refuses them, before any is used as a name or path.
-    for (const [field, list] of [['Layers', e.Layers], ['RepoTags', e.RepoTags ?? []]] as const) {
+    for (const [field, list] of [
+      ['Layers', e.Layers],
+      ['RepoTags', e.RepoTags ?? []],
+    ] as const) {
       const bad = Array.isArray(list) ? list.find((x) => typeof x !== 'string') : list;
-      if (bad !== undefined) throw new InvalidArgumentError(`invalid archive: json: cannot unmarshal ${Array.isArray(bad) ? 'array' : bad === null ? 'null' : typeof bad} into Go struct field manifestItem.${field} of type ${Array.isArray(list) ? 'string' : '[]string'}`);
+      if (bad !== undefined)
+        throw new InvalidArgumentError(
+          `invalid archive: json: cannot unmarshal ${Array.isArray(bad) ? 'array' : bad === null ? 'null' : typeof bad} into Go struct field manifestItem.${field} of type ${Array.isArray(list) ? 'string' : '[]string'}`,
+        );
     }
     return {
       configPath: e.Config,
@@ -166,7 +184,8 @@ async function fromOciLayout(files: ArchiveFiles): Promise<Candidate[]> {
     // A nested index: take the manifest for this host's platform.
     for (let depth = 0; (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerManifestList || m.manifests) && depth < 4; depth++) {
       const pick = (m.manifests ?? []).find((x) => platformMatches(x.platform) && x.mediaType !== 'application/vnd.in-toto+json');
-      if (!pick) throw new InvalidArgumentError(`invalid archive: no manifest in ${d.digest} matches platform ${hostPlatform().os}/${hostPlatform().architecture}`);
+      if (!pick)
+        throw new InvalidArgumentError(`invalid archive: no manifest in ${d.digest} matches platform ${hostPlatform().os}/${hostPlatform().architecture}`);
       d = pick;
       m = await files.json<Manifest>(blobPath(d.digest), 'manifest');
     }
@@ -174,7 +193,11 @@ async function fromOciLayout(files: ArchiveFiles): Promise<Candidate[]> {
     const name = desc.annotations?.['io.containerd.image.name'] ?? desc.annotations?.['org.opencontainers.image.ref.name'];
     const tags: Reference[] = [];
     if (name && (name.includes('/') || name.includes(':'))) {
-      try { tags.push(withDefaultTag(parseReference(name))); } catch { /* a bare ref.name like "latest" names no repository */ }
+      try {
+        tags.push(withDefaultTag(parseReference(name)));
+      } catch {
+        /* a bare ref.name like "latest" names no repository */
+      }
     }
     out.push({
       configPath: blobPath(m.config.digest),
@@ -209,12 +232,18 @@ async function layerMediaType(f: ArchiveFile, declared: string | undefined): Pro
     const head = Buffer.alloc(8);
     await fh.read(head, 0, 8, 0);
     switch (detectCompression(head)) {
-      case 'gzip': return MediaType.ociLayerGzip;
-      case 'zstd': return MediaType.ociLayerZstd;
-      case 'none': return MediaType.ociLayer;
-      default: throw new InvalidArgumentError('invalid archive: layers compressed with bzip2 or xz are not supported; use gzip, zstd or none');
+      case 'gzip':
+        return MediaType.ociLayerGzip;
+      case 'zstd':
+        return MediaType.ociLayerZstd;
+      case 'none':
+        return MediaType.ociLayer;
+      default:
+        throw new InvalidArgumentError('invalid archive: layers compressed with bzip2 or xz are not supported; use gzip, zstd or none');
     }
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Load an archive; returns the lines Docker prints ("Loaded image: …"). */
@@ -222,13 +251,18 @@ export async function loadImages(svc: ImageService, body: Readable): Promise<str
   const files = await readArchive(svc, body);
   const releases: (() => void)[] = [];
   try {
-    const candidates = files.get('manifest.json') ? await fromManifestJson(files)
-      : files.get('index.json') ? await fromOciLayout(files)
-      : undefined;
-    if (!candidates) throw new InvalidArgumentError('invalid archive: neither manifest.json nor index.json found; this is not a docker save or OCI layout archive');
+    const candidates = files.get('manifest.json') ? await fromManifestJson(files) : files.get('index.json') ? await fromOciLayout(files) : undefined;
+    if (!candidates)
+      throw new InvalidArgumentError('invalid archive: neither manifest.json nor index.json found; this is not a docker save or OCI layout archive');
 
     // Check everything before storing anything.
-    const plans: { config: ImageConfig; configFile: ArchiveFile; layers: { file: ArchiveFile; mediaType: string }[]; tags: Reference[]; manifestDigest?: Digest }[] = [];
+    const plans: {
+      config: ImageConfig;
+      configFile: ArchiveFile;
+      layers: { file: ArchiveFile; mediaType: string }[];
+      tags: Reference[];
+      manifestDigest?: Digest;
+    }[] = [];
     for (const c of candidates) {
       const configFile = checked(files, c.configPath, 'config');
       const config = await files.json<ImageConfig>(c.configPath, 'config');

@@ -17,7 +17,10 @@ import type { ImageService } from './service.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { ImageRecord } from './types.js';
 
-interface SaveItem { rec: ImageRecord; tags: Reference[] }
+interface SaveItem {
+  rec: ImageRecord;
+  tags: Reference[];
+}
 
 /** Which images and tags `names` select, as Docker resolves them. */
 function select(svc: ImageService, names: string[]): SaveItem[] {
@@ -27,13 +30,18 @@ function select(svc: ImageService, names: string[]): SaveItem[] {
     const item = items.get(rec.id) ?? { rec, tags: [] };
     items.set(rec.id, item);
     let ref: Reference | undefined;
-    try { ref = parseReference(name); } catch { /* an ID */ }
+    try {
+      ref = parseReference(name);
+    } catch {
+      /* an ID */
+    }
     if (!ref || ref.digest) continue;
     const tagKeys = svc.store.refsOf(rec.id).filter((r) => !r.includes('@'));
     // A bare repository name saves every tag of that repository, as Docker does.
-    const wanted = ref.tag === undefined
-      ? tagKeys.filter((k) => fullName(parseReference(k)) === fullName(ref!))
-      : tagKeys.filter((k) => k === formatReference(withDefaultTag(ref!)));
+    const wanted =
+      ref.tag === undefined
+        ? tagKeys.filter((k) => fullName(parseReference(k)) === fullName(ref!))
+        : tagKeys.filter((k) => k === formatReference(withDefaultTag(ref!)));
     for (const k of wanted) {
       const r = parseReference(k);
       if (!item.tags.some((t) => formatReference(t) === k)) item.tags.push(r);
@@ -43,12 +51,14 @@ function select(svc: ImageService, names: string[]): SaveItem[] {
 }
 
 function manifestFor(rec: ImageRecord, configSize: number): Buffer {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: rec.id, size: configSize },
-    layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: rec.id, size: configSize },
+      layers: rec.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }),
+  );
 }
 
 /**

@@ -7,9 +7,7 @@ import { type Digest, chainIds, shortId, isDigest } from '../../core/digest.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
-import {
-  type Reference, parseReference, withDefaultTag, formatReference, familiarString, familiarName, fullName,
-} from '../../core/reference.js';
+import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, familiarName, fullName } from '../../core/reference.js';
 import type { ContentStore } from '../../content/store.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
@@ -17,7 +15,10 @@ import type { ImageStore } from './store.js';
 import type { ImageConfig, ImageRecord } from './types.js';
 
 /** A container that holds on to an image. */
-export interface ImageUser { id: string; running: boolean }
+export interface ImageUser {
+  id: string;
+  running: boolean;
+}
 
 /**
  * What the image service asks of the containers (the container service
@@ -32,7 +33,10 @@ export interface ImageUsage {
   snapshotOwners(): Iterable<string>;
 }
 
-export interface ImageDeleteItem { Untagged?: string; Deleted?: string }
+export interface ImageDeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
 
 /** Docker's image list entry (GET /images/json). */
 export interface ImageSummary {
@@ -59,11 +63,14 @@ export class Leases {
       released = true;
       for (const k of keys) {
         const n = (this.held.get(k) ?? 1) - 1;
-        if (n <= 0) this.held.delete(k); else this.held.set(k, n);
+        if (n <= 0) this.held.delete(k);
+        else this.held.set(k, n);
       }
     };
   }
-  has(k: string): boolean { return this.held.has(k); }
+  has(k: string): boolean {
+    return this.held.has(k);
+  }
 }
 
 function isTagged(ref: string): boolean {
@@ -72,14 +79,23 @@ function isTagged(ref: string): boolean {
 
 /** Docker's reference filter: glob with `*` not crossing `/`, matched against familiar forms. */
 function refPatternMatches(pattern: string, ref: Reference): boolean {
-  const re = new RegExp('^' + pattern.split('').map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('')
+        .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('') +
+      '$',
+  );
   const name = familiarName(ref);
   const candidates = [name, familiarString(ref), fullName(ref), formatReference(ref)];
   return candidates.some((c) => re.test(c));
 }
 
 /** The lease key that keeps writable snapshot `key` from collection while its owner is still being made. */
-export function snapshotLease(key: string): string { return `snapshot:${key}`; }
+export function snapshotLease(key: string): string {
+  return `snapshot:${key}`;
+}
 
 export class ImageService {
   private configCache = new Map<Digest, ImageConfig>();
@@ -95,9 +111,15 @@ export class ImageService {
   ) {}
 
   /** Which containers use an image. */
-  usersOf(imageId: Digest): ImageUser[] { return this.usage.usersOf(imageId); }
-  private extraLayerRoots(): Digest[] { return this.usage.layerRoots(); }
-  private snapshotOwners(): Iterable<string> { return this.usage.snapshotOwners(); }
+  usersOf(imageId: Digest): ImageUser[] {
+    return this.usage.usersOf(imageId);
+  }
+  private extraLayerRoots(): Digest[] {
+    return this.usage.layerRoots();
+  }
+  private snapshotOwners(): Iterable<string> {
+    return this.usage.snapshotOwners();
+  }
 
   // ---- lookups -------------------------------------------------------------
 
@@ -115,7 +137,11 @@ export class ImageService {
     const rec = this.tryResolve(input);
     if (rec) return rec;
     let shown = input;
-    try { shown = familiarString(withDefaultTag(parseReference(input))); } catch { /* show as typed */ }
+    try {
+      shown = familiarString(withDefaultTag(parseReference(input)));
+    } catch {
+      /* show as typed */
+    }
     throw new NotFoundError(`No such image: ${shown}`);
   }
 
@@ -123,7 +149,11 @@ export class ImageService {
     const full = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
     if (full) return this.store.get('sha256:' + full[2]);
     let ref: Reference | undefined;
-    try { ref = parseReference(input); } catch { /* maybe an ID prefix */ }
+    try {
+      ref = parseReference(input);
+    } catch {
+      /* maybe an ID prefix */
+    }
     if (ref) {
       const key = formatReference(withDefaultTag(ref));
       const id = this.store.resolveRef(key);
@@ -144,7 +174,10 @@ export class ImageService {
   }
 
   repoTags(id: Digest): string[] {
-    return this.store.refsOf(id).filter(isTagged).map((r) => familiarString(parseReference(r)));
+    return this.store
+      .refsOf(id)
+      .filter(isTagged)
+      .map((r) => familiarString(parseReference(r)));
   }
 
   repoDigests(rec: ImageRecord): string[] {
@@ -284,17 +317,19 @@ export class ImageService {
     let entries = cfg.history ?? [];
     if (entries.length === 0) entries = rec.layers.map(() => ({ created: cfg.created }));
     let layer = 0;
-    const rows = entries.map((h) => {
-      const size = h.empty_layer ? 0 : sizes[layer++] ?? 0;
-      return {
-        Id: '<missing>',
-        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
-        CreatedBy: h.created_by ?? '',
-        Tags: null as string[] | null,
-        Size: size,
-        Comment: h.comment ?? '',
-      };
-    }).reverse();
+    const rows = entries
+      .map((h) => {
+        const size = h.empty_layer ? 0 : (sizes[layer++] ?? 0);
+        return {
+          Id: '<missing>',
+          Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+          CreatedBy: h.created_by ?? '',
+          Tags: null as string[] | null,
+          Size: size,
+          Comment: h.comment ?? '',
+        };
+      })
+      .reverse();
     // Each entry from the top belongs to the next image down the parent chain (images built here).
     let cur: ImageRecord | undefined = rec;
     for (const row of rows) {
@@ -337,7 +372,9 @@ export class ImageService {
         const refs = this.store.refsOf(rec.id);
         const users = this.usersOf(rec.id);
         if (refs.length === 1 && users.length > 0 && !opts.force) {
-          throw new ConflictError(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(rec.id)}`);
+          throw new ConflictError(
+            `conflict: unable to remove repository reference "${name}" (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(rec.id)}`,
+          );
         }
         await this.untag(byRef, rec.id, out);
         // The image itself stays while another name, a container or a child image holds it (quietly, as dockerd).
@@ -353,7 +390,8 @@ export class ImageService {
         const shown = familiarString(parseReference(recorded));
         out.push({ Untagged: shown });
         this.events.publish('image', 'untag', rec.id, { name: shown });
-        if (this.store.refsOf(rec.id).length > 0 || left.repoDigests.length > 0 || this.usersOf(rec.id).length > 0 || this.children(rec.id).length > 0) return out;
+        if (this.store.refsOf(rec.id).length > 0 || left.repoDigests.length > 0 || this.usersOf(rec.id).length > 0 || this.children(rec.id).length > 0)
+          return out;
         await this.deleteImage(left, opts, out);
         return out;
       }
@@ -361,7 +399,9 @@ export class ImageService {
       const users = this.usersOf(rec.id);
       const running = users.find((u) => u.running);
       if (running) {
-        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+        throw new ConflictError(
+          `conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
+        );
       }
       // dockerd's order: several repositories first, then a stopped container.
       const refs = this.store.refsOf(rec.id);
@@ -370,7 +410,9 @@ export class ImageService {
         throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is referenced in multiple repositories`);
       }
       if (users.length > 0 && !opts.force) {
-        throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`);
+        throw new ConflictError(
+          `conflict: unable to delete ${shortId(rec.id)} (must be forced) - image is being used by stopped container ${shortId(users[0].id)}`,
+        );
       }
       if (this.children(rec.id).length > 0) {
         throw new ConflictError(`conflict: unable to delete ${shortId(rec.id)} (cannot be forced) - image has dependent child images`);
@@ -449,12 +491,19 @@ export class ImageService {
       candidates.push(rec);
     }
     const passOver = async (fn: () => Promise<ImageDeleteItem[]>) => {
-      try { deleted.push(...await fn()); } catch (e) { if (!(e instanceof ConflictError) && !(e instanceof NotFoundError)) throw e; }
+      try {
+        deleted.push(...(await fn()));
+      } catch (e) {
+        if (!(e instanceof ConflictError) && !(e instanceof NotFoundError)) throw e;
+      }
     };
     for (const rec of candidates) {
       if (!this.store.has(rec.id)) continue; // went with a child already
       const refs = this.store.refsOf(rec.id).sort();
-      if (refs.length === 0) { await passOver(() => this.remove(rec.id.slice('sha256:'.length))); continue; }
+      if (refs.length === 0) {
+        await passOver(() => this.remove(rec.id.slice('sha256:'.length)));
+        continue;
+      }
       if (danglingOnly && refs.some(isTagged)) continue;
       for (const r of refs) await passOver(() => this.remove(r));
     }
@@ -527,7 +576,9 @@ export class ImageService {
         try {
           const m = await this.content.readJson<{ layers?: { digest: string }[] }>(d as Digest);
           for (const l of m.layers ?? []) used.add(l.digest);
-        } catch { /* not stored, or not an image manifest */ }
+        } catch {
+          /* not stored, or not an image manifest */
+        }
       }
     }
     for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
@@ -552,7 +603,11 @@ export class ImageService {
     return this.store.lock.run(async () => {
       const existing = this.store.get(rec.id);
       const merged: ImageRecord = existing
-        ? { ...existing, repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])], manifests: [...new Set([...(existing.manifests ?? []), ...(rec.manifests ?? [])])] }
+        ? {
+            ...existing,
+            repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])],
+            manifests: [...new Set([...(existing.manifests ?? []), ...(rec.manifests ?? [])])],
+          }
         : rec;
       await this.store.put(merged);
       const notes: string[] = [];
@@ -566,7 +621,11 @@ export class ImageService {
 }
 
 function safeParse(s: string): Reference | undefined {
-  try { return parseReference(s); } catch { return undefined; }
+  try {
+    return parseReference(s);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createdSeconds(cfg: ImageConfig, rec: ImageRecord): number {
@@ -580,8 +639,22 @@ function createdMillis(cfg: ImageConfig, rec: ImageRecord): number {
 
 export function emptyContainerConfig(): Record<string, unknown> {
   return {
-    Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-    Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
-    WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+    Hostname: '',
+    Domainname: '',
+    User: '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: null,
+    Cmd: null,
+    Image: '',
+    Volumes: null,
+    WorkingDir: '',
+    Entrypoint: null,
+    OnBuild: null,
+    Labels: null,
   };
 }

@@ -50,9 +50,15 @@ export class ImageStore {
     }
   }
 
-  get(id: Digest): ImageRecord | undefined { return this.images.get(id); }
-  has(id: Digest): boolean { return this.images.has(id); }
-  list(): ImageRecord[] { return [...this.images.values()]; }
+  get(id: Digest): ImageRecord | undefined {
+    return this.images.get(id);
+  }
+  has(id: Digest): boolean {
+    return this.images.has(id);
+  }
+  list(): ImageRecord[] {
+    return [...this.images.values()];
+  }
 
   async put(rec: ImageRecord): Promise<void> {
     await writeJsonAtomic(join(this.dbDir, hexOf(rec.id) + '.json'), rec, 0o600);
@@ -62,14 +68,20 @@ export class ImageStore {
   /** Remove an image record and every reference to it. */
   async delete(id: Digest): Promise<void> {
     let changed = false;
-    for (const [k, v] of this.refs) if (v === id) { this.refs.delete(k); changed = true; }
+    for (const [k, v] of this.refs)
+      if (v === id) {
+        this.refs.delete(k);
+        changed = true;
+      }
     if (changed) await this.saveRefs();
     this.images.delete(id);
     await rm(join(this.dbDir, hexOf(id) + '.json'), { force: true });
     await fsyncDir(this.dbDir);
   }
 
-  resolveRef(ref: string): Digest | undefined { return this.refs.get(ref); }
+  resolveRef(ref: string): Digest | undefined {
+    return this.refs.get(ref);
+  }
 
   /** References pointing at an image, in insertion order. */
   refsOf(id: Digest): string[] {
@@ -78,7 +90,9 @@ export class ImageStore {
     return out;
   }
 
-  allRefs(): Map<string, Digest> { return this.refs; }
+  allRefs(): Map<string, Digest> {
+    return this.refs;
+  }
 
   /** Point `ref` at `id`; returns the image it pointed at before, if another. */
   async setRef(ref: string, id: Digest): Promise<Digest | undefined> {

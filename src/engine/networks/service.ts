@@ -31,7 +31,20 @@ import { addNetworkList, delNetworkList, type CniResult } from '../../network/cn
 import { DnsServer } from '../../network/dns.js';
 import { Firewall, type FirewallNet } from '../../network/firewall.js';
 import { contains6, firstHost6, formatIp6, formatSubnet6, overlaps6, parseCidr6, parseIp6 } from '../../network/ipnet6.js';
-import { contains, firstHost, formatIp, formatSubnet, lastIp, nextFreeSubnet, overlaps, parseCidr, parseIp, subnetOf, type AddressPool, type Subnet } from '../../network/ipnet.js';
+import {
+  contains,
+  firstHost,
+  formatIp,
+  formatSubnet,
+  lastIp,
+  nextFreeSubnet,
+  overlaps,
+  parseCidr,
+  parseIp,
+  subnetOf,
+  type AddressPool,
+  type Subnet,
+} from '../../network/ipnet.js';
 import { createNetns, isNetnsMount, netnsMountsUnder, removeNetns } from '../../network/netns.js';
 import { claimBridge, deleteBridge, hostLinks, notABridge, removeAddress } from '../../network/links.js';
 import { reservePorts, V6_ANY, type PortBinding, type Reservation } from '../../network/ports.js';
@@ -80,24 +93,43 @@ export class NetworkService implements ContainerNetworking {
    * `containersOf` gives the container service, made after this one (it asks
    * this one to plan, attach and release its containers' networks).
    */
-  constructor(readonly events: EventBus, readonly opts: NetworkServiceOptions, private readonly containersOf: () => NetworkContainers) {
+  constructor(
+    readonly events: EventBus,
+    readonly opts: NetworkServiceOptions,
+    private readonly containersOf: () => NetworkContainers,
+  ) {
     this.firewall = new Firewall(createHash('sha256').update(opts.dataRoot).digest('hex').slice(0, 8));
     events.subscribe((ev) => {
       if (ev.Type !== 'container' || ev.Action !== 'die') return;
       const list = this.exitDisconnects.get(ev.Actor.ID);
       this.exitDisconnects.delete(ev.Actor.ID);
       // After every subscriber has had the die event (a nested publish would reach live streams first).
-      if (list?.length) queueMicrotask(() => { for (const n of list) this.events.publish('network', 'disconnect', n.id, { container: ev.Actor.ID, name: n.name, type: n.type }); });
+      if (list?.length)
+        queueMicrotask(() => {
+          for (const n of list) this.events.publish('network', 'disconnect', n.id, { container: ev.Actor.ID, name: n.name, type: n.type });
+        });
     });
   }
 
-  get containers(): NetworkContainers { return this.containersOf(); }
+  get containers(): NetworkContainers {
+    return this.containersOf();
+  }
 
-  private get netDir(): string { return join(this.opts.dataRoot, 'networks'); }
-  get ipamDir(): string { return join(this.netDir, 'ipam'); }
-  private get stateDir(): string { return join(this.opts.execRoot, 'network'); }
-  get netnsDir(): string { return join(this.opts.execRoot, 'netns'); }
-  private statePath(id: string): string { return join(this.stateDir, `${id}.json`); }
+  private get netDir(): string {
+    return join(this.opts.dataRoot, 'networks');
+  }
+  get ipamDir(): string {
+    return join(this.netDir, 'ipam');
+  }
+  private get stateDir(): string {
+    return join(this.opts.execRoot, 'network');
+  }
+  get netnsDir(): string {
+    return join(this.opts.execRoot, 'netns');
+  }
+  private statePath(id: string): string {
+    return join(this.stateDir, `${id}.json`);
+  }
 
   // ---- startup ------------------------------------------------------------
 
@@ -110,11 +142,17 @@ export class NetworkService implements ContainerNetworking {
       try {
         const n = JSON.parse(await readFile(join(this.netDir, f), 'utf8')) as NetworkRecord;
         this.nets.set(n.Id, n);
-      } catch (e) { log.warn('skipping unreadable network record', { file: f, error: messageOf(e) }); }
+      } catch (e) {
+        log.warn('skipping unreadable network record', { file: f, error: messageOf(e) });
+      }
     }
     for (const f of await readdir(this.stateDir)) {
       if (!f.endsWith('.json')) continue;
-      try { this.state.set(f.slice(0, -5), JSON.parse(await readFile(join(this.stateDir, f), 'utf8')) as RuntimeState); } catch { /* torn write: reconcile cleans */ }
+      try {
+        this.state.set(f.slice(0, -5), JSON.parse(await readFile(join(this.stateDir, f), 'utf8')) as RuntimeState);
+      } catch {
+        /* torn write: reconcile cleans */
+      }
     }
     await this.ensurePredefined();
     const usable = await this.claimBridges();
@@ -143,7 +181,9 @@ export class NetworkService implements ContainerNetworking {
         const first = st.Endpoints.find((e) => e.IPAddress);
         if (first) for (const r of res) r.relayTo(first.IPAddress);
         this.reservations.set(id, res);
-      } catch (e) { log.warn('could not reserve published ports again', { id, error: messageOf(e) }); }
+      } catch (e) {
+        log.warn('could not reserve published ports again', { id, error: messageOf(e) });
+      }
       for (const ep of st.Endpoints) await this.ensureDns(ep.NetworkID);
     }
     const live = new Set(this.state.keys());
@@ -189,7 +229,10 @@ export class NetworkService implements ContainerNetworking {
   private async cleanLeases(live: Set<string>): Promise<void> {
     for (const netId of await readdir(this.ipamDir).catch(() => [] as string[])) {
       const dir = join(this.ipamDir, netId);
-      if (!this.nets.has(netId)) { await rm(dir, { recursive: true, force: true }); continue; }
+      if (!this.nets.has(netId)) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
       for (const f of await readdir(dir).catch(() => [] as string[])) {
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(f) && !f.includes(':')) continue; // host-local's own files (last_reserved_ip…)
         const owner = (await readFile(join(dir, f), 'utf8').catch(() => '')).split(/\r?\n/)[0]!.trim();
@@ -201,7 +244,10 @@ export class NetworkService implements ContainerNetworking {
   private async ensurePredefined(): Promise<void> {
     const cfg = this.opts.config;
     const byName = (name: string) => [...this.nets.values()].find((n) => n.Name === name);
-    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+    for (const [name, driver] of [
+      ['host', 'host'],
+      ['none', 'null'],
+    ] as const) {
       if (!byName(name)) await this.saveNet(this.record(name, driver, { Subnet: undefined }, {}, {}));
     }
     const bridgeName = typeof cfg.bridge === 'string' && cfg.bridge ? cfg.bridge : DEFAULT_BRIDGE;
@@ -214,16 +260,24 @@ export class NetworkService implements ContainerNetworking {
     } else if (existing?.IPAM.Config[0]?.Subnet && existing.BridgeName === bridgeName) {
       ipam = existing.IPAM.Config[0];
     } else {
-      const taken = [...this.bridgeNets().filter((n) => n.Name !== 'bridge').map((n) => subnetOf(n.IPAM.Config[0]!.Subnet!)), ...(await hostRoutes([bridgeName]))];
+      const taken = [
+        ...this.bridgeNets()
+          .filter((n) => n.Name !== 'bridge')
+          .map((n) => subnetOf(n.IPAM.Config[0]!.Subnet!)),
+        ...(await hostRoutes([bridgeName])),
+      ];
       const s = nextFreeSubnet(this.pools(), taken);
       if (!s) throw new Error('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
       ipam = { Subnet: formatSubnet(s), Gateway: formatIp(firstHost(s)) };
     }
     const mtu = typeof cfg.mtu === 'number' ? String(cfg.mtu) : '1500';
     const options = {
-      'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
-      'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-      'com.docker.network.bridge.name': bridgeName, 'com.docker.network.driver.mtu': mtu,
+      'com.docker.network.bridge.default_bridge': 'true',
+      'com.docker.network.bridge.enable_icc': 'true',
+      'com.docker.network.bridge.enable_ip_masquerade': 'true',
+      'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+      'com.docker.network.bridge.name': bridgeName,
+      'com.docker.network.driver.mtu': mtu,
     };
     const rec = this.record('bridge', 'bridge', ipam, options, {}, existing?.Id);
     rec.BridgeName = bridgeName;
@@ -248,11 +302,29 @@ export class NetworkService implements ContainerNetworking {
     return DEFAULT_POOLS;
   }
 
-  private record(name: string, driver: NetworkRecord['Driver'], ipam: IpamConfig, options: Record<string, string>, labels: Record<string, string>, id?: string): NetworkRecord {
+  private record(
+    name: string,
+    driver: NetworkRecord['Driver'],
+    ipam: IpamConfig,
+    options: Record<string, string>,
+    labels: Record<string, string>,
+    id?: string,
+  ): NetworkRecord {
     return {
-      Name: name, Id: id ?? randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver,
-      EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: ipam.Subnet ? [ipam] : [] },
-      Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Options: options, Labels: labels,
+      Name: name,
+      Id: id ?? randomBytes(32).toString('hex'),
+      Created: new Date().toISOString(),
+      Scope: 'local',
+      Driver: driver,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: ipam.Subnet ? [ipam] : [] },
+      Internal: false,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Options: options,
+      Labels: labels,
     };
   }
 
@@ -261,7 +333,9 @@ export class NetworkService implements ContainerNetworking {
     this.nets.set(n.Id, n);
   }
 
-  private bridgeNets(): NetworkRecord[] { return [...this.nets.values()].filter((n) => n.Driver === 'bridge'); }
+  private bridgeNets(): NetworkRecord[] {
+    return [...this.nets.values()].filter((n) => n.Driver === 'bridge');
+  }
 
   private fwNet(n: NetworkRecord): FirewallNet {
     return { id: n.Id, bridge: n.BridgeName!, subnet: n.IPAM.Config[0]!.Subnet!, internal: n.Internal };
@@ -275,7 +349,9 @@ export class NetworkService implements ContainerNetworking {
 
   // ---- lookup -------------------------------------------------------------
 
-  list(): NetworkRecord[] { return [...this.nets.values()]; }
+  list(): NetworkRecord[] {
+    return [...this.nets.values()];
+  }
 
   /** By full ID, by name, or by unique ID prefix (Docker's order); 404 otherwise. */
   /** `scope` (inspect's ?scope=): a network of another scope is not found, as dockerd. */
@@ -312,9 +388,10 @@ export class NetworkService implements ContainerNetworking {
       validateIpam(given, enableV6);
       const v4 = given.filter((c) => !c.Subnet?.includes(':'));
       const v6 = enableV6 ? given.filter((c) => c.Subnet?.includes(':')) : [];
-      if (v4.length > 1 || v6.length > 1) throw new InvalidArgumentError('bridge driver doesn\'t support multiple subnets');
+      if (v4.length > 1 || v6.length > 1) throw new InvalidArgumentError("bridge driver doesn't support multiple subnets");
       // Berth has no default IPv6 pools: dockerd 20.10's answer when none is configured.
-      if (enableV6 && !v6.length) throw new NotFoundError('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
+      if (enableV6 && !v6.length)
+        throw new NotFoundError('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
       const want = v4[0] ?? {};
       const others = this.bridgeNets().map((n) => subnetOf(v4Config(n)!.Subnet!));
       // As dockerd shows it: the config as given; a pool picked for the network adds its subnet and gateway.
@@ -344,12 +421,18 @@ export class NetworkService implements ContainerNetworking {
       rec.BridgeName = options['com.docker.network.bridge.name'] || `br-${rec.Id.slice(0, 12)}`;
       if (rec.BridgeName.length > 15) throw new InvalidArgumentError(`bridge name ${rec.BridgeName} is longer than 15 characters`);
       const clash = this.bridgeNets().find((n) => n.BridgeName === rec.BridgeName);
-      if (clash) throw new BerthError(`cannot create network ${rec.Id} (${rec.BridgeName}): conflicts with network ${clash.Id} (${clash.BridgeName}): networks have same bridge name`, 403);
+      if (clash)
+        throw new BerthError(
+          `cannot create network ${rec.Id} (${rec.BridgeName}): conflicts with network ${clash.Id} (${clash.BridgeName}): networks have same bridge name`,
+          403,
+        );
       // Made now, or an existing Linux bridge adopted; any other link of that name (the host's uplink…) is refused.
       rec.BridgeCreated = await claimBridge(rec.BridgeName, mtuOf(rec));
       try {
         await this.saveNet(rec);
-        try { await this.firewall.addNetwork(this.fwNet(rec)); } catch (e) {
+        try {
+          await this.firewall.addNetwork(this.fwNet(rec));
+        } catch (e) {
           await this.firewall.removeNetwork(rec.Id).catch(() => {});
           throw new BerthError(`failed to set up iptables for network ${name}: ${messageOf(e)}`, 500);
         }
@@ -371,7 +454,11 @@ export class NetworkService implements ContainerNetworking {
 
   async remove(ref: string): Promise<void> {
     const n = this.get(ref);
-    if (PREDEFINED.includes(n.Name) && ['bridge', 'host', 'null'].includes(n.Driver) && (n.Name !== 'bridge' || n.Options['com.docker.network.bridge.default_bridge'] === 'true')) {
+    if (
+      PREDEFINED.includes(n.Name) &&
+      ['bridge', 'host', 'null'].includes(n.Driver) &&
+      (n.Name !== 'bridge' || n.Options['com.docker.network.bridge.default_bridge'] === 'true')
+    ) {
       throw new BerthError(`${n.Name} is a pre-defined network and cannot be removed`, 403);
     }
     await this.locks.run('networks', async () => {
@@ -401,7 +488,10 @@ export class NetworkService implements ContainerNetworking {
       if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(n.Labels, [l]))) continue;
       // As dockerd: only an endpoint (a running container) keeps a network; a stopped container's config does not.
       if (this.activeOn(n.Id).length) continue;
-      await this.remove(n.Id).then(() => deleted.push(n.Name), () => {});
+      await this.remove(n.Id).then(
+        () => deleted.push(n.Name),
+        () => {},
+      );
     }
     this.events.publish('network', 'prune', '', { reclaimed: '0' });
     return { NetworksDeleted: deleted };
@@ -410,14 +500,22 @@ export class NetworkService implements ContainerNetworking {
   // ---- containers: create -------------------------------------------------
 
   /** The primary network's name for a NetworkMode ("default" is the bridge). */
-  private modeNetwork(mode: string): string { return mode === 'default' || mode === '' ? 'bridge' : mode; }
+  private modeNetwork(mode: string): string {
+    return mode === 'default' || mode === '' ? 'bridge' : mode;
+  }
 
   planCreate(h: HostConfig, networking: unknown, macFromConfig?: string): Record<string, EndpointConfig> {
     const mode = h.NetworkMode || 'default';
-    const wantsMac = !!macFromConfig || Object.values(((networking as { EndpointsConfig?: Record<string, { MacAddress?: string } | null> } | null)?.EndpointsConfig) ?? {}).some((e) => e?.MacAddress);
-    if (wantsMac && (mode === 'host' || mode === 'none' || mode.startsWith('container:'))) throw new InvalidArgumentError('conflicting options: mac-address and the network mode');
+    const wantsMac =
+      !!macFromConfig ||
+      Object.values((networking as { EndpointsConfig?: Record<string, { MacAddress?: string } | null> } | null)?.EndpointsConfig ?? {}).some(
+        (e) => e?.MacAddress,
+      );
+    if (wantsMac && (mode === 'host' || mode === 'none' || mode.startsWith('container:')))
+      throw new InvalidArgumentError('conflicting options: mac-address and the network mode');
     if (mode.startsWith('container:')) {
-      if (h.PortBindings && Object.keys(h.PortBindings).length) throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
+      if (h.PortBindings && Object.keys(h.PortBindings).length)
+        throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
       this.containers.get(mode.slice(10));
       return {};
     }
@@ -425,32 +523,47 @@ export class NetworkService implements ContainerNetworking {
     // image and pull); the start fails with "failed to set up container networking: network X not found".
     const primary = this.tryGet(this.modeNetwork(mode));
     if (!primary) return { [this.modeNetwork(mode)]: { NetworkID: '', Aliases: null, IPAMConfig: null, Links: null, MacAddress: '', DriverOpts: null } };
-    const wanted = ((networking as { EndpointsConfig?: Record<string, Partial<EndpointConfig> | null> } | null)?.EndpointsConfig) ?? {};
+    const wanted = (networking as { EndpointsConfig?: Record<string, Partial<EndpointConfig> | null> } | null)?.EndpointsConfig ?? {};
     const out: Record<string, EndpointConfig> = {};
     // Links on a user-defined network are names its DNS gives the linking container: "target:alias".
-    const dnsLinks = (links: string[] | null | undefined) => parseLinks(links, (r) => this.containers.get(r)).map((l) => `${l.target.rec.Name.slice(1)}:${l.alias}`);
+    const dnsLinks = (links: string[] | null | undefined) =>
+      parseLinks(links, (r) => this.containers.get(r)).map((l) => `${l.target.rec.Name.slice(1)}:${l.alias}`);
     const add = (n: NetworkRecord, cfg: Partial<EndpointConfig> | null | undefined, extraLinks: string[] = []) => {
       this.checkEndpoint(n, cfg ?? {});
       const links = n.Name === 'bridge' ? [] : [...new Set([...dnsLinks(cfg?.Links), ...extraLinks])]; // the docker CLI sends them in both places
-      out[n.Name] = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: ipamConfigOf(cfg), Links: links.length ? links : null, MacAddress: macAddress(n, cfg?.MacAddress), DriverOpts: driverOptsOf(cfg) };
+      out[n.Name] = {
+        NetworkID: n.Id,
+        Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
+        IPAMConfig: ipamConfigOf(cfg),
+        Links: links.length ? links : null,
+        MacAddress: macAddress(n, cfg?.MacAddress),
+        DriverOpts: driverOptsOf(cfg),
+      };
     };
     const primaryCfg = wanted[mode] ?? wanted[primary.Name] ?? wanted[primary.Id] ?? (mode === 'default' ? wanted.bridge : undefined);
     // Clients before API 1.44 send --mac-address as Config.MacAddress: it belongs to the primary network.
-    add(primary, macFromConfig ? { ...primaryCfg, MacAddress: primaryCfg?.MacAddress || macFromConfig } : primaryCfg, primary.Name === 'bridge' || primary.Driver !== 'bridge' ? [] : dnsLinks(h.Links));
+    add(
+      primary,
+      macFromConfig ? { ...primaryCfg, MacAddress: primaryCfg?.MacAddress || macFromConfig } : primaryCfg,
+      primary.Name === 'bridge' || primary.Driver !== 'bridge' ? [] : dnsLinks(h.Links),
+    );
     for (const [ref, cfg] of Object.entries(wanted)) {
       const n = this.get(this.modeNetwork(ref));
       if (n.Id === primary.Id) continue;
       if (primary.Driver !== 'bridge' || n.Driver !== 'bridge') throw new InvalidArgumentError('Container cannot be connected to network endpoints');
       add(n, cfg);
     }
-    if (primary.Driver === 'host' && h.PortBindings && Object.keys(h.PortBindings).length) { /* Docker ignores them, with a warning */ }
+    if (primary.Driver === 'host' && h.PortBindings && Object.keys(h.PortBindings).length) {
+      /* Docker ignores them, with a warning */
+    }
     return out;
   }
 
   /** Docker's rules for --ip and --alias. */
   private checkEndpoint(n: NetworkRecord, cfg: Partial<EndpointConfig>): void {
     const isDefault = n.Name === 'bridge';
-    if (cfg.Aliases?.length && (isDefault || n.Driver !== 'bridge')) throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
+    if (cfg.Aliases?.length && (isDefault || n.Driver !== 'bridge'))
+      throw new InvalidArgumentError('network-scoped alias is supported only for containers in user defined networks');
     const ip = cfg.IPAMConfig?.IPv4Address;
     if (!ip) return;
     if (isDefault || n.Driver !== 'bridge') throw new InvalidArgumentError('user specified IP address is supported on user defined networks only');
@@ -481,36 +594,45 @@ export class NetworkService implements ContainerNetworking {
     if (primary.Driver !== 'bridge') return ready({ namespace: primary.Driver === 'host' ? 'host' : 'private', addresses: [] });
     this.exitDisconnects.delete(c.rec.Id);
     let created!: (ns: string) => void;
-    const namespace = new Promise<string>((r) => { created = r; });
+    const namespace = new Promise<string>((r) => {
+      created = r;
+    });
     // Addresses a just-exited container still holds are free first (see release).
-    const done = this.released().then(() => this.locks.run(c.rec.Id, async (): Promise<NetAttachment> => {
-      const id = c.rec.Id;
-      if (this.state.has(id)) await this.detachLocked(id); // left over from a run whose exit we missed
-      const bindings = portBindings(c);
-      let reserved: Reservation[];
-      try { reserved = await reservePorts(bindings); } catch (e) {
-        throw new BerthError(`driver failed programming external connectivity on endpoint ${c.rec.Name.slice(1)} (${randomBytes(32).toString('hex')}): ${messageOf(e)}`, 500);
-      }
-      this.reservations.set(id, reserved);
-      const st: RuntimeState = { Netns: join(this.netnsDir, id), Ports: reserved.map((r) => r.binding), Endpoints: [] };
-      try {
-        await this.saveState(id, st);
-        await createNetns(st.Netns);
-        created(st.Netns);
-        const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
-        for (const name of names) {
-          const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
-          if (!n) throw new NotFoundError(`failed to set up container networking: network ${name} not found`);
-          await this.addEndpoint(c, st, n, eps[name]!);
-          // dockerd tells of each endpoint a start makes, before the container's start event.
-          this.events.publish('network', 'connect', n.Id, { container: id, name: n.Name, type: n.Driver });
+    const done = this.released().then(() =>
+      this.locks.run(c.rec.Id, async (): Promise<NetAttachment> => {
+        const id = c.rec.Id;
+        if (this.state.has(id)) await this.detachLocked(id); // left over from a run whose exit we missed
+        const bindings = portBindings(c);
+        let reserved: Reservation[];
+        try {
+          reserved = await reservePorts(bindings);
+        } catch (e) {
+          throw new BerthError(
+            `driver failed programming external connectivity on endpoint ${c.rec.Name.slice(1)} (${randomBytes(32).toString('hex')}): ${messageOf(e)}`,
+            500,
+          );
         }
-      } catch (e) {
-        await this.detachLocked(id);
-        throw e;
-      }
-      return { namespace: st.Netns, addresses: st.Endpoints.map((e) => e.IPAddress), ...this.dnsFor(st) };
-    }));
+        this.reservations.set(id, reserved);
+        const st: RuntimeState = { Netns: join(this.netnsDir, id), Ports: reserved.map((r) => r.binding), Endpoints: [] };
+        try {
+          await this.saveState(id, st);
+          await createNetns(st.Netns);
+          created(st.Netns);
+          const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
+          for (const name of names) {
+            const n = this.tryGet(eps[name]!.NetworkID) ?? this.tryGet(name);
+            if (!n) throw new NotFoundError(`failed to set up container networking: network ${name} not found`);
+            await this.addEndpoint(c, st, n, eps[name]!);
+            // dockerd tells of each endpoint a start makes, before the container's start event.
+            this.events.publish('network', 'connect', n.Id, { container: id, name: n.Name, type: n.Driver });
+          }
+        } catch (e) {
+          await this.detachLocked(id);
+          throw e;
+        }
+        return { namespace: st.Netns, addresses: st.Endpoints.map((e) => e.IPAddress), ...this.dnsFor(st) };
+      }),
+    );
     done.catch(() => {}); // the caller awaits it; a failure before the namespace exists surfaces below
     return { namespace: await Promise.race([namespace, done.then((a) => a.namespace)]), done };
   }
@@ -528,7 +650,12 @@ export class NetworkService implements ContainerNetworking {
   private params(n: NetworkRecord): BridgeNetParams {
     const ipam = n.IPAM.Config[0]!;
     const p: BridgeNetParams = {
-      cniName: n.Id, bridge: n.BridgeName!, subnet: ipam.Subnet!, gateway: gateway4(n), internal: n.Internal, ipamDir: this.ipamDir,
+      cniName: n.Id,
+      bridge: n.BridgeName!,
+      subnet: ipam.Subnet!,
+      gateway: gateway4(n),
+      internal: n.Internal,
+      ipamDir: this.ipamDir,
     };
     const mtu = mtuOf(n);
     if (mtu) p.mtu = mtu;
@@ -552,14 +679,27 @@ export class NetworkService implements ContainerNetworking {
     while (st.Endpoints.some((e) => e.IfName === `eth${idx}`)) idx++;
     const withPorts = st.Endpoints.length === 0 && st.Ports.length > 0;
     const ep: EndpointState = {
-      NetworkID: n.Id, NetworkName: n.Name, EndpointID: randomBytes(32).toString('hex'), IfName: `eth${idx}`,
-      IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '',
+      NetworkID: n.Id,
+      NetworkName: n.Name,
+      EndpointID: randomBytes(32).toString('hex'),
+      IfName: `eth${idx}`,
+      IPAddress: '',
+      IPPrefixLen: 0,
+      Gateway: '',
+      MacAddress: '',
       Conf: bridgeConfList(this.params(n), withPorts),
     };
     if (cfg.IPAMConfig?.IPv4Address) ep.Args = { IP: cfg.IPAMConfig.IPv4Address };
     if (withPorts) {
       // The [::] twins are relayed by their reservation (ports.ts), not DNATed.
-      ep.RuntimeConfig = { portMappings: st.Ports.filter((p) => p.hostIp !== V6_ANY).map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp })) };
+      ep.RuntimeConfig = {
+        portMappings: st.Ports.filter((p) => p.hostIp !== V6_ANY).map((p) => ({
+          hostPort: p.hostPort,
+          containerPort: p.containerPort,
+          protocol: p.protocol,
+          hostIP: p.hostIp === '0.0.0.0' ? '' : p.hostIp,
+        })),
+      };
     }
     if (cfg.MacAddress) ep.RuntimeConfig = { ...ep.RuntimeConfig, mac: cfg.MacAddress };
     st.Endpoints.push(ep);
@@ -615,10 +755,15 @@ export class NetworkService implements ContainerNetworking {
   async release(c: Container): Promise<void> {
     const id = c.rec.Id;
     const st = this.state.get(id);
-    if (st) this.exitDisconnects.set(id, st.Endpoints.map((e) => ({ id: e.NetworkID, name: e.NetworkName, type: this.nets.get(e.NetworkID)?.Driver ?? 'bridge' })));
+    if (st)
+      this.exitDisconnects.set(
+        id,
+        st.Endpoints.map((e) => ({ id: e.NetworkID, name: e.NetworkName, type: this.nets.get(e.NetworkID)?.Driver ?? 'bridge' })),
+      );
     if (!st || st.Ports.length || this.releasing.has(id)) return this.detach(c);
     this.state.delete(id); // detachLocked reads it back from disk
-    const done = this.locks.run(id, () => this.detachLocked(id))
+    const done = this.locks
+      .run(id, () => this.detachLocked(id))
       .catch((e) => log.warn('network teardown failed', { id, error: messageOf(e) }))
       .finally(() => this.releasing.delete(id));
     this.releasing.set(id, done);
@@ -633,7 +778,11 @@ export class NetworkService implements ContainerNetworking {
   private async detachLocked(id: string): Promise<void> {
     let st = this.state.get(id);
     if (!st) {
-      try { st = JSON.parse(await readFile(this.statePath(id), 'utf8')) as RuntimeState; } catch { st = undefined; }
+      try {
+        st = JSON.parse(await readFile(this.statePath(id), 'utf8')) as RuntimeState;
+      } catch {
+        st = undefined;
+      }
     }
     if (st) {
       const remove = () => removeNetns(st!.Netns).catch((e) => log.warn('removing network namespace failed', { id, error: messageOf(e) }));
@@ -642,7 +791,9 @@ export class NetworkService implements ContainerNetworking {
       // deleting a veth by hand costs tens of milliseconds on the way to `rm` returning.
       // The DELs are then told of no namespace, and run while it goes.
       const shared = this.containers.list().some((o) => o.state.Running && o.rec.Id !== id && this.sharesNetworkOf(o, id));
-      const dels = async (netns: string) => { for (const ep of [...st!.Endpoints].reverse()) await this.delEndpoint(id, netns, ep); };
+      const dels = async (netns: string) => {
+        for (const ep of [...st!.Endpoints].reverse()) await this.delEndpoint(id, netns, ep);
+      };
       if (shared) {
         await dels(await liveNetns(st));
         await remove();
@@ -685,18 +836,30 @@ export class NetworkService implements ContainerNetworking {
     const n = this.get(netRef);
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';
-    if (mode.startsWith('container:')) throw new BerthError('container sharing network namespace with another container or host cannot be connected to any other network', 403);
-    if (mode === 'host' || n.Driver === 'host') throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
-    if (mode === 'none' || n.Driver === 'null') throw new BerthError('container cannot be connected to multiple networks with one of the networks in private (none) mode', 403);
+    if (mode.startsWith('container:'))
+      throw new BerthError('container sharing network namespace with another container or host cannot be connected to any other network', 403);
+    if (mode === 'host' || n.Driver === 'host')
+      throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
+    if (mode === 'none' || n.Driver === 'null')
+      throw new BerthError('container cannot be connected to multiple networks with one of the networks in private (none) mode', 403);
     this.checkEndpoint(n, cfg ?? {});
     await this.released();
     await this.locks.run(c.rec.Id, async () => {
       const eps = { ...this.endpointsOf(c) };
       if (n.Name in eps) throw new BerthError(`endpoint with name ${c.rec.Name.slice(1)} already exists in network ${n.Name}`, 403);
-      const ep: EndpointConfig = { NetworkID: n.Id, Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null, IPAMConfig: ipamConfigOf(cfg), Links: null, MacAddress: '', DriverOpts: driverOptsOf(cfg) };
+      const ep: EndpointConfig = {
+        NetworkID: n.Id,
+        Aliases: cfg?.Aliases?.length ? [...cfg.Aliases] : null,
+        IPAMConfig: ipamConfigOf(cfg),
+        Links: null,
+        MacAddress: '',
+        DriverOpts: driverOptsOf(cfg),
+      };
       const st = this.state.get(c.rec.Id);
       if (c.state.Running && st) {
-        try { await this.addEndpoint(c, st, n, ep); } catch (e) {
+        try {
+          await this.addEndpoint(c, st, n, ep);
+        } catch (e) {
           const added = st.Endpoints.find((x) => x.NetworkID === n.Id);
           if (added) {
             await this.delEndpoint(c.rec.Id, await liveNetns(st), added);
@@ -718,7 +881,8 @@ export class NetworkService implements ContainerNetworking {
     const n = this.get(netRef);
     const c = this.containers.get(ctrRef);
     const mode = c.rec.HostConfig.NetworkMode || 'default';
-    if (mode === 'host' || n.Driver === 'host') throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
+    if (mode === 'host' || n.Driver === 'host')
+      throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
     await this.released();
     let active = false;
     await this.locks.run(c.rec.Id, async () => {
@@ -751,7 +915,13 @@ export class NetworkService implements ContainerNetworking {
     const n = this.nets.get(netId);
     if (!n || n.Name === 'bridge' || n.Driver !== 'bridge' || this.dns.has(netId)) return;
     const gw = gateway4(n);
-    const server = new DnsServer(gw, n.IPAM.Config[0]!.Subnet!, (name, from) => this.resolve(netId, name, from), 53, (from) => this.dnsServersOf(netId, from));
+    const server = new DnsServer(
+      gw,
+      n.IPAM.Config[0]!.Subnet!,
+      (name, from) => this.resolve(netId, name, from),
+      53,
+      (from) => this.dnsServersOf(netId, from),
+    );
     try {
       await server.start();
       this.dns.set(netId, server);
@@ -777,7 +947,8 @@ export class NetworkService implements ContainerNetworking {
       const ep = st.Endpoints.find((e) => e.NetworkID === netId && e.IPAddress === from);
       if (!ep) continue;
       const link = (this.containers.tryGet(id)?.rec.Networks?.[ep.NetworkName]?.Links ?? [])
-        .map((l) => l.split(':')).find(([, alias]) => alias?.toLowerCase() === q);
+        .map((l) => l.split(':'))
+        .find(([, alias]) => alias?.toLowerCase() === q);
       if (link) q = link[0]!.replace(/^\//, '').toLowerCase();
       nets = [netId, ...st.Endpoints.map((e) => e.NetworkID).filter((n) => n !== netId)];
       break;
@@ -813,7 +984,9 @@ export class NetworkService implements ContainerNetworking {
 
   // ---- views --------------------------------------------------------------
 
-  runtimeOf(id: string): RuntimeState | undefined { return this.state.get(id); }
+  runtimeOf(id: string): RuntimeState | undefined {
+    return this.state.get(id);
+  }
   hostGateway(): string | undefined {
     const configured = this.opts.config['host-gateway-ip'];
     if (typeof configured === 'string' && configured) return configured;
@@ -822,9 +995,15 @@ export class NetworkService implements ContainerNetworking {
   bridgeAddress(c: Container): string | undefined {
     return this.state.get(c.rec.Id)?.Endpoints.find((e) => e.NetworkName === 'bridge')?.IPAddress || undefined;
   }
-  settings(c: Container): Record<string, unknown> { return networkSettings(this, c); }
-  endpoints(c: Container): Record<string, unknown> { return endpointsView(this, c); }
-  ports(c: Container): unknown[] { return portsList(this, c); }
+  settings(c: Container): Record<string, unknown> {
+    return networkSettings(this, c);
+  }
+  endpoints(c: Container): Record<string, unknown> {
+    return endpointsView(this, c);
+  }
+  ports(c: Container): unknown[] {
+    return portsList(this, c);
+  }
 }
 
 /** EndpointSettings.DriverOpts as given (kept, and shown by inspect as dockerd does); null for none. */
@@ -882,14 +1061,22 @@ async function hostRoutes(ownBridges: string[]): Promise<Subnet[]> {
   if (r.code !== 0) return [];
   try {
     const routes = JSON.parse(r.stdout) as Array<{ dst: string; dev?: string; type?: string }>;
-    return routes.filter((x) => x.dst && x.dst !== 'default' && !ownBridges.includes(x.dev ?? '') && (x.type ?? 'unicast') === 'unicast' && !x.dst.startsWith('127.'))
-      .map((x) => parseCidr(x.dst.includes('/') ? x.dst : `${x.dst}/32`)?.subnet).filter((s): s is Subnet => !!s && s.bits > 0);
-  } catch { return []; }
+    return routes
+      .filter((x) => x.dst && x.dst !== 'default' && !ownBridges.includes(x.dev ?? '') && (x.type ?? 'unicast') === 'unicast' && !x.dst.startsWith('127.'))
+      .map((x) => parseCidr(x.dst.includes('/') ? x.dst : `${x.dst}/32`)?.subnet)
+      .filter((s): s is Subnet => !!s && s.bits > 0);
+  } catch {
+    return [];
+  }
 }
 
 /** The network's IPv4 and IPv6 configs (the v4 one comes first in what Berth records). */
-export function v4Config(n: NetworkRecord): IpamConfig | undefined { return n.IPAM.Config.find((c) => c.Subnet && !c.Subnet.includes(':')); }
-export function v6Config(n: NetworkRecord): IpamConfig | undefined { return n.EnableIPv6 ? n.IPAM.Config.find((c) => c.Subnet?.includes(':')) : undefined; }
+export function v4Config(n: NetworkRecord): IpamConfig | undefined {
+  return n.IPAM.Config.find((c) => c.Subnet && !c.Subnet.includes(':'));
+}
+export function v6Config(n: NetworkRecord): IpamConfig | undefined {
+  return n.EnableIPv6 ? n.IPAM.Config.find((c) => c.Subnet?.includes(':')) : undefined;
+}
 
 /** The gateway given at create, or Docker's default: the subnet's first address. */
 export function gateway4(n: NetworkRecord): string {
@@ -915,7 +1102,10 @@ export function validateIpam(configs: IpamConfig[], enableV6: boolean): void {
     const v6 = sub.includes(':');
     const p4 = v6 ? undefined : parseCidr(sub);
     const p6 = v6 ? parseCidr6(sub) : undefined;
-    if (!p4 && !p6) { errs.push(`invalid subnet ${sub}: invalid CIDR block notation`); continue; }
+    if (!p4 && !p6) {
+      errs.push(`invalid subnet ${sub}: invalid CIDR block notation`);
+      continue;
+    }
     if (v6 && !enableV6) continue;
     const fam = v6 ? 'IPv6' : 'IPv4';
     const masked = p4 ? formatSubnet(p4.subnet) : formatSubnet6(p6!.subnet);
@@ -944,8 +1134,14 @@ export function validateIpam(configs: IpamConfig[], enableV6: boolean): void {
         if (!over) errs.push(`invalid ip-range ${c.IPRange}: parent subnet ${masked} doesn't contain ip-range`);
       }
     }
-    if (c.Gateway) { const e = inside(c.Gateway); if (e) errs.push(`invalid gateway ${c.Gateway}: ${e}`); }
-    for (const [k, a] of Object.entries(c.AuxiliaryAddresses ?? {})) { const e = inside(a); if (e) errs.push(`invalid auxiliary address ${k}: ${e}`); }
+    if (c.Gateway) {
+      const e = inside(c.Gateway);
+      if (e) errs.push(`invalid gateway ${c.Gateway}: ${e}`);
+    }
+    for (const [k, a] of Object.entries(c.AuxiliaryAddresses ?? {})) {
+      const e = inside(a);
+      if (e) errs.push(`invalid auxiliary address ${k}: ${e}`);
+    }
   }
   if (!errs.length) return;
   throw new InvalidArgumentError(`invalid network config:\n${errs.length === 1 ? errs[0] : '* ' + errs.join('\n* ')}`);

@@ -2,7 +2,12 @@
 import type { CniResult, NetConfList } from '../../network/cni.js';
 import type { PortBinding } from '../../network/ports.js';
 
-export interface IpamConfig { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }
+export interface IpamConfig {
+  Subnet?: string;
+  Gateway?: string;
+  IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
 
 /** <data-root>/networks/<id>.json */
 export interface NetworkRecord {

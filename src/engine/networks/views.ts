@@ -23,10 +23,22 @@ export function networkView(svc: NetworkViewSource, n: NetworkRecord, withContai
     for (const c of svc.containers.list()) {
       const ep = svc.runtimeOf(c.rec.Id)?.Endpoints.find((e) => e.NetworkID === n.Id);
       if (!ep) continue;
-      containers[c.rec.Id] = { Name: c.rec.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: ep.IPv6Address ? `${ep.IPv6Address}/${ep.IPv6PrefixLen}` : '' };
+      containers[c.rec.Id] = {
+        Name: c.rec.Name.slice(1),
+        EndpointID: ep.EndpointID,
+        MacAddress: ep.MacAddress,
+        IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '',
+        IPv6Address: ep.IPv6Address ? `${ep.IPv6Address}/${ep.IPv6PrefixLen}` : '',
+      };
     }
   }
-  return { ...api, Labels: sortedKeys(api.Labels), Options: sortedKeys(api.Options), IPAM: { ...api.IPAM, Config: api.IPAM.Config.map((c) => ({ ...c })) }, Containers: containers };
+  return {
+    ...api,
+    Labels: sortedKeys(api.Labels),
+    Options: sortedKeys(api.Options),
+    IPAM: { ...api.IPAM, Config: api.IPAM.Config.map((c) => ({ ...c })) },
+    Containers: containers,
+  };
 }
 
 const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
@@ -41,8 +53,13 @@ export function listNetworks(svc: NetworkViewSource, f: Filters): Record<string,
   // dockerd's words and statuses (moby daemon/network/filter.go); an unknown type is a plain error there: 500.
   for (const t of f.type ?? []) if (t !== 'custom' && t !== 'builtin') throw new BerthError(`invalid filter: 'type'='${t}'`, 500);
   if ((f.dangling ?? []).length > 1) throw new InvalidArgumentError('got more than one value for filter key "dangling"');
-  for (const d of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(d)) throw new InvalidArgumentError('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
-  return svc.list().filter((n) => matchNetwork(svc, n, f)).map((n) => networkView(svc, n, false));
+  for (const d of f.dangling ?? [])
+    if (!['true', 'false', '1', '0'].includes(d))
+      throw new InvalidArgumentError('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+  return svc
+    .list()
+    .filter((n) => matchNetwork(svc, n, f))
+    .map((n) => networkView(svc, n, false));
 }
 
 /** Whether n passes list filters (already checked); `scope` alone also serves inspect's ?scope=. */
@@ -60,13 +77,30 @@ export function matchNetwork(svc: NetworkViewSource, n: NetworkRecord, f: Filter
   return true;
 }
 
-const EMPTY_EP = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
+const EMPTY_EP = {
+  IPAMConfig: null,
+  Links: null,
+  Aliases: null,
+  MacAddress: '',
+  DriverOpts: null,
+  NetworkID: '',
+  EndpointID: '',
+  Gateway: '',
+  IPAddress: '',
+  IPPrefixLen: 0,
+  IPv6Gateway: '',
+  GlobalIPv6Address: '',
+  GlobalIPv6PrefixLen: 0,
+  DNSNames: null,
+};
 
 /** NetworkSettings.Networks: every configured network; addresses while running. */
 export function endpointsView(svc: NetworkViewSource, c: Container): Record<string, unknown> {
   const mode = c.rec.HostConfig.NetworkMode || 'default';
   if (mode.startsWith('container:')) return {};
-  const configured = c.rec.Networks ?? { [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null } };
+  const configured = c.rec.Networks ?? {
+    [mode === 'default' ? 'bridge' : mode]: { NetworkID: svc.tryGet(mode === 'default' ? 'bridge' : mode)?.Id ?? '', Aliases: null, IPAMConfig: null },
+  };
   const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
   // dockerd fills an endpoint's NetworkID in at the first start; a created container shows it empty.
   const started = c.state.StartedAt !== ZERO_TIME;
@@ -75,18 +109,36 @@ export function endpointsView(svc: NetworkViewSource, c: Container): Record<stri
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
     const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
     out[name] = {
-      ...EMPTY_EP, IPAMConfig: cfg.IPAMConfig ?? null, Links: ('Links' in cfg && cfg.Links) || null, Aliases: cfg.Aliases ?? null, NetworkID: started ? cfg.NetworkID : '', DriverOpts: ('DriverOpts' in cfg && cfg.DriverOpts) || null,
-      ...(ep ? {
-        EndpointID: ep.EndpointID, Gateway: ep.Gateway, IPAddress: ep.IPAddress, IPPrefixLen: ep.IPPrefixLen, MacAddress: ep.MacAddress,
-        IPv6Gateway: ep.IPv6Gateway ?? '', GlobalIPv6Address: ep.IPv6Address ?? '', GlobalIPv6PrefixLen: ep.IPv6PrefixLen ?? 0,
-        DNSNames: userNet ? [c.rec.Name.slice(1), ...(cfg.Aliases ?? []), c.rec.Id.slice(0, 12)] : null,
-      } : {}),
+      ...EMPTY_EP,
+      IPAMConfig: cfg.IPAMConfig ?? null,
+      Links: ('Links' in cfg && cfg.Links) || null,
+      Aliases: cfg.Aliases ?? null,
+      NetworkID: started ? cfg.NetworkID : '',
+      DriverOpts: ('DriverOpts' in cfg && cfg.DriverOpts) || null,
+      ...(ep
+        ? {
+            EndpointID: ep.EndpointID,
+            Gateway: ep.Gateway,
+            IPAddress: ep.IPAddress,
+            IPPrefixLen: ep.IPPrefixLen,
+            MacAddress: ep.MacAddress,
+            IPv6Gateway: ep.IPv6Gateway ?? '',
+            GlobalIPv6Address: ep.IPv6Address ?? '',
+            GlobalIPv6PrefixLen: ep.IPv6PrefixLen ?? 0,
+            DNSNames: userNet ? [c.rec.Name.slice(1), ...(cfg.Aliases ?? []), c.rec.Id.slice(0, 12)] : null,
+          }
+        : {}),
     };
   }
   return out;
 }
 
-export interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+export interface ApiPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
 
 /** The list entry's Ports: published bindings while running, and exposed ports. */
 export function portsList(svc: NetworkViewSource, c: Container): ApiPort[] {
@@ -122,11 +174,23 @@ export function networkSettings(svc: NetworkViewSource, c: Container): Record<st
   const rt = c.state.Running ? svc.runtimeOf(c.rec.Id) : undefined;
   const bridge = rt?.Endpoints.find((e) => e.NetworkName === 'bridge');
   return {
-    Bridge: '', SandboxID: rt ? c.rec.Id : '', SandboxKey: rt?.Netns ?? (c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : ''),
-    Ports: portsMap(svc, c), HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: bridge?.IPv6Address ?? '', GlobalIPv6PrefixLen: bridge?.IPv6PrefixLen ?? 0,
-    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: bridge?.IPv6Gateway ?? '', MacAddress: bridge?.MacAddress ?? '',
+    Bridge: '',
+    SandboxID: rt ? c.rec.Id : '',
+    SandboxKey: rt?.Netns ?? (c.state.Pid ? `/proc/${c.state.Pid}/ns/net` : ''),
+    Ports: portsMap(svc, c),
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.EndpointID ?? '',
+    Gateway: bridge?.Gateway ?? '',
+    GlobalIPv6Address: bridge?.IPv6Address ?? '',
+    GlobalIPv6PrefixLen: bridge?.IPv6PrefixLen ?? 0,
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    IPv6Gateway: bridge?.IPv6Gateway ?? '',
+    MacAddress: bridge?.MacAddress ?? '',
     Networks: endpointsView(svc, c),
   };
 }

@@ -60,10 +60,18 @@ export class VolumeService implements ContainerMounts {
   private locks = new KeyedMutex();
 
   /** `containers` lists the containers, to know which volumes are in use. */
-  constructor(readonly events: EventBus, readonly root: string, private readonly containers: () => Container[]) {}
+  constructor(
+    readonly events: EventBus,
+    readonly root: string,
+    private readonly containers: () => Container[],
+  ) {}
 
-  private dir(name: string): string { return join(this.root, name); }
-  mountpoint(name: string): string { return join(this.root, name, '_data'); }
+  private dir(name: string): string {
+    return join(this.root, name);
+  }
+  mountpoint(name: string): string {
+    return join(this.root, name, '_data');
+  }
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
@@ -102,14 +110,20 @@ export class VolumeService implements ContainerMounts {
     // A volume without a name is anonymous (moby's volume service labels it so): prune at API 1.42+ takes only those.
     if (!req.Name) req = { ...req, Labels: { ...(req.Labels ?? {}), [ANONYMOUS_LABEL]: '' } };
     const opts = req.DriverOpts ?? {};
-    try { checkLocalOpts(opts); } catch (e) { throw new InvalidArgumentError(`create ${name}: ${messageOf(e)}`); }
+    try {
+      checkLocalOpts(opts);
+    } catch (e) {
+      throw new InvalidArgumentError(`create ${name}: ${messageOf(e)}`);
+    }
     return this.locks.run(name, async () => {
       const existing = this.vols.get(name);
       if (existing) return existing;
       const rec: VolumeRecord = {
-        Name: name, Driver: 'local', CreatedAt: new Date().toISOString(),
-        Labels: req.Labels && Object.keys(req.Labels).length ? req.Labels : (req.Labels ? {} : null),
-        Options: Object.keys(opts).length ? opts : (req.DriverOpts ? {} : null),
+        Name: name,
+        Driver: 'local',
+        CreatedAt: new Date().toISOString(),
+        Labels: req.Labels && Object.keys(req.Labels).length ? req.Labels : req.Labels ? {} : null,
+        Options: Object.keys(opts).length ? opts : req.DriverOpts ? {} : null,
       };
       await mkdir(this.mountpoint(name), { recursive: true, mode: 0o755 });
       await writeJsonAtomic(join(this.dir(name), 'volume.json'), rec);
@@ -121,7 +135,9 @@ export class VolumeService implements ContainerMounts {
 
   /** IDs of containers whose mounts name this volume. */
   usersOf(name: string): string[] {
-    return this.containers().filter((c) => (c.rec.MountPoints ?? []).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.rec.Id);
+    return this.containers()
+      .filter((c) => (c.rec.MountPoints ?? []).some((m) => m.Type === 'volume' && m.Name === name))
+      .map((c) => c.rec.Id);
   }
 
   async remove(name: string, force = false): Promise<void> {
@@ -143,8 +159,14 @@ export class VolumeService implements ContainerMounts {
 
   volumeView(v: VolumeRecord, usage?: { Size: number; RefCount: number }): Record<string, unknown> {
     return {
-      CreatedAt: dockerTime(v.CreatedAt), Driver: v.Driver, Labels: sortedKeys(v.Labels), Mountpoint: this.mountpoint(v.Name),
-      Name: v.Name, Options: sortedKeys(v.Options), Scope: 'local', ...(usage ? { UsageData: usage } : {}),
+      CreatedAt: dockerTime(v.CreatedAt),
+      Driver: v.Driver,
+      Labels: sortedKeys(v.Labels),
+      Mountpoint: this.mountpoint(v.Name),
+      Name: v.Name,
+      Options: sortedKeys(v.Options),
+      Scope: 'local',
+      ...(usage ? { UsageData: usage } : {}),
     };
   }
 
@@ -154,7 +176,7 @@ export class VolumeService implements ContainerMounts {
     const isTrue = dv.some((d) => d === 'true' || d === '1');
     const isFalse = dv.some((d) => d === 'false' || d === '0');
     // moby's GetBoolOrDefault: one sense, in those four spellings.
-    if (filters.dangling && (isTrue === isFalse)) throw new InvalidArgumentError(`invalid filter 'dangling=[${dv.join(' ')}]'`);
+    if (filters.dangling && isTrue === isFalse) throw new InvalidArgumentError(`invalid filter 'dangling=[${dv.join(' ')}]'`);
     const dangling = filters.dangling ? String(isTrue) : undefined;
     return [...this.vols.values()]
       .filter((v) => {
@@ -173,7 +195,8 @@ export class VolumeService implements ContainerMounts {
     const allValues = [...(filters.all ?? []), ...(compareApiVersions(apiVersion, '1.42') < 0 ? ['true'] : [])];
     if (allValues.length > 1) throw new InvalidArgumentError(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
     const allRaw = allValues[0];
-    if (allRaw !== undefined && parseGoBool(allRaw) === undefined) throw new InvalidArgumentError(`invalid filter 'all': strconv.ParseBool: parsing "${allRaw}": invalid syntax`);
+    if (allRaw !== undefined && parseGoBool(allRaw) === undefined)
+      throw new InvalidArgumentError(`invalid filter 'all': strconv.ParseBool: parsing "${allRaw}": invalid syntax`);
     const all = allRaw !== undefined && parseGoBool(allRaw)!;
     const deleted: string[] = [];
     let space = 0;
@@ -184,7 +207,11 @@ export class VolumeService implements ContainerMounts {
       if (this.usersOf(v.Name).length) continue;
       if (v.Options && Object.keys(v.Options).length) continue; // as moby: a volume made with driver options is never pruned
       const size = await dirSize(this.mountpoint(v.Name));
-      try { await this.remove(v.Name); } catch { continue; }
+      try {
+        await this.remove(v.Name);
+      } catch {
+        continue;
+      }
       deleted.push(v.Name);
       space += size;
     }
@@ -210,7 +237,11 @@ export class VolumeService implements ContainerMounts {
     if ((await run('mountpoint', ['-q', mp])).code === 0) return;
     const opts = [o.o, o.type === 'tmpfs' && o.size ? `size=${o.size}` : ''].filter(Boolean).join(',');
     const r = await run('mount', ['-t', o.type, ...(opts ? ['-o', opts] : []), o.device || o.type, mp]);
-    if (r.code !== 0) throw new BerthError(`error while mounting volume '${mp}': failed to mount local volume: mount ${o.device}:${mp}, data: ${o.o ?? ''}: ${r.stderr.trim()}`, 500);
+    if (r.code !== 0)
+      throw new BerthError(
+        `error while mounting volume '${mp}': failed to mount local volume: mount ${o.device}:${mp}, data: ${o.o ?? ''}: ${r.stderr.trim()}`,
+        500,
+      );
   }
 
   private async unmountDevice(v: VolumeRecord): Promise<void> {
@@ -251,7 +282,11 @@ export class VolumeService implements ContainerMounts {
       const { container, mode } = parseVolumesFrom(spec);
       // 400, not 404: a 404 from create would make the docker CLI go and pull the image.
       let other: Container;
-      try { other = containerOf(container); } catch (e) { throw new InvalidArgumentError(messageOf(e)); }
+      try {
+        other = containerOf(container);
+      } catch (e) {
+        throw new InvalidArgumentError(messageOf(e));
+      }
       for (const m of other.rec.MountPoints ?? []) {
         if (dests.has(m.Destination)) continue;
         dests.add(m.Destination);
@@ -272,9 +307,16 @@ export class VolumeService implements ContainerMounts {
           const v = await this.volumeFor(r, !r.source);
           if (isNew) created.push(v.Name);
           out.push({
-            Type: 'volume', Name: v.Name, Source: '', Destination: r.destination, Driver: 'local',
-            Mode: r.mode, RW: r.rw, Propagation: '',
-            CopyData: r.copyData, ...(r.source ? {} : { Anonymous: true }),
+            Type: 'volume',
+            Name: v.Name,
+            Source: '',
+            Destination: r.destination,
+            Driver: 'local',
+            Mode: r.mode,
+            RW: r.rw,
+            Propagation: '',
+            CopyData: r.copyData,
+            ...(r.source ? {} : { Anonymous: true }),
           });
         } else {
           out.push({ Type: 'tmpfs', Source: '', Destination: r.destination, Mode: '', RW: r.rw, Propagation: '', TmpfsOptions: r.tmpfsOptions ?? [] });
@@ -285,11 +327,23 @@ export class VolumeService implements ContainerMounts {
       for (const d of Object.keys(config.Volumes ?? {})) {
         const dest = d.replace(/(.)\/+$/, '$1');
         if (dests.has(dest)) continue;
-        if (!dest.startsWith('/')) throw new InvalidArgumentError(`invalid mount config for type "volume": invalid mount path: '${dest}' mount path must be absolute`);
+        if (!dest.startsWith('/'))
+          throw new InvalidArgumentError(`invalid mount config for type "volume": invalid mount path: '${dest}' mount path must be absolute`);
         dests.add(dest);
         const v = await this.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
         created.push(v.Name);
-        out.push({ Type: 'volume', Name: v.Name, Source: '', Destination: dest, Driver: 'local', Mode: '', RW: true, Propagation: '', CopyData: true, Anonymous: true });
+        out.push({
+          Type: 'volume',
+          Name: v.Name,
+          Source: '',
+          Destination: dest,
+          Driver: 'local',
+          Mode: '',
+          RW: true,
+          Propagation: '',
+          CopyData: true,
+          Anonymous: true,
+        });
       }
     } catch (e) {
       for (const n of created) await this.remove(n, true).catch(() => {});
@@ -308,7 +362,12 @@ export class VolumeService implements ContainerMounts {
     const out: OciMount[] = [];
     for (const m of c.rec.MountPoints ?? []) {
       if (m.Type === 'tmpfs') {
-        out.push({ destination: m.Destination, type: 'tmpfs', source: 'tmpfs', options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])] });
+        out.push({
+          destination: m.Destination,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: [m.RW ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec', ...(m.TmpfsOptions ?? [])],
+        });
         continue;
       }
       if (m.Type === 'volume') {
@@ -336,12 +395,20 @@ export class VolumeService implements ContainerMounts {
     const image = Tree.open(rootfs);
     try {
       let src;
-      try { src = image.dir(dest); } catch { return; } // nothing (or no directory) there in the image
+      try {
+        src = image.dir(dest);
+      } catch {
+        return;
+      } // nothing (or no directory) there in the image
       try {
         const r = await run('cp', ['-a', '--', '/proc/self/fd/3/.', `${data}/`], { fds: [src.fd] });
         if (r.code !== 0) throw new BerthError(`copying image content into volume: ${r.stderr.trim()}`, 500);
-      } finally { image.release(src.fd); }
-    } finally { image.close(); }
+      } finally {
+        image.release(src.fd);
+      }
+    } finally {
+      image.close();
+    }
   }
 
   async detach(c: Container): Promise<void> {
@@ -378,9 +445,19 @@ export class VolumeService implements ContainerMounts {
   }
 
   view(c: Container): Record<string, unknown>[] {
-    return (c.rec.MountPoints ?? []).map((m) => m.Type === 'volume'
-      ? { Type: 'volume', Name: m.Name, Source: this.mountpoint(m.Name!), Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
-      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation });
+    return (c.rec.MountPoints ?? []).map((m) =>
+      m.Type === 'volume'
+        ? {
+            Type: 'volume',
+            Name: m.Name,
+            Source: this.mountpoint(m.Name!),
+            Destination: m.Destination,
+            Driver: m.Driver ?? 'local',
+            Mode: m.Mode,
+            RW: m.RW,
+            Propagation: m.Propagation,
+          }
+        : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+    );
   }
 }
-

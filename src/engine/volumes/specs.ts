@@ -17,7 +17,9 @@ export function checkVolumeName(name: string): void {
   }
   if (name.length === 1) throw new InvalidArgumentError(`create ${name}: volume name is too short, names should be at least two alphanumeric characters`);
   if (!VOLUME_NAME_RE.test(name)) {
-    throw new InvalidArgumentError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+    throw new InvalidArgumentError(
+      `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+    );
   }
 }
 
@@ -42,9 +44,15 @@ const PROPAGATION = new Set(['shared', 'rshared', 'slave', 'rslave', 'private', 
 const LABELS = new Set(['z', 'Z']);
 
 function destination(spec: string, dst: string): string {
-  if (!posix.isAbsolute(dst)) throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "${'volume'}": invalid mount path: '${dst}' mount path must be absolute`);
+  if (!posix.isAbsolute(dst))
+    throw new InvalidArgumentError(
+      `invalid volume specification: '${spec}': invalid mount config for type "${'volume'}": invalid mount path: '${dst}' mount path must be absolute`,
+    );
   const d = posix.normalize(dst).replace(/(.)\/+$/, '$1');
-  if (d === '/') throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "bind": invalid specification: destination can't be '/'`);
+  if (d === '/')
+    throw new InvalidArgumentError(
+      `invalid volume specification: '${spec}': invalid mount config for type "bind": invalid specification: destination can't be '/'`,
+    );
   return d;
 }
 
@@ -73,8 +81,14 @@ export function parseBind(spec: string): MountRequest {
     }
   }
   return {
-    type: isBind ? 'bind' : 'volume', source: isBind ? posix.normalize(src).replace(/(.)\/+$/, '$1') : src, destination: destination(spec, dst),
-    mode: opts || (isBind ? '' : 'z'), rw, propagation, copyData, mustExist: false,
+    type: isBind ? 'bind' : 'volume',
+    source: isBind ? posix.normalize(src).replace(/(.)\/+$/, '$1') : src,
+    destination: destination(spec, dst),
+    mode: opts || (isBind ? '' : 'z'),
+    rw,
+    propagation,
+    copyData,
+    mustExist: false,
   };
 }
 
@@ -86,7 +100,12 @@ export interface ApiMount {
   ReadOnly?: boolean;
   Consistency?: string;
   BindOptions?: { Propagation?: string; CreateMountpoint?: boolean; NonRecursive?: boolean } | null;
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null; Subpath?: string } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+    Subpath?: string;
+  } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] | null } | null;
 }
 
@@ -114,7 +133,16 @@ export function parseMount(m: ApiMount): MountRequest {
     if (m.TmpfsOptions) throw mountError(type, 'field TmpfsOptions must not be specified');
     const prop = m.BindOptions?.Propagation || 'rprivate';
     if (!PROPAGATION.has(prop)) throw mountError(type, `invalid propagation mode: ${prop}`);
-    return { type, source: posix.normalize(src), destination: dst, mode: '', rw, propagation: prop, copyData: false, mustExist: !m.BindOptions?.CreateMountpoint };
+    return {
+      type,
+      source: posix.normalize(src),
+      destination: dst,
+      mode: '',
+      rw,
+      propagation: prop,
+      copyData: false,
+      mustExist: !m.BindOptions?.CreateMountpoint,
+    };
   }
   if (type === 'volume') {
     if (src) checkVolumeName(src);
@@ -123,8 +151,16 @@ export function parseMount(m: ApiMount): MountRequest {
     const driver = m.VolumeOptions?.DriverConfig?.Name;
     if (driver && driver !== 'local') throw new InvalidArgumentError(`plugin "${driver}" not found`);
     return {
-      type, source: src, destination: dst, mode: '', rw, propagation: '', copyData: !m.VolumeOptions?.NoCopy, mustExist: false,
-      volumeLabels: m.VolumeOptions?.Labels ?? undefined, volumeDriverOpts: m.VolumeOptions?.DriverConfig?.Options ?? undefined,
+      type,
+      source: src,
+      destination: dst,
+      mode: '',
+      rw,
+      propagation: '',
+      copyData: !m.VolumeOptions?.NoCopy,
+      mustExist: false,
+      volumeLabels: m.VolumeOptions?.Labels ?? undefined,
+      volumeDriverOpts: m.VolumeOptions?.DriverConfig?.Options ?? undefined,
     };
   }
   if (src) throw mountError(type, 'field Source must not be specified');
@@ -132,7 +168,10 @@ export function parseMount(m: ApiMount): MountRequest {
   if (m.VolumeOptions) throw mountError(type, 'field VolumeOptions must not be specified');
   const opts: string[] = [];
   const t = m.TmpfsOptions;
-  if (t?.SizeBytes) { if (t.SizeBytes < 0) throw mountError(type, `invalid tmpfs size: ${t.SizeBytes}`); opts.push(`size=${t.SizeBytes}`); }
+  if (t?.SizeBytes) {
+    if (t.SizeBytes < 0) throw mountError(type, `invalid tmpfs size: ${t.SizeBytes}`);
+    opts.push(`size=${t.SizeBytes}`);
+  }
   if (t?.Mode) opts.push(`mode=${(t.Mode & 0o7777).toString(8)}`);
   for (const o of t?.Options ?? []) opts.push(o.length > 1 ? `${o[0]}=${o[1]}` : o[0]!);
   return { type: 'tmpfs', source: '', destination: dst, mode: '', rw, propagation: '', copyData: false, mustExist: false, tmpfsOptions: opts };

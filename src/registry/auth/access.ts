@@ -18,7 +18,10 @@ function patternRe(p: string): RegExp {
   let re = '';
   for (let i = 0; i < p.length; i++) {
     const c = p[i]!;
-    if (c === '*' && p[i + 1] === '*') { re += '.*'; i++; } else if (c === '*') re += '[^/]*';
+    if (c === '*' && p[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
     else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
@@ -31,7 +34,9 @@ export class AccessPolicy {
     this.rules = rules.map((r) => ({ ...r, re: patternRe(r.repository) }));
   }
 
-  get empty(): boolean { return this.rules.length === 0; }
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
 
   /** Actions `user` (undefined: anonymous) may take on `repo`. */
   allowed(user: string | undefined, repo: string): Set<Action> {
@@ -42,8 +47,9 @@ export class AccessPolicy {
       const who = r.users.some((u) => (user === undefined ? u === 'anonymous' : u === '*' || u === user));
       if (!who) continue;
       for (const a of r.actions) {
-        if (a === '*') { for (const x of ACTIONS) out.add(x); }
-        else out.add(a);
+        if (a === '*') {
+          for (const x of ACTIONS) out.add(x);
+        } else out.add(a);
       }
     }
     return out;

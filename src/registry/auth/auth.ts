@@ -15,12 +15,24 @@ import { FailedLogins } from './lockout.js';
 import { TokenSigner, loadOrCreateKey, type ResourceAccess } from './jwt.js';
 
 /** What a request needs: actions on a repository, or `registry:catalog:*`. */
-export interface Need { type: 'repository' | 'registry'; name: string; actions: string[] }
+export interface Need {
+  type: 'repository' | 'registry';
+  name: string;
+  actions: string[];
+}
 
 /** Who is asking, as far as the credentials tell. */
-export interface Principal { user?: string; token?: ResourceAccess[] }
+export interface Principal {
+  user?: string;
+  token?: ResourceAccess[];
+}
 
-export interface TokenResponse { token: string; access_token: string; expires_in: number; issued_at: string }
+export interface TokenResponse {
+  token: string;
+  access_token: string;
+  expires_in: number;
+  issued_at: string;
+}
 
 export function scopeString(n: Need): string {
   return `${n.type}:${n.name}:${n.actions.join(',')}`;
@@ -33,7 +45,10 @@ export function parseScope(s: string): Need | undefined {
   if (first <= 0 || last === first) return undefined;
   const type = s.slice(0, first).replace(/\(.*\)$/, '');
   if (type !== 'repository' && type !== 'registry') return undefined;
-  const actions = s.slice(last + 1).split(',').filter(Boolean);
+  const actions = s
+    .slice(last + 1)
+    .split(',')
+    .filter(Boolean);
   return { type, name: s.slice(first + 1, last), actions };
 }
 
@@ -84,8 +99,8 @@ export class Authenticator {
    */
   private async password(req: IncomingMessage, c: { user: string; password: string }): Promise<boolean> {
     const client = req.socket.remoteAddress ?? '';
-    const tooMany = (wait: number) => new RegistryError('TOOMANYREQUESTS', `too many failed login attempts, retry after ${wait} seconds`, null)
-      .withHeaders({ 'Retry-After': String(wait) });
+    const tooMany = (wait: number) =>
+      new RegistryError('TOOMANYREQUESTS', `too many failed login attempts, retry after ${wait} seconds`, null).withHeaders({ 'Retry-After': String(wait) });
     let wait = this.failed.retryAfter(client);
     if (wait) throw tooMany(wait);
     const known = this.htpasswd!.settled(c.user, c.password);
@@ -142,7 +157,9 @@ export class Authenticator {
   can(p: Principal, need: Need): boolean {
     if (this.mode === 'none') return true;
     if (p.token) {
-      return need.actions.every((a) => p.token!.some((g) => g.type === need.type && g.name === need.name && (g.actions.includes(a) || g.actions.includes('*'))));
+      return need.actions.every((a) =>
+        p.token!.some((g) => g.type === need.type && g.name === need.name && (g.actions.includes(a) || g.actions.includes('*'))),
+      );
     }
     if (need.type === 'registry') return p.user !== undefined;
     const allowed = this.policy.allowed(p.user, need.name);

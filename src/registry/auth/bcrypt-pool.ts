@@ -16,13 +16,24 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-export interface CompareJob { id: number; password: string; hash: string }
-export interface CompareResult { id: number; ok: boolean }
+export interface CompareJob {
+  id: number;
+  password: string;
+  hash: string;
+}
+export interface CompareResult {
+  id: number;
+  ok: boolean;
+}
 
 const MAX_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
 const IDLE_MS = 10_000;
 
-interface Slot { worker: Worker; idleTimer?: NodeJS.Timeout; pending?: { id: number; resolve: (ok: boolean) => void; reject: (e: Error) => void } }
+interface Slot {
+  worker: Worker;
+  idleTimer?: NodeJS.Timeout;
+  pending?: { id: number; resolve: (ok: boolean) => void; reject: (e: Error) => void };
+}
 
 class BcryptPool {
   private slots: Slot[] = [];
@@ -78,7 +89,9 @@ class BcryptPool {
 
   private idle(slot: Slot): void {
     slot.worker.unref(); // an idle worker keeps no process alive
-    slot.idleTimer = setTimeout(() => { void slot.worker.terminate(); }, IDLE_MS);
+    slot.idleTimer = setTimeout(() => {
+      void slot.worker.terminate();
+    }, IDLE_MS);
     slot.idleTimer.unref();
   }
 }

@@ -9,6 +9,10 @@ import type { CompareJob, CompareResult } from './bcrypt-pool.js';
 
 parentPort!.on('message', (job: CompareJob) => {
   let ok = false;
-  try { ok = bcrypt.compareSync(job.password, job.hash); } catch { ok = false; }
+  try {
+    ok = bcrypt.compareSync(job.password, job.hash);
+  } catch {
+    ok = false;
+  }
   parentPort!.postMessage({ id: job.id, ok } satisfies CompareResult);
 });

@@ -9,9 +9,19 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { writeFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export interface ResourceAccess { type: string; name: string; actions: string[] }
+export interface ResourceAccess {
+  type: string;
+  name: string;
+  actions: string[];
+}
 export interface Claims {
-  iss: string; sub: string; aud: string; exp: number; nbf: number; iat: number; jti: string;
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: number;
+  nbf: number;
+  iat: number;
+  jti: string;
   access: ResourceAccess[];
 }
 
@@ -33,10 +43,16 @@ export class TokenSigner {
   readonly publicKey: KeyObject;
   readonly kid: string;
 
-  constructor(private readonly key: KeyObject, readonly issuer: string) {
+  constructor(
+    private readonly key: KeyObject,
+    readonly issuer: string,
+  ) {
     if (key.asymmetricKeyType !== 'ec') throw new Error('token signing key must be an EC P-256 key');
     this.publicKey = createPublicKey(key);
-    this.kid = createHash('sha256').update(this.publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
+    this.kid = createHash('sha256')
+      .update(this.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+      .slice(0, 32);
   }
 
   sign(sub: string, aud: string, access: ResourceAccess[], ttlSeconds: number, now = Math.floor(Date.now() / 1000)): string {
@@ -56,9 +72,16 @@ export class TokenSigner {
     try {
       header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString());
       claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString());
-    } catch { return new Error('malformed token'); }
+    } catch {
+      return new Error('malformed token');
+    }
     if (header.alg !== 'ES256') return new Error('unsupported token algorithm');
-    const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${parts[0]}.${parts[1]}`),
+      { key: this.publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(parts[2]!, 'base64url'),
+    );
     if (!ok) return new Error('invalid token signature');
     if (claims.iss !== this.issuer) return new Error('token issuer mismatch');
     if (claims.aud !== aud) return new Error('token audience mismatch');

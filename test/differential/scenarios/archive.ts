@@ -18,10 +18,18 @@ const TAR = { 'Content-Type': 'application/x-tar' };
 /** The tree every container here holds under /ar, made by its own shell. */
 const SETUP = [
   'mkdir -p /ar/d/sub /ar/empty',
-  'printf hello > /ar/d/f', 'chmod 640 /ar/d/f', 'chown 1:2 /ar/d/f',
-  'printf xyz > /ar/d/sub/g', 'chmod 4755 /ar/d/sub/g',
-  'ln -s /ar/d/f /ar/abs', 'ln -s d/f /ar/rel', 'ln -s d /ar/dlink', 'ln -s nowhere /ar/dangling',
-  'ln /ar/d/f /ar/d/hard', 'mkfifo /ar/d/fifo', 'printf x > /ar/file',
+  'printf hello > /ar/d/f',
+  'chmod 640 /ar/d/f',
+  'chown 1:2 /ar/d/f',
+  'printf xyz > /ar/d/sub/g',
+  'chmod 4755 /ar/d/sub/g',
+  'ln -s /ar/d/f /ar/abs',
+  'ln -s d/f /ar/rel',
+  'ln -s d /ar/dlink',
+  'ln -s nowhere /ar/dangling',
+  'ln /ar/d/f /ar/d/hard',
+  'mkfifo /ar/d/fifo',
+  'printf x > /ar/file',
 ].join(' && ');
 
 /** The stat header decoded, its mtime reduced to whether it is a time. */
@@ -32,7 +40,16 @@ function statOf(a: Answer): unknown {
   return { ...j, mtime: typeof j.mtime === 'string' && !Number.isNaN(Date.parse(j.mtime)) ? '<mtime>' : j.mtime };
 }
 
-interface TarItem { name: string; type: string; mode: string; linkname: string; size: number; uid: number; gid: number; data?: string }
+interface TarItem {
+  name: string;
+  type: string;
+  mode: string;
+  linkname: string;
+  size: number;
+  uid: number;
+  gid: number;
+  data?: string;
+}
 
 /** A tar's entries as a client reads them (no mtimes); regular files' bytes when short. */
 async function tarEntries(buf: Buffer): Promise<TarItem[] | string> {
@@ -41,30 +58,56 @@ async function tarEntries(buf: Buffer): Promise<TarItem[] | string> {
   const out: TarItem[] = [];
   ex.on('entry', (h, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+    stream.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
     stream.on('end', () => {
       const data = Buffer.concat(chunks);
       out.push({
-        name: h.name, type: h.type ?? 'file', mode: (h.mode ?? 0).toString(8), linkname: h.linkname ?? '', size: h.size ?? 0,
-        uid: h.uid ?? 0, gid: h.gid ?? 0, ...(h.type === 'file' && data.length <= 64 ? { data: data.toString() } : {}),
+        name: h.name,
+        type: h.type ?? 'file',
+        mode: (h.mode ?? 0).toString(8),
+        linkname: h.linkname ?? '',
+        size: h.size ?? 0,
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        ...(h.type === 'file' && data.length <= 64 ? { data: data.toString() } : {}),
       });
       next();
     });
   });
-  const done = new Promise<void>((res, rej) => { ex.on('finish', () => res()); ex.on('error', rej); });
+  const done = new Promise<void>((res, rej) => {
+    ex.on('finish', () => res());
+    ex.on('error', rej);
+  });
   ex.end(buf);
-  try { await done; } catch (e) { return `not a tar: ${(e as Error).message}`; }
+  try {
+    await done;
+  } catch (e) {
+    return `not a tar: ${(e as Error).message}`;
+  }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** A tar made here, with owners and types as given. */
-async function makeTar(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink'; data?: string; mode?: number; uid?: number; gid?: number; linkname?: string }>): Promise<Buffer> {
+async function makeTar(
+  entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink'; data?: string; mode?: number; uid?: number; gid?: number; linkname?: string }>,
+): Promise<Buffer> {
   const { pack } = await import('tar-stream');
   const p = pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const h = { name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, linkname: e.linkname, mtime: new Date(1_700_000_000_000) };
-    if (type === 'file') p.entry(h, e.data ?? ''); else p.entry(h);
+    const h = {
+      name: e.name,
+      type,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      linkname: e.linkname,
+      mtime: new Date(1_700_000_000_000),
+    };
+    if (type === 'file') p.entry(h, e.data ?? '');
+    else p.entry(h);
   }
   p.finalize();
   const chunks: Buffer[] = [];
@@ -112,19 +155,37 @@ async function put(s: Side, rec: Recorder, label: string, ctr: string, path: str
 }
 
 /** Tar headers' mode field: dockerd's carries Go's type bits too. */
-const TAR_MODE_BITS = { at: /entries\[\d+\]\.mode$/, why: 'TODO: dockerd (Go archive/tar FileInfoHeader) adds the c_IS* type bits (040000, 0100000, …) to each tar header\'s mode; berthd writes the permission bits only (the typeflag already says the type; tar, docker cp and Python\'s tarfile mask them)' };
+const TAR_MODE_BITS = {
+  at: /entries\[\d+\]\.mode$/,
+  why: "TODO: dockerd (Go archive/tar FileInfoHeader) adds the c_IS* type bits (040000, 0100000, …) to each tar header's mode; berthd writes the permission bits only (the typeflag already says the type; tar, docker cp and Python's tarfile mask them)",
+};
 /** A path through a file: dockerd leaks its host path in a 500. */
-const THROUGH_A_FILE = { at: /missing under a file\.(status|message)$/, why: 'dockerd 20.10 answers a path through a file 500 with its lstat error, naming its own host path; berthd answers 404 "Could not find the file", as for any other missing path' };
+const THROUGH_A_FILE = {
+  at: /missing under a file\.(status|message)$/,
+  why: 'dockerd 20.10 answers a path through a file 500 with its lstat error, naming its own host path; berthd answers 404 "Could not find the file", as for any other missing path',
+};
 
 /** The stat paths every read scenario asks about. */
 const STAT_PATHS: Array<[string, string]> = [
-  ['file', '/ar/d/f'], ['file, relative path', 'ar/d/f'], ['dir', '/ar/d'], ['dir with slash', '/ar/d/'], ['dir with /.', '/ar/d/.'],
-  ['root', '/'], ['setuid file', '/ar/d/sub/g'], ['fifo', '/ar/d/fifo'],
-  ['absolute symlink', '/ar/abs'], ['relative symlink', '/ar/rel'], ['symlink to dir', '/ar/dlink'], ['symlink to dir, slash', '/ar/dlink/'],
-  ['dangling symlink', '/ar/dangling'], ['through a symlink', '/ar/dlink/f'],
-  ['missing', '/ar/nope'], ['missing under a file', '/ar/file/x'], ['missing parent', '/ar/nope/x'], ['dotdot above root', '/../../ar/d/f'],
+  ['file', '/ar/d/f'],
+  ['file, relative path', 'ar/d/f'],
+  ['dir', '/ar/d'],
+  ['dir with slash', '/ar/d/'],
+  ['dir with /.', '/ar/d/.'],
+  ['root', '/'],
+  ['setuid file', '/ar/d/sub/g'],
+  ['fifo', '/ar/d/fifo'],
+  ['absolute symlink', '/ar/abs'],
+  ['relative symlink', '/ar/rel'],
+  ['symlink to dir', '/ar/dlink'],
+  ['symlink to dir, slash', '/ar/dlink/'],
+  ['dangling symlink', '/ar/dangling'],
+  ['through a symlink', '/ar/dlink/f'],
+  ['missing', '/ar/nope'],
+  ['missing under a file', '/ar/file/x'],
+  ['missing parent', '/ar/nope/x'],
+  ['dotdot above root', '/../../ar/d/f'],
 ];
-
 
 scenario({
   endpoints: ['HEAD /containers/{id}/archive'],
@@ -150,10 +211,20 @@ scenario({
     await stopped(s, 'ar-get-stop');
     for (const ctr of ['ar-get-run', 'ar-get-stop']) {
       for (const [label, p] of [
-        ['file', '/ar/d/f'], ['dir', '/ar/d'], ['dir with slash', '/ar/d/'], ['dir content', '/ar/d/.'], ['empty dir', '/ar/empty'],
-        ['symlink', '/ar/abs'], ['symlink to dir', '/ar/dlink'], ['symlink to dir, slash', '/ar/dlink/'], ['dangling symlink', '/ar/dangling'],
-        ['through a symlink', '/ar/dlink/sub'], ['missing', '/ar/nope'], ['missing under a file', '/ar/file/x'],
-      ] as const) await get(s, rec, `${ctr} ${label}`, ctr, p);
+        ['file', '/ar/d/f'],
+        ['dir', '/ar/d'],
+        ['dir with slash', '/ar/d/'],
+        ['dir content', '/ar/d/.'],
+        ['empty dir', '/ar/empty'],
+        ['symlink', '/ar/abs'],
+        ['symlink to dir', '/ar/dlink'],
+        ['symlink to dir, slash', '/ar/dlink/'],
+        ['dangling symlink', '/ar/dangling'],
+        ['through a symlink', '/ar/dlink/sub'],
+        ['missing', '/ar/nope'],
+        ['missing under a file', '/ar/file/x'],
+      ] as const)
+        await get(s, rec, `${ctr} ${label}`, ctr, p);
     }
     await get(s, rec, 'empty path', 'ar-get-run', '');
     await get(s, rec, 'missing container', 'ar-nonesuch', '/');
@@ -212,8 +283,14 @@ scenario({
   },
   allow: [
     TAR_MODE_BITS,
-    { at: /escaping names\.message$/, why: 'TODO: the words after dockerd\'s prefix are its tar reader\'s ("\\"../../x\\" is outside of \\"/dest\\""); berthd\'s reader names the refused entry its own way (status and prefix as dockerd)' },
-    { at: /^ar-put-user copyUIDGID(, read back)?( stat| entries)?(\.\w+)?$/, why: 'dockerd 20.10 looks a numeric Config.User up in the host\'s passwd (getent) and fails; berthd resolves it in the container, as later dockerd does, and gives the files to 1000:1000' },
+    {
+      at: /escaping names\.message$/,
+      why: 'TODO: the words after dockerd\'s prefix are its tar reader\'s ("\\"../../x\\" is outside of \\"/dest\\""); berthd\'s reader names the refused entry its own way (status and prefix as dockerd)',
+    },
+    {
+      at: /^ar-put-user copyUIDGID(, read back)?( stat| entries)?(\.\w+)?$/,
+      why: "dockerd 20.10 looks a numeric Config.User up in the host's passwd (getent) and fails; berthd resolves it in the container, as later dockerd does, and gives the files to 1000:1000",
+    },
   ],
 });
 
@@ -252,7 +329,10 @@ scenario({
   },
   allow: [
     TAR_MODE_BITS,
-    { at: /^ar-ro-stop get still works (stat|entries)/, why: 'TODO: a stopped container\'s /etc/hostname, /etc/hosts and /etc/resolv.conf: dockerd lays the container\'s own files over them for the archive API; berthd shows the init layer\'s empty placeholders' },
+    {
+      at: /^ar-ro-stop get still works (stat|entries)/,
+      why: "TODO: a stopped container's /etc/hostname, /etc/hosts and /etc/resolv.conf: dockerd lays the container's own files over them for the archive API; berthd shows the init layer's empty placeholders",
+    },
   ],
 });
 
@@ -264,8 +344,10 @@ function hostTree(dir: string): unknown {
       const p = join(rel, n);
       const st = lstatSync(join(dir, p));
       const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) { out[p] = `dir ${mode}`; walk(p); }
-      else if (st.isSymbolicLink()) out[p] = `symlink -> ${readlinkSync(join(dir, p))}`;
+      if (st.isDirectory()) {
+        out[p] = `dir ${mode}`;
+        walk(p);
+      } else if (st.isSymbolicLink()) out[p] = `symlink -> ${readlinkSync(join(dir, p))}`;
       else if (st.isFIFO()) out[p] = `fifo ${mode}`;
       else out[p] = `file ${mode} ${readFileSync(join(dir, p)).toString().slice(0, 32)}`;
     }
@@ -282,7 +364,12 @@ scenario({
     const cli = async (label: string, args: string[], input?: Buffer) => {
       const r = await s.docker(args, input ? { input } : undefined);
       // The CLI logs its own tar writer's broken pipe when a daemon refuses early: timing, not contract.
-      const stderr = r.stderr.split(tmp).join('<tmp>').split('\n').filter((l) => !/level=error msg=".*closed pipe"/.test(l)).join('\n');
+      const stderr = r.stderr
+        .split(tmp)
+        .join('<tmp>')
+        .split('\n')
+        .filter((l) => !/level=error msg=".*closed pipe"/.test(l))
+        .join('\n');
       rec.cli(label, { ...r, stdout: args.at(-1) === '-' ? `${r.stdout.length > 0}` : r.stdout.split(tmp).join('<tmp>'), stderr });
       return r;
     };

@@ -20,12 +20,18 @@ async function inspect(s: Side, id: string): Promise<Record<string, unknown>> {
 }
 
 /** Where Berth's snapshots live is its own layout; the keys are dockerd's. */
-const GRAPH_PATHS = { at: /\.GraphDriver\.Data\.(LowerDir|MergedDir|UpperDir|WorkDir)$/, why: 'Berth keeps snapshots under snapshots/overlay2/{layers,active}, dockerd under overlay2/ (paths differ, keys are the same)' };
-const MASKED = { at: /\.MaskedPaths$/, why: 'Berth masks /proc/interrupts and /sys/devices/virtual/powercap too, as dockerd ≥ 25 does (20.10 did not); inspect shows the list applied' };
+const GRAPH_PATHS = {
+  at: /\.GraphDriver\.Data\.(LowerDir|MergedDir|UpperDir|WorkDir)$/,
+  why: 'Berth keeps snapshots under snapshots/overlay2/{layers,active}, dockerd under overlay2/ (paths differ, keys are the same)',
+};
+const MASKED = {
+  at: /\.MaskedPaths$/,
+  why: 'Berth masks /proc/interrupts and /sys/devices/virtual/powercap too, as dockerd ≥ 25 does (20.10 did not); inspect shows the list applied',
+};
 
 scenario({
   endpoints: ['POST /containers/create', 'GET /containers/{id}/json'],
-  name: 'create: inspect of a created container is dockerd\'s, field by field (API and docker create)',
+  name: "create: inspect of a created container is dockerd's, field by field (API and docker create)",
   async run(s, rec) {
     const id = await create(s, rec, 'create', { Image: 'busybox' }, '?name=cc-defaults');
     rec.exact('inspect api', await inspect(s, id!));
@@ -35,14 +41,21 @@ scenario({
     const p = await s.docker(['create', '--name', 'cc-priv', '--privileged', '--ipc', 'host', '--shm-size', '1g', '--cgroupns', 'private', 'busybox']);
     rec.cli('docker create privileged', p);
     const hc = (await inspect(s, 'cc-priv')).HostConfig as Record<string, unknown>;
-    rec.exact('privileged host config', { MaskedPaths: hc.MaskedPaths, ReadonlyPaths: hc.ReadonlyPaths, IpcMode: hc.IpcMode, ShmSize: hc.ShmSize, CgroupnsMode: hc.CgroupnsMode, Privileged: hc.Privileged });
+    rec.exact('privileged host config', {
+      MaskedPaths: hc.MaskedPaths,
+      ReadonlyPaths: hc.ReadonlyPaths,
+      IpcMode: hc.IpcMode,
+      ShmSize: hc.ShmSize,
+      CgroupnsMode: hc.CgroupnsMode,
+      Privileged: hc.Privileged,
+    });
   },
   allow: [GRAPH_PATHS, MASKED],
 });
 
 scenario({
   endpoints: ['POST /containers/create', 'GET /containers/{id}/json', 'POST /containers/{id}/start'],
-  name: 'create: HostConfig.Runtime, and an unknown runtime refused in dockerd\'s words',
+  name: "create: HostConfig.Runtime, and an unknown runtime refused in dockerd's words",
   async run(s, rec) {
     const id = await create(s, rec, 'create runc', { Image: 'busybox', Cmd: ['true'], HostConfig: { Runtime: 'runc' } }, '?name=cc-rt');
     rec.exact('runtime asked', ((await inspect(s, id!)).HostConfig as Record<string, unknown>).Runtime);
@@ -76,7 +89,10 @@ scenario({
   },
   allow: [
     { at: /^logs [\w-]+\.contentType$/, why: 'dockerd 20.10 labels no logs stream; dockerd ≥ 23 labels it raw-stream below API 1.42, as Berth does' },
-    { at: /^(create asdf\.message|docker run --log-driver asdf\.stderr)$/, why: "an unknown log driver in the words of dockerd ≥ 23 (\"logger: no log driver named 'asdf' is registered\"); 20.10 reported a failed plugin lookup" },
+    {
+      at: /^(create asdf\.message|docker run --log-driver asdf\.stderr)$/,
+      why: 'an unknown log driver in the words of dockerd ≥ 23 ("logger: no log driver named \'asdf\' is registered"); 20.10 reported a failed plugin lookup',
+    },
   ],
 });
 
@@ -86,11 +102,22 @@ scenario({
   async run(s, rec) {
     for (const driver of ['syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']) {
       const name = `cc-logx-${driver}`;
-      const id = await create(s, rec, `create ${driver}`, { Image: 'busybox', Cmd: ['true'], HostConfig: { LogConfig: { Type: driver, Config: {} } } }, `?name=${name}`);
+      const id = await create(
+        s,
+        rec,
+        `create ${driver}`,
+        { Image: 'busybox', Cmd: ['true'], HostConfig: { LogConfig: { Type: driver, Config: {} } } },
+        `?name=${name}`,
+      );
       if (id) rec.answer(`start ${driver}`, await s.api('POST', `/containers/${id}/start`));
     }
   },
-  allow: [{ at: /^create etwlogs\.message$/, why: "etwlogs (Windows only) is an unknown driver here, refused in the words of dockerd ≥ 23; 20.10 reported a failed plugin lookup" }],
+  allow: [
+    {
+      at: /^create etwlogs\.message$/,
+      why: 'etwlogs (Windows only) is an unknown driver here, refused in the words of dockerd ≥ 23; 20.10 reported a failed plugin lookup',
+    },
+  ],
 });
 
 scenario({
@@ -105,8 +132,16 @@ scenario({
     writeFileSync(file, '# a comment\nCC_FILE_UNSET_VAR\nCC_FILE=2\n');
     try {
       rec.cli('run --env-file', await s.docker(['run', '--rm', '--env-file', file, 'busybox', 'sh', '-c', 'env | grep ^CC_ | sort']));
-    } finally { rmSync(file, { force: true }); }
-    const id = await create(s, rec, 'create api', { Image: 'busybox', Cmd: ['sh', '-c', 'env | grep ^CC_ | sort'], Env: ['CC_BARE', 'CC_EMPTY=', 'CC_X=y'] }, '?name=cc-env-api');
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const id = await create(
+      s,
+      rec,
+      'create api',
+      { Image: 'busybox', Cmd: ['sh', '-c', 'env | grep ^CC_ | sort'], Env: ['CC_BARE', 'CC_EMPTY=', 'CC_X=y'] },
+      '?name=cc-env-api',
+    );
     rec.answer('start', await s.api('POST', `/containers/${id}/start`));
     await s.api('POST', `/containers/${id}/wait`);
     rec.cli('logs', await s.docker(['logs', 'cc-env-api']));
@@ -115,7 +150,7 @@ scenario({
 
 scenario({
   endpoints: ['POST /containers/create'],
-  name: 'create: --blkio-weight on a kernel without the weight file is dropped with dockerd\'s warning',
+  name: "create: --blkio-weight on a kernel without the weight file is dropped with dockerd's warning",
   async run(s, rec) {
     const r = await s.docker(['run', '--name', 'cc-blkio', '--blkio-weight', '300', 'busybox', 'true']);
     rec.cli('run --blkio-weight', r);
@@ -139,13 +174,39 @@ scenario({
   endpoints: ['POST /containers/create', 'POST /containers/{id}/start'],
   name: 'create: hostname and domainname, container:X networking, host-gateway in /etc/hosts',
   async run(s, rec) {
-    rec.cli('hostname+domainname', await s.docker(['run', '--rm', '--hostname', 'h', '--domainname', 'd.example', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname; tail -n1 /etc/hosts; domainname']));
+    rec.cli(
+      'hostname+domainname',
+      await s.docker([
+        'run',
+        '--rm',
+        '--hostname',
+        'h',
+        '--domainname',
+        'd.example',
+        'busybox',
+        'sh',
+        '-c',
+        'hostname; cat /etc/hostname; tail -n1 /etc/hosts; domainname',
+      ]),
+    );
     rec.cli('fqdn hostname', await s.docker(['run', '--rm', '--hostname', 'h.x.example', 'busybox', 'sh', '-c', 'hostname; tail -n1 /etc/hosts']));
     rec.cli('start X', await s.docker(['run', '-d', '--name', 'cc-netx', '--hostname', 'xhost', 'busybox', 'sleep', '30']));
     rec.cli('container:X', await s.docker(['run', '--rm', '--network', 'container:cc-netx', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname']));
     rec.cli('container:X inspect', await s.docker(['create', '--name', 'cc-netx-joiner', '--network', 'container:cc-netx', 'busybox']));
     rec.cli('container:X hostname', await s.docker(['inspect', '-f', '{{.Config.Hostname}}', 'cc-netx-joiner']));
-    rec.cli('host-gateway', await s.docker(['run', '--rm', '--add-host', 'gw.cc:host-gateway', 'busybox', 'sh', '-c', 'grep gw.cc /etc/hosts | wc -l; ip route | grep default | cut -d" " -f3 > /tmp/g; grep -c "^$(cat /tmp/g)\\sgw.cc$" /etc/hosts']));
+    rec.cli(
+      'host-gateway',
+      await s.docker([
+        'run',
+        '--rm',
+        '--add-host',
+        'gw.cc:host-gateway',
+        'busybox',
+        'sh',
+        '-c',
+        'grep gw.cc /etc/hosts | wc -l; ip route | grep default | cut -d" " -f3 > /tmp/g; grep -c "^$(cat /tmp/g)\\sgw.cc$" /etc/hosts',
+      ]),
+    );
     rec.cli('host-gateway inspect', await s.docker(['create', '--name', 'cc-gw', '--add-host', 'gw.cc:host-gateway', 'busybox']));
     rec.cli('host-gateway ExtraHosts', await s.docker(['inspect', '-f', '{{json .HostConfig.ExtraHosts}}', 'cc-gw']));
   },
@@ -164,14 +225,20 @@ scenario({
 
 scenario({
   endpoints: ['POST /containers/create', 'GET /containers/{id}/export'],
-  name: 'create: docker\'s init layer — /.dockerenv and /etc/mtab in a running container and in exports, not in diff',
+  name: "create: docker's init layer — /.dockerenv and /etc/mtab in a running container and in exports, not in diff",
   async run(s, rec) {
     rec.cli('run ls', await s.docker(['run', '--name', 'cc-init', 'busybox', 'sh', '-c', 'readlink /etc/mtab; stat -c "%a %s %U" /.dockerenv']));
     rec.cli('diff', await s.docker(['diff', 'cc-init']));
     const ex = await s.api('GET', '/containers/cc-init/export');
-    rec.exact('export has', ['.dockerenv', 'etc/mtab'].map((n) => ex.body.includes(Buffer.from(n + '\0'))));
+    rec.exact(
+      'export has',
+      ['.dockerenv', 'etc/mtab'].map((n) => ex.body.includes(Buffer.from(n + '\0'))),
+    );
     rec.cli('create only', await s.docker(['create', '--name', 'cc-init-created', 'busybox']));
     const ex2 = await s.api('GET', '/containers/cc-init-created/export');
-    rec.exact('export of a created container has', ['.dockerenv', 'etc/mtab'].map((n) => ex2.body.includes(Buffer.from(n + '\0'))));
+    rec.exact(
+      'export of a created container has',
+      ['.dockerenv', 'etc/mtab'].map((n) => ex2.body.includes(Buffer.from(n + '\0'))),
+    );
   },
 });

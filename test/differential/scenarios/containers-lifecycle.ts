@@ -119,7 +119,12 @@ scenario({
     rec.answer('no such', await s.api('POST', '/containers/lc-nosuch/wait'));
     rec.answer('created: not-running', await s.api('POST', `/containers/${c2}/wait`), { exact: true });
   },
-  allow: [{ at: /^bad condition\./, why: 'dockerd 20.10 takes an unknown condition as not-running; later dockerd refuses it with 400 "invalid condition", as Berth does' }],
+  allow: [
+    {
+      at: /^bad condition\./,
+      why: 'dockerd 20.10 takes an unknown condition as not-running; later dockerd refuses it with 400 "invalid condition", as Berth does',
+    },
+  ],
 });
 
 scenario({
@@ -132,7 +137,10 @@ scenario({
     const st = await state(s, id);
     rec.exact('running or restarting after wait', { active: st.Running === true, restartingOrRunning: st.Restarting === true || st.Status === 'running' });
     const rm = await s.api('DELETE', `/containers/${id}`);
-    rec.exact('rm without force', { status: rm.status, message: String((rm.json as { message?: string })?.message ?? '').replace(/a (restarting|running) container/, 'a <state> container') });
+    rec.exact('rm without force', {
+      status: rm.status,
+      message: String((rm.json as { message?: string })?.message ?? '').replace(/a (restarting|running) container/, 'a <state> container'),
+    });
     const ps = await s.api('GET', '/containers/json?filters=' + encodeURIComponent(JSON.stringify({ name: ['lc-always'] })));
     rec.exact('listed without all', (ps.json as unknown[]).length);
     rec.answer('rm force', await s.api('DELETE', `/containers/${id}?force=1`));
@@ -145,8 +153,18 @@ scenario({
       fj = (await s.api('GET', `/containers/${f}/json`)).json as typeof fj;
     }
     rec.exact('on-failure:2 after three exits', { count: fj.RestartCount, status: fj.State.Status, code: fj.State.ExitCode });
-    const ev = await s.api('GET', `/events?since=0&until=${Math.ceil(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ container: [f] }))}`, { timeoutMs: 5000 });
-    rec.exact('events of the policy restarts', ev.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { Action: string }).Action));
+    const ev = await s.api(
+      'GET',
+      `/events?since=0&until=${Math.ceil(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ container: [f] }))}`,
+      { timeoutMs: 5000 },
+    );
+    rec.exact(
+      'events of the policy restarts',
+      ev.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { Action: string }).Action),
+    );
     rec.cli('docker rm', await s.docker(['rm', f]));
     // While the policy waits out its delay (1.6 s and more after five quick exits): what needs the process is refused.
     const r = await make(s, 'lc-always-r', ['sh', '-c', 'exit 4'], { body: { HostConfig: { RestartPolicy: { Name: 'always' } } } });
@@ -213,7 +231,9 @@ scenario({
     await make(s, 'lc-list-created', ['true'], { start: false, body: { HostConfig: { Binds: ['/tmp:/hostdir'] } } });
     const names = async (q: string) => {
       const r = await s.api('GET', `/containers/json${q}`);
-      return r.status === 200 ? (r.json as Array<{ Names: string[] }>).map((c) => c.Names[0]).sort() : { status: r.status, message: (r.json as { message?: string })?.message };
+      return r.status === 200
+        ? (r.json as Array<{ Names: string[] }>).map((c) => c.Names[0]).sort()
+        : { status: r.status, message: (r.json as { message?: string })?.message };
     };
     const f = (x: unknown) => '?all=1&filters=' + encodeURIComponent(JSON.stringify(x));
     rec.answer('list all', await s.api('GET', '/containers/json?all=1'));
@@ -249,12 +269,15 @@ scenario({
     await s.api('POST', `/containers/${id}/kill`);
     const st = await s.api('GET', `/containers/lc-insp/json?size=1`);
     rec.exact('stopped state', (st.json as { State: Record<string, unknown> }).State);
-    rec.exact('size keys', Object.keys(st.json as object).filter((k) => k.startsWith('Size')).sort());
+    rec.exact(
+      'size keys',
+      Object.keys(st.json as object)
+        .filter((k) => k.startsWith('Size'))
+        .sort(),
+    );
     rec.answer('no such', await s.api('GET', '/containers/lc-nosuch/json'));
   },
-  allow: [
-    { at: /state\.(Pid|StartedAt|FinishedAt)$/, why: 'process IDs and times differ between any two runs' },
-  ],
+  allow: [{ at: /state\.(Pid|StartedAt|FinishedAt)$/, why: 'process IDs and times differ between any two runs' }],
 });
 
 scenario({
@@ -265,7 +288,10 @@ scenario({
     const t = await s.api('GET', `/containers/${id}/top`);
     rec.answer('top', t);
     rec.exact('titles', (t.json as { Titles: string[] }).Titles);
-    rec.exact('commands', (t.json as { Processes: string[][] }).Processes.map((p) => p[p.length - 1]));
+    rec.exact(
+      'commands',
+      (t.json as { Processes: string[][] }).Processes.map((p) => p[p.length - 1]),
+    );
     const a = await s.api('GET', `/containers/${id}/top?ps_args=aux`);
     rec.exact('aux titles', (a.json as { Titles: string[] }).Titles);
     await s.api('POST', `/containers/${id}/pause`);
@@ -298,7 +324,12 @@ scenario({
     rec.answer('no such', await s.api('GET', '/containers/lc-nosuch/changes'));
     rec.cli('docker diff', await s.docker(['diff', 'lc-chg']));
   },
-  allow: [{ at: /^docker diff\.stdout$/, why: 'the order of changes is not a contract: dockerd lists them in its directory walk order (readdir of the upper dir), Berth by path; the API scenario above compares them sorted' }],
+  allow: [
+    {
+      at: /^docker diff\.stdout$/,
+      why: 'the order of changes is not a contract: dockerd lists them in its directory walk order (readdir of the upper dir), Berth by path; the API scenario above compares them sorted',
+    },
+  ],
 });
 
 scenario({
@@ -377,7 +408,10 @@ scenario({
     rec.answer('unpause no such', await s.api('POST', '/containers/lc-nosuch/unpause'));
   },
   allow: [
-    { at: /^unpause( again| stopped)?\.status$/, why: 'dockerd 20.10 answers 500 to unpausing a container that is not paused (an untyped error); later dockerd answers 409, as Berth does' },
+    {
+      at: /^unpause( again| stopped)?\.status$/,
+      why: 'dockerd 20.10 answers 500 to unpausing a container that is not paused (an untyped error); later dockerd answers 409, as Berth does',
+    },
   ],
 });
 
@@ -403,8 +437,12 @@ scenario({
   name: 'update: resources and restart policy, running and stopped, errors',
   async run(s, rec) {
     const id = await make(s, 'lc-upd', SLEEP);
-    rec.answer('memory', await s.api('POST', `/containers/${id}/update`, { body: { Memory: 64 * 1024 * 1024, MemorySwap: 128 * 1024 * 1024 } }), { exact: true });
-    rec.answer('restart policy', await s.api('POST', `/containers/${id}/update`, { body: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } }), { exact: true });
+    rec.answer('memory', await s.api('POST', `/containers/${id}/update`, { body: { Memory: 64 * 1024 * 1024, MemorySwap: 128 * 1024 * 1024 } }), {
+      exact: true,
+    });
+    rec.answer('restart policy', await s.api('POST', `/containers/${id}/update`, { body: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } }), {
+      exact: true,
+    });
     const h = ((await s.api('GET', `/containers/${id}/json`)).json as { HostConfig: Record<string, unknown> }).HostConfig;
     rec.exact('host config', { Memory: h.Memory, MemorySwap: h.MemorySwap, RestartPolicy: h.RestartPolicy });
     rec.answer('bad policy', await s.api('POST', `/containers/${id}/update`, { body: { RestartPolicy: { Name: 'bogus' } } }));
@@ -414,7 +452,12 @@ scenario({
     rec.answer('no such', await s.api('POST', '/containers/lc-nosuch/update', { body: { CpuShares: 512 } }));
     rec.cli('docker update', await s.docker(['update', '--cpu-shares', '256', 'lc-upd']));
   },
-  allow: [{ at: /^bad policy\.message$/, why: 'an unknown restart policy in the words of dockerd ≥ 25 (moby api/types/container: "unknown policy \'bogus\'; use one of …"); 20.10 said "invalid restart policy \'bogus\'"' }],
+  allow: [
+    {
+      at: /^bad policy\.message$/,
+      why: 'an unknown restart policy in the words of dockerd ≥ 25 (moby api/types/container: "unknown policy \'bogus\'; use one of …"); 20.10 said "invalid restart policy \'bogus\'"',
+    },
+  ],
 });
 
 scenario({
@@ -428,7 +471,10 @@ scenario({
     await s.api('POST', `/containers/${b}/wait`);
     const p1 = await s.api('POST', '/containers/prune?filters=' + encodeURIComponent(JSON.stringify({ label: ['lcp=1'] })));
     rec.answer('prune label', p1);
-    rec.exact('deleted by label', ((p1.json as { ContainersDeleted: string[] }).ContainersDeleted ?? []).map((x) => x === a ? 'a' : x === b ? 'b' : 'other'));
+    rec.exact(
+      'deleted by label',
+      ((p1.json as { ContainersDeleted: string[] }).ContainersDeleted ?? []).map((x) => (x === a ? 'a' : x === b ? 'b' : 'other')),
+    );
     rec.answer('bad filter', await s.api('POST', '/containers/prune?filters=' + encodeURIComponent(JSON.stringify({ bogus: ['1'] }))));
     const p2 = await s.api('POST', '/containers/prune');
     rec.exact('deleted', ((p2.json as { ContainersDeleted: string[] }).ContainersDeleted ?? []).filter((x) => x === b).length);
@@ -446,7 +492,9 @@ scenario({
     await s.api('POST', `/containers/${id}/kill`);
     const c2 = await s.api('POST', `/commit?container=${id}&repo=lc-commit-img&tag=stopped&pause=true`, { body: {} });
     rec.answer('commit stopped, pause=true', c2);
-    const c3 = await s.api('POST', `/commit?container=${id}&repo=lc-commit-img&tag=cfg&changes=${encodeURIComponent('ENV LC=1')}&comment=c&author=a`, { body: {} });
+    const c3 = await s.api('POST', `/commit?container=${id}&repo=lc-commit-img&tag=cfg&changes=${encodeURIComponent('ENV LC=1')}&comment=c&author=a`, {
+      body: {},
+    });
     rec.answer('commit with changes', c3);
     const img = (await s.api('GET', '/images/lc-commit-img:cfg/json')).json as { Comment?: string; Author?: string; Config?: { Env: string[] } };
     rec.exact('image', { comment: img.Comment, author: img.Author, env: img.Config?.Env });
@@ -463,8 +511,14 @@ scenario({
     for (const t of ['run', 'stopped', 'cfg', 'cli']) await s.api('DELETE', `/images/lc-commit-img:${t}`);
   },
   allow: [
-    { at: /^bad repo\.(status|message)$/, why: 'dockerd 20.10 answers 500 with the older reference library\'s words; later dockerd answers 400 and names the repository, as Berth does' },
-    { at: /^untagged images a refused commit left$/, why: 'dockerd 20.10 commits before it checks the repository name and leaves an untagged image; later dockerd (and Berth) check the name first' },
+    {
+      at: /^bad repo\.(status|message)$/,
+      why: "dockerd 20.10 answers 500 with the older reference library's words; later dockerd answers 400 and names the repository, as Berth does",
+    },
+    {
+      at: /^untagged images a refused commit left$/,
+      why: 'dockerd 20.10 commits before it checks the repository name and leaves an untagged image; later dockerd (and Berth) check the name first',
+    },
   ],
 });
 
@@ -484,7 +538,10 @@ scenario({
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((await s.api('POST', `/containers/${id}/restart?signal=USR2&t=30`, { version: '1.42' })).status, 204);
     assert.equal((await state(s, id)).Running, true);
-    const died = (await events).text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Actor: { Attributes: { exitCode: string } } });
+    const died = (await events).text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { Actor: { Attributes: { exitCode: string } } });
     assert.equal(died[0]?.Actor.Attributes.exitCode, '9');
   },
 });

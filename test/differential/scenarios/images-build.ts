@@ -22,7 +22,9 @@ function messages(a: Answer): unknown[] {
 
 /** What the stream said, concatenated: message boundaries follow the daemon's writes, not the contract. */
 function streamText(a: Answer): string {
-  return messages(a).map((m) => (m as { stream?: string }).stream ?? '').join('');
+  return messages(a)
+    .map((m) => (m as { stream?: string }).stream ?? '')
+    .join('');
 }
 
 async function removeImage(s: Side, name: string): Promise<void> {
@@ -31,7 +33,7 @@ async function removeImage(s: Side, name: string): Promise<void> {
 
 scenario({
   endpoints: ['POST /build'],
-  name: 'build: a RUN step\'s stderr is wrapped in red as the classic builder wraps it',
+  name: "build: a RUN step's stderr is wrapped in red as the classic builder wraps it",
   async run(s, rec) {
     const a = await build(s, 't=ib-stderr:1&rm=1', { Dockerfile: 'FROM busybox\nRUN echo to-stderr >&2\nRUN echo to-stdout\n' });
     rec.answer('build', a);
@@ -43,13 +45,21 @@ scenario({
 scenario({
   endpoints: ['POST /build'],
   name: 'build: stream, aux ID and the error message of a failing step',
-  allow: [{ at: /^config-only step containers$/, why: 'berthd commits a step that only changes the config (LABEL, ENV, …) without making an intermediate container: faster, and no container events for it' }],
+  allow: [
+    {
+      at: /^config-only step containers$/,
+      why: 'berthd commits a step that only changes the config (LABEL, ENV, …) without making an intermediate container: faster, and no container events for it',
+    },
+  ],
   async run(s, rec) {
     const ok = await build(s, 't=ib-aux:1', { Dockerfile: 'FROM busybox\nLABEL a=b\nENV X=1\n' });
     rec.answer('ok', ok);
     // dockerd makes (and removes) a container for a step that only changes the config; berthd does not.
     const nop = (m: unknown) => /^( ---> Running in |Removing intermediate container )/.test((m as { stream?: string }).stream ?? '');
-    rec.exact('ok messages', messages(ok).filter((m) => !nop(m)));
+    rec.exact(
+      'ok messages',
+      messages(ok).filter((m) => !nop(m)),
+    );
     rec.exact('config-only step containers', messages(ok).filter(nop));
     const quiet = await build(s, 't=ib-aux:3&q=1', { Dockerfile: 'FROM busybox\nRUN true\n' });
     rec.answer('quiet', quiet);
@@ -73,7 +83,7 @@ scenario({
 
 scenario({
   endpoints: ['POST /build'],
-  name: 'build: a Dockerfile sent under a name of its own (docker-py\'s .dockerfile.<hex>) and the context as sent',
+  name: "build: a Dockerfile sent under a name of its own (docker-py's .dockerfile.<hex>) and the context as sent",
   async run(s, rec) {
     const name = '.dockerfile.0123456789abcdef0123';
     const a = await build(s, `t=ib-dfname:1&dockerfile=${name}`, {
@@ -117,23 +127,21 @@ function contextDir(files: Record<string, string>): string {
 
 scenario({
   endpoints: ['POST /build'],
-  name: 'build through the docker CLI: .dockerignore with patternmatcher\'s rules',
+  name: "build through the docker CLI: .dockerignore with patternmatcher's rules",
   async run(s, rec) {
     const dir = contextDir({
       Dockerfile: 'FROM busybox\nCOPY . /dst\nRUN find /dst | sort\n',
-      '.dockerignore': [
-        '# comment line',
-        '#file.txt',
-        '  spaced.txt  ',
-        'sub/*',
-        '! sub/keep.txt',
-        '*.log',
-        '!important.log',
-        ' #lead.txt',
-        '\\#esc.txt',
-      ].join('\n') + '\n',
-      '#file.txt': 'x', '#lead.txt': 'x', '#esc.txt': 'x', 'spaced.txt': 'x', 'sub/keep.txt': 'x', 'sub/drop.txt': 'x',
-      'a.log': 'x', 'important.log': 'x', 'plain.txt': 'x',
+      '.dockerignore':
+        ['# comment line', '#file.txt', '  spaced.txt  ', 'sub/*', '! sub/keep.txt', '*.log', '!important.log', ' #lead.txt', '\\#esc.txt'].join('\n') + '\n',
+      '#file.txt': 'x',
+      '#lead.txt': 'x',
+      '#esc.txt': 'x',
+      'spaced.txt': 'x',
+      'sub/keep.txt': 'x',
+      'sub/drop.txt': 'x',
+      'a.log': 'x',
+      'important.log': 'x',
+      'plain.txt': 'x',
     });
     try {
       const r = await s.docker(['build', '--rm', '-t', 'ib-cli-ignore:1', dir]);
@@ -147,7 +155,7 @@ scenario({
 
 scenario({
   endpoints: ['POST /build'],
-  name: 'build through the docker CLI with the Dockerfile on stdin: the CLI\'s .dockerfile.<random> does not reach the image',
+  name: "build through the docker CLI with the Dockerfile on stdin: the CLI's .dockerfile.<random> does not reach the image",
   async run(s, rec) {
     const dir = contextDir({ 'a.txt': 'a' });
     try {

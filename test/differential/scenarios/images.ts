@@ -24,8 +24,17 @@ async function rmi(s: Side, ...names: string[]): Promise<void> {
 
 /** An image delete or prune report, order-free: the untagged names sorted, how many images and layers went. */
 function deleteReport(a: Answer): unknown {
-  const items = (Array.isArray(a.json) ? a.json : (a.json as { ImagesDeleted?: unknown[] } | undefined)?.ImagesDeleted ?? []) as Array<{ Untagged?: string; Deleted?: string }>;
-  return { untagged: items.filter((i) => i.Untagged).map((i) => i.Untagged).sort(), deleted: items.filter((i) => i.Deleted).length > 0 };
+  const items = (Array.isArray(a.json) ? a.json : ((a.json as { ImagesDeleted?: unknown[] } | undefined)?.ImagesDeleted ?? [])) as Array<{
+    Untagged?: string;
+    Deleted?: string;
+  }>;
+  return {
+    untagged: items
+      .filter((i) => i.Untagged)
+      .map((i) => i.Untagged)
+      .sort(),
+    deleted: items.filter((i) => i.Deleted).length > 0,
+  };
 }
 
 async function container(s: Side, name: string, image: string, start: boolean): Promise<string> {
@@ -43,7 +52,13 @@ scenario({
     // dockerd orders the list by creation second and leaves ties in any order: make b a second later.
     await new Promise((r) => setTimeout(r, 1100));
     await build(s, 'im-list-b:1', 'FROM busybox\nLABEL im-list=b\nRUN echo b > /b\n');
-    const names = (a: Answer) => (Array.isArray(a.json) ? (a.json as Array<{ RepoTags: string[] }>).flatMap((i) => i.RepoTags ?? []).filter((t) => t.startsWith('im-list')).sort() : a.json);
+    const names = (a: Answer) =>
+      Array.isArray(a.json)
+        ? (a.json as Array<{ RepoTags: string[] }>)
+            .flatMap((i) => i.RepoTags ?? [])
+            .filter((t) => t.startsWith('im-list'))
+            .sort()
+        : a.json;
     const all = await s.api('GET', '/images/json');
     rec.answer('list', all);
     rec.exact('list names', names(all));
@@ -76,8 +91,14 @@ scenario({
   endpoints: ['GET /images/{name}/json', 'GET /images/{name}/history'],
   name: 'images: inspect and history of a built image; unknown names',
   allow: [
-    { at: /^inspect unknown\.message$/, why: 'dockerd 20.10 says it twice ("no such image: X: No such image: X"); berthd says "No such image: X" once, as dockerd 23+ does' },
-    { at: /^inspect bad name\.(status|message)$/, why: 'berthd answers a malformed name as an unknown image (404 "No such image"), as dockerd 23+ does; 20.10 answers 400 with the parse error' },
+    {
+      at: /^inspect unknown\.message$/,
+      why: 'dockerd 20.10 says it twice ("no such image: X: No such image: X"); berthd says "No such image: X" once, as dockerd 23+ does',
+    },
+    {
+      at: /^inspect bad name\.(status|message)$/,
+      why: 'berthd answers a malformed name as an unknown image (404 "No such image"), as dockerd 23+ does; 20.10 answers 400 with the parse error',
+    },
   ],
   async run(s, rec) {
     await build(s, 'im-insp:1', 'FROM busybox\nENV IM=1\nRUN echo x > /x\nCMD ["sh"]\n');
@@ -85,12 +106,28 @@ scenario({
     rec.answer('inspect', i);
     const j = i.json as Record<string, unknown>;
     rec.exact('config', j.Config);
-    rec.exact('fields', { RepoTags: j.RepoTags, RepoDigests: j.RepoDigests, Comment: j.Comment, Os: j.Os, Architecture: j.Architecture, Layers: (j.RootFS as { Layers: string[] }).Layers.length });
+    rec.exact('fields', {
+      RepoTags: j.RepoTags,
+      RepoDigests: j.RepoDigests,
+      Comment: j.Comment,
+      Os: j.Os,
+      Architecture: j.Architecture,
+      Layers: (j.RootFS as { Layers: string[] }).Layers.length,
+    });
     rec.answer('inspect unknown', await s.api('GET', '/images/im-no-such:1/json'));
     rec.answer('inspect bad name', await s.api('GET', '/images/Im-Bad/json'));
     const h = await s.api('GET', '/images/im-insp:1/history');
     rec.answer('history', h);
-    rec.exact('history rows', (h.json as Array<Record<string, unknown>>).map((r) => ({ CreatedBy: r.CreatedBy, Tags: r.Tags, Comment: r.Comment, Id: r.Id === '<missing>' ? '<missing>' : 'id', empty: r.Size === 0 })));
+    rec.exact(
+      'history rows',
+      (h.json as Array<Record<string, unknown>>).map((r) => ({
+        CreatedBy: r.CreatedBy,
+        Tags: r.Tags,
+        Comment: r.Comment,
+        Id: r.Id === '<missing>' ? '<missing>' : 'id',
+        empty: r.Size === 0,
+      })),
+    );
     rec.answer('history unknown', await s.api('GET', '/images/im-no-such:1/history'));
     rec.cli('docker history', await s.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'im-insp:1']));
     await rmi(s, 'im-insp:1');
@@ -101,8 +138,14 @@ scenario({
   endpoints: ['POST /images/{name}/tag', 'DELETE /images/{name}'],
   name: 'images: tag, untag vs delete, and the 409 conflicts',
   allow: [
-    { at: /^tag (bad repo|bad tag|no repo)\.status$/, why: 'dockerd 20.10 answers a malformed tag target with 500 (an unclassified error, fixed to 400 in later releases); berthd answers 400' },
-    { at: /^tag (bad tag|no repo)\.message$/, why: 'berthd names the fault in the reference parser\'s words ("invalid reference format", "repository name must have at least one component") where 20.10 says "invalid tag format" / "invalid reference format"' },
+    {
+      at: /^tag (bad repo|bad tag|no repo)\.status$/,
+      why: 'dockerd 20.10 answers a malformed tag target with 500 (an unclassified error, fixed to 400 in later releases); berthd answers 400',
+    },
+    {
+      at: /^tag (bad tag|no repo)\.message$/,
+      why: 'berthd names the fault in the reference parser\'s words ("invalid reference format", "repository name must have at least one component") where 20.10 says "invalid tag format" / "invalid reference format"',
+    },
   ],
   async run(s, rec) {
     const id = await build(s, 'im-del:1', 'FROM busybox\nRUN echo d > /d\n');
@@ -178,7 +221,13 @@ scenario({
     const imgs = (df.json as { Images: Array<{ RepoTags: string[] }> }).Images;
     rec.exact('df images', imgs.map((i) => (i.RepoTags ?? []).join(',')).sort());
     const r = await s.docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
-    rec.cli('docker system df', { ...r, stdout: r.stdout.split('\n').filter((l) => l.startsWith('Images')).join('\n') });
+    rec.cli('docker system df', {
+      ...r,
+      stdout: r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('Images'))
+        .join('\n'),
+    });
     await rmi(s, 'im-df:1');
   },
 });
@@ -187,9 +236,18 @@ scenario({
   endpoints: ['GET /images/{name}/get', 'GET /images/get', 'POST /images/load'],
   name: 'images: save one and several, load them back; a bad archive stores nothing',
   allow: [
-    { at: /^get (several )?entries$/, why: 'berthd writes the OCI-layout `docker save` archive of dockerd 25+ (index.json, blobs/, and manifest.json so every docker load reads it); dockerd 20.10 writes the legacy per-layer directories' },
-    { at: /^get (several )?unknown\.message$/, why: 'dockerd 20.10 says "reference does not exist"; berthd names the image ("No such image: X"), as dockerd 25+ does' },
-    { at: /^load (empty|tar without manifest|manifest naming a missing config|bad manifest json)(\?quiet=1)? error$/, why: 'dockerd\'s words there are its internals (the path of its temporary directory, Go\'s JSON decoder); berthd says what is wrong with the archive' },
+    {
+      at: /^get (several )?entries$/,
+      why: 'berthd writes the OCI-layout `docker save` archive of dockerd 25+ (index.json, blobs/, and manifest.json so every docker load reads it); dockerd 20.10 writes the legacy per-layer directories',
+    },
+    {
+      at: /^get (several )?unknown\.message$/,
+      why: 'dockerd 20.10 says "reference does not exist"; berthd names the image ("No such image: X"), as dockerd 25+ does',
+    },
+    {
+      at: /^load (empty|tar without manifest|manifest naming a missing config|bad manifest json)(\?quiet=1)? error$/,
+      why: "dockerd's words there are its internals (the path of its temporary directory, Go's JSON decoder); berthd says what is wrong with the archive",
+    },
   ],
   async run(s, rec) {
     await build(s, 'im-save:1', 'FROM busybox\nRUN echo s > /s\n');
@@ -211,7 +269,10 @@ scenario({
       ['garbage', Buffer.from('this is not a tar archive at all, not even close'.repeat(20))],
       ['empty', Buffer.alloc(0)],
       ['tar without manifest', await makeTar({ 'hello.txt': 'hi' })],
-      ['manifest naming a missing config', await makeTar({ 'manifest.json': JSON.stringify([{ Config: 'nope.json', RepoTags: ['im-load-bad:1'], Layers: ['l/layer.tar'] }]) })],
+      [
+        'manifest naming a missing config',
+        await makeTar({ 'manifest.json': JSON.stringify([{ Config: 'nope.json', RepoTags: ['im-load-bad:1'], Layers: ['l/layer.tar'] }]) }),
+      ],
       ['bad manifest json', await makeTar({ 'manifest.json': '{not json' })],
     ] as const) {
       for (const quiet of ['', '?quiet=1']) {
@@ -233,8 +294,15 @@ async function tarNames(buf: Buffer): Promise<string[]> {
   const { extract } = await import('tar-stream');
   const ex = extract();
   const names: string[] = [];
-  ex.on('entry', (h, stream, next) => { names.push(`${h.type}:${h.name.replace(/[0-9a-f]{64}/g, '<id>')}`); stream.on('end', next); stream.resume(); });
-  const done = new Promise<void>((res, rej) => { ex.on('finish', () => res()); ex.on('error', rej); });
+  ex.on('entry', (h, stream, next) => {
+    names.push(`${h.type}:${h.name.replace(/[0-9a-f]{64}/g, '<id>')}`);
+    stream.on('end', next);
+    stream.resume();
+  });
+  const done = new Promise<void>((res, rej) => {
+    ex.on('finish', () => res());
+    ex.on('error', rej);
+  });
   ex.end(buf);
   await done;
   return names.sort();
@@ -244,21 +312,48 @@ scenario({
   endpoints: ['POST /images/create'],
   name: 'images: import a rootfs (fromSrc=-) with repo, tag, message and changes; a bad one',
   allow: [
-    { at: /^import unreachable url\.(status|message)$/, why: 'dockerd 20.10 answers an unreachable fromSrc URL 500 with Go\'s HTTP client error; berthd answers 400 naming the URL (the client gave it)' },
-    { at: /^neither\.(status|message)$/, why: 'dockerd 20.10 takes neither fromImage nor fromSrc as an import from the URL "" (500 "Get "http:": http: no Host in request URL"); berthd answers 400 "fromImage or fromSrc is required"' },
+    {
+      at: /^import unreachable url\.(status|message)$/,
+      why: "dockerd 20.10 answers an unreachable fromSrc URL 500 with Go's HTTP client error; berthd answers 400 naming the URL (the client gave it)",
+    },
+    {
+      at: /^neither\.(status|message)$/,
+      why: 'dockerd 20.10 takes neither fromImage nor fromSrc as an import from the URL "" (500 "Get "http:": http: no Host in request URL"); berthd answers 400 "fromImage or fromSrc is required"',
+    },
   ],
   async run(s, rec) {
     const rootfs = await makeTar({ 'etc/': { type: 'directory' }, 'etc/hello': 'hello' });
-    const a = await s.api('POST', `/images/create?fromSrc=-&repo=im-import&tag=1&message=imported&changes=${encodeURIComponent('ENV A=1')}&changes=${encodeURIComponent('CMD ["/bin/true"]')}`, { body: rootfs, headers: TAR });
+    const a = await s.api(
+      'POST',
+      `/images/create?fromSrc=-&repo=im-import&tag=1&message=imported&changes=${encodeURIComponent('ENV A=1')}&changes=${encodeURIComponent('CMD ["/bin/true"]')}`,
+      { body: rootfs, headers: TAR },
+    );
     rec.answer('import', a, { exact: true });
     const i = (await s.api('GET', '/images/im-import:1/json')).json as Record<string, unknown>;
-    rec.exact('imported', { Comment: i.Comment, Config: i.Config, Layers: (i.RootFS as { Layers: string[] }).Layers.length, DockerVersion: typeof i.DockerVersion });
+    rec.exact('imported', {
+      Comment: i.Comment,
+      Config: i.Config,
+      Layers: (i.RootFS as { Layers: string[] }).Layers.length,
+      DockerVersion: typeof i.DockerVersion,
+    });
     const h = (await s.api('GET', '/images/im-import:1/history')).json as Array<Record<string, unknown>>;
-    rec.exact('history', h.map((r) => ({ CreatedBy: r.CreatedBy, Comment: r.Comment, Tags: r.Tags })));
-    rec.answer('import bad change', await s.api('POST', `/images/create?fromSrc=-&repo=im-import&tag=2&changes=${encodeURIComponent('NOPE x')}`, { body: rootfs, headers: TAR }));
+    rec.exact(
+      'history',
+      h.map((r) => ({ CreatedBy: r.CreatedBy, Comment: r.Comment, Tags: r.Tags })),
+    );
+    rec.answer(
+      'import bad change',
+      await s.api('POST', `/images/create?fromSrc=-&repo=im-import&tag=2&changes=${encodeURIComponent('NOPE x')}`, { body: rootfs, headers: TAR }),
+    );
     rec.answer('import bad repo', await s.api('POST', '/images/create?fromSrc=-&repo=Im-Bad', { body: rootfs, headers: TAR }));
-    rec.answer('import garbage', await s.api('POST', '/images/create?fromSrc=-&repo=im-import&tag=3', { body: Buffer.from('garbage'.repeat(100)), headers: TAR }), { exact: true });
-    rec.answer('import unreachable url', await s.api('POST', '/images/create?fromSrc=http%3A%2F%2F127.0.0.1%3A9%2Fx.tar&repo=im-import&tag=4'), { exact: true });
+    rec.answer(
+      'import garbage',
+      await s.api('POST', '/images/create?fromSrc=-&repo=im-import&tag=3', { body: Buffer.from('garbage'.repeat(100)), headers: TAR }),
+      { exact: true },
+    );
+    rec.answer('import unreachable url', await s.api('POST', '/images/create?fromSrc=http%3A%2F%2F127.0.0.1%3A9%2Fx.tar&repo=im-import&tag=4'), {
+      exact: true,
+    });
     rec.answer('neither', await s.api('POST', '/images/create'));
     rec.cli('docker import', await s.docker(['import', '-m', 'via cli', '-', 'im-import:5'], { input: rootfs }));
     await rmi(s, 'im-import:1', 'im-import:5');
@@ -269,15 +364,27 @@ scenario({
   endpoints: ['POST /commit'],
   name: 'images: commit of a running container — the image side',
   allow: [
-    { at: /^commit bad repo\.status$/, why: 'dockerd 20.10 answers a malformed repo with 500 (an unclassified error, 400 in later releases); berthd answers 400' },
+    {
+      at: /^commit bad repo\.status$/,
+      why: 'dockerd 20.10 answers a malformed repo with 500 (an unclassified error, 400 in later releases); berthd answers 400',
+    },
   ],
   async run(s, rec) {
     const id = await container(s, 'im-commit', 'busybox', true);
     await s.api('POST', `/containers/${id}/exec`, { body: { Cmd: ['true'] } });
-    const c = await s.api('POST', `/commit?container=im-commit&repo=im-commit&tag=1&comment=hello&author=me&changes=${encodeURIComponent('ENV C=1')}`, { body: { Labels: { im: 'commit' } } });
+    const c = await s.api('POST', `/commit?container=im-commit&repo=im-commit&tag=1&comment=hello&author=me&changes=${encodeURIComponent('ENV C=1')}`, {
+      body: { Labels: { im: 'commit' } },
+    });
     rec.answer('commit', c);
     const i = (await s.api('GET', '/images/im-commit:1/json')).json as Record<string, unknown>;
-    rec.exact('image', { Comment: i.Comment, Author: i.Author, Config: i.Config, Container: typeof i.Container, Parent: i.Parent === '' ? '' : 'set', Layers: (i.RootFS as { Layers: string[] }).Layers.length });
+    rec.exact('image', {
+      Comment: i.Comment,
+      Author: i.Author,
+      Config: i.Config,
+      Container: typeof i.Container,
+      Parent: i.Parent === '' ? '' : 'set',
+      Layers: (i.RootFS as { Layers: string[] }).Layers.length,
+    });
     rec.answer('commit unknown', await s.api('POST', '/commit?container=im-no-such'));
     rec.answer('commit bad repo', await s.api('POST', '/commit?container=im-commit&repo=Im-Bad'));
     rec.cli('docker commit', await s.docker(['commit', '-c', 'LABEL x=y', 'im-commit', 'im-commit:2']));

@@ -14,9 +14,31 @@ scenario({
     const fake = s.name === 'dockerd' ? '10.197.250.250' : '10.198.250.250';
     try {
       await s.api('POST', '/networks/create', { body: { Name: 'netv-dns', CheckDuplicate: true } });
-      rec.cli('target', await s.docker(['run', '-d', '--name', 'netv-dns-a', '--network', 'netv-dns', '--network-alias', 'netv-dns-alias', 'busybox', 'sleep', '300']));
+      rec.cli(
+        'target',
+        await s.docker(['run', '-d', '--name', 'netv-dns-a', '--network', 'netv-dns', '--network-alias', 'netv-dns-alias', 'busybox', 'sleep', '300']),
+      );
       rec.cli('with --dns', await s.docker(['run', '-d', '--name', 'netv-dns-b', '--network', 'netv-dns', '--dns', fake, 'busybox', 'sleep', '300']));
-      rec.cli('with --dns-search --dns-option', await s.docker(['run', '-d', '--name', 'netv-dns-c', '--network', 'netv-dns', '--dns', fake, '--dns-search', 'netv.test', '--dns-option', 'timeout:1', 'busybox', 'sleep', '300']));
+      rec.cli(
+        'with --dns-search --dns-option',
+        await s.docker([
+          'run',
+          '-d',
+          '--name',
+          'netv-dns-c',
+          '--network',
+          'netv-dns',
+          '--dns',
+          fake,
+          '--dns-search',
+          'netv.test',
+          '--dns-option',
+          'timeout:1',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+      );
       rec.cli('resolv.conf with --dns', await s.docker(['exec', 'netv-dns-b', 'cat', '/etc/resolv.conf']));
       rec.cli('resolv.conf with --dns-search --dns-option', await s.docker(['exec', 'netv-dns-c', 'cat', '/etc/resolv.conf']));
       rec.cli('name resolves', await s.docker(['exec', 'netv-dns-b', 'sh', '-c', 'ping -c1 -W2 netv-dns-a >/dev/null && echo resolved']));
@@ -30,5 +52,10 @@ scenario({
       await s.api('DELETE', '/networks/netv-dns');
     }
   },
-  allow: [{ at: /^resolv\.conf with --dns-search --dns-option\.stdout$/, why: 'Berth writes nameserver, search, options in that order, as dockerd 25+ does (libnetwork resolvconf template); 20.10 put search first here' }],
+  allow: [
+    {
+      at: /^resolv\.conf with --dns-search --dns-option\.stdout$/,
+      why: 'Berth writes nameserver, search, options in that order, as dockerd 25+ does (libnetwork resolvconf template); 20.10 put search first here',
+    },
+  ],
 });

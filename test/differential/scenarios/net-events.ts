@@ -7,7 +7,14 @@
  */
 import { scenario, type Side } from '../harness.js';
 
-interface Ev { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; scope: string; time: number; timeNano: number }
+interface Ev {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: string;
+  time: number;
+  timeNano: number;
+}
 
 /** The daemon's clock, as a `since`/`until` value (seconds.nanoseconds). */
 async function now(s: Side): Promise<string> {
@@ -23,8 +30,10 @@ function lines(j: unknown): string[] {
   for (const e of evs) if (e.Actor.Attributes?.name) names.set(e.Actor.ID, e.Actor.Attributes.name);
   return evs.map((e) => {
     const a = e.Actor.Attributes ?? {};
-    if (e.Type === 'network') return `network ${e.Action} ${a.name ?? ''} type=${a.type ?? ''}${a.container ? ` container=${names.get(a.container) ?? '?'}` : ''}`;
-    if (e.Type === 'volume') return `volume ${e.Action} ${a.driver ?? ''}${a.container ? ` container=${names.get(a.container) ?? '?'}` : ''}${a.destination ? ` destination=${a.destination}` : ''}`;
+    if (e.Type === 'network')
+      return `network ${e.Action} ${a.name ?? ''} type=${a.type ?? ''}${a.container ? ` container=${names.get(a.container) ?? '?'}` : ''}`;
+    if (e.Type === 'volume')
+      return `volume ${e.Action} ${a.driver ?? ''}${a.container ? ` container=${names.get(a.container) ?? '?'}` : ''}${a.destination ? ` destination=${a.destination}` : ''}`;
     if (e.Type === 'container') return `container ${e.Action} ${a.name ?? ''}`;
     return `${e.Type} ${e.Action}`;
   });
@@ -53,18 +62,41 @@ scenario({
       const all = await s.api('GET', `/events?since=${since}&until=${until}`, { timeoutMs: 10_000 });
       rec.answer('events', all, { ignoreBody: true });
       rec.exact('sequence', lines(all.json));
-      rec.shape('network event', ([all.json].flat() as Ev[]).find((e) => e.Type === 'network' && e.Action === 'connect'));
-      rec.shape('volume event', ([all.json].flat() as Ev[]).find((e) => e.Type === 'volume'));
+      rec.shape(
+        'network event',
+        ([all.json].flat() as Ev[]).find((e) => e.Type === 'network' && e.Action === 'connect'),
+      );
+      rec.shape(
+        'volume event',
+        ([all.json].flat() as Ev[]).find((e) => e.Type === 'volume'),
+      );
       for (const [label, filt] of [
-        ['type=network', { type: ['network'] }], ['network=netv-ev', { network: ['netv-ev'] }], ['event=connect', { event: ['connect', 'disconnect'] }],
-        ['type=volume', { type: ['volume'] }], ['volume=netv-ev-vol', { volume: ['netv-ev-vol'] }], ['container=netv-ev-c', { container: ['netv-ev-c'] }],
+        ['type=network', { type: ['network'] }],
+        ['network=netv-ev', { network: ['netv-ev'] }],
+        ['event=connect', { event: ['connect', 'disconnect'] }],
+        ['type=volume', { type: ['volume'] }],
+        ['volume=netv-ev-vol', { volume: ['netv-ev-vol'] }],
+        ['container=netv-ev-c', { container: ['netv-ev-c'] }],
         ['type=container,event=attach', { type: ['container'], event: ['attach'] }],
       ] as const) {
         const a = await s.api('GET', `/events?since=${since}&until=${until}&filters=${f(filt)}`, { timeoutMs: 10_000 });
         rec.exact(label, lines(a.json));
       }
       rec.answer('bad filter', await s.api('GET', `/events?since=${since}&until=${until}&filters=${f({ nope: ['x'] })}`, { timeoutMs: 10_000 }));
-      rec.cli('docker events', await s.docker(['events', '--since', since, '--until', until, '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']));
+      rec.cli(
+        'docker events',
+        await s.docker([
+          'events',
+          '--since',
+          since,
+          '--until',
+          until,
+          '--filter',
+          'type=network',
+          '--format',
+          '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}',
+        ]),
+      );
     } finally {
       await s.api('DELETE', '/containers/netv-ev-c?force=1');
       await s.api('DELETE', '/volumes/netv-ev-vol');

@@ -19,11 +19,22 @@ function get(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let out = '';
-    const t = setTimeout(() => { sock.destroy(); resolve(`timeout (${out.split('\r\n')[0]})`); }, 5000);
+    const t = setTimeout(() => {
+      sock.destroy();
+      resolve(`timeout (${out.split('\r\n')[0]})`);
+    }, 5000);
     sock.on('connect', () => sock.write('GET /index.html HTTP/1.0\r\n\r\n'));
-    sock.on('data', (b) => { out += b.toString(); });
-    sock.on('error', (e) => { clearTimeout(t); resolve(`error ${(e as NodeJS.ErrnoException).code}`); });
-    sock.on('close', () => { clearTimeout(t); resolve(`${out.split('\r\n')[0]} | ${out.split('\r\n\r\n')[1] ?? ''}`.trim()); });
+    sock.on('data', (b) => {
+      out += b.toString();
+    });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      resolve(`error ${(e as NodeJS.ErrnoException).code}`);
+    });
+    sock.on('close', () => {
+      clearTimeout(t);
+      resolve(`${out.split('\r\n')[0]} | ${out.split('\r\n\r\n')[1] ?? ''}`.trim());
+    });
   });
 }
 
@@ -35,17 +46,44 @@ scenario({
       rec.cli('docker network create --ipv6', await s.docker(['network', 'create', '--ipv6', '--subnet', v6subnet(s), 'netv-v6']));
       const n = (await s.api('GET', '/networks/netv-v6')).json as { EnableIPv6: boolean; IPAM: { Config: Array<{ Subnet?: string; Gateway?: string }> } };
       rec.exact('EnableIPv6', n.EnableIPv6);
-      rec.exact('IPAM configs', generic(s, n.IPAM.Config.map((c) => ({ keys: Object.keys(c).sort(), v6: c.Subnet?.includes(':') ? c.Subnet : 'v4' }))));
+      rec.exact(
+        'IPAM configs',
+        generic(
+          s,
+          n.IPAM.Config.map((c) => ({ keys: Object.keys(c).sort(), v6: c.Subnet?.includes(':') ? c.Subnet : 'v4' })),
+        ),
+      );
       rec.cli('run', await s.docker(['run', '-d', '--name', 'netv-v6-c', '--network', 'netv-v6', 'busybox', 'sleep', '300']));
       const i = (await s.api('GET', '/containers/netv-v6-c/json')).json as { NetworkSettings: { Networks: Record<string, Record<string, unknown>> } };
       const ep = i.NetworkSettings.Networks['netv-v6']!;
-      rec.exact('endpoint', generic(s, { GlobalIPv6Address: String(ep.GlobalIPv6Address).replace(/::[0-9a-f]+$/, '::<host>'), GlobalIPv6PrefixLen: ep.GlobalIPv6PrefixLen, IPv6Gateway: ep.IPv6Gateway }));
+      rec.exact(
+        'endpoint',
+        generic(s, {
+          GlobalIPv6Address: String(ep.GlobalIPv6Address).replace(/::[0-9a-f]+$/, '::<host>'),
+          GlobalIPv6PrefixLen: ep.GlobalIPv6PrefixLen,
+          IPv6Gateway: ep.IPv6Gateway,
+        }),
+      );
       const nc = (await s.api('GET', '/networks/netv-v6')).json as { Containers: Record<string, { IPv6Address: string }> };
-      rec.exact('network containers', generic(s, Object.values(nc.Containers).map((c) => c.IPv6Address.replace(/::[0-9a-f]+\//, '::<host>/'))));
+      rec.exact(
+        'network containers',
+        generic(
+          s,
+          Object.values(nc.Containers).map((c) => c.IPv6Address.replace(/::[0-9a-f]+\//, '::<host>/')),
+        ),
+      );
       rec.cli('global v6 address inside', await s.docker(['exec', 'netv-v6-c', 'sh', '-c', 'ip -6 -o addr show dev eth0 scope global | wc -l']));
-      rec.cli('docker inspect GlobalIPv6PrefixLen', await s.docker(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6PrefixLen}}{{end}}', 'netv-v6-c']));
+      rec.cli(
+        'docker inspect GlobalIPv6PrefixLen',
+        await s.docker(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6PrefixLen}}{{end}}', 'netv-v6-c']),
+      );
       rec.answer('ipv6 without subnet', await s.api('POST', '/networks/create', { body: { Name: 'netv-v6-b', CheckDuplicate: true, EnableIPv6: true } }));
-      rec.answer('overlapping v6 subnet', await s.api('POST', '/networks/create', { body: { Name: 'netv-v6-b', CheckDuplicate: true, EnableIPv6: true, IPAM: { Config: [{ Subnet: `${prefix(s)}:/80` }] } } }));
+      rec.answer(
+        'overlapping v6 subnet',
+        await s.api('POST', '/networks/create', {
+          body: { Name: 'netv-v6-b', CheckDuplicate: true, EnableIPv6: true, IPAM: { Config: [{ Subnet: `${prefix(s)}:/80` }] } },
+        }),
+      );
     } finally {
       await s.api('DELETE', '/containers/netv-v6-c?force=1');
       await s.api('DELETE', '/networks/netv-v6');
@@ -59,11 +97,19 @@ scenario({
   name: 'published ports bind 0.0.0.0 and [::]',
   async run(s, rec) {
     try {
-      rec.cli('run -p', await s.docker(['run', '-d', '--name', 'netv-v6-p', '-p', '80', 'busybox', 'sh', '-c', 'echo hello > /tmp/index.html && exec httpd -f -p 80 -h /tmp']));
-      const i = (await s.api('GET', '/containers/netv-v6-p/json')).json as { NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> } };
+      rec.cli(
+        'run -p',
+        await s.docker(['run', '-d', '--name', 'netv-v6-p', '-p', '80', 'busybox', 'sh', '-c', 'echo hello > /tmp/index.html && exec httpd -f -p 80 -h /tmp']),
+      );
+      const i = (await s.api('GET', '/containers/netv-v6-p/json')).json as {
+        NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
+      };
       const b = i.NetworkSettings.Ports['80/tcp'] ?? [];
       const port = Number(b[0]?.HostPort);
-      rec.exact('bindings', b.map((x) => ({ HostIp: x.HostIp, samePort: Number(x.HostPort) === port })));
+      rec.exact(
+        'bindings',
+        b.map((x) => ({ HostIp: x.HostIp, samePort: Number(x.HostPort) === port })),
+      );
       const dp = await s.docker(['port', 'netv-v6-p']);
       rec.cli('docker port', { ...dp, stdout: dp.stdout.replaceAll(`:${port}`, ':<port>') });
       const ps = await s.docker(['ps', '--filter', 'name=netv-v6-p', '--format', '{{.Ports}}']);

@@ -29,8 +29,16 @@ scenario({
 });
 
 scenario({
-  endpoints: ['GET /plugins/{name}/json', 'DELETE /plugins/{name}', 'POST /plugins/{name}/enable', 'POST /plugins/{name}/disable', 'POST /plugins/{name}/push', 'POST /plugins/{name}/set', 'POST /plugins/{name}/upgrade'],
-  name: 'plugins: any name is not found, after dockerd\'s checks of the request',
+  endpoints: [
+    'GET /plugins/{name}/json',
+    'DELETE /plugins/{name}',
+    'POST /plugins/{name}/enable',
+    'POST /plugins/{name}/disable',
+    'POST /plugins/{name}/push',
+    'POST /plugins/{name}/set',
+    'POST /plugins/{name}/upgrade',
+  ],
+  name: "plugins: any name is not found, after dockerd's checks of the request",
   async run(s, rec) {
     const n = 'pluginx-absent';
     rec.answer('inspect', await s.api('GET', `/plugins/${n}/json`));
@@ -45,7 +53,14 @@ scenario({
     rec.answer('set', await s.api('POST', `/plugins/${n}/set`, { body: ['DEBUG=1'] }));
     rec.answer('upgrade no body', await s.api('POST', `/plugins/${n}/upgrade?remote=plugins.invalid/x`));
     rec.answer('upgrade', await s.api('POST', `/plugins/${n}/upgrade?remote=plugins.invalid/x`, { body: [] }));
-    for (const args of [['inspect', n], ['rm', n], ['enable', n], ['disable', n], ['push', n], ['set', n, 'DEBUG=1']]) {
+    for (const args of [
+      ['inspect', n],
+      ['rm', n],
+      ['enable', n],
+      ['disable', n],
+      ['push', n],
+      ['set', n, 'DEBUG=1'],
+    ]) {
       rec.cli(`docker plugin ${args[0]}`, await s.docker(['plugin', ...args]));
     }
   },
@@ -53,7 +68,7 @@ scenario({
 
 scenario({
   endpoints: ['POST /plugins/pull', 'POST /plugins/create'],
-  name: 'plugins: pull from an unreachable registry and create from nothing fail in dockerd\'s words',
+  name: "plugins: pull from an unreachable registry and create from nothing fail in dockerd's words",
   async run(s, rec) {
     rec.answer('pull no body', await s.api('POST', '/plugins/pull?remote=plugins.invalid/pluginx-sshfs'));
     rec.answer('pull bad body', await s.api('POST', '/plugins/pull?remote=plugins.invalid/pluginx-sshfs', { body: Buffer.from('{') }));
@@ -69,10 +84,11 @@ scenario({
 
 scenario({
   endpoints: ['POST /session'],
-  name: 'session: the upgrade checked as dockerd\'s session manager checks it; an h2c session is accepted',
+  name: "session: the upgrade checked as dockerd's session manager checks it; an h2c session is accepted",
   async run(s, rec) {
     rec.answer('no upgrade', await s.api('POST', '/session'));
-    const head = (upgrade: string, id: string) => `POST /v1.41/session HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nX-Docker-Expose-Session-Uuid: ${id}\r\nX-Docker-Expose-Session-Name: sessionx\r\nContent-Length: 0\r\n\r\n`;
+    const head = (upgrade: string, id: string) =>
+      `POST /v1.41/session HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nX-Docker-Expose-Session-Uuid: ${id}\r\nX-Docker-Expose-Session-Name: sessionx\r\nContent-Length: 0\r\n\r\n`;
     const other = splitHttp(await s.raw(head('websocket', 'sessionx-1'), { timeoutMs: 2000 }));
     rec.exact('other protocol', { status: other.status, body: other.body.toString().trim() });
     const h2c = splitHttp(await s.raw(head('h2c', 'sessionx-2'), { timeoutMs: 1000 }));

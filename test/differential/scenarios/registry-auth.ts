@@ -12,7 +12,15 @@ import { registries, fix, fixCli, authHeader, AUTH_USER, AUTH_PASS, type LocalRe
 const enc = encodeURIComponent;
 const q = (v: unknown) => enc(JSON.stringify(v));
 
-async function call(s: Side, r: LocalRegistries, rec: Recorder, label: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; exact?: boolean } = {}): Promise<void> {
+async function call(
+  s: Side,
+  r: LocalRegistries,
+  rec: Recorder,
+  label: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; headers?: Record<string, string>; exact?: boolean } = {},
+): Promise<void> {
   const a = fix(await s.api(method, path, { body: opts.body, headers: opts.headers }), r);
   rec.answer(label, a, { exact: opts.exact ?? true });
 }
@@ -39,7 +47,10 @@ scenario({
   endpoints: ['GET /images/search'],
   name: 'registry: search a local registry; one without search; one not there; bad arguments',
   allow: [
-    { at: /^no term\.(status|message)$/, why: 'without a term dockerd 20.10 searches Docker Hub for the empty string (a network error here); berthd answers 400 "term is required" without asking anyone' },
+    {
+      at: /^no term\.(status|message)$/,
+      why: 'without a term dockerd 20.10 searches Docker Hub for the empty string (a network error here); berthd answers 400 "term is required" without asking anyone',
+    },
   ],
   async run(s, rec) {
     const r = await registries(s);

@@ -48,7 +48,10 @@ process.on('exit', () => {
 /** This side's registries, started and seeded on first use. */
 export function registries(s: Side): Promise<LocalRegistries> {
   let p = started.get(s.name);
-  if (!p) { p = start(); started.set(s.name, p); }
+  if (!p) {
+    p = start();
+    started.set(s.name, p);
+  }
   return p;
 }
 
@@ -63,7 +66,11 @@ async function start(): Promise<LocalRegistries> {
   procs.push(plain, auth, search);
   await Promise.all([plain.start(), auth.start(), search.start()]);
   // They must not keep the test process alive: the exit handler stops them.
-  for (const p of [plain.proc, auth.proc, search.proc]) { p?.unref(); (p?.stdout as Socket | null)?.unref(); (p?.stderr as Socket | null)?.unref(); }
+  for (const p of [plain.proc, auth.proc, search.proc]) {
+    p?.unref();
+    (p?.stdout as Socket | null)?.unref();
+    (p?.stderr as Socket | null)?.unref();
+  }
   const l = await (layout ??= writeLayout());
   copy(l.dir, 'seed', `${plain.host}/rg/seed:1`, ['--format', 'v2s2']);
   copy(l.dir, 'multi', `${plain.host}/rg/multi:1`, ['--all']);
@@ -92,37 +99,64 @@ async function writeLayout(): Promise<{ dir: string; seed: string; multi: string
     return { digest, size: b.length };
   };
   const tars = [
-    await makeTar({ 'bin/': { type: 'directory' }, 'bin/rg': 'x'.repeat(3000), 'bin/rg-link': { type: 'symlink', linkname: 'rg' }, 'etc/': { type: 'directory' }, 'etc/rg.conf': 'a=1\n' }),
+    await makeTar({
+      'bin/': { type: 'directory' },
+      'bin/rg': 'x'.repeat(3000),
+      'bin/rg-link': { type: 'symlink', linkname: 'rg' },
+      'etc/': { type: 'directory' },
+      'etc/rg.conf': 'a=1\n',
+    }),
     await makeTar({ 'rg.txt': 'rg\n' }),
   ];
   const layers = tars.map((t) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(t, { level: 1 })) }));
   const created = '2024-01-02T03:04:05Z';
   const image = (architecture: string) => {
-    const config = put(Buffer.from(JSON.stringify({
-      architecture, os: 'linux', created,
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], Labels: { 'rg.seed': '1' } },
-      rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) },
-      history: [
-        { created, created_by: '/bin/sh -c #(nop) ADD file:rg in / ' },
-        { created, created_by: '/bin/sh -c echo rg > /rg.txt', comment: 'seed' },
-        { created, created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
-      ],
-    })));
-    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers };
+    const config = put(
+      Buffer.from(
+        JSON.stringify({
+          architecture,
+          os: 'linux',
+          created,
+          config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], Labels: { 'rg.seed': '1' } },
+          rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) },
+          history: [
+            { created, created_by: '/bin/sh -c #(nop) ADD file:rg in / ' },
+            { created, created_by: '/bin/sh -c echo rg > /rg.txt', comment: 'seed' },
+            { created, created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
+          ],
+        }),
+      ),
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers,
+    };
     return { mediaType: manifest.mediaType, ...put(Buffer.from(JSON.stringify(manifest))) };
   };
   const amd = image('amd64');
   const arm = image('arm64');
-  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [
-    { ...amd, platform: { architecture: 'amd64', os: 'linux' } },
-    { ...arm, platform: { architecture: 'arm64', os: 'linux' } },
-  ] };
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { ...amd, platform: { architecture: 'amd64', os: 'linux' } },
+      { ...arm, platform: { architecture: 'arm64', os: 'linux' } },
+    ],
+  };
   const idx = { mediaType: index.mediaType, ...put(Buffer.from(JSON.stringify(index))) };
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [
-    { ...amd, annotations: { 'org.opencontainers.image.ref.name': 'seed' } },
-    { ...idx, annotations: { 'org.opencontainers.image.ref.name': 'multi' } },
-  ] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { ...amd, annotations: { 'org.opencontainers.image.ref.name': 'seed' } },
+        { ...idx, annotations: { 'org.opencontainers.image.ref.name': 'multi' } },
+      ],
+    }),
+  );
   return { dir, seed: amd.digest, multi: idx.digest };
 }
 
@@ -148,7 +182,15 @@ export function fixCli(x: RunResult, r: LocalRegistries): RunResult {
   return { ...x, stdout: fixValue(x.stdout, r), stderr: fixValue(x.stderr, r) };
 }
 
-export interface JsonMsg { status?: string; id?: string; progress?: string; progressDetail?: { current?: number; total?: number }; aux?: Record<string, unknown>; error?: string; errorDetail?: { message?: string } }
+export interface JsonMsg {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: Record<string, unknown>;
+  error?: string;
+  errorDetail?: { message?: string };
+}
 
 const REPEATED = new Set(['Downloading', 'Extracting', 'Pushing', 'Waiting']);
 /**
@@ -169,8 +211,16 @@ export function streamSummary(a: Answer): unknown {
   const general: unknown[] = [];
   const layers = new Map<string, string[]>();
   for (const m of msgs) {
-    if (m.id === undefined || m.aux) { general.push(m.aux ? { aux: m.aux } : m.error ? { error: m.error, errorDetail: m.errorDetail } : { status: m.status, ...(m.id !== undefined ? { id: m.id } : {}) }); continue; }
-    if (!layers.has(m.id) && !/^[0-9a-f]{12}$/.test(m.id)) { general.push({ status: m.status, id: m.id }); continue; }
+    if (m.id === undefined || m.aux) {
+      general.push(
+        m.aux ? { aux: m.aux } : m.error ? { error: m.error, errorDetail: m.errorDetail } : { status: m.status, ...(m.id !== undefined ? { id: m.id } : {}) },
+      );
+      continue;
+    }
+    if (!layers.has(m.id) && !/^[0-9a-f]{12}$/.test(m.id)) {
+      general.push({ status: m.status, id: m.id });
+      continue;
+    }
     const seq = layers.get(m.id) ?? [];
     layers.set(m.id, seq);
     if (MAY_SKIP.has(m.status ?? '')) continue;
@@ -185,8 +235,18 @@ export function messageShapes(a: Answer): unknown {
   const msgs = (Array.isArray(a.json) ? a.json : []) as JsonMsg[];
   const out: Record<string, string> = {};
   for (const m of msgs) {
-    const kind = m.aux ? 'aux' : m.error ? 'error' : (m.status ?? '').replace(/[0-9a-f]{12,}|<.*|\d+/g, '').split(':')[0]!.trim();
-    const keys = Object.entries(m).map(([k, v]) => `${k}:${v && typeof v === 'object' ? `{${Object.keys(v).sort().join(',')}}` : typeof v}`).sort().join(' ');
+    const kind = m.aux
+      ? 'aux'
+      : m.error
+        ? 'error'
+        : (m.status ?? '')
+            .replace(/[0-9a-f]{12,}|<.*|\d+/g, '')
+            .split(':')[0]!
+            .trim();
+    const keys = Object.entries(m)
+      .map(([k, v]) => `${k}:${v && typeof v === 'object' ? `{${Object.keys(v).sort().join(',')}}` : typeof v}`)
+      .sort()
+      .join(' ');
     out[kind] = keys;
   }
   return Object.fromEntries(Object.entries(out).sort());
@@ -204,7 +264,10 @@ export function cliLines(x: RunResult): RunResult {
   const layers = new Map<string, string[]>();
   for (const l of lines) {
     const m = /^([0-9a-f]{12}): (.*)$/.exec(l);
-    if (!m) { general.push(l); continue; }
+    if (!m) {
+      general.push(l);
+      continue;
+    }
     const seq = layers.get(m[1]!) ?? [];
     layers.set(m[1]!, seq);
     // dockerd hands each watcher only a layer's latest progress, so a small layer's
@@ -216,7 +279,12 @@ export function cliLines(x: RunResult): RunResult {
 
 export const authHeader = (user: string, password: string, serveraddress: string) =>
   // base64 URL encoding with padding, as the docker CLI sends it (dockerd 20.10 ignores a header without the padding).
-  ({ 'X-Registry-Auth': Buffer.from(JSON.stringify({ username: user, password, serveraddress })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') });
+  ({
+    'X-Registry-Auth': Buffer.from(JSON.stringify({ username: user, password, serveraddress }))
+      .toString('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_'),
+  });
 
 /**
  * Remove every image that came from a local registry here, by ID (a digest

@@ -6,7 +6,19 @@
  * `docker pull`'s output. Image names are under rg/ on the local registries.
  */
 import { scenario, type Recorder, type Side } from '../harness.js';
-import { registries, fix, fixCli, streamSummary, messageShapes, cliLines, authHeader, removeRegistryImages, AUTH_USER, AUTH_PASS, type LocalRegistries } from './registry-local.js';
+import {
+  registries,
+  fix,
+  fixCli,
+  streamSummary,
+  messageShapes,
+  cliLines,
+  authHeader,
+  removeRegistryImages,
+  AUTH_USER,
+  AUTH_PASS,
+  type LocalRegistries,
+} from './registry-local.js';
 
 const enc = encodeURIComponent;
 
@@ -34,7 +46,15 @@ scenario({
     const i = fix(await s.api('GET', `/images/${name}:1/json`), r);
     rec.answer('inspect', i);
     const j = i.json as Record<string, unknown>;
-    rec.exact('inspect fields', { RepoTags: j.RepoTags, RepoDigests: j.RepoDigests, Config: j.Config, Os: j.Os, Architecture: j.Architecture, Created: j.Created, Layers: (j.RootFS as { Layers: unknown[] }).Layers });
+    rec.exact('inspect fields', {
+      RepoTags: j.RepoTags,
+      RepoDigests: j.RepoDigests,
+      Config: j.Config,
+      Os: j.Os,
+      Architecture: j.Architecture,
+      Created: j.Created,
+      Layers: (j.RootFS as { Layers: unknown[] }).Layers,
+    });
     const h = fix(await s.api('GET', `/images/${name}:1/history`), r);
     rec.answer('history', h);
     rec.exact('history rows', h.json);

@@ -7,7 +7,19 @@
  */
 import { makeTar } from '../../helpers.js';
 import { scenario, type Recorder, type Side } from '../harness.js';
-import { registries, fix, fixCli, streamSummary, messageShapes, cliLines, authHeader, removeRegistryImages, AUTH_USER, AUTH_PASS, type LocalRegistries } from './registry-local.js';
+import {
+  registries,
+  fix,
+  fixCli,
+  streamSummary,
+  messageShapes,
+  cliLines,
+  authHeader,
+  removeRegistryImages,
+  AUTH_USER,
+  AUTH_PASS,
+  type LocalRegistries,
+} from './registry-local.js';
 
 async function pushRec(s: Side, r: LocalRegistries, rec: Recorder, label: string, path: string, headers?: Record<string, string>): Promise<void> {
   const a = fix(await s.api('POST', path, { headers }), r);
@@ -37,7 +49,10 @@ scenario({
     await pushRec(s, r, rec, 'push missing repo every tag', `/images/${r.plain}/rg/none/push`, anon(r));
     await pushRec(s, r, rec, 'push without auth header', `/images/${name}/push?tag=1`);
     const i = fix(await s.api('GET', `/images/${name}:1/json`), r);
-    rec.exact('RepoDigests after push', ((i.json as { RepoDigests?: string[] }).RepoDigests ?? []).map((d) => d.replace(/@sha256:[0-9a-f]{64}$/, '@<digest>')));
+    rec.exact(
+      'RepoDigests after push',
+      ((i.json as { RepoDigests?: string[] }).RepoDigests ?? []).map((d) => d.replace(/@sha256:[0-9a-f]{64}$/, '@<digest>')),
+    );
     await removeRegistryImages(s);
   },
 });

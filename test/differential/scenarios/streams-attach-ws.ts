@@ -12,7 +12,13 @@ const WS = 'GET /containers/{id}/attach/ws';
 /** Headers whose values are the contract; of the others only their presence counts (Server, Api-Version). */
 const CONTRACT = ['content-type', 'connection', 'upgrade', 'sec-websocket-version', 'sec-websocket-protocol'];
 
-interface WsOptions { version?: string; origin?: boolean; headers?: Record<string, string>; talk?: (io: SessionIO) => Promise<void>; timeoutMs?: number }
+interface WsOptions {
+  version?: string;
+  origin?: boolean;
+  headers?: Record<string, string>;
+  talk?: (io: SessionIO) => Promise<void>;
+  timeoutMs?: number;
+}
 
 /** A websocket attach on its own connection; `accept` is the Sec-WebSocket-Accept a correct server answers with. */
 async function wsAttach(s: Side, path: string, o: WsOptions = {}): Promise<{ a: StreamAnswer; accept: string }> {
@@ -30,12 +36,20 @@ function recordWs(rec: Recorder, label: string, { a, accept }: { a: StreamAnswer
     if (['date', 'keep-alive', 'content-length'].includes(k) || (k === 'connection' && !/upgrade/i.test(a.headers[k]!))) continue;
     headers[k] = k === 'sec-websocket-accept' ? a.headers[k] === accept : CONTRACT.includes(k) ? a.headers[k] : '(present)';
   }
-  if (a.status !== 101) { rec.exact(label, { status: a.status, headers, body: a.body.toString(), timedOut: a.timedOut }); return; }
+  if (a.status !== 101) {
+    rec.exact(label, { status: a.status, headers, body: a.body.toString(), timedOut: a.timedOut });
+    return;
+  }
   const frames = wsFrames(a.body);
-  if (!frames) { rec.exact(label, { status: a.status, headers, body: 'not websocket frames', raw: a.body.toString() }); return; }
+  if (!frames) {
+    rec.exact(label, { status: a.status, headers, body: 'not websocket frames', raw: a.body.toString() });
+    return;
+  }
   const data = frames.filter((f) => f.opcode !== 8);
   rec.exact(label, {
-    status: a.status, headers, timedOut: a.timedOut,
+    status: a.status,
+    headers,
+    timedOut: a.timedOut,
     opcodes: [...new Set(data.map((f) => f.opcode))],
     text: data.map((f) => f.data).join(''),
     close: frames.filter((f) => f.opcode === 8).map((f) => [...Buffer.from(f.data)]),
@@ -48,9 +62,18 @@ scenario({
   async run(s, rec) {
     // stderr only after the input, which waits for "ready": dockerd copies the two pipes independently, so their order is otherwise a race.
     const id = await container(s, 'sw-echo', { OpenStdin: true, Cmd: ['sh', '-c', 'echo ready; read x; echo "got $x" >&2'] }, false);
-    recordWs(rec, 'ws', await wsAttach(s, `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
-      async talk(io) { await io.head; await s.api('POST', `/containers/${id}/start`); await io.until('ready'); io.write(wsClientFrame(2, Buffer.from('hi\n'))); },
-    }));
+    recordWs(
+      rec,
+      'ws',
+      await wsAttach(s, `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
+        async talk(io) {
+          await io.head;
+          await s.api('POST', `/containers/${id}/start`);
+          await io.until('ready');
+          io.write(wsClientFrame(2, Buffer.from('hi\n')));
+        },
+      }),
+    );
     // It has read its line and exited; a kill only matters where the input never arrived (it would wait on).
     await s.api('POST', `/containers/${id}/kill`);
     await waitExit(s, id);
@@ -64,14 +87,32 @@ scenario({
   name: 'websocket attach: a text message reaches stdin; text messages out before API 1.28; a TTY',
   async run(s, rec) {
     const id = await container(s, 'sw-text', { OpenStdin: true, Cmd: ['sh', '-c', 'echo ready; read x; echo "got $x"'] }, false);
-    recordWs(rec, 'api 1.27', await wsAttach(s, `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
-      version: '1.27',
-      async talk(io) { await io.head; await s.api('POST', `/containers/${id}/start`); await io.until('ready'); io.write(wsClientFrame(1, Buffer.from('text\n'))); },
-    }));
+    recordWs(
+      rec,
+      'api 1.27',
+      await wsAttach(s, `/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
+        version: '1.27',
+        async talk(io) {
+          await io.head;
+          await s.api('POST', `/containers/${id}/start`);
+          await io.until('ready');
+          io.write(wsClientFrame(1, Buffer.from('text\n')));
+        },
+      }),
+    );
     const tty = await container(s, 'sw-tty', { OpenStdin: true, Tty: true, Cmd: ['sh', '-c', 'echo ready; read x; echo "got $x"'] }, false);
-    recordWs(rec, 'tty', await wsAttach(s, `/containers/${tty}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
-      async talk(io) { await io.head; await s.api('POST', `/containers/${tty}/start`); await io.until('ready'); io.write(wsClientFrame(2, Buffer.from('tty\n'))); },
-    }));
+    recordWs(
+      rec,
+      'tty',
+      await wsAttach(s, `/containers/${tty}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`, {
+        async talk(io) {
+          await io.head;
+          await s.api('POST', `/containers/${tty}/start`);
+          await io.until('ready');
+          io.write(wsClientFrame(2, Buffer.from('tty\n')));
+        },
+      }),
+    );
   },
 });
 

@@ -41,8 +41,25 @@ scenario({
       rec.exact(`inspect upgrade=${upgrade}`, await execInspect(s, id));
     }
     // Input reaches the process; the terminal echoes it.
-    const id = await execCreate(s, cid, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ['sh', '-c', 'read x; echo "got $x"; exit 3'] });
-    recordStream(rec, 'stdin', await session(s, 'POST', `/exec/${id}/start`, { upgrade: true, body: { Tty: true }, async talk(io) { await io.head; io.write('hi\n'); } }));
+    const id = await execCreate(s, cid, {
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      Cmd: ['sh', '-c', 'read x; echo "got $x"; exit 3'],
+    });
+    recordStream(
+      rec,
+      'stdin',
+      await session(s, 'POST', `/exec/${id}/start`, {
+        upgrade: true,
+        body: { Tty: true },
+        async talk(io) {
+          await io.head;
+          io.write('hi\n');
+        },
+      }),
+    );
     rec.exact('stdin exit', await execInspect(s, id));
     // The start request's Tty decides the framing: a TTY exec started with Tty false is framed.
     const id3 = await execCreate(s, cid, { AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ['printf', 'abc'] });
@@ -62,7 +79,11 @@ scenario({
       const id = await execCreate(s, cid, { AttachStdout: true, AttachStderr: true, Tty: tty, Cmd: ['sh', '-c', `echo ran > /tmp/detached-${tty}`] });
       rec.answer(`start tty=${tty}`, await s.api('POST', `/exec/${id}/start`, { body: { Detach: true, Tty: tty } }), { exact: true });
       // The detached process ran: a second exec waits for what it wrote.
-      const check = await execCreate(s, cid, { AttachStdout: true, AttachStderr: true, Cmd: ['sh', '-c', `while [ ! -s /tmp/detached-${tty} ]; do sleep 0.05; done; cat /tmp/detached-${tty}`] });
+      const check = await execCreate(s, cid, {
+        AttachStdout: true,
+        AttachStderr: true,
+        Cmd: ['sh', '-c', `while [ ! -s /tmp/detached-${tty} ]; do sleep 0.05; done; cat /tmp/detached-${tty}`],
+      });
       recordStream(rec, `its effect tty=${tty}`, await session(s, 'POST', `/exec/${check}/start`, { upgrade: true, body: {} }));
     }
     rec.cli('docker exec -d', await s.docker(['exec', '-d', 'sx-detach', 'sh', '-c', 'echo cli > /tmp/cli-detached']));
@@ -72,7 +93,7 @@ scenario({
 
 scenario({
   endpoints: [START, 'GET /exec/{id}/json'],
-  name: 'exec of a missing or unrunnable command: the runtime\'s words in the stream, exit 127 or 126',
+  name: "exec of a missing or unrunnable command: the runtime's words in the stream, exit 127 or 126",
   async run(s, rec) {
     const cid = await container(s, 'sx-missing', SLEEPER);
     for (const cmd of ['sx-no-such-command', '/etc/passwd']) {
@@ -91,13 +112,16 @@ scenario({
     rec.cli('docker exec exit status', await s.docker(['exec', 'sx-missing', 'sh', '-c', 'echo out; echo err >&2; exit 3']));
   },
   allow: [
-    { at: /sx-no-such-command .*inspect\.ExitCode$|missing command inspect\.ExitCode$|docker exec missing\.code$/, why: 'dockerd 20.10 reports 126 for every exec that fails to start; dockerd ≥ 23 (setExitCodeFromError) reports 127 for a missing command, as Berth does' },
+    {
+      at: /sx-no-such-command .*inspect\.ExitCode$|missing command inspect\.ExitCode$|docker exec missing\.code$/,
+      why: 'dockerd 20.10 reports 126 for every exec that fails to start; dockerd ≥ 23 (setExitCodeFromError) reports 127 for a missing command, as Berth does',
+    },
   ],
 });
 
 scenario({
   endpoints: ['POST /containers/{id}/exec', START],
-  name: 'exec on a stopped or paused container is refused in dockerd\'s words',
+  name: "exec on a stopped or paused container is refused in dockerd's words",
   async run(s, rec) {
     const cid = await container(s, 'sx-stopped', { Cmd: ['sleep', '1000'] });
     const early = await execCreate(s, cid, { AttachStdout: true, Cmd: ['echo', 'hi'] });
@@ -122,14 +146,24 @@ scenario({
   async run(s, rec) {
     const cid = await container(s, 'sx-resize', SLEEPER);
     // The terminal starts without a size (stty prints none); the process waits for the one the client sets.
-    const id = await execCreate(s, cid, { AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ['sh', '-c', 'echo ready; until [ -n "$(stty size 2>/dev/null)" ]; do sleep 0.05; done; stty size'] });
-    recordStream(rec, 'stream', await session(s, 'POST', `/exec/${id}/start`, {
-      upgrade: true, body: { Tty: true },
-      async talk(io) {
-        await io.until('ready');
-        rec.answer('resize', await s.api('POST', `/exec/${id}/resize?h=30&w=100`));
-      },
-    }));
+    const id = await execCreate(s, cid, {
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      Cmd: ['sh', '-c', 'echo ready; until [ -n "$(stty size 2>/dev/null)" ]; do sleep 0.05; done; stty size'],
+    });
+    recordStream(
+      rec,
+      'stream',
+      await session(s, 'POST', `/exec/${id}/start`, {
+        upgrade: true,
+        body: { Tty: true },
+        async talk(io) {
+          await io.until('ready');
+          rec.answer('resize', await s.api('POST', `/exec/${id}/resize?h=30&w=100`));
+        },
+      }),
+    );
     // dockerd answers 500 "cannot resize a stopped container" or 404 "no such exec", depending on how soon containerd forgot the process.
     rec.exact('resize after exit is refused', (await s.api('POST', `/exec/${id}/resize?h=30&w=100`)).status >= 400);
     rec.answer('resize unknown', await s.api('POST', '/exec/sx-nope/resize?h=30&w=100'));
@@ -143,25 +177,48 @@ scenario({
   name: 'exec detach keys: given at create, the sequence ends the session and the process runs on',
   async run(s, rec) {
     const cid = await container(s, 'sx-keys', SLEEPER);
-    for (const [label, keys, seq] of [['default', undefined, '\x10\x11'], ['ctrl-a,x', 'ctrl-a,x', '\x01x']] as const) {
+    for (const [label, keys, seq] of [
+      ['default', undefined, '\x10\x11'],
+      ['ctrl-a,x', 'ctrl-a,x', '\x01x'],
+    ] as const) {
       const id = await execCreate(s, cid, {
-        AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ['sh', '-c', 'read x; echo "got $x"; sleep 1000'],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: true,
+        Cmd: ['sh', '-c', 'read x; echo "got $x"; sleep 1000'],
         ...(keys ? { DetachKeys: keys } : {}),
       });
-      recordStream(rec, `${label} stream`, await session(s, 'POST', `/exec/${id}/start`, {
-        upgrade: true, body: { Tty: true },
-        async talk(io) { await io.head; io.write('hi\n'); await io.until('got hi'); await typeKeys(io, seq); },
-      }));
+      recordStream(
+        rec,
+        `${label} stream`,
+        await session(s, 'POST', `/exec/${id}/start`, {
+          upgrade: true,
+          body: { Tty: true },
+          async talk(io) {
+            await io.head;
+            io.write('hi\n');
+            await io.until('got hi');
+            await typeKeys(io, seq);
+          },
+        }),
+      );
       const i = (await s.api('GET', `/exec/${id}/json`)).json as { Running: boolean; DetachKeys: unknown };
       rec.exact(`${label} after`, { Running: i.Running, DetachKeys: i.DetachKeys });
       // The process ran on: its pid is still in the container.
       const top = (await s.api('GET', `/containers/${cid}/top`)).json as { Processes: string[][] };
-      rec.exact(`${label} still runs`, top.Processes.some((p) => p.join(' ').includes('read x')));
+      rec.exact(
+        `${label} still runs`,
+        top.Processes.some((p) => p.join(' ').includes('read x')),
+      );
     }
     rec.answer('bad keys', await s.api('POST', `/containers/${cid}/exec`, { body: { AttachStdin: true, Cmd: ['cat'], DetachKeys: 'ctrl-' } }));
   },
   allow: [
-    { at: /^(default|ctrl-a,x) after\.Running$/, why: 'dockerd marks an exec it detached from as ended (Running false, ExitCode 126) while its process runs on (see "still runs"); Berth reports it running until it exits' },
+    {
+      at: /^(default|ctrl-a,x) after\.Running$/,
+      why: 'dockerd marks an exec it detached from as ended (Running false, ExitCode 126) while its process runs on (see "still runs"); Berth reports it running until it exits',
+    },
   ],
 });
 

@@ -29,7 +29,12 @@ scenario({
     rec.answer('bad tail', await s.api('GET', `/containers/${id}/logs?stdout=1&tail=x`));
     rec.answer('missing container', await s.api('GET', '/containers/sl-none/logs?stdout=1'));
   },
-  allow: [{ at: /headers\.content-type$|^bad tail\.contentType$/, why: 'dockerd 20.10 labels no logs stream; dockerd ≥ 23 labels it raw-stream below API 1.42 (multiplexed from 1.42 without a TTY), as Berth does' }],
+  allow: [
+    {
+      at: /headers\.content-type$|^bad tail\.contentType$/,
+      why: 'dockerd 20.10 labels no logs stream; dockerd ≥ 23 labels it raw-stream below API 1.42 (multiplexed from 1.42 without a TTY), as Berth does',
+    },
+  ],
 });
 
 scenario({
@@ -40,15 +45,25 @@ scenario({
     await waitExit(s, tty);
     recordStream(rec, 'tty', await session(s, 'GET', `/containers/${tty}/logs?stdout=1&stderr=1`), { chunked: true });
     const id = await container(s, 'sl-follow', { Cmd: ['sh', '-c', 'echo a; while [ ! -f /tmp/go ]; do sleep 0.05; done; echo b'] });
-    recordStream(rec, 'follow', await session(s, 'GET', `/containers/${id}/logs?stdout=1&follow=1`, {
-      async talk(io) {
-        await io.until('a');
-        const e = await execCreate(s, id, { Cmd: ['touch', '/tmp/go'] });
-        await s.api('POST', `/exec/${e}/start`, { body: { Detach: true } });
-      },
-    }), { chunked: true });
+    recordStream(
+      rec,
+      'follow',
+      await session(s, 'GET', `/containers/${id}/logs?stdout=1&follow=1`, {
+        async talk(io) {
+          await io.until('a');
+          const e = await execCreate(s, id, { Cmd: ['touch', '/tmp/go'] });
+          await s.api('POST', `/exec/${e}/start`, { body: { Detach: true } });
+        },
+      }),
+      { chunked: true },
+    );
   },
-  allow: [{ at: /headers\.content-type$/, why: 'dockerd 20.10 labels no logs stream; dockerd ≥ 23 labels it raw-stream below API 1.42 (multiplexed from 1.42 without a TTY), as Berth does' }],
+  allow: [
+    {
+      at: /headers\.content-type$/,
+      why: 'dockerd 20.10 labels no logs stream; dockerd ≥ 23 labels it raw-stream below API 1.42 (multiplexed from 1.42 without a TTY), as Berth does',
+    },
+  ],
 });
 
 scenario({
@@ -69,9 +84,11 @@ scenario({
 scenario({
   endpoints: [LOGS, 'POST /containers/{id}/attach', 'POST /exec/{id}/start'],
   name: 'API 1.42+: streams without a TTY are labelled multiplexed on an upgraded answer, raw on a plain one',
-  berthdOnly: 'dockerd 20.10 speaks API 1.41; the label is from moby\'s version-history (v1.42) and its routers',
+  berthdOnly: "dockerd 20.10 speaks API 1.41; the label is from moby's version-history (v1.42) and its routers",
   async run(s) {
-    const assert = (ok: boolean, what: string) => { if (!ok) throw new Error(what); };
+    const assert = (ok: boolean, what: string) => {
+      if (!ok) throw new Error(what);
+    };
     const id = await container(s, 'sl-mux', { Cmd: ['sh', '-c', 'echo hi; sleep 1000'] });
     const v = '1.44';
     const up = await session(s, 'POST', `/containers/${id}/attach?logs=1&stdout=1`, { upgrade: true, version: v });

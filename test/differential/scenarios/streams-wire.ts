@@ -46,13 +46,15 @@ export interface SessionOptions {
 /** One request on its own connection, read until the daemon closes it (or timeoutMs). */
 export function session(s: Side, method: string, path: string, o: SessionOptions = {}): Promise<StreamAnswer> {
   const body = o.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(o.body));
-  const head = [
-    `${method} /v${o.version ?? REFERENCE_API}${path} HTTP/1.1`, 'Host: api',
-    ...(o.upgrade ? ['Connection: Upgrade', 'Upgrade: tcp'] : []),
-    ...(o.body === undefined ? [] : ['Content-Type: application/json']),
-    `Content-Length: ${body.length}`,
-    ...Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
-  ].join('\r\n') + '\r\n\r\n';
+  const head =
+    [
+      `${method} /v${o.version ?? REFERENCE_API}${path} HTTP/1.1`,
+      'Host: api',
+      ...(o.upgrade ? ['Connection: Upgrade', 'Upgrade: tcp'] : []),
+      ...(o.body === undefined ? [] : ['Content-Type: application/json']),
+      `Content-Length: ${body.length}`,
+      ...Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+    ].join('\r\n') + '\r\n\r\n';
   return new Promise((resolve) => {
     const sock = connect(s.socket);
     let buf = Buffer.alloc(0);
@@ -60,7 +62,9 @@ export function session(s: Side, method: string, path: string, o: SessionOptions
     let timedOut = false;
     let waiters: Array<() => void> = [];
     let onHead!: (h: { status: number; headers: Record<string, string> }) => void;
-    const headP = new Promise<{ status: number; headers: Record<string, string> }>((r) => { onHead = r; });
+    const headP = new Promise<{ status: number; headers: Record<string, string> }>((r) => {
+      onHead = r;
+    });
     const bodyNow = () => (headEnd < 0 ? Buffer.alloc(0) : buf.subarray(headEnd + 4));
     const done = () => {
       clearTimeout(timer);
@@ -70,12 +74,18 @@ export function session(s: Side, method: string, path: string, o: SessionOptions
       for (const w of waiters) w();
       resolve({ ...h, timedOut });
     };
-    const timer = setTimeout(() => { timedOut = true; done(); }, o.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      done();
+    }, o.timeoutMs ?? 10_000);
     sock.on('data', (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
       if (headEnd < 0) {
         headEnd = buf.indexOf('\r\n\r\n');
-        if (headEnd >= 0) { const h = splitHttp(buf); onHead({ status: h.status, headers: h.headers }); }
+        if (headEnd >= 0) {
+          const h = splitHttp(buf);
+          onHead({ status: h.status, headers: h.headers });
+        }
       }
       const pending = waiters;
       waiters = [];
@@ -87,13 +97,21 @@ export function session(s: Side, method: string, path: string, o: SessionOptions
       sock.write(Buffer.concat([Buffer.from(head), body, Buffer.from(o.early ?? '')]));
       const io: SessionIO = {
         head: headP,
-        write: (d) => { if (!sock.destroyed) sock.write(d); },
-        end: () => { if (!sock.destroyed) sock.end(); },
+        write: (d) => {
+          if (!sock.destroyed) sock.write(d);
+        },
+        end: () => {
+          if (!sock.destroyed) sock.end();
+        },
         received: bodyNow,
-        until: (text) => new Promise<void>((r) => {
-          const check = () => { if (bodyNow().includes(text) || sock.destroyed) r(); else waiters.push(check); };
-          check();
-        }),
+        until: (text) =>
+          new Promise<void>((r) => {
+            const check = () => {
+              if (bodyNow().includes(text) || sock.destroyed) r();
+              else waiters.push(check);
+            };
+            check();
+          }),
       };
       o.talk?.(io).catch(() => sock.destroy());
     });
@@ -118,7 +136,9 @@ export function recordStream(rec: Recorder, label: string, a: StreamAnswer, o: {
   const body = o.chunked && a.headers['transfer-encoding'] === 'chunked' ? dechunk(a.body) : a.body;
   const s = streams(body);
   rec.exact(label, {
-    status: a.status, headers, timedOut: a.timedOut,
+    status: a.status,
+    headers,
+    timedOut: a.timedOut,
     body: a.status >= 400 || s === 'raw' ? { raw: body.toString() } : s,
   });
 }
@@ -166,7 +186,12 @@ export async function waitExit(s: Side, cid: string): Promise<number> {
 /** The WebSocket handshake key and the accept value a server must answer with (RFC 6455 §4.2.2). */
 export function wsKey(): { key: string; accept: string } {
   const key = randomBytes(16).toString('base64');
-  return { key, accept: createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64') };
+  return {
+    key,
+    accept: createHash('sha1')
+      .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+      .digest('base64'),
+  };
 }
 
 /** A masked client frame (RFC 6455 §5.2): clients must mask what they send. */
@@ -188,7 +213,13 @@ export function wsFrames(buf: Buffer): Array<{ opcode: number; data: string }> |
     const masked = (buf[i + 1]! & 0x80) !== 0;
     let len = buf[i + 1]! & 0x7f;
     let p = i + 2;
-    if (len === 126) { len = buf.readUInt16BE(p); p += 2; } else if (len === 127) { len = Number(buf.readBigUInt64BE(p)); p += 8; }
+    if (len === 126) {
+      len = buf.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      len = Number(buf.readBigUInt64BE(p));
+      p += 8;
+    }
     const mask = masked ? buf.subarray(p, p + 4) : null;
     if (masked) p += 4;
     if (p + len > buf.length) return null;

@@ -19,7 +19,7 @@ async function calls(s: Side, rec: Recorder, list: Array<[string, string, unknow
 
 scenario({
   endpoints: ['GET /swarm', 'POST /swarm/leave', 'GET /swarm/unlockkey', 'POST /swarm/unlock', 'POST /swarm/update'],
-  name: 'swarm: not a manager (503), leave says not part of a swarm, forced or not; bad requests get dockerd\'s 400 first',
+  name: "swarm: not a manager (503), leave says not part of a swarm, forced or not; bad requests get dockerd's 400 first",
   async run(s, rec) {
     await calls(s, rec, [
       ['GET', '/swarm'],
@@ -44,7 +44,7 @@ scenario({
 
 scenario({
   endpoints: ['POST /swarm/init', 'POST /swarm/join'],
-  name: 'swarm init/join: dockerd\'s checks of the request; a valid one is refused by berthd',
+  name: "swarm init/join: dockerd's checks of the request; a valid one is refused by berthd",
   async run(s, rec) {
     await calls(s, rec, [
       ['POST', '/swarm/init', ''],

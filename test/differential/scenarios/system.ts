@@ -29,7 +29,7 @@ const OWN_VERSION = [
 
 scenario({
   endpoints: ['GET /version'],
-  name: 'version has dockerd\'s keys; docker version --format reaches the server\'s fields',
+  name: "version has dockerd's keys; docker version --format reaches the server's fields",
   async run(s, rec) {
     const v = await s.api('GET', '/version');
     rec.answer('version', v);
@@ -46,27 +46,70 @@ scenario({
 
 /** /info values a client acts on, compared exactly (the rest by shape). */
 const INFO_EXACT = [
-  'Driver', 'Plugins', 'MemoryLimit', 'SwapLimit', 'KernelMemory', 'KernelMemoryTCP', 'CpuCfsPeriod', 'CpuCfsQuota', 'CPUShares', 'CPUSet', 'PidsLimit',
-  'IPv4Forwarding', 'BridgeNfIptables', 'BridgeNfIp6tables', 'Debug', 'OomKillDisable', 'LoggingDriver', 'CgroupDriver', 'CgroupVersion',
-  'KernelVersion', 'OperatingSystem', 'OSVersion', 'OSType', 'Architecture', 'IndexServerAddress', 'RegistryConfig', 'NCPU', 'MemTotal',
-  'GenericResources', 'HttpProxy', 'HttpsProxy', 'NoProxy', 'Name', 'Labels', 'ExperimentalBuild', 'Runtimes', 'DefaultRuntime', 'Swarm',
-  'LiveRestoreEnabled', 'Isolation', 'InitBinary', 'RuncCommit', 'SecurityOptions', 'Warnings', 'DefaultAddressPools',
+  'Driver',
+  'Plugins',
+  'MemoryLimit',
+  'SwapLimit',
+  'KernelMemory',
+  'KernelMemoryTCP',
+  'CpuCfsPeriod',
+  'CpuCfsQuota',
+  'CPUShares',
+  'CPUSet',
+  'PidsLimit',
+  'IPv4Forwarding',
+  'BridgeNfIptables',
+  'BridgeNfIp6tables',
+  'Debug',
+  'OomKillDisable',
+  'LoggingDriver',
+  'CgroupDriver',
+  'CgroupVersion',
+  'KernelVersion',
+  'OperatingSystem',
+  'OSVersion',
+  'OSType',
+  'Architecture',
+  'IndexServerAddress',
+  'RegistryConfig',
+  'NCPU',
+  'MemTotal',
+  'GenericResources',
+  'HttpProxy',
+  'HttpsProxy',
+  'NoProxy',
+  'Name',
+  'Labels',
+  'ExperimentalBuild',
+  'Runtimes',
+  'DefaultRuntime',
+  'Swarm',
+  'LiveRestoreEnabled',
+  'Isolation',
+  'InitBinary',
+  'RuncCommit',
+  'SecurityOptions',
+  'Warnings',
+  'DefaultAddressPools',
 ];
 
 const INFO_ALLOW = [
-  { at: /\.Layers$/, why: 'Berth\'s own count of stored layers (clients ignore keys they do not know)' },
+  { at: /\.Layers$/, why: "Berth's own count of stored layers (clients ignore keys they do not know)" },
   { at: /\.Runtimes\.io\.containerd\.(runc\.v2|runtime\.v1\.linux)$/, why: 'dockerd lists its containerd shims; Berth runs runc directly' },
-  { at: /\.Plugins\.Network$/, why: 'Berth\'s network drivers are bridge, host and null (no overlay, macvlan, ipvlan)' },
-  { at: /\.Plugins\.Log$/, why: 'Berth lists the log drivers it runs (json-file, local); the ones that ship logs elsewhere are refused at start in dockerd\'s words, so they are not listed' },
+  { at: /\.Plugins\.Network$/, why: "Berth's network drivers are bridge, host and null (no overlay, macvlan, ipvlan)" },
+  {
+    at: /\.Plugins\.Log$/,
+    why: "Berth lists the log drivers it runs (json-file, local); the ones that ship logs elsewhere are refused at start in dockerd's words, so they are not listed",
+  },
   { at: /\.RegistryConfig\.InsecureRegistryCIDRs$/, why: 'Berth treats ::1 as insecure too, as dockerd 27+ does (dockerd 20.10 lists 127.0.0.0/8 only)' },
-  { at: /\.LiveRestoreEnabled$/, why: 'Berth\'s containers always outlive a daemon restart (conmon keeps them)' },
-  { at: /\.InitBinary$/, why: 'Berth\'s --init is tini (Debian\'s), dockerd\'s is docker-init' },
+  { at: /\.LiveRestoreEnabled$/, why: "Berth's containers always outlive a daemon restart (conmon keeps them)" },
+  { at: /\.InitBinary$/, why: "Berth's --init is tini (Debian's), dockerd's is docker-init" },
   { at: /\.SecurityOptions(\[0\])?$/, why: 'Berth names its default seccomp profile "builtin" as dockerd 25+ does; dockerd 20.10 said "default"' },
 ];
 
 scenario({
   endpoints: ['GET /info'],
-  name: 'info has dockerd\'s keys and dockerd\'s values for what the host supports; docker info prints the same lines',
+  name: "info has dockerd's keys and dockerd's values for what the host supports; docker info prints the same lines",
   async run(s, rec) {
     const a = await s.api('GET', '/info');
     rec.answer('info', a);
@@ -76,10 +119,21 @@ scenario({
     // Everything the host decides, through the docker CLI; what names the daemon itself is left out, and the two
     // differences allowed above (containerd shims among the runtimes, "default" for the builtin seccomp profile) are
     // evened out so that any other line still counts.
-    const even = (t: string) => t.replace(/profile=default/g, 'profile=builtin').replace(/Profile: default/g, 'Profile: builtin').replace(/ io\.containerd\.\S+/g, '');
+    const even = (t: string) =>
+      t
+        .replace(/profile=default/g, 'profile=builtin')
+        .replace(/Profile: default/g, 'Profile: builtin')
+        .replace(/ io\.containerd\.\S+/g, '');
     const info = await s.docker(['info']);
-    const own = /^ +(Server Version|ID|Docker Root Dir|Init Binary|containerd version|init version|Live Restore Enabled|Containers|Images|Running|Paused|Stopped|Network|Log):/;
-    rec.cli('docker info', { ...info, stdout: even(info.stdout).split('\n').filter((l) => !own.test(l) && l.trim() !== '::1/128').join('\n') });
+    const own =
+      /^ +(Server Version|ID|Docker Root Dir|Init Binary|containerd version|init version|Live Restore Enabled|Containers|Images|Running|Paused|Stopped|Network|Log):/;
+    rec.cli('docker info', {
+      ...info,
+      stdout: even(info.stdout)
+        .split('\n')
+        .filter((l) => !own.test(l) && l.trim() !== '::1/128')
+        .join('\n'),
+    });
     const fmt = await s.docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{json .RegistryConfig.IndexConfigs}} {{.SecurityOptions}}']);
     rec.cli('docker info --format', { ...fmt, stdout: even(fmt.stdout) });
   },
@@ -107,7 +161,7 @@ scenario({
 
 scenario({
   endpoints: ['GET /system/df'],
-  name: 'system df: images, containers, volumes and build cache in dockerd\'s shape; docker system df and df -v',
+  name: "system df: images, containers, volumes and build cache in dockerd's shape; docker system df and df -v",
   async run(s, rec) {
     // df counts every image: untagged ones earlier scenarios left (dockerd 20.10 leaves some where
     // Berth refuses first) go beforehand, so both sides hold busybox and what this scenario makes.
@@ -117,8 +171,17 @@ scenario({
     const df = await s.api('GET', '/system/df');
     rec.answer('df', df);
     const j = df.json as Record<string, unknown>;
-    rec.exact('counts', { images: (j.Images as unknown[]).length, containers: (j.Containers as unknown[]).length, volumes: (j.Volumes as unknown[]).filter((v) => (v as { Name: string }).Name === 'sysx-vol').length, buildCache: j.BuildCache, builderSize: j.BuilderSize });
-    const ago = (r: Awaited<ReturnType<typeof s.docker>>) => ({ ...r, stdout: r.stdout.replace(/(\d+ \w+|Less than a second|About a minute|About an hour) ago/g, '<ago>').replace(/ +/g, ' ') });
+    rec.exact('counts', {
+      images: (j.Images as unknown[]).length,
+      containers: (j.Containers as unknown[]).length,
+      volumes: (j.Volumes as unknown[]).filter((v) => (v as { Name: string }).Name === 'sysx-vol').length,
+      buildCache: j.BuildCache,
+      builderSize: j.BuilderSize,
+    });
+    const ago = (r: Awaited<ReturnType<typeof s.docker>>) => ({
+      ...r,
+      stdout: r.stdout.replace(/(\d+ \w+|Less than a second|About a minute|About an hour) ago/g, '<ago>').replace(/ +/g, ' '),
+    });
     rec.cli('docker system df', await s.docker(['system', 'df']));
     rec.cli('docker system df -v', ago(await s.docker(['system', 'df', '-v'])));
     await s.api('DELETE', '/containers/sysx-df?force=1');
@@ -128,7 +191,7 @@ scenario({
 
 scenario({
   endpoints: ['GET /events'],
-  name: 'events: a past window with filters streams dockerd\'s messages; bad since/filters fail in dockerd\'s words',
+  name: "events: a past window with filters streams dockerd's messages; bad since/filters fail in dockerd's words",
   async run(s, rec) {
     const since = Math.floor(Date.now() / 1000) - 1;
     await s.api('POST', '/volumes/create', { body: { Name: 'sysx-evvol' } });
@@ -137,19 +200,37 @@ scenario({
     const filters = encodeURIComponent(JSON.stringify({ type: ['volume'], volume: ['sysx-evvol'] }));
     const ev = await s.api('GET', `/events?since=${since}&until=${until}&filters=${filters}`);
     rec.answer('volume events', ev);
-    rec.exact('actions', ((ev.json as Array<{ Action: string }>) ?? []).map((e) => e.Action));
+    rec.exact(
+      'actions',
+      ((ev.json as Array<{ Action: string }>) ?? []).map((e) => e.Action),
+    );
     rec.answer('none in an empty window', await s.api('GET', '/events?since=1&until=2'), { exact: true });
     rec.answer('bad since', await s.api('GET', '/events?since=x'));
     rec.answer('bad fraction', await s.api('GET', '/events?since=1.y&until=2'));
     rec.answer('bad filters', await s.api('GET', '/events?until=1&filters=bad'));
     rec.answer('unknown filter', await s.api('GET', `/events?since=1&until=2&filters=${encodeURIComponent('{"foo":["x"]}')}`), { exact: true });
-    rec.cli('docker events', await s.docker(['events', '--since', String(since), '--until', String(until), '--filter', 'type=volume', '--filter', 'volume=sysx-evvol', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}}']));
+    rec.cli(
+      'docker events',
+      await s.docker([
+        'events',
+        '--since',
+        String(since),
+        '--until',
+        String(until),
+        '--filter',
+        'type=volume',
+        '--filter',
+        'volume=sysx-evvol',
+        '--format',
+        '{{.Type}} {{.Action}} {{.Actor.ID}}',
+      ]),
+    );
   },
 });
 
 scenario({
   endpoints: ['POST /auth'],
-  name: 'auth: an unreachable registry, a refused connection and malformed bodies fail in dockerd\'s words',
+  name: "auth: an unreachable registry, a refused connection and malformed bodies fail in dockerd's words",
   async run(s, rec) {
     rec.answer('unresolvable', await s.api('POST', '/auth', { body: { username: 'u', password: 'p', serveraddress: 'registryx.invalid' } }));
     rec.answer('refused', await s.api('POST', '/auth', { body: { username: 'u', password: 'p', serveraddress: 'localhost:1' } }));
@@ -164,7 +245,7 @@ scenario({
 
 scenario({
   endpoints: ['GET /version'],
-  name: 'API version negotiation: too new and too old versions refused in dockerd\'s words',
+  name: "API version negotiation: too new and too old versions refused in dockerd's words",
   async run(s, rec) {
     rec.answer('too new', await s.api('GET', '/v1.99/version', { version: null }));
     rec.answer('too old', await s.api('GET', '/v1.11/version', { version: null }));

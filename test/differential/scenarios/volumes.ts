@@ -12,7 +12,12 @@ const LABEL = { 'netv.vol': '' };
 
 function names(a: Answer): unknown {
   const v = (a.json as { Volumes?: Array<{ Name: string }> | null })?.Volumes;
-  return Array.isArray(v) ? v.map((x) => x.Name).filter((n) => n.startsWith('netv-vol')).sort() : a.json;
+  return Array.isArray(v)
+    ? v
+        .map((x) => x.Name)
+        .filter((n) => n.startsWith('netv-vol'))
+        .sort()
+    : a.json;
 }
 
 async function removeVols(s: Side, list: string[]): Promise<void> {
@@ -26,14 +31,19 @@ scenario({
     await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-ls-a', Labels: { ...LABEL, 'netv.kind': 'a' } } });
     await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-ls-b', Labels: { ...LABEL, 'netv.kind': 'b' } } });
     try {
-      await s.api('POST', '/containers/create?name=netv-vol-ls-c', { body: { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['netv-vol-ls-a:/data'] } } });
+      await s.api('POST', '/containers/create?name=netv-vol-ls-c', {
+        body: { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['netv-vol-ls-a:/data'] } },
+      });
       const f = (x: unknown) => `/volumes?filters=${encodeURIComponent(JSON.stringify(x))}`;
       const all = await s.api('GET', '/volumes');
       rec.answer('list', all, { ignoreBody: true });
       rec.exact('list names', names(all));
       for (const [label, filt] of [
-        ['name', { name: ['netv-vol-ls-a'] }], ['label', { label: ['netv.kind'] }], ['label=value', { label: ['netv.kind=b'] }],
-        ['dangling', { dangling: ['true'], label: ['netv.vol'] }], ['not dangling', { dangling: ['false'], label: ['netv.vol'] }],
+        ['name', { name: ['netv-vol-ls-a'] }],
+        ['label', { label: ['netv.kind'] }],
+        ['label=value', { label: ['netv.kind=b'] }],
+        ['dangling', { dangling: ['true'], label: ['netv.vol'] }],
+        ['not dangling', { dangling: ['false'], label: ['netv.vol'] }],
         ['driver', { driver: ['local'], label: ['netv.vol'] }],
       ] as const) {
         const a = await s.api('GET', f(filt));
@@ -46,7 +56,13 @@ scenario({
       rec.answer('bad dangling', await s.api('GET', f({ dangling: ['maybe'] })));
       // {{.Labels}} prints a Go map in iteration order, which Go randomises: sort each line's labels.
       const ls = await s.docker(['volume', 'ls', '--filter', 'label=netv.kind', '--format', '{{.Driver}} {{.Name}} {{.Labels}}']);
-      rec.cli('docker volume ls --filter', { ...ls, stdout: ls.stdout.split('\n').map((l) => l.replace(/ (\S+)$/, (_m, labels: string) => ' ' + labels.split(',').sort().join(','))).join('\n') });
+      rec.cli('docker volume ls --filter', {
+        ...ls,
+        stdout: ls.stdout
+          .split('\n')
+          .map((l) => l.replace(/ (\S+)$/, (_m, labels: string) => ' ' + labels.split(',').sort().join(',')))
+          .join('\n'),
+      });
     } finally {
       await s.api('DELETE', '/containers/netv-vol-ls-c?force=1');
       await removeVols(s, ['netv-vol-ls-a', 'netv-vol-ls-b']);
@@ -63,7 +79,11 @@ scenario({
     try {
       rec.answer('named', await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-cr', Labels: { a: 'b' } } }), { exact: true });
       rec.answer('again', await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-cr' } }), { exact: true });
-      rec.answer('with options', await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-opt', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } } }), { exact: true });
+      rec.answer(
+        'with options',
+        await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-opt', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } } }),
+        { exact: true },
+      );
       const a = await s.api('POST', '/volumes/create', { body: {} });
       rec.answer('anonymous', a);
       anon = (a.json as { Name: string }).Name;
@@ -76,14 +96,20 @@ scenario({
       rec.answer('one-letter name', await s.api('POST', '/volumes/create', { body: { Name: 'n' } }));
       rec.answer('bad option', await s.api('POST', '/volumes/create', { body: { Name: 'netv-vol-x', DriverOpts: { bogus: '1' } } }));
       rec.cli('docker volume create', await s.docker(['volume', 'create', '--label', 'x=y', 'netv-vol-cli']));
-      rec.cli('docker volume inspect', await s.docker(['volume', 'inspect', '--format', '{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Options}}', 'netv-vol-cli', 'netv-vol-opt']));
+      rec.cli(
+        'docker volume inspect',
+        await s.docker(['volume', 'inspect', '--format', '{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Options}}', 'netv-vol-cli', 'netv-vol-opt']),
+      );
       rec.cli('docker volume inspect missing', await s.docker(['volume', 'inspect', 'netv-vol-nonesuch']));
     } finally {
       await removeVols(s, ['netv-vol-cr', 'netv-vol-opt', 'netv-vol-cli', ...(anon ? [anon] : [])]);
     }
   },
   allow: [
-    { at: /^anonymous( labels|\.body\.Labels)$/, why: 'a volume created without a name is labelled com.docker.volume.anonymous, as dockerd 23+ does (API 1.42 prune takes only those); dockerd 20.10 leaves it unlabelled' },
+    {
+      at: /^anonymous( labels|\.body\.Labels)$/,
+      why: 'a volume created without a name is labelled com.docker.volume.anonymous, as dockerd 23+ does (API 1.42 prune takes only those); dockerd 20.10 leaves it unlabelled',
+    },
   ],
 });
 
@@ -98,12 +124,17 @@ scenario({
       await removeVols(s, ['netv-vol-up']);
     }
   },
-  allow: [{ at: /^update\./, why: 'PUT /volumes/{name} came with API 1.42 (cluster volumes): dockerd 20.10 has no such route; Berth answers as dockerd 23+ does outside a swarm (503)' }],
+  allow: [
+    {
+      at: /^update\./,
+      why: 'PUT /volumes/{name} came with API 1.42 (cluster volumes): dockerd 20.10 has no such route; Berth answers as dockerd 23+ does outside a swarm (503)',
+    },
+  ],
 });
 
 scenario({
   endpoints: ['PUT /volumes/{name}'],
-  name: 'volume update at API 1.47 outside a swarm (503, dockerd\'s words)',
+  name: "volume update at API 1.47 outside a swarm (503, dockerd's words)",
   berthdOnly: 'PUT /volumes/{name} is API 1.42+',
   async run(s) {
     const a = await s.api('PUT', '/volumes/netv-vol-nonesuch?version=1', { version: '1.47', body: { Spec: {} } });
@@ -142,7 +173,10 @@ async function pruneSet(s: Side, version?: string): Promise<{ anon: string }> {
   await s.api('POST', '/volumes/create', { ...v, body: { Name: 'netv-vol-pr-used', Labels: LABEL } });
   await s.api('POST', '/volumes/create', { ...v, body: { Name: 'netv-vol-pr-opt', Labels: LABEL, DriverOpts: { type: 'tmpfs', device: 'tmpfs' } } });
   const a = await s.api('POST', '/volumes/create', { ...v, body: { Labels: LABEL } });
-  await s.api('POST', '/containers/create?name=netv-vol-pr-c', { ...v, body: { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['netv-vol-pr-used:/data'] } } });
+  await s.api('POST', '/containers/create?name=netv-vol-pr-c', {
+    ...v,
+    body: { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['netv-vol-pr-used:/data'] } },
+  });
   return { anon: (a.json as { Name: string }).Name };
 }
 
@@ -192,7 +226,11 @@ scenario({
         assert.equal(bad.status, 400);
         assert.equal((bad.json as { message: string }).message, 'invalid filter \'all\': strconv.ParseBool: parsing "maybe": invalid syntax');
         const all = await s.api('POST', f({ label: ['netv.vol'], all: ['true'] }), { version });
-        assert.deepEqual((all.json as { VolumesDeleted: string[] }).VolumesDeleted, ['netv-vol-pr-named'], 'all=true: named unused volumes go too (not the one in use, nor the one with driver options)');
+        assert.deepEqual(
+          (all.json as { VolumesDeleted: string[] }).VolumesDeleted,
+          ['netv-vol-pr-named'],
+          'all=true: named unused volumes go too (not the one in use, nor the one with driver options)',
+        );
       } finally {
         await pruneTidy(s, anon);
       }

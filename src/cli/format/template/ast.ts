@@ -16,10 +16,27 @@ export type Arg =
   | { k: 'chain'; pos: number; node: Arg; idents: string[] }
   | Pipe;
 
-export interface Pipe { k: 'pipe'; pos: number; line: number; decl: string[]; isAssign: boolean; cmds: Cmd[] }
-export interface Cmd { k: 'cmd'; pos: number; args: Arg[] }
+export interface Pipe {
+  k: 'pipe';
+  pos: number;
+  line: number;
+  decl: string[];
+  isAssign: boolean;
+  cmds: Cmd[];
+}
+export interface Cmd {
+  k: 'cmd';
+  pos: number;
+  args: Arg[];
+}
 
-export interface ControlNode { k: 'if' | 'with' | 'range'; pos: number; pipe: Pipe; list: Node[]; elseList: Node[] | null }
+export interface ControlNode {
+  k: 'if' | 'with' | 'range';
+  pos: number;
+  pipe: Pipe;
+  list: Node[];
+  elseList: Node[] | null;
+}
 
 export type Node =
   | { k: 'text'; text: string }
@@ -30,19 +47,28 @@ export type Node =
 
 export function argString(a: Arg | Cmd): string {
   switch (a.k) {
-    case 'field': return a.idents.map((i) => '.' + i).join('');
-    case 'var': return a.idents.join('.');
-    case 'dot': return '.';
-    case 'nil': return 'nil';
-    case 'bool': return String(a.val);
-    case 'number': return a.text;
-    case 'string': return a.quoted;
-    case 'ident': return a.name;
+    case 'field':
+      return a.idents.map((i) => '.' + i).join('');
+    case 'var':
+      return a.idents.join('.');
+    case 'dot':
+      return '.';
+    case 'nil':
+      return 'nil';
+    case 'bool':
+      return String(a.val);
+    case 'number':
+      return a.text;
+    case 'string':
+      return a.quoted;
+    case 'ident':
+      return a.name;
     case 'chain': {
       const base = a.node.k === 'pipe' ? '(' + argString(a.node) + ')' : argString(a.node);
       return base + a.idents.map((i) => '.' + i).join('');
     }
-    case 'cmd': return a.args.map((x) => (x.k === 'pipe' ? '(' + argString(x) + ')' : argString(x))).join(' ');
+    case 'cmd':
+      return a.args.map((x) => (x.k === 'pipe' ? '(' + argString(x) + ')' : argString(x))).join(' ');
     case 'pipe': {
       const decl = a.decl.length ? a.decl.join(', ') + (a.isAssign ? ' = ' : ' := ') : '';
       return decl + a.cmds.map(argString).join(' | ');

@@ -19,7 +19,10 @@ class ContinueSignal {}
 
 const GO_PARAM_TYPE: Record<string, string> = { s: 'string', i: 'int', S: '[]string', a: 'interface {}' };
 
-interface Frame { name: string; value: unknown }
+interface Frame {
+  name: string;
+  value: unknown;
+}
 
 export class Exec {
   private vars: Frame[];
@@ -42,7 +45,9 @@ export class Exec {
     this.current = name;
   }
 
-  private at(n: { pos: number }, str: string) { this.node = { pos: n.pos, str }; }
+  private at(n: { pos: number }, str: string) {
+    this.node = { pos: n.pos, str };
+  }
 
   errorf(msg: string): never {
     const before = this.src.slice(0, this.node.pos);
@@ -58,22 +63,29 @@ export class Exec {
 
   private walkNode(dot: unknown, n: Node): void {
     switch (n.k) {
-      case 'text': this.out += n.text; return;
+      case 'text':
+        this.out += n.text;
+        return;
       case 'action': {
         const v = this.evalPipeline(dot, n.pipe);
         if (n.pipe.decl.length === 0) this.printValue(n.pipe, v);
         return;
       }
-      case 'if': case 'with': {
+      case 'if':
+      case 'with': {
         const mark = this.vars.length;
         try {
           const v = this.evalPipeline(dot, n.pipe);
           if (truth(v)) this.walk(n.k === 'with' ? v : dot, n.list);
           else if (n.elseList) this.walk(dot, n.elseList);
-        } finally { this.vars.length = mark; }
+        } finally {
+          this.vars.length = mark;
+        }
         return;
       }
-      case 'range': this.walkRange(dot, n); return;
+      case 'range':
+        this.walkRange(dot, n);
+        return;
       case 'template': {
         this.at(n, `{{template ${goQuote(n.name)}${n.pipe ? ' ' + argString(n.pipe) : ''}}}`);
         const body = this.defs.get(n.name);
@@ -85,11 +97,19 @@ export class Exec {
         this.vars = [{ name: '$', value }];
         this.current = n.name;
         this.depth++;
-        try { this.walk(value, body); } finally { this.vars = vars; this.current = current; this.depth--; }
+        try {
+          this.walk(value, body);
+        } finally {
+          this.vars = vars;
+          this.current = current;
+          this.depth--;
+        }
         return;
       }
-      case 'break': throw new BreakSignal();
-      case 'continue': throw new ContinueSignal();
+      case 'break':
+        throw new BreakSignal();
+      case 'continue':
+        throw new ContinueSignal();
     }
   }
 
@@ -121,13 +141,25 @@ export class Exec {
       };
       let iterated = false;
       if (Array.isArray(val)) {
-        for (let i = 0; i < val.length; i++) { iterated = true; if (!one(i, val[i])) break; }
+        for (let i = 0; i < val.length; i++) {
+          iterated = true;
+          if (!one(i, val[i])) break;
+        }
       } else if (isInt(val)) {
-        if (decl.length > 1) { this.at(r, argString(r.pipe)); this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`); }
-        for (let i = 0; i < Number(val); i++) { iterated = true; if (!one(i, i)) break; }
+        if (decl.length > 1) {
+          this.at(r, argString(r.pipe));
+          this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`);
+        }
+        for (let i = 0; i < Number(val); i++) {
+          iterated = true;
+          if (!one(i, i)) break;
+        }
       } else if (val !== null && val !== undefined && typeof val === 'object' && !(val instanceof Date)) {
         const o = val as Record<string, unknown>;
-        for (const k of sortedKeys(o)) { iterated = true; if (!one(k, o[k])) break; }
+        for (const k of sortedKeys(o)) {
+          iterated = true;
+          if (!one(k, o[k])) break;
+        }
       } else if (val !== null && val !== undefined) {
         const last = r.pipe.cmds[r.pipe.cmds.length - 1].args[0];
         this.at(last, argString(last));
@@ -141,7 +173,10 @@ export class Exec {
 
   private setVar(name: string, value: unknown) {
     for (let i = this.vars.length - 1; i >= 0; i--) {
-      if (this.vars[i].name === name) { this.vars[i].value = value; return; }
+      if (this.vars[i].name === name) {
+        this.vars[i].value = value;
+        return;
+      }
     }
     this.errorf(`undefined variable: ${name}`);
   }
@@ -152,8 +187,14 @@ export class Exec {
   }
 
   private printValue(p: Pipe, v: unknown) {
-    if (v === undefined) { this.out += '<no value>'; return; }
-    if (typeof v === 'function') { this.at(p, argString(p)); this.errorf(`can't print ${argString(p)} of type func()`); }
+    if (v === undefined) {
+      this.out += '<no value>';
+      return;
+    }
+    if (typeof v === 'function') {
+      this.at(p, argString(p));
+      this.errorf(`can't print ${argString(p)} of type func()`);
+    }
     this.out += formatValue(v);
   }
 
@@ -179,23 +220,31 @@ export class Exec {
       case 'field':
         this.at(first, argString(first));
         return this.evalFieldChain(dot, dot, first, first.idents, cmd.args, final);
-      case 'chain': return this.evalChain(dot, first, cmd.args, final);
-      case 'ident': return this.evalFunction(dot, first, cmd, cmd.args, final);
+      case 'chain':
+        return this.evalChain(dot, first, cmd.args, final);
+      case 'ident':
+        return this.evalFunction(dot, first, cmd, cmd.args, final);
       case 'pipe':
         this.at(first, argString(first));
         this.notAFunction(cmd.args, final);
         return this.evalPipeline(dot, first);
-      case 'var': return this.evalVariable(dot, first, cmd.args, final);
+      case 'var':
+        return this.evalVariable(dot, first, cmd.args, final);
     }
     this.at(first, argString(first));
     this.notAFunction(cmd.args, final);
     switch (first.k) {
-      case 'bool': return first.val;
-      case 'dot': return dot;
-      case 'nil': this.errorf('nil is not a command');
+      case 'bool':
+        return first.val;
+      case 'dot':
+        return dot;
+      case 'nil':
+        this.errorf('nil is not a command');
       // falls through (never reached)
-      case 'number': return first.val;
-      case 'string': return first.val;
+      case 'number':
+        return first.val;
+      case 'string':
+        return first.val;
     }
   }
 
@@ -210,7 +259,10 @@ export class Exec {
   private evalVariable(dot: unknown, v: Extract<Arg, { k: 'var' }>, args: Arg[], final: Final): unknown {
     this.at(v, argString(v));
     const value = this.varValue(v.idents[0]);
-    if (v.idents.length === 1) { this.notAFunction(args, final); return value; }
+    if (v.idents.length === 1) {
+      this.notAFunction(args, final);
+      return value;
+    }
     return this.evalFieldChain(dot, value, v, v.idents.slice(1), args, final);
   }
 
@@ -222,17 +274,26 @@ export class Exec {
 
   private evalField(dot: unknown, name: string, node: Arg, str: string, args: Arg[], final: Final, recv: unknown): unknown {
     if (recv === undefined) {
-      if (this.missingKey === 'error') { this.at(node, str); this.errorf(`nil data; no entry for key ${goQuote(name)}`); }
+      if (this.missingKey === 'error') {
+        this.at(node, str);
+        this.errorf(`nil data; no entry for key ${goQuote(name)}`);
+      }
       return MISSING;
     }
     if (recv === null) {
       // Go errors on a nil pointer/interface but yields <no value> for a nil map; JSON can't
       // tell them apart, so be lenient unless asked for strictness.
-      if (this.missingKey === 'error') { this.at(node, str); this.errorf(`nil pointer evaluating interface {}.${name}`); }
+      if (this.missingKey === 'error') {
+        this.at(node, str);
+        this.errorf(`nil pointer evaluating interface {}.${name}`);
+      }
       return MISSING;
     }
     const hasArgs = args.length > 1 || final !== NO_FINAL;
-    if (Array.isArray(recv)) { this.at(node, str); this.errorf(`can't evaluate field ${name} in type []interface {}`); }
+    if (Array.isArray(recv)) {
+      this.at(node, str);
+      this.errorf(`can't evaluate field ${name} in type []interface {}`);
+    }
     if (typeof recv === 'object' && !(recv instanceof Date)) {
       const o = recv as Record<string, unknown>;
       const own = Object.hasOwn(o, name);
@@ -240,13 +301,25 @@ export class Exec {
       if (own || inherited) {
         const v = o[name];
         if (typeof v === 'function') return this.evalCall(dot, (...a: unknown[]) => (v as TemplateFunc).apply(o, a), null, node, name, args, final);
-        if (hasArgs) { this.at(node, str); this.errorf(`${name} is not a method but has arguments`); }
+        if (hasArgs) {
+          this.at(node, str);
+          this.errorf(`${name} is not a method but has arguments`);
+        }
         return v;
       }
       const st = this.structType?.(o);
-      if (st !== undefined) { this.at(node, str); this.errorf(`can't evaluate field ${name} in type ${st}`); }
-      if (hasArgs) { this.at(node, str); this.errorf(`${name} is not a method but has arguments`); }
-      if (this.missingKey === 'error') { this.at(node, str); this.errorf(`map has no entry for key ${goQuote(name)}`); }
+      if (st !== undefined) {
+        this.at(node, str);
+        this.errorf(`can't evaluate field ${name} in type ${st}`);
+      }
+      if (hasArgs) {
+        this.at(node, str);
+        this.errorf(`${name} is not a method but has arguments`);
+      }
+      if (this.missingKey === 'error') {
+        this.at(node, str);
+        this.errorf(`map has no entry for key ${goQuote(name)}`);
+      }
       return MISSING;
     }
     this.at(node, str);
@@ -265,24 +338,41 @@ export class Exec {
     this.at(n, argString(n));
     let v: unknown;
     switch (n.k) {
-      case 'dot': v = dot; break;
+      case 'dot':
+        v = dot;
+        break;
       case 'nil':
         if (kind === 'a' || kind === 'S') return null;
         this.errorf(`cannot assign nil to ${GO_PARAM_TYPE[kind]}`);
       // falls through (never reached)
-      case 'field': v = this.evalFieldChain(dot, dot, n, n.idents, [n], NO_FINAL); break;
-      case 'var': v = this.evalVariable(dot, n, [], NO_FINAL); break;
-      case 'pipe': v = this.evalPipeline(dot, n); break;
-      case 'ident': v = this.evalFunction(dot, n, { k: 'cmd', pos: n.pos, args: [n] }, [n], NO_FINAL); break;
-      case 'chain': v = this.evalChain(dot, n, [], NO_FINAL); break;
+      case 'field':
+        v = this.evalFieldChain(dot, dot, n, n.idents, [n], NO_FINAL);
+        break;
+      case 'var':
+        v = this.evalVariable(dot, n, [], NO_FINAL);
+        break;
+      case 'pipe':
+        v = this.evalPipeline(dot, n);
+        break;
+      case 'ident':
+        v = this.evalFunction(dot, n, { k: 'cmd', pos: n.pos, args: [n] }, [n], NO_FINAL);
+        break;
+      case 'chain':
+        v = this.evalChain(dot, n, [], NO_FINAL);
+        break;
       default:
         // literals are checked against the parameter type by their syntax
         switch (kind) {
-          case 's': if (n.k === 'string') return n.val; this.errorf(`expected string; found ${argString(n)}`);
+          case 's':
+            if (n.k === 'string') return n.val;
+            this.errorf(`expected string; found ${argString(n)}`);
           // falls through (never reached)
-          case 'i': if (n.k === 'number' && !n.isFloat) return n.val; this.errorf(`expected integer; found ${argString(n)}`);
+          case 'i':
+            if (n.k === 'number' && !n.isFloat) return n.val;
+            this.errorf(`expected integer; found ${argString(n)}`);
           // falls through (never reached)
-          case 'S': this.errorf(`can't handle ${argString(n)} for arg of type []string`);
+          case 'S':
+            this.errorf(`can't handle ${argString(n)} for arg of type []string`);
           // falls through (never reached)
           default:
             return n.k === 'bool' || n.k === 'number' || n.k === 'string' ? n.val : undefined;
@@ -296,8 +386,12 @@ export class Exec {
     if (kind === 'a') return v === undefined ? null : v;
     if (v === undefined || (v === null && kind !== 'S')) this.errorf(`invalid value; expected ${GO_PARAM_TYPE[kind]}`);
     switch (kind) {
-      case 's': if (typeof v === 'string') return v; break;
-      case 'i': if (isInt(v)) return Number(v); break;
+      case 's':
+        if (typeof v === 'string') return v;
+        break;
+      case 'i':
+        if (isInt(v)) return Number(v);
+        break;
       case 'S':
         if (v === null) return [];
         if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
@@ -332,7 +426,10 @@ export class Exec {
         return v;
       }
       values = argNodes.map((a, i) => this.evalArg(dot, kindOf(i), a));
-      if (final !== NO_FINAL) { this.at(node, nodeStr); values.push(this.validate(final, kindOf(argNodes.length))); }
+      if (final !== NO_FINAL) {
+        this.at(node, nodeStr);
+        values.push(this.validate(final, kindOf(argNodes.length)));
+      }
     } else {
       values = argNodes.map((a) => this.evalArg(dot, 'a', a));
       if (final !== NO_FINAL) values.push(final === undefined ? null : final);

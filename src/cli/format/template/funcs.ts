@@ -5,9 +5,7 @@
  * truncate), plus docker's header functions for table headings. Each builtin
  * carries its parameter kinds so the executor can check arguments as Go does.
  */
-import {
-  byteCompare, formatValue, goJson, goTypeName, isInt, sprint, sprintf, sprintln,
-} from '../gofmt.js';
+import { byteCompare, formatValue, goJson, goTypeName, isInt, sprint, sprintf, sprintln } from '../gofmt.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a template calls a function with whatever values it holds; each function checks its own arguments, as Go's reflect call does.
 export type TemplateFunc = (...args: any[]) => unknown;
@@ -26,11 +24,16 @@ interface BuiltinSpec {
 export function truth(v: unknown): boolean {
   if (v === null || v === undefined) return false;
   switch (typeof v) {
-    case 'boolean': return v;
-    case 'number': return v !== 0;
-    case 'bigint': return v !== 0n;
-    case 'string': return v.length > 0;
-    case 'function': return true;
+    case 'boolean':
+      return v;
+    case 'number':
+      return v !== 0;
+    case 'bigint':
+      return v !== 0n;
+    case 'string':
+      return v.length > 0;
+    case 'function':
+      return true;
   }
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof Date) return true;
@@ -104,15 +107,27 @@ function indexFn(item: unknown, ...indexes: unknown[]): unknown {
   for (const idx of indexes) {
     if (v === null) {
       // a nil map yields the zero value; a nil slice is out of range
-      if (typeof idx === 'string') { v = ''; continue; }
+      if (typeof idx === 'string') {
+        v = '';
+        continue;
+      }
       throw new FuncError('index of nil pointer');
     }
-    if (Array.isArray(v)) { v = v[indexArg(idx, v.length)]; continue; }
-    if (typeof v === 'string') { v = Buffer.from(v, 'utf8')[indexArg(idx, Buffer.byteLength(v, 'utf8'))]; continue; }
+    if (Array.isArray(v)) {
+      v = v[indexArg(idx, v.length)];
+      continue;
+    }
+    if (typeof v === 'string') {
+      v = Buffer.from(v, 'utf8')[indexArg(idx, Buffer.byteLength(v, 'utf8'))];
+      continue;
+    }
     if (typeof v === 'object' && !(v instanceof Date)) {
       if (typeof idx !== 'string') throw new FuncError(`value has type ${goTypeName(idx)}; should be string`);
       const o = v as Record<string, unknown>;
-      if (Object.hasOwn(o, idx)) { v = o[idx]; continue; }
+      if (Object.hasOwn(o, idx)) {
+        v = o[idx];
+        continue;
+      }
       // zero value of the element type: "" for string maps (labels), <no value> otherwise
       const vals = Object.values(o);
       v = vals.every((x) => typeof x === 'string') ? '' : MISSING;
@@ -133,7 +148,9 @@ function sliceFn(item: unknown, ...indexes: unknown[]): unknown {
   } else if (Array.isArray(item)) len = item.length;
   else throw new FuncError(`can't slice item of type ${goTypeName(item)}`);
   const idx = [0, len];
-  indexes.forEach((x, i) => { idx[i] = indexArg(x, len + 1); });
+  indexes.forEach((x, i) => {
+    idx[i] = indexArg(x, len + 1);
+  });
   if (idx[0] > idx[1]) throw new FuncError(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (typeof item === 'string') return Buffer.from(item, 'utf8').subarray(idx[0], idx[1]).toString('utf8');
   return item.slice(idx[0], idx[1]);
@@ -152,13 +169,27 @@ function jsEscape(s: string): string {
   let out = '';
   for (const c of s) {
     switch (c) {
-      case '\\': out += '\\\\'; break;
-      case "'": out += "\\'"; break;
-      case '"': out += '\\"'; break;
-      case '<': out += '\\u003C'; break;
-      case '>': out += '\\u003E'; break;
-      case '&': out += '\\u0026'; break;
-      case '=': out += '\\u003D'; break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case "'":
+        out += "\\'";
+        break;
+      case '"':
+        out += '\\"';
+        break;
+      case '<':
+        out += '\\u003C';
+        break;
+      case '>':
+        out += '\\u003E';
+        break;
+      case '&':
+        out += '\\u0026';
+        break;
+      case '=':
+        out += '\\u003D';
+        break;
       default: {
         const cp = c.codePointAt(0)!;
         if (cp < 0x20) out += '\\u' + cp.toString(16).toUpperCase().padStart(4, '0');
@@ -170,12 +201,20 @@ function jsEscape(s: string): string {
 }
 
 function urlQueryEscape(s: string): string {
-  return encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 // docker's template helpers (cli/templates): Go semantics, byte-based where Go is.
-const upperRune = (c: string) => { const u = c.toUpperCase(); return [...u].length === 1 ? u : c; };
-const lowerRune = (c: string) => { const u = c.toLowerCase(); return [...u].length === 1 ? u : c; };
+const upperRune = (c: string) => {
+  const u = c.toUpperCase();
+  return [...u].length === 1 ? u : c;
+};
+const lowerRune = (c: string) => {
+  const u = c.toLowerCase();
+  return [...u].length === 1 ? u : c;
+};
 function titleCase(s: string): string {
   let prev = ' ';
   let out = '';
@@ -215,7 +254,8 @@ export const BUILTINS: Record<string, BuiltinSpec> = {
   js: { params: 'a*', fn: (...a: unknown[]) => jsEscape(evalArgsString(a)) },
   urlquery: { params: 'a*', fn: (...a: unknown[]) => urlQueryEscape(evalArgsString(a)) },
   call: {
-    params: 'aa*', fn: (f: unknown, ...a: unknown[]) => {
+    params: 'aa*',
+    fn: (f: unknown, ...a: unknown[]) => {
       if (typeof f !== 'function') throw new FuncError(`non-function of type ${goTypeName(f)}`);
       return f(...a);
     },

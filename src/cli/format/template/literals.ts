@@ -18,19 +18,42 @@ export function unquote(q: string): string | null {
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c === '"' || c === '\n') return null;
-    if (c !== '\\') { out += c; continue; }
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
     const e = s[++i];
     switch (e) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case 'x': case 'u': case 'U': {
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
         const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
         const h = s.slice(i + 1, i + 1 + len);
         if (h.length !== len || !/^[0-9a-fA-F]+$/.test(h)) return null;

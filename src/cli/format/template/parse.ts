@@ -13,7 +13,6 @@ export class ParseError extends Error {}
 
 const isEmptyTree = (list: Node[]) => list.every((n) => n.k === 'text' && n.text.trim() === '');
 
-
 export class Parser {
   private i = 0;
   private vars: string[] = ['$'];
@@ -24,7 +23,11 @@ export class Parser {
   /** Templates named by {{define}} and {{block}}. */
   readonly defs = new Map<string, Node[]>();
 
-  constructor(private readonly items: Item[], private readonly name: string, private readonly hasFunc: (n: string) => boolean) {}
+  constructor(
+    private readonly items: Item[],
+    private readonly name: string,
+    private readonly hasFunc: (n: string) => boolean,
+  ) {}
 
   parse(): Node[] {
     const root: Node[] = [];
@@ -34,7 +37,11 @@ export class Parser {
         const delim = this.next();
         if (this.nextNonSpace().typ === T.Define) {
           this.actionLine = delim.line;
-          try { this.definition(); } finally { this.actionLine = 0; }
+          try {
+            this.definition();
+          } finally {
+            this.actionLine = 0;
+          }
           continue;
         }
         this.i = save;
@@ -54,10 +61,26 @@ export class Parser {
     if (it.typ === T.Error) this.unexpected(it, '');
     return it;
   }
-  private backup(k = 1) { this.i -= k; }
-  private peek(): Item { const it = this.next(); this.backup(); return it; }
-  private nextNonSpace(): Item { let it; do { it = this.next(); } while (it.typ === T.Space); return it; }
-  private peekNonSpace(): Item { const it = this.nextNonSpace(); this.backup(); return it; }
+  private backup(k = 1) {
+    this.i -= k;
+  }
+  private peek(): Item {
+    const it = this.next();
+    this.backup();
+    return it;
+  }
+  private nextNonSpace(): Item {
+    let it;
+    do {
+      it = this.next();
+    } while (it.typ === T.Space);
+    return it;
+  }
+  private peekNonSpace(): Item {
+    const it = this.nextNonSpace();
+    this.backup();
+    return it;
+  }
 
   errorf(msg: string): never {
     throw new ParseError(`template: ${this.name}:${this.lastLine}: ${msg}`);
@@ -86,7 +109,11 @@ export class Parser {
     if (it.typ === T.Text) return { k: 'text', text: it.val };
     if (it.typ === T.LeftDelim) {
       this.actionLine = it.line;
-      try { return this.action(); } finally { this.actionLine = 0; }
+      try {
+        return this.action();
+      } finally {
+        this.actionLine = 0;
+      }
     }
     this.unexpected(it, 'input');
   }
@@ -94,7 +121,8 @@ export class Parser {
   private action(): Node | 'end' | 'else' | 'elseif' | 'elsewith' {
     const it = this.nextNonSpace();
     switch (it.typ) {
-      case T.Break: case T.Continue: {
+      case T.Break:
+      case T.Continue: {
         const word = it.typ === T.Break ? 'break' : 'continue';
         const t = this.nextNonSpace();
         if (t.typ !== T.RightDelim) this.unexpected(t, `{{${word}}}`);
@@ -111,10 +139,14 @@ export class Parser {
       case T.End:
         this.expect(T.RightDelim, 'end');
         return 'end';
-      case T.If: return this.control('if');
-      case T.With: return this.control('with');
-      case T.Range: return this.control('range');
-      case T.Block: return this.block();
+      case T.If:
+        return this.control('if');
+      case T.With:
+        return this.control('with');
+      case T.Range:
+        return this.control('range');
+      case T.Block:
+        return this.block();
       case T.Template: {
         const tok = this.nextNonSpace();
         const name = this.templateName(tok, 'template clause');
@@ -249,8 +281,17 @@ export class Parser {
         return pipe;
       }
       switch (it.typ) {
-        case T.Bool: case T.CharConstant: case T.Dot: case T.Field: case T.Identifier: case T.Number:
-        case T.Nil: case T.RawString: case T.String: case T.Variable: case T.LeftParen:
+        case T.Bool:
+        case T.CharConstant:
+        case T.Dot:
+        case T.Field:
+        case T.Identifier:
+        case T.Number:
+        case T.Nil:
+        case T.RawString:
+        case T.String:
+        case T.Variable:
+        case T.LeftParen:
           this.backup();
           pipe.cmds.push(this.command());
           break;
@@ -284,12 +325,21 @@ export class Parser {
       const idents: string[] = [];
       while (this.peek().typ === T.Field) idents.push(this.next().val.slice(1));
       switch (node.k) {
-        case 'field': node = { k: 'field', pos, idents: [...node.idents, ...idents] }; break;
-        case 'var': node = { k: 'var', pos, idents: [...node.idents, ...idents] }; break;
-        case 'bool': case 'string': case 'number': case 'nil': case 'dot':
+        case 'field':
+          node = { k: 'field', pos, idents: [...node.idents, ...idents] };
+          break;
+        case 'var':
+          node = { k: 'var', pos, idents: [...node.idents, ...idents] };
+          break;
+        case 'bool':
+        case 'string':
+        case 'number':
+        case 'nil':
+        case 'dot':
           this.errorf(`unexpected . after term ${goQuote(argString(node))}`);
         // falls through (never reached)
-        default: node = { k: 'chain', pos, node, idents };
+        default:
+          node = { k: 'chain', pos, node, idents };
       }
     }
     return node;
@@ -301,18 +351,26 @@ export class Parser {
       case T.Identifier:
         if (!this.hasFunc(it.val)) this.errorf(`function ${goQuote(it.val)} not defined`);
         return { k: 'ident', pos: it.pos, name: it.val };
-      case T.Dot: return { k: 'dot', pos: it.pos };
-      case T.Nil: return { k: 'nil', pos: it.pos };
+      case T.Dot:
+        return { k: 'dot', pos: it.pos };
+      case T.Nil:
+        return { k: 'nil', pos: it.pos };
       case T.Variable: {
         const name = it.val.split('.')[0];
         if (!this.vars.includes(name)) this.errorf(`undefined variable ${goQuote(name)}`);
         return { k: 'var', pos: it.pos, idents: [it.val] };
       }
-      case T.Field: return { k: 'field', pos: it.pos, idents: [it.val.slice(1)] };
-      case T.Bool: return { k: 'bool', pos: it.pos, val: it.val === 'true' };
-      case T.CharConstant: case T.Number: return this.number(it);
-      case T.LeftParen: return this.pipeline('parenthesized pipeline', T.RightParen);
-      case T.String: case T.RawString: {
+      case T.Field:
+        return { k: 'field', pos: it.pos, idents: [it.val.slice(1)] };
+      case T.Bool:
+        return { k: 'bool', pos: it.pos, val: it.val === 'true' };
+      case T.CharConstant:
+      case T.Number:
+        return this.number(it);
+      case T.LeftParen:
+        return this.pipeline('parenthesized pipeline', T.RightParen);
+      case T.String:
+      case T.RawString: {
         const val = it.typ === T.RawString ? it.val.slice(1, -1).replace(/\r/g, '') : unquote(it.val);
         if (val === null) this.errorf('invalid syntax');
         return { k: 'string', pos: it.pos, quoted: it.val, val };

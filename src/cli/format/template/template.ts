@@ -52,8 +52,14 @@ export class Template {
     const opts = { ...options, name: options.name ?? '', missingKey: options.missingKey ?? 'default' };
     const all: Record<string, TemplateFunc> = {};
     const specs: Record<string, string> = {};
-    for (const [k, b] of Object.entries(BUILTINS)) { all[k] = b.fn; specs[k] = b.params; }
-    for (const [k, f] of Object.entries(funcs)) { all[k] = f; delete specs[k]; }
+    for (const [k, b] of Object.entries(BUILTINS)) {
+      all[k] = b.fn;
+      specs[k] = b.params;
+    }
+    for (const [k, f] of Object.entries(funcs)) {
+      all[k] = f;
+      delete specs[k];
+    }
     const has = (n: string) => Object.hasOwn(all, n);
     try {
       const parser = new Parser(lex(src), opts.name, has);
@@ -70,14 +76,20 @@ export class Template {
    * holds what was written before the failure. `overrides` replaces functions by name
    * (used for docker's table headers).
    */
-  execute(data: unknown, overrides?: Record<string, TemplateFunc>, overrideSpecs?: Record<string, string>, structType?: (o: object) => string | undefined): string {
+  execute(
+    data: unknown,
+    overrides?: Record<string, TemplateFunc>,
+    overrideSpecs?: Record<string, string>,
+    structType?: (o: object) => string | undefined,
+  ): string {
     let funcs = this.funcs;
     let specs = this.specs;
     if (overrides) {
       funcs = { ...this.funcs, ...overrides };
       specs = { ...this.specs };
       for (const k of Object.keys(overrides)) {
-        if (overrideSpecs?.[k]) specs[k] = overrideSpecs[k]; else delete specs[k];
+        if (overrideSpecs?.[k]) specs[k] = overrideSpecs[k];
+        else delete specs[k];
       }
     }
     const ex = new Exec(this.src, this.opts.name, funcs, specs, this.opts.missingKey, structType ?? this.opts.structType, this.defs, data);
