@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+# Types, the layer table (no circles) and Biome's format and lint, before any test runs.
+bash scripts/check.sh
 exec node --test --test-concurrency=1 dist/test/unit/ dist/test/integration/ dist/test/differential/
