@@ -2,9 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { type Daemon, startDaemon, importBusybox, BERTH } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, run, BERTH } from '../helpers.js';
 
 let d: Daemon;
 before(async () => {
@@ -395,32 +395,6 @@ test('exec: output, exit code, env, workdir, user, stdin — through berth and d
   await d.berth(['rm', 'host1']);
 });
 
-/** A shell pipeline in its own process group, all of it killed if it outlasts `ms` (a hung CLI holds the pipes). */
-function runGroup(line: string, env: NodeJS.ProcessEnv, ms: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', line], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b;
-    });
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }, ms);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 137, stdout, stderr });
-    });
-  });
-}
-
 test('run -i: the end of stdin reaches the container while it writes, through berth and docker', async () => {
   // conmon copies a container's output to the stdin client's socket. When a copy failed because
   // the client had already hung up after its input, conmon 2.1.x went on to leave the container's
@@ -434,10 +408,10 @@ test('run -i: the end of stdin reaches the container while it writes, through be
     const argv = cli === 'berth' ? `${BERTH} -H ${d.host}` : 'docker';
     // The input waits for the test's word (a file), so it comes only once conmon is stopped.
     const go = join(d.dir, `${name}.go`);
-    const pipeline = runGroup(
-      `(until [ -e ${go} ]; do sleep 0.1; done; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`,
-      { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') },
-      60_000,
+    const pipeline = run(
+      'sh',
+      ['-c', `(until [ -e ${go} ]; do sleep 0.1; done; printf 'late input\\n') | ${argv} run --rm -i --name ${name} busybox sh -c '${script}'`],
+      { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') }, timeoutMs: 60_000, group: true },
     );
     let conmon = 0;
     for (const deadline = Date.now() + 30_000; !conmon && Date.now() < deadline; await sleep(50)) {
