@@ -20,7 +20,7 @@ import {
   READONLY_PATHS,
   type SpecInput,
   type OciSpec,
-} from '../../src/runtime/spec.js';
+} from '../../src/runtime/spec/index.js';
 import { resolveUser } from '../../src/runtime/user.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { HostConfig } from '../../src/core/wire/host-config.js';

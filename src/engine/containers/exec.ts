@@ -14,7 +14,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../../core/errors.js';
 import { parseDetachKeys } from '../../core/detach-keys.js';
 import { readExitCode, resizeStartedTerminal, RuntimeStartError, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
-import { buildExecProcess, specToJson } from '../../runtime/spec.js';
+import { buildExecProcess, specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH, mergeEnv } from './config.js';
 import type { ContainerService } from './service.js';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildExecProcess, specToJson } from '../../runtime/spec.js';
+import { buildExecProcess, specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH } from './config.js';
 import type { Runc } from '../../runtime/runc.js';

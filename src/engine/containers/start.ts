@@ -13,7 +13,7 @@ import type { KeyedMutex } from '../../core/mutex.js';
 import { which } from '../../core/proc.js';
 import type { Runc } from '../../runtime/runc.js';
 import { alive, shimReport, startShim, type ShimPaths } from '../../runtime/shim.js';
-import { buildSpec, specToJson } from '../../runtime/spec.js';
+import { buildSpec, specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';

@@ -10,11 +10,11 @@
  * Write the result with specToJson(): an unlimited rlimit (-1) must become the
  * uint64 RLIM_INFINITY, which a JS number cannot hold.
  */
-import { containerSeccomp, type OciSeccomp } from './seccomp.js';
+import { containerSeccomp, type OciSeccomp } from '../seccomp.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { HostConfig } from '../core/wire/host-config.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { HostConfig } from '../../core/wire/host-config.js';
 
 // ---------------------------------------------------------------- OCI types
 
