@@ -10,17 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildSpec,
-  buildExecProcess,
-  resolveCaps,
-  specToJson,
-  DEFAULT_CAPS,
-  MASKED_PATHS,
-  READONLY_PATHS,
-  type SpecInput,
-  type OciSpec,
-} from '../../src/runtime/spec.js';
+import { containerSpec as buildSpec, execProcess as buildExecProcess, type ContainerSpecInput as SpecInput } from '../../src/engine/containers/oci/spec.js';
+import { resolveCaps, DEFAULT_CAPS } from '../../src/engine/containers/oci/capabilities.js';
+import { specToJson } from '../../src/runtime/spec/index.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../src/runtime/spec/security.js';
+import type { OciSpec } from '../../src/runtime/spec/types.js';
 import { resolveUser } from '../../src/runtime/user.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { HostConfig } from '../../src/core/wire/host-config.js';

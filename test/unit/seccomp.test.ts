@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerSeccomp, defaultProfile, profileFromJson } from '../../src/runtime/seccomp.js';
-import { DEFAULT_CAPS, buildSpec } from '../../src/runtime/spec.js';
+import { DEFAULT_CAPS } from '../../src/engine/containers/oci/capabilities.js';
+import { containerSpec as buildSpec } from '../../src/engine/containers/oci/spec.js';
 
 const denied = (p: ReturnType<typeof defaultProfile>) => new Set(p.syscalls!.filter((s) => !s.args).flatMap((s) => s.names));
 

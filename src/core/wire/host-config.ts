@@ -1,7 +1,7 @@
 /**
  * Docker's HostConfig, as the Engine API sends it on create and inspect shows
  * it, with the restart policy, ulimits and device mappings inside it: read by
- * the engine (policy), the runtime's spec builder and the API, so it lives below them.
+ * the engine (policy, and its translation to the OCI spec) and the API, so it lives below them.
  */
 
 export interface RestartPolicy {

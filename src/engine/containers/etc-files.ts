@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFile } from '../../core/atomic.js';
-import type { OciMount } from '../../runtime/spec.js';
+import type { OciMount } from '../../runtime/spec/types.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 import type { NetAttachment } from './networking.js';
 

@@ -14,9 +14,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError, SystemError } from '../../core/errors.js';
 import { parseDetachKeys } from '../../core/detach-keys.js';
 import { readExitCode, resizeStartedTerminal, RuntimeStartError, shimPaths, startShim, type ShimPaths } from '../../runtime/shim.js';
-import { buildExecProcess, specToJson } from '../../runtime/spec.js';
+import { specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH, mergeEnv } from './config.js';
+import { execProcess } from './oci/spec.js';
 import type { ContainerService } from './service.js';
 import { EXIT_UNKNOWN, startFailureExitCode } from './start-failure.js';
 
@@ -153,7 +154,7 @@ export class ExecService {
       if (!env.some((v) => v.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
       if (!env.some((v) => v.startsWith('HOME='))) env.push(`HOME=${user.home}`);
       if (e.config.Tty && !env.some((v) => v.startsWith('TERM='))) env.push('TERM=xterm');
-      const proc = buildExecProcess({
+      const proc = execProcess({
         args: e.config.Cmd!,
         env,
         cwd: e.config.WorkingDir || c.rec.Config.WorkingDir || '/',

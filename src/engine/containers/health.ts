@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildExecProcess, specToJson } from '../../runtime/spec.js';
+import { specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH } from './config.js';
+import { execProcess } from './oci/spec.js';
 import type { Runc } from '../../runtime/runc.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { Container } from './record.js';
@@ -46,7 +47,7 @@ async function probe(svc: ProbeHost, c: Container, argv: string[], timeoutMs: nu
   const user = await resolveUser(rootfs, c.rec.Config.User, c.rec.HostConfig.GroupAdd);
   const env = [...(c.rec.Config.Env ?? [])];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-  const proc = buildExecProcess({ args: argv, env, cwd: c.rec.Config.WorkingDir || '/', user, tty: false, hostConfig: c.rec.HostConfig });
+  const proc = execProcess({ args: argv, env, cwd: c.rec.Config.WorkingDir || '/', user, tty: false, hostConfig: c.rec.HostConfig });
   const dir = join(svc.opts.execRoot, 'containers', c.rec.Id, 'health');
   await mkdir(dir, { recursive: true });
   const spec = join(dir, 'probe.json');

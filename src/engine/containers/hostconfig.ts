@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { MASKED_PATHS, READONLY_PATHS } from '../../runtime/spec.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../runtime/spec/security.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 
 /** dockerd's default /dev/shm size (64 MiB). */

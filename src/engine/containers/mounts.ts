@@ -3,7 +3,7 @@
  * the volume service at create, start, exit and remove. (engine/volumes
  * implements it; a container service without one refuses volumes and binds.)
  */
-import type { OciMount } from '../../runtime/spec.js';
+import type { OciMount } from '../../runtime/spec/types.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 import type { Container, MountPoint } from './record.js';

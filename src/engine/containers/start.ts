@@ -13,7 +13,7 @@ import type { KeyedMutex } from '../../core/mutex.js';
 import { which } from '../../core/proc.js';
 import type { Runc } from '../../runtime/runc.js';
 import { alive, shimReport, startShim, type ShimPaths } from '../../runtime/shim.js';
-import { buildSpec, specToJson } from '../../runtime/spec.js';
+import { specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
@@ -24,6 +24,7 @@ import { addInitFiles } from './initlayer.js';
 import { linkEffects, linksOf } from './links.js';
 import { logDriverRefusal } from './logdrivers.js';
 import { logRotation } from './logfiles.js';
+import { containerSpec } from './oci/spec.js';
 import type { ContainerMounts } from './mounts.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
 import type { Container } from './record.js';
@@ -151,7 +152,7 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     const ns = (mode: string | undefined, kind: string) =>
       mode === 'host' ? 'host' : mode?.startsWith('container:') ? nsOf(svc, mode.slice(10), kind) : Promise.resolve('private');
-    const spec = buildSpec({
+    const spec = containerSpec({
       id,
       rootfs,
       args: [c.rec.Path, ...c.rec.Args],

@@ -24,7 +24,7 @@ import { KeyedMutex } from '../../core/mutex.js';
 import { run } from '../../core/proc.js';
 import { compareApiVersions } from '../../core/version.js';
 import { Tree } from '../../archive/tree.js';
-import type { OciMount } from '../../runtime/spec.js';
+import type { OciMount } from '../../runtime/spec/types.js';
 import type { EventBus } from '../events.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { ContainerMounts } from '../containers/mounts.js';
