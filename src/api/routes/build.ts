@@ -29,8 +29,6 @@ function registryConfig(ctx: Ctx): Record<string, unknown> {
 
 async function build(ctx: Ctx): Promise<void> {
   const q = ctx.query;
-  if (ctx.str('version') === '2')
-    throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
   const quiet = ctx.bool('q');
   const extraHosts = q
     .getAll('extrahosts')
@@ -38,6 +36,7 @@ async function build(ctx: Ctx): Promise<void> {
     .map((h) => h.trim())
     .filter(Boolean);
   const req = {
+    builderVersion: ctx.str('version') || undefined,
     dockerfile: ctx.str('dockerfile') ?? '',
     tags: q.getAll('t').filter(Boolean),
     buildArgs: jsonParam<Record<string, string | null>>(ctx, 'buildargs', {}),

@@ -1,7 +1,6 @@
 /** /containers/{id}/archive (HEAD, GET, PUT) and /containers/{id}/export: files in and out of a container. */
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { EMPTY_PATH, type PathStat } from '../../engine/containers/files.js';
+import type { PathStat } from '../../engine/containers/files.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 
@@ -29,9 +28,7 @@ function sendTar(ctx: Ctx, tar: Readable, headers: Record<string, string>): Prom
 }
 
 function pathParam(ctx: Ctx): string {
-  const p = ctx.str('path');
-  if (!p) throw new InvalidArgumentError(EMPTY_PATH);
-  return p;
+  return ctx.str('path') ?? '';
 }
 
 export function fileRoutes(r: Router): void {

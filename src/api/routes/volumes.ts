@@ -1,5 +1,4 @@
 /** /volumes/*: decode the request, call the volume service, encode Docker's answer. */
-import { BerthError } from '../../core/errors.js';
 import type { CreateVolumeRequest } from '../../engine/volumes/service.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
@@ -19,9 +18,8 @@ export function volumeRoutes(r: Router): void {
     const svc = ctx.engine.volumes;
     ctx.send(200, svc.volumeView(svc.get(ctx.params.name!)));
   });
-  r.put('/volumes/{name}', async () => {
-    // Only cluster volumes can be updated, and Berth is never a swarm manager: dockerd's answer there.
-    throw new BerthError('volume update only valid for cluster volumes, but swarm is unavailable', 503);
+  r.put('/volumes/{name}', async (ctx: Ctx) => {
+    ctx.engine.volumes.update(ctx.params.name!);
   });
   r.delete('/volumes/{name}', async (ctx: Ctx) => {
     await ctx.engine.volumes.remove(ctx.params.name!, ctx.bool('force'));

@@ -31,6 +31,8 @@ export type BuildRequest = Omit<BuildOptions, 'context' | 'scratch'> & { remote?
 
 /** A build as the API asks for it: the pull of a base image is the service's to make. */
 export type ApiBuildRequest = Omit<BuildRequest, 'pullImage'> & {
+  /** The API's `version` parameter: "1" the classic builder, "2" BuildKit (which Berth does not have). */
+  builderVersion?: string;
   /** Every registry's credentials the client sent (X-Registry-Config decoded: address → AuthConfig). */
   registryAuths: Record<string, unknown>;
 };
@@ -58,11 +60,13 @@ export class BuildService {
   ) {}
 
   /**
-   * POST /build: tags checked (dockerd 20.10 answers a bad one with a 500),
+   * POST /build: the classic builder only, tags checked (dockerd 20.10 answers a bad one with a 500),
    * then the build; FROM an image that is not here (or --pull) is pulled with
    * the credentials the client sent for its registry, progress in the build's stream.
    */
   async run(body: Readable, req: ApiBuildRequest, out: BuildProgress): Promise<Digest> {
+    if (req.builderVersion === '2')
+      throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
     for (const t of req.tags) {
       try {
         parseReference(t);
@@ -70,7 +74,7 @@ export class BuildService {
         throw new SystemError(messageOf(e));
       }
     }
-    const { registryAuths, ...rest } = req;
+    const { registryAuths, builderVersion: _, ...rest } = req;
     const pullImage = async (image: string) => {
       const ref = parseReference(image);
       await this.puller.pull({

@@ -65,6 +65,11 @@ function followsLast(path: string): boolean {
 /** dockerd's words for an empty path (its missing space included). */
 export const EMPTY_PATH = 'bad parameter: pathcannot be empty';
 
+/** dockerd rejects an empty path before it looks the container up (a 400 ahead of a 404). */
+function requirePath(path: string): void {
+  if (!path) throw new InvalidArgumentError(EMPTY_PATH);
+}
+
 /**
  * Why `dir` (a clean path in the container) may not be written, as dockerd
  * words it: the mount that holds it decides (the first one listed, as
@@ -151,6 +156,7 @@ export class ContainerFiles {
   }
 
   async stat(ref: string, path: string): Promise<PathStat> {
+    requirePath(path);
     const c = this.svc.get(ref);
     return this.withTree(c, async (tree) => {
       const { stat, found } = this.statAt(tree, ref, path);
@@ -164,6 +170,7 @@ export class ContainerFiles {
    * "dir/."), handed to `send` with its stat; the filesystem stays available until `send` is done.
    */
   async get(ref: string, path: string, send: (stat: PathStat, tar: Readable) => Promise<void>): Promise<void> {
+    requirePath(path);
     const c = this.svc.get(ref);
     await this.withTree(c, async (tree) => {
       const { stat: st, found } = this.statAt(tree, ref, path);
@@ -189,11 +196,9 @@ export class ContainerFiles {
    * by its own RW flag, anything else by the rootfs's).
    */
   async put(ref: string, path: string, body: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+    if (!path) body.resume();
+    requirePath(path);
     const c = this.svc.get(ref);
-    if (!path) {
-      body.resume();
-      throw new InvalidArgumentError(EMPTY_PATH);
-    }
     await this.svc.withRootfs(c, async (rootfs, running) => {
       const tree = running && c.state.Pid ? runningRoot(c.state.Pid, rootfs) : stoppedRoot(rootfs, this.mountsOf(c));
       try {

@@ -102,6 +102,11 @@ export class VolumeService implements ContainerMounts {
     return v;
   }
 
+  /** PUT /volumes/{name}: only cluster volumes can be updated, and Berth is never a swarm manager (dockerd's answer there). */
+  update(_name: string): never {
+    throw new BerthError('volume update only valid for cluster volumes, but swarm is unavailable', 503);
+  }
+
   async create(req: CreateVolumeRequest): Promise<VolumeRecord> {
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw new NotFoundError(`create ${req.Name ?? ''}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
