@@ -4,23 +4,11 @@
  * and copied many times, never unpacked to disk as a whole.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { EntryType, TarEntry } from './tar-reader.js';
+import { ENTRY_TYPES, type EntryType, type TarEntry } from './tar-reader.js';
 
 export interface BufferEntry extends TarEntry {
   data: Buffer;
 }
-
-const TYPES: Record<string, EntryType> = {
-  '0': 'file',
-  '\0': 'file',
-  '7': 'file',
-  '1': 'link',
-  '2': 'symlink',
-  '3': 'char',
-  '4': 'block',
-  '5': 'directory',
-  '6': 'fifo',
-};
 
 function str(b: Buffer, off: number, len: number): string {
   const end = b.indexOf(0, off);
@@ -91,7 +79,7 @@ export function* readTarBuffer(b: Buffer): Generator<BufferEntry> {
       longLink = str(data, 0, data.length);
       continue;
     }
-    const et = TYPES[type];
+    const et = ENTRY_TYPES[type];
     let name = str(h, 0, 100);
     const magic = h.toString('ascii', 257, 262);
     if (magic === 'ustar') {

@@ -162,7 +162,8 @@ function parsePax(data: Buffer): Map<string, Buffer> {
   return out;
 }
 
-const TYPES: Record<string, EntryType> = {
+/** The header's typeflag byte → entry type; shared with the in-memory reader (tar-buffer.ts). */
+export const ENTRY_TYPES: Record<string, EntryType> = {
   '0': 'file',
   '\0': 'file',
   '7': 'file',
@@ -274,7 +275,7 @@ export function tarReader(input: Readable): TarReader {
         longLink = str(await readBlob(r, size), 0, size);
         continue;
       }
-      const type = TYPES[flag];
+      const type = ENTRY_TYPES[flag];
       if (!type) {
         // Unsupported kinds (sparse files, volume labels): skip them whole.
         await r.skip(size + ((BLOCK - (size % BLOCK)) % BLOCK));

@@ -49,6 +49,22 @@ function encodeQuery(q: Query | undefined): string {
   return s ? '?' + s : '';
 }
 
+/** Read an error answer's body and reject with it: Docker's `{"message": …}`, or the plain text itself. */
+function rejectWithApiError(res: IncomingMessage, reject: (err: Error) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    let message = text.trim();
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? message;
+    } catch {
+      /* plain text */
+    }
+    reject(new ApiError(res.statusCode ?? 500, message));
+  });
+}
+
 export class Client {
   readonly socketPath: string;
   private readonly agent = new Agent({ keepAlive: true });
@@ -97,6 +113,11 @@ export class Client {
     await h?.();
   }
 
+  /** A refused or missing socket is a ConnectError (the daemon is not there); anything else stays as it is. */
+  private connectError(err: NodeJS.ErrnoException): Error {
+    return ['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err;
+  }
+
   private send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -120,24 +141,11 @@ export class Client {
         } as HttpRequestOptions,
         (res) => {
           if ((res.statusCode ?? 500) < 400) return resolve(res);
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let message = text.trim();
-            try {
-              message = (JSON.parse(text) as { message?: string }).message ?? message;
-            } catch {
-              /* plain text */
-            }
-            reject(new ApiError(res.statusCode ?? 500, message));
-          });
+          rejectWithApiError(res, reject);
           res.on('error', reject);
         },
       );
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        reject(['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err);
-      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
       if (streaming) (body as Readable).pipe(req);
       else req.end(payload);
     });
@@ -192,23 +200,8 @@ export class Client {
         if (head.length) socket.unshift(head);
         resolve(socket as Socket);
       });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let message = text.trim();
-          try {
-            message = (JSON.parse(text) as { message?: string }).message ?? message;
-          } catch {
-            /* plain text */
-          }
-          reject(new ApiError(res.statusCode ?? 500, message));
-        });
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        reject(['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err);
-      });
+      req.on('response', (res) => rejectWithApiError(res, reject));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
       req.end(payload);
     });
   }

@@ -8,6 +8,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { sha256Digest, type Digest } from '../core/digest.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { SearchResult } from '../core/wire/search-result.js';
 import { Authorizer, type AuthConfig, pullScope, pushScope } from './auth.js';
 import { NoCredentialsError, RegistryError, TransportError, parseErrorBody } from './errors.js';
 import { send, readBody } from './http.js';
@@ -234,13 +235,7 @@ export async function checkLogin(ep: Endpoint, creds: AuthConfig): Promise<{ ide
   return client.auth.refreshToken ? { identityToken: client.auth.refreshToken } : {};
 }
 
-export interface SearchResult {
-  name: string;
-  description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
-}
+export type { SearchResult };
 
 /** The registry's v1 search endpoint (Docker Hub's index, or any registry that offers it). */
 export async function searchRegistry(ep: Endpoint, term: string, limit: number, creds: AuthConfig | undefined): Promise<SearchResult[]> {

@@ -3,13 +3,7 @@
  * daemon calls for `docker search HOST:PORT/TERM`: repositories whose name
  * holds the term, in Docker Hub's result shape.
  */
-export interface SearchResult {
-  name: string;
-  description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
-}
+import type { SearchResult } from '../core/wire/search-result.js';
 
 export interface SearchPage {
   num_pages: number;

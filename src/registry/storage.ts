@@ -13,6 +13,8 @@
  * A blob is written to its upload directory, fsynced, checked against its
  * digest and size, and only then renamed into blobs/. Links are written after
  * the bytes they name, each atomically (temp file, fsync, rename).
+ *
+ * Over 400 lines because blobs, repository links and uploads are one layout whose crash-safe ordering spans them.
  */
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, open, utimes } from 'node:fs/promises';
 import { createWriteStream, createReadStream } from 'node:fs';

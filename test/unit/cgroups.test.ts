@@ -14,15 +14,11 @@ import {
   oomKillCount,
   freezerState,
   parseProcCgroup,
-  parseNetDev,
-  parseProcStat,
-  readNetDev,
-  systemCpuUsageNs,
-  readProcStat,
   parseBlkioV1,
   parseIoStatV2,
   type CgroupOptions,
 } from '../../src/runtime/cgroups.js';
+import { parseNetDev, parseProcStat, readNetDev, systemCpuUsageNs, readProcStat } from '../../src/runtime/proc-stats.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-cgroups-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

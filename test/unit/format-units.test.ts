@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  humanSize,
-  humanSize4,
-  humanSizeWithPrecision,
-  bytesSize,
-  humanDuration,
-  createdSince,
-  parseBytes,
-  fromHumanSize,
-} from '../../src/cli/format/units.js';
+import { humanSize, humanSize4, humanSizeWithPrecision, bytesSize, humanDuration, createdSince } from '../../src/cli/format/units.js';
+import { ramInBytesV05 as parseBytes, fromHumanSizeV05 as fromHumanSize } from '../../src/core/byte-sizes.js';
 
 test('humanSize: HumanSizeWithPrecision(n, 3), Go %g rounding', () => {
   const cases: [number, string][] = [

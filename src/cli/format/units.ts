@@ -49,5 +49,3 @@ import { humanDuration } from '../../core/duration.js';
 export function createdSince(unixSeconds: number, now: number = Date.now()): string {
   return humanDuration(now - unixSeconds * 1000) + ' ago';
 }
-
-export { ramInBytesV05 as parseBytes, fromHumanSizeV05 as fromHumanSize } from '../../core/byte-sizes.js';

@@ -6,7 +6,8 @@
  * networks) are left out when zero or absent, so clients see what docker would send.
  * On cgroup v2 docker fills only io_service_bytes_recursive and leaves other blkio lists null.
  */
-import type { BlkioEntry, BlkioField, CgroupStats, NetDevStats } from '../../runtime/cgroups.js';
+import type { BlkioEntry, BlkioField, CgroupStats } from '../../runtime/cgroups.js';
+import type { NetDevStats } from '../../runtime/proc-stats.js';
 import { ZERO_TIME } from '../../core/go-values.js';
 
 export type { BlkioEntry, NetDevStats };

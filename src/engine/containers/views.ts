@@ -4,6 +4,7 @@ import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.j
 import { InvalidArgumentError } from '../../core/errors.js';
 import { ZERO_TIME } from '../../core/go-values.js';
 import { humanDuration } from '../../core/duration.js';
+import { emptyEndpointSettings } from '../../core/wire/endpoint-settings.js';
 import type { Container } from './record.js';
 import type { ContainerService } from './service.js';
 
@@ -31,24 +32,7 @@ function networks(c: Container): Record<string, unknown> {
   const mode = c.rec.HostConfig.NetworkMode ?? 'default';
   if (mode.startsWith('container:')) return {};
   const name = mode === 'default' ? 'none' : mode;
-  return {
-    [name]: {
-      IPAMConfig: null,
-      Links: null,
-      Aliases: null,
-      MacAddress: '',
-      NetworkID: '',
-      EndpointID: '',
-      Gateway: '',
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      DriverOpts: null,
-      DNSNames: null,
-    },
-  };
+  return { [name]: emptyEndpointSettings() };
 }
 
 function matchesAncestor(svc: ContainerService, c: Container, want: string): boolean {

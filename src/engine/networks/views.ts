@@ -4,6 +4,7 @@ import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import type { Container } from '../containers/record.js';
 import { sortedKeys } from '../../core/go-json.js';
 import { ZERO_TIME } from '../../core/go-values.js';
+import { emptyEndpointSettings } from '../../core/wire/endpoint-settings.js';
 import type { NetworkRecord, RuntimeState } from './types.js';
 
 /** What the views read of the network service: its networks, the containers, and each running one's network state. */
@@ -77,23 +78,6 @@ export function matchNetwork(svc: NetworkViewSource, n: NetworkRecord, f: Filter
   return true;
 }
 
-const EMPTY_EP = {
-  IPAMConfig: null,
-  Links: null,
-  Aliases: null,
-  MacAddress: '',
-  DriverOpts: null,
-  NetworkID: '',
-  EndpointID: '',
-  Gateway: '',
-  IPAddress: '',
-  IPPrefixLen: 0,
-  IPv6Gateway: '',
-  GlobalIPv6Address: '',
-  GlobalIPv6PrefixLen: 0,
-  DNSNames: null,
-};
-
 /** NetworkSettings.Networks: every configured network; addresses while running. */
 export function endpointsView(svc: NetworkViewSource, c: Container): Record<string, unknown> {
   const mode = c.rec.HostConfig.NetworkMode || 'default';
@@ -109,7 +93,7 @@ export function endpointsView(svc: NetworkViewSource, c: Container): Record<stri
     const ep = rt?.Endpoints.find((e) => e.NetworkID === cfg.NetworkID);
     const userNet = name !== 'bridge' && name !== 'host' && name !== 'none';
     out[name] = {
-      ...EMPTY_EP,
+      ...emptyEndpointSettings(),
       IPAMConfig: cfg.IPAMConfig ?? null,
       Links: ('Links' in cfg && cfg.Links) || null,
       Aliases: cfg.Aliases ?? null,

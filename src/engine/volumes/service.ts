@@ -9,6 +9,8 @@
  *
  * A directory without volume.json is a create that crashed before it was
  * recorded: dropped at start when its _data is empty.
+ *
+ * Over 400 lines because volume records and container mounts share the records, per-name locks and device mounts.
  */
 import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';

@@ -4,6 +4,8 @@
  * variables, if/with/range/else, break/continue, {{template}}, argument checks
  * and missingkey, and builds Go's execution errors
  * ("template: NAME:LINE:COL: executing "NAME" at <…>: …").
+ *
+ * Over 400 lines because Go's executor is one recursive walk (exec.go) whose node cases share its state and error context.
  */
 import { formatValue, goQuote, goTypeName, isInt, sortedKeys } from '../gofmt.js';
 import { argString, type Arg, type Cmd, type ControlNode, type Node, type Pipe } from './ast.js';

@@ -3,6 +3,8 @@
  * of ast.ts, with Go's checks at parse time (undefined functions and variables,
  * {{break}} outside {{range}}, number syntax, {{define}}/{{block}} bodies) and
  * its error messages ("template: NAME:LINE: …").
+ *
+ * Over 400 lines because it is one recursive-descent parser whose productions call each other, as Go's parse.go.
  */
 import { goQuote } from '../gofmt.js';
 import { argString, type Arg, type Cmd, type Node, type Pipe } from './ast.js';
