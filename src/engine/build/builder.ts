@@ -22,7 +22,7 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { writeLoneFile } from '../../dockerfile/unpack.js';
-import { chainIds, shortId, type Digest } from '../../core/digest.js';
+import { shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
 import { parseGoDuration } from '../../core/go-time.js';
 import { familiarString, parseReference, withDefaultTag, type Reference } from '../../core/reference.js';
@@ -32,7 +32,8 @@ import { envMap, processWord, processWords, type Env } from '../../dockerfile/sh
 import { metaEnv, neededStages, planStages, stageRef, targetStage, type Stage } from '../../dockerfile/stages.js';
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
-import { snapshotLease, type ImageService } from '../images/service.js';
+import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { ImageRecord } from '../images/types.js';
 import { Tree } from '../../archive/tree.js';
@@ -195,6 +196,7 @@ export class Builder {
 
   constructor(
     private readonly images: ImageService,
+    private readonly storage: ImageStorage,
     private readonly containers: ContainerService,
     private readonly o: BuildOptions,
     private readonly out: BuildOutput,
@@ -347,7 +349,7 @@ export class Builder {
     if (dep !== undefined) rec = await this.stageImages.get(dep);
     else if (base.toLowerCase() !== 'scratch') rec = await this.resolveImage(base);
     if (rec) {
-      this.holds.push(this.images.leases.hold(chainIds(rec.layers.map((l) => l.diffId))));
+      this.holds.push(this.images.holdLayers(rec));
       const cfg = await this.images.config(rec.id);
       st.config = { ...(cfg.config ?? {}) };
       st.image = rec;
@@ -551,17 +553,17 @@ export class Builder {
     const hit = await this.cache.lookup(st.image, st.config, cc);
     if (!hit) return false;
     write(' ---> Using cache\n');
-    this.holds.push(this.images.leases.hold(chainIds(hit.layers.map((l) => l.diffId))));
+    this.holds.push(this.images.holdLayers(hit));
     st.image = hit;
     return true;
   }
 
   /** Prepare a writable snapshot on the current image, mounted; run `fn`; commit what changed. */
   private async withRootfs(st: StageState, fn: (root: string) => Promise<void>): Promise<Awaited<ReturnType<typeof commitSnapshot>>> {
-    const sn = this.images.snapshotter;
+    const sn = this.storage.snapshotter;
     const key = `build-${randomBytes(12).toString('hex')}`;
     const parent = st.image ? this.images.topChainId(st.image) : undefined;
-    const release = this.images.leases.hold([snapshotLease(key)]);
+    const release = this.images.holdSnapshot(key);
     try {
       await sn.prepare(key, parent);
       const root = await sn.mount(key);
@@ -570,7 +572,7 @@ export class Builder {
       } finally {
         await sn.unmount(key);
       }
-      return await commitSnapshot(this.images, key, parent, true);
+      return await commitSnapshot(this.storage, key, parent, true);
     } finally {
       await sn.remove(key).catch(() => {});
       release();
@@ -632,9 +634,9 @@ export class Builder {
         const ref = this.stageRef(processWord(fromName, this.metaEnv(), st.escape), Number.MAX_SAFE_INTEGER);
         const img = ref !== undefined ? await this.stageImages.get(ref) : await this.resolveImage(fromName);
         if (!img) throw new InvalidArgumentError(`${cmd} failed: stage ${fromName} has no image`);
-        const sn = this.images.snapshotter;
+        const sn = this.storage.snapshotter;
         const key = `build-src-${randomBytes(12).toString('hex')}`;
-        const release = this.images.leases.hold([snapshotLease(key)]);
+        const release = this.images.holdSnapshot(key);
         let ctx: BuildContext | undefined;
         // The context's handle on the mount goes first, or the unmount finds it busy.
         fromCleanup = async () => {
@@ -790,7 +792,7 @@ export class Builder {
     const parent = this.images.topChainId(st.image);
     let layer;
     try {
-      layer = await commitSnapshot(this.images, id, parent, true);
+      layer = await commitSnapshot(this.storage, id, parent, true);
     } finally {
       if (this.o.rm || this.o.forceRm) {
         await this.containers.remove(id, { force: true });
