@@ -19,7 +19,8 @@ import { log } from '../core/log.js';
 import type { AuthConfig } from '../distribution/auth.js';
 import { EventBus } from './events.js';
 import { ImageStore } from './images/store.js';
-import { ImageService, Leases } from './images/service.js';
+import { ImageService } from './images/service.js';
+import { Leases, type ImageStorage } from './images/storage.js';
 import { checkStore, type CheckReport } from './images/check.js';
 import { importImage, type ImportOptions } from './images/import.js';
 import { loadImages } from './images/load.js';
@@ -61,6 +62,7 @@ interface Services {
   events: EventBus;
   content: ContentStore;
   snapshotter: Snapshotter;
+  storage: ImageStorage;
   images: ImageService;
   containers: ContainerService;
   networks: NetworkService;
@@ -80,6 +82,8 @@ export class Engine {
   readonly volumes: VolumeService;
   readonly distribution: DistributionService;
   readonly builds: BuildService;
+  /** The stores images are kept in, for load, import, save and check. */
+  private readonly storage: ImageStorage;
   readonly execs: ExecService;
   readonly files: ContainerFiles;
   /** Logs, attach, stats and TTY resize of containers and execs. */
@@ -104,6 +108,7 @@ export class Engine {
     this.volumes = s.volumes;
     this.distribution = s.distribution;
     this.builds = s.builds;
+    this.storage = s.storage;
     this.execs = new ExecService(s.containers);
     this.files = new ContainerFiles(s.containers);
     this.streams = new ContainerStreams(s.containers);
@@ -120,9 +125,10 @@ export class Engine {
     await store.init();
     const events = new EventBus();
     const leases = new Leases();
+    const storage: ImageStorage = { content, store, snapshotter, events, leases };
     // Images, networks and volumes ask about containers, which are made last (they use all three):
     // each asks through a function called only once the engine is open.
-    const images: ImageService = new ImageService(content, store, snapshotter, events, leases, {
+    const images: ImageService = new ImageService(storage, {
       usersOf: (id) => containers.imageUsage.usersOf(id),
       layerRoots: () => containers.imageUsage.layerRoots(),
       snapshotOwners: () => containers.imageUsage.snapshotOwners(),
@@ -142,7 +148,7 @@ export class Engine {
     await volumes.init();
     const list = (k: string) => (Array.isArray(opts.config[k]) ? (opts.config[k] as unknown[]).map(String) : []);
     const distribution = new DistributionService(
-      { images, content, snapshotter, store, leases, events },
+      { images, ...storage },
       {
         mirrors: list('registry-mirrors'),
         insecure: list('insecure-registries'),
@@ -152,8 +158,8 @@ export class Engine {
     // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
     const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
     await spool.init();
-    const builds = new BuildService(images, containers, spool, { pull: (req) => pull(distribution, req) });
-    const engine = new Engine(opts, { events, content, snapshotter, images, containers, networks, volumes, distribution, builds });
+    const builds = new BuildService(images, storage, containers, spool, { pull: (req) => pull(distribution, req) });
+    const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds });
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();
@@ -226,22 +232,22 @@ export class Engine {
       const { Readable: R } = await import('node:stream');
       from = R.fromWeb(resp.body as import('node:stream/web').ReadableStream);
     }
-    return importImage(this.images, from, { ...opts, source: fromSrc });
+    return importImage(this.images, this.storage, from, { ...opts, source: fromSrc });
   }
 
   /** POST /images/load: the lines that tell what was loaded. */
   loadImages(body: Readable): Promise<string[]> {
-    return loadImages(this.images, body);
+    return loadImages(this.images, this.storage, body);
   }
 
   /** GET /images/get, /images/{name}/get: a tar of the images. */
   saveImages(names: string[]): Promise<Readable> {
-    return saveImages(this.images, names);
+    return saveImages(this.images, this.storage, names);
   }
 
   /** POST /berth/system/check. */
   checkStore(repair: boolean): Promise<CheckReport> {
-    return checkStore(this.images, repair);
+    return checkStore(this.images, this.storage, repair);
   }
 
   /** GET /version. */

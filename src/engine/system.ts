@@ -153,7 +153,7 @@ function runtimes(cfg: Record<string, unknown>): Record<string, unknown> {
 }
 
 export async function info(engine: SystemSources, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
-  const images = engine.images.store.list();
+  const images = engine.images.records();
   const all = engine.containers.list();
   const layers = await engine.snapshotter.listLayers();
   const cfg = engine.opts.config;
@@ -249,13 +249,12 @@ export async function diskUsage(engine: SystemSources, apiVersion = API_VERSION)
   // As dockerd: the images `docker images` shows (no intermediate build steps), their layers shared among themselves.
   const list = await svc.list({ all: false });
   const useCount = new Map<string, number>();
-  for (const rec of list.map((s) => svc.store.get(s.Id)!))
-    for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
+  for (const rec of list.map((s) => svc.get(s.Id)!)) for (const c of chainIds(rec.layers.map((l) => l.diffId))) useCount.set(c, (useCount.get(c) ?? 0) + 1);
   let layersSize = 0;
   for (const l of await engine.snapshotter.listLayers()) layersSize += l.size;
   const images = [];
   for (const s of list) {
-    const rec = svc.store.get(s.Id)!;
+    const rec = svc.get(s.Id)!;
     let shared = 0;
     for (const c of chainIds(rec.layers.map((l) => l.diffId))) if ((useCount.get(c) ?? 0) > 1) shared += await svc.layerSize(c);
     images.push({ ...s, SharedSize: shared, Containers: svc.usersOf(s.Id).length });

@@ -4,6 +4,8 @@
  * only the status lines are printed (progress updates are dropped), one per
  * message, exactly as `docker pull | cat` shows.
  */
+import { progressSize } from '../../core/human-size.js';
+
 export interface StreamMessage {
   status?: string;
   id?: string;
@@ -17,21 +19,11 @@ export interface StreamMessage {
 
 export class StreamError extends Error {}
 
-function human(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${Number(n.toPrecision(4))}${units[i]}`;
-}
-
 /** The bar docker's client draws from progressDetail, sized for the terminal. */
 function bar(current: number, total: number, columns: number): string {
   if (current <= 0 && total <= 0) return '';
-  if (total <= 0) return human(current).padStart(8);
-  const numbers = `${human(current).padStart(8)}/${human(total)}`;
+  if (total <= 0) return progressSize(current).padStart(8);
+  const numbers = `${progressSize(current).padStart(8)}/${progressSize(total)}`;
   const width = Math.max(0, Math.min(50, columns - numbers.length - 40));
   if (width < 10) return numbers;
   const filled = Math.min(width, Math.floor((current / total) * width));

@@ -19,7 +19,7 @@
  * copy-instruction.ts; how a step becomes an image (and the cache lookup,
  * cache.ts) is step-image.ts; what the stages share is session.ts.
  */
-import { chainIds, shortId, type Digest } from '../../core/digest.js';
+import { shortId, type Digest } from '../../core/digest.js';
 import { BerthError, InvalidArgumentError } from '../../core/errors.js';
 import { familiarString, parseReference, withDefaultTag } from '../../core/reference.js';
 import { cleanContextPath } from '../../dockerfile/context.js';
@@ -28,6 +28,7 @@ import { processWords } from '../../dockerfile/shell-lex.js';
 import { neededStages, planStages, targetStage, type Stage } from '../../dockerfile/stages.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import type { ImageRecord } from '../images/types.js';
 import { ConfigInstructions } from './config-instructions.js';
 import { CopyInstruction } from './copy-instruction.js';
@@ -54,15 +55,16 @@ export class Builder {
 
   constructor(
     private readonly images: ImageService,
+    storage: ImageStorage,
     containers: ContainerService,
     private readonly o: BuildOptions,
     private readonly out: BuildOutput,
   ) {
     this.session = new BuildSession(images, o);
-    this.steps = new StepImages(images, this.session);
+    this.steps = new StepImages(images, storage, this.session);
     this.configInstructions = new ConfigInstructions(this.session, this.steps);
-    this.runInstruction = new RunInstruction(images, containers, this.session, this.steps);
-    this.copyInstruction = new CopyInstruction(images, this.session, this.steps);
+    this.runInstruction = new RunInstruction(images, storage, containers, this.session, this.steps);
+    this.copyInstruction = new CopyInstruction(images, storage, this.session, this.steps);
   }
 
   async build(): Promise<Digest> {
@@ -167,7 +169,7 @@ export class Builder {
     if (dep !== undefined) rec = await this.session.stageImages.get(dep);
     else if (base.toLowerCase() !== 'scratch') rec = await this.session.resolveImage(base);
     if (rec) {
-      this.session.holds.push(this.images.leases.hold(chainIds(rec.layers.map((l) => l.diffId))));
+      this.session.holds.push(this.images.holdLayers(rec));
       const cfg = await this.images.config(rec.id);
       st.config = { ...(cfg.config ?? {}) };
       st.image = rec;

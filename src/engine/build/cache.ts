@@ -86,7 +86,7 @@ export class BuildCache {
     const want = cacheView(cc);
     const allowed = this.cacheFrom.length ? await this.cacheFromSet() : undefined;
     let hit: ImageRecord | undefined;
-    for (const rec of this.images.store.list()) {
+    for (const rec of this.images.records()) {
       if ((rec.parent ?? undefined) !== parent) continue;
       if (allowed && !allowed.has(rec.id)) continue;
       const cfg = await this.images.config(rec.id);
@@ -102,7 +102,7 @@ export class BuildCache {
     if (this.cacheFromIds) return this.cacheFromIds;
     const ids = new Set<string>();
     for (const name of this.cacheFrom) {
-      for (let rec = this.images.tryResolve(name); rec && !ids.has(rec.id); rec = rec.parent ? this.images.store.get(rec.parent) : undefined) ids.add(rec.id);
+      for (let rec = this.images.tryResolve(name); rec && !ids.has(rec.id); rec = rec.parent ? this.images.get(rec.parent) : undefined) ids.add(rec.id);
     }
     this.cacheFromIds = ids;
     return ids;

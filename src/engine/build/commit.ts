@@ -10,7 +10,7 @@ import { applyChanges } from '../../dockerfile/changes.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import { createImage } from './image.js';
-import { commitSnapshot, snapshotChanges } from './layers.js';
+import { commitSnapshot, snapshotChanges, type LayerStores } from './layers.js';
 
 export interface CommitOptions {
   container: string;
@@ -59,12 +59,12 @@ export function mergeCommitConfig(user: ContainerConfig, ctr: ContainerConfig): 
   return out;
 }
 
-export async function containerChanges(svc: ContainerService, ref: string): Promise<Change[]> {
+export async function containerChanges(svc: ContainerService, stores: LayerStores, ref: string): Promise<Change[]> {
   const c = svc.get(ref);
-  return snapshotChanges(svc.images, c.rec.Id, c.rec.RootfsParent as Digest | undefined);
+  return snapshotChanges(stores.snapshotter, c.rec.Id, c.rec.RootfsParent as Digest | undefined);
 }
 
-export async function commitContainer(svc: ContainerService, o: CommitOptions): Promise<Digest> {
+export async function commitContainer(svc: ContainerService, stores: LayerStores, o: CommitOptions): Promise<Digest> {
   const c = svc.get(o.container);
   let target;
   if (o.repo) {
@@ -76,14 +76,14 @@ export async function commitContainer(svc: ContainerService, o: CommitOptions): 
     }
     target = withDefaultTag(target);
   }
-  const parent = svc.images.store.get(c.rec.Image);
+  const parent = svc.images.get(c.rec.Image);
   // As dockerd: the changes apply to the config sent (else the container's), then the merge fills in.
   const config = o.config ? mergeCommitConfig(applyChanges(o.config, o.changes ?? []), c.rec.Config) : applyChanges(c.rec.Config, o.changes ?? []);
   const pause = (o.pause ?? true) && c.state.Running && !c.state.Paused;
   if (pause) await svc.pause(c.rec.Id);
   let layer;
   try {
-    layer = await commitSnapshot(svc.images, c.rec.Id, c.rec.RootfsParent as Digest | undefined, false);
+    layer = await commitSnapshot(stores, c.rec.Id, c.rec.RootfsParent as Digest | undefined, false);
   } finally {
     if (pause) await svc.unpause(c.rec.Id).catch(() => {});
   }

@@ -17,7 +17,8 @@ import { BuildContext } from '../../dockerfile/context.js';
 import type { Node } from '../../dockerfile/parser.js';
 import { processWord, processWords } from '../../dockerfile/shell-lex.js';
 import { writeLoneFile } from '../../dockerfile/unpack.js';
-import { snapshotLease, type ImageService } from '../images/service.js';
+import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import { contextSources, isArchive, performCopy, type CopySource } from './copy.js';
 import { parseFlags } from './instruction-flags.js';
 import type { BuildSession } from './session.js';
@@ -27,6 +28,7 @@ import type { StepImages } from './step-image.js';
 export class CopyInstruction {
   constructor(
     private readonly images: ImageService,
+    private readonly storage: ImageStorage,
     private readonly session: BuildSession,
     private readonly steps: StepImages,
   ) {}
@@ -63,9 +65,9 @@ export class CopyInstruction {
         const ref = this.session.stageRef(processWord(fromName, this.session.metaEnv(), st.escape), Number.MAX_SAFE_INTEGER);
         const img = ref !== undefined ? await this.session.stageImages.get(ref) : await this.session.resolveImage(fromName);
         if (!img) throw new InvalidArgumentError(`${cmd} failed: stage ${fromName} has no image`);
-        const sn = this.images.snapshotter;
+        const sn = this.storage.snapshotter;
         const key = `build-src-${randomBytes(12).toString('hex')}`;
-        const release = this.images.leases.hold([snapshotLease(key)]);
+        const release = this.images.holdSnapshot(key);
         let ctx: BuildContext | undefined;
         // The context's handle on the mount goes first, or the unmount finds it busy.
         fromCleanup = async () => {

@@ -45,20 +45,14 @@ export async function createImage(images: ImageService, n: NewImage): Promise<Im
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: [...(parentCfg?.history ?? []), hist],
   };
-  const blob = await images.content.put(JSON.stringify(cfg));
-  const release = images.leases.hold([blob.digest]);
   try {
-    const rec: ImageRecord = {
-      id: blob.digest,
+    return await images.create(cfg, {
       layers: [...(n.parent?.layers ?? []), ...(n.layer ? [n.layer.ref] : [])],
       repoDigests: [],
       ...(n.parent ? { parent: n.parent.id } : {}),
       addedAt: now,
-    };
-    await images.register(rec, []);
-    return images.store.get(rec.id) ?? rec;
+    });
   } finally {
-    release();
     n.layer?.release();
   }
 }

@@ -9,7 +9,8 @@
 import { PassThrough } from 'node:stream';
 import type { Digest } from '../../core/digest.js';
 import { changesOf, copyItems, layerTar, overlayItems, readXattrs, type Change } from '../../archive/diff.js';
-import type { ImageService } from '../images/service.js';
+import type { Snapshotter } from '../../snapshots/snapshotter.js';
+import type { ImageStorage } from '../images/storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { LayerRef } from '../images/types.js';
 
@@ -18,13 +19,15 @@ const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/r
 
 type Items = ReturnType<typeof overlayItems>;
 
+/** The stores a new layer goes into: its blob, its snapshot, and the leases that hold both until an image uses them. */
+export type LayerStores = Pick<ImageStorage, 'content' | 'snapshotter' | 'leases'>;
+
 /** The changed entries of snapshot `key` (a container's or a build step's), runtime mount points left out. */
 export async function snapshotItems(
-  images: ImageService,
+  sn: Snapshotter,
   key: string,
   parentChain: Digest | undefined,
 ): Promise<{ upper: string; items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
-  const sn = images.snapshotter;
   const upper = sn.upperPath(key);
   const xattrs = await readXattrs(upper);
   let items: Items;
@@ -56,8 +59,8 @@ function dropRuntimePaths(items: Items): Items {
   return out;
 }
 
-export async function snapshotChanges(images: ImageService, key: string, parentChain: Digest | undefined): Promise<Change[]> {
-  return changesOf((await snapshotItems(images, key, parentChain)).items);
+export async function snapshotChanges(sn: Snapshotter, key: string, parentChain: Digest | undefined): Promise<Change[]> {
+  return changesOf((await snapshotItems(sn, key, parentChain)).items);
 }
 
 export interface NewLayer {
@@ -73,8 +76,8 @@ export interface NewLayer {
  * step); otherwise the tar is unpacked into a new layer. Returns undefined
  * when nothing changed (an empty layer in history).
  */
-export async function commitSnapshot(images: ImageService, key: string, parentChain: Digest | undefined, move: boolean): Promise<NewLayer | undefined> {
-  const { upper, items, xattrs } = await snapshotItems(images, key, parentChain);
+export async function commitSnapshot(stores: LayerStores, key: string, parentChain: Digest | undefined, move: boolean): Promise<NewLayer | undefined> {
+  const { upper, items, xattrs } = await snapshotItems(stores.snapshotter, key, parentChain);
   if (items.length === 0) return undefined;
   const tar = layerTar(upper, items, xattrs);
   let info;
@@ -82,10 +85,10 @@ export async function commitSnapshot(images: ImageService, key: string, parentCh
   const releases: Array<() => void> = [];
   try {
     if (move) {
-      blob = await images.content.ingest(tar.stream);
-      releases.push(images.leases.hold([blob.digest]));
+      blob = await stores.content.ingest(tar.stream);
+      releases.push(stores.leases.hold([blob.digest]));
       const { size } = await tar.done;
-      info = await images.snapshotter.commitActive(key, blob.digest, size);
+      info = await stores.snapshotter.commitActive(key, blob.digest, size);
     } else {
       // One pass: every byte goes to the blob and to the unpacker.
       const toBlob = new PassThrough();
@@ -115,14 +118,14 @@ export async function commitSnapshot(images: ImageService, key: string, parentCh
         toBlob.destroy(e);
         toLayer.destroy(e);
       });
-      const blobP = images.content.ingest(toBlob);
+      const blobP = stores.content.ingest(toBlob);
       const diffId = blobP.then((b) => b.digest);
       diffId.catch(() => {});
-      info = await images.snapshotter.applyLayer({ parent: parentChain, tar: toLayer, diffId });
+      info = await stores.snapshotter.applyLayer({ parent: parentChain, tar: toLayer, diffId });
       blob = await blobP;
-      releases.push(images.leases.hold([blob.digest]));
+      releases.push(stores.leases.hold([blob.digest]));
     }
-    releases.push(images.leases.hold([info.chainId]));
+    releases.push(stores.leases.hold([info.chainId]));
   } catch (err) {
     for (const r of releases) r();
     throw err;

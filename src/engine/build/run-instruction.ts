@@ -11,6 +11,7 @@ import type { Node } from '../../dockerfile/parser.js';
 import { readLogs } from '../containers/logs.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import { parseFlags } from './instruction-flags.js';
 import { commitSnapshot } from './layers.js';
 import { BuildError } from './options.js';
@@ -21,6 +22,7 @@ import type { StepImages } from './step-image.js';
 export class RunInstruction {
   constructor(
     private readonly images: ImageService,
+    private readonly storage: ImageStorage,
     private readonly containers: ContainerService,
     private readonly session: BuildSession,
     private readonly steps: StepImages,
@@ -110,7 +112,7 @@ export class RunInstruction {
     const parent = this.images.topChainId(st.image);
     let layer;
     try {
-      layer = await commitSnapshot(this.images, id, parent, true);
+      layer = await commitSnapshot(this.storage, id, parent, true);
     } finally {
       if (o.rm || o.forceRm) {
         await this.containers.remove(id, { force: true });

@@ -19,6 +19,7 @@ import type { Change } from '../../archive/diff.js';
 import { BuildContext } from '../../dockerfile/context.js';
 import type { ContainerService } from '../containers/service.js';
 import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import type { PullRequest } from '../distribution/pull.js';
 import type { JsonMessage } from '../distribution/progress.js';
 import { Builder, type BuildOptions, type BuildOutput } from './builder.js';
@@ -54,6 +55,7 @@ export function isGitUrl(s: string): boolean {
 export class BuildService {
   constructor(
     private readonly images: ImageService,
+    private readonly storage: ImageStorage,
     private readonly containers: ContainerService,
     private readonly spool: BuildSpool,
     private readonly puller: ImagePuller,
@@ -89,12 +91,12 @@ export class BuildService {
 
   /** POST /commit: a container's changes as a new image. */
   commit(o: CommitOptions): Promise<Digest> {
-    return commitContainer(this.containers, o);
+    return commitContainer(this.containers, this.storage, o);
   }
 
   /** GET /containers/{id}/changes. */
   changes(ref: string): Promise<Change[]> {
-    return containerChanges(this.containers, ref);
+    return containerChanges(this.containers, this.storage, ref);
   }
 
   /** POST /build/prune: the classic builder keeps no cache of its own to prune. */
@@ -161,7 +163,7 @@ export class BuildService {
     let context: BuildContext | undefined;
     try {
       context = await this.context(body, req, dir);
-      return await new Builder(this.images, this.containers, { ...req, context, scratch: dir }, out).build();
+      return await new Builder(this.images, this.storage, this.containers, { ...req, context, scratch: dir }, out).build();
     } finally {
       context?.close();
       await this.spool.release(dir);

@@ -6,9 +6,9 @@
  * current one with the stage's config.
  */
 import { randomBytes } from 'node:crypto';
-import { chainIds } from '../../core/digest.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
-import { snapshotLease, type ImageService } from '../images/service.js';
+import type { ImageService } from '../images/service.js';
+import type { ImageStorage } from '../images/storage.js';
 import { BuildCache } from './cache.js';
 import { createImage } from './image.js';
 import { commitSnapshot, type NewLayer } from './layers.js';
@@ -20,6 +20,7 @@ export class StepImages {
 
   constructor(
     private readonly images: ImageService,
+    private readonly storage: ImageStorage,
     private readonly session: BuildSession,
   ) {
     this.cache = new BuildCache(images, session.o.cacheFrom);
@@ -54,17 +55,17 @@ export class StepImages {
     const hit = await this.cache.lookup(st.image, st.config, cc);
     if (!hit) return false;
     write(' ---> Using cache\n');
-    this.session.holds.push(this.images.leases.hold(chainIds(hit.layers.map((l) => l.diffId))));
+    this.session.holds.push(this.images.holdLayers(hit));
     st.image = hit;
     return true;
   }
 
   /** Prepare a writable snapshot on the current image, mounted; run `fn`; commit what changed. */
   async withRootfs(st: StageState, fn: (root: string) => Promise<void>): Promise<Awaited<ReturnType<typeof commitSnapshot>>> {
-    const sn = this.images.snapshotter;
+    const sn = this.storage.snapshotter;
     const key = `build-${randomBytes(12).toString('hex')}`;
     const parent = st.image ? this.images.topChainId(st.image) : undefined;
-    const release = this.images.leases.hold([snapshotLease(key)]);
+    const release = this.images.holdSnapshot(key);
     try {
       await sn.prepare(key, parent);
       const root = await sn.mount(key);
@@ -73,7 +74,7 @@ export class StepImages {
       } finally {
         await sn.unmount(key);
       }
-      return await commitSnapshot(this.images, key, parent, true);
+      return await commitSnapshot(this.storage, key, parent, true);
     } finally {
       await sn.remove(key).catch(() => {});
       release();

@@ -10,7 +10,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/e
 import type { KeyedMutex } from '../../core/mutex.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
-import { snapshotLease, type ImageService } from '../images/service.js';
+import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import { checkImagePlatform, commandOf, createPlatform, mergeConfig, validateHostConfig } from './config.js';
 import { settleHostConfig, type HostFacts } from './hostconfig.js';
@@ -32,7 +32,7 @@ export interface CreateRequest extends ContainerConfig {
 /** What creating a container needs of the container service. */
 export interface CreateHost {
   readonly byId: Map<string, Container>;
-  readonly images: Pick<ImageService, 'tryResolve' | 'config' | 'leases'>;
+  readonly images: Pick<ImageService, 'tryResolve' | 'config' | 'holdSnapshot'>;
   readonly snapshotter: Snapshotter;
   readonly events: EventBus;
   readonly locks: KeyedMutex;
@@ -125,7 +125,7 @@ export async function createContainer(
     const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
     await mkdir(svc.dataDir(id), { recursive: true, mode: 0o700 });
     // Until the container is listed, its snapshot is ours only by this lease (system check would take it).
-    const release = svc.images.leases.hold([snapshotLease(id)]);
+    const release = svc.images.holdSnapshot(id);
     try {
       await svc.snapshotter.prepare(id, rec.RootfsParent as Digest | undefined);
       await svc.save(c);

@@ -10,7 +10,7 @@ import { readBody } from '../../distribution/http.js';
 import { parseManifest } from '../../distribution/manifest.js';
 import type { Platform } from '../../core/wire/descriptor.js';
 import type { DistributionService } from './service.js';
-import { unreachable } from './pull.js';
+import { unreachable } from './pull-errors.js';
 
 export interface DistributionInspect {
   Descriptor: { mediaType: string; digest: string; size: number };

@@ -2,6 +2,8 @@
  * Docker's JSON progress messages, as `docker pull`/`docker push` and
  * docker-py read them: `{status, id, progressDetail:{current,total}, progress}`.
  */
+import { progressSize } from '../../core/human-size.js';
+
 export interface JsonMessage {
   status?: string;
   id?: string;
@@ -14,24 +16,13 @@ export interface JsonMessage {
 
 export type Emit = (m: JsonMessage) => void;
 
-/** Docker's HumanSize: decimal units, four significant digits. */
-function human(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${Number(n.toPrecision(4))}${units[i]}`;
-}
-
 /** The bar Docker's daemon puts in `progress` (clients that do not draw their own show it). */
 export function progressBar(current: number, total: number): string {
-  if (total <= 0) return `${human(current).padStart(8)}`;
+  if (total <= 0) return `${progressSize(current).padStart(8)}`;
   const width = 50;
   const filled = Math.min(width, Math.floor((current / total) * width));
   const bar = filled >= width ? '='.repeat(width) : '='.repeat(filled) + '>' + ' '.repeat(width - filled - 1);
-  return `[${bar}] ${human(current).padStart(8)}/${human(total)}`;
+  return `[${bar}] ${progressSize(current).padStart(8)}/${progressSize(total)}`;
 }
 
 export function progressMessage(id: string, status: string, current: number, total: number): JsonMessage {

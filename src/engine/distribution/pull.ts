@@ -6,13 +6,11 @@
  * (config, manifests byte for byte, RepoDigests) only when all of it is.
  */
 import { type Digest, chainIds, sha256Digest } from '../../core/digest.js';
-import { InvalidArgumentError, NotFoundError, BerthError, messageOf } from '../../core/errors.js';
-import { type Reference, parseReference, fullName, familiarName, familiarString, formatReference, DEFAULT_DOMAIN } from '../../core/reference.js';
+import { InvalidArgumentError, NotFoundError, messageOf } from '../../core/errors.js';
+import { type Reference, parseReference, fullName, familiarName, familiarString, formatReference } from '../../core/reference.js';
 import type { BlobFile } from '../../archive/blob-apply.js';
 import type { AuthConfig } from '../../distribution/auth.js';
 import { RepositoryClient, type FetchedManifest } from '../../distribution/client.js';
-import { RegistryError, TransportError } from '../../distribution/errors.js';
-import type { Endpoint } from '../../distribution/endpoints.js';
 import { readBody } from '../../distribution/http.js';
 import { type ImageManifest, parseManifest, selectPlatform, platformMatches, formatPlatform } from '../../distribution/manifest.js';
 import type { Descriptor, Platform } from '../../core/wire/descriptor.js';
@@ -23,6 +21,7 @@ import type { DistributionService } from './service.js';
 import { type Emit, progressMessage, shortDigest, Throttle } from './progress.js';
 import type { Download } from './download.js';
 import { abortable, CancelledError, isCancelled } from './cancel.js';
+import { accessError, unreachable, verificationWords } from './pull-errors.js';
 
 export interface PullRequest {
   /** fromImage: a name, possibly with a tag or digest. */
@@ -69,41 +68,6 @@ export function pullTarget(image: string, tag: string | undefined): { ref: Refer
   return { ref, all: ref.tag === undefined && ref.digest === undefined };
 }
 
-/**
- * Docker's words for a registry's refusal, as moby's translatePullError
- * puts them: by the error code the registry sent — DENIED, MANIFEST_UNKNOWN
- * and NAME_UNKNOWN are "not found" in dockerd's phrasing (404); anything
- * else (UNAUTHORIZED from a registry that wants credentials) is the
- * registry's own text with status 500.
- */
-class PullError extends RegistryError {}
-
-function accessError(ref: Reference, err: unknown): unknown {
-  if (!(err instanceof RegistryError) || err instanceof PullError) return err;
-  const name = ref.domain === DEFAULT_DOMAIN ? familiarName(ref) : fullName(ref);
-  const what = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
-  const code = err.codes[0];
-  if (code === 'DENIED' || (code === 'NAME_UNKNOWN' && ref.domain === DEFAULT_DOMAIN)) {
-    return new PullError(
-      `pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`,
-      err.httpStatus,
-      err.codes,
-      404,
-    );
-  }
-  if (code === 'MANIFEST_UNKNOWN') return new PullError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
-  if (code === 'NAME_UNKNOWN') return new PullError(`repository ${name} not found: ${err.message}`, 404, err.codes, 404);
-  if (err.httpStatus === 404 && !code) return new PullError(`manifest for ${what} not found: ${err.message}`, 404, err.codes, 404);
-  if (err.httpStatus === 401 || err.httpStatus === 403) return new PullError(err.message, err.httpStatus, err.codes, 500);
-  return err;
-}
-
-/** dockerd reaches a registry with `GET /v2/` first, so a registry it cannot reach is named by that URL. */
-export function unreachable(ep: Endpoint, err: unknown): unknown {
-  if (!(err instanceof TransportError)) return err;
-  return new TransportError(err.message.replace(/^\w+ "[^"]*"/, `Get "${new URL('v2/', ep.url).href}"`), err.code);
-}
-
 export async function pull(svc: DistributionService, req: PullRequest): Promise<void> {
   const { ref, all } = pullTarget(req.image, req.tag);
   let platform: Platform;
@@ -136,10 +100,23 @@ export async function pull(svc: DistributionService, req: PullRequest): Promise<
         : await client.getManifest(t).catch((e) => {
             throw accessError(one, e);
           });
-    if (await pullOne(svc, client, one, top, platform, explicit, req.emit, req.signal)) changed = true;
+    if (await pullOne({ svc, client, ref: one, top, platform, explicit, emit: req.emit }, req.signal)) changed = true;
   }
   const shown = all ? familiarName(ref) : familiarString(ref);
   req.emit({ status: changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+}
+
+/** One tag or digest of a pull: where it comes from, what its name resolved to, and where its progress goes. */
+interface PullJob {
+  svc: DistributionService;
+  client: RepositoryClient;
+  ref: Reference;
+  /** The manifest (or index) the tag or digest names, as fetched. */
+  top: FetchedManifest;
+  platform: Platform;
+  /** The platform was asked for (--platform): an image for another one is an error. */
+  explicit: boolean;
+  emit: Emit;
 }
 
 /** Fetch a small blob (a config) whole, verified. */
@@ -161,16 +138,7 @@ async function fetchVerified(client: RepositoryClient, d: Descriptor, what: stri
  * that nothing else uses or holds. Partial downloads stay in their resumable
  * ingest files, for the next pull of the same blobs to continue.
  */
-async function pullOne(
-  svc: DistributionService,
-  client: RepositoryClient,
-  ref: Reference,
-  top: FetchedManifest,
-  platform: Platform,
-  explicit: boolean,
-  emit: Emit,
-  cancel?: AbortSignal,
-): Promise<boolean> {
+async function pullOne(job: PullJob, cancel?: AbortSignal): Promise<boolean> {
   // This pull's own signal: aborts on cancel, and when the pull ends (leaving the shared work it joined).
   const own = new AbortController();
   const signal = own.signal;
@@ -178,7 +146,7 @@ async function pullOne(
   if (cancel?.aborted) own.abort();
   cancel?.addEventListener('abort', onCancel, { once: true });
   try {
-    return await pullOneSignalled(svc, client, ref, top, platform, explicit, emit, signal);
+    return await pullOneSignalled(job, signal);
   } catch (err) {
     if (!cancel?.aborted) throw err;
     own.abort();
@@ -189,16 +157,8 @@ async function pullOne(
   }
 }
 
-async function pullOneSignalled(
-  svc: DistributionService,
-  client: RepositoryClient,
-  ref: Reference,
-  top: FetchedManifest,
-  platform: Platform,
-  explicit: boolean,
-  emit: Emit,
-  signal: AbortSignal,
-): Promise<boolean> {
+async function pullOneSignalled(job: PullJob, signal: AbortSignal): Promise<boolean> {
+  const { svc, client, ref, top, platform, explicit, emit } = job;
   const images = svc.images;
   const name = fullName(ref);
   let parsed = parseManifest(top.bytes, top.mediaType, name);
@@ -215,7 +175,7 @@ async function pullOneSignalled(
   const m: ImageManifest = parsed.manifest;
   // An image whose config is here already is not pulled again (nor checked against the platform), as dockerd does.
   if (svc.store.has(m.config.digest)) {
-    return record(svc, ref, top, child, m.config.digest, undefined, false, emit);
+    return record(job, child, m.config.digest, undefined, false);
   }
   const release: (() => void)[] = [];
   // What this pull may have stored, to take back if it is cancelled.
@@ -347,14 +307,11 @@ async function pullOneSignalled(
     await svc.content.put(cfgBytes, { digest: m.config.digest, size: cfgBytes.length });
     const layers: LayerRef[] = m.layers.map((l, i) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: diffIds[i]! }));
     return await record(
-      svc,
-      ref,
-      top,
+      job,
       child,
       m.config.digest,
       layers,
       haveBlob.some((h) => !h),
-      emit,
     );
   } catch (err) {
     if (signal.aborted) {
@@ -374,16 +331,8 @@ async function pullOneSignalled(
  * already: `layers` undefined) under the tag and the digest; true when the
  * image is new, layers came, or the tag moved.
  */
-async function record(
-  svc: DistributionService,
-  ref: Reference,
-  top: FetchedManifest,
-  child: FetchedManifest | undefined,
-  id: Digest,
-  layers: LayerRef[] | undefined,
-  downloaded: boolean,
-  emit: Emit,
-): Promise<boolean> {
+async function record(job: PullJob, child: FetchedManifest | undefined, id: Digest, layers: LayerRef[] | undefined, downloaded: boolean): Promise<boolean> {
+  const { svc, ref, top, emit } = job;
   const images = svc.images;
   await svc.content.put(top.bytes, { digest: top.digest });
   if (child) await svc.content.put(child.bytes, { digest: child.digest });
@@ -435,15 +384,6 @@ function cancellableBlob(blob: BlobFile, stop: AbortSignal): BlobFile {
 /** A blob already in the content store, as a file to unpack. */
 function storedBlob(name: string, path: string, size: number): BlobFile {
   return { name, paths: [path], size, available: () => size, watch: () => () => {}, verified: Promise.resolve() };
-}
-
-/** A blob whose bytes are not what its digest says: Docker's message. */
-function verificationWords(err: unknown): unknown {
-  const msg = messageOf(err);
-  const m = /digest mismatch: expected (sha256:[a-f0-9]{64})/.exec(msg) ?? /unexpected size for blob (sha256:[a-f0-9]{64})/.exec(msg);
-  if (m) return new InvalidArgumentError(`filesystem layer verification failed for digest ${m[1]}`);
-  if (err instanceof BerthError) return err;
-  return err;
 }
 
 export type { Digest };

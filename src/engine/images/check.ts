@@ -8,6 +8,7 @@
  */
 import { chainIds } from '../../core/digest.js';
 import type { ImageService } from './service.js';
+import type { ImageStorage } from './storage.js';
 import type { ImageConfig } from './types.js';
 
 export interface Problem {
@@ -24,34 +25,34 @@ export interface CheckReport {
   Repaired: string[];
 }
 
-export async function checkStore(svc: ImageService, repair: boolean): Promise<CheckReport> {
-  return svc.store.lock.run(async () => {
+export async function checkStore(svc: ImageService, stores: ImageStorage, repair: boolean): Promise<CheckReport> {
+  return stores.store.lock.run(async () => {
     const problems: Problem[] = [];
     const repaired: string[] = [];
     const badBlobs = new Set<string>();
-    const blobs = await svc.content.list();
+    const blobs = await stores.content.list();
     for (const b of blobs) {
-      if (!(await svc.content.verify(b.digest))) {
+      if (!(await stores.content.verify(b.digest))) {
         badBlobs.add(b.digest);
         problems.push({ kind: 'blob', subject: b.digest, detail: 'content does not match its digest' });
       }
     }
-    const layers = await svc.snapshotter.listLayers();
+    const layers = await stores.snapshotter.listLayers();
     const haveLayers = new Set(layers.map((l) => l.chainId));
     const badImages = new Set<string>();
-    const images = svc.store.list();
+    const images = stores.store.list();
     for (const rec of images) {
       const fail = (detail: string) => {
         badImages.add(rec.id);
         problems.push({ kind: 'image', subject: rec.id, detail });
       };
-      if (badBlobs.has(rec.id) || !(await svc.content.has(rec.id))) {
+      if (badBlobs.has(rec.id) || !(await stores.content.has(rec.id))) {
         fail('config blob missing or corrupt');
         continue;
       }
       let cfg: ImageConfig;
       try {
-        cfg = await svc.content.readJson<ImageConfig>(rec.id);
+        cfg = await stores.content.readJson<ImageConfig>(rec.id);
       } catch {
         fail('config blob is not valid JSON');
         continue;
@@ -62,7 +63,7 @@ export async function checkStore(svc: ImageService, repair: boolean): Promise<Ch
         continue;
       }
       for (const l of rec.layers) {
-        if (badBlobs.has(l.digest) || !(await svc.content.has(l.digest))) fail(`layer blob ${l.digest} missing or corrupt`);
+        if (badBlobs.has(l.digest) || !(await stores.content.has(l.digest))) fail(`layer blob ${l.digest} missing or corrupt`);
       }
       chainIds(diffIds).forEach((c, i) => {
         if (!haveLayers.has(c)) fail(`layer ${i} snapshot ${c} is missing`);
@@ -73,12 +74,12 @@ export async function checkStore(svc: ImageService, repair: boolean): Promise<Ch
     if (repair) {
       for (const key of await svc.collectActive()) repaired.push(`removed stray snapshot ${key}`);
       for (const id of badImages) {
-        for (const r of svc.store.refsOf(id)) repaired.push(`untagged ${r}`);
-        await svc.store.delete(id);
+        for (const r of stores.store.refsOf(id)) repaired.push(`untagged ${r}`);
+        await stores.store.delete(id);
         repaired.push(`removed image ${id}`);
       }
       for (const d of badBlobs) {
-        await svc.content.delete(d);
+        await stores.content.delete(d);
         repaired.push(`removed corrupt blob ${d}`);
       }
       for (const c of await svc.collectLayers()) repaired.push(`removed unused layer ${c}`);

@@ -12,6 +12,7 @@ import { applyChanges } from '../../dockerfile/changes.js';
 import { hostPlatform, parsePlatform } from '../platform.js';
 import type { Platform } from '../../core/wire/descriptor.js';
 import type { ImageService } from './service.js';
+import type { ImageStorage } from './storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { ImageConfig, ImageRecord } from './types.js';
 
@@ -37,7 +38,7 @@ export function importTarget(repo: string | undefined, tag: string | undefined):
   return ref.tag ? ref : { ...ref, tag: 'latest' };
 }
 
-export async function importImage(svc: ImageService, body: Readable, opts: ImportOptions): Promise<Digest> {
+export async function importImage(svc: ImageService, stores: ImageStorage, body: Readable, opts: ImportOptions): Promise<Digest> {
   const target = importTarget(opts.repo, opts.tag);
   let platform: Platform;
   try {
@@ -48,7 +49,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
   const containerConfig = applyChanges({}, opts.changes ?? []);
 
   const { stream } = await decompressStream(body);
-  const writer = svc.content.writer();
+  const writer = stores.content.writer();
   // Every chunk goes to the blob writer (with backpressure) and on to the unpacker.
   const tee = new Transform({
     transform(chunk: Buffer, _e, cb) {
@@ -66,7 +67,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
       writer
         .commit()
         .then((b) => {
-          releaseBlob = svc.leases.hold([b.digest]);
+          releaseBlob = stores.leases.hold([b.digest]);
           resolve(b.digest);
         })
         .catch(reject);
@@ -77,7 +78,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
 
   let layer;
   try {
-    layer = await svc.snapshotter.applyLayer({ tar: stream.pipe(tee), diffId });
+    layer = await stores.snapshotter.applyLayer({ tar: stream.pipe(tee), diffId });
   } catch (err) {
     await writer.abort();
     releaseBlob?.();
@@ -85,7 +86,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
     if (/invalid tar header/i.test(messageOf(err))) throw new SystemError('Error processing tar file(exit status 1): archive/tar: invalid tar header');
     throw err;
   }
-  const releaseLayer = svc.leases.hold([layer.chainId]);
+  const releaseLayer = stores.leases.hold([layer.chainId]);
   try {
     const now = new Date().toISOString();
     const comment = opts.message || `Imported from ${opts.source}`;
@@ -99,7 +100,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
       rootfs: { type: 'layers', diff_ids: [layer.diffId] },
       history: [{ created: now, comment }],
     };
-    const cfgBlob = await svc.content.put(JSON.stringify(config));
+    const cfgBlob = await stores.content.put(JSON.stringify(config));
     const rec: ImageRecord = {
       id: cfgBlob.digest,
       layers: [{ digest: layer.diffId, mediaType: MediaType.ociLayer, size: writer.size, diffId: layer.diffId }],
@@ -107,7 +108,7 @@ export async function importImage(svc: ImageService, body: Readable, opts: Impor
       addedAt: now,
     };
     await svc.register(rec, target ? [target] : []);
-    svc.events.publish('image', 'import', rec.id, {});
+    stores.events.publish('image', 'import', rec.id, {});
     return rec.id;
   } finally {
     releaseLayer();

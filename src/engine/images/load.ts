@@ -22,6 +22,7 @@ import type { ContentWriter } from '../../content/store.js';
 import { hostPlatform } from '../platform.js';
 import { unpackLayer } from './layers.js';
 import type { ImageService } from './service.js';
+import type { ImageStorage } from './storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { Descriptor } from '../../core/wire/descriptor.js';
 import type { ImageConfig, ImageRecord, LayerRef } from './types.js';
@@ -85,13 +86,13 @@ function clean(p: string): string {
 }
 
 /** Read the outer tar: each regular file to an ingest writer. */
-async function readArchive(svc: ImageService, body: Readable): Promise<ArchiveFiles> {
+async function readArchive(stores: ImageStorage, body: Readable): Promise<ArchiveFiles> {
   const files = new ArchiveFiles();
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
     const name = clean(header.name);
     if (header.type === 'file' || header.type === 'contiguous-file') {
-      const writer = svc.content.writer();
+      const writer = stores.content.writer();
       files
         .add(name, { writer, size: header.size ?? 0 })
         .then(() => pipeline(stream, writer))
@@ -247,8 +248,8 @@ async function layerMediaType(f: ArchiveFile, declared: string | undefined): Pro
 }
 
 /** Load an archive; returns the lines Docker prints ("Loaded image: …"). */
-export async function loadImages(svc: ImageService, body: Readable): Promise<string[]> {
-  const files = await readArchive(svc, body);
+export async function loadImages(svc: ImageService, stores: ImageStorage, body: Readable): Promise<string[]> {
+  const files = await readArchive(stores, body);
   const releases: (() => void)[] = [];
   try {
     const candidates = files.get('manifest.json') ? await fromManifestJson(files) : files.get('index.json') ? await fromOciLayout(files) : undefined;
@@ -283,29 +284,29 @@ export async function loadImages(svc: ImageService, body: Readable): Promise<str
     for (const p of plans) {
       const diffIds = p.config.rootfs.diff_ids;
       const chains = chainIds(diffIds);
-      releases.push(svc.leases.hold([p.configFile.writer.digest, ...p.layers.map((l) => l.file.writer.digest), ...chains]));
+      releases.push(stores.leases.hold([p.configFile.writer.digest, ...p.layers.map((l) => l.file.writer.digest), ...chains]));
       const layerRefs: LayerRef[] = [];
       for (let i = 0; i < p.layers.length; i++) {
         const { file, mediaType } = p.layers[i];
         const digest = file.writer.digest;
-        if (!(await svc.snapshotter.hasLayer(chains[i]))) {
+        if (!(await stores.snapshotter.hasLayer(chains[i]))) {
           const parent = i === 0 ? undefined : chains[i - 1];
-          await unpackLayer(svc.snapshotter, await source(svc, file), parent, diffIds[i], `layer ${i} (${digest})`);
+          await unpackLayer(stores.snapshotter, await source(stores, file), parent, diffIds[i], `layer ${i} (${digest})`);
         } else if (mediaType === MediaType.ociLayer && digest !== diffIds[i]) {
           throw new InvalidArgumentError(`invalid diffID for layer ${i}: expected ${diffIds[i]}, got ${digest}`);
         }
         layerRefs.push({ digest, mediaType, size: file.writer.size, diffId: diffIds[i] });
       }
       // Publish blobs only after their layers unpacked and verified.
-      await publish(svc, p.configFile);
-      for (const l of p.layers) await publish(svc, l.file);
+      await publish(stores, p.configFile);
+      for (const l of p.layers) await publish(stores, l.file);
       const id = p.configFile.writer.digest;
       const rec: ImageRecord = { id, layers: layerRefs, repoDigests: [], addedAt: new Date().toISOString() };
       const notes = await svc.register(rec, p.tags);
       lines.push(...notes);
       if (p.tags.length === 0) lines.push(`Loaded image ID: ${id}`);
       for (const t of p.tags) lines.push(`Loaded image: ${familiarString(t)}`);
-      svc.events.publish('image', 'load', id, {});
+      stores.events.publish('image', 'load', id, {});
     }
     return lines;
   } finally {
@@ -315,12 +316,12 @@ export async function loadImages(svc: ImageService, body: Readable): Promise<str
 }
 
 /** Publish an archive file as a blob (once, even when several images share it). */
-async function publish(svc: ImageService, f: ArchiveFile): Promise<void> {
-  if (await svc.content.has(f.writer.digest)) return;
+async function publish(stores: ImageStorage, f: ArchiveFile): Promise<void> {
+  if (await stores.content.has(f.writer.digest)) return;
   await f.writer.commit();
 }
 
 /** An archive file's bytes: from ingest, or from the blob store once published. */
-async function source(svc: ImageService, f: ArchiveFile): Promise<Readable> {
-  return (await svc.content.has(f.writer.digest)) ? svc.content.createReadStream(f.writer.digest) : createReadStream(f.writer.ingestPath);
+async function source(stores: ImageStorage, f: ArchiveFile): Promise<Readable> {
+  return (await stores.content.has(f.writer.digest)) ? stores.content.createReadStream(f.writer.digest) : createReadStream(f.writer.ingestPath);
 }

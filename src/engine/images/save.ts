@@ -14,6 +14,7 @@ import { type Digest, hexOf, sha256Digest } from '../../core/digest.js';
 import { SystemError, messageOf } from '../../core/errors.js';
 import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, fullName } from '../../core/reference.js';
 import type { ImageService } from './service.js';
+import type { ImageStorage } from './storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { ImageRecord } from './types.js';
 
@@ -36,7 +37,7 @@ function select(svc: ImageService, names: string[]): SaveItem[] {
       /* an ID */
     }
     if (!ref || ref.digest) continue;
-    const tagKeys = svc.store.refsOf(rec.id).filter((r) => !r.includes('@'));
+    const tagKeys = svc.tagsOf(rec.id);
     // A bare repository name saves every tag of that repository, as Docker does.
     const wanted =
       ref.tag === undefined
@@ -65,18 +66,18 @@ function manifestFor(rec: ImageRecord, configSize: number): Buffer {
  * Resolve names and check every blob is present before a byte is sent, so
  * a missing image or blob is an error response, not a truncated tar.
  */
-export async function saveImages(svc: ImageService, names: string[]): Promise<Readable> {
+export async function saveImages(svc: ImageService, stores: ImageStorage, names: string[]): Promise<Readable> {
   const items = select(svc, names);
   const blobs = new Map<Digest, number>();
   const extra = new Map<Digest, Buffer>();
   const index: unknown[] = [];
   const manifestJson: unknown[] = [];
   for (const { rec, tags } of items) {
-    const cfg = await svc.content.info(rec.id);
+    const cfg = await stores.content.info(rec.id);
     if (!cfg) throw new SystemError(`image ${rec.id}: config blob is missing from the store; run 'berth system check'`);
     blobs.set(rec.id, cfg.size);
     for (const l of rec.layers) {
-      const info = await svc.content.info(l.digest);
+      const info = await stores.content.info(l.digest);
       if (!info) throw new SystemError(`image ${rec.id}: layer blob ${l.digest} is missing from the store; run 'berth system check'`);
       blobs.set(l.digest, info.size);
     }
@@ -105,7 +106,7 @@ export async function saveImages(svc: ImageService, names: string[]): Promise<Re
     await dir('blobs/sha256');
     for (const [d, size] of blobs) {
       const entry = tar.entry({ name: `blobs/sha256/${hexOf(d)}`, size, mode: 0o644 });
-      await pipeline(svc.content.createReadStream(d), entry);
+      await pipeline(stores.content.createReadStream(d), entry);
     }
     for (const [d, data] of extra) await file(`blobs/sha256/${hexOf(d)}`, data);
     await file('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index })));
@@ -114,6 +115,6 @@ export async function saveImages(svc: ImageService, names: string[]): Promise<Re
     tar.finalize();
   };
   write().catch((err) => out.destroy(new SystemError(`save failed: ${messageOf(err)}`)));
-  for (const { rec, tags } of items) svc.events.publish('image', 'save', rec.id, tags.length ? { name: familiarString(tags[0]) } : {});
+  for (const { rec, tags } of items) stores.events.publish('image', 'save', rec.id, tags.length ? { name: familiarString(tags[0]) } : {});
   return out;
 }

@@ -1,346 +1,41 @@
 /**
  * The image service: names, records, layers and their lifetimes. It holds
- * Docker's policy for looking images up, tagging, removing and pruning;
- * api/ calls it and only encodes what it returns.
+ * Docker's policy for tagging, removing and pruning images and registers new
+ * ones; lookups live in lookups.ts, what the API shows in views.ts, and
+ * garbage collection in gc.ts. api/ calls it and only encodes what it returns.
  */
 import { type Digest, chainIds, shortId, isDigest } from '../../core/digest.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { untilSeconds } from '../../core/go-time.js';
 import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.js';
-import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, familiarName, fullName } from '../../core/reference.js';
-import type { ContentStore } from '../../content/store.js';
-import type { Snapshotter } from '../../snapshots/snapshotter.js';
-import type { EventBus } from '../events.js';
-import type { ImageStore } from './store.js';
+import { type Reference, parseReference, withDefaultTag, formatReference, familiarString, fullName } from '../../core/reference.js';
+import { collectActive, collectBlobs, collectLayers, strayActive } from './gc.js';
+import { ImageLookups } from './lookups.js';
+import { snapshotLease } from './storage.js';
+import { isTagged } from './store.js';
 import type { ImageConfig, ImageRecord } from './types.js';
+import { createdSeconds, imageHistory, inspectImage, listImages, type ImageSummary } from './views.js';
 
-/** A container that holds on to an image. */
-export interface ImageUser {
-  id: string;
-  running: boolean;
-}
-
-/**
- * What the image service asks of the containers (the container service
- * answers): which use an image, and which layers and writable snapshots they
- * hold, so removal and garbage collection leave them alone.
- */
-export interface ImageUsage {
-  usersOf(imageId: Digest): ImageUser[];
-  /** Chain IDs containers' root filesystems stand on. */
-  layerRoots(): Digest[];
-  /** Keys of the writable snapshots containers own (their IDs). */
-  snapshotOwners(): Iterable<string>;
-}
+export type { ImageUsage, ImageUser } from './lookups.js';
 
 export interface ImageDeleteItem {
   Untagged?: string;
   Deleted?: string;
 }
 
-/** Docker's image list entry (GET /images/json). */
-export interface ImageSummary {
-  Id: string;
-  ParentId: string;
-  RepoTags: string[];
-  RepoDigests: string[];
-  Created: number;
-  Size: number;
-  SharedSize: number;
-  VirtualSize?: number;
-  Labels: Record<string, string>;
-  Containers: number;
-}
+export class ImageService extends ImageLookups {
+  // ---- list / inspect / history (views.ts) ----------------------------------
 
-/** Digests and chain IDs an in-flight operation has stored but not yet referenced. */
-export class Leases {
-  private held = new Map<string, number>();
-  hold(keys: string[]): () => void {
-    for (const k of keys) this.held.set(k, (this.held.get(k) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const k of keys) {
-        const n = (this.held.get(k) ?? 1) - 1;
-        if (n <= 0) this.held.delete(k);
-        else this.held.set(k, n);
-      }
-    };
-  }
-  has(k: string): boolean {
-    return this.held.has(k);
-  }
-}
-
-function isTagged(ref: string): boolean {
-  return !ref.includes('@');
-}
-
-/** Docker's reference filter: glob with `*` not crossing `/`, matched against familiar forms. */
-function refPatternMatches(pattern: string, ref: Reference): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-  );
-  const name = familiarName(ref);
-  const candidates = [name, familiarString(ref), fullName(ref), formatReference(ref)];
-  return candidates.some((c) => re.test(c));
-}
-
-/** The lease key that keeps writable snapshot `key` from collection while its owner is still being made. */
-export function snapshotLease(key: string): string {
-  return `snapshot:${key}`;
-}
-
-export class ImageService {
-  private configCache = new Map<Digest, ImageConfig>();
-  private layerSizes = new Map<Digest, number>();
-
-  constructor(
-    readonly content: ContentStore,
-    readonly store: ImageStore,
-    readonly snapshotter: Snapshotter,
-    readonly events: EventBus,
-    readonly leases: Leases,
-    private readonly usage: ImageUsage,
-  ) {}
-
-  /** Which containers use an image. */
-  usersOf(imageId: Digest): ImageUser[] {
-    return this.usage.usersOf(imageId);
-  }
-  private extraLayerRoots(): Digest[] {
-    return this.usage.layerRoots();
-  }
-  private snapshotOwners(): Iterable<string> {
-    return this.usage.snapshotOwners();
+  list(opts: { all?: boolean; filters?: Filters } = {}): Promise<ImageSummary[]> {
+    return listImages(this, opts);
   }
 
-  // ---- lookups -------------------------------------------------------------
-
-  async config(id: Digest): Promise<ImageConfig> {
-    let c = this.configCache.get(id);
-    if (!c) {
-      c = await this.content.readJson<ImageConfig>(id);
-      this.configCache.set(id, c);
-    }
-    return c;
+  inspect(name: string): Promise<Record<string, unknown>> {
+    return inspectImage(this, name);
   }
 
-  /** Find an image the way Docker does: full ID, reference, digest reference, then unique ID prefix. */
-  resolve(input: string): ImageRecord {
-    const rec = this.tryResolve(input);
-    if (rec) return rec;
-    let shown = input;
-    try {
-      shown = familiarString(withDefaultTag(parseReference(input)));
-    } catch {
-      /* show as typed */
-    }
-    throw new NotFoundError(`No such image: ${shown}`);
-  }
-
-  tryResolve(input: string): ImageRecord | undefined {
-    const full = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
-    if (full) return this.store.get('sha256:' + full[2]);
-    let ref: Reference | undefined;
-    try {
-      ref = parseReference(input);
-    } catch {
-      /* maybe an ID prefix */
-    }
-    if (ref) {
-      const key = formatReference(withDefaultTag(ref));
-      const id = this.store.resolveRef(key);
-      if (id) return this.store.get(id);
-      if (ref.digest) {
-        const want = `${fullName(ref)}@${ref.digest}`;
-        const hit = this.store.list().find((r) => r.repoDigests.includes(want));
-        if (hit) return hit;
-      }
-    }
-    const prefix = /^(?:sha256:)?([a-f0-9]{1,63})$/.exec(input);
-    if (prefix) {
-      const hits = this.store.list().filter((r) => r.id.startsWith('sha256:' + prefix[1]));
-      if (hits.length > 1) throw new NotFoundError(`No such image: ${input} (ambiguous ID prefix)`);
-      if (hits.length === 1) return hits[0];
-    }
-    return undefined;
-  }
-
-  repoTags(id: Digest): string[] {
-    return this.store
-      .refsOf(id)
-      .filter(isTagged)
-      .map((r) => familiarString(parseReference(r)));
-  }
-
-  repoDigests(rec: ImageRecord): string[] {
-    const all = new Set<string>();
-    for (const r of this.store.refsOf(rec.id)) if (!isTagged(r)) all.add(r);
-    for (const r of rec.repoDigests) all.add(r);
-    return [...all].map((r) => familiarString(parseReference(r)));
-  }
-
-  async layerSize(chainId: Digest): Promise<number> {
-    let s = this.layerSizes.get(chainId);
-    if (s === undefined) {
-      s = (await this.snapshotter.layerInfo(chainId))?.size ?? 0;
-      this.layerSizes.set(chainId, s);
-    }
-    return s;
-  }
-
-  /** Total bytes of an image's layers (Docker's image Size). */
-  async size(rec: ImageRecord): Promise<number> {
-    let total = 0;
-    for (const c of chainIds(rec.layers.map((l) => l.diffId))) total += await this.layerSize(c);
-    return total;
-  }
-
-  topChainId(rec: ImageRecord): Digest | undefined {
-    const c = chainIds(rec.layers.map((l) => l.diffId));
-    return c[c.length - 1];
-  }
-
-  private children(id: Digest): ImageRecord[] {
-    return this.store.list().filter((r) => r.parent === id);
-  }
-
-  // ---- list / inspect / history ---------------------------------------------
-
-  async list(opts: { all?: boolean; filters?: Filters } = {}): Promise<ImageSummary[]> {
-    const f = opts.filters ?? {};
-    checkFilterKeys(f, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
-    const dangling = f.dangling?.[0];
-    if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) {
-      throw new InvalidArgumentError(`Invalid filter 'dangling=[${f.dangling!.join(' ')}]'`);
-    }
-    // before/since compare creation times at full precision, as dockerd does (two builds in one second differ).
-    const before = f.before?.length ? await this.createdMsOf(this.resolve(f.before[0])) : undefined;
-    const since = f.since?.length ? await this.createdMsOf(this.resolve(f.since[0])) : undefined;
-    const until = f.until?.length ? untilSeconds(f.until[0]) : undefined;
-    const out: ImageSummary[] = [];
-    const precise = new Map<string, number>();
-    for (const rec of this.store.list()) {
-      const cfg = await this.config(rec.id);
-      const tags = this.store.refsOf(rec.id).filter(isTagged);
-      if (dangling !== undefined && (tags.length === 0) !== (dangling === 'true' || dangling === '1')) continue;
-      // Dangling means a top image without a tag, as dockerd counts it: intermediate build steps are not.
-      if ((dangling === 'true' || dangling === '1') && this.children(rec.id).length > 0) continue;
-      if (!opts.all && tags.length === 0 && dangling === undefined && this.children(rec.id).length > 0) continue;
-      if (!matchLabels(cfg.config?.Labels, f.label)) continue;
-      const created = createdSeconds(cfg, rec);
-      const createdMs = createdMillis(cfg, rec);
-      if (before !== undefined && createdMs >= before) continue;
-      if (since !== undefined && createdMs <= since) continue;
-      if (until !== undefined && created >= until) continue;
-      let repoTags = tags.map((r) => familiarString(parseReference(r)));
-      if (f.reference?.length) {
-        const refs = tags.map((r) => parseReference(r));
-        const matched = refs.filter((r) => f.reference!.some((p) => refPatternMatches(p, r)));
-        if (matched.length === 0) continue;
-        repoTags = matched.map((r) => familiarString(r));
-      }
-      const size = await this.size(rec);
-      const digests = this.repoDigests(rec);
-      out.push({
-        Id: rec.id,
-        ParentId: rec.parent ?? '',
-        // dockerd 20.10 lists an untagged image as <none>:<none>, and no digests (or labels) as null.
-        RepoTags: (tags.length ? repoTags : digests.length ? null : ['<none>:<none>']) as string[],
-        RepoDigests: (digests.length ? digests : tags.length ? null : ['<none>@<none>']) as string[],
-        Created: created,
-        Size: size,
-        SharedSize: -1,
-        VirtualSize: size,
-        Labels: (cfg.config?.Labels ?? null) as Record<string, string>,
-        Containers: this.usersOf(rec.id).length,
-      });
-      precise.set(rec.id, createdMs);
-    }
-    out.sort((a, b) => precise.get(b.Id)! - precise.get(a.Id)! || a.Id.localeCompare(b.Id));
-    return out;
-  }
-
-  private async createdMsOf(rec: ImageRecord): Promise<number> {
-    return createdMillis(await this.config(rec.id), rec);
-  }
-
-  async inspect(name: string): Promise<Record<string, unknown>> {
-    const rec = this.resolve(name);
-    const cfg = await this.config(rec.id);
-    const size = await this.size(rec);
-    return {
-      Id: rec.id,
-      RepoTags: this.repoTags(rec.id),
-      RepoDigests: this.repoDigests(rec),
-      Parent: rec.parent ?? '',
-      Comment: cfg.comment ?? '',
-      Created: cfg.created ?? rec.addedAt,
-      Container: cfg.container ?? '',
-      ContainerConfig: { ...emptyContainerConfig(), ...(cfg.container_config ?? {}) },
-      DockerVersion: cfg.docker_version ?? '',
-      Author: cfg.author ?? '',
-      Config: { ...emptyContainerConfig(), ...(cfg.config ?? {}) },
-      Architecture: cfg.architecture,
-      ...(cfg.variant ? { Variant: cfg.variant } : {}),
-      Os: cfg.os,
-      Size: size,
-      VirtualSize: size,
-      GraphDriver: this.graphDriver(rec),
-      RootFS: { Type: cfg.rootfs.type, Layers: cfg.rootfs.diff_ids },
-      Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
-    };
-  }
-
-  graphDriver(rec: ImageRecord): { Name: string; Data: Record<string, string> | null } {
-    const chains = chainIds(rec.layers.map((l) => l.diffId));
-    if (chains.length === 0) return { Name: this.snapshotter.driver, Data: null };
-    const dirs = chains.map((c) => this.snapshotter.layerDiffPath(c)).reverse();
-    if (this.snapshotter.driver === 'vfs') return { Name: 'vfs', Data: null };
-    const data: Record<string, string> = { MergedDir: '', UpperDir: dirs[0], WorkDir: '' };
-    if (dirs.length > 1) data.LowerDir = dirs.slice(1).join(':');
-    return { Name: this.snapshotter.driver, Data: data };
-  }
-
-  async history(name: string): Promise<Array<Record<string, unknown>>> {
-    const rec = this.resolve(name);
-    const cfg = await this.config(rec.id);
-    const chains = chainIds(rec.layers.map((l) => l.diffId));
-    const sizes = await Promise.all(chains.map((c) => this.layerSize(c)));
-    let entries = cfg.history ?? [];
-    if (entries.length === 0) entries = rec.layers.map(() => ({ created: cfg.created }));
-    let layer = 0;
-    const rows = entries
-      .map((h) => {
-        const size = h.empty_layer ? 0 : (sizes[layer++] ?? 0);
-        return {
-          Id: '<missing>',
-          Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
-          CreatedBy: h.created_by ?? '',
-          Tags: null as string[] | null,
-          Size: size,
-          Comment: h.comment ?? '',
-        };
-      })
-      .reverse();
-    // Each entry from the top belongs to the next image down the parent chain (images built here).
-    let cur: ImageRecord | undefined = rec;
-    for (const row of rows) {
-      if (!cur) break;
-      row.Id = cur.id;
-      const tags = this.repoTags(cur.id);
-      row.Tags = tags.length ? tags : null;
-      cur = cur.parent ? this.store.get(cur.parent) : undefined;
-    }
-    if (rows.length > 0) rows[0].Tags = this.repoTags(rec.id);
-    return rows;
+  history(name: string): Promise<Array<Record<string, unknown>>> {
+    return imageHistory(this, name);
   }
 
   // ---- tag / remove / prune -------------------------------------------------
@@ -449,7 +144,7 @@ export class ImageService {
 
   private async deleteImage(rec: ImageRecord, opts: { noprune?: boolean }, out: ImageDeleteItem[]): Promise<void> {
     await this.store.delete(rec.id);
-    this.configCache.delete(rec.id);
+    this.forgetConfig(rec.id);
     out.push({ Deleted: rec.id });
     this.events.publish('image', 'delete', rec.id, { name: rec.id });
     for (const c of await this.collectLayers()) out.push({ Deleted: c });
@@ -518,26 +213,16 @@ export class ImageService {
     return n;
   }
 
-  // ---- garbage collection ---------------------------------------------------
+  // ---- garbage collection (gc.ts) -------------------------------------------
 
-  /** Writable snapshots that no container owns and no work in progress holds (a lease on snapshotLease(key)). */
-  async strayActive(): Promise<string[]> {
-    const owned = new Set(this.snapshotOwners());
-    return (await this.snapshotter.listActive()).filter((k) => !owned.has(k) && !this.leases.has(snapshotLease(k)));
+  /** Writable snapshots that no container owns and no work in progress holds. */
+  strayActive(): Promise<string[]> {
+    return strayActive(this.storage, this.usage);
   }
 
-  /**
-   * Unmount and remove every stray writable snapshot (a build step or a
-   * container create cut short by a crash); returns their keys. Runs before
-   * collectLayers, whose layers such a snapshot may still stack on.
-   */
-  async collectActive(): Promise<string[]> {
-    const removed: string[] = [];
-    for (const key of await this.strayActive()) {
-      await this.snapshotter.remove(key);
-      removed.push(key);
-    }
-    return removed;
+  /** Remove every stray writable snapshot; returns their keys. */
+  collectActive(): Promise<string[]> {
+    return collectActive(this.storage, this.usage);
   }
 
   /**
@@ -551,44 +236,26 @@ export class ImageService {
 
   /** Remove layer snapshots no image (or other root) uses, of `only` if given; returns their chain IDs. */
   async collectLayers(only?: Set<string>): Promise<Digest[]> {
-    const used = new Set<string>(this.extraLayerRoots());
-    for (const rec of this.store.list()) for (const c of chainIds(rec.layers.map((l) => l.diffId))) used.add(c);
-    const removed: Digest[] = [];
-    for (const l of await this.snapshotter.listLayers()) {
-      if ((only && !only.has(l.chainId)) || used.has(l.chainId) || this.leases.has(l.chainId)) continue;
-      await this.snapshotter.removeLayer(l.chainId);
-      this.layerSizes.delete(l.chainId);
-      removed.push(l.chainId);
-    }
+    const removed = await collectLayers(this.storage, this.usage, only);
+    for (const c of removed) this.layerSizes.delete(c);
     return removed;
   }
 
   /** Remove blobs no image references, of `only` if given; returns their digests. */
-  async collectBlobs(only?: Set<string>): Promise<Digest[]> {
-    const used = new Set<string>();
-    for (const rec of this.store.list()) {
-      used.add(rec.id);
-      for (const l of rec.layers) used.add(l.digest);
-      for (const d of rec.repoDigests) used.add(d.slice(d.indexOf('@') + 1));
-      for (const d of rec.manifests ?? []) {
-        used.add(d);
-        // A pushed manifest may name blobs of its own (layers compressed for the push).
-        try {
-          const m = await this.content.readJson<{ layers?: { digest: string }[] }>(d as Digest);
-          for (const l of m.layers ?? []) used.add(l.digest);
-        } catch {
-          /* not stored, or not an image manifest */
-        }
-      }
-    }
-    for (const r of this.store.allRefs().keys()) if (!isTagged(r)) used.add(r.slice(r.indexOf('@') + 1));
-    const removed: Digest[] = [];
-    for (const b of await this.content.list()) {
-      if ((only && !only.has(b.digest)) || used.has(b.digest) || this.leases.has(b.digest)) continue;
-      await this.content.delete(b.digest);
-      removed.push(b.digest);
-    }
-    return removed;
+  collectBlobs(only?: Set<string>): Promise<Digest[]> {
+    return collectBlobs(this.storage, only);
+  }
+
+  // ---- leases ---------------------------------------------------------------
+
+  /** Keep an image's layers from collection (a build standing on it) until the returned release is called. */
+  holdLayers(rec: ImageRecord): () => void {
+    return this.leases.hold(chainIds(rec.layers.map((l) => l.diffId)));
+  }
+
+  /** Keep writable snapshot `key` from collection while its owner (a container, a build step) is being made. */
+  holdSnapshot(key: string): () => void {
+    return this.leases.hold([snapshotLease(key)]);
   }
 
   // ---- registration ---------------------------------------------------------
@@ -618,6 +285,22 @@ export class ImageService {
       return notes;
     });
   }
+
+  /**
+   * Store a new image's config and register the image (its layers must
+   * already be stored); returns its record as stored.
+   */
+  async create(config: ImageConfig, rec: Omit<ImageRecord, 'id'>, tags: Reference[] = []): Promise<ImageRecord> {
+    const blob = await this.content.put(JSON.stringify(config));
+    const release = this.leases.hold([blob.digest]);
+    try {
+      const full: ImageRecord = { id: blob.digest, ...rec };
+      await this.register(full, tags);
+      return this.store.get(full.id) ?? full;
+    } finally {
+      release();
+    }
+  }
 }
 
 function safeParse(s: string): Reference | undefined {
@@ -626,35 +309,4 @@ function safeParse(s: string): Reference | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function createdSeconds(cfg: ImageConfig, rec: ImageRecord): number {
-  return Math.floor(createdMillis(cfg, rec) / 1000);
-}
-
-function createdMillis(cfg: ImageConfig, rec: ImageRecord): number {
-  const t = Date.parse(cfg.created ?? rec.addedAt);
-  return Number.isNaN(t) ? 0 : t;
-}
-
-export function emptyContainerConfig(): Record<string, unknown> {
-  return {
-    Hostname: '',
-    Domainname: '',
-    User: '',
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    Tty: false,
-    OpenStdin: false,
-    StdinOnce: false,
-    Env: null,
-    Cmd: null,
-    Image: '',
-    Volumes: null,
-    WorkingDir: '',
-    Entrypoint: null,
-    OnBuild: null,
-    Labels: null,
-  };
 }

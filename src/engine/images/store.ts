@@ -14,6 +14,11 @@ import { writeJsonAtomic, fsyncDir } from '../../core/atomic.js';
 import { Mutex } from '../../core/mutex.js';
 import type { ImageRecord } from './types.js';
 
+/** A stored reference key names a tag (`repo:tag`), not a digest (`repo@sha256:…`). */
+export function isTagged(ref: string): boolean {
+  return !ref.includes('@');
+}
+
 export class ImageStore {
   private readonly dbDir: string;
   private readonly refsPath: string;
