@@ -97,7 +97,8 @@ export class RuntimeTable {
   /** docker info's `Runtimes`: dockerd's shape, {"name": {"path": …, "runtimeArgs": […]}}. */
   info(): Record<string, RuntimeEntry> {
     const out: Record<string, RuntimeEntry> = {};
-    for (const n of STOCK_ALIASES) out[n] = { path: this.stockBinary };
+    // runc alone for the stock runtime: dockerd's containerd shim names (accepted here too) are not runtimes Berth runs.
+    out[STOCK_RUNTIME] = { path: this.stockBinary };
     for (const [n, e] of this.entries) out[n] = { ...e };
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
