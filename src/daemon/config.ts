@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { type FlagDef, parseFlags } from '../core/flags.js';
 import { ramInBytes } from '../core/byte-sizes.js';
+import { addRuntimeFlags, parseRuntimeConfig } from '../engine/containers/runtimes.js';
 
 export interface DaemonSettings {
   hosts: string[];
@@ -30,6 +31,9 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
   { name: 'max-build-context-size', type: 'string', help: 'Largest a build context may unpack to, e.g. 512m, 10g (default 4g)' },
+  { name: 'add-runtime', type: 'strings', help: 'Register an additional OCI compatible runtime (name=path)' },
+  { name: 'default-runtime', type: 'string', help: 'Default OCI runtime for containers (default "runc")' },
+  { name: 'no-new-privileges', type: 'bool', help: 'Set no-new-privileges by default for new containers' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -44,6 +48,8 @@ const KEYS: Record<string, string> = {
   'log-level': 'log-level',
   debug: 'debug',
   'max-build-context-size': 'max-build-context-size',
+  'default-runtime': 'default-runtime',
+  'no-new-privileges': 'no-new-privileges',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -82,6 +88,14 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
   const driver = pick<string | undefined>('storage-driver', undefined);
   if (driver !== undefined && driver !== 'overlay2' && driver !== 'vfs') throw new Error(`error initializing graphdriver: driver not supported: ${driver}`);
   const debug = pick<boolean>('debug', false);
+  // The runtimes: daemon.json's and --add-runtime's together (dockerd merges them), checked before anything starts.
+  if (set.has('add-runtime')) raw.runtimes = { ...((raw.runtimes as object | undefined) ?? {}), ...addRuntimeFlags(flags['add-runtime'] as string[]) };
+  for (const flag of ['default-runtime', 'no-new-privileges']) if (set.has(flag)) raw[KEYS[flag]] = flags[flag];
+  try {
+    parseRuntimeConfig(raw);
+  } catch (err) {
+    throw new Error(`unable to configure the daemon with file ${configFile}: configuration validation failed: ${(err as Error).message}`);
+  }
   const settings: DaemonSettings = {
     hosts: pick<string[]>('host', []),
     dataRoot: pick('data-root', '/var/lib/berth'),

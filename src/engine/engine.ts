@@ -44,6 +44,7 @@ import * as plugins from './plugins.js';
 import * as swarm from './swarm.js';
 import { diskUsage, info, version } from './system.js';
 import { Sessions } from './sessions.js';
+import { RuntimeTable } from './containers/runtimes.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -141,7 +142,13 @@ export class Engine {
       images,
       snapshotter,
       events,
-      { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts },
+      {
+        dataRoot: opts.dataRoot,
+        execRoot: opts.execRoot,
+        logOpts,
+        runtimes: new RuntimeTable(opts.config, opts.execRoot),
+        noNewPrivileges: opts.config['no-new-privileges'] === true,
+      },
       networks,
       volumes,
     );

@@ -140,18 +140,6 @@ function registryConfig(cfg: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-/** The runtimes a container may ask for: runc, and any daemon.json `runtimes` entries. */
-function runtimes(cfg: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { runc: { path: 'runc' } };
-  const extra = cfg.runtimes;
-  if (extra && typeof extra === 'object') {
-    for (const [name, v] of Object.entries(extra as Record<string, { path?: string; runtimeArgs?: string[] }>)) {
-      out[name] = { path: v?.path ?? name, ...(v?.runtimeArgs?.length ? { runtimeArgs: v.runtimeArgs } : {}) };
-    }
-  }
-  return out;
-}
-
 export async function info(engine: SystemSources, apiVersion = API_VERSION): Promise<Record<string, unknown>> {
   const images = engine.images.records();
   const all = engine.containers.list();
@@ -225,8 +213,8 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     Labels: (cfg.labels as string[] | undefined) ?? [],
     ExperimentalBuild: false,
     ServerVersion: BERTH_VERSION,
-    Runtimes: runtimes(cfg),
-    DefaultRuntime: 'runc',
+    Runtimes: engine.containers.runc.table.info(),
+    DefaultRuntime: engine.containers.runc.table.defaultName,
     Swarm: swarmInfo(),
     LiveRestoreEnabled: true,
     Isolation: '',

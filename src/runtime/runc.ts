@@ -1,7 +1,8 @@
 /**
- * The OCI runtime (runc, or any runtime with its command line: crun) driven
- * through its CLI. One state root per daemon, so two daemons never see each
- * other's containers.
+ * The OCI runtime (runc, or any runtime with its command line: crun, runsc)
+ * driven through its CLI, with the global arguments its configuration gives
+ * (daemon.json `runtimeArgs`) before every command. One state root per daemon
+ * and runtime, so two daemons never see each other's containers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
@@ -22,10 +23,22 @@ export class Runc {
   constructor(
     readonly binary: string,
     readonly root: string,
+    /** Global arguments before the state root and the command (runtimeArgs). */
+    readonly globalArgs: readonly string[] = [],
   ) {}
 
+  /** The arguments before a command: the configured global ones, then the state root. */
+  cliArgs(): string[] {
+    return [...this.globalArgs, '--root', this.root];
+  }
+
+  /** Plain runc, called as itself: its own files may be handled directly (no arguments of the user's to honour). */
+  private get plainRunc(): boolean {
+    return basename(this.binary) === 'runc' && this.globalArgs.length === 0;
+  }
+
   private async call(args: string[], input?: string): Promise<string> {
-    const r = await run(this.binary, ['--root', this.root, ...args], input === undefined ? {} : { input });
+    const r = await run(this.binary, [...this.cliArgs(), ...args], input === undefined ? {} : { input });
     if (r.code !== 0) {
       const msg = (r.stderr.trim().split('\n').pop() ?? '').replace(/^time="[^"]*" level=\w+ msg="?/, '').replace(/"$/, '');
       if (/does not exist|not exist/.test(msg)) throw new NotFoundError(`container ${args[args.length - 1]} does not exist in the runtime`);
@@ -51,7 +64,7 @@ export class Runc {
    * runtime, or a runc without the FIFO, gets its `start` command.
    */
   async start(id: string, initPid?: number): Promise<void> {
-    if (initPid && basename(this.binary) === 'runc' && (await releaseExecFifo(join(this.root, id, 'exec.fifo'), initPid))) return;
+    if (initPid && this.plainRunc && (await releaseExecFifo(join(this.root, id, 'exec.fifo'), initPid))) return;
     await this.call(['start', id]);
   }
 
@@ -71,7 +84,7 @@ export class Runc {
       return this.delete(id, true);
     }
     const hooks = Object.values(state.config?.hooks ?? {}).some((h) => h?.length);
-    if (basename(this.binary) !== 'runc' || hooks || state.intel_rdt_path) return this.delete(id, true);
+    if (!this.plainRunc || hooks || state.intel_rdt_path) return this.delete(id, true);
     try {
       // One per controller on cgroup v1: side by side.
       await Promise.all(
@@ -114,7 +127,7 @@ export class Runc {
 
   /** Start a process in a running container; stdio is the caller's. */
   exec(id: string, processJson: string, opts: { detach?: boolean; pidFile?: string } = {}): ChildProcess {
-    const args = ['--root', this.root, 'exec', '--process', processJson];
+    const args = [...this.cliArgs(), 'exec', '--process', processJson];
     if (opts.pidFile) args.push('--pid-file', opts.pidFile);
     if (opts.detach) args.push('--detach');
     args.push(id);

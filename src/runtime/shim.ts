@@ -48,6 +48,8 @@ export interface ShimOptions {
   name: string;
   paths: ShimPaths;
   runtime: string;
+  /** The runtime's global arguments (daemon.json runtimeArgs), before its state root. */
+  runtimeArgs?: readonly string[];
   runtimeRoot: string;
   logPath: string;
   logSizeMax?: number;
@@ -81,6 +83,7 @@ export async function startShim(o: ShimOptions): Promise<number> {
     o.name.replace(/^\//, ''),
     '-r',
     o.runtime,
+    ...(o.runtimeArgs ?? []).map((a) => `--runtime-arg=${a}`),
     '--runtime-arg',
     `--root=${o.runtimeRoot}`,
     '-b',

@@ -9,6 +9,7 @@ import type { ImageConfig } from '../images/types.js';
 import { parsePlatform } from '../platform.js';
 import type { Platform } from '../../core/wire/descriptor.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import { checkCaps } from './oci/capabilities.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -127,6 +128,7 @@ export function validateHostConfig(h: HostConfig, cfg: ContainerConfig): void {
   checkCpus(h.NanoCpus ?? 0, availableParallelism());
   checkPortBindings(h.PortBindings);
   checkSecurityOpts(h.SecurityOpt);
+  checkCaps(h.CapAdd, h.CapDrop);
 }
 
 /** A container may ask for at most the CPUs this host has (dockerd's check, at create and update). */

@@ -13,7 +13,8 @@ import type { EventBus } from '../events.js';
 import type { ImageService } from '../images/service.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import { checkImagePlatform, commandOf, createPlatform, mergeConfig, validateHostConfig } from './config.js';
-import { settleHostConfig, type HostFacts } from './hostconfig.js';
+import { settleHostConfig, type HostFacts, type RuntimeNames } from './hostconfig.js';
+import { noNewPrivilegesOf } from './oci/security-opts.js';
 import { parseLinks, storedLinks } from './links.js';
 import { settleLogConfig } from './logfiles.js';
 import type { ContainerMounts } from './mounts.js';
@@ -37,7 +38,8 @@ export interface CreateHost {
   readonly events: EventBus;
   readonly locks: KeyedMutex;
   readonly hostFacts: HostFacts;
-  readonly opts: { readonly logOpts?: Record<string, string> };
+  readonly opts: { readonly logOpts?: Record<string, string>; readonly noNewPrivileges?: boolean };
+  readonly runc: { readonly table: RuntimeNames };
   readonly networking?: ContainerNetworking;
   readonly volumes?: ContainerMounts;
   get(ref: string): Container;
@@ -64,7 +66,7 @@ export async function createContainer(
   if (!image) throw new NotFoundError(`No such image: ${req.Image}`);
   const imgCfg = await svc.images.config(image.id);
   if (wanted) checkImagePlatform(req.Image, wanted, imgCfg);
-  const { hostConfig, warnings } = settleHostConfig(req.HostConfig, svc.hostFacts);
+  const { hostConfig, warnings } = settleHostConfig(req.HostConfig, svc.hostFacts, svc.runc.table);
   const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
   const config = mergeConfig(cfgReq, imgCfg.config);
   validateHostConfig(hostConfig, config);
@@ -121,6 +123,7 @@ export async function createContainer(
       ...(networks ? { Networks: networks } : {}),
       ...(mountPoints ? { MountPoints: mountPoints } : {}),
       ...(opts.buildStep ? { BuildStep: true } : {}),
+      NoNewPrivileges: noNewPrivilegesOf(hostConfig, !!svc.opts.noNewPrivileges),
     };
     const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
     await mkdir(svc.dataDir(id), { recursive: true, mode: 0o700 });

@@ -162,6 +162,7 @@ export class ExecService {
         tty: false,
         hostConfig: c.rec.HostConfig,
         privileged: !!e.config.Privileged,
+        noNewPrivileges: c.rec.NoNewPrivileges,
       });
       const dir = join(this.containers.opts.execRoot, 'containers', c.rec.Id, 'execs');
       await mkdir(dir, { recursive: true });
@@ -198,14 +199,14 @@ export class ExecService {
     const pidFile = join(dir, `${e.id}.pid`);
     const logFile = join(dir, `${e.id}.log`);
     await writeFile(specPath, specToJson(proc as never));
-    const runc = this.containers.runc;
+    const runc = this.containers.runc.of(containerId);
     let onPid = () => {};
     const watcher = watchDir(dir, (f) => {
       if (f === `${e.id}.pid`) onPid();
     });
     const child = spawn(
       runc.binary,
-      ['--root', runc.root, '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, '--process', specPath, containerId],
+      [...runc.cliArgs(), '--log', logFile, '--log-format', 'json', 'exec', '--pid-file', pidFile, '--process', specPath, containerId],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     e.child = child;
@@ -248,13 +249,14 @@ export class ExecService {
     await writeFile(spec, specToJson(proc as never));
     e.shim = sp;
     e.logPath = join(dir, 'output.log');
-    const runc = this.containers.runc;
+    const runc = this.containers.runc.of(containerId);
     try {
       e.pid = await startShim({
         id: containerId,
         name,
         paths: sp,
         runtime: runc.binary,
+        runtimeArgs: runc.globalArgs,
         runtimeRoot: runc.root,
         logPath: e.logPath,
         tty: true,

@@ -10,7 +10,7 @@ import { specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
 import { DEFAULT_PATH } from './config.js';
 import { execProcess } from './oci/spec.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { Container } from './record.js';
 
@@ -28,7 +28,7 @@ const MAX_OUTPUT = 4096;
 /** What a probe needs of the container service: the container's rootfs and the runtime to exec in it. */
 export interface ProbeHost {
   readonly snapshotter: Pick<Snapshotter, 'mount'>;
-  readonly runc: Pick<Runc, 'binary' | 'root'>;
+  readonly runc: Pick<ContainerRuntimes, 'of'>;
   readonly opts: { readonly execRoot: string };
 }
 
@@ -47,13 +47,23 @@ async function probe(svc: ProbeHost, c: Container, argv: string[], timeoutMs: nu
   const user = await resolveUser(rootfs, c.rec.Config.User, c.rec.HostConfig.GroupAdd);
   const env = [...(c.rec.Config.Env ?? [])];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-  const proc = execProcess({ args: argv, env, cwd: c.rec.Config.WorkingDir || '/', user, tty: false, hostConfig: c.rec.HostConfig });
+  const proc = execProcess({
+    args: argv,
+    env,
+    cwd: c.rec.Config.WorkingDir || '/',
+    user,
+    tty: false,
+    hostConfig: c.rec.HostConfig,
+    noNewPrivileges: c.rec.NoNewPrivileges,
+  });
   const dir = join(svc.opts.execRoot, 'containers', c.rec.Id, 'health');
   await mkdir(dir, { recursive: true });
   const spec = join(dir, 'probe.json');
   await writeFile(spec, specToJson(proc));
   return new Promise((resolve) => {
-    const child = spawn(svc.runc.binary, ['--root', svc.runc.root, 'exec', '--process', spec, c.rec.Id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(svc.runc.of(c.rec.Id).binary, [...svc.runc.of(c.rec.Id).cliArgs(), 'exec', '--process', spec, c.rec.Id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const take = (b: Buffer) => {
       if (output.length < MAX_OUTPUT) output += b.toString('utf8');

@@ -13,9 +13,12 @@ import type { HostConfig } from '../../core/wire/host-config.js';
 /** dockerd's default /dev/shm size (64 MiB). */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
-/** The runtimes berthd can run a container with, all of them runc (dockerd lists the containerd shim name too). */
-export const RUNTIMES: Record<string, string> = { runc: 'runc', 'io.containerd.runc.v2': 'runc' };
-export const DEFAULT_RUNTIME = 'runc';
+/** The runtime names a create may ask for, and the one it gets when it names none (runtimes.ts: RuntimeTable). */
+export interface RuntimeNames {
+  has(name: string): boolean;
+  readonly defaultName: string;
+}
+const STOCK_ONLY: RuntimeNames = { has: (n) => n === 'runc' || n === 'io.containerd.runc.v2', defaultName: 'runc' };
 
 /** Every key of dockerd's HostConfig with its zero value, as dockerd's inspect writes an unset one. */
 function zeroHostConfig(): HostConfig {
@@ -115,13 +118,17 @@ function readSafe(path: string): string {
  * `given` absent (a body without HostConfig) leaves the runtime to be
  * chosen at start, as dockerd does.
  */
-export function settleHostConfig(given: HostConfig | null | undefined, facts: HostFacts): { hostConfig: HostConfig; warnings: string[] } {
+export function settleHostConfig(
+  given: HostConfig | null | undefined,
+  facts: HostFacts,
+  runtimes: RuntimeNames = STOCK_ONLY,
+): { hostConfig: HostConfig; warnings: string[] } {
   const warnings: string[] = [];
   const h: HostConfig = { ...zeroHostConfig(), ...(given ?? {}) };
   h.RestartPolicy = { Name: '', MaximumRetryCount: 0, ...(given?.RestartPolicy ?? {}) };
   if (given) {
-    if (!h.Runtime) h.Runtime = DEFAULT_RUNTIME;
-    else if (!(String(h.Runtime) in RUNTIMES)) throw new InvalidArgumentError(`Unknown runtime specified ${String(h.Runtime)}`);
+    if (!h.Runtime) h.Runtime = runtimes.defaultName;
+    else if (typeof h.Runtime !== 'string' || !runtimes.has(h.Runtime)) throw new InvalidArgumentError(`Unknown runtime specified ${String(h.Runtime)}`);
   }
   if (!h.NetworkMode) h.NetworkMode = 'default';
   if (!h.ShmSize) h.ShmSize = DEFAULT_SHM_SIZE;
@@ -145,6 +152,6 @@ export function settleHostConfig(given: HostConfig | null | undefined, facts: Ho
 }
 
 /** The runtime a container runs with: the one it asked for, else the default (dockerd fills it in at start). */
-export function runtimeOf(h: HostConfig): string {
-  return typeof h.Runtime === 'string' && h.Runtime ? h.Runtime : DEFAULT_RUNTIME;
+export function runtimeOf(h: HostConfig, defaultName = 'runc'): string {
+  return typeof h.Runtime === 'string' && h.Runtime ? h.Runtime : defaultName;
 }

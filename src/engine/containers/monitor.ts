@@ -8,7 +8,7 @@ import { watch } from 'node:fs';
 import { messageOf } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { KeyedMutex } from '../../core/mutex.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import { alive, readExitCode, shimPid, wasOomKilled, type ShimPaths } from '../../runtime/shim.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
@@ -22,7 +22,7 @@ import { restartDelay } from './restart-policy.js';
 /** What watching containers and their exits needs of the container service. */
 export interface MonitorHost extends ProbeHost {
   readonly snapshotter: Snapshotter;
-  readonly runc: Runc;
+  readonly runc: ContainerRuntimes;
   readonly byId: ReadonlyMap<string, Container>;
   readonly events: EventBus;
   readonly locks: KeyedMutex;

@@ -94,6 +94,11 @@ export interface ContainerRecord {
    * step's container for the user clears this).
    */
   BuildStep?: boolean;
+  /**
+   * no-new-privileges for its processes, settled at create as dockerd does: its own
+   * `--security-opt no-new-privileges[=bool]`, else daemon.json's `no-new-privileges`.
+   */
+  NoNewPrivileges?: boolean;
 }
 
 /** The service's live handle on one container: its record and state, and what watches it while it runs. */

@@ -12,7 +12,7 @@ import { type Filters, checkFilterKeys, matchLabels } from '../../core/filters.j
 import { untilSeconds } from '../../core/go-time.js';
 import { log } from '../../core/log.js';
 import type { KeyedMutex } from '../../core/mutex.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
 import { unwatch } from './monitor.js';
@@ -27,7 +27,7 @@ export const REMOVED_PREFIX = '.removed-';
 /** What removing containers needs of the container service. */
 export interface RemoveHost {
   readonly byId: Map<string, Container>;
-  readonly runc: Runc;
+  readonly runc: ContainerRuntimes;
   readonly snapshotter: Snapshotter;
   readonly events: EventBus;
   readonly locks: KeyedMutex;
@@ -73,7 +73,7 @@ export async function removeContainer(svc: RemoveHost, ref: string, opts: { forc
     await svc.locks.run(c.rec.Id, async () => {
       unwatch(c);
       // The exit path has normally deleted the runtime's state already: spawn the runtime only for leftovers.
-      if (existsSync(join(svc.runc.root, c.rec.Id))) await svc.runc.delete(c.rec.Id, true).catch(() => {});
+      if (existsSync(join(svc.runc.of(c.rec.Id).root, c.rec.Id))) await svc.runc.delete(c.rec.Id, true).catch(() => {});
       await svc.networking?.detach(c).catch((e) => log.warn('network teardown failed', { id: c.rec.Id, error: messageOf(e) }));
       await svc.snapshotter.remove(c.rec.Id);
       // The shim's files go after: a dir left by a crash is swept at init.

@@ -21,8 +21,7 @@ import { dirSize } from '../../core/dir-size.js';
 import { BerthError, ConflictError, InvalidArgumentError, messageOf, NotFoundError } from '../../core/errors.js';
 import type { Filters } from '../../core/filters.js';
 import { KeyedMutex } from '../../core/mutex.js';
-import { run, which } from '../../core/proc.js';
-import { Runc } from '../../runtime/runc.js';
+import { run } from '../../core/proc.js';
 import { shimPaths, type ShimPaths } from '../../runtime/shim.js';
 import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { EventBus } from '../events.js';
@@ -42,22 +41,26 @@ import { startContainer, startProcess } from './start.js';
 import { killContainer, stopContainer, waitFor } from './stop.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
 import { updateContainer } from './update.js';
+import { ContainerRuntimes, RuntimeTable } from './runtimes.js';
 
 export interface ContainerServiceOptions {
   dataRoot: string;
   execRoot: string;
-  runtime?: string;
+  /** The configured OCI runtimes (daemon.json `runtimes`, `default-runtime`); runc alone without. */
+  runtimes?: RuntimeTable;
   initPath?: string;
   /** daemon.json `log-opts`: defaults for containers that use the default (json-file) log driver. */
   logOpts?: Record<string, string>;
+  /** daemon.json `no-new-privileges`: the default for containers that do not set it. */
+  noNewPrivileges?: boolean;
 }
 
 export class ContainerService {
   /** Every container by full ID. The members below that the service's own parts use (start.ts, monitor.ts, …) are theirs too. */
   readonly byId = new Map<string, Container>();
   readonly locks = new KeyedMutex();
-  readonly runc: Runc;
-  readonly runtime: string;
+  /** Each container's OCI runtime, by its ID. */
+  readonly runc: ContainerRuntimes;
   /** What the host offers that dockerd's create defaults depend on (cgroup version, blkio weight). */
   readonly hostFacts = hostFacts();
   /** What the image service asks about containers' use of images and layers. */
@@ -73,8 +76,10 @@ export class ContainerService {
     /** Volumes and binds; without them a container may have none. */
     readonly volumes?: ContainerMounts,
   ) {
-    this.runtime = which(opts.runtime ?? 'runc') ?? opts.runtime ?? 'runc';
-    this.runc = new Runc(this.runtime, join(opts.execRoot, 'runc'));
+    this.runc = new ContainerRuntimes(opts.runtimes ?? new RuntimeTable({}, opts.execRoot), (id) => {
+      const r = this.byId.get(id)?.rec.HostConfig.Runtime;
+      return typeof r === 'string' ? r : undefined;
+    });
     this.imageUsage = {
       usersOf: (imageId) => [...this.byId.values()].filter((c) => c.rec.Image === imageId).map((c) => ({ id: c.rec.Id, running: c.state.Running })),
       layerRoots: () => [...this.byId.values()].flatMap((c) => c.rec.RootfsChain ?? []),

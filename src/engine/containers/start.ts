@@ -11,7 +11,7 @@ import { ZERO_TIME } from '../../core/go-values.js';
 import { log } from '../../core/log.js';
 import type { KeyedMutex } from '../../core/mutex.js';
 import { which } from '../../core/proc.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import { alive, shimReport, startShim, type ShimPaths } from '../../runtime/shim.js';
 import { specToJson } from '../../runtime/spec/index.js';
 import { resolveUser } from '../../runtime/user.js';
@@ -36,9 +36,7 @@ const NONE_LOG_CAP = 1024 * 1024;
 /** What starting a container needs of the container service. */
 export interface StartHost {
   readonly snapshotter: Snapshotter;
-  readonly runc: Runc;
-  /** The OCI runtime's binary, as the shim runs it. */
-  readonly runtime: string;
+  readonly runc: ContainerRuntimes;
   readonly events: EventBus;
   readonly locks: KeyedMutex;
   readonly opts: { readonly initPath?: string };
@@ -96,7 +94,7 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
     if (refusal) throw refusal;
     // dockerd settles the runtime at the first start of a container created without a HostConfig.
     if (!h.Runtime) {
-      h.Runtime = runtimeOf(h);
+      h.Runtime = runtimeOf(h, svc.runc.table.defaultName);
       await svc.persist(c);
     }
     const rotation = logRotation(h.LogConfig);
@@ -146,6 +144,8 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
         ? Promise.resolve(etcMountsOf(svc.dataDir(netOwner.rec.Id)))
         : writeEtcFiles(svc.dataDir(id), hostname, cfg.Domainname ?? '', { ...h, ExtraHosts: extraHosts }, network === 'host', net, inPlace, links.hosts);
     const [mounts] = await Promise.all([etc({ namespace: network, addresses: [] }, false), addInitFiles(rootfs)]);
+    // --read-only covers the /etc files too, as dockerd mounts them (a volume or bind stays as asked).
+    if (h.ReadonlyRootfs) for (const m of mounts) m.options = [...(m.options ?? []), 'ro'];
     if (svc.volumes) mounts.push(...(await svc.volumes.attach(c, rootfs)));
     const user = await resolveUser(rootfs, cfg.User, h.GroupAdd);
     const env = processEnv([DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : []), ...links.env], cfg.Env);
@@ -162,6 +162,7 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       hostname,
       tty: !!cfg.Tty,
       hostConfig: h,
+      noNewPrivileges: c.rec.NoNewPrivileges,
       cgroupsPath: `/berth/${id}`,
       extraMounts: mounts,
       namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
@@ -169,12 +170,14 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
     });
     await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
+    const runtime = svc.runc.forStart(id);
     const pid = await startShim({
       id,
       name: c.rec.Name,
       paths: sp,
-      runtime: svc.runtime,
-      runtimeRoot: svc.runc.root,
+      runtime: runtime.binary,
+      runtimeArgs: runtime.globalArgs,
+      runtimeRoot: runtime.root,
       logPath: svc.logPath(c),
       // With `none` the file only feeds attach: conmon starts it over past a small cap.
       logSizeMax: rotation?.maxSize ?? (h.LogConfig?.Type === 'none' ? NONE_LOG_CAP : undefined),

@@ -6,13 +6,13 @@
  */
 import { constants as osConstants } from 'node:os';
 import { BerthError, ConflictError, InvalidArgumentError, messageOf, NotFoundError } from '../../core/errors.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import type { EventBus } from '../events.js';
 import type { Container } from './record.js';
 
 /** What stopping, killing and waiting need of the container service. */
 export interface StopHost {
-  readonly runc: Runc;
+  readonly runc: ContainerRuntimes;
   readonly events: EventBus;
   get(ref: string): Container;
   tryGet(ref: string): Container | undefined;
@@ -149,7 +149,7 @@ function tryGetOr404(svc: StopHost, ref: string, prefix: string): Container {
  * exec: `rm -f` of many containers is mostly exec time); sharing one, the
  * runtime signals the whole cgroup.
  */
-export async function killAll(svc: { readonly runc: Runc }, c: Container): Promise<void> {
+export async function killAll(svc: { readonly runc: ContainerRuntimes }, c: Container): Promise<void> {
   if (!c.rec.HostConfig.PidMode && c.state.Pid > 0) {
     try {
       process.kill(c.state.Pid, 'SIGKILL');

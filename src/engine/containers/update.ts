@@ -4,7 +4,7 @@
  * cgroup through the runtime.
  */
 import { BerthError, messageOf } from '../../core/errors.js';
-import type { Runc } from '../../runtime/runc.js';
+import type { ContainerRuntimes } from './runtimes.js';
 import type { EventBus } from '../events.js';
 import { validateHostConfig } from './config.js';
 import type { Container } from './record.js';
@@ -12,7 +12,7 @@ import type { HostConfig } from '../../core/wire/host-config.js';
 
 /** What updating a container needs of the container service. */
 export interface UpdateHost {
-  readonly runc: Runc;
+  readonly runc: ContainerRuntimes;
   readonly events: EventBus;
   get(ref: string): Container;
   attrs(c: Container, extra?: Record<string, string>): Record<string, string>;

@@ -6,6 +6,7 @@ import { ZERO_TIME } from '../../core/go-values.js';
 import { humanDuration } from '../../core/duration.js';
 import { emptyEndpointSettings } from '../../core/wire/endpoint-settings.js';
 import type { Container } from './record.js';
+import { appArmorProfileOf } from './oci/security-opts.js';
 import type { ContainerService } from './service.js';
 
 const LIST_FILTERS = [
@@ -141,7 +142,8 @@ export async function inspectContainer(svc: ContainerService, c: Container, opts
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
-    AppArmorProfile: '',
+    // No AppArmor on this host: dockerd shows the asked profile until the first start clears it.
+    AppArmorProfile: started ? '' : appArmorProfileOf(c.rec.HostConfig),
     ExecIDs: null,
     HostConfig: { LogConfig: { Type: 'json-file', Config: {} }, ...c.rec.HostConfig },
     GraphDriver: graph,

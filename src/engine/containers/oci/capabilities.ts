@@ -23,6 +23,20 @@ export const DEFAULT_CAPS: string[] = [
   'CAP_AUDIT_WRITE',
 ];
 
+/** --cap-add/--cap-drop checked at create, refused in dockerd's words ("invalid CapAdd: unknown capability: …"). */
+export function checkCaps(add: string[] | null | undefined, drop: string[] | null | undefined): void {
+  for (const [field, caps] of [
+    ['CapAdd', add],
+    ['CapDrop', drop],
+  ] as const) {
+    try {
+      normalizeCaps(caps ?? []);
+    } catch (e) {
+      throw new InvalidArgumentError(`invalid ${field}: ${(e as Error).message}`);
+    }
+  }
+}
+
 /** 'net_admin' → 'CAP_NET_ADMIN'; 'ALL' stays; unknown names are refused like dockerd. */
 function normalizeCaps(caps: string[]): string[] {
   return caps.map((c) => {
