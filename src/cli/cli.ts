@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Client, ConnectError } from '../client/client.js';
+import { Client, ConnectError, type ClientTls } from '../client/client.js';
 import type { FlagDef, FlagValues } from '../core/flags.js';
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
@@ -35,6 +35,8 @@ export class CliExit extends Error {
 export class Cli {
   private clientValue?: Client;
   private checked = false;
+  /** TLS towards a tcp:// host (--tls/--tlsverify, DOCKER_TLS_VERIFY); unset for plain HTTP. */
+  tls?: ClientTls;
 
   /**
    * `host`: where requests go; `hostIsDefault`: berth may start the daemon there;
@@ -57,7 +59,7 @@ export class Cli {
 
   /** The client, after making sure a daemon answers (starting one if we may). */
   async client(): Promise<Client> {
-    this.clientValue ??= new Client(this.host);
+    this.clientValue ??= new Client(this.host, undefined, this.tls);
     if (!this.checked) {
       this.checked = true;
       // Started when the first request finds no daemon: no ping round trip before every command.

@@ -7,6 +7,7 @@ import { ApiError, ConnectError } from '../client/client.js';
 import { Cli, CliExit, DEFAULT_HOST, type Command } from './cli.js';
 import { BERTH_VERSION } from '../core/version.js';
 import { ContextError, DEFAULT_CONTEXT, currentContext, readContext } from './contexts.js';
+import { TLS_FLAGS, clientTls } from './tls.js';
 
 type Loader = () => Promise<Command>;
 
@@ -152,6 +153,7 @@ const GLOBAL_FLAGS: FlagDef[] = [
   { name: 'host', short: 'H', type: 'string', help: 'Daemon socket to connect to' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level' },
+  ...TLS_FLAGS,
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -284,7 +286,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const envHost = process.env.BERTH_HOST || undefined;
+  const envHost = process.env.BERTH_HOST || process.env.DOCKER_HOST || undefined;
   const flagHost = global.flags.host as string | undefined;
   const flagContext = global.flags.context as string | undefined;
   if (flagHost && flagContext) {
@@ -309,6 +311,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cli = new Cli(host, !flagHost && !envHost && contextName === DEFAULT_CONTEXT, contextName, defaultHost);
   try {
+    cli.tls = clientTls(global.flags, global.set);
     return (await cmd.run(cli, parsed.args, parsed.flags)) ?? 0;
   } catch (err) {
     if (err instanceof CliExit) {

@@ -1,8 +1,10 @@
 /**
- * A typed client for the Engine API over a unix socket. The CLI and the
- * tests use it; it knows nothing of the engine, only HTTP.
+ * A typed client for the Engine API over a unix socket or TCP (HTTPS when
+ * given TLS settings, as the docker CLI's --tls/--tlsverify). The CLI and
+ * the tests use it; it knows nothing of the engine, only HTTP.
  */
-import { request as httpRequest, Agent, type IncomingMessage, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { request as httpRequest, Agent, type IncomingMessage, type ClientRequest, type RequestOptions as HttpRequestOptions } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { API_VERSION } from '../core/version.js';
@@ -24,6 +26,25 @@ export class ConnectError extends Error {
   ) {
     super(`Cannot connect to the Berth daemon at ${host}. Is the berth daemon running?`);
   }
+}
+
+/** TLS towards a tcp:// host: `verify` checks the daemon's certificate against `ca` (or the system's CAs); cert/key are ours. */
+export interface ClientTls {
+  verify: boolean;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** Where requests go: a unix socket path, or a TCP address. */
+type Endpoint = { socketPath: string } | { host: string; port: number };
+
+/** A `-H`/BERTH_HOST value as the docker CLI reads it: unix:///path (or a bare path), tcp://HOST[:PORT] (2376 with TLS, else 2375). */
+function endpointOf(host: string, tls: boolean): Endpoint {
+  if (host.startsWith('unix://')) return { socketPath: host.slice(7) };
+  const m = /^(?:tcp|https?):\/\/(\[[^\]]*\]|[^:/]*)(?::(\d+))?\/?$/.exec(host);
+  if (!m) return { socketPath: host };
+  return { host: m[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: m[2] ? Number(m[2]) : tls ? 2376 : 2375 };
 }
 
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
@@ -66,8 +87,8 @@ function rejectWithApiError(res: IncomingMessage, reject: (err: Error) => void):
 }
 
 export class Client {
-  readonly socketPath: string;
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly endpoint: Endpoint;
+  private readonly agent: Agent;
   /**
    * Called once, on the first refused connection, before that request is
    * retried (the CLI starts a daemon there). A request whose body is a
@@ -78,8 +99,39 @@ export class Client {
   constructor(
     readonly host: string,
     readonly apiVersion = API_VERSION,
+    readonly tls?: ClientTls,
   ) {
-    this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
+    this.endpoint = endpointOf(host, !!tls);
+    this.agent = this.secure() ? new HttpsAgent({ keepAlive: true }) : new Agent({ keepAlive: true });
+  }
+
+  private secure(): boolean {
+    return !!this.tls && 'host' in this.endpoint;
+  }
+
+  /** The connection part of a request's options, and the request function for it. */
+  private target(): { opts: HttpRequestOptions; send: (o: HttpRequestOptions, cb?: (res: IncomingMessage) => void) => ClientRequest } {
+    const e = this.endpoint;
+    if ('socketPath' in e) {
+      // No TLS over a unix socket: an empty server name spares the agent an IP-address check that costs milliseconds on first use.
+      return { opts: { socketPath: e.socketPath, servername: '', headers: { Host: 'api.moby.localhost' } } as HttpRequestOptions, send: httpRequest };
+    }
+    const hostHeader = { Host: `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}` };
+    if (!this.tls) return { opts: { host: e.host, port: e.port, headers: hostHeader }, send: httpRequest };
+    const t = this.tls;
+    return {
+      opts: {
+        host: e.host,
+        port: e.port,
+        headers: hostHeader,
+        ca: t.verify ? t.ca : undefined,
+        cert: t.cert,
+        key: t.key,
+        rejectUnauthorized: t.verify,
+        minVersion: 'TLSv1.2',
+      } as HttpRequestOptions,
+      send: httpsRequest as (o: HttpRequestOptions, cb?: (res: IncomingMessage) => void) => ClientRequest,
+    };
   }
 
   /** Send a request; resolves with the response once headers arrive. Errors (status ≥ 400) throw ApiError. */
@@ -113,11 +165,6 @@ export class Client {
     await h?.();
   }
 
-  /** A refused or missing socket is a ConnectError (the daemon is not there); anything else stays as it is. */
-  private connectError(err: NodeJS.ErrnoException): Error {
-    return ['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '') ? new ConnectError(this.host, err.code) : err;
-  }
-
   private send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -129,26 +176,37 @@ export class Client {
         headers['Content-Type'] ??= Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json';
         headers['Content-Length'] = String(payload.length);
       }
-      const req = httpRequest(
+      const t = this.target();
+      const req = t.send(
         {
-          socketPath: this.socketPath,
+          ...t.opts,
           method,
           path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
-          headers: { Host: 'api.moby.localhost', 'User-Agent': 'berth-cli', ...headers },
+          headers: { ...t.opts.headers, 'User-Agent': 'berth-cli', ...headers },
           agent: this.agent,
-          // No TLS over a unix socket: an empty server name spares the agent an IP-address check that costs milliseconds on first use.
-          servername: '',
-        } as HttpRequestOptions,
+        },
         (res) => {
           if ((res.statusCode ?? 500) < 400) return resolve(res);
           rejectWithApiError(res, reject);
           res.on('error', reject);
         },
       );
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err, method, path)));
       if (streaming) (body as Readable).pipe(req);
       else req.end(payload);
     });
+  }
+
+  /** A failed connection in the docker CLI's words: unreachable, or `error during connect: …` with the TLS reason. */
+  private connectError(err: NodeJS.ErrnoException, method: string, path: string): Error {
+    if (['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(err.code ?? '')) return new ConnectError(this.host, err.code);
+    if ('socketPath' in this.endpoint) return err;
+    const e = this.endpoint;
+    const url = `${this.secure() ? 'https' : 'http'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}/v${this.apiVersion}${path}`;
+    // OpenSSL's text is "…:SSL routines:<function>:<reason>:<file>:<line>:…"; the reason is what a user can act on.
+    const reason = /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? err.message;
+    const verb = method.charAt(0) + method.slice(1).toLowerCase();
+    return new Error(`error during connect: ${verb} "${url}": ${reason}`);
   }
 
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -183,25 +241,25 @@ export class Client {
   private sendHijack(method: string, path: string, opts: RequestOptions): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-      const req = httpRequest({
-        socketPath: this.socketPath,
+      const t = this.target();
+      const req = t.send({
+        ...t.opts,
         method,
         path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
         headers: {
-          Host: 'api.moby.localhost',
+          ...t.opts.headers,
           'User-Agent': 'berth-cli',
           Connection: 'Upgrade',
           Upgrade: 'tcp',
           ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
         },
-        servername: '',
-      } as HttpRequestOptions);
+      });
       req.on('upgrade', (_res, socket, head) => {
         if (head.length) socket.unshift(head);
         resolve(socket as Socket);
       });
       req.on('response', (res) => rejectWithApiError(res, reject));
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err, method, path)));
       req.end(payload);
     });
   }

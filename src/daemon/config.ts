@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { type FlagDef, parseFlags } from '../core/flags.js';
 import { ramInBytes } from '../core/byte-sizes.js';
 import { addRuntimeFlags, parseRuntimeConfig } from '../engine/containers/runtimes.js';
+import { type ApiAccess, accessSettings } from './access.js';
 
 export interface DaemonSettings {
   hosts: string[];
@@ -17,12 +18,20 @@ export interface DaemonSettings {
   logLevel: string;
   /** Bytes a build context may unpack to (max-build-context-size). */
   maxBuildContextSize?: number;
+  /** Who may use the API: TLS on TCP listeners and the unix socket's group (see listeners.ts). */
+  access: ApiAccess;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
 
 export const DAEMON_FLAGS: FlagDef[] = [
-  { name: 'host', short: 'H', type: 'strings', help: 'Daemon socket to connect to (unix:///path)' },
+  { name: 'host', short: 'H', type: 'strings', help: 'Daemon socket(s) to connect to (unix:///path, tcp://ADDR:PORT, fd://)' },
+  { name: 'group', short: 'G', type: 'string', help: 'Group for the unix socket (default "docker")' },
+  { name: 'tls', type: 'bool', help: 'Use TLS; implied by --tlsverify' },
+  { name: 'tlsverify', type: 'bool', help: 'Use TLS and verify the remote' },
+  { name: 'tlscacert', type: 'string', help: 'Trust certs signed only by this CA (default "~/.docker/ca.pem")' },
+  { name: 'tlscert', type: 'string', help: 'Path to TLS certificate file (default "~/.docker/cert.pem")' },
+  { name: 'tlskey', type: 'string', help: 'Path to TLS key file (default "~/.docker/key.pem")' },
   { name: 'data-root', type: 'string', help: 'Root directory of persistent Berth state (default "/var/lib/berth")' },
   { name: 'exec-root', type: 'string', help: 'Root directory for execution state files (default "/run/berth")' },
   { name: 'pidfile', short: 'p', type: 'string', help: 'Path to use for daemon PID file' },
@@ -41,6 +50,12 @@ export const DAEMON_FLAGS: FlagDef[] = [
 /** Flag name → daemon.json key. */
 const KEYS: Record<string, string> = {
   host: 'hosts',
+  group: 'group',
+  tls: 'tls',
+  tlsverify: 'tlsverify',
+  tlscacert: 'tlscacert',
+  tlscert: 'tlscert',
+  tlskey: 'tlskey',
   'data-root': 'data-root',
   'exec-root': 'exec-root',
   pidfile: 'pidfile',
@@ -105,14 +120,8 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     storageDriver: driver as DaemonSettings['storageDriver'],
     logLevel: debug ? 'debug' : pick('log-level', 'info'),
     maxBuildContextSize: parseSize('max-build-context-size', pick<unknown>('max-build-context-size', undefined)),
+    access: accessSettings((flag) => (set.has(flag) ? flags[flag] : raw[KEYS[flag]!])),
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };
-}
-
-/** The unix socket path a `-H` value names. */
-export function socketPath(host: string): string {
-  if (host.startsWith('unix://')) return host.slice('unix://'.length);
-  if (host.startsWith('/')) return host;
-  throw new Error(`unsupported host ${JSON.stringify(host)}: berthd listens on unix sockets (unix:///path.sock)`);
 }

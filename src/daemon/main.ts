@@ -1,9 +1,7 @@
-/** berthd: open the engine on its data root and serve the Engine API on a unix socket. */
-import { mkdir, unlink, chmod, writeFile, rm } from 'node:fs/promises';
+/** berthd: open the engine on its data root and serve the Engine API on its listeners (unix, TCP with TLS, fd://). */
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { Server } from 'node:http';
 import { log, setLogLevel, isLogLevel } from '../core/log.js';
 import { flagHelp } from '../core/flags.js';
 import { BERTH_VERSION } from '../core/version.js';
@@ -11,19 +9,10 @@ import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
 import { overlaySupported } from '../snapshots/overlay2.js';
 import type { DriverName } from '../snapshots/snapshotter.js';
-import { DAEMON_FLAGS, loadSettings, socketPath } from './config.js';
+import { DAEMON_FLAGS, loadSettings } from './config.js';
+import { checkHosts } from './access.js';
+import { openListeners } from './listeners.js';
 import { lockDataRoot } from './lock.js';
-
-async function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): Promise<DriverName> {
   const supported = await overlaySupported(dataRoot);
@@ -36,19 +25,6 @@ async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): P
   }
   if (!supported) log.warn('overlay is not supported on the data root; falling back to the vfs storage driver');
   return supported ? 'overlay2' : 'vfs';
-}
-
-async function listen(server: Server, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  if (existsSync(path)) {
-    if (await socketAnswers(path)) throw new Error(`another daemon is already listening on ${path}`);
-    await unlink(path);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => resolve());
-  });
-  await chmod(path, 0o660);
 }
 
 async function main(): Promise<void> {
@@ -64,7 +40,8 @@ async function main(): Promise<void> {
   if (!isLogLevel(settings.logLevel)) throw new Error(`unable to parse logging level: ${settings.logLevel}`);
   setLogLevel(settings.logLevel);
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
-  const sock = socketPath(settings.hosts[0] ?? 'unix:///run/berth/berth.sock');
+  // Refused before anything is opened: a host berthd would never listen on fails the start, not the first request.
+  const { hosts, warnings } = checkHosts(settings.hosts, settings.access);
 
   await mkdir(settings.dataRoot, { recursive: true, mode: 0o710 });
   const lock = await lockDataRoot(settings.dataRoot);
@@ -83,19 +60,25 @@ async function main(): Promise<void> {
     maxBuildContextSize: settings.maxBuildContextSize,
   });
   const server = createApiServer(engine);
-  await listen(server, sock);
+  let listeners;
+  try {
+    for (const w of warnings) log.warn(w);
+    listeners = await openListeners(hosts, settings.access, server);
+  } catch (err) {
+    engine.close();
+    throw err;
+  }
   log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });
-  log.info(`API listen on ${sock}`);
+  for (const a of listeners.addresses) log.info(`API listen on ${a.replace(/^unix:\/\//, '')}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('Processing signal', { signal });
-    server.close();
+    await listeners.close();
     server.closeAllConnections();
     engine.close();
-    await rm(sock, { force: true });
     if (settings.pidfile) await rm(settings.pidfile, { force: true });
     lock.close();
     log.info('Daemon shutdown complete');
