@@ -8,6 +8,7 @@ import { ramInBytes as ramInBytesOf } from '../../core/byte-sizes.js';
 import { parseGoDuration } from '../../core/go-time.js';
 import { CliExit } from '../cli.js';
 import { parsePublish } from '../format/ports.js';
+import { keyValues } from './key-values.js';
 
 export const CREATE_FLAGS: FlagDef[] = [
   { name: 'name', type: 'string', help: 'Assign a name to the container' },
@@ -172,15 +173,6 @@ function devices(vals: string[]): Array<{ PathOnHost: string; PathInContainer: s
     if (parts.length === 3) perms = parts[2]!;
     return { PathOnHost: host, PathInContainer: inCtr, CgroupPermissions: perms };
   });
-}
-
-function keyValues(vals: string[], sep = '='): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of vals) {
-    const i = v.indexOf(sep);
-    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
-  }
-  return out;
 }
 
 /** The JSON body of POST /containers/create for `run`/`create` flags. */
