@@ -1,7 +1,7 @@
 /** `berth context ls|inspect|create|use|rm`: docker's context commands, on the store docker uses (cli/contexts.ts). */
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows, renderOne, isJsonFormat } from '../format/formatter.js';
-import { goJson } from '../format/gofmt.js';
+import { goJson } from '../format/go-json.js';
 import {
   DEFAULT_CONTEXT,
   DEFAULT_DESCRIPTION,

@@ -11,7 +11,7 @@
  * a newline, surrounding spaces are trimmed, and the header line is the template run over
  * the header map with json/upper/lower/title/split/join/truncate returning their argument.
  */
-import { goJson } from './gofmt.js';
+import { goJson } from './go-json.js';
 import { TabWriter } from './table.js';
 import { Template, TemplateError, type TemplateFunc } from './template/index.js';
 

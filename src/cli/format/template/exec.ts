@@ -5,7 +5,8 @@
  * and missingkey, and builds Go's execution errors
  * ("template: NAME:LINE:COL: executing "NAME" at <…>: …").
  */
-import { formatValue, goQuote, goTypeName, isInt, sortedKeys } from '../gofmt.js';
+import { formatValue, goTypeName, isInt, sortedKeys } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 import { argString, type Arg, type Cmd, type ControlNode, type Node, type Pipe } from './ast.js';
 import { BUILTINS, MISSING, truth, type TemplateFunc } from './funcs.js';
 import { countNL } from './lex.js';

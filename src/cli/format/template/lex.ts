@@ -4,7 +4,7 @@
  * trim markers (`{{- -}}`), comments and its lexer error messages, which the
  * parser reports as `template: NAME:LINE: …`.
  */
-import { goQuote } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 
 export enum T {
   Error,

@@ -4,7 +4,7 @@
  * {{break}} outside {{range}}, number syntax, {{define}}/{{block}} bodies) and
  * its error messages ("template: NAME:LINE: …").
  */
-import { goQuote } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 import { argString, type Arg, type Cmd, type Node, type Pipe } from './ast.js';
 import { itemString, T, type Item } from './lex.js';
 import { parseHexFloat, unquote } from './literals.js';
