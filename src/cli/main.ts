@@ -12,6 +12,8 @@ type Loader = () => Promise<Command>;
 
 const images = () => import('./commands/images.js');
 const system = () => import('./commands/system.js');
+const versionInfo = () => import('./commands/version-info.js');
+const systemDf = () => import('./commands/system-df.js');
 const context = () => import('./commands/context.js');
 const containers = () => import('./commands/containers.js');
 const runs = () => import('./commands/run.js');
@@ -53,12 +55,12 @@ const COMMANDS: Record<string, Loader> = {
   'container commit': async () => (await builds()).commitCmd,
   diff: async () => (await builds()).diffCmd,
   'container diff': async () => (await builds()).diffCmd,
-  version: async () => (await system()).version,
-  info: async () => (await system()).info,
-  'system info': async () => (await system()).info,
+  version: async () => (await versionInfo()).version,
+  info: async () => (await versionInfo()).info,
+  'system info': async () => (await versionInfo()).info,
   events: async () => (await system()).events,
   'system events': async () => (await system()).events,
-  'system df': async () => (await system()).df,
+  'system df': async () => (await systemDf()).df,
   run: async () => (await runs()).runCmd,
   'container run': async () => (await runs()).runCmd,
   create: async () => (await runs()).createCmd,
