@@ -4,7 +4,8 @@ import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { humanSize } from '../format/units.js';
 import { confirm } from './confirm.js';
-import { ramInBytes } from './run-options.js';
+import { resourceFlags } from './run-options.js';
+import { ramInBytes } from './size-flag.js';
 import { daemonError } from './daemon-error.js';
 import { detachKeysOf, inspectContainer, pumpInput, pumpOutput, waitStatus } from './attach-io.js';
 
@@ -194,17 +195,7 @@ export const updateCmd: Command = {
   summary: 'Update configuration of one or more containers',
   args: { min: 1 },
   flags: [
-    { name: 'memory', short: 'm', type: 'string', help: 'Memory limit' },
-    { name: 'memory-swap', type: 'string', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap' },
-    { name: 'memory-reservation', type: 'string', help: 'Memory soft limit' },
-    { name: 'cpus', type: 'string', help: 'Number of CPUs' },
-    { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
-    { name: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-    { name: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-    { name: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
-    { name: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-    { name: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
-    { name: 'blkio-weight', type: 'int', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+    ...resourceFlags('Swap limit equal to memory plus swap: -1 to enable unlimited swap'),
     { name: 'restart', type: 'string', help: 'Restart policy to apply when a container exits' },
   ],
   async run(cli, args, f) {
