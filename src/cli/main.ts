@@ -11,6 +11,7 @@ import { ContextError, DEFAULT_CONTEXT, currentContext, readContext } from './co
 type Loader = () => Promise<Command>;
 
 const images = () => import('./commands/images.js');
+const imageArchives = () => import('./commands/image-archives.js');
 const system = () => import('./commands/system.js');
 const versionInfo = () => import('./commands/version-info.js');
 const systemDf = () => import('./commands/system-df.js');
@@ -42,12 +43,12 @@ const COMMANDS: Record<string, Loader> = {
   'image history': async () => (await images()).history,
   history: async () => (await images()).history,
   'image prune': async () => (await images()).prune,
-  'image import': async () => (await images()).importCmd,
-  import: async () => (await images()).importCmd,
-  'image load': async () => (await images()).load,
-  load: async () => (await images()).load,
-  'image save': async () => (await images()).save,
-  save: async () => (await images()).save,
+  'image import': async () => (await imageArchives()).importCmd,
+  import: async () => (await imageArchives()).importCmd,
+  'image load': async () => (await imageArchives()).load,
+  load: async () => (await imageArchives()).load,
+  'image save': async () => (await imageArchives()).save,
+  save: async () => (await imageArchives()).save,
   build: async () => (await builds()).buildCmd,
   'image build': async () => (await builds()).buildCmd,
   'builder build': async () => (await builds()).buildCmd,
