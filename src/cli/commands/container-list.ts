@@ -1,11 +1,12 @@
 /** Container listings: ps, container inspect and top, with docker's tables. */
-import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import type { Command } from '../cli.js';
-import { formatRows, renderOne } from '../format/formatter.js';
+import { formatRows } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
 import { displayablePorts, type ApiPort } from '../format/ports.js';
+import { ellipsis, goTimeUTC, labelsText } from '../format/columns.js';
 import { daemonError } from './daemon-error.js';
+import { daemonNotFound, printInspect } from './inspect-each.js';
 
 export const topCmd: Command = {
   usage: 'top CONTAINER [ps OPTIONS]',
@@ -71,25 +72,19 @@ export const psCmd: Command = {
       return;
     }
     const rows = list.map((c) => {
-      let cmd = c.Command;
-      if (!noTrunc && [...cmd].length > 20) cmd = [...cmd].slice(0, 19).join('') + '…';
+      const cmd = noTrunc ? c.Command : ellipsis(c.Command, 20);
       return {
         ID: noTrunc ? c.Id : c.Id.slice(0, 12),
         Image: c.Image,
         Command: `"${cmd}"`,
-        CreatedAt: new Date(c.Created * 1000)
-          .toISOString()
-          .replace('T', ' ')
-          .replace(/\.\d+Z$/, ' +0000 UTC'),
+        CreatedAt: goTimeUTC(new Date(c.Created * 1000)),
         RunningFor: createdSince(c.Created),
         Ports: displayablePorts((c.Ports ?? []) as ApiPort[]),
         State: c.State,
         Status: c.Status,
         Size: c.SizeRw !== undefined ? `${humanSize(c.SizeRw)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : '0B',
         Names: c.Names.map((n) => n.slice(1)).join(','),
-        Labels: Object.entries(c.Labels ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(','),
+        Labels: labelsText(c.Labels),
         Mounts: '',
         Networks: '',
       };
@@ -127,22 +122,12 @@ export const containerInspectCmd: Command = {
   ],
   async run(cli, args, f) {
     const client = await cli.client();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const n of args) {
-      try {
-        found.push(await client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } }));
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) errors.push(`Error response from daemon: ${e.message}`);
-        else throw e;
-      }
-    }
-    if (f.format) for (const o of found) cli.out(renderOne(f.format as string, o) + '\n');
-    else cli.out(JSON.stringify(found, null, 4) + '\n');
-    if (errors.length) {
-      cli.err(errors.join('\n') + '\n');
-      return 1;
-    }
-    return 0;
+    return printInspect(
+      cli,
+      args,
+      f.format as string | undefined,
+      (n) => client.json('GET', `/containers/${encodeURIComponent(n)}/json`, { query: { size: f.size ? 1 : undefined } }),
+      daemonNotFound,
+    );
   },
 };

@@ -6,7 +6,8 @@ import { encodeFilters } from '../../core/filters.js';
 import { parseReference, familiarName, formatReference, fullName, DEFAULT_DOMAIN } from '../../core/reference.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import type { Client } from '../../client/client.js';
-import { formatRows } from '../format/formatter.js';
+import { formatRows, listFormat } from '../format/formatter.js';
+import { ellipsis } from '../format/columns.js';
 import { ProgressRenderer, StreamError, type StreamMessage } from '../format/progress.js';
 import { encodeAuth, eraseCredentials, getCredentials, serverForImage, serverKey, storeCredentials, INDEX_SERVER } from '../credentials.js';
 
@@ -230,19 +231,17 @@ export const searchCmd: Command = {
     });
     const noTrunc = f['no-trunc'] as boolean;
     const rows = results.map((r) => {
-      let desc = (r.description ?? '').replace(/\n/g, ' ');
-      if (!noTrunc && [...desc].length > 45) desc = [...desc].slice(0, 44).join('') + '…';
+      const desc = (r.description ?? '').replace(/\n/g, ' ');
       return {
         Name: r.name,
-        Description: desc,
+        Description: noTrunc ? desc : ellipsis(desc, 45),
         StarCount: String(r.star_count ?? 0),
         IsOfficial: r.is_official ? '[OK]' : '',
         IsAutomated: r.is_automated ? '[OK]' : '',
       };
     });
     const def = 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}';
-    let format = (f.format as string | undefined) || def;
-    if (format === 'table') format = def;
+    const format = listFormat(f.format as string | undefined, def);
     cli.out(formatRows(format, rows, { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL', IsAutomated: 'AUTOMATED' }));
   },
 };

@@ -2,10 +2,12 @@
 import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { parseReference, familiarName } from '../../core/reference.js';
-import { CliExit, type Cli, type Command } from '../cli.js';
+import { CliExit, type Command } from '../cli.js';
 import { confirm } from './confirm.js';
-import { formatRows, renderOne } from '../format/formatter.js';
+import { daemonNotFound, printInspect } from './inspect-each.js';
+import { formatRows, listFormat } from '../format/formatter.js';
 import { humanSize, createdSince } from '../format/units.js';
+import { ellipsis, goTimeUTC } from '../format/columns.js';
 
 interface ImageSummary {
   Id: string;
@@ -31,10 +33,7 @@ function imageRows(list: ImageSummary[], noTrunc: boolean) {
     const base = {
       ID: id,
       CreatedSince: createdSince(img.Created),
-      CreatedAt: new Date(img.Created * 1000)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, ' +0000 UTC'),
+      CreatedAt: goTimeUTC(new Date(img.Created * 1000)),
       Size: humanSize(img.Size),
       VirtualSize: humanSize(img.Size),
       SharedSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.SharedSize),
@@ -110,38 +109,10 @@ export const list: Command = {
     const def = f.digests
       ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
       : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-    let format = (f.format as string | undefined) || def;
-    if (format === 'table') format = def;
+    const format = listFormat(f.format as string | undefined, def);
     cli.out(formatRows(format, rows, IMAGE_HEADERS));
   },
 };
-
-/** Print inspect results as docker does: an indented JSON array, or one template line each. */
-async function printInspect(
-  cli: Cli,
-  names: string[],
-  format: string | undefined,
-  fetchOne: (n: string) => Promise<unknown>,
-  notFound: (n: string, e: ApiError) => string,
-): Promise<number> {
-  const found: unknown[] = [];
-  const errors: string[] = [];
-  for (const n of names) {
-    try {
-      found.push(await fetchOne(n));
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) errors.push(notFound(n, err));
-      else throw err;
-    }
-  }
-  if (format) for (const obj of found) cli.out(renderOne(format, obj) + '\n');
-  else cli.out(JSON.stringify(found, null, 4) + '\n');
-  if (errors.length) {
-    cli.err(errors.join('\n') + '\n');
-    return 1;
-  }
-  return 0;
-}
 
 export const inspect: Command = {
   usage: 'image inspect [OPTIONS] IMAGE [IMAGE...]',
@@ -150,13 +121,7 @@ export const inspect: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template' }],
   async run(cli, args, f) {
     const client = await cli.client();
-    return printInspect(
-      cli,
-      args,
-      f.format as string | undefined,
-      (n) => client.json('GET', `/images/${encodeURIComponent(n)}/json`),
-      (_n, e) => `Error response from daemon: ${e.message}`,
-    );
+    return printInspect(cli, args, f.format as string | undefined, (n) => client.json('GET', `/images/${encodeURIComponent(n)}/json`), daemonNotFound);
   },
 };
 
@@ -240,12 +205,6 @@ export const tag: Command = {
   },
 };
 
-/** docker's Ellipsis: cut to `max` code points with "…". */
-function ellipsis(s: string, max: number): string {
-  const cps = [...s];
-  return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
-}
-
 export const history: Command = {
   usage: 'history [OPTIONS] IMAGE',
   summary: 'Show the history of an image',
@@ -276,8 +235,7 @@ export const history: Command = {
       return;
     }
     const def = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
-    let format = (f.format as string | undefined) || def;
-    if (format === 'table') format = def;
+    const format = listFormat(f.format as string | undefined, def);
     cli.out(
       formatRows(format, out, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }),
     );

@@ -3,6 +3,7 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { goTimeUTC, labelsText } from '../format/columns.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 import { daemonError } from './daemon-error.js';
@@ -88,13 +89,8 @@ export const list: Command = {
       Scope: n.Scope,
       IPv6: String(n.EnableIPv6),
       Internal: String(n.Internal),
-      CreatedAt: new Date(n.Created)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, ' +0000 UTC'),
-      Labels: Object.entries(n.Labels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
+      CreatedAt: goTimeUTC(new Date(n.Created)),
+      Labels: labelsText(n.Labels),
     }));
     let fmt = format || 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
     if (f.quiet) fmt = '{{.ID}}';

@@ -1,7 +1,8 @@
 /** `system df` (and -v): the daemon's disk usage summed into docker's table, or its four verbose tables. */
 import type { Command } from '../cli.js';
-import { formatRows } from '../format/formatter.js';
+import { formatRows, listFormat } from '../format/formatter.js';
 import { createdSince, humanSize, humanSize4 } from '../format/units.js';
+import { ellipsis } from '../format/columns.js';
 
 interface DiskUsage {
   Images: Array<{ Id: string; RepoTags: string[] | null; Size: number; SharedSize: number; Containers: number; Created: number }>;
@@ -39,8 +40,7 @@ function dfVerbose(d: DiskUsage): string {
     }
   }
   const containers = d.Containers.map((c) => {
-    let cmd = c.Command;
-    if ([...cmd].length > 20) cmd = [...cmd].slice(0, 19).join('') + '…';
+    const cmd = ellipsis(c.Command, 20);
     return {
       ID: c.Id.slice(0, 12),
       Image: c.Image,
@@ -148,8 +148,7 @@ export const df: Command = {
       { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
     ];
     const def = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
-    let format = (f.format as string | undefined) || def;
-    if (format === 'table') format = def;
+    const format = listFormat(f.format as string | undefined, def);
     cli.out(formatRows(format, rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
   },
 };

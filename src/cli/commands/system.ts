@@ -2,7 +2,7 @@
 import { encodeFilters } from '../../core/filters.js';
 import { parseTimestampOrDuration, timestampString } from '../../core/go-time.js';
 import { CliExit, type Command } from '../cli.js';
-import { formatRows, renderOne } from '../format/formatter.js';
+import { formatRows, renderOne, listFormat } from '../format/formatter.js';
 
 /** `--since`/`--until` as docker sends them (GetTimestamp): unix time as given, else RFC 3339 or a duration ago ("10m") resolved here. */
 export function toTimestamp(v: string, now = Date.now()): string {
@@ -100,8 +100,7 @@ export const pluginLs: Command = {
       Enabled: String(p.Enabled),
     }));
     const def = 'table {{.ID}}\t{{.Name}}\t{{.Description}}\t{{.Enabled}}';
-    let format = (f.format as string | undefined) || (f.quiet ? '{{.ID}}' : def);
-    if (format === 'table') format = def;
+    const format = listFormat((f.format as string | undefined) || (f.quiet ? '{{.ID}}' : undefined), def);
     cli.out(formatRows(format, rows, { ID: 'ID', Name: 'NAME', Description: 'DESCRIPTION', Enabled: 'ENABLED' }));
   },
 };

@@ -3,6 +3,7 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { labelsText } from '../format/columns.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
 import { daemonError } from './daemon-error.js';
@@ -64,9 +65,7 @@ export const list: Command = {
       Scope: v.Scope,
       Mountpoint: v.Mountpoint,
       CreatedAt: v.CreatedAt,
-      Labels: Object.entries(v.Labels ?? {})
-        .map(([k, val]) => `${k}=${val}`)
-        .join(','),
+      Labels: labelsText(v.Labels),
       Links: 'N/A',
       Size: 'N/A',
     }));

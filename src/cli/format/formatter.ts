@@ -38,6 +38,11 @@ export const JSON_FORMAT_KEY = 'json';
 export const isTableFormat = (format: string): boolean => format.startsWith(TABLE_FORMAT_KEY);
 export const isJsonFormat = (format: string): boolean => format === JSON_FORMAT_KEY;
 
+/** The format a list command prints with: the one given, or its default table when none or plain `table` is. */
+export function listFormat(given: string | undefined, defaultTable: string): string {
+  return !given || given === TABLE_FORMAT_KEY ? defaultTable : given;
+}
+
 /** The template text docker actually parses for a list format. */
 export function templateSource(format: string): string {
   let src = format;
