@@ -38,6 +38,18 @@ function refOrExit(name: string) {
   }
 }
 
+/** pull's and push's tag rule: -a takes no tag or digest; without -a and without either, docker says it uses "latest". (push has refused a digest already.) */
+function tagOrAll(cli: Cli, ref: ReturnType<typeof refOrExit>, all: boolean, quiet: boolean): void {
+  if (all && (ref.tag !== undefined || ref.digest !== undefined)) throw new CliExit(1, "tag can't be used with --all-tags/-a");
+  if (!all && ref.tag === undefined && ref.digest === undefined) {
+    ref.tag = 'latest';
+    if (!quiet) cli.out('Using default tag: latest\n');
+  }
+}
+
+/** The name pull and push print at the end: the repository for -a, else the reference. */
+const printedName = (ref: ReturnType<typeof refOrExit>, all: boolean): string => (all ? fullName(ref) : formatReference(ref));
+
 export const pullCmd: Command = {
   usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
   summary: 'Download an image from a registry',
@@ -52,11 +64,7 @@ export const pullCmd: Command = {
     const quiet = f.quiet as boolean;
     const ref = refOrExit(args[0]!);
     const all = f['all-tags'] as boolean;
-    if (all && (ref.tag !== undefined || ref.digest !== undefined)) throw new CliExit(1, "tag can't be used with --all-tags/-a");
-    if (!all && ref.tag === undefined && ref.digest === undefined) {
-      ref.tag = 'latest';
-      if (!quiet) cli.out('Using default tag: latest\n');
-    }
+    tagOrAll(cli, ref, all, quiet);
     const platform = (f.platform as string | undefined) || process.env.DOCKER_DEFAULT_PLATFORM || undefined;
     const client = await cli.client();
     const res = await client.request('POST', '/images/create', {
@@ -64,7 +72,7 @@ export const pullCmd: Command = {
       headers: await authHeader(args[0]!),
     });
     await renderStream(cli, client, res, quiet);
-    cli.out((all ? fullName(ref) : formatReference(ref)) + '\n');
+    cli.out(printedName(ref, all) + '\n');
   },
 };
 
@@ -97,18 +105,14 @@ export const pushCmd: Command = {
     const ref = refOrExit(args[0]!);
     const all = f['all-tags'] as boolean;
     if (ref.digest !== undefined) throw new CliExit(1, 'cannot push a digest reference');
-    if (all && ref.tag !== undefined) throw new CliExit(1, "tag can't be used with --all-tags/-a");
-    if (!all && ref.tag === undefined) {
-      ref.tag = 'latest';
-      if (!quiet) cli.out('Using default tag: latest\n');
-    }
+    tagOrAll(cli, ref, all, quiet);
     const client = await cli.client();
     const res = await client.request('POST', `/images/${encodeURIComponent(familiarName(ref))}/push`, {
       query: { tag: all ? undefined : ref.tag },
       headers: await authHeader(args[0]!),
     });
     await renderStream(cli, client, res, quiet);
-    if (quiet) cli.out((all ? fullName(ref) : formatReference(ref)) + '\n');
+    if (quiet) cli.out(printedName(ref, all) + '\n');
   },
 };
 
