@@ -12,9 +12,15 @@ import { TLS_FLAGS, clientTls } from './tls.js';
 type Loader = () => Promise<Command>;
 
 const images = () => import('./commands/images.js');
+const imageArchives = () => import('./commands/image-archives.js');
 const system = () => import('./commands/system.js');
+const versionInfo = () => import('./commands/version-info.js');
+const systemDf = () => import('./commands/system-df.js');
 const context = () => import('./commands/context.js');
 const containers = () => import('./commands/containers.js');
+const runs = () => import('./commands/run.js');
+const containerList = () => import('./commands/container-list.js');
+const containerStreams = () => import('./commands/container-streams.js');
 const distribution = () => import('./commands/distribution.js');
 const networks = () => import('./commands/networks.js');
 const volumes = () => import('./commands/volumes.js');
@@ -38,12 +44,12 @@ const COMMANDS: Record<string, Loader> = {
   'image history': async () => (await images()).history,
   history: async () => (await images()).history,
   'image prune': async () => (await images()).prune,
-  'image import': async () => (await images()).importCmd,
-  import: async () => (await images()).importCmd,
-  'image load': async () => (await images()).load,
-  load: async () => (await images()).load,
-  'image save': async () => (await images()).save,
-  save: async () => (await images()).save,
+  'image import': async () => (await imageArchives()).importCmd,
+  import: async () => (await imageArchives()).importCmd,
+  'image load': async () => (await imageArchives()).load,
+  load: async () => (await imageArchives()).load,
+  'image save': async () => (await imageArchives()).save,
+  save: async () => (await imageArchives()).save,
   build: async () => (await builds()).buildCmd,
   'image build': async () => (await builds()).buildCmd,
   'builder build': async () => (await builds()).buildCmd,
@@ -51,16 +57,16 @@ const COMMANDS: Record<string, Loader> = {
   'container commit': async () => (await builds()).commitCmd,
   diff: async () => (await builds()).diffCmd,
   'container diff': async () => (await builds()).diffCmd,
-  version: async () => (await system()).version,
-  info: async () => (await system()).info,
-  'system info': async () => (await system()).info,
+  version: async () => (await versionInfo()).version,
+  info: async () => (await versionInfo()).info,
+  'system info': async () => (await versionInfo()).info,
   events: async () => (await system()).events,
   'system events': async () => (await system()).events,
-  'system df': async () => (await system()).df,
-  run: async () => (await containers()).runCmd,
-  'container run': async () => (await containers()).runCmd,
-  create: async () => (await containers()).createCmd,
-  'container create': async () => (await containers()).createCmd,
+  'system df': async () => (await systemDf()).df,
+  run: async () => (await runs()).runCmd,
+  'container run': async () => (await runs()).runCmd,
+  create: async () => (await runs()).createCmd,
+  'container create': async () => (await runs()).createCmd,
   start: async () => (await containers()).startCmd,
   'container start': async () => (await containers()).startCmd,
   stop: async () => (await containers()).stopCmd,
@@ -72,12 +78,12 @@ const COMMANDS: Record<string, Loader> = {
   rm: async () => (await containers()).rmCmd,
   'container rm': async () => (await containers()).rmCmd,
   'container remove': async () => (await containers()).rmCmd,
-  ps: async () => (await containers()).psCmd,
-  'container ls': async () => (await containers()).psCmd,
-  'container list': async () => (await containers()).psCmd,
-  'container ps': async () => (await containers()).psCmd,
-  logs: async () => (await containers()).logsCmd,
-  'container logs': async () => (await containers()).logsCmd,
+  ps: async () => (await containerList()).psCmd,
+  'container ls': async () => (await containerList()).psCmd,
+  'container list': async () => (await containerList()).psCmd,
+  'container ps': async () => (await containerList()).psCmd,
+  logs: async () => (await containerStreams()).logsCmd,
+  'container logs': async () => (await containerStreams()).logsCmd,
   wait: async () => (await containers()).waitCmd,
   'container wait': async () => (await containers()).waitCmd,
   rename: async () => (await containers()).renameCmd,
@@ -86,16 +92,16 @@ const COMMANDS: Record<string, Loader> = {
   'container pause': async () => (await containers()).pauseCmd,
   unpause: async () => (await containers()).unpauseCmd,
   'container unpause': async () => (await containers()).unpauseCmd,
-  top: async () => (await containers()).topCmd,
-  'container top': async () => (await containers()).topCmd,
+  top: async () => (await containerList()).topCmd,
+  'container top': async () => (await containerList()).topCmd,
   update: async () => (await containers()).updateCmd,
   'container update': async () => (await containers()).updateCmd,
-  attach: async () => (await containers()).attachCmd,
-  'container attach': async () => (await containers()).attachCmd,
+  attach: async () => (await containerStreams()).attachCmd,
+  'container attach': async () => (await containerStreams()).attachCmd,
   'container prune': async () => (await containers()).pruneCmd,
-  'container inspect': async () => (await containers()).containerInspectCmd,
-  exec: async () => (await containers()).execCmd,
-  'container exec': async () => (await containers()).execCmd,
+  'container inspect': async () => (await containerList()).containerInspectCmd,
+  exec: async () => (await containerStreams()).execCmd,
+  'container exec': async () => (await containerStreams()).execCmd,
   'system check': async () => (await system()).check,
   pull: async () => (await distribution()).pullCmd,
   'image pull': async () => (await distribution()).pullCmd,

@@ -1,7 +1,7 @@
 /** `berth context ls|inspect|create|use|rm`: docker's context commands, on the store docker uses (cli/contexts.ts). */
 import { CliExit, type Cli, type Command } from '../cli.js';
-import { formatRows, renderOne, isJsonFormat } from '../format/formatter.js';
-import { goJson } from '../format/gofmt.js';
+import { formatRows, renderOne, isJsonFormat, listFormat } from '../format/formatter.js';
+import { goJson } from '../format/go-json.js';
 import {
   DEFAULT_CONTEXT,
   DEFAULT_DESCRIPTION,
@@ -70,8 +70,7 @@ export const ls: Command = {
       Current: c.Name === current,
       Error: '',
     }));
-    let format = (f.format as string | undefined) || LS_TABLE;
-    if (format === 'table') format = LS_TABLE;
+    const format = listFormat(f.format as string | undefined, LS_TABLE);
     if (isJsonFormat(format)) {
       cli.out(
         rows

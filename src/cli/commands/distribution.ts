@@ -6,7 +6,8 @@ import { encodeFilters } from '../../core/filters.js';
 import { parseReference, familiarName, formatReference, fullName, DEFAULT_DOMAIN } from '../../core/reference.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import type { Client } from '../../client/client.js';
-import { formatRows } from '../format/formatter.js';
+import { formatRows, listFormat } from '../format/formatter.js';
+import { ellipsis } from '../format/columns.js';
 import { ProgressRenderer, StreamError, type StreamMessage } from '../format/progress.js';
 import { encodeAuth, eraseCredentials, getCredentials, serverForImage, serverKey, storeCredentials, INDEX_SERVER } from '../credentials.js';
 
@@ -37,6 +38,18 @@ function refOrExit(name: string) {
   }
 }
 
+/** pull's and push's tag rule: -a takes no tag or digest; without -a and without either, docker says it uses "latest". (push has refused a digest already.) */
+function tagOrAll(cli: Cli, ref: ReturnType<typeof refOrExit>, all: boolean, quiet: boolean): void {
+  if (all && (ref.tag !== undefined || ref.digest !== undefined)) throw new CliExit(1, "tag can't be used with --all-tags/-a");
+  if (!all && ref.tag === undefined && ref.digest === undefined) {
+    ref.tag = 'latest';
+    if (!quiet) cli.out('Using default tag: latest\n');
+  }
+}
+
+/** The name pull and push print at the end: the repository for -a, else the reference. */
+const printedName = (ref: ReturnType<typeof refOrExit>, all: boolean): string => (all ? fullName(ref) : formatReference(ref));
+
 export const pullCmd: Command = {
   usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
   summary: 'Download an image from a registry',
@@ -51,11 +64,7 @@ export const pullCmd: Command = {
     const quiet = f.quiet as boolean;
     const ref = refOrExit(args[0]!);
     const all = f['all-tags'] as boolean;
-    if (all && (ref.tag !== undefined || ref.digest !== undefined)) throw new CliExit(1, "tag can't be used with --all-tags/-a");
-    if (!all && ref.tag === undefined && ref.digest === undefined) {
-      ref.tag = 'latest';
-      if (!quiet) cli.out('Using default tag: latest\n');
-    }
+    tagOrAll(cli, ref, all, quiet);
     const platform = (f.platform as string | undefined) || process.env.DOCKER_DEFAULT_PLATFORM || undefined;
     const client = await cli.client();
     const res = await client.request('POST', '/images/create', {
@@ -63,7 +72,7 @@ export const pullCmd: Command = {
       headers: await authHeader(args[0]!),
     });
     await renderStream(cli, client, res, quiet);
-    cli.out((all ? fullName(ref) : formatReference(ref)) + '\n');
+    cli.out(printedName(ref, all) + '\n');
   },
 };
 
@@ -96,18 +105,14 @@ export const pushCmd: Command = {
     const ref = refOrExit(args[0]!);
     const all = f['all-tags'] as boolean;
     if (ref.digest !== undefined) throw new CliExit(1, 'cannot push a digest reference');
-    if (all && ref.tag !== undefined) throw new CliExit(1, "tag can't be used with --all-tags/-a");
-    if (!all && ref.tag === undefined) {
-      ref.tag = 'latest';
-      if (!quiet) cli.out('Using default tag: latest\n');
-    }
+    tagOrAll(cli, ref, all, quiet);
     const client = await cli.client();
     const res = await client.request('POST', `/images/${encodeURIComponent(familiarName(ref))}/push`, {
       query: { tag: all ? undefined : ref.tag },
       headers: await authHeader(args[0]!),
     });
     await renderStream(cli, client, res, quiet);
-    if (quiet) cli.out((all ? fullName(ref) : formatReference(ref)) + '\n');
+    if (quiet) cli.out(printedName(ref, all) + '\n');
   },
 };
 
@@ -230,19 +235,17 @@ export const searchCmd: Command = {
     });
     const noTrunc = f['no-trunc'] as boolean;
     const rows = results.map((r) => {
-      let desc = (r.description ?? '').replace(/\n/g, ' ');
-      if (!noTrunc && [...desc].length > 45) desc = [...desc].slice(0, 44).join('') + '…';
+      const desc = (r.description ?? '').replace(/\n/g, ' ');
       return {
         Name: r.name,
-        Description: desc,
+        Description: noTrunc ? desc : ellipsis(desc, 45),
         StarCount: String(r.star_count ?? 0),
         IsOfficial: r.is_official ? '[OK]' : '',
         IsAutomated: r.is_automated ? '[OK]' : '',
       };
     });
     const def = 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}';
-    let format = (f.format as string | undefined) || def;
-    if (format === 'table') format = def;
+    const format = listFormat(f.format as string | undefined, def);
     cli.out(formatRows(format, rows, { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL', IsAutomated: 'AUTOMATED' }));
   },
 };

@@ -13,6 +13,7 @@ import { applyTar } from '../../archive/apply.js';
 import { packPath, rewriteTar } from '../../archive/pack.js';
 import { CliExit, type Command } from '../cli.js';
 import { humanSize } from '../format/units.js';
+import { daemonError } from './daemon-error.js';
 
 interface PathStat {
   name: string;
@@ -55,13 +56,11 @@ function rebase(input: Readable, srcBase: string, dstBase: string): Readable {
   });
 }
 
-function daemonError(e: unknown, ctr?: string, path?: string): never {
-  if (e instanceof ApiError) {
-    if (e.status === 404 && !e.message && ctr !== undefined)
-      throw new CliExit(1, `Error response from daemon: Could not find the file ${path} in container ${ctr}`);
-    throw new CliExit(1, `Error response from daemon: ${e.message}`);
-  }
-  throw e;
+/** daemonError, with docker cp's words for a path the container lacks (a 404 without a message). */
+function cpError(e: unknown, ctr?: string, path?: string): never {
+  if (e instanceof ApiError && e.status === 404 && !e.message && ctr !== undefined)
+    throw new CliExit(1, `Error response from daemon: Could not find the file ${path} in container ${ctr}`);
+  return daemonError(e);
 }
 
 export const cp: Command = {
@@ -171,7 +170,7 @@ export const cp: Command = {
         body: tar,
         headers: { 'Content-Type': 'application/x-tar' },
       })
-      .catch((e) => daemonError(e, ctr, putPath));
+      .catch((e) => cpError(e, ctr, putPath));
     if (!f.quiet && process.stderr.isTTY) cli.err(`Successfully copied ${humanSize(lst.size)} to ${ctr}:${dstPath}\n`);
   },
 };

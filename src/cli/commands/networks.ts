@@ -3,8 +3,11 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Cli, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { goTimeUTC, labelsText } from '../format/columns.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
+import { daemonError } from './daemon-error.js';
+import { keyValues } from './key-values.js';
 
 interface NetworkEntry {
   Id: string;
@@ -15,20 +18,6 @@ interface NetworkEntry {
   EnableIPv6: boolean;
   Internal: boolean;
   Labels: Record<string, string> | null;
-}
-
-function daemonError(e: unknown): never {
-  if (e instanceof ApiError) throw new CliExit(1, `Error response from daemon: ${e.message}`);
-  throw e;
-}
-
-function keyValues(vals: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of vals) {
-    const i = v.indexOf('=');
-    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
-  }
-  return out;
 }
 
 export const create: Command = {
@@ -100,13 +89,8 @@ export const list: Command = {
       Scope: n.Scope,
       IPv6: String(n.EnableIPv6),
       Internal: String(n.Internal),
-      CreatedAt: new Date(n.Created)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, ' +0000 UTC'),
-      Labels: Object.entries(n.Labels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
+      CreatedAt: goTimeUTC(new Date(n.Created)),
+      Labels: labelsText(n.Labels),
     }));
     let fmt = format || 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
     if (f.quiet) fmt = '{{.ID}}';

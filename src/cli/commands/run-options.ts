@@ -4,10 +4,29 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FlagDef, FlagValues } from '../../core/flags.js';
-import { ramInBytes as ramInBytesOf } from '../../core/byte-sizes.js';
 import { parseGoDuration } from '../../core/go-time.js';
 import { CliExit } from '../cli.js';
 import { parsePublish } from '../format/ports.js';
+import { keyValues } from './key-values.js';
+import { parseMountFlag } from './mount-flag.js';
+import { ramInBytes } from './size-flag.js';
+
+/** The resource flags `create`/`run` and `update` share, in docker's order; docker words --memory-swap's help differently in each. */
+export function resourceFlags(memorySwapHelp: string): FlagDef[] {
+  return [
+    { name: 'memory', short: 'm', type: 'string', help: 'Memory limit' },
+    { name: 'memory-swap', type: 'string', help: memorySwapHelp },
+    { name: 'memory-reservation', type: 'string', help: 'Memory soft limit' },
+    { name: 'cpus', type: 'string', help: 'Number of CPUs' },
+    { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
+    { name: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+    { name: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+    { name: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+    { name: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+    { name: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+    { name: 'blkio-weight', type: 'int', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+  ];
+}
 
 export const CREATE_FLAGS: FlagDef[] = [
   { name: 'name', type: 'string', help: 'Assign a name to the container' },
@@ -45,17 +64,7 @@ export const CREATE_FLAGS: FlagDef[] = [
   { name: 'cap-drop', type: 'strings', help: 'Drop Linux capabilities' },
   { name: 'security-opt', type: 'strings', help: 'Security Options' },
   { name: 'group-add', type: 'strings', help: 'Add additional groups to join' },
-  { name: 'memory', short: 'm', type: 'string', help: 'Memory limit' },
-  { name: 'memory-swap', type: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
-  { name: 'memory-reservation', type: 'string', help: 'Memory soft limit' },
-  { name: 'cpus', type: 'string', help: 'Number of CPUs' },
-  { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
-  { name: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-  { name: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-  { name: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
-  { name: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-  { name: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
-  { name: 'blkio-weight', type: 'int', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
+  ...resourceFlags("Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
   { name: 'oom-kill-disable', type: 'bool', help: 'Disable OOM Killer' },
   { name: 'network', type: 'string', help: 'Connect a container to a network', default: 'default' },
   { name: 'net', type: 'string', help: 'Connect a container to a network', hidden: true },
@@ -91,16 +100,6 @@ export const RUN_ONLY_FLAGS: FlagDef[] = [
   { name: 'sig-proxy', type: 'bool', help: 'Proxy received signals to the process', default: true },
   { name: 'detach-keys', type: 'string', help: 'Override the key sequence for detaching a container' },
 ];
-
-/** A size flag's value in bytes (docker's RAMInBytes: "2g", "512m", "1024"); docker's words when it is not one. */
-export function ramInBytes(flag: string, v: string): number {
-  const name = flag === 'memory' ? '-m, --memory' : `--${flag}`;
-  try {
-    return ramInBytesOf(v);
-  } catch (e) {
-    throw new CliExit(125, `invalid argument "${v}" for "${name}" flag: ${(e as Error).message}\nSee 'berth run --help'.`);
-  }
-}
 
 /** Go duration ("30s", "1m30s", "500ms") → nanoseconds. */
 function durationNs(flag: string, v: string): number {
@@ -172,15 +171,6 @@ function devices(vals: string[]): Array<{ PathOnHost: string; PathInContainer: s
     if (parts.length === 3) perms = parts[2]!;
     return { PathOnHost: host, PathInContainer: inCtr, CgroupPermissions: perms };
   });
-}
-
-function keyValues(vals: string[], sep = '='): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of vals) {
-    const i = v.indexOf(sep);
-    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
-  }
-  return out;
 }
 
 /** The JSON body of POST /containers/create for `run`/`create` flags. */
@@ -331,97 +321,4 @@ function splitVolumes(vals: string[]): { binds: string[]; anonymous: string[] } 
     else binds.push(v);
   }
   return { binds, anonymous };
-}
-
-function boolOpt(flag: string, key: string, v: string | undefined): boolean {
-  if (v === undefined) return true;
-  if (['1', 'true', 't', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'false', 'f', 'FALSE', 'False'].includes(v)) return false;
-  throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: invalid value for ${key}: ${v}`);
-}
-
-/** `--mount type=bind,source=/x,target=/y,readonly`: docker's CSV, into one HostConfig.Mounts entry. */
-export function parseMountFlag(flag: string): Record<string, unknown> {
-  const m: Record<string, unknown> = { Type: 'volume' };
-  const bind: Record<string, unknown> = {};
-  const vol: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  const driverOpts: Record<string, string> = {};
-  let driver: string | undefined;
-  const tmpfs: Record<string, unknown> = {};
-  const bad = (msg: string): never => {
-    throw new CliExit(125, `invalid argument "${flag}" for "--mount" flag: ${msg}`);
-  };
-  for (const field of flag.split(',')) {
-    if (!field) continue;
-    const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
-    const val = eq < 0 ? undefined : field.slice(eq + 1);
-    if (val === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive', 'bind-create-host-path'].includes(key))
-      bad(`invalid field '${field}' must be a key=value pair`);
-    switch (key) {
-      case 'type':
-        m.Type = val;
-        break;
-      case 'source':
-      case 'src':
-        m.Source = val;
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        m.Target = val;
-        break;
-      case 'readonly':
-      case 'ro':
-        m.ReadOnly = boolOpt(flag, key, val);
-        break;
-      case 'consistency':
-        m.Consistency = val;
-        break;
-      case 'bind-propagation':
-        bind.Propagation = val;
-        break;
-      case 'bind-nonrecursive':
-        bind.NonRecursive = boolOpt(flag, key, val);
-        break;
-      case 'bind-create-host-path':
-        bind.CreateMountpoint = boolOpt(flag, key, val);
-        break;
-      case 'volume-nocopy':
-        vol.NoCopy = boolOpt(flag, key, val);
-        break;
-      case 'volume-label': {
-        const [k, ...v] = val!.split('=');
-        labels[k!] = v.join('=');
-        break;
-      }
-      case 'volume-driver':
-        driver = val;
-        break;
-      case 'volume-opt': {
-        const [k, ...v] = val!.split('=');
-        driverOpts[k!] = v.join('=');
-        break;
-      }
-      case 'volume-subpath':
-        vol.Subpath = val;
-        break;
-      case 'tmpfs-size':
-        tmpfs.SizeBytes = ramInBytes('mount', val!);
-        break;
-      case 'tmpfs-mode':
-        tmpfs.Mode = Number.parseInt(val!, 8);
-        break;
-      default:
-        bad(`unexpected key '${key}' in '${field}'`);
-    }
-  }
-  if (!m.Target) bad('target is required');
-  if (Object.keys(labels).length) vol.Labels = labels;
-  if (driver || Object.keys(driverOpts).length) vol.DriverConfig = { Name: driver ?? '', Options: driverOpts };
-  if (Object.keys(bind).length) m.BindOptions = bind;
-  if (Object.keys(vol).length) m.VolumeOptions = vol;
-  if (Object.keys(tmpfs).length) m.TmpfsOptions = tmpfs;
-  return m;
 }

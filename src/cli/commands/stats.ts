@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError, type Client } from '../../client/client.js';
 import { CliExit, type Command } from '../cli.js';
-import { formatRows, isTableFormat } from '../format/formatter.js';
+import { formatRows, isTableFormat, listFormat } from '../format/formatter.js';
 import { STATS_DEFAULT_FORMAT, STATS_HEADERS, statsRow, type ApiStats, type StatsRow } from '../format/stats.js';
 
 /** Docker's CLI redraws twice a second. */
@@ -75,8 +75,7 @@ export const statsCmd: Command = {
     const client = await cli.client();
     const noStream = !!f['no-stream'];
     const noTrunc = !!f['no-trunc'];
-    let format = (f.format as string | undefined) || STATS_DEFAULT_FORMAT;
-    if (format === 'table') format = STATS_DEFAULT_FORMAT;
+    const format = listFormat(f.format as string | undefined, STATS_DEFAULT_FORMAT);
     const all = !!f.all;
     const entries: Entry[] = [];
 

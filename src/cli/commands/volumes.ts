@@ -3,8 +3,11 @@ import { ApiError } from '../../client/client.js';
 import { encodeFilters } from '../../core/filters.js';
 import { CliExit, type Command } from '../cli.js';
 import { formatRows } from '../format/formatter.js';
+import { labelsText } from '../format/columns.js';
 import { confirm } from './confirm.js';
 import { inspectEach } from './inspect-each.js';
+import { daemonError } from './daemon-error.js';
+import { keyValues } from './key-values.js';
 import { humanSize } from '../format/units.js';
 
 interface VolumeEntry {
@@ -15,20 +18,6 @@ interface VolumeEntry {
   CreatedAt: string;
   Labels: Record<string, string> | null;
   Options: Record<string, string> | null;
-}
-
-function daemonError(e: unknown): never {
-  if (e instanceof ApiError) throw new CliExit(1, `Error response from daemon: ${e.message}`);
-  throw e;
-}
-
-function keyValues(vals: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of vals) {
-    const i = v.indexOf('=');
-    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
-  }
-  return out;
 }
 
 export const create: Command = {
@@ -76,9 +65,7 @@ export const list: Command = {
       Scope: v.Scope,
       Mountpoint: v.Mountpoint,
       CreatedAt: v.CreatedAt,
-      Labels: Object.entries(v.Labels ?? {})
-        .map(([k, val]) => `${k}=${val}`)
-        .join(','),
+      Labels: labelsText(v.Labels),
       Links: 'N/A',
       Size: 'N/A',
     }));

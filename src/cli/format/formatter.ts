@@ -11,7 +11,7 @@
  * a newline, surrounding spaces are trimmed, and the header line is the template run over
  * the header map with json/upper/lower/title/split/join/truncate returning their argument.
  */
-import { goJson } from './gofmt.js';
+import { goJson } from './go-json.js';
 import { TabWriter } from './table.js';
 import { Template, TemplateError, type TemplateFunc } from './template/index.js';
 
@@ -37,6 +37,11 @@ export const JSON_FORMAT_KEY = 'json';
 
 export const isTableFormat = (format: string): boolean => format.startsWith(TABLE_FORMAT_KEY);
 export const isJsonFormat = (format: string): boolean => format === JSON_FORMAT_KEY;
+
+/** The format a list command prints with: the one given, or its default table when none or plain `table` is. */
+export function listFormat(given: string | undefined, defaultTable: string): string {
+  return !given || given === TABLE_FORMAT_KEY ? defaultTable : given;
+}
 
 /** The template text docker actually parses for a list format. */
 export function templateSource(format: string): string {

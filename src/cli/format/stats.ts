@@ -11,7 +11,7 @@
  * the Engine API object; the engine's DockerStats satisfies it).
  */
 import { bytesSize, humanSize } from './units.js';
-import { formatFloat } from './gofmt.js';
+import { formatFloat } from './go-float.js';
 
 interface CpuStatsIn {
   cpu_usage: { total_usage: number; percpu_usage?: number[] | null };

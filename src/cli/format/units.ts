@@ -1,9 +1,9 @@
 /**
  * docker/go-units behaviour: human-readable sizes and durations, and size parsing.
- * Numbers are formatted with Go's %g rules (see gofmt.ts), so e.g. 999.9 kB at three
+ * Numbers are formatted with Go's %g rules (see go-float.ts), so e.g. 999.9 kB at three
  * digits prints "1e+03kB" exactly as docker does.
  */
-import { formatFloat } from './gofmt.js';
+import { formatFloat } from './go-float.js';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];

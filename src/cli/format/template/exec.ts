@@ -7,7 +7,8 @@
  *
  * Over 400 lines because Go's executor is one recursive walk (exec.go) whose node cases share its state and error context.
  */
-import { formatValue, goQuote, goTypeName, isInt, sortedKeys } from '../gofmt.js';
+import { formatValue, goTypeName, isInt, sortedKeys } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 import { argString, type Arg, type Cmd, type ControlNode, type Node, type Pipe } from './ast.js';
 import { BUILTINS, MISSING, truth, type TemplateFunc } from './funcs.js';
 import { countNL } from './lex.js';

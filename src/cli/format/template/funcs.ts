@@ -5,7 +5,9 @@
  * truncate), plus docker's header functions for table headings. Each builtin
  * carries its parameter kinds so the executor can check arguments as Go does.
  */
-import { byteCompare, formatValue, goJson, goTypeName, isInt, sprint, sprintf, sprintln } from '../gofmt.js';
+import { byteCompare, formatValue, goTypeName, isInt, sprint, sprintln } from '../gofmt.js';
+import { goJson } from '../go-json.js';
+import { sprintf } from '../go-sprintf.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a template calls a function with whatever values it holds; each function checks its own arguments, as Go's reflect call does.
 export type TemplateFunc = (...args: any[]) => unknown;

@@ -6,7 +6,7 @@
  *
  * Over 400 lines because it is one state machine (Go's lex.go) whose states are closures over one position and item list.
  */
-import { goQuote } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 
 export enum T {
   Error,

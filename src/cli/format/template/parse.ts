@@ -6,7 +6,7 @@
  *
  * Over 400 lines because it is one recursive-descent parser whose productions call each other, as Go's parse.go.
  */
-import { goQuote } from '../gofmt.js';
+import { goQuote } from '../go-quote.js';
 import { argString, type Arg, type Cmd, type Node, type Pipe } from './ast.js';
 import { itemString, T, type Item } from './lex.js';
 import { parseHexFloat, unquote } from './literals.js';
