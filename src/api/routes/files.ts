@@ -1,6 +1,6 @@
 /** /containers/{id}/archive (HEAD, GET, PUT) and /containers/{id}/export: files in and out of a container. */
 import type { Readable } from 'node:stream';
-import type { PathStat } from '../../engine/containers/files.js';
+import type { PathStat } from '../../core/wire/path-stat.js';
 import type { Ctx } from '../context.js';
 import type { Router } from '../router.js';
 

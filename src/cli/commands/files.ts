@@ -13,19 +13,11 @@ import { applyTar } from '../../archive/apply.js';
 import { packPath, rewriteTar } from '../../archive/pack.js';
 import { CliExit, type Command } from '../cli.js';
 import { humanSize } from '../format/units.js';
+import { isDirStat, isSymlinkStat, type PathStat } from '../../core/wire/path-stat.js';
 import { daemonError } from './daemon-error.js';
 
-interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-const GO_DIR = 2 ** 31;
-const GO_SYMLINK = 2 ** 27;
-const isDir = (s: PathStat) => s.mode >= GO_DIR;
-const isSymlink = (s: PathStat) => !isDir(s) && Math.floor(s.mode / GO_SYMLINK) % 2 === 1;
+const isDir = isDirStat;
+const isSymlink = isSymlinkStat;
 
 /** "ctr:path" → [ctr, path]; a local path (absolute, relative with a slash before any colon, or without colon) → [undefined, path]. */
 function splitArg(arg: string): [string | undefined, string] {

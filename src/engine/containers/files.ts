@@ -10,7 +10,7 @@
  * its snapshot, mounted for the operation, with its volumes and binds laid
  * over it.
  */
-import { fstatSync, statSync, type Stats } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyTar, OverwriteRefusal } from '../../archive/apply.js';
@@ -19,43 +19,10 @@ import { decompressStream } from '../../archive/compression.js';
 import { packHandle, rewriteTar } from '../../archive/pack.js';
 import { Tree, type Found } from '../../archive/tree.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { goMode, type PathStat } from '../../core/wire/path-stat.js';
 import { addInitFiles } from './initlayer.js';
 import type { Container } from './record.js';
 import type { ContainerService } from './service.js';
-
-/** The X-Docker-Container-Path-Stat document. */
-export interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-
-// Go's os.FileMode type bits, which the docker CLI decodes.
-const GO_DIR = 2 ** 31;
-const GO_SYMLINK = 2 ** 27;
-const GO_DEVICE = 2 ** 26;
-const GO_PIPE = 2 ** 25;
-const GO_SOCKET = 2 ** 24;
-const GO_SETUID = 2 ** 23;
-const GO_SETGID = 2 ** 22;
-const GO_CHARDEV = 2 ** 21;
-const GO_STICKY = 2 ** 20;
-
-function goMode(st: Stats): number {
-  let m = st.mode & 0o777;
-  if (st.isDirectory()) m += GO_DIR;
-  else if (st.isSymbolicLink()) m += GO_SYMLINK;
-  else if (st.isFIFO()) m += GO_PIPE;
-  else if (st.isSocket()) m += GO_SOCKET;
-  else if (st.isCharacterDevice()) m += GO_DEVICE + GO_CHARDEV;
-  else if (st.isBlockDevice()) m += GO_DEVICE;
-  if (st.mode & 0o4000) m += GO_SETUID;
-  if (st.mode & 0o2000) m += GO_SETGID;
-  if (st.mode & 0o1000) m += GO_STICKY;
-  return m;
-}
 
 /** Docker keeps a trailing "/" or "/." of the request: they mean "the directory itself, followed". */
 function followsLast(path: string): boolean {
