@@ -132,7 +132,12 @@ scenario({
   name: 'restart always: restarting or running when wait answers; rm refuses it',
   async run(s, rec) {
     const id = await make(s, 'lc-always', ['sh', '-c', 'sleep 0.3; exit 3'], { body: { HostConfig: { RestartPolicy: { Name: 'always' } } } });
-    const w = await s.api('POST', `/containers/${id}/wait`);
+    let w = await s.api('POST', `/containers/${id}/wait`);
+    // dockerd 20.10's waiter reads the exit code only when it is scheduled: under load the policy's
+    // restart (100 ms later) can reset it to 0 first. Its settled answer is the run's code; ask again.
+    for (let i = 0; i < 3 && s.name === 'dockerd' && (w.json as { StatusCode?: number })?.StatusCode === 0; i++) {
+      w = await s.api('POST', `/containers/${id}/wait`);
+    }
     rec.answer('wait', w, { exact: true });
     const st = await state(s, id);
     rec.exact('running or restarting after wait', { active: st.Running === true, restartingOrRunning: st.Restarting === true || st.Status === 'running' });
