@@ -16,6 +16,8 @@ export interface DaemonSettings {
   logLevel: string;
   /** Bytes a build context may unpack to (max-build-context-size). */
   maxBuildContextSize?: number;
+  /** `--userns-remap` (daemon.json `userns-remap`): default, USER[:GROUP] or UID[:GID]. */
+  usernsRemap?: string;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -30,6 +32,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'log-level', short: 'l', type: 'string', help: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")' },
   { name: 'debug', short: 'D', type: 'bool', help: 'Enable debug mode' },
   { name: 'max-build-context-size', type: 'string', help: 'Largest a build context may unpack to, e.g. 512m, 10g (default 4g)' },
+  { name: 'userns-remap', type: 'string', help: 'User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID])' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -44,6 +47,7 @@ const KEYS: Record<string, string> = {
   'log-level': 'log-level',
   debug: 'debug',
   'max-build-context-size': 'max-build-context-size',
+  'userns-remap': 'userns-remap',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -91,6 +95,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     storageDriver: driver as DaemonSettings['storageDriver'],
     logLevel: debug ? 'debug' : pick('log-level', 'info'),
     maxBuildContextSize: parseSize('max-build-context-size', pick<unknown>('max-build-context-size', undefined)),
+    usernsRemap: pick<string | undefined>('userns-remap', undefined) || undefined,
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };

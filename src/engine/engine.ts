@@ -12,6 +12,9 @@ import type { Readable } from 'node:stream';
 import { secureDataRoot } from './data-root.js';
 import { ContentStore } from '../content/store.js';
 import { createSnapshotter } from '../snapshots/index.js';
+import type { IdmapMode } from '../snapshots/idmap.js';
+import type { Remap } from '../runtime/userns-remap.js';
+import { openToRemappedRoot } from './containers/userns-dirs.js';
 import type { DriverName, Snapshotter } from '../snapshots/snapshotter.js';
 import { InvalidArgumentError, messageOf } from '../core/errors.js';
 import type { Filters } from '../core/filters.js';
@@ -54,6 +57,8 @@ export interface EngineOptions {
   certsDir?: string;
   /** Bytes a build context may unpack to (max-build-context-size); default 4 GiB. */
   maxBuildContextSize?: number;
+  /** `--userns-remap`: the user, group and mapping every container gets unless `--userns=host`. */
+  remap?: Remap;
 }
 
 /** The services one daemon runs, made by Engine.open. */
@@ -90,6 +95,8 @@ export class Engine {
   readonly swarm = swarm;
   /** BuildKit sessions a client opens beside a build (held idle: Berth has no BuildKit). */
   readonly sessions = new Sessions();
+  /** With `--userns-remap`: how remapped containers see image layers (idmapped mounts, or chowned copies). */
+  remapMode?: IdmapMode;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -116,6 +123,9 @@ export class Engine {
     await content.init();
     const snapshotter = createSnapshotter(opts.storageDriver, opts.dataRoot);
     await snapshotter.init();
+    // Checked at start, as dockerd checks its remapped root: the kernel and filesystem decide idmapped or copied.
+    const remapMode = opts.remap ? await snapshotter.remapMode(opts.remap.map) : undefined;
+    if (opts.remap) await openToRemappedRoot(opts.dataRoot, opts.remap.map);
     const store = new ImageStore(join(opts.dataRoot, 'images'));
     await store.init();
     const events = new EventBus();
@@ -135,7 +145,7 @@ export class Engine {
       images,
       snapshotter,
       events,
-      { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts },
+      { dataRoot: opts.dataRoot, execRoot: opts.execRoot, logOpts, ...(opts.remap ? { remap: opts.remap.map } : {}) },
       networks,
       volumes,
     );
@@ -154,6 +164,7 @@ export class Engine {
     await spool.init();
     const builds = new BuildService(images, containers, spool, { pull: (req) => pull(distribution, req) });
     const engine = new Engine(opts, { events, content, snapshotter, images, containers, networks, volumes, distribution, builds });
+    engine.remapMode = remapMode;
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();

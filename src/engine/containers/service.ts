@@ -41,6 +41,7 @@ import { pruneContainers, removeContainer, removeLink } from './remove.js';
 import { startContainer, startProcess } from './start.js';
 import { killContainer, stopContainer, waitFor } from './stop.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import type { IdMap } from '../../core/idmap.js';
 import { updateContainer } from './update.js';
 
 export interface ContainerServiceOptions {
@@ -50,6 +51,8 @@ export interface ContainerServiceOptions {
   initPath?: string;
   /** daemon.json `log-opts`: defaults for containers that use the default (json-file) log driver. */
   logOpts?: Record<string, string>;
+  /** `--userns-remap`: the mapping each new container gets (unless `--userns=host`). */
+  remap?: IdMap;
 }
 
 export class ContainerService {

@@ -164,7 +164,13 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       hostConfig: h,
       cgroupsPath: `/berth/${id}`,
       extraMounts: mounts,
-      namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
+      namespaces: {
+        network,
+        pid: await ns(h.PidMode, 'pid'),
+        ipc: await ns(h.IpcMode, 'ipc'),
+        uts: h.UTSMode === 'host' ? 'host' : 'private',
+        ...(c.rec.IdMap ? { user: c.rec.IdMap } : {}),
+      },
       // A static init: it runs in any image, libc or not.
       ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
     });
