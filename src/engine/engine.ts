@@ -14,6 +14,7 @@ import { ContentStore } from '../content/store.js';
 import { createSnapshotter } from '../snapshots/index.js';
 import type { IdmapMode } from '../snapshots/idmap.js';
 import type { Remap } from '../runtime/userns-remap.js';
+import { rootPair } from '../core/idmap.js';
 import { openToRemappedRoot } from './containers/userns-dirs.js';
 import type { DriverName, Snapshotter } from '../snapshots/snapshotter.js';
 import { InvalidArgumentError, messageOf } from '../core/errors.js';
@@ -140,7 +141,7 @@ export class Engine {
     const logOpts = opts.config['log-opts'] as Record<string, string> | undefined;
     settleLogConfig(undefined, logOpts); // daemon.json's log-opts are checked at start, as dockerd does
     const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config }, () => containers);
-    const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'), () => containers.list());
+    const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'), () => containers.list(), opts.remap ? rootPair(opts.remap.map) : undefined);
     const containers: ContainerService = new ContainerService(
       images,
       snapshotter,

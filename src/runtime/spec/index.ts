@@ -23,11 +23,6 @@ export function buildSpec(input: OciSpecInput): OciSpec {
   if (input.namespaces.user) {
     const selfBind = `${input.rootfs.replace(/\/+$/, '')}/sys/fs/cgroup`;
     mounts = mounts.filter((m) => !(m.type === 'bind' && m.source === selfBind));
-    // A fresh sysfs needs the network namespace to belong to the container's user namespace; one
-    // made beforehand (CNI) or another's belongs to the host's, so /sys is the host's bound read-only,
-    // as podman does for the same case (dockerd lets runc make the netns inside the user namespace).
-    if (input.namespaces.network !== undefined && input.namespaces.network !== 'private')
-      mounts = mounts.map((m) => (m.type === 'sysfs' ? { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
   }
   const linux: OciLinux = {
     namespaces: namespaces(input.namespaces),
@@ -36,8 +31,8 @@ export function buildSpec(input: OciSpecInput): OciSpec {
     cgroupsPath: input.cgroupsPath,
   };
   if (input.namespaces.user) {
-    linux.uidMappings = input.namespaces.user.uid.map((r) => ({ ...r }));
-    linux.gidMappings = input.namespaces.user.gid.map((r) => ({ ...r }));
+    linux.uidMappings = input.namespaces.user.map.uid.map((r) => ({ ...r }));
+    linux.gidMappings = input.namespaces.user.map.gid.map((r) => ({ ...r }));
   }
   if (input.seccomp) linux.seccomp = input.seccomp;
   if (input.maskedPaths) linux.maskedPaths = [...input.maskedPaths];

@@ -132,8 +132,11 @@ export interface NamespacesInput {
   ipc?: string;
   uts?: 'private' | 'host';
   cgroup: 'private' | 'host';
-  /** A new user namespace with this mapping (`--userns-remap`); unset runs in the host's. */
-  user?: IdMap;
+  /**
+   * A user namespace with this mapping (`--userns-remap`): a new one, or the one at `path`
+   * (made with the container's network namespace); unset runs in the host's.
+   */
+  user?: { map: IdMap; path?: string };
 }
 
 export interface OciSpecInput {

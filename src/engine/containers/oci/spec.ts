@@ -38,7 +38,7 @@ export interface ContainerSpecInput {
   /** /etc/hosts, /etc/resolv.conf, /etc/hostname, volumes, binds (caller-built). */
   extraMounts?: OciMount[];
   /** 'private' (default), 'host', or a namespace path to join. */
-  namespaces?: { network?: string; pid?: string; ipc?: string; uts?: 'private' | 'host'; user?: IdMap };
+  namespaces?: { network?: string; pid?: string; ipc?: string; uts?: 'private' | 'host'; user?: { map: IdMap; path?: string } };
   /** HostConfig.Init: the init binary on the host, bind-mounted at /sbin/docker-init. */
   initPath?: string;
   /** Defaults to SecurityOpt "no-new-privileges". */
