@@ -4,6 +4,11 @@
       "target_name": "berth_native",
       "sources": ["native/berth_native.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "berth_idmap",
+      "sources": ["native/berth_idmap.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

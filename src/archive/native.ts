@@ -37,15 +37,17 @@ let loaded: Native | undefined;
 
 /** The addon, found by walking up from this module (dist/src/archive, or the CLI bundle in dist/cli). */
 export function native(): Native {
-  if (loaded) return loaded;
+  loaded ??= loadAddon<Native>('berth_native');
+  return loaded;
+}
+
+/** A node-gyp addon `build/Release/<name>.node`, found by walking up from this module. */
+export function loadAddon<T>(name: string): T {
   const here = import.meta.url ? fileURLToPath(import.meta.url) : typeof __filename === 'string' ? __filename : process.argv[1]!;
   for (let dir = dirname(here); ; dir = dirname(dir)) {
-    const file = join(dir, 'build', 'Release', 'berth_native.node');
-    if (existsSync(file)) {
-      loaded = createRequire(here)(file) as Native;
-      return loaded;
-    }
+    const file = join(dir, 'build', 'Release', `${name}.node`);
+    if (existsSync(file)) return createRequire(here)(file) as T;
     if (dirname(dir) === dir) break;
   }
-  throw new SystemError('the native addon build/Release/berth_native.node is missing: run `npm run build`');
+  throw new SystemError(`the native addon build/Release/${name}.node is missing: run \`npm run build\``);
 }

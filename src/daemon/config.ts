@@ -20,6 +20,8 @@ export interface DaemonSettings {
   maxBuildContextSize?: number;
   /** Who may use the API: TLS on TCP listeners and the unix socket's group (see listeners.ts). */
   access: ApiAccess;
+  /** `--userns-remap` (daemon.json `userns-remap`): default, USER[:GROUP] or UID[:GID]. */
+  usernsRemap?: string;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -43,6 +45,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'add-runtime', type: 'strings', help: 'Register an additional OCI compatible runtime (name=path)' },
   { name: 'default-runtime', type: 'string', help: 'Default OCI runtime for containers (default "runc")' },
   { name: 'no-new-privileges', type: 'bool', help: 'Set no-new-privileges by default for new containers' },
+  { name: 'userns-remap', type: 'string', help: 'User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID])' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -65,6 +68,7 @@ const KEYS: Record<string, string> = {
   'max-build-context-size': 'max-build-context-size',
   'default-runtime': 'default-runtime',
   'no-new-privileges': 'no-new-privileges',
+  'userns-remap': 'userns-remap',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -121,6 +125,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     logLevel: debug ? 'debug' : pick('log-level', 'info'),
     maxBuildContextSize: parseSize('max-build-context-size', pick<unknown>('max-build-context-size', undefined)),
     access: accessSettings((flag) => (set.has(flag) ? flags[flag] : raw[KEYS[flag]!])),
+    usernsRemap: pick<string | undefined>('userns-remap', undefined) || undefined,
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { log, setLogLevel, isLogLevel } from '../core/log.js';
 import { flagHelp } from '../core/flags.js';
 import { BERTH_VERSION } from '../core/version.js';
+import { resolveRemap } from '../runtime/userns-remap.js';
 import { Engine } from '../engine/engine.js';
 import { createApiServer } from '../api/server.js';
 import { overlaySupported } from '../snapshots/overlay2.js';
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
     await writeFile(settings.pidfile, String(process.pid));
   }
   const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
+  const remap = settings.usernsRemap ? await resolveRemap(settings.usernsRemap) : undefined;
   const engine = await Engine.open({
+    ...(remap ? { remap } : {}),
     dataRoot: settings.dataRoot,
     execRoot: settings.execRoot,
     storageDriver,

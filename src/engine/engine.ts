@@ -12,6 +12,10 @@ import type { Readable } from 'node:stream';
 import { secureDataRoot } from './data-root.js';
 import { ContentStore } from '../content/store.js';
 import { createSnapshotter } from '../snapshots/index.js';
+import type { IdmapMode } from '../snapshots/idmap.js';
+import type { Remap } from '../runtime/userns-remap.js';
+import { rootPair } from '../core/idmap.js';
+import { openToRemappedRoot } from './containers/userns-dirs.js';
 import type { DriverName, Snapshotter } from '../snapshots/snapshotter.js';
 import { InvalidArgumentError, messageOf } from '../core/errors.js';
 import type { Filters } from '../core/filters.js';
@@ -56,6 +60,8 @@ export interface EngineOptions {
   certsDir?: string;
   /** Bytes a build context may unpack to (max-build-context-size); default 4 GiB. */
   maxBuildContextSize?: number;
+  /** `--userns-remap`: the user, group and mapping every container gets unless `--userns=host`. */
+  remap?: Remap;
 }
 
 /** The services one daemon runs, made by Engine.open. */
@@ -70,6 +76,7 @@ interface Services {
   volumes: VolumeService;
   distribution: DistributionService;
   builds: BuildService;
+  remapMode?: IdmapMode;
 }
 
 export class Engine {
@@ -95,6 +102,8 @@ export class Engine {
   readonly swarm = swarm;
   /** BuildKit sessions a client opens beside a build (held idle: Berth has no BuildKit). */
   readonly sessions = new Sessions();
+  /** With `--userns-remap`: how remapped containers see image layers (idmapped mounts, or chowned copies). */
+  readonly remapMode?: IdmapMode;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -110,6 +119,7 @@ export class Engine {
     this.distribution = s.distribution;
     this.builds = s.builds;
     this.storage = s.storage;
+    this.remapMode = s.remapMode;
     this.execs = new ExecService(s.containers);
     this.files = new ContainerFiles(s.containers);
     this.streams = new ContainerStreams(s.containers);
@@ -122,6 +132,9 @@ export class Engine {
     await content.init();
     const snapshotter = createSnapshotter(opts.storageDriver, opts.dataRoot);
     await snapshotter.init();
+    // Checked at start, as dockerd checks its remapped root: the kernel and filesystem decide idmapped or copied.
+    const remapMode = opts.remap ? await snapshotter.remapMode(opts.remap.map) : undefined;
+    if (opts.remap) await openToRemappedRoot(opts.dataRoot, opts.remap.map);
     const store = new ImageStore(join(opts.dataRoot, 'images'));
     await store.init();
     const events = new EventBus();
@@ -137,7 +150,7 @@ export class Engine {
     const logOpts = opts.config['log-opts'] as Record<string, string> | undefined;
     settleLogConfig(undefined, logOpts); // daemon.json's log-opts are checked at start, as dockerd does
     const networks = new NetworkService(events, { dataRoot: opts.dataRoot, execRoot: opts.execRoot, config: opts.config }, () => containers);
-    const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'), () => containers.list());
+    const volumes = new VolumeService(events, join(opts.dataRoot, 'volumes'), () => containers.list(), opts.remap ? rootPair(opts.remap.map) : undefined);
     const containers: ContainerService = new ContainerService(
       images,
       snapshotter,
@@ -148,6 +161,7 @@ export class Engine {
         logOpts,
         runtimes: new RuntimeTable(opts.config, opts.execRoot),
         noNewPrivileges: opts.config['no-new-privileges'] === true,
+        ...(opts.remap ? { remap: opts.remap.map } : {}),
       },
       networks,
       volumes,
@@ -166,7 +180,7 @@ export class Engine {
     const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
     await spool.init();
     const builds = new BuildService(images, storage, containers, spool, { pull: (req) => pull(distribution, req) });
-    const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds });
+    const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds, remapMode });
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();

@@ -18,7 +18,9 @@ import type { VolumeService } from './volumes/service.js';
 
 /** What /info and /system/df read (the engine hands itself). */
 export interface SystemSources {
-  opts: { dataRoot: string; config: Record<string, unknown> };
+  opts: { dataRoot: string; config: Record<string, unknown>; remap?: { user: string; group: string } };
+  /** With `--userns-remap`: idmapped mounts or chowned copies of the layers. */
+  remapMode?: string;
   images: ImageService;
   containers: ContainerService;
   volumes: VolumeService;
@@ -163,13 +165,8 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     Driver: engine.snapshotter.driver,
     DriverStatus:
       engine.snapshotter.driver === 'overlay2'
-        ? [
-            ['Backing Filesystem', 'extfs'],
-            ['Supports d_type', 'true'],
-            ['Native Overlay Diff', 'true'],
-            ['userxattr', 'false'],
-          ]
-        : [],
+        ? [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Native Overlay Diff', 'true'], ['userxattr', 'false'], ...remapStatus(engine)]
+        : remapStatus(engine),
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
     // Only what daemon.json configured, as dockerd reports it (its built-in pools are not listed).
     ...(Array.isArray(pools) && pools.length
@@ -222,7 +219,7 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: runc.commit, Expected: runc.commit },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: ['name=seccomp,profile=builtin', ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(engine.opts.remap ? ['name=userns'] : []), ...(host.cgroupVersion === '2' ? ['name=cgroupns'] : [])],
     Warnings: null,
     // API 1.44 added the CDI spec directories; a daemon without experimental features reports none.
     ...(compareApiVersions(apiVersion, '1.44') >= 0 ? { CDISpecDirs: [] } : {}),
@@ -262,4 +259,17 @@ export async function diskUsage(engine: SystemSources, apiVersion = API_VERSION)
     BuildCache: null,
     ...(compareApiVersions(apiVersion, '1.42') < 0 ? { BuilderSize: 0 } : {}),
   };
+}
+
+/**
+ * With `--userns-remap`, how remapped containers see image layers: Berth's own
+ * DriverStatus lines (dockerd has none; its remapped daemon always unpacks a chowned image tree).
+ */
+function remapStatus(engine: SystemSources): Array<[string, string]> {
+  const r = engine.opts.remap;
+  if (!r) return [];
+  return [
+    ['Userns remap', `${r.user}:${r.group}`],
+    ['Userns layers', engine.remapMode === 'idmapped' ? 'idmapped mounts' : 'chowned copies'],
+  ];
 }

@@ -5,17 +5,30 @@
  * explicitly — umount and unlink — when the container stops.
  */
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { procMapText, type IdMap } from '../core/idmap.js';
 import { dirname } from 'node:path';
 import { run } from '../core/proc.js';
 import { SystemError } from '../core/errors.js';
 
-/** A new namespace on `path`, its loopback up (brought up inside it by the same exec: no CNI loopback run). */
-export async function createNetns(path: string): Promise<void> {
+/** Where a remapped container's user namespace is pinned, beside its network namespace's file. */
+export function usernsPathOf(netns: string): string {
+  return `${netns}.userns`;
+}
+
+/**
+ * A new namespace on `path`, its loopback up (brought up inside it by the same exec: no CNI
+ * loopback run). With `idmap` (a remapped container) it belongs to a new user namespace with
+ * that mapping, pinned at usernsPathOf(path): the container joins both, so its root may mount
+ * sysfs and `runc exec` (user namespace first, then the others) may enter the network namespace.
+ */
+export async function createNetns(path: string, idmap?: IdMap): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // No file, no mount: the table is read only for a path left from before.
   if (existsSync(path) && (await isNetnsMount(path))) return;
   await writeFile(path, '');
+  if (idmap) return createOwnedNetns(path, idmap);
   const r = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
   if (r.code !== 0) {
     await rm(path, { force: true });
@@ -23,8 +36,53 @@ export async function createNetns(path: string): Promise<void> {
   }
 }
 
+/** The user and network namespaces of a paused `unshare --user --net` child, mapped and pinned on files. */
+async function createOwnedNetns(path: string, idmap: IdMap): Promise<void> {
+  const userns = usernsPathOf(path);
+  const child = spawn('unshare', ['--user', '--net', 'sleep', 'infinity'], { stdio: 'ignore' });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const pid = child.pid!;
+  try {
+    const mine = readlinkSync('/proc/self/ns/net');
+    for (let i = 0; ; i++) {
+      let ns = mine;
+      try {
+        ns = readlinkSync(`/proc/${pid}/ns/net`);
+      } catch {
+        /* not yet */
+      }
+      if (ns !== mine) break;
+      if (i > 400) throw new SystemError(`failed to create network namespace ${path}: unshare did not start`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await writeFile(`/proc/${pid}/uid_map`, procMapText(idmap.uid));
+    await writeFile(`/proc/${pid}/gid_map`, procMapText(idmap.gid));
+    await writeFile(userns, '');
+    for (const [src, dst] of [
+      [`/proc/${pid}/ns/user`, userns],
+      [`/proc/${pid}/ns/net`, path],
+    ]) {
+      const r = await run('mount', ['--bind', src!, dst!]);
+      if (r.code !== 0) throw new SystemError(`failed to create network namespace ${path}: ${r.stderr.trim()}`);
+    }
+    const lo = await run('nsenter', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+    if (lo.code !== 0) throw new SystemError(`failed to create network namespace ${path}: ${lo.stderr.trim()}`);
+  } catch (e) {
+    await removeNetns(path);
+    throw e;
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 /** Unmount and delete; a namespace no one else holds is freed by the kernel, with its veths. */
 export async function removeNetns(path: string): Promise<void> {
+  const userns = usernsPathOf(path);
+  if (existsSync(userns)) {
+    await run('umount', ['-l', userns]);
+    await rm(userns, { force: true });
+  }
   if (await isNetnsMount(path)) {
     const r = await run('umount', [path]);
     if (r.code !== 0 && (await isNetnsMount(path))) await run('umount', ['-l', path]);

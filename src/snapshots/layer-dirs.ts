@@ -9,7 +9,7 @@
  *   <root>/tmp/                           in-progress work, emptied at start
  *   <root>/active/<key>/                  writable snapshots
  */
-import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { discardDir, writeJsonAtomic, fsyncDir } from '../core/atomic.js';
@@ -19,6 +19,8 @@ import { KeyedMutex } from '../core/mutex.js';
 import { applyTar, type WhiteoutMode } from '../archive/apply.js';
 import { applyBlob } from '../archive/blob-apply.js';
 import type { ApplyLayerOptions, DriverName, LayerInfo, Snapshotter } from './snapshotter.js';
+import { idMapKey, rootPair, type IdMap } from '../core/idmap.js';
+import { dropRemapped, LayerIdmapper, type IdmapMode } from './idmap.js';
 
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -40,6 +42,7 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
   protected abstract readonly whiteouts: WhiteoutMode;
   private cache = new Map<Digest, LayerInfo>();
   private commits = new KeyedMutex();
+  private idmappers = new Map<string, LayerIdmapper>();
 
   constructor(readonly root: string) {}
 
@@ -164,12 +167,30 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
     await this.commits.run(chainId, async () => {
       if (!(await this.hasLayer(chainId))) return;
       await this.removing(chainId);
+      await dropRemapped(this.root, this.shortName(chainId));
       // Out of layers/ first (one rename), so a crash mid-delete leaves only tmp/ debris.
       const doomed = join(this.root, 'tmp', `rm-${hexOf(chainId)}-${Date.now()}`);
       await rename(this.layerDir(chainId), doomed);
       this.cache.delete(chainId);
       await rm(doomed, { recursive: true, force: true });
     });
+  }
+
+  /** The remapped views of layers for one mapping. */
+  protected idmapper(map: IdMap): LayerIdmapper {
+    const k = idMapKey(map);
+    let m = this.idmappers.get(k);
+    if (!m) this.idmappers.set(k, (m = new LayerIdmapper(this.root, map)));
+    return m;
+  }
+
+  remapMode(map: IdMap): Promise<IdmapMode> {
+    return this.idmapper(map).modeOf();
+  }
+
+  /** A short name unique per layer, for its remapped view (overlay2 also names its l/ links so). */
+  protected shortName(chainId: Digest): string {
+    return hexOf(chainId).slice(0, 26);
   }
 
   /** Chain IDs from `chainId` down to the base layer. */
@@ -184,7 +205,7 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
     return out;
   }
 
-  protected async newActive(key: string, parent: Digest | undefined): Promise<string> {
+  protected async newActive(key: string, parent: Digest | undefined, idmap?: IdMap): Promise<string> {
     const dir = this.activeDir(key);
     if (parent && !(await this.hasLayer(parent))) throw new NotFoundError(`layer ${parent} does not exist`);
     try {
@@ -193,13 +214,23 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`snapshot ${key} already exists`);
       throw e;
     }
-    await writeJsonAtomic(join(dir, 'meta.json'), parent ? { parent } : {});
+    // runc mounts a remapped container's rootfs as its remapped root: its group may pass (not list).
+    if (idmap) {
+      await chown(dir, 0, rootPair(idmap).gid);
+      await chmod(dir, 0o710);
+    }
+    await writeJsonAtomic(join(dir, 'meta.json'), { ...(parent ? { parent } : {}), ...(idmap ? { idmap } : {}) });
     return dir;
   }
 
   protected async activeParent(key: string): Promise<Digest | undefined> {
+    return (await this.activeMeta(key)).parent;
+  }
+
+  /** The active snapshot's parent and, for a remapped one, its mapping. */
+  protected async activeMeta(key: string): Promise<{ parent?: Digest; idmap?: IdMap }> {
     try {
-      return (JSON.parse(await readFile(join(this.activeDir(key), 'meta.json'), 'utf8')) as { parent?: Digest }).parent;
+      return JSON.parse(await readFile(join(this.activeDir(key), 'meta.json'), 'utf8')) as { parent?: Digest; idmap?: IdMap };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`snapshot ${key} does not exist`);
       throw e;
@@ -236,7 +267,7 @@ export abstract class LayerDirSnapshotter implements Snapshotter {
     return readdir(join(this.root, 'active'));
   }
 
-  abstract prepare(key: string, parent?: Digest): Promise<void>;
+  abstract prepare(key: string, parent?: Digest, opts?: { idmap?: IdMap }): Promise<void>;
   abstract mount(key: string): Promise<string>;
   abstract unmount(key: string): Promise<void>;
 

@@ -7,12 +7,13 @@
  * the mount run from the snapshotter root, so a deep chain still fits in the
  * one page of mount options the kernel accepts.
  */
-import { mkdir, mkdtemp, rm, stat, symlink, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chown, mkdir, mkdtemp, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import type { Digest } from '../core/digest.js';
 import { hexOf } from '../core/digest.js';
 import { SystemError } from '../core/errors.js';
 import { run } from '../core/proc.js';
+import { rootPair, type IdMap } from '../core/idmap.js';
 import type { WhiteoutMode } from '../archive/apply.js';
 import { LayerDirSnapshotter } from './layer-dirs.js';
 import type { LayerInfo } from './snapshotter.js';
@@ -78,19 +79,29 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
     await unlink(join(this.root, 'l', shortLink(chainId))).catch(() => {});
   }
 
-  async prepare(key: string, parent?: Digest): Promise<void> {
-    const dir = await this.newActive(key, parent);
+  async prepare(key: string, parent?: Digest, opts: { idmap?: IdMap } = {}): Promise<void> {
+    const dir = await this.newActive(key, parent, opts.idmap);
     for (const d of ['diff', 'work', 'merged']) await mkdir(join(dir, d), { mode: 0o755 });
+    // A remapped container's writable layer (and so its / ) belongs to its root on the host.
+    if (opts.idmap) {
+      const { uid, gid } = rootPair(opts.idmap);
+      await chown(join(dir, 'diff'), uid, gid);
+    }
   }
 
   async mount(key: string): Promise<string> {
     const dir = this.activeDir(key);
     const merged = join(dir, 'merged');
-    const parent = await this.activeParent(key);
+    const { parent, idmap } = await this.activeMeta(key);
     if (await isMountPoint(merged)) return merged;
     const chain = parent ? await this.chain(parent) : [];
     if (chain.length > MAX_LAYERS) throw new SystemError(`max depth exceeded: ${chain.length} layers`);
-    const lower = chain.length ? chain.map((c) => join('l', shortLink(c))).join(':') : 'empty';
+    // A remapped container's lowers are its mapping's views of the layers (idmapped mounts or chowned copies).
+    const mapper = idmap ? this.idmapper(idmap) : undefined;
+    const lowers = mapper
+      ? await Promise.all(chain.map(async (c) => relative(this.root, await mapper.lower(this.shortName(c), this.layerDiffPath(c)))))
+      : chain.map((c) => join('l', shortLink(c)));
+    const lower = lowers.length ? lowers.join(':') : 'empty';
     const rel = join('active', key);
     const opts = `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}`;
     const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, join(rel, 'merged')], { cwd: this.root });

@@ -16,6 +16,8 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
 import type { BlobFile } from '../archive/blob-apply.js';
+import type { IdMap } from '../core/idmap.js';
+import type { IdmapMode } from './idmap.js';
 
 export type DriverName = 'overlay2' | 'vfs';
 
@@ -74,8 +76,14 @@ export interface Snapshotter {
   /** Path of a committed layer's own files (its diff), for reading. */
   layerDiffPath(chainId: Digest): string;
 
-  /** A new writable snapshot on top of `parent` (a layer chain ID, or none for an empty rootfs). */
-  prepare(key: string, parent?: Digest): Promise<void>;
+  /**
+   * A new writable snapshot on top of `parent` (a layer chain ID, or none for an empty rootfs).
+   * With `idmap` (a remapped container) its layers are shown with owners shifted into the
+   * mapping's host range and its own writable layer belongs to the remapped root.
+   */
+  prepare(key: string, parent?: Digest, opts?: { idmap?: IdMap }): Promise<void>;
+  /** How layers are remapped for `map` on this host: idmapped mounts, or chowned copies. */
+  remapMode(map: IdMap): Promise<IdmapMode>;
   /** Mount the active snapshot's merged view at its rootfs path and return that path. Idempotent. */
   mount(key: string): Promise<string>;
   unmount(key: string): Promise<void>;

@@ -11,6 +11,8 @@ import { SystemError } from '../core/errors.js';
 import { run } from '../core/proc.js';
 import type { WhiteoutMode } from '../archive/apply.js';
 import { LayerDirSnapshotter } from './layer-dirs.js';
+import type { IdMap } from '../core/idmap.js';
+import { shiftTree } from './idmap.js';
 
 /** Copy a tree with everything kept (owners, modes, times, links, xattrs). */
 async function copyTree(from: string, to: string): Promise<void> {
@@ -27,11 +29,18 @@ export class VfsSnapshotter extends LayerDirSnapshotter {
     if (parent) await copyTree(this.layerDiffPath(parent), dir);
   }
 
-  async prepare(key: string, parent?: Digest): Promise<void> {
-    const dir = await this.newActive(key, parent);
+  async prepare(key: string, parent?: Digest, opts: { idmap?: IdMap } = {}): Promise<void> {
+    const dir = await this.newActive(key, parent, opts.idmap);
     const diff = join(dir, 'diff');
     await mkdir(diff, { mode: 0o755 });
     if (parent) await copyTree(this.layerDiffPath(parent), diff);
+    // vfs has no lowers to idmap: a remapped container's copy is chowned into its range.
+    if (opts.idmap) await shiftTree(diff, opts.idmap);
+  }
+
+  /** vfs has no lowers to idmap: a remapped container always gets a chowned copy. */
+  override async remapMode(): Promise<'copied'> {
+    return 'copied';
   }
 
   async mount(key: string): Promise<string> {

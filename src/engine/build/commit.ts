@@ -83,7 +83,7 @@ export async function commitContainer(svc: ContainerService, stores: LayerStores
   if (pause) await svc.pause(c.rec.Id);
   let layer;
   try {
-    layer = await commitSnapshot(stores, c.rec.Id, c.rec.RootfsParent as Digest | undefined, false);
+    layer = await commitSnapshot(stores, c.rec.Id, c.rec.RootfsParent as Digest | undefined, false, c.rec.IdMap);
   } finally {
     if (pause) await svc.unpause(c.rec.Id).catch(() => {});
   }

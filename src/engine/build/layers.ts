@@ -13,6 +13,8 @@ import type { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { ImageStorage } from '../images/storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { LayerRef } from '../images/types.js';
+import type { IdMap } from '../../core/idmap.js';
+import { toContainerOwners } from '../containers/userns.js';
 
 /** Mount points the runtime creates in a rootfs that lacks them: never part of a container's changes. */
 const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', 'dev', 'proc', 'sys']);
@@ -76,10 +78,18 @@ export interface NewLayer {
  * step); otherwise the tar is unpacked into a new layer. Returns undefined
  * when nothing changed (an empty layer in history).
  */
-export async function commitSnapshot(stores: LayerStores, key: string, parentChain: Digest | undefined, move: boolean): Promise<NewLayer | undefined> {
+export async function commitSnapshot(
+  stores: LayerStores,
+  key: string,
+  parentChain: Digest | undefined,
+  move: boolean,
+  idmap?: IdMap,
+): Promise<NewLayer | undefined> {
   const { upper, items, xattrs } = await snapshotItems(stores.snapshotter, key, parentChain);
   if (items.length === 0) return undefined;
-  const tar = layerTar(upper, items, xattrs);
+  const raw = layerTar(upper, items, xattrs);
+  // A remapped container's writable layer holds host ids: the image layer gets the container's.
+  const tar = idmap ? { ...raw, stream: toContainerOwners(raw.stream, idmap) } : raw;
   let info;
   let blob;
   const releases: Array<() => void> = [];

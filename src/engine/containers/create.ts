@@ -22,6 +22,8 @@ import { randomName, validName } from './names.js';
 import type { ContainerNetworking } from './networking.js';
 import { emptyState, type Container, type ContainerRecord } from './record.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import type { IdMap } from '../../core/idmap.js';
+import { containerIdMap } from './userns.js';
 
 /** Docker's create request: the container's Config with its HostConfig and networks. */
 export interface CreateRequest extends ContainerConfig {
@@ -38,7 +40,7 @@ export interface CreateHost {
   readonly events: EventBus;
   readonly locks: KeyedMutex;
   readonly hostFacts: HostFacts;
-  readonly opts: { readonly logOpts?: Record<string, string>; readonly noNewPrivileges?: boolean };
+  readonly opts: { readonly logOpts?: Record<string, string>; readonly noNewPrivileges?: boolean; readonly remap?: IdMap };
   readonly runc: { readonly table: RuntimeNames };
   readonly networking?: ContainerNetworking;
   readonly volumes?: ContainerMounts;
@@ -70,6 +72,7 @@ export async function createContainer(
   const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
   const config = mergeConfig(cfgReq, imgCfg.config);
   validateHostConfig(hostConfig, config);
+  const idmap = containerIdMap(hostConfig, svc.opts.remap, !!opts.buildStep);
   hostConfig.LogConfig = settleLogConfig(hostConfig.LogConfig, svc.opts.logOpts);
   const { path, args } = commandOf(config);
   const networks = svc.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null, typeof req.MacAddress === 'string' ? req.MacAddress : undefined);
@@ -124,13 +127,14 @@ export async function createContainer(
       ...(mountPoints ? { MountPoints: mountPoints } : {}),
       ...(opts.buildStep ? { BuildStep: true } : {}),
       NoNewPrivileges: noNewPrivilegesOf(hostConfig, !!svc.opts.noNewPrivileges),
+      ...(idmap ? { IdMap: idmap } : {}),
     };
     const c: Container = { rec, state: emptyState(), exitWaiters: [], removeWaiters: [] };
     await mkdir(svc.dataDir(id), { recursive: true, mode: 0o700 });
     // Until the container is listed, its snapshot is ours only by this lease (system check would take it).
     const release = svc.images.holdSnapshot(id);
     try {
-      await svc.snapshotter.prepare(id, rec.RootfsParent as Digest | undefined);
+      await svc.snapshotter.prepare(id, rec.RootfsParent as Digest | undefined, { idmap });
       await svc.save(c);
     } catch (err) {
       await svc.snapshotter.remove(id).catch(() => {});

@@ -17,6 +17,7 @@ import { applyTar, OverwriteRefusal } from '../../archive/apply.js';
 import { resolveUser } from '../../runtime/user.js';
 import { decompressStream } from '../../archive/compression.js';
 import { packHandle, rewriteTar } from '../../archive/pack.js';
+import { toContainerOwners, toHostOwners } from './userns.js';
 import { Tree, type Found } from '../../archive/tree.js';
 import { BerthError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { goMode, type PathStat } from '../../core/wire/path-stat.js';
@@ -150,7 +151,9 @@ export class ContainerFiles {
         }
       };
       try {
-        await send(st, packHandle(found.dirfd, found.name || undefined, name, release));
+        const tar = packHandle(found.dirfd, found.name || undefined, name, release);
+        // A remapped container's files are owned by host ids: the archive gives the ids it sees.
+        await send(st, c.rec.IdMap ? toContainerOwners(tar, c.rec.IdMap) : tar);
       } finally {
         release();
       }
@@ -188,7 +191,9 @@ export class ContainerFiles {
           // Owners come from the tar, as dockerd keeps them; copyUIDGID gives everything to the container's user.
           const owner = opts.copyUIDGID && c.rec.Config.User ? await resolveUser(rootfs, c.rec.Config.User) : undefined;
           const { stream } = await decompressStream(body);
-          const input = owner ? chownTo(stream, owner.uid, owner.gid) : stream;
+          const owned = owner ? chownTo(stream, owner.uid, owner.gid) : stream;
+          // The tar's owners are the container's ids; a remapped container's are host ids on disk.
+          const input = c.rec.IdMap ? toHostOwners(owned, c.rec.IdMap) : owned;
           try {
             await applyTar(dest, input, { whiteouts: 'none', noOverwriteDirNonDir: opts.noOverwriteDirNonDir });
           } catch (e) {
@@ -212,7 +217,8 @@ export class ContainerFiles {
       if (!running) await addInitFiles(rootfs);
       const tree = Tree.open(rootfs);
       try {
-        await send(renameRoot(packHandle(tree.fd, undefined, '.')));
+        const tar = renameRoot(packHandle(tree.fd, undefined, '.'));
+        await send(c.rec.IdMap ? toContainerOwners(tar, c.rec.IdMap) : tar);
       } finally {
         tree.close();
       }

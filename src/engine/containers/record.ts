@@ -9,6 +9,7 @@ import { ZERO_TIME } from '../../core/go-values.js';
 import type { ContainerConfig } from '../../core/wire/container-config.js';
 import type { LogKeeper } from './logfiles.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import type { IdMap } from '../../core/idmap.js';
 
 /** One network a container is configured on (Docker's EndpointSettings, the configured part). */
 export interface EndpointConfig {
@@ -99,6 +100,12 @@ export interface ContainerRecord {
    * `--security-opt no-new-privileges[=bool]`, else daemon.json's `no-new-privileges`.
    */
   NoNewPrivileges?: boolean;
+  /**
+   * The user-namespace mapping it runs with (the daemon's `--userns-remap`,
+   * unless `--userns=host`), fixed at create: its writable layer holds ids of
+   * this mapping, so a daemon restarted with another keeps it as it was.
+   */
+  IdMap?: IdMap;
 }
 
 /** The service's live handle on one container: its record and state, and what watches it while it runs. */

@@ -40,6 +40,7 @@ import { pruneContainers, removeContainer, removeLink } from './remove.js';
 import { startContainer, startProcess } from './start.js';
 import { killContainer, stopContainer, waitFor } from './stop.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import type { IdMap } from '../../core/idmap.js';
 import { updateContainer } from './update.js';
 import { ContainerRuntimes, RuntimeTable } from './runtimes.js';
 
@@ -53,6 +54,8 @@ export interface ContainerServiceOptions {
   logOpts?: Record<string, string>;
   /** daemon.json `no-new-privileges`: the default for containers that do not set it. */
   noNewPrivileges?: boolean;
+  /** `--userns-remap`: the mapping each new container gets (unless `--userns=host`). */
+  remap?: IdMap;
 }
 
 export class ContainerService {

@@ -6,6 +6,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { usernsPathOf } from '../../network/netns.js';
 import { ConflictError, messageOf, SystemError } from '../../core/errors.js';
 import { ZERO_TIME } from '../../core/go-values.js';
 import { log } from '../../core/log.js';
@@ -165,7 +167,13 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       noNewPrivileges: c.rec.NoNewPrivileges,
       cgroupsPath: `/berth/${id}`,
       extraMounts: mounts,
-      namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
+      namespaces: {
+        network,
+        pid: await ns(h.PidMode, 'pid'),
+        ipc: await ns(h.IpcMode, 'ipc'),
+        uts: h.UTSMode === 'host' ? 'host' : 'private',
+        ...(c.rec.IdMap ? { user: { map: c.rec.IdMap, ...usernsToJoin(network) } } : {}),
+      },
       // A static init: it runs in any image, libc or not.
       ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
     });
@@ -237,4 +245,15 @@ async function nsOf(svc: Pick<StartHost, 'get'>, ref: string, kind: string): Pro
   const other = svc.get(ref);
   if (!other.state.Running) throw new ConflictError(`cannot join namespace of a non running container: ${ref}`);
   return `/proc/${other.state.Pid}/ns/${kind}`;
+}
+
+/**
+ * The user namespace a remapped container joins with its network namespace: the one made
+ * with it (network/netns.ts), or, for `--network container:X`, X's own; a private network
+ * namespace is made by the runtime inside the container's new user namespace.
+ */
+function usernsToJoin(network: string): { path?: string } {
+  if (network.startsWith('/proc/')) return { path: network.replace(/\/net$/, '/user') };
+  if (network.startsWith('/') && existsSync(usernsPathOf(network))) return { path: usernsPathOf(network) };
+  return {};
 }

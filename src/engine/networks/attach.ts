@@ -86,7 +86,7 @@ export async function attachContainer(svc: AttachHost, c: Container): Promise<Pe
       const st: RuntimeState = { Netns: join(svc.netnsDir, id), Ports: reserved.map((r) => r.binding), Endpoints: [] };
       try {
         await saveState(svc, id, st);
-        await createNetns(st.Netns);
+        await createNetns(st.Netns, c.rec.IdMap);
         created(st.Netns);
         const names = Object.keys(eps).sort((a, b) => (a === primary.Name ? -1 : b === primary.Name ? 1 : a.localeCompare(b)));
         for (const name of names) {

@@ -15,7 +15,7 @@
 import { dirSize } from '../../core/dir-size.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.js';
 import { sortedKeys } from '../../core/go-json.js';
@@ -66,6 +66,8 @@ export class VolumeService implements ContainerMounts {
     readonly events: EventBus,
     readonly root: string,
     private readonly containers: () => Container[],
+    /** With `--userns-remap`: the remapped root, who owns every new volume's files (as in dockerd). */
+    private readonly owner?: { uid: number; gid: number },
   ) {}
 
   private dir(name: string): string {
@@ -133,6 +135,7 @@ export class VolumeService implements ContainerMounts {
         Options: Object.keys(opts).length ? opts : req.DriverOpts ? {} : null,
       };
       await mkdir(this.mountpoint(name), { recursive: true, mode: 0o755 });
+      if (this.owner) await chown(this.mountpoint(name), this.owner.uid, this.owner.gid);
       await writeJsonAtomic(join(this.dir(name), 'volume.json'), rec);
       this.vols.set(name, rec);
       this.events.publish('volume', 'create', name, { driver: 'local' });

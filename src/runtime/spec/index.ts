@@ -17,13 +17,23 @@ import { buildProcess } from './process.js';
 import type { OciLinux, OciProcess, OciSpec, OciSpecInput } from './types.js';
 
 export function buildSpec(input: OciSpecInput): OciSpec {
-  const mounts = buildMounts(input.rootfs, input.readonlyRootfs, input.mounts);
+  let mounts = buildMounts(input.rootfs, input.readonlyRootfs, input.mounts);
+  // With a user namespace runc opens every bind source on the host before the rootfs is set up,
+  // so cgroup v1's read-only self-bind of /sys/fs/cgroup (see mounts.ts) has nothing to open.
+  if (input.namespaces.user) {
+    const selfBind = `${input.rootfs.replace(/\/+$/, '')}/sys/fs/cgroup`;
+    mounts = mounts.filter((m) => !(m.type === 'bind' && m.source === selfBind));
+  }
   const linux: OciLinux = {
     namespaces: namespaces(input.namespaces),
     devices: input.devices,
     resources: resources(input.deviceRules, input.resources),
     cgroupsPath: input.cgroupsPath,
   };
+  if (input.namespaces.user) {
+    linux.uidMappings = input.namespaces.user.map.uid.map((r) => ({ ...r }));
+    linux.gidMappings = input.namespaces.user.map.gid.map((r) => ({ ...r }));
+  }
   if (input.seccomp) linux.seccomp = input.seccomp;
   if (input.maskedPaths) linux.maskedPaths = [...input.maskedPaths];
   if (input.readonlyPaths) linux.readonlyPaths = [...input.readonlyPaths];

@@ -15,5 +15,6 @@ export function namespaces(ns: NamespacesInput): OciNamespace[] {
     ...nsEntry('pid', ns.pid),
     ...nsEntry('ipc', ns.ipc),
     ...(ns.cgroup === 'private' ? [{ type: 'cgroup' as const }] : []),
+    ...(ns.user ? [ns.user.path ? { type: 'user' as const, path: ns.user.path } : { type: 'user' as const }] : []),
   ];
 }

@@ -5,6 +5,7 @@
  * HostConfig into an OciSpecInput (engine/containers/oci/).
  */
 import type { OciSeccomp } from '../seccomp.js';
+import type { IdMap, IdRange } from '../../core/idmap.js';
 
 // ---------------------------------------------------------------- config.json
 
@@ -74,6 +75,8 @@ export interface OciResources {
 }
 export interface OciLinux {
   namespaces: OciNamespace[];
+  uidMappings?: IdRange[];
+  gidMappings?: IdRange[];
   devices: OciDevice[];
   resources: OciResources;
   cgroupsPath: string;
@@ -129,6 +132,11 @@ export interface NamespacesInput {
   ipc?: string;
   uts?: 'private' | 'host';
   cgroup: 'private' | 'host';
+  /**
+   * A user namespace with this mapping (`--userns-remap`): a new one, or the one at `path`
+   * (made with the container's network namespace); unset runs in the host's.
+   */
+  user?: { map: IdMap; path?: string };
 }
 
 export interface OciSpecInput {

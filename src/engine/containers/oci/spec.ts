@@ -5,6 +5,7 @@
  * options, masked paths, sysctls. Both the container's spec and an exec's process.
  */
 import type { HostConfig } from '../../../core/wire/host-config.js';
+import type { IdMap } from '../../../core/idmap.js';
 import { containerSeccomp } from '../../../runtime/seccomp.js';
 import { cgroupV2 } from '../../../runtime/spec/cgroups.js';
 import { buildSpec } from '../../../runtime/spec/index.js';
@@ -37,7 +38,7 @@ export interface ContainerSpecInput {
   /** /etc/hosts, /etc/resolv.conf, /etc/hostname, volumes, binds (caller-built). */
   extraMounts?: OciMount[];
   /** 'private' (default), 'host', or a namespace path to join. */
-  namespaces?: { network?: string; pid?: string; ipc?: string; uts?: 'private' | 'host' };
+  namespaces?: { network?: string; pid?: string; ipc?: string; uts?: 'private' | 'host'; user?: { map: IdMap; path?: string } };
   /** HostConfig.Init: the init binary on the host, bind-mounted at /sbin/docker-init. */
   initPath?: string;
   /** Defaults to SecurityOpt "no-new-privileges". */
