@@ -6,6 +6,8 @@ export type Handler = (ctx: Ctx) => Promise<void>;
 
 interface Route {
   method: string;
+  /** The pattern as written, e.g. `/containers/{id}/start`. */
+  path: string;
   re: RegExp;
   handler: Handler;
 }
@@ -18,7 +20,7 @@ export class Router {
   /** `path` uses `{name}` for one segment and `{name*}` for the rest, slashes included. */
   add(method: string, path: string, handler: Handler): this {
     const re = new RegExp('^' + path.replace(/\{(\w+)(\*?)\}/g, (_m, name: string, star: string) => (star ? `(?<${name}>.+)` : `(?<${name}>[^/]+)`)) + '/?$');
-    this.routes.push({ method, re, handler });
+    this.routes.push({ method, path, re, handler });
     this.table.push({ method, path });
     return this;
   }
@@ -40,7 +42,7 @@ export class Router {
   }
 
   /** First route whose pattern matches; `methodMismatch` when only the method differs. */
-  match(method: string, path: string): { handler: Handler; params: Record<string, string> } | 'methodMismatch' | undefined {
+  match(method: string, path: string): { handler: Handler; params: Record<string, string>; pattern: string } | 'methodMismatch' | undefined {
     let pathMatched = false;
     for (const r of this.routes) {
       const m = r.re.exec(path);
@@ -51,7 +53,7 @@ export class Router {
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeSegment(v);
-      return { handler: r.handler, params };
+      return { handler: r.handler, params, pattern: r.path };
     }
     return pathMatched ? 'methodMismatch' : undefined;
   }

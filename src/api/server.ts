@@ -30,6 +30,9 @@ import { buildRoutes } from './routes/build.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { sessionRoutes } from './routes/session.js';
+import { auditRoutes } from './routes/audit.js';
+import type { AuditGate, GateCall } from '../engine/audit/gate.js';
+import { gateCall } from './guard.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -38,7 +41,8 @@ const COMMON_HEADERS = {
   'Server': `Berth/${BERTH_VERSION} (linux)`,
 };
 
-export function buildRouter(): Router {
+/** `gate`: the audit log and policy (berthd's); without it every call passes and nothing is recorded. */
+export function buildRouter(gate?: AuditGate): Router {
   const r = new Router();
   systemRoutes(r);
   distributionRoutes(r);
@@ -52,6 +56,7 @@ export function buildRouter(): Router {
   swarmRoutes(r);
   pluginRoutes(r);
   sessionRoutes(r);
+  auditRoutes(r, gate);
   return r;
 }
 
@@ -66,11 +71,11 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   res.end(body);
 }
 
-export function createApiServer(engine: Engine): Server {
-  const router = buildRouter();
+export function createApiServer(engine: Engine, gate?: AuditGate): Server {
+  const router = buildRouter(gate);
   const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(COMMON_HEADERS)) res.setHeader(k, v);
-    handle(engine, router, req, res).catch((err) => lastResort(req, err));
+    handle(engine, router, gate, req, res).catch((err) => lastResort(req, err));
   });
   // Bytes Node's HTTP parser refuses (bad request line, header syntax, lengths): Docker's JSON error shape, then close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -99,7 +104,7 @@ export function createApiServer(engine: Engine): Server {
     socket.on('error', () => socket.destroy());
     readUpgradeBody(req, socket, head)
       .then(
-        ({ body, rest }) => handle(engine, router, req, res, rest, body),
+        ({ body, rest }) => handle(engine, router, gate, req, res, rest, body),
         (err) => {
           sendError(res, statusOf(err), messageOf(err));
         },
@@ -147,10 +152,20 @@ async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffe
   return { body: buf.subarray(0, want), rest: buf.subarray(want) };
 }
 
-async function handle(engine: Engine, router: Router, req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer, upgradeBody?: Buffer): Promise<void> {
-  const started = Date.now();
+async function handle(
+  engine: Engine,
+  router: Router,
+  gate: AuditGate | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  upgradeHead?: Buffer,
+  upgradeBody?: Buffer,
+): Promise<void> {
+  const started = performance.now();
   let path = req.url ?? '/';
   let ctx: Ctx | undefined;
+  let call: GateCall | undefined;
+  let denied = false;
   try {
     const target = parseTarget(req.url ?? '/');
     path = target.path;
@@ -174,6 +189,16 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
       req.resume();
       return sendError(res, 404, 'page not found');
     }
+    // The policy judges the route the router resolved, never the raw path.
+    if (gate) {
+      call = gateCall(req, target.path, { method, pattern: hit.pattern, params: hit.params }, target.query);
+      const verdict = gate.decide(call);
+      if (!verdict.allowed) {
+        denied = true;
+        req.resume();
+        return sendError(res, 403, verdict.message);
+      }
+    }
     ctx = new Ctx(req, res, engine, hit.params, target.query, version);
     ctx.upgradeHead = upgradeHead;
     ctx.presetBody = upgradeBody;
@@ -189,6 +214,10 @@ async function handle(engine: Engine, router: Router, req: IncomingMessage, res:
     req.resume();
     sendError(res, status, messageOf(err));
   } finally {
-    log.debug('request', { method: req.method, path, ms: Date.now() - started });
+    log.debug('request', { method: req.method, path, ms: Math.round(performance.now() - started) });
+    if (gate) {
+      const status = ctx?.hijacked ? (ctx.upgrade ? 101 : 200) : res.statusCode;
+      gate.done(call ?? gateCall(req, (req.url ?? '/').split('?')[0]!), status, started, denied);
+    }
   }
 }

@@ -16,6 +16,7 @@ const imageArchives = () => import('./commands/image-archives.js');
 const system = () => import('./commands/system.js');
 const versionInfo = () => import('./commands/version-info.js');
 const systemDf = () => import('./commands/system-df.js');
+const systemAudit = () => import('./commands/system-audit.js');
 const context = () => import('./commands/context.js');
 const containers = () => import('./commands/containers.js');
 const runs = () => import('./commands/run.js');
@@ -63,6 +64,7 @@ const COMMANDS: Record<string, Loader> = {
   events: async () => (await system()).events,
   'system events': async () => (await system()).events,
   'system df': async () => (await systemDf()).df,
+  'system audit': async () => (await systemAudit()).audit,
   run: async () => (await runs()).runCmd,
   'container run': async () => (await runs()).runCmd,
   create: async () => (await runs()).createCmd,

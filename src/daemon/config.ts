@@ -22,6 +22,8 @@ export interface DaemonSettings {
   access: ApiAccess;
   /** `--userns-remap` (daemon.json `userns-remap`): default, USER[:GROUP] or UID[:GID]. */
   usernsRemap?: string;
+  /** The authorization policy file (authorization-policy), if any: see audit.ts. */
+  authorizationPolicy?: string;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -46,6 +48,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'default-runtime', type: 'string', help: 'Default OCI runtime for containers (default "runc")' },
   { name: 'no-new-privileges', type: 'bool', help: 'Set no-new-privileges by default for new containers' },
   { name: 'userns-remap', type: 'string', help: 'User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID])' },
+  { name: 'authorization-policy', type: 'string', help: 'Policy file mapping users, groups and TLS clients to the API actions they may use' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -69,6 +72,7 @@ const KEYS: Record<string, string> = {
   'default-runtime': 'default-runtime',
   'no-new-privileges': 'no-new-privileges',
   'userns-remap': 'userns-remap',
+  'authorization-policy': 'authorization-policy',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -124,6 +128,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     storageDriver: driver as DaemonSettings['storageDriver'],
     logLevel: debug ? 'debug' : pick('log-level', 'info'),
     maxBuildContextSize: parseSize('max-build-context-size', pick<unknown>('max-build-context-size', undefined)),
+    authorizationPolicy: pick<string | undefined>('authorization-policy', undefined),
     access: accessSettings((flag) => (set.has(flag) ? flags[flag] : raw[KEYS[flag]!])),
     usernsRemap: pick<string | undefined>('userns-remap', undefined) || undefined,
     raw,

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import { log } from '../core/log.js';
 import { type ApiAccess, type Host, hostString, socketGid, tlsMode } from './access.js';
+import { identify } from './peer.js';
 
 /**
  * As node:http's own server: a client's half-close (the docker CLI shuts its write side once it has
@@ -97,6 +98,8 @@ export async function openListeners(hosts: Host[], access: ApiAccess, api: HttpS
   const sockets: string[] = [];
   const addresses: string[] = [];
   const hand = (s: Socket) => {
+    // Who is on the other end, once per connection (audit log, authorization policy).
+    identify(s);
     open.add(s);
     s.once('close', () => open.delete(s));
     api.emit('connection', s);

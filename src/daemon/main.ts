@@ -14,6 +14,7 @@ import { DAEMON_FLAGS, loadSettings } from './config.js';
 import { checkHosts } from './access.js';
 import { openListeners } from './listeners.js';
 import { lockDataRoot } from './lock.js';
+import { openAudit } from './audit.js';
 
 async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): Promise<DriverName> {
   const supported = await overlaySupported(dataRoot);
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     await mkdir(dirname(settings.pidfile), { recursive: true });
     await writeFile(settings.pidfile, String(process.pid));
   }
+  // Before the engine: a broken policy file stops the start with nothing opened.
+  const audit = await openAudit(settings.raw, settings.dataRoot, settings.authorizationPolicy);
   const storageDriver = await chooseDriver(settings.dataRoot, settings.storageDriver);
   const remap = settings.usernsRemap ? await resolveRemap(settings.usernsRemap) : undefined;
   const engine = await Engine.open({
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
     certsDir: join(dirname(settings.configFile), 'certs.d'),
     maxBuildContextSize: settings.maxBuildContextSize,
   });
-  const server = createApiServer(engine);
+  const server = createApiServer(engine, audit.gate);
   let listeners;
   try {
     for (const w of warnings) log.warn(w);
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
     await listeners.close();
     server.closeAllConnections();
     engine.close();
+    audit.close();
     if (settings.pidfile) await rm(settings.pidfile, { force: true });
     lock.close();
     log.info('Daemon shutdown complete');
