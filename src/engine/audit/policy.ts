@@ -9,7 +9,7 @@
  *       "actions": { "observe": ["container.list", "container.logs", "container.stats"] },
  *       "rules": [
  *         { "name": "monitoring", "groups": ["monitor"], "allow": ["observe", "system.*"] },
- *         { "name": "ci", "tls-cns": ["ci-runner"], "allow": ["*"], "deny": ["container.exec*", "exec.*"] }
+ *         { "name": "ci", "tls-cns": ["ci-runner"], "allow": ["*"], "deny": ["exec.*", "container.attach"] }
  *       ],
  *       "default": "deny"
  *     }
@@ -76,6 +76,15 @@ export class Policy {
   }
 
   static parse(text: string, source: string): Policy {
+    try {
+      return Policy.parseChecked(text, source);
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw msg.startsWith('authorization policy ') ? err : new Error(`authorization policy ${source}: ${msg}`);
+    }
+  }
+
+  private static parseChecked(text: string, source: string): Policy {
     const fail = (msg: string): never => {
       throw new Error(`authorization policy ${source}: ${msg}`);
     };
