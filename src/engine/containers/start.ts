@@ -153,25 +153,24 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     const ns = (mode: string | undefined, kind: string) =>
       mode === 'host' ? 'host' : mode?.startsWith('container:') ? nsOf(svc, mode.slice(10), kind) : Promise.resolve('private');
-    const spec = rootlessSpec(
-      containerSpec({
-        id,
-        rootfs,
-        args: [c.rec.Path, ...c.rec.Args],
-        env,
-        cwd: cfg.WorkingDir || '/',
-        user,
-        hostname,
-        tty: !!cfg.Tty,
-        hostConfig: h,
-        noNewPrivileges: c.rec.NoNewPrivileges,
-        cgroupsPath: `/berth/${id}`,
-        extraMounts: mounts,
-        namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
-        // A static init: it runs in any image, libc or not.
-        ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
-      }),
-    );
+    const spec = containerSpec({
+      id,
+      rootfs,
+      args: [c.rec.Path, ...c.rec.Args],
+      env,
+      cwd: cfg.WorkingDir || '/',
+      user,
+      hostname,
+      tty: !!cfg.Tty,
+      hostConfig: h,
+      noNewPrivileges: c.rec.NoNewPrivileges,
+      cgroupsPath: `/berth/${id}`,
+      extraMounts: mounts,
+      namespaces: { network, pid: await ns(h.PidMode, 'pid'), ipc: await ns(h.IpcMode, 'ipc'), uts: h.UTSMode === 'host' ? 'host' : 'private' },
+      // A static init: it runs in any image, libc or not.
+      ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
+    });
+    rootlessSpec(spec); // what runc cannot do in a user namespace, left out (rootless mode only)
     await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
     const runtime = svc.runc.forStart(id);
     const pid = await startShim({
