@@ -260,6 +260,8 @@ test('root in the container is the user on the host', async () => {
   assert.ok(pid > 0);
   assert.equal(statusUid(pid), uid, "the container's root is the user's uid on the host");
   assert.match(readFileSync(`/proc/${pid}/uid_map`, 'utf8'), new RegExp(`^\\s*0\\s+${uid}\\s+1\\s*$`, 'm'));
+  const ex = await docker('exec', 'sleeper', 'sh', '-c', 'id -u; touch /made-by-exec');
+  assert.equal(ex.stdout, '0\n', ex.stderr);
   assert.equal((await docker('rm', '-f', 'sleeper')).code, 0);
 });
 
