@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(busybox-static attr xz-utils bzip2 zstd ca-certificates runc conmon socat tini containernetworking-plugins iptables iproute2 util-linux)
+# Rootless mode (bin/berthd-rootless): the user namespace, its network and the subordinate id helpers.
+APT_PACKAGES+=(rootlesskit slirp4netns uidmap)
 # Extra packages for the test suite: a real dockerd for interop tests; skopeo, the reference
 # registry and htpasswd/openssl/curl for the registry tests and benches.
 if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io skopeo docker-registry apache2-utils openssl curl tmux python3-docker docker-compose); fi

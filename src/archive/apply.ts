@@ -36,6 +36,7 @@ import { InvalidArgumentError, SystemError, BerthError } from '../core/errors.js
 import { native } from './native.js';
 import { tarReader, type TarEntry } from './tar-reader.js';
 import { Tree, chmodAt, isDir, isMissing, isSymlink, modeAt, openDirAt, removeAllAt, self, type Found } from './tree.js';
+import { isOverlayAttr, overlayOpaqueAttr } from './overlay-attrs.js';
 
 export type WhiteoutMode = 'overlay' | 'delete' | 'none';
 
@@ -195,7 +196,7 @@ class Applier {
     if (this.context) return;
     for (const [attr, value] of e.xattrs) {
       // overlayfs's own attributes would let a layer rewrite how the stack is read.
-      if (attr.startsWith('trusted.overlay.')) continue;
+      if (isOverlayAttr(attr)) continue;
       native().setxattrAt(dirfd, name, attr, value);
     }
   }
@@ -352,7 +353,7 @@ class Applier {
   private whiteout(rel: string, base: string): void {
     const p = this.parent(parentOf(rel));
     if (base === WH_OPAQUE) {
-      if (this.mode === 'overlay') native().setxattrFd(p.fd, 'trusted.overlay.opaque', Buffer.from('y'));
+      if (this.mode === 'overlay') native().setxattrFd(p.fd, overlayOpaqueAttr(), Buffer.from('y'));
       else this.removeUntouched(p.fd, p.path);
       return;
     }

@@ -20,6 +20,7 @@ import { run } from '../core/proc.js';
 import { native } from './native.js';
 import { encodeHeader, padding, TAR_END, type TarHeader } from './tar-writer.js';
 import { Tree } from './tree.js';
+import { isOverlayAttr, overlayOpaqueAttr } from './overlay-attrs.js';
 
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 export interface Change {
@@ -92,7 +93,7 @@ function inLowers(lowers: string[], rel: string, opaque: (p: string) => boolean)
 /** What an overlay upper dir changed, in walk order (parents first, names sorted). */
 export function overlayItems(upper: string, lowers: string[], xattrs: Map<string, Map<string, Buffer>>): Item[] {
   const items: Item[] = [];
-  const opaque = (p: string) => xattrs.get(p)?.get('trusted.overlay.opaque')?.toString() === 'y';
+  const opaque = (p: string) => xattrs.get(p)?.get(overlayOpaqueAttr())?.toString() === 'y';
   const walk = (dir: string, rel: string, hidden: boolean) => {
     for (const name of sortedNames(dir)) {
       const abs = join(dir, name);
@@ -249,7 +250,7 @@ export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<st
       const st = it.st!;
       const type = typeOf(st);
       if (!type) continue;
-      const xa = new Map([...(xattrs.get(it.abs!) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.')));
+      const xa = new Map([...(xattrs.get(it.abs!) ?? new Map<string, Buffer>())].filter(([k]) => !isOverlayAttr(k)));
       const h: TarHeader = {
         name: type === 'directory' ? `${it.rel}/` : it.rel,
         type,

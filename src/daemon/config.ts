@@ -7,6 +7,7 @@ import { type FlagDef, parseFlags } from '../core/flags.js';
 import { ramInBytes } from '../core/byte-sizes.js';
 import { addRuntimeFlags, parseRuntimeConfig } from '../engine/containers/runtimes.js';
 import { type ApiAccess, accessSettings } from './access.js';
+import { inRootlessKit, rootlessPaths } from './rootless.js';
 
 export interface DaemonSettings {
   hosts: string[];
@@ -24,6 +25,8 @@ export interface DaemonSettings {
   usernsRemap?: string;
   /** The authorization policy file (authorization-policy), if any: see audit.ts. */
   authorizationPolicy?: string;
+  /** Rootless mode (--rootless, or started by rootlesskit): the user's own paths and socket (rootless.ts). */
+  rootless: boolean;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -49,6 +52,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'no-new-privileges', type: 'bool', help: 'Set no-new-privileges by default for new containers' },
   { name: 'userns-remap', type: 'string', help: 'User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID])' },
   { name: 'authorization-policy', type: 'string', help: 'Policy file mapping users, groups and TLS clients to the API actions they may use' },
+  { name: 'rootless', type: 'bool', help: 'Enable rootless mode; typically used with RootlessKit (on by itself inside rootlesskit)' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -94,7 +98,9 @@ function parseSize(key: string, v: unknown): number | undefined {
 export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSettings; help: boolean; version: boolean }> {
   const { flags, set, args } = parseFlags(argv, DAEMON_FLAGS);
   if (args.length) throw new Error(`berthd takes no arguments, got "${args.join(' ')}"`);
-  const configFile = (flags['config-file'] as string | undefined) ?? '/etc/berth/daemon.json';
+  const rootlessOn = set.has('rootless') ? flags.rootless === true : inRootlessKit();
+  const defaults = rootlessOn ? rootlessPaths() : { dataRoot: '/var/lib/berth', execRoot: '/run/berth', configFile: '/etc/berth/daemon.json', host: undefined };
+  const configFile = (flags['config-file'] as string | undefined) ?? defaults.configFile;
   let raw: Record<string, unknown> = {};
   try {
     raw = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
@@ -120,9 +126,9 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     throw new Error(`unable to configure the daemon with file ${configFile}: configuration validation failed: ${(err as Error).message}`);
   }
   const settings: DaemonSettings = {
-    hosts: pick<string[]>('host', []),
-    dataRoot: pick('data-root', '/var/lib/berth'),
-    execRoot: pick('exec-root', '/run/berth'),
+    hosts: pick<string[]>('host', defaults.host ? [defaults.host] : []),
+    dataRoot: pick('data-root', defaults.dataRoot),
+    execRoot: pick('exec-root', defaults.execRoot),
     pidfile: pick<string | undefined>('pidfile', undefined),
     configFile,
     storageDriver: driver as DaemonSettings['storageDriver'],
@@ -131,6 +137,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     authorizationPolicy: pick<string | undefined>('authorization-policy', undefined),
     access: accessSettings((flag) => (set.has(flag) ? flags[flag] : raw[KEYS[flag]!])),
     usernsRemap: pick<string | undefined>('userns-remap', undefined) || undefined,
+    rootless: rootlessOn,
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };

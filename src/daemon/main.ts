@@ -15,6 +15,9 @@ import { checkHosts } from './access.js';
 import { openListeners } from './listeners.js';
 import { lockDataRoot } from './lock.js';
 import { openAudit } from './audit.js';
+import { rootlessMode } from './rootless.js';
+import { rootless, setRootless } from '../core/rootless.js';
+import { which } from '../core/proc.js';
 
 async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): Promise<DriverName> {
   const supported = await overlaySupported(dataRoot);
@@ -25,7 +28,13 @@ async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): P
     const layers = join(dataRoot, 'snapshots', d, 'layers');
     if (existsSync(layers) && readdirSync(layers).length > 0 && (d === 'vfs' || supported)) return d;
   }
-  if (!supported) log.warn('overlay is not supported on the data root; falling back to the vfs storage driver');
+  if (!supported && rootless()) {
+    // Unprivileged overlayfs needs kernel 5.11+ and a data root filesystem that allows it.
+    const fuse = which('fuse-overlayfs') ? 'fuse-overlayfs is installed but Berth has no fuse-overlayfs driver' : 'fuse-overlayfs is not installed';
+    log.warn(
+      `overlayfs cannot be mounted in this user namespace on ${dataRoot} and ${fuse}: falling back to the vfs storage driver (a full copy of every layer)`,
+    );
+  } else if (!supported) log.warn('overlay is not supported on the data root; falling back to the vfs storage driver');
   return supported ? 'overlay2' : 'vfs';
 }
 
@@ -41,7 +50,16 @@ async function main(): Promise<void> {
   }
   if (!isLogLevel(settings.logLevel)) throw new Error(`unable to parse logging level: ${settings.logLevel}`);
   setLogLevel(settings.logLevel);
-  if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  if (settings.rootless) {
+    // Checked first: the user's daemon must be root of rootlesskit's namespace, never of the host.
+    const mode = rootlessMode();
+    setRootless(mode);
+    settings.access.group ??= ''; // the socket stays the user's own (0660, the user's group)
+    if (!mode.cgroupsDelegated)
+      log.warn(
+        'Running in rootless mode without cgroups: the host delegates none to this user, so memory, CPU and PIDs limits are discarded (with a warning) at create',
+      );
+  } else if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges (or as an ordinary user with berthd-rootless)');
   // Refused before anything is opened: a host berthd would never listen on fails the start, not the first request.
   const { hosts, warnings } = checkHosts(settings.hosts, settings.access);
 
@@ -74,7 +92,12 @@ async function main(): Promise<void> {
     engine.close();
     throw err;
   }
-  log.info('Daemon has completed initialization', { version: BERTH_VERSION, 'storage-driver': storageDriver, 'data-root': settings.dataRoot });
+  log.info('Daemon has completed initialization', {
+    version: BERTH_VERSION,
+    'storage-driver': storageDriver,
+    'data-root': settings.dataRoot,
+    ...(settings.rootless ? { rootless: true } : {}),
+  });
   for (const a of listeners.addresses) log.info(`API listen on ${a.replace(/^unix:\/\//, '')}`);
 
   let stopping = false;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chainIds } from '../core/digest.js';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION, compareApiVersions } from '../core/version.js';
 import { hostFacts, runtimeVersion } from './host-facts.js';
+import { rootlessInfo } from './rootless-info.js';
 import { swarmInfo } from './swarm.js';
 import { hostPlatform } from './platform.js';
 import { listContainers } from './containers/views.js';
@@ -155,7 +156,7 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     compareApiVersions(apiVersion, '1.42') < 0
       ? { KernelMemory: host.kernelMemory, KernelMemoryTCP: host.kernelMemoryTCP }
       : { ...(host.kernelMemory ? { KernelMemory: true } : {}), ...(host.kernelMemoryTCP ? { KernelMemoryTCP: true } : {}) };
-  return {
+  return rootlessInfo({
     ID: engineId(engine.opts.dataRoot),
     Containers: all.length,
     ContainersRunning: all.filter((c) => c.state.Running && !c.state.Paused).length,
@@ -225,7 +226,7 @@ export async function info(engine: SystemSources, apiVersion = API_VERSION): Pro
     ...(compareApiVersions(apiVersion, '1.44') >= 0 ? { CDISpecDirs: [] } : {}),
     // Berth's own: the layers its snapshotter holds (dockerd's clients ignore keys they do not know).
     Layers: layers.length,
-  };
+  });
 }
 
 /** /system/df: images with their shared bytes; containers, volumes and build cache come with later services. */

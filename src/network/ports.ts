@@ -15,6 +15,8 @@
 import { connect, createServer, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { BerthError } from '../core/errors.js';
+import { rootless } from '../core/rootless.js';
+import { RootlessKitPorts } from './rootlesskit.js';
 
 export interface PortBinding {
   hostIp: string;
@@ -25,6 +27,8 @@ export interface PortBinding {
 
 export interface Reservation {
   binding: PortBinding;
+  /** The host side of a rootless binding (rootlesskit's listener): not a binding of its own. */
+  host?: boolean;
   close(): void;
   /** Where a [::] binding relays its connections (the container's address); a no-op for the others. */
   relayTo(address: string): void;
@@ -88,6 +92,29 @@ async function reserveOne(ip: string, b: PortBinding, port: number): Promise<Res
 }
 
 /**
+ * A binding made reachable from the host through rootlesskit: an extra
+ * reservation whose close() removes the host-side listener. Inside the
+ * namespace the builtin driver dials the loopback on the same port, which the
+ * portmap rules send on to the container (127.0.0.1 as well as any address).
+ */
+async function exposeOnHost(ports: RootlessKitPorts, b: PortBinding): Promise<Reservation> {
+  const id = await ports
+    .expose({ proto: b.protocol, parentIP: b.hostIp, parentPort: b.hostPort, childIP: '127.0.0.1', childPort: b.hostPort })
+    .catch((e: Error) => {
+      const shown = b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp;
+      if (/address already in use/.test(e.message))
+        throw new BerthError(`Bind for ${shown}:${b.hostPort} failed: port is already allocated (on the host: ${e.message})`, 500);
+      throw new BerthError(e.message, 500);
+    });
+  return {
+    binding: b,
+    host: true,
+    close: () => void ports.remove(id).catch(() => {}),
+    relayTo: () => {},
+  };
+}
+
+/**
  * Reserve every binding (port 0 → a free one); all or nothing. A binding
  * with hostIp '' gets 0.0.0.0 and, best effort, [::] on the same port; one
  * already reserved before (hostIp 0.0.0.0 or ::, as a runtime state keeps
@@ -95,6 +122,8 @@ async function reserveOne(ip: string, b: PortBinding, port: number): Promise<Res
  */
 export async function reservePorts(bindings: PortBinding[]): Promise<Reservation[]> {
   const held: Reservation[] = [];
+  const mode = rootless();
+  const ports = mode ? new RootlessKitPorts(mode.stateDir) : undefined;
   try {
     for (const b of bindings) {
       const ip = b.hostIp || '0.0.0.0';
@@ -109,6 +138,8 @@ export async function reservePorts(bindings: PortBinding[]): Promise<Reservation
         throw e;
       }
       held.push(r);
+      // Rootless: the port is the namespace's; rootlesskit listens on the host's and forwards in.
+      if (ports) held.push(await exposeOnHost(ports, r.binding));
       // TCP only: the [::] side relays connections; a UDP relay Berth does not have, so it claims no [::] for UDP.
       if (!b.hostIp && b.protocol === 'tcp') {
         try {

@@ -14,6 +14,7 @@ import { hexOf } from '../core/digest.js';
 import { SystemError } from '../core/errors.js';
 import { run } from '../core/proc.js';
 import { rootPair, type IdMap } from '../core/idmap.js';
+import { rootless } from '../core/rootless.js';
 import type { WhiteoutMode } from '../archive/apply.js';
 import { LayerDirSnapshotter } from './layer-dirs.js';
 import type { LayerInfo } from './snapshotter.js';
@@ -38,13 +39,18 @@ export async function isMountPoint(path: string): Promise<boolean> {
   }
 }
 
+/** In a user namespace overlayfs keeps its attributes in user.overlay.* (see archive/overlay-attrs.ts). */
+function userXattr(): string {
+  return rootless() ? ',userxattr' : '';
+}
+
 /** Can overlayfs stack directories that live under `dataRoot`? */
 export async function overlaySupported(dataRoot: string): Promise<boolean> {
   await mkdir(dataRoot, { recursive: true, mode: 0o710 });
   const dir = await mkdtemp(join(dataRoot, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, d));
-    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower,upperdir=upper,workdir=work', 'merged'], { cwd: dir });
+    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=lower,upperdir=upper,workdir=work${userXattr()}`, 'merged'], { cwd: dir });
     if (r.code !== 0) return false;
     await run('umount', [join(dir, 'merged')]);
     return true;
@@ -103,7 +109,7 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
       : chain.map((c) => join('l', shortLink(c)));
     const lower = lowers.length ? lowers.join(':') : 'empty';
     const rel = join('active', key);
-    const opts = `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}`;
+    const opts = `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}${userXattr()}`;
     const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, join(rel, 'merged')], { cwd: this.root });
     if (r.code !== 0) throw new SystemError(`error mounting snapshot ${key}: ${r.stderr.trim()}`);
     return merged;

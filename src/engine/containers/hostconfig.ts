@@ -9,6 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../runtime/spec/security.js';
 import type { HostConfig } from '../../core/wire/host-config.js';
+import { rootless } from '../../core/rootless.js';
+import { discardLimits } from './rootless-limits.js';
 
 /** dockerd's default /dev/shm size (64 MiB). */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -95,6 +97,8 @@ export interface HostFacts {
   cgroupV2: boolean;
   /** The blkio cgroup can take a weight (CFQ/BFQ): dockerd's sysInfo.BlkioWeight. */
   blkioWeight: boolean;
+  /** False in rootless mode without delegated cgroups: limits are discarded with a warning (rootless-limits.ts). */
+  cgroupLimits?: boolean;
 }
 
 export function hostFacts(): HostFacts {
@@ -102,7 +106,8 @@ export function hostFacts(): HostFacts {
   const blkio = v2
     ? existsSync('/sys/fs/cgroup/io.weight') || existsSync('/sys/fs/cgroup/io.bfq.weight') || /\bio\b/.test(readSafe('/sys/fs/cgroup/cgroup.controllers'))
     : existsSync('/sys/fs/cgroup/blkio/blkio.weight') || existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight');
-  return { cgroupV2: v2, blkioWeight: blkio };
+  const mode = rootless();
+  return { cgroupV2: v2, blkioWeight: blkio, cgroupLimits: !mode || mode.cgroupsDelegated };
 }
 
 function readSafe(path: string): string {
@@ -143,6 +148,7 @@ export function settleHostConfig(
   if (h.MemorySwappiness === -1) h.MemorySwappiness = null;
   if (h.OomKillDisable === null) h.OomKillDisable = false;
   if (h.Init === null) delete h.Init;
+  if (facts.cgroupLimits === false) warnings.push(...discardLimits(h));
   if ((h.BlkioWeight ?? 0) > 0 && !facts.blkioWeight) {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     h.BlkioWeight = 0;

@@ -27,6 +27,7 @@ import { linkEffects, linksOf } from './links.js';
 import { logDriverRefusal } from './logdrivers.js';
 import { logRotation } from './logfiles.js';
 import { containerSpec } from './oci/spec.js';
+import { rootlessSpec } from './oci/rootless.js';
 import type { ContainerMounts } from './mounts.js';
 import type { ContainerNetworking, NetAttachment, PendingAttachment } from './networking.js';
 import type { Container } from './record.js';
@@ -177,6 +178,7 @@ export async function startProcess(svc: StartHost, c: Container): Promise<void> 
       // A static init: it runs in any image, libc or not.
       ...(h.Init ? { initPath: svc.opts.initPath ?? which('tini-static') ?? which('docker-init') ?? '/usr/bin/tini-static' } : {}),
     });
+    rootlessSpec(spec); // what runc cannot do in a user namespace, left out (rootless mode only)
     await writeFile(join(sp.bundle, 'config.json'), specToJson(spec));
     const runtime = svc.runc.forStart(id);
     const pid = await startShim({

@@ -83,7 +83,7 @@ export async function attachContainer(svc: AttachHost, c: Container): Promise<Pe
         );
       }
       svc.reservations.set(id, reserved);
-      const st: RuntimeState = { Netns: join(svc.netnsDir, id), Ports: reserved.map((r) => r.binding), Endpoints: [] };
+      const st: RuntimeState = { Netns: join(svc.netnsDir, id), Ports: reserved.filter((r) => !r.host).map((r) => r.binding), Endpoints: [] };
       try {
         await saveState(svc, id, st);
         await createNetns(st.Netns, c.rec.IdMap);
