@@ -6,6 +6,11 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "berth_peercred",
+      "sources": ["native/berth_peercred.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "berth_idmap",
       "sources": ["native/berth_idmap.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]

@@ -166,6 +166,21 @@ async function handle(
   let ctx: Ctx | undefined;
   let call: GateCall | undefined;
   let denied = false;
+  let recorded = false;
+  // The audit line is written before the answer's last bytes leave: a client that has its answer finds its line.
+  const record = (): void => {
+    if (!gate || recorded) return;
+    recorded = true;
+    const status = ctx?.hijacked ? (ctx.upgrade ? 101 : 200) : res.statusCode;
+    gate.done(call ?? gateCall(req, (req.url ?? '/').split('?')[0]!), status, started, denied);
+  };
+  if (gate) {
+    const end = res.end;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      record();
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.end;
+  }
   try {
     const target = parseTarget(req.url ?? '/');
     path = target.path;
@@ -215,9 +230,6 @@ async function handle(
     sendError(res, status, messageOf(err));
   } finally {
     log.debug('request', { method: req.method, path, ms: Math.round(performance.now() - started) });
-    if (gate) {
-      const status = ctx?.hijacked ? (ctx.upgrade ? 101 : 200) : res.statusCode;
-      gate.done(call ?? gateCall(req, (req.url ?? '/').split('?')[0]!), status, started, denied);
-    }
+    record();
   }
 }

@@ -2,38 +2,33 @@
  * Who connected: the listeners call `identify` once per accepted connection
  * and the identity stays with the socket (engine/audit/identity.ts). On a
  * unix socket the kernel's SO_PEERCRED (uid, gid, pid at connect time) and
- * SO_PEERGROUPS (the supplementary groups), read with getsockopt through
- * koffi since Node has no getsockopt; names come from /etc/passwd and
- * /etc/group. koffi is loaded on the first unix connection, not at start.
+ * SO_PEERGROUPS (the supplementary groups), read with getsockopt by the
+ * native addon (native/berth_peercred.c) since Node has no getsockopt; names
+ * come from /etc/passwd and /etc/group. The addon is loaded on the first unix
+ * connection, not at start.
  * On TLS: the client certificate's subject CN and SHA-256 fingerprint.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { loadAddon } from '../archive/native.js';
 import { log } from '../core/log.js';
 import { type Identity, setIdentity } from '../engine/audit/identity.js';
 
-const SOL_SOCKET = 1;
-const SO_PEERCRED = 17;
-const SO_PEERGROUPS = 59;
-const MAX_GROUPS = 256;
+interface PeerCredAddon {
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number; groups?: number[] } | null;
+}
+let addon: PeerCredAddon | null | undefined;
 
-type GetSockOpt = (fd: number, level: number, name: number, buf: Buffer, len: number[]) => number;
-let getsockopt: GetSockOpt | null | undefined;
-
-function libc(): GetSockOpt | null {
-  if (getsockopt !== undefined) return getsockopt;
+function peerCred(): PeerCredAddon | null {
+  if (addon !== undefined) return addon;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(name: string): { func(sig: string): GetSockOpt };
-    };
-    getsockopt = koffi.load('libc.so.6').func('int getsockopt(int, int, int, _Out_ uint8_t *buf, _Inout_ uint32_t *len)');
+    addon = loadAddon<PeerCredAddon>('berth_peercred');
   } catch (err) {
-    log.error('cannot read unix socket peer credentials: koffi did not load', { error: (err as Error).message });
-    getsockopt = null;
+    log.error('cannot read unix socket peer credentials: the native addon did not load', { error: (err as Error).message });
+    addon = null;
   }
-  return getsockopt;
+  return addon;
 }
 
 /** /etc/passwd or /etc/group as id → name and name → members, re-read when the file changes. */
@@ -69,19 +64,12 @@ const group = new NameTable('/etc/group');
 function unixPeer(s: Socket): Identity {
   const id: Identity = { transport: 'unix' };
   const fd = (s as Socket & { _handle?: { fd?: number } })._handle?.fd;
-  const call = libc();
-  if (call && typeof fd === 'number' && fd >= 0) {
-    const cred = Buffer.alloc(12);
-    if (call(fd, SOL_SOCKET, SO_PEERCRED, cred, [12]) === 0) {
-      id.pid = cred.readInt32LE(0);
-      id.uid = cred.readUInt32LE(4);
-      id.gid = cred.readUInt32LE(8);
-    }
-    const buf = Buffer.alloc(4 * MAX_GROUPS);
-    const len = [buf.length];
-    if (call(fd, SOL_SOCKET, SO_PEERGROUPS, buf, len) === 0) {
-      id.gids = Array.from({ length: Math.floor(len[0]! / 4) }, (_, i) => buf.readUInt32LE(4 * i));
-    }
+  const cred = typeof fd === 'number' && fd >= 0 ? peerCred()?.peerCredentials(fd) : undefined;
+  if (cred) {
+    id.pid = cred.pid;
+    id.uid = cred.uid;
+    id.gid = cred.gid;
+    if (cred.groups) id.gids = cred.groups;
   }
   if (id.uid !== undefined) {
     id.user = passwd.load().names.get(id.uid);
