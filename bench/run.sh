@@ -5,7 +5,8 @@
 # from a local reference registry; networking (HTTP req/s and TCP MB/s through a published
 # port, container-to-container latency, creating/removing 50 networks); the registry server
 # against Distribution (skopeo push/pull); builds (cold, cached, one-file-changed rebuilds
-# against DOCKER_BUILDKIT=0 docker build).
+# against DOCKER_BUILDKIT=0 docker build); security (run --rm with --userns-remap, rootless
+# and the audit log off, against a plain rootful berthd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -15,3 +16,4 @@ node dist/bench/distribution.js
 node dist/bench/network.js
 node dist/bench/registry.js
 node dist/bench/build.js
+node dist/bench/security.js
