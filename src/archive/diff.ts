@@ -9,7 +9,10 @@
  * tree (owner, mode, size, mtime, link target) to find what changed.
  *
  * Hard links inside the layer stay links, xattrs (except overlayfs's own)
- * ride along as PAX records; modes, owners and times are kept.
+ * ride along as PAX records; modes, owners and times are kept. A remapped
+ * container's layer (`idmap`) is archived with the container's ids, not the
+ * host's (layer-owners.ts); its vfs copy is compared with its parent's tree
+ * as that tree was shifted for it.
  */
 import { closeSync, constants, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +24,8 @@ import { native } from './native.js';
 import { encodeHeader, padding, TAR_END, type TarHeader } from './tar-writer.js';
 import { Tree } from './tree.js';
 import { isOverlayAttr, overlayOpaqueAttr } from './overlay-attrs.js';
+import { containerGid, containerUid, hostGid, hostUid, type IdMap } from '../core/idmap.js';
+import { xattrsToContainer } from './layer-owners.js';
 
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 export interface Change {
@@ -113,16 +118,17 @@ export function overlayItems(upper: string, lowers: string[], xattrs: Map<string
   return items;
 }
 
-function sameMeta(a: Stats, b: Stats): boolean {
-  if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.rdev !== b.rdev) return false;
+function sameMeta(a: Stats, b: Stats, idmap: IdMap | undefined): boolean {
+  const [buid, bgid] = idmap ? [hostUid(idmap, b.uid), hostGid(idmap, b.gid)] : [b.uid, b.gid];
+  if (a.mode !== b.mode || a.uid !== buid || a.gid !== bgid || a.rdev !== b.rdev) return false;
   if (a.isDirectory()) return true; // a directory's size and time change with its entries: its entries tell
   if (a.size !== b.size || Math.floor(a.mtimeMs) !== Math.floor(b.mtimeMs)) return false;
   if (a.isSymbolicLink()) return true;
   return true;
 }
 
-/** What a full-copy rootfs changed against its parent's tree (vfs). */
-export function copyItems(rootfs: string, parent: string | undefined): Item[] {
+/** What a full-copy rootfs changed against its parent's tree (vfs); a remapped copy's against that tree's shifted owners. */
+export function copyItems(rootfs: string, parent: string | undefined, idmap?: IdMap): Item[] {
   const items: Item[] = [];
   const walk = (dir: string, pdir: string | undefined, rel: string) => {
     const names = sortedNames(dir);
@@ -144,7 +150,7 @@ export function copyItems(rootfs: string, parent: string | undefined): Item[] {
         if (st.isDirectory()) walk(abs, undefined, r);
         continue;
       }
-      let changed = !sameMeta(st, pst);
+      let changed = !sameMeta(st, pst, idmap);
       if (!changed && st.isSymbolicLink()) changed = readlinkSync(abs) !== readlinkSync(pabs!);
       if (st.isDirectory()) {
         const before = items.length;
@@ -199,7 +205,7 @@ const CHUNK = 1 << 20;
  * a running container (commit --pause=false) that swaps a directory for a
  * symlink after the walk makes the commit fail, not read the host's files.
  */
-export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<string, Buffer>>): LayerTar {
+export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<string, Buffer>>, idmap?: IdMap): LayerTar {
   let settle!: (v: { size: number; empty: boolean }) => void;
   let fail!: (e: Error) => void;
   const done = new Promise<{ size: number; empty: boolean }>((res, rej) => {
@@ -250,13 +256,14 @@ export function layerTar(root: string, items: Item[], xattrs: Map<string, Map<st
       const st = it.st!;
       const type = typeOf(st);
       if (!type) continue;
-      const xa = new Map([...(xattrs.get(it.abs!) ?? new Map<string, Buffer>())].filter(([k]) => !isOverlayAttr(k)));
+      let xa = new Map([...(xattrs.get(it.abs!) ?? new Map<string, Buffer>())].filter(([k]) => !isOverlayAttr(k)));
+      if (idmap && xa.size) xa = xattrsToContainer(xa, idmap);
       const h: TarHeader = {
         name: type === 'directory' ? `${it.rel}/` : it.rel,
         type,
         mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
+        uid: idmap ? containerUid(idmap, st.uid) : st.uid,
+        gid: idmap ? containerGid(idmap, st.gid) : st.gid,
         mtime: Math.floor(st.mtimeMs / 1000),
         xattrs: xa.size ? xa : undefined,
       };

@@ -61,7 +61,7 @@ export function mergeCommitConfig(user: ContainerConfig, ctr: ContainerConfig): 
 
 export async function containerChanges(svc: ContainerService, stores: LayerStores, ref: string): Promise<Change[]> {
   const c = svc.get(ref);
-  return snapshotChanges(stores.snapshotter, c.rec.Id, c.rec.RootfsParent as Digest | undefined);
+  return snapshotChanges(stores.snapshotter, c.rec.Id, c.rec.RootfsParent as Digest | undefined, c.rec.IdMap);
 }
 
 export async function commitContainer(svc: ContainerService, stores: LayerStores, o: CommitOptions): Promise<Digest> {

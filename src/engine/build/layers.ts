@@ -14,7 +14,6 @@ import type { ImageStorage } from '../images/storage.js';
 import { MediaType } from '../../core/wire/media-types.js';
 import type { LayerRef } from '../images/types.js';
 import type { IdMap } from '../../core/idmap.js';
-import { toContainerOwners } from '../containers/userns.js';
 
 /** Mount points the runtime creates in a rootfs that lacks them: never part of a container's changes. */
 const RUNTIME_PATHS = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', 'dev', 'proc', 'sys']);
@@ -24,11 +23,15 @@ type Items = ReturnType<typeof overlayItems>;
 /** The stores a new layer goes into: its blob, its snapshot, and the leases that hold both until an image uses them. */
 export type LayerStores = Pick<ImageStorage, 'content' | 'snapshotter' | 'leases'>;
 
-/** The changed entries of snapshot `key` (a container's or a build step's), runtime mount points left out. */
+/**
+ * The changed entries of snapshot `key` (a container's or a build step's), runtime mount points left out;
+ * `idmap` is the snapshot's mapping when it was prepared remapped (its vfs copy has shifted owners).
+ */
 export async function snapshotItems(
   sn: Snapshotter,
   key: string,
   parentChain: Digest | undefined,
+  idmap?: IdMap,
 ): Promise<{ upper: string; items: Items; xattrs: Map<string, Map<string, Buffer>> }> {
   const upper = sn.upperPath(key);
   const xattrs = await readXattrs(upper);
@@ -41,7 +44,7 @@ export async function snapshotItems(
     }
     items = overlayItems(upper, lowers, xattrs);
   } else {
-    items = copyItems(upper, parentChain ? sn.layerDiffPath(parentChain) : undefined);
+    items = copyItems(upper, parentChain ? sn.layerDiffPath(parentChain) : undefined, idmap);
   }
   return { upper, items: dropRuntimePaths(items), xattrs };
 }
@@ -61,8 +64,8 @@ function dropRuntimePaths(items: Items): Items {
   return out;
 }
 
-export async function snapshotChanges(sn: Snapshotter, key: string, parentChain: Digest | undefined): Promise<Change[]> {
-  return changesOf((await snapshotItems(sn, key, parentChain)).items);
+export async function snapshotChanges(sn: Snapshotter, key: string, parentChain: Digest | undefined, idmap?: IdMap): Promise<Change[]> {
+  return changesOf((await snapshotItems(sn, key, parentChain, idmap)).items);
 }
 
 export interface NewLayer {
@@ -75,8 +78,10 @@ export interface NewLayer {
 /**
  * Archive snapshot `key`'s changes into a layer blob and make them a layer
  * on `parentChain`. `move` takes the snapshot's files (a finished build
- * step); otherwise the tar is unpacked into a new layer. Returns undefined
- * when nothing changed (an empty layer in history).
+ * step); otherwise the tar is unpacked into a new layer. A remapped
+ * snapshot (`idmap`) holds host ids: its tar is written with the
+ * container's, and unpacked (its files cannot be moved as they are).
+ * Returns undefined when nothing changed (an empty layer in history).
  */
 export async function commitSnapshot(
   stores: LayerStores,
@@ -85,16 +90,15 @@ export async function commitSnapshot(
   move: boolean,
   idmap?: IdMap,
 ): Promise<NewLayer | undefined> {
-  const { upper, items, xattrs } = await snapshotItems(stores.snapshotter, key, parentChain);
+  const { upper, items, xattrs } = await snapshotItems(stores.snapshotter, key, parentChain, idmap);
   if (items.length === 0) return undefined;
-  const raw = layerTar(upper, items, xattrs);
   // A remapped container's writable layer holds host ids: the image layer gets the container's.
-  const tar = idmap ? { ...raw, stream: toContainerOwners(raw.stream, idmap) } : raw;
+  const tar = layerTar(upper, items, xattrs, idmap);
   let info;
   let blob;
   const releases: Array<() => void> = [];
   try {
-    if (move) {
+    if (move && !idmap) {
       blob = await stores.content.ingest(tar.stream);
       releases.push(stores.leases.hold([blob.digest]));
       const { size } = await tar.done;

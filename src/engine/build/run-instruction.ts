@@ -112,7 +112,8 @@ export class RunInstruction {
     const parent = this.images.topChainId(st.image);
     let layer;
     try {
-      layer = await commitSnapshot(this.storage, id, parent, true);
+      // A remapped step (root in it a subordinate uid on the host) is archived with its own ids, as if unmapped.
+      layer = await commitSnapshot(this.storage, id, parent, true, c.rec.IdMap);
     } finally {
       if (o.rm || o.forceRm) {
         await this.containers.remove(id, { force: true });

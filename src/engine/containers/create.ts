@@ -72,7 +72,7 @@ export async function createContainer(
   const { HostConfig: _h, NetworkingConfig: _n, ...cfgReq } = req;
   const config = mergeConfig(cfgReq, imgCfg.config);
   validateHostConfig(hostConfig, config);
-  const idmap = containerIdMap(hostConfig, svc.opts.remap, !!opts.buildStep);
+  const idmap = containerIdMap(hostConfig, svc.opts.remap);
   hostConfig.LogConfig = settleLogConfig(hostConfig.LogConfig, svc.opts.logOpts);
   const { path, args } = commandOf(config);
   const networks = svc.networking?.planCreate(hostConfig, req.NetworkingConfig ?? null, typeof req.MacAddress === 'string' ? req.MacAddress : undefined);

@@ -11,14 +11,14 @@ import type { HostConfig } from '../../core/wire/host-config.js';
 import { rewriteTar } from '../../archive/pack.js';
 
 /**
- * The mapping a new container runs with. Build steps run unmapped: their
- * writable layer becomes an image layer by a move, which must hold the
- * image's own ids.
+ * The mapping a new container runs with. A build step's RUN container is
+ * remapped as any other (dockerd's too); its layer is archived back to the
+ * container's ids (build/layers.ts), so the image is the same either way.
  */
-export function containerIdMap(h: HostConfig, remap: IdMap | undefined, buildStep: boolean): IdMap | undefined {
+export function containerIdMap(h: HostConfig, remap: IdMap | undefined): IdMap | undefined {
   const mode = typeof h.UsernsMode === 'string' ? h.UsernsMode : '';
   if (mode !== '' && mode !== 'host') throw new InvalidArgumentError(`invalid USER mode: ${mode}`);
-  if (!remap || mode === 'host' || buildStep) return undefined;
+  if (!remap || mode === 'host') return undefined;
   if (h.Privileged)
     throw new InvalidArgumentError(
       'privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode',
