@@ -5,11 +5,9 @@
  * (signed requests, multipart uploads, ranged GETs, copies, ListObjectsV2),
  * and runs without Docker, Java or Python, so CI has it wherever npm ci ran.
  */
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-
-const require = createRequire(import.meta.url);
 
 /** The credentials s3rver accepts; tests export them so the SDK's default chain finds them. */
 export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
@@ -17,33 +15,43 @@ export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3R
 export class S3Server {
   endpoint = '';
   port = 0;
-  private server?: { close(): Promise<void> };
+  private proc?: ChildProcess;
 
   constructor(
     readonly dir: string,
     readonly buckets: string[] = ['registry'],
   ) {}
 
-  async start(port = 0): Promise<void> {
+  /** Start (on `port`, or one the OS picks; a restart keeps the port and the data). */
+  async start(port = this.port): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    const S3rver = require('s3rver');
-    const s = new S3rver({
-      port,
-      address: '127.0.0.1',
-      silent: true,
-      directory: join(this.dir),
-      configureBuckets: this.buckets.map((name) => ({ name })),
+    const main = join(import.meta.dirname, 's3-server-main.js');
+    const proc = spawn(process.execPath, ['--openssl-legacy-provider', main, this.dir, ...this.buckets], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, S3RVER_PORT: String(port) },
     });
-    const addr: { port: number } = await s.run();
-    this.server = s;
-    this.port = addr.port;
-    this.endpoint = `http://127.0.0.1:${addr.port}`;
+    this.proc = proc;
+    const got = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /listening (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      proc.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    });
+    this.port = got;
+    this.endpoint = `http://127.0.0.1:${got}`;
   }
 
+  /** Stop the server (SIGKILL: tests use it to make the endpoint unreachable at once). */
   async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    await s?.close();
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const done = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGKILL');
+    await done;
   }
 
   /** `berth registry serve` flags for this server's bucket (path-style: a loopback IP has no bucket subdomains). */
@@ -55,4 +63,46 @@ export class S3Server {
 /** Put the credentials in this process's environment (children inherit them). */
 export function useS3Credentials(): void {
   Object.assign(process.env, S3_ENV);
+}
+
+/** The storage drivers every parametrized registry suite runs on. */
+export const DRIVERS = ['filesystem', 's3'] as const;
+export type Driver = (typeof DRIVERS)[number];
+
+/**
+ * One registry's storage for a parametrized suite: nothing for the filesystem
+ * driver (the registry's --root holds it), an s3rver bucket for S3.
+ */
+export class StorageFixture {
+  readonly s3?: S3Server;
+
+  constructor(
+    readonly driver: Driver,
+    readonly dir: string,
+  ) {
+    if (driver === 's3') this.s3 = new S3Server(join(dir, 's3'));
+  }
+
+  async start(): Promise<void> {
+    if (this.s3) {
+      useS3Credentials();
+      await this.s3.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.s3?.stop();
+  }
+
+  /** Flags of `berth registry serve` for this storage. */
+  flags(prefix = ''): string[] {
+    return this.s3 ? this.s3.flags('registry', prefix) : [];
+  }
+
+  /** Whether the blob's bytes are stored (for a registry whose --root is `root`). */
+  blobStored(root: string, digest: string, prefix = ''): boolean {
+    const [alg, hex] = digest.split(':');
+    if (!this.s3) return existsSync(join(root, 'blobs', alg!, hex!));
+    return existsSync(join(this.s3.dir, 'registry', `${prefix}blobs/${alg}/${hex}._S3rver_object`));
+  }
 }
