@@ -21,6 +21,7 @@
 import { randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { KeyedMutex } from '../../core/mutex.js';
+import { log } from '../../core/log.js';
 import { errors } from '../errors.js';
 import { algorithmOf, hasherFor, digestOf } from '../names.js';
 import type { UploadInfo } from './types.js';
@@ -207,7 +208,13 @@ export class S3Uploads {
   async cancel(id: string): Promise<void> {
     this.hashes.delete(id);
     const st = await this.load(id);
-    if (st?.multipart) await this.bucket.abortMultipart(`${this.dir(id)}data`, st.multipart);
+    // Not every S3-compatible server implements AbortMultipartUpload (s3rver does not): its parts are then left
+    // to the bucket's own expiry of incomplete multipart uploads, and the session still ends.
+    if (st?.multipart) {
+      await this.bucket
+        .abortMultipart(`${this.dir(id)}data`, st.multipart)
+        .catch((err) => log.debug('abort multipart upload failed', { id, error: (err as Error).message }));
+    }
     await this.bucket.delPrefix(this.dir(id));
   }
 
