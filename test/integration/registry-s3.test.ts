@@ -12,7 +12,7 @@ import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { type Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run, BERTH, busyboxTar, makeTar } from '../helpers.js';
+import { type Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run, BERTH, busyboxTar, makeTar, RealDockerd } from '../helpers.js';
 import { RegistryProc, sha256, writeOciLayout, httpReq } from '../registry-helpers.js';
 import { S3Server, useS3Credentials } from '../s3-helpers.js';
 
@@ -39,7 +39,7 @@ function objects(s3: S3Server, prefix: string): string[] {
   return out;
 }
 
-/** Write part of a PATCH body, wait until the server has read it, and leave the request hanging. */
+/** Send the first bytes of a PATCH body of `total` bytes and leave the request hanging. */
 function hangingPatch(url: string, first: Buffer, total: number): { destroy(): void } {
   const req = request(url, { method: 'PATCH', headers: { 'Content-Length': total, 'Content-Type': 'application/octet-stream' } });
   req.on('error', () => {});
@@ -109,6 +109,47 @@ describe('two replicas on one bucket', () => {
     } finally {
       await d?.cleanup();
     }
+  });
+
+  test('the real docker daemon pushes through one replica and pulls through the other', async () => {
+    const dockerd = new RealDockerd(tempDir('berth-dockerd-'));
+    try {
+      await dockerd.start();
+      const imp = await dockerd.docker(['import', '--change', 'CMD ["sh"]', busyboxTar(), 'local/busybox:1']);
+      assert.equal(imp.code, 0, imp.stderr);
+      const refA = `${a.host}/dock/busybox:1`;
+      const refB = `${b.host}/dock/busybox:1`;
+      assert.equal((await dockerd.docker(['tag', 'local/busybox:1', refA])).code, 0);
+      const push = await dockerd.docker(['push', refA]);
+      assert.equal(push.code, 0, push.stderr + push.stdout);
+      const digest = /digest: (sha256:[a-f0-9]{64})/.exec(push.stdout)?.[1];
+      assert.ok(digest, push.stdout);
+      const pull = await dockerd.docker(['pull', refB]);
+      assert.equal(pull.code, 0, pull.stderr + pull.stdout);
+      assert.match(pull.stdout, new RegExp(`Digest: ${digest}`));
+      assert.equal((await dockerd.docker(['inspect', '-f', '{{.Id}}', refB])).stdout.trim(), imp.stdout.trim());
+    } finally {
+      await dockerd.cleanup();
+    }
+  });
+
+  test('a client that drops mid-chunk changes nothing: the session keeps what was acknowledged', async () => {
+    const data = randomBytes(12 * MiB);
+    const d = sha256(data);
+    const path = new URL((await a.req('POST', '/v2/dropped/blobs/uploads/')).headers.location as string).pathname;
+    assert.equal((await a.req('PATCH', path, { body: data.subarray(0, MiB) })).status, 202);
+    // 9 MiB of an 11 MiB chunk (a part's worth reaches S3), then the client goes away.
+    const hang = hangingPatch(`${a.url}${path}`, data.subarray(MiB, 10 * MiB), data.length - MiB);
+    await new Promise((r) => setTimeout(r, 500));
+    hang.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await b.req('GET', path)).headers.range, `0-${MiB - 1}`);
+    assert.equal((await a.req('GET', path)).headers.range, `0-${MiB - 1}`);
+    assert.equal((await b.req('PATCH', path, { body: data.subarray(MiB), headers: { 'Content-Range': `${MiB}-${data.length - 1}` } })).status, 202);
+    // Completed on the replica that hashed the first chunk: its hash no longer covers every byte, so it reads the object back.
+    const put = await a.req('PUT', `${path}?digest=${d}`);
+    assert.equal(put.status, 201, put.text);
+    assert.equal(sha256((await b.req('GET', `/v2/dropped/blobs/${d}`)).body), d);
   });
 
   test('an upload started on one replica continues and completes on the other (multipart parts and a small tail)', async () => {
