@@ -164,8 +164,14 @@ export class Bucket {
     return (r.Contents ?? []).length > 0;
   }
 
+  /** Delete every key under a prefix, a thousand per request (DeleteObjects). */
   async delPrefix(rel: string): Promise<void> {
-    for (const k of await this.list(rel)) await this.del(rel + k);
+    const keys = (await this.list(rel)).map((k) => ({ Key: this.key(rel + k) }));
+    for (let i = 0; i < keys.length; i += 1000) {
+      const Objects = keys.slice(i, i + 1000);
+      const r = await this.call((s) => this.client.send(new s.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } })));
+      if (r.Errors?.length) throw unavailable(new Error(`DeleteObjects: ${r.Errors[0]!.Key}: ${r.Errors[0]!.Code} ${r.Errors[0]!.Message ?? ''}`));
+    }
   }
 
   // ---- multipart ----

@@ -176,12 +176,14 @@ export class S3Uploads {
       if ((await this.bucket.size(blobKey)) !== size) await this.bucket.put(blobKey, bytes);
     } else {
       const dataKey = `${this.dir(u.id)}data`;
-      // A completion that died after assembling the object finds it there.
-      if ((await this.bucket.size(dataKey)) !== size) {
-        const parts = [...st.parts];
+      const parts = [...st.parts];
+      try {
         const tail = await this.pendingBytes(st);
         if (tail.length) parts.push(await this.bucket.uploadPart(dataKey, st.multipart, parts.length + 1, tail));
         await this.bucket.completeMultipart(dataKey, st.multipart, parts);
+      } catch (err) {
+        // A completion that died after assembling the object (its multipart upload is gone) finds the object there.
+        if ((await this.bucket.size(dataKey)) !== size) throw err;
       }
       const actual = cached ?? (await this.hashObject(dataKey, alg));
       if (actual !== digest) return this.refuse(u.id, digest, actual);

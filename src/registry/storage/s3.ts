@@ -123,9 +123,9 @@ export class S3Storage implements RegistryStorage {
     return (await this.bucket.any(`${this.repo(name)}_layers/`)) || (await this.bucket.any(`${this.repo(name)}_manifests/`));
   }
 
+  /** Idempotent: the link's content is its name, so writing it again changes nothing. */
   async linkLayer(name: string, digest: string): Promise<void> {
-    const k = this.layerLink(name, digest);
-    if (!(await this.bucket.exists(k))) await this.bucket.put(k, digest, 'text/plain');
+    await this.bucket.put(this.layerLink(name, digest), digest, 'text/plain');
   }
 
   async repoBlobSize(name: string, digest: string): Promise<number | undefined> {
