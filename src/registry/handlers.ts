@@ -155,6 +155,12 @@ export async function getBlob(ctx: Ctx, name: string, rawDigest: string): Promis
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'max-age=31536000',
   };
+  // With a redirecting driver a GET goes to a short-lived URL of the storage itself (HEAD is answered here).
+  const redirect = ctx.req.method === 'GET' ? await ctx.storage.blobRedirectUrl?.(digest) : undefined;
+  if (redirect) {
+    send(ctx.res, 307, { Location: redirect, 'Docker-Content-Digest': digest });
+    return;
+  }
   const range = parseRange(ctx.req.headers.range, size);
   if (range === 'unsatisfiable') {
     throw new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { digest, size }, 416).withHeaders({ 'Content-Range': `bytes */${size}` });

@@ -3,7 +3,7 @@
  * the repository name, authenticates and authorizes it for the actions the
  * endpoint needs (Distribution's mapping: GET/HEAD pull, POST/PUT/PATCH
  * pull+push, DELETE delete), refuses writes in read-only mode, and hands it to
- * its handler. It needs no berthd: storage is the registry's own root.
+ * its handler. It needs no berthd: storage is the registry's own root or bucket.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,7 +14,7 @@ import { RegistryError, errors, type ErrorCode } from './errors.js';
 import { messageOf } from '../core/errors.js';
 import { decodeSegment, parseTarget } from '../core/target.js';
 import { checkName } from './names.js';
-import { Storage } from './storage.js';
+import { openStorage, type Storage } from './storage.js';
 import { Authenticator, type Need, type Principal } from './auth/auth.js';
 import { parseAddr, type RegistryConfig } from './config.js';
 import { send, sendJson, sendError, readBody } from './http.js';
@@ -97,7 +97,7 @@ export class RegistryServer {
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(readonly cfg: RegistryConfig) {
-    this.storage = new Storage(cfg.root);
+    this.storage = openStorage(cfg.root, cfg.storage);
     this.auth = new Authenticator(cfg);
     if (cfg.rateLimit) this.limiter = new RateLimiter(cfg.rateLimit.requestsPerSecond, cfg.rateLimit.burst);
   }
@@ -106,7 +106,7 @@ export class RegistryServer {
   async listen(): Promise<AddressInfo> {
     await this.storage.init();
     const maxAge = this.cfg.uploadPurgeAgeSeconds * 1000;
-    await this.storage.purgeUploads(maxAge);
+    await this.storage.purgeUploads(maxAge).catch((err) => log.warn(`registry: purging stale uploads failed: ${(err as Error).message}`));
     this.purgeTimer = setInterval(() => {
       this.storage.purgeUploads(maxAge).catch(() => {});
     }, 3600_000);
