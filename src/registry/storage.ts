@@ -271,6 +271,15 @@ export class Storage {
     return out;
   }
 
+  /** When a tag was last pushed (its link's modification time), or undefined when it does not exist. */
+  async tagTime(name: string, tag: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.tagLink(name, tag))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
   async deleteTag(name: string, tag: string): Promise<boolean> {
     try {
       await unlink(this.tagLink(name, tag));
