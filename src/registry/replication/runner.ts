@@ -122,11 +122,19 @@ export class Replicator {
     events.on((e) => {
       if (e.action !== 'push' || !e.target.tag) return;
       const { repository: repo, tag } = e.target;
-      for (const rule of onPush) {
-        if (!rule.re.test(repo)) continue;
-        this.runRule(rule, logged, { repo, tag }).catch((err) => log.error('replication failed', { rule: rule.name, error: (err as Error).message }));
-      }
+      for (const rule of onPush) if (rule.re.test(repo)) this.onEvent(rule, { repo, tag }, logged, 0);
     });
+  }
+
+  /** Copy one pushed tag; a failed copy is tried again after 2, 4 and 8 seconds. */
+  private onEvent(rule: ReplicationRule, only: { repo: string; tag: string }, out: Progress, attempt: number): void {
+    this.runRule(rule, out, only).then(
+      (r) => {
+        if (!r.errors.length || attempt >= 3) return;
+        setTimeout(() => this.onEvent(rule, only, out, attempt + 1), 2000 * 2 ** attempt).unref();
+      },
+      (err) => log.error('replication failed', { rule: rule.name, error: (err as Error).message }),
+    );
   }
 
   stop(): void {
