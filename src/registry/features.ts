@@ -6,7 +6,8 @@
  */
 import { log } from '../core/log.js';
 import type { RegistryConfig } from './config.js';
-import { RegistryEvents } from './events.js';
+import { RegistryEvents, type RegistryEvent } from './events.js';
+import { parseManifest, referencedDigests } from './manifest.js';
 import { collectGarbage } from './gc.js';
 import { ProxyCache } from './proxy/cache.js';
 import { Quotas } from './quota.js';
@@ -54,14 +55,31 @@ export class Features {
     this.replicator?.start(this.events);
     const ret = this.cfg.retention;
     if (ret?.scheduleMs && ret.rules.length) {
-      this.events.on((e) => {
-        if (e.action === 'push' && e.target.digest && !e.target.tag) this.recentBlobs.set(e.target.digest, Date.now());
-      });
+      this.events.on((e) => this.trackUpload(e));
       this.retentionTimer = setInterval(() => {
         this.runRetention().catch((err) => log.error('retention failed', { error: (err as Error).message }));
       }, ret.scheduleMs);
       this.retentionTimer.unref();
     }
+  }
+
+  /**
+   * Blobs uploaded but not yet named by a manifest are spared by a live gc: a
+   * blob push adds one, the manifest push that names it takes it out again.
+   */
+  private trackUpload(e: RegistryEvent): void {
+    const { digest, repository } = e.target;
+    if (e.action !== 'push' || !digest) return;
+    if (e.target.url?.includes('/blobs/')) {
+      this.recentBlobs.set(digest, Date.now());
+      return;
+    }
+    this.storage
+      .getManifest(repository, digest, true)
+      .then((m) => {
+        if (m) for (const d of referencedDigests(parseManifest(m.body, m.mediaType))) this.recentBlobs.delete(d);
+      })
+      .catch(() => {});
   }
 
   /** One scheduled retention run: tags and manifests live, then a gc sweep with writes held. */
