@@ -95,5 +95,6 @@ export class Features {
   async stop(): Promise<void> {
     clearInterval(this.retentionTimer);
     this.replicator?.stop();
+    await this.webhooks?.stop();
   }
 }

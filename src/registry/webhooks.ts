@@ -73,8 +73,8 @@ export function sign(secret: string, body: Buffer | string): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** POST once; resolves with the status, rejects on a network error or timeout. */
-function post(ep: WebhookEndpoint, body: Buffer): Promise<number> {
+/** POST once; resolves with the status, rejects on a network error, timeout or abort. */
+function post(ep: WebhookEndpoint, body: Buffer, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(ep.url);
     const headers: Record<string, string | number> = {
@@ -85,7 +85,7 @@ function post(ep: WebhookEndpoint, body: Buffer): Promise<number> {
     };
     if (ep.secret) headers[SIGNATURE_HEADER] = sign(ep.secret, body);
     const fn = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = fn(u, { method: 'POST', headers, timeout: ep.timeoutMs }, (res) => {
+    const req = fn(u, { method: 'POST', headers, timeout: ep.timeoutMs, signal }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
@@ -104,10 +104,13 @@ class Sink {
   delivered = 0;
   failed = 0;
 
-  constructor(readonly ep: WebhookEndpoint) {}
+  constructor(
+    readonly ep: WebhookEndpoint,
+    private readonly signal: AbortSignal,
+  ) {}
 
   push(e: RegistryEvent): void {
-    if (!this.ep.actions.includes(e.action)) return;
+    if (!this.ep.actions.includes(e.action) || this.signal.aborted) return;
     if (this.queue.length >= MAX_QUEUE) {
       this.queue.shift();
       this.failed++;
@@ -128,10 +131,11 @@ class Sink {
       const e = this.queue.shift()!;
       const body = Buffer.from(JSON.stringify({ events: [e] }));
       let ok = false;
-      for (let attempt = 0; attempt <= this.ep.retries && !ok; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(this.ep.backoffMs * 2 ** (attempt - 1), 300_000)).unref());
+      for (let attempt = 0; attempt <= this.ep.retries && !ok && !this.signal.aborted; attempt++) {
+        if (attempt > 0) await sleep(Math.min(this.ep.backoffMs * 2 ** (attempt - 1), 300_000), this.signal);
+        if (this.signal.aborted) break;
         try {
-          const status = await post(this.ep, body);
+          const status = await post(this.ep, body, this.signal);
           ok = status >= 200 && status < 300;
           if (!ok) log.warn('webhook refused', { endpoint: this.ep.name, status, attempt: attempt + 1 });
         } catch (err) {
@@ -139,7 +143,11 @@ class Sink {
         }
       }
       if (ok) this.delivered++;
-      else {
+      else if (this.signal.aborted) {
+        this.failed += 1 + this.queue.length;
+        log.warn('webhook: shutting down with events undelivered', { endpoint: this.ep.name, events: 1 + this.queue.length });
+        this.queue.length = 0;
+      } else {
         this.failed++;
         log.error('webhook gave up on an event', { endpoint: this.ep.name, event: e.id, attempts: this.ep.retries + 1 });
       }
@@ -149,15 +157,34 @@ class Sink {
   }
 }
 
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
 export class Webhooks {
   readonly sinks: Sink[];
+  private readonly stopper = new AbortController();
 
   constructor(endpoints: WebhookEndpoint[], events: RegistryEvents) {
-    this.sinks = endpoints.map((ep) => new Sink(ep));
+    this.sinks = endpoints.map((ep) => new Sink(ep, this.stopper.signal));
     if (this.sinks.length) events.on((e) => this.sinks.forEach((s) => s.push(e)));
   }
 
-  /** Resolves when every queue is empty (shutdown, tests). */
+  /** Shutdown: abort deliveries in flight and drop what is queued (logged), so the server exits now. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    await this.drain();
+  }
+
+  /** Resolves when every queue is empty. */
   async drain(): Promise<void> {
     await Promise.all(this.sinks.map((s) => s.whenIdle()));
   }
