@@ -45,7 +45,14 @@ function notify(ctx: Ctx, action: 'push' | 'delete', kind: 'manifests' | 'blobs'
 async function complete(ctx: Ctx, u: UploadInfo, digest: string): Promise<void> {
   const q = ctx.ext?.quotas;
   if (!q) await ctx.storage.completeUpload(u, digest);
-  else await q.admit(u.name, digest, u.size, () => ctx.storage.completeUpload(u, digest), () => ctx.storage.cancelUpload(u.id));
+  else
+    await q.admit(
+      u.name,
+      digest,
+      u.size,
+      () => ctx.storage.completeUpload(u, digest),
+      () => ctx.storage.cancelUpload(u.id),
+    );
   notify(ctx, 'push', 'blobs', { repository: u.name, digest, size: u.size, mediaType: 'application/octet-stream' });
 }
 

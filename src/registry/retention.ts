@@ -104,8 +104,9 @@ export async function applyRetention(
             changed = true;
           }
         };
-        if (reach.has(digest)) p.manifests.forEach((c) => add(c.digest));
-        else if (p.subject && reach.has(p.subject.digest)) add(digest);
+        if (reach.has(digest)) {
+          for (const c of p.manifests) add(c.digest);
+        } else if (p.subject && reach.has(p.subject.digest)) add(digest);
       }
     }
     for (const r of revisions) {

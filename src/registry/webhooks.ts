@@ -175,7 +175,11 @@ export class Webhooks {
 
   constructor(endpoints: WebhookEndpoint[], events: RegistryEvents) {
     this.sinks = endpoints.map((ep) => new Sink(ep, this.stopper.signal));
-    if (this.sinks.length) events.on((e) => this.sinks.forEach((s) => s.push(e)));
+    if (this.sinks.length) {
+      events.on((e) => {
+        for (const s of this.sinks) s.push(e);
+      });
+    }
   }
 
   /** Shutdown: abort deliveries in flight and drop what is queued (logged), so the server exits now. */

@@ -147,7 +147,8 @@ describe('a lying upstream', () => {
       const u = req.url ?? '';
       if (u === '/v2/') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
       if (u === '/v2/lie/img/manifests/v1') return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end(manifest);
-      if (u === `/v2/lie/img/manifests/${sha256(manifest)}`) return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end(manifestOf(config, Buffer.from('x')));
+      if (u === `/v2/lie/img/manifests/${sha256(manifest)}`)
+        return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end(manifestOf(config, Buffer.from('x')));
       if (u === `/v2/lie/img/blobs/${sha256(layer)}`) return void res.writeHead(200, { 'Content-Length': layer.length }).end(Buffer.from('a fake layer!!'));
       res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"unknown"}]}');
     });

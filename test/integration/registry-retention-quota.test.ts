@@ -131,7 +131,13 @@ describe('retention', () => {
     // Push times: t1 40 days ago, t2 20, t3 10, t4 2, t5 now; other/app:old 90 days ago.
     const days = (n: number) => new Date(Date.now() - n * 86_400_000);
     const tagFile = (repo: string, tag: string) => join(root, 'repositories', ...repo.split('/'), '_manifests', 'tags', tag);
-    for (const [t, n] of [['t1', 40], ['t2', 20], ['t3', 10], ['t4', 2]] as Array<[string, number]>) utimesSync(tagFile('team/app', t), days(n), days(n));
+    for (const [t, n] of [
+      ['t1', 40],
+      ['t2', 20],
+      ['t3', 10],
+      ['t4', 2],
+    ] as Array<[string, number]>)
+      utimesSync(tagFile('team/app', t), days(n), days(n));
     utimesSync(tagFile('other/app', 'old'), days(90), days(90));
     const cfg = writeConfig(dir, 'ret', { root, retention: { rules: [{ repositories: 'team/*', keepLast: 2, keepDays: 15 }] } });
 

@@ -48,7 +48,8 @@ export const replicate: Command = {
     try {
       const results = await new Replicator(rules, storage).runAll((line) => cli.out(line + '\n'));
       const failed = results.filter((r) => r.errors.length);
-      if (failed.length) throw new CliExit(1, `berth registry replicate: ${failed.length} of ${results.length} rules failed: ${failed.map((r) => r.rule).join(', ')}`);
+      if (failed.length)
+        throw new CliExit(1, `berth registry replicate: ${failed.length} of ${results.length} rules failed: ${failed.map((r) => r.rule).join(', ')}`);
     } finally {
       closeAgents();
     }

@@ -6,7 +6,7 @@
  * and a tag is written last, so a run killed at any point leaves the
  * destination consistent and the next run continues.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { RepositoryClient } from '../../distribution/client.js';
 import { parseManifest, referrerDescriptor, isForeign, type ParsedManifest } from '../manifest.js';
 import type { Storage } from '../storage.js';

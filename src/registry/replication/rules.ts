@@ -56,7 +56,12 @@ export function parseReplication(v: unknown): ReplicationRule[] {
       direction,
       repositories,
       re: repoPattern(repositories),
-      remote: { url, username: optStr(rem.username, `${what}.remote.username`), password: optStr(rem.password, `${what}.remote.password`), insecure: !!rem.insecure },
+      remote: {
+        url,
+        username: optStr(rem.username, `${what}.remote.username`),
+        password: optStr(rem.password, `${what}.remote.password`),
+        insecure: !!rem.insecure,
+      },
       prefix,
       onPush,
       intervalMs,
