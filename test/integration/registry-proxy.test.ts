@@ -147,6 +147,7 @@ describe('a lying upstream', () => {
       const u = req.url ?? '';
       if (u === '/v2/') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
       if (u === '/v2/lie/img/manifests/v1') return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end(manifest);
+      if (u === '/v2/lie/img/manifests/junk') return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end('{"not": a manifest');
       if (u === `/v2/lie/img/manifests/${sha256(manifest)}`)
         return void res.writeHead(200, { 'Content-Type': OCI_MANIFEST }).end(manifestOf(config, Buffer.from('x')));
       if (u === `/v2/lie/img/blobs/${sha256(layer)}`) return void res.writeHead(200, { 'Content-Length': layer.length }).end(Buffer.from('a fake layer!!'));
@@ -171,6 +172,9 @@ describe('a lying upstream', () => {
     const m = await px.req('GET', `/v2/lie/img/manifests/${sha256(manifest)}`);
     assert.equal(m.status, 502);
     assert.equal(existsSync(blobFile(join(dir, 'px'), sha256(manifest))), false);
+    const junk = await px.req('GET', '/v2/lie/img/manifests/junk');
+    assert.equal(junk.status, 502);
+    assert.match(junk.json.errors[0].message, /sent an invalid manifest for junk/);
     // Unknown upstream content is the spec's 404.
     const unknown = await px.req('GET', `/v2/lie/img/blobs/sha256:${'0'.repeat(64)}`);
     assert.equal(unknown.status, 404);

@@ -107,6 +107,9 @@ export class ProxyCache {
           log.warn('proxy: upstream unavailable, serving the cached manifest', { repository: name, ref, error: (err as Error).message });
           return local;
         }
+        if (err instanceof RegistryError && err.code === 'MANIFEST_INVALID') {
+          throw new RegistryError('UNKNOWN', `upstream ${this.remote.host} sent an invalid manifest for ${ref}: ${err.message}`, null, 502);
+        }
         if (err instanceof RegistryError) throw err;
         if (err instanceof InvalidArgumentError) {
           throw new RegistryError('UNKNOWN', `upstream ${this.remote.host} sent a manifest that does not match ${ref}`, { digest: ref }, 502);
