@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Daemon, RealDockerd, tempDir, cleanupDir, busyboxTar, run, BERTH } from '../helpers.js';
-import { RegistryProc, sha256, writeOciLayout, type OciImage } from '../registry-helpers.js';
+import { RegistryProc, sha256, httpReq, writeOciLayout, type OciImage } from '../registry-helpers.js';
+import { spawnSync } from 'node:child_process';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -180,6 +181,46 @@ describe('a lying upstream', () => {
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.errors[0].code, 'BLOB_UNKNOWN');
   });
+});
+
+test('upstream credentials: token auth answered with --proxy-username/--proxy-password; wrong ones are DENIED', async () => {
+  const dir = tempDir('berth-proxy-auth-');
+  const users = join(dir, 'users.htpasswd');
+  writeFileSync(users, spawnSync('htpasswd', ['-nbB', 'mirror', 'm1rr0r'], { encoding: 'utf8' }).stdout);
+  const up = new RegistryProc(join(dir, 'up'), ['--auth', 'token', '--htpasswd', users]);
+  const procs: RegistryProc[] = [up];
+  try {
+    await up.start();
+    // Seed the upstream through a proxy-less login: a token for push.
+    const tok = await httpReq(`${up.url}/token?service=berth-registry&scope=repository:secret/app:pull,push`, 'GET', {
+      headers: { Authorization: 'Basic ' + Buffer.from('mirror:m1rr0r').toString('base64') },
+    });
+    assert.equal(tok.status, 200, tok.text);
+    const auth = { Authorization: `Bearer ${tok.json.token}` };
+    const layer = Buffer.from('secret layer');
+    const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    for (const b of [layer, config])
+      assert.equal((await httpReq(`${up.url}/v2/secret/app/blobs/uploads/?digest=${sha256(b)}`, 'POST', { body: b, headers: auth })).status, 201);
+    const body = manifestOf(config, layer);
+    assert.equal((await httpReq(`${up.url}/v2/secret/app/manifests/v1`, 'PUT', { body, headers: { ...auth, 'Content-Type': OCI_MANIFEST } })).status, 201);
+
+    const px = new RegistryProc(join(dir, 'px'), ['--proxy-remote', up.url, '--proxy-username', 'mirror', '--proxy-password', 'm1rr0r']);
+    const wrong = new RegistryProc(join(dir, 'wrong'), ['--proxy-remote', up.url, '--proxy-username', 'mirror', '--proxy-password', 'nope']);
+    procs.push(px, wrong);
+    await px.start();
+    await wrong.start();
+    const m = await px.req('GET', '/v2/secret/app/manifests/v1');
+    assert.equal(m.status, 200, m.text);
+    assert.equal(m.headers['docker-content-digest'], sha256(body));
+    assert.equal((await px.req('GET', `/v2/secret/app/blobs/${sha256(layer)}`)).text, 'secret layer');
+    const denied = await wrong.req('GET', '/v2/secret/app/manifests/v1');
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.errors[0].code, 'DENIED');
+    assert.match(denied.json.errors[0].message, /upstream 127\.0\.0\.1:\d+ refused: unauthorized/);
+  } finally {
+    for (const p of procs) await p.stop();
+    cleanupDir(dir);
+  }
 });
 
 test('bad proxy settings are refused before listening', async () => {
