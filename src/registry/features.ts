@@ -82,13 +82,16 @@ export class Features {
       .catch(() => {});
   }
 
-  /** One scheduled retention run: tags and manifests live, then a gc sweep with writes held. */
+  /** One scheduled retention run: tags, manifests, then a gc sweep, with writes held. */
   async runRetention(): Promise<void> {
     const rules = this.cfg.retention?.rules ?? [];
-    const r = await applyRetention(this.storage, rules, { out: (line) => log.info('retention', { line }) });
     const now = Date.now();
     for (const [d, t] of this.recentBlobs) if (now - t > SPARE_MS) this.recentBlobs.delete(d);
-    const gc = await this.gate.exclusive(() => collectGarbage(this.cfg.root, { spare: (d) => this.recentBlobs.has(d) }));
+    // Writes wait meanwhile: a tag pushed again while its old push time is judged must not be lost.
+    const { r, gc } = await this.gate.exclusive(async () => {
+      const r = await applyRetention(this.storage, rules, { out: (line) => log.info('retention', { line }) });
+      return { r, gc: await collectGarbage(this.cfg.root, { spare: (d) => this.recentBlobs.has(d) }) };
+    });
     log.info('retention done', { tags: r.tagsDeleted.length, manifests: r.manifestsDeleted.length, blobs: gc.blobsDeleted.length });
   }
 

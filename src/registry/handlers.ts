@@ -286,7 +286,12 @@ export async function startUpload(ctx: Ctx, name: string): Promise<void> {
     send(ctx.res, 202, uploadHeaders(ctx, u));
     return;
   }
-  // A single POST carrying the whole blob.
+  // A single POST carrying the whole blob (refused before reading when its length alone passes a quota).
+  const over = await ctx.ext?.quotas?.checkGrowth(name, Number(ctx.req.headers['content-length'] ?? 0), digest);
+  if (over) {
+    await ctx.storage.cancelUpload(u.id);
+    throw over;
+  }
   await ctx.storage.lockUpload(u.id, async () => {
     try {
       await ctx.storage.appendUpload(u, ctx.req);

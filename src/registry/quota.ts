@@ -83,10 +83,11 @@ export class Quotas {
     });
   }
 
-  /** An upload in progress that no longer fits beside what is stored: refuse it early (the caller drops it). */
-  async checkGrowth(name: string, uploaded: number): Promise<RegistryError | undefined> {
+  /** An upload (of `digest`, when known) that no longer fits beside what is stored: refuse it early (the caller drops it). */
+  async checkGrowth(name: string, uploaded: number, digest?: string): Promise<RegistryError | undefined> {
     const rule = this.ruleFor(name);
     if (!rule) return undefined;
+    if (digest && (await this.storage.layers(name)).includes(digest)) return undefined;
     const would = (await this.usage(name)) + uploaded;
     return would > rule.bytes ? this.denied(name, rule, would) : undefined;
   }

@@ -85,6 +85,12 @@ describe('quotas', () => {
     assert.equal(patch.status, 403);
     assert.equal(patch.json.errors[0].code, 'DENIED');
     assert.equal((await httpReq(loc, 'GET')).status, 404);
+    // A single POST whose length alone passes the quota is refused before its body is stored.
+    const mono = await r.req('POST', `/v2/pair/mono/blobs/uploads/?digest=${sha256(big)}`, { body: big });
+    assert.equal(mono.status, 403);
+    assert.match(mono.json.errors[0].message, /quota exceeded: repository pair\/mono would use 1500 bytes of its 1000 bytes quota/);
+    assert.equal(blobOnDisk(join(dir, 'root'), sha256(big)), false);
+    assert.deepEqual(readdirSync(join(dir, 'root', 'uploads')), []);
     // Two 600-byte blobs at once into a 1000-byte quota: one is stored, the other refused.
     const blobs = [Buffer.alloc(600, 1), Buffer.alloc(600, 2)];
     const res = await Promise.all(blobs.map((b) => r.req('POST', `/v2/pair/par/blobs/uploads/?digest=${sha256(b)}`, { body: b })));
