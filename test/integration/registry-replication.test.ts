@@ -115,6 +115,19 @@ describe('replication', () => {
     assert.equal((await b.req('GET', '/v2/events/dead/app/tags/list')).status, 404);
   });
 
+  test('an interval rule inside registry serve pulls new tags from the remote on its schedule', async () => {
+    const cfg = writeConfig(dir, 'timed', {
+      replication: { rules: [{ name: 'timed', direction: 'pull', repositories: 'team/small', remote: { url: a.url }, prefix: 'timed/', interval: '1s' }] },
+    });
+    const t = new RegistryProc(join(dir, 't'), ['--config', cfg]);
+    await t.start();
+    stops.push(() => t.stop());
+    await until('the first copy', async () => (await t.req('GET', '/v2/timed/team/small/tags/list')).json?.tags?.includes('v1'));
+    await skopeoIn(img, `${a.host}/team/small:v2`);
+    await until('the new tag', async () => (await t.req('GET', '/v2/timed/team/small/tags/list')).json?.tags?.includes('v2'));
+    assert.equal(await skopeoOut(`${t.host}/timed/team/small:v2`, join(dir, 'out6')), img.manifestDigest);
+  });
+
   test('a run killed mid-copy leaves no tag on the destination; the next run skips what arrived and finishes', async () => {
     // Three 3 MiB layers through a 2 MiB/s link to a fresh registry, so the kill lands mid-copy.
     const big = writeOciLayout(join(dir, 'big'), 'v1', [randomBytes(3 << 20), randomBytes(3 << 20), randomBytes(3 << 20)]);
