@@ -105,6 +105,9 @@ export function remoteSide(client: RepositoryClient): Side {
 
 export type Progress = (line: string) => void;
 
+/** Blobs copied at once (as docker pushes three layers at a time). */
+const BLOB_STREAMS = 3;
+
 /** Copy a manifest and everything it names, skipping what `dst` has. */
 async function copyTree(src: Side, dst: Side, m: Manifest, st: CopyStats, out: Progress, depth = 0): Promise<void> {
   if (depth > 4) throw new Error(`index nesting deeper than 4 at ${m.digest}`);
@@ -115,17 +118,23 @@ async function copyTree(src: Side, dst: Side, m: Manifest, st: CopyStats, out: P
     await dst.putManifest(cm);
     st.manifestsCopied++;
   }
-  for (const b of m.parsed.blobs) {
-    if (isForeign(b)) continue;
-    if (await dst.hasBlob(b.digest)) {
-      st.blobsSkipped++;
-      continue;
+  // Blobs go BLOB_STREAMS at a time; the manifest waits for all of them.
+  const queue = m.parsed.blobs.filter((b) => !isForeign(b));
+  const worker = async () => {
+    for (let b = queue.shift(); b; b = queue.shift()) {
+      if (await dst.hasBlob(b.digest)) {
+        st.blobsSkipped++;
+        continue;
+      }
+      await dst.putBlob(b.digest, b.size, await src.openBlob(b.digest, b.size));
+      st.blobsCopied++;
+      st.bytes += b.size;
+      out(`  blob ${b.digest} (${b.size} bytes) copied`);
     }
-    await dst.putBlob(b.digest, b.size, await src.openBlob(b.digest, b.size));
-    st.blobsCopied++;
-    st.bytes += b.size;
-    out(`  blob ${b.digest} (${b.size} bytes) copied`);
-  }
+  };
+  const results = await Promise.allSettled(Array.from({ length: BLOB_STREAMS }, worker));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Copy `tags` from `src` to `dst`; each tag whose digest already matches is skipped. */
