@@ -12,12 +12,21 @@
  *     "rateLimit": { "requestsPerSecond": 50, "burst": 100 },
  *     "uploadPurgeAgeSeconds": 604800,   "logLevel": "info",
  *     "storage": { "s3": { … }, "redirect": { … } }     (storage/config.ts)
+ *     "proxy": {…}, "replication": {…}, "retention": {…}, "quotas": […], "notifications": {…}
  *   }
+ *
+ * The last five are described by their modules (proxy/cache.ts, replication/rules.ts,
+ * retention.ts, quota.ts, webhooks.ts), which also check them.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { validateRules, parseRuleFlag, type AccessRule } from './auth/access.js';
 import { parseStorageConfig, StorageConfigError, type StorageConfig, type StorageFlags } from './storage/config.js';
+import { parseProxy, type ProxySettings, type ProxyFlags } from './proxy/cache.js';
+import { parseReplication, type ReplicationRule } from './replication/rules.js';
+import { parseRetention, type RetentionSettings } from './retention.js';
+import { parseQuotas, type QuotaRule } from './quota.js';
+import { parseNotifications, type WebhookEndpoint } from './webhooks.js';
 
 export type AuthType = 'none' | 'htpasswd' | 'token';
 
@@ -43,6 +52,12 @@ export interface RegistryConfig {
   uploadPurgeAgeSeconds: number;
   logLevel: string;
   storage: StorageConfig;
+  /** A pull-through cache of this upstream (read-only for clients). */
+  proxy?: ProxySettings;
+  replication: ReplicationRule[];
+  retention?: RetentionSettings;
+  quotas: QuotaRule[];
+  notifications: WebhookEndpoint[];
 }
 
 export const DEFAULT_ADDR = '0.0.0.0:5000';
@@ -51,7 +66,7 @@ export const DEFAULT_ROOT = '/var/lib/berth-registry';
 export class ConfigError extends Error {}
 
 /** Flag values as the CLI parses them (undefined when not given). */
-export interface ConfigFlags extends StorageFlags {
+export interface ConfigFlags extends StorageFlags, ProxyFlags {
   config?: string;
   addr?: string;
   root?: string;
@@ -90,6 +105,15 @@ function bool(v: unknown, what: string): boolean | undefined {
   return v;
 }
 
+/** A feature section's checker, its message as a ConfigError. */
+function section<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new ConfigError(`config: ${(err as Error).message}`);
+  }
+}
+
 export function parseAddr(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
   if (!m) throw new ConfigError(`invalid address "${addr}": expected HOST:PORT`);
@@ -117,7 +141,24 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
     if (!file || typeof file !== 'object' || Array.isArray(file)) throw new ConfigError(`config file ${flags.config} must hold a JSON object`);
     base = dirname(resolve(flags.config));
   }
-  const known = new Set(['addr', 'root', 'readOnly', 'deleteEnabled', 'tls', 'auth', 'access', 'rateLimit', 'uploadPurgeAgeSeconds', 'logLevel', 'storage']);
+  const known = new Set([
+    'addr',
+    'root',
+    'readOnly',
+    'deleteEnabled',
+    'tls',
+    'auth',
+    'access',
+    'rateLimit',
+    'uploadPurgeAgeSeconds',
+    'logLevel',
+    'proxy',
+    'replication',
+    'retention',
+    'quotas',
+    'notifications',
+    'storage',
+  ]);
   for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`config: unknown key "${k}"`);
   const path = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
   const fa = (file.auth ?? {}) as Record<string, unknown>;
@@ -169,6 +210,11 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
     uploadPurgeAgeSeconds: num(file.uploadPurgeAgeSeconds, 'uploadPurgeAgeSeconds') ?? 7 * 24 * 3600,
     logLevel: flags.logLevel ?? str(file.logLevel, 'logLevel') ?? 'info',
     storage,
+    proxy: section(() => parseProxy(file.proxy, flags)),
+    replication: section(() => parseReplication(file.replication)),
+    retention: section(() => parseRetention(file.retention)),
+    quotas: section(() => parseQuotas(file.quotas)),
+    notifications: section(() => parseNotifications(file.notifications)),
   };
   parseAddr(cfg.addr);
   if (cfg.auth.expiry <= 0) throw new ConfigError('auth.expiry must be positive');

@@ -16,6 +16,8 @@ export interface GcOptions {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   out?: (line: string) => void;
+  /** Blobs to keep though nothing marks them (uploads a manifest has not named yet, when gc runs live). */
+  spare?: (digest: string) => boolean;
 }
 export interface GcResult {
   marked: number;
@@ -90,7 +92,7 @@ export async function collectGarbage(where: string | Storage, opts: GcOptions = 
   }
 
   const blobsDeleted: string[] = [];
-  for (const digest of await storage.allBlobs()) if (!marked.has(digest)) blobsDeleted.push(digest);
+  for (const digest of await storage.allBlobs()) if (!marked.has(digest) && !opts.spare?.(digest)) blobsDeleted.push(digest);
   out(`\n${marked.size} blobs marked, ${blobsDeleted.length} blobs and ${manifestsDeleted.length} manifests eligible for deletion`);
   const doomed = new Set(blobsDeleted);
   for (const digest of blobsDeleted) {

@@ -21,6 +21,7 @@ import { send, sendJson, sendError, readBody } from './http.js';
 import { RateLimiter } from './ratelimit.js';
 import { searchRepositories } from './search.js';
 import * as h from './handlers.js';
+import { Features } from './features.js';
 
 type Handler = (ctx: h.Ctx, name: string, arg: string) => Promise<void>;
 interface Route {
@@ -95,10 +96,12 @@ export class RegistryServer {
   private server?: Server;
   private readonly limiter?: RateLimiter;
   private purgeTimer?: NodeJS.Timeout;
+  readonly features: Features;
 
   constructor(readonly cfg: RegistryConfig) {
     this.storage = openStorage(cfg.root, cfg.storage);
     this.auth = new Authenticator(cfg);
+    this.features = new Features(cfg, this.storage);
     if (cfg.rateLimit) this.limiter = new RateLimiter(cfg.rateLimit.requestsPerSecond, cfg.rateLimit.burst);
   }
 
@@ -123,11 +126,14 @@ export class RegistryServer {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
-    return this.server.address() as AddressInfo;
+    const bound = this.server.address() as AddressInfo;
+    this.features.start(`${bound.address}:${bound.port}`);
+    return bound;
   }
 
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
+    await this.features.stop();
     const s = this.server;
     if (!s) return;
     await new Promise<void>((r) => {
@@ -196,6 +202,7 @@ export class RegistryServer {
       principal,
       can: (need: Need) => this.auth.can(principal, need),
       mayList: (repo: string) => this.auth.mayPull(principal.user, repo),
+      ext: this.features.ext,
     });
 
     if (path === '/v2/_catalog') {
@@ -213,8 +220,11 @@ export class RegistryServer {
       const spec = r.methods[method];
       if (!spec) throw new RegistryError('UNSUPPORTED', `method ${method} not allowed`, null, 405).withHeaders({ Allow: Object.keys(r.methods).join(', ') });
       const principal = await this.auth.authorize(req, [{ type: 'repository', name, actions: spec.actions }]);
-      if (spec.write && this.cfg.readOnly) throw errors.unsupported('the registry is in read-only mode');
-      await spec.handler(ctxFor(principal), name, arg);
+      if (spec.write && this.features.readOnly) {
+        throw errors.unsupported(this.features.proxy ? 'a pull-through cache takes no pushes or deletes' : 'the registry is in read-only mode');
+      }
+      if (spec.write) await this.features.gate.write(() => spec.handler(ctxFor(principal), name, arg));
+      else await spec.handler(ctxFor(principal), name, arg);
       return;
     }
     if (path.startsWith('/v2/')) throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { path }, 404);

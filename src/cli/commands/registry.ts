@@ -53,6 +53,10 @@ function configFlags(f: FlagValues, set: (name: string) => boolean): ConfigFlags
     s3Prefix: s('s3-prefix'),
     s3PathStyle: b('s3-path-style'),
     s3Redirect: b('s3-redirect'),
+    proxyRemote: s('proxy-remote'),
+    proxyUsername: s('proxy-username'),
+    proxyPassword: s('proxy-password'),
+    proxyTtl: s('proxy-ttl'),
   };
 }
 
@@ -80,6 +84,10 @@ export const serve: Command = {
     { name: 'rate-burst', type: 'int', help: 'Burst of requests above the rate' },
     { name: 'log-level', short: 'l', type: 'string', help: 'Log level: debug, info, warn, error' },
     ...STORAGE_FLAGS,
+    { name: 'proxy-remote', type: 'string', help: 'Be a pull-through cache of this registry URL (e.g. https://registry-1.docker.io)' },
+    { name: 'proxy-username', type: 'string', help: 'Username for the upstream of the pull-through cache' },
+    { name: 'proxy-password', type: 'string', help: 'Password for the upstream of the pull-through cache' },
+    { name: 'proxy-ttl', type: 'string', help: 'How long a cached tag is trusted before the upstream is asked again (default "168h")' },
   ],
   async run(cli, _args, f) {
     const given = (n: string) => f[n] !== undefined && !(Array.isArray(f[n]) && (f[n] as string[]).length === 0);
@@ -100,7 +108,7 @@ export const serve: Command = {
     }
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     cli.err(
-      `berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (${server.storage.describe()}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''})\n`,
+      `berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (${server.storage.describe()}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''}${cfg.proxy ? `, proxy of ${cfg.proxy.remoteurl}` : ''})\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => {

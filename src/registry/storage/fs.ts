@@ -270,6 +270,15 @@ export class FsStorage implements RegistryStorage {
     return out;
   }
 
+  /** The tag link's modification time: it is rewritten on every push of the tag. */
+  async tagTime(name: string, tag: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.tagLink(name, tag))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
   async deleteTag(name: string, tag: string): Promise<boolean> {
     try {
       await unlink(this.tagLink(name, tag));

@@ -96,6 +96,11 @@ export class Bucket {
     return r ? (r.ContentLength ?? 0) : undefined;
   }
 
+  async modified(rel: string): Promise<Date | undefined> {
+    const r = await this.maybe((s) => this.client.send(new s.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(rel) })));
+    return r?.LastModified;
+  }
+
   async exists(rel: string): Promise<boolean> {
     return (await this.size(rel)) !== undefined;
   }

@@ -193,6 +193,11 @@ export class S3Storage implements RegistryStorage {
     return out;
   }
 
+  /** The tag object's LastModified: it is rewritten on every push of the tag. */
+  async tagTime(name: string, tag: string): Promise<Date | undefined> {
+    return this.bucket.modified(this.tagLink(name, tag));
+  }
+
   async deleteTag(name: string, tag: string): Promise<boolean> {
     const k = this.tagLink(name, tag);
     if (!(await this.bucket.exists(k))) return false;

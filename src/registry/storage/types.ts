@@ -54,6 +54,8 @@ export interface RegistryStorage {
   hasManifest(name: string, digest: string): Promise<boolean>;
   getManifest(name: string, ref: string, isDigest: boolean): Promise<StoredManifest | undefined>;
   tags(name: string): Promise<Array<{ tag: string; digest: string }>>;
+  /** When a tag was last pushed, or undefined when it does not exist (retention's "last N" and "within D days"). */
+  tagTime(name: string, tag: string): Promise<Date | undefined>;
   deleteTag(name: string, tag: string): Promise<boolean>;
   revisions(name: string): Promise<Array<{ digest: string; mediaType: string }>>;
   deleteManifest(name: string, digest: string, subject?: string): Promise<boolean>;
