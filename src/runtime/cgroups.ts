@@ -144,7 +144,8 @@ export async function procCgroupPaths(pid: number | 'self'): Promise<CgroupPaths
   return parseProcCgroup(await readFile(`/proc/${pid}/cgroup`, 'utf8'));
 }
 
-function pathFor(p: string | CgroupPaths, controller: Controller, version: CgroupVersion): string {
+/** The path of `controller` in a cgroup given as runc's cgroupsPath or per-controller process paths. */
+export function pathFor(p: string | CgroupPaths, controller: Controller, version: CgroupVersion): string {
   if (typeof p === 'string') return p;
   return (version === 2 ? p.unified : (p[controller] ?? p.unified)) ?? '/';
 }
@@ -152,7 +153,7 @@ function pathFor(p: string | CgroupPaths, controller: Controller, version: Cgrou
 // ---------------------------------------------------------------- file helpers
 
 /** File text, or undefined when the file (or its controller) is absent. */
-async function readOpt(path: string): Promise<string | undefined> {
+export async function readOpt(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
@@ -162,13 +163,13 @@ async function readOpt(path: string): Promise<string | undefined> {
   }
 }
 
-const num = (s: string | undefined): number => {
+export const num = (s: string | undefined): number => {
   const n = Number(s?.trim());
   return Number.isFinite(n) ? n : 0;
 };
 
 /** A single-value file; null for "max" (v2 unlimited) or absent. */
-async function readLimit(path: string): Promise<number | null> {
+export async function readLimit(path: string): Promise<number | null> {
   const t = (await readOpt(path))?.trim();
   if (t === undefined || t === '' || t === 'max') return null;
   const n = Number(t);
