@@ -130,7 +130,8 @@ async function main(): Promise<void> {
 function historyInterval(raw: Record<string, unknown>): number | undefined {
   const v = raw['history-interval'];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v >= 0.05 && v <= 3600)) throw new Error(`invalid history-interval: ${JSON.stringify(v)}: seconds between 0.05 and 3600 expected`);
+  if (typeof v !== 'number' || !(v >= 0.05 && v <= 3600))
+    throw new Error(`invalid history-interval: ${JSON.stringify(v)}: seconds between 0.05 and 3600 expected`);
   return v;
 }
 

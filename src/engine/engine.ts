@@ -136,6 +136,7 @@ export class Engine {
     this.streams = new ContainerStreams(s.containers);
     this.metrics = s.metrics;
     this.history = new HistoryService(s.containers, s.events, s.metrics, opts.historyInterval);
+    this.metrics.trackHistory(() => this.history.tracked);
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -193,7 +194,11 @@ export class Engine {
     // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
     const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
     await spool.init();
-    const timedPull = (req: PullRequest) => metrics.timed(() => pull(distribution, req), (o, s) => metrics.observePull(o, s));
+    const timedPull = (req: PullRequest) =>
+      metrics.timed(
+        () => pull(distribution, req),
+        (o, s) => metrics.observePull(o, s),
+      );
     const builds = new BuildService(images, storage, containers, spool, { pull: timedPull }, (o, s) => metrics.observeBuild(o, s));
     const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds, remapMode, metrics });
     await networks.init();

@@ -73,7 +73,7 @@ export async function readCgroupSpec(cgroupsPath: string | CgroupPaths, opts: Cg
   ]);
   const q = num(quota);
   return {
-    cpuQuota: q > 0 ? q : 0,
+    cpuQuota: Math.max(q, 0),
     cpuPeriod: num(period),
     cpuShares: num(shares),
     oomKills: parseKeyValues(oom).oom_kill ?? 0,

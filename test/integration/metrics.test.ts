@@ -74,7 +74,7 @@ after(async () => {
   await d.cleanup();
 });
 
-test('a real Prometheus scrapes berthd: the -m 2g limit reads 2147483648, a busy loop\'s CPU counter grows', async (t) => {
+test("a real Prometheus scrapes berthd: the -m 2g limit reads 2147483648, a busy loop's CPU counter grows", async (t) => {
   const r = await d.docker(['run', '-d', '--name', 'promtest', '-m', '2g', '--label', 'com.example.team=infra', 'busybox', 'sh', '-c', 'while :; do :; done']);
   assert.equal(r.code, 0, r.stderr);
   const dir = tempDir('berth-prom-');
@@ -195,9 +195,13 @@ test('engine metrics: containers by state, images, API requests by route templat
   assert.ok(running && running.value >= 1, 'running containers counted');
   assert.ok(samples.some((s) => s.name === 'engine_daemon_container_states_containers' && s.labels.includes('state="running"') && s.value >= 1));
   assert.ok(samples.some((s) => s.name === 'berth_images' && s.value >= 1));
-  const starts = samples.find((s) => s.name === 'berth_api_requests_total' && s.labels.includes('route="/containers/{id}/start"') && s.labels.includes('status="204"'));
+  const starts = samples.find(
+    (s) => s.name === 'berth_api_requests_total' && s.labels.includes('route="/containers/{id}/start"') && s.labels.includes('status="204"'),
+  );
   assert.ok(starts && starts.value >= 1, 'start counted under its template');
-  assert.ok(samples.some((s) => s.name === 'berth_api_requests_total' && s.labels.includes('route="/containers/{id}/json"') && s.labels.includes('status="404"')));
+  assert.ok(
+    samples.some((s) => s.name === 'berth_api_requests_total' && s.labels.includes('route="/containers/{id}/json"') && s.labels.includes('status="404"')),
+  );
   assert.ok(samples.some((s) => s.name === 'berth_api_request_duration_seconds_count' && s.labels.includes('route="/containers/{id}/start"')));
   assert.ok(!body.split('\n').some((l) => l.startsWith('berth_api_') && l.includes(id.slice(0, 12))), 'no raw ID in a route label');
   assert.ok(samples.some((s) => s.name === 'process_resident_memory_bytes' && s.value > 0));
@@ -241,7 +245,19 @@ test('a bad metrics-addr refuses the start with a clear message; a port in use t
       writeFileSync(join(dir, 'daemon.json'), '{}\n');
       const r = await run(
         process.execPath,
-        [BERTHD, '-H', `unix://${join(dir, 's.sock')}`, '--data-root', join(dir, 'root'), '--exec-root', join(dir, 'exec'), '--config-file', join(dir, 'daemon.json'), '--metrics-addr', addr],
+        [
+          BERTHD,
+          '-H',
+          `unix://${join(dir, 's.sock')}`,
+          '--data-root',
+          join(dir, 'root'),
+          '--exec-root',
+          join(dir, 'exec'),
+          '--config-file',
+          join(dir, 'daemon.json'),
+          '--metrics-addr',
+          addr,
+        ],
         { timeoutMs: 60_000 },
       );
       assert.equal(r.code, 1, `${addr}: ${r.stderr}`);
@@ -252,7 +268,7 @@ test('a bad metrics-addr refuses the start with a clear message; a port in use t
   }
 });
 
-test('metrics are off by default: no listener, and the flag and daemon.json key conflict as dockerd\'s do', async () => {
+test("metrics are off by default: no listener, and the flag and daemon.json key conflict as dockerd's do", async () => {
   const plain = await startDaemon();
   try {
     assert.doesNotMatch(plain.log, /metrics API listening/);
@@ -264,9 +280,13 @@ test('metrics are off by default: no listener, and the flag and daemon.json key 
   const dir = tempDir();
   try {
     writeFileSync(join(dir, 'daemon.json'), JSON.stringify({ 'metrics-addr': '127.0.0.1:0' }));
-    const r = await run(process.execPath, [BERTHD, '--config-file', join(dir, 'daemon.json'), '--metrics-addr', '127.0.0.1:0', '--data-root', join(dir, 'root')], {
-      timeoutMs: 60_000,
-    });
+    const r = await run(
+      process.execPath,
+      [BERTHD, '--config-file', join(dir, 'daemon.json'), '--metrics-addr', '127.0.0.1:0', '--data-root', join(dir, 'root')],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /metrics-addr: \(from flag: "127\.0\.0\.1:0", from file: "127\.0\.0\.1:0"\)/);
   } finally {

@@ -19,6 +19,8 @@ export type Outcome = 'success' | 'failure';
 export interface MetricSources {
   containers: () => Container[];
   imageCount: () => number;
+  /** Containers the history keeps points of (set once the history service exists). */
+  historyTracked?: () => number;
 }
 
 const STATUSES: ContainerStatus[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
@@ -65,7 +67,7 @@ export class EngineMetrics {
     });
     new Gauge({
       name: 'engine_daemon_container_states_containers',
-      help: 'Containers by state, in dockerd\'s three states (running, paused, stopped)',
+      help: "Containers by state, in dockerd's three states (running, paused, stopped)",
       labelNames: ['state'],
       registers,
       collect() {
@@ -80,6 +82,14 @@ export class EngineMetrics {
       registers,
       collect() {
         this.set(src.imageCount());
+      },
+    });
+    new Gauge({
+      name: 'berth_history_containers',
+      help: 'Containers whose history is kept (at most 1000)',
+      registers,
+      collect() {
+        this.set(src.historyTracked?.() ?? 0);
       },
     });
     for (const f of CONTAINER_FAMILIES) {
@@ -97,7 +107,12 @@ export class EngineMetrics {
     const routeLabels = ['route', 'method', 'status'] as const;
     return {
       registry,
-      requests: new Counter({ name: 'berth_api_requests_total', help: 'Engine API requests by route template, method and status', labelNames: routeLabels, registers }),
+      requests: new Counter({
+        name: 'berth_api_requests_total',
+        help: 'Engine API requests by route template, method and status',
+        labelNames: routeLabels,
+        registers,
+      }),
       requestSeconds: new Histogram({
         name: 'berth_api_request_duration_seconds',
         help: 'Engine API request durations in seconds (streams until they end)',
@@ -105,9 +120,21 @@ export class EngineMetrics {
         registers,
       }),
       builds: new Counter({ name: 'berth_builds_total', help: 'Image builds by outcome', labelNames: ['outcome'], registers }),
-      buildSeconds: new Histogram({ name: 'berth_build_duration_seconds', help: 'Image build durations in seconds', labelNames: ['outcome'], buckets: LONG_BUCKETS, registers }),
-      pulls: new Counter({ name: 'berth_pulls_total', help: 'Image pulls by outcome (builds\' base-image pulls included)', labelNames: ['outcome'], registers }),
-      pullSeconds: new Histogram({ name: 'berth_pull_duration_seconds', help: 'Image pull durations in seconds', labelNames: ['outcome'], buckets: LONG_BUCKETS, registers }),
+      buildSeconds: new Histogram({
+        name: 'berth_build_duration_seconds',
+        help: 'Image build durations in seconds',
+        labelNames: ['outcome'],
+        buckets: LONG_BUCKETS,
+        registers,
+      }),
+      pulls: new Counter({ name: 'berth_pulls_total', help: "Image pulls by outcome (builds' base-image pulls included)", labelNames: ['outcome'], registers }),
+      pullSeconds: new Histogram({
+        name: 'berth_pull_duration_seconds',
+        help: 'Image pull durations in seconds',
+        labelNames: ['outcome'],
+        buckets: LONG_BUCKETS,
+        registers,
+      }),
       historySamples: new Counter({ name: 'berth_history_samples_total', help: 'Container samples taken for the history API', registers }),
     };
   }
@@ -138,6 +165,11 @@ export class EngineMetrics {
   observePull(outcome: Outcome, seconds: number): void {
     this.m?.pulls.inc({ outcome });
     this.m?.pullSeconds.observe({ outcome }, seconds);
+  }
+
+  /** The history service's count of tracked containers, for berth_history_containers. */
+  trackHistory(tracked: () => number): void {
+    this.sources.historyTracked = tracked;
   }
 
   countHistorySamples(n: number): void {
