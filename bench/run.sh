@@ -6,7 +6,8 @@
 # port, container-to-container latency, creating/removing 50 networks); the registry server
 # against Distribution (skopeo push/pull); builds (cold, cached, one-file-changed rebuilds
 # against DOCKER_BUILDKIT=0 docker build); security (run --rm with --userns-remap, rootless
-# and the audit log off, against a plain rootful berthd).
+# and the audit log off, against a plain rootful berthd); metrics (berthd CPU per /metrics scrape with 50
+# containers, idle RSS with metrics on and off, history RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -17,3 +18,4 @@ node dist/bench/network.js
 node dist/bench/registry.js
 node dist/bench/build.js
 node dist/bench/security.js
+node dist/bench/metrics.js

@@ -44,38 +44,39 @@ export function countLines(text: string | undefined): number {
   return n;
 }
 
-/** Read the settings of a cgroup; files that are absent read as 0. */
-export async function readCgroupSpec(cgroupsPath: string | CgroupPaths, opts: CgroupOptions = {}): Promise<CgroupSpec> {
+export type CpuSettings = Pick<CgroupSpec, 'cpuQuota' | 'cpuPeriod' | 'cpuShares'>;
+
+/**
+ * Read the settings of a cgroup; files that are absent read as 0. `cpu`: CPU settings the
+ * caller already knows (they change only when the container is updated): not read again.
+ */
+export async function readCgroupSpec(cgroupsPath: string | CgroupPaths, opts: CgroupOptions = {}, cpu?: CpuSettings): Promise<CgroupSpec> {
   const root = opts.root ?? '/sys/fs/cgroup';
   const version: CgroupVersion = opts.version ?? cgroupVersion(root);
   const o: CgroupOptions = { ...opts, root, version };
   const dir = (c: 'cpu' | 'memory' | 'pids') => controllerDir(pathFor(cgroupsPath, c, version), c, o);
+  const skip = Promise.resolve(undefined);
   if (version === 2) {
     const d = dir('memory');
-    const f = (name: string) => readOpt(join(d, name));
-    const [max, weight, events, procs] = await Promise.all([f('cpu.max'), f('cpu.weight'), f('memory.events'), f('cgroup.procs')]);
+    const f = (name: string) => readOpt(join(d, name), o.sync);
+    const [max, weight, events, procs] = await Promise.all([cpu ? skip : f('cpu.max'), cpu ? skip : f('cpu.weight'), f('memory.events'), f('cgroup.procs')]);
     const { quota, period } = parseCpuMax(max);
     return {
-      cpuQuota: quota,
-      cpuPeriod: period,
-      cpuShares: weight === undefined ? 0 : cpuWeightToShares(num(weight)),
+      ...(cpu ?? { cpuQuota: quota, cpuPeriod: period, cpuShares: weight === undefined ? 0 : cpuWeightToShares(num(weight)) }),
       oomKills: parseKeyValues(events).oom_kill ?? 0,
       processes: countLines(procs),
     };
   }
-  const cpu = dir('cpu');
+  const cpuDir = dir('cpu');
   const [quota, period, shares, oom, procs] = await Promise.all([
-    readOpt(join(cpu, 'cpu.cfs_quota_us')),
-    readOpt(join(cpu, 'cpu.cfs_period_us')),
-    readOpt(join(cpu, 'cpu.shares')),
-    readOpt(join(dir('memory'), 'memory.oom_control')),
-    readOpt(join(dir('pids'), 'cgroup.procs')),
+    cpu ? skip : readOpt(join(cpuDir, 'cpu.cfs_quota_us'), o.sync),
+    cpu ? skip : readOpt(join(cpuDir, 'cpu.cfs_period_us'), o.sync),
+    cpu ? skip : readOpt(join(cpuDir, 'cpu.shares'), o.sync),
+    readOpt(join(dir('memory'), 'memory.oom_control'), o.sync),
+    readOpt(join(dir('pids'), 'cgroup.procs'), o.sync),
   ]);
-  const q = num(quota);
   return {
-    cpuQuota: Math.max(q, 0),
-    cpuPeriod: num(period),
-    cpuShares: num(shares),
+    ...(cpu ?? { cpuQuota: Math.max(num(quota), 0), cpuPeriod: num(period), cpuShares: num(shares) }),
     oomKills: parseKeyValues(oom).oom_kill ?? 0,
     processes: countLines(procs),
   };

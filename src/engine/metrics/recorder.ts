@@ -12,7 +12,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Container, ContainerStatus } from '../containers/record.js';
 import { CONTAINER_FAMILIES, type Family, containerFamilies } from './cadvisor.js';
-import { readSamples } from './sample.js';
+import { CpuSettingsCache, readSamples } from './sample.js';
 
 export type Outcome = 'success' | 'failure';
 
@@ -41,6 +41,7 @@ export class EngineMetrics {
   private readonly m?: Instruments;
   /** The container read of the scrape in progress, shared by all its families. */
   private pending?: Promise<Map<string, Family>>;
+  private readonly cpuSettings = new CpuSettingsCache();
 
   constructor(
     readonly enabled: boolean,
@@ -141,7 +142,7 @@ export class EngineMetrics {
 
   private containerFamilies(): Promise<Map<string, Family>> {
     // Every family's get() is called in one synchronous pass of Registry.metrics(): they share one read.
-    this.pending ??= readSamples(this.sources.containers())
+    this.pending ??= readSamples(this.sources.containers(), this.cpuSettings)
       .then((samples) => new Map(containerFamilies(samples, Date.now() / 1000).map((f) => [f.name, f])))
       .finally(() => {
         this.pending = undefined;
