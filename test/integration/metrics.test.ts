@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { get, request as httpRequest } from 'node:http';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,8 +58,10 @@ function parseExposition(body: string): Array<{ name: string; labels: string; va
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
     assert.ok(m, `unparseable line: ${line}`);
-    const value = Number(m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : m[3]);
-    assert.ok(!Number.isNaN(value) || m[3] === 'NaN', `bad value in: ${line}`);
+    // Go's ParseFloat, which Prometheus uses, takes NaN and Inf in any case (prom-client writes "Nan").
+    const v = m[3]!.toLowerCase();
+    const value = v === '+inf' || v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v);
+    assert.ok(!Number.isNaN(value) || v === 'nan', `bad value in: ${line}`);
     out.push({ name: m[1]!, labels: m[2] ?? '', value });
   }
   return out;
@@ -180,6 +182,19 @@ test('the listener: /metrics only, GET and HEAD only', async () => {
   assert.equal(post.status, 405);
   assert.match(String(post.headers.allow), /GET/);
   assert.equal((await scrape(metricsAddr, '/metrics', 'HEAD')).status, 200);
+  // Garbage instead of HTTP, and a client that leaves mid-request: the listener drops them and keeps serving.
+  const i = metricsAddr.lastIndexOf(':');
+  for (const junk of ['\x00\x01 not http\r\n\r\n', 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\nab']) {
+    await new Promise<void>((resolve) => {
+      const sock = connect(Number(metricsAddr.slice(i + 1)), metricsAddr.slice(0, i), () => {
+        sock.write(junk);
+        setTimeout(() => sock.destroy(), 200);
+      });
+      sock.on('error', () => undefined);
+      sock.on('close', () => resolve());
+    });
+  }
+  assert.equal((await scrape(metricsAddr)).status, 200);
 });
 
 test('engine metrics: containers by state, images, API requests by route template (never a raw ID), Node process metrics', async () => {
