@@ -204,12 +204,26 @@ test('engine metrics: containers by state, images, API requests by route templat
   await d.berth(['stop', '-t', '0', 'counted']);
   await d.berth(['start', 'counted']);
   await d.berth(['inspect', 'nosuchcontainer']);
+  // A pull that fails (nothing listens there) and a classic build that succeeds, through the docker CLI.
+  const pull = await d.docker(['pull', `127.0.0.1:${await freePort()}/nothing:latest`]);
+  assert.notEqual(pull.code, 0);
+  const ctx = tempDir('berth-metrics-build-');
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo built > /built\n');
+  const built = await run('docker', ['build', '-q', '-t', 'metrics-built', ctx], {
+    env: { ...process.env, DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(d.dir, 'docker-config') },
+  });
+  cleanupDir(ctx);
+  assert.equal(built.code, 0, built.stderr);
   const body = (await scrape(metricsAddr)).body;
   const samples = parseExposition(body);
   const running = samples.find((s) => s.name === 'berth_containers' && s.labels.includes('state="running"'));
   assert.ok(running && running.value >= 1, 'running containers counted');
   assert.ok(samples.some((s) => s.name === 'engine_daemon_container_states_containers' && s.labels.includes('state="running"') && s.value >= 1));
-  assert.ok(samples.some((s) => s.name === 'berth_images' && s.value >= 1));
+  assert.ok(samples.some((s) => s.name === 'berth_images' && s.value >= 2));
+  assert.equal(samples.find((s) => s.name === 'berth_pulls_total' && s.labels === '{outcome="failure"}')?.value, 1);
+  assert.equal(samples.find((s) => s.name === 'berth_pull_duration_seconds_count' && s.labels === '{outcome="failure"}')?.value, 1);
+  assert.equal(samples.find((s) => s.name === 'berth_builds_total' && s.labels === '{outcome="success"}')?.value, 1);
+  assert.ok(samples.some((s) => s.name === 'berth_build_duration_seconds_bucket' && s.labels.includes('le="+Inf"') && s.value === 1));
   const starts = samples.find(
     (s) => s.name === 'berth_api_requests_total' && s.labels.includes('route="/containers/{id}/start"') && s.labels.includes('status="204"'),
   );
