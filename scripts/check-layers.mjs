@@ -38,8 +38,9 @@ export const LAYERS = {
   // The Dockerfile parser and evaluator's pure parts, used by engine/build and the CLI;
   // a parser needs errors (core) and tar trees of the context (archive), nothing else.
   dockerfile: { layer: 3, only: ['core', 'archive'] },
-  // The registry server stands beside the engine, never on it: layers 1–2 only (today: core).
-  registry: { layer: 3 },
+  // The registry server stands beside the engine, never on it: layers 1–2, plus the registry
+  // client beside it in layer 3 (its pull-through cache and replication talk to other registries).
+  registry: { layer: 3, only: ['core', 'content', 'archive', 'distribution'] },
   engine: { layer: 4 },
   api: { layer: 5 },
   // A typed client of the Engine API: it speaks HTTP to the daemon and never runs engine code.

@@ -251,7 +251,10 @@ export class RealDockerd {
   log = '';
   readonly socket: string;
   readonly bridge: string;
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    readonly extraArgs: string[] = [],
+  ) {
     this.socket = join(dir, 'docker.sock');
     this.bridge = `bdk${createHash('sha256').update(dir).digest('hex').slice(0, 10)}`;
   }
@@ -276,6 +279,7 @@ export class RealDockerd {
       'berth-test',
       '--containerd-plugins-namespace',
       'berth-test-plugins',
+      ...this.extraArgs,
     ];
     this.proc = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (b: Buffer) => {

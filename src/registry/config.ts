@@ -10,12 +10,23 @@
  *               "realm": "…", "service": "…", "issuer": "…", "key": "issuer.pem", "expiry": 300 },
  *     "access": [ { "repository": "team/*", "users": ["alice"], "actions": ["pull", "push"] } ],
  *     "rateLimit": { "requestsPerSecond": 50, "burst": 100 },
- *     "uploadPurgeAgeSeconds": 604800,   "logLevel": "info"
+ *     "uploadPurgeAgeSeconds": 604800,   "logLevel": "info",
+ *     "storage": { "s3": { … }, "redirect": { … } }     (storage/config.ts)
+ *     "proxy": {…}, "replication": {…}, "retention": {…}, "quotas": […], "notifications": {…}
  *   }
+ *
+ * The last five are described by their modules (proxy/cache.ts, replication/rules.ts,
+ * retention.ts, quota.ts, webhooks.ts), which also check them.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { validateRules, parseRuleFlag, type AccessRule } from './auth/access.js';
+import { parseStorageConfig, StorageConfigError, type StorageConfig, type StorageFlags } from './storage/config.js';
+import { parseProxy, type ProxySettings, type ProxyFlags } from './proxy/cache.js';
+import { parseReplication, type ReplicationRule } from './replication/rules.js';
+import { parseRetention, type RetentionSettings } from './retention.js';
+import { parseQuotas, type QuotaRule } from './quota.js';
+import { parseNotifications, type WebhookEndpoint } from './webhooks.js';
 
 export type AuthType = 'none' | 'htpasswd' | 'token';
 
@@ -40,6 +51,13 @@ export interface RegistryConfig {
   rateLimit?: { requestsPerSecond: number; burst: number };
   uploadPurgeAgeSeconds: number;
   logLevel: string;
+  storage: StorageConfig;
+  /** A pull-through cache of this upstream (read-only for clients). */
+  proxy?: ProxySettings;
+  replication: ReplicationRule[];
+  retention?: RetentionSettings;
+  quotas: QuotaRule[];
+  notifications: WebhookEndpoint[];
 }
 
 export const DEFAULT_ADDR = '0.0.0.0:5000';
@@ -48,7 +66,7 @@ export const DEFAULT_ROOT = '/var/lib/berth-registry';
 export class ConfigError extends Error {}
 
 /** Flag values as the CLI parses them (undefined when not given). */
-export interface ConfigFlags {
+export interface ConfigFlags extends StorageFlags, ProxyFlags {
   config?: string;
   addr?: string;
   root?: string;
@@ -87,6 +105,15 @@ function bool(v: unknown, what: string): boolean | undefined {
   return v;
 }
 
+/** A feature section's checker, its message as a ConfigError. */
+function section<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new ConfigError(`config: ${(err as Error).message}`);
+  }
+}
+
 export function parseAddr(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
   if (!m) throw new ConfigError(`invalid address "${addr}": expected HOST:PORT`);
@@ -114,7 +141,24 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
     if (!file || typeof file !== 'object' || Array.isArray(file)) throw new ConfigError(`config file ${flags.config} must hold a JSON object`);
     base = dirname(resolve(flags.config));
   }
-  const known = new Set(['addr', 'root', 'readOnly', 'deleteEnabled', 'tls', 'auth', 'access', 'rateLimit', 'uploadPurgeAgeSeconds', 'logLevel']);
+  const known = new Set([
+    'addr',
+    'root',
+    'readOnly',
+    'deleteEnabled',
+    'tls',
+    'auth',
+    'access',
+    'rateLimit',
+    'uploadPurgeAgeSeconds',
+    'logLevel',
+    'proxy',
+    'replication',
+    'retention',
+    'quotas',
+    'notifications',
+    'storage',
+  ]);
   for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`config: unknown key "${k}"`);
   const path = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
   const fa = (file.auth ?? {}) as Record<string, unknown>;
@@ -139,6 +183,13 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
 
   const rps = flags.rateLimit ?? num(fr?.requestsPerSecond, 'rateLimit.requestsPerSecond');
   const burst = flags.rateBurst ?? num(fr?.burst, 'rateLimit.burst');
+  let storage: StorageConfig;
+  try {
+    storage = parseStorageConfig(file.storage, flags);
+  } catch (err) {
+    if (err instanceof StorageConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   const cfg: RegistryConfig = {
     addr: flags.addr ?? str(file.addr, 'addr') ?? DEFAULT_ADDR,
     root: flags.root ?? path(str(file.root, 'root')) ?? DEFAULT_ROOT,
@@ -158,6 +209,12 @@ export function loadConfig(flags: ConfigFlags): RegistryConfig {
     rateLimit: rps ? { requestsPerSecond: rps, burst: burst ?? Math.max(1, Math.ceil(rps * 2)) } : undefined,
     uploadPurgeAgeSeconds: num(file.uploadPurgeAgeSeconds, 'uploadPurgeAgeSeconds') ?? 7 * 24 * 3600,
     logLevel: flags.logLevel ?? str(file.logLevel, 'logLevel') ?? 'info',
+    storage,
+    proxy: section(() => parseProxy(file.proxy, flags)),
+    replication: section(() => parseReplication(file.replication)),
+    retention: section(() => parseRetention(file.retention)),
+    quotas: section(() => parseQuotas(file.quotas)),
+    notifications: section(() => parseNotifications(file.notifications)),
   };
   parseAddr(cfg.addr);
   if (cfg.auth.expiry <= 0) throw new ConfigError('auth.expiry must be positive');

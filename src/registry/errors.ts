@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'UNSUPPORTED'
   | 'TOOMANYREQUESTS'
   | 'RANGE_INVALID'
+  | 'UNAVAILABLE'
   | 'UNKNOWN';
 
 const DEFAULTS: Record<ErrorCode, [number, string]> = {
@@ -39,6 +40,7 @@ const DEFAULTS: Record<ErrorCode, [number, string]> = {
   UNSUPPORTED: [405, 'The operation is unsupported.'],
   TOOMANYREQUESTS: [429, 'too many requests'],
   RANGE_INVALID: [416, 'invalid content range'],
+  UNAVAILABLE: [503, 'service unavailable'],
   UNKNOWN: [500, 'unknown error'],
 };
 

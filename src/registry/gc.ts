@@ -6,15 +6,18 @@
  * no tag (directly, as an index child, or as a referrer of a kept manifest)
  * are deleted first. Run it while the registry is stopped or read-only, as
  * with Distribution: an upload finishing during the sweep could lose its blob.
+ * On a bucket that live replicas share, the CLI refuses to delete unless the
+ * registry is read-only (see cli/commands/registry.ts).
  */
-import { readFile } from 'node:fs/promises';
-import { Storage } from './storage.js';
+import { FsStorage, type Storage } from './storage.js';
 import { parseManifest, referencedDigests } from './manifest.js';
 
 export interface GcOptions {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   out?: (line: string) => void;
+  /** Blobs to keep though nothing marks them (uploads a manifest has not named yet, when gc runs live). */
+  spare?: (digest: string) => boolean;
 }
 export interface GcResult {
   marked: number;
@@ -22,15 +25,19 @@ export interface GcResult {
   manifestsDeleted: Array<{ repo: string; digest: string }>;
 }
 
-export async function collectGarbage(root: string, opts: GcOptions = {}): Promise<GcResult> {
+/** Collect garbage in a storage (a filesystem root given as a path). */
+export async function collectGarbage(where: string | Storage, opts: GcOptions = {}): Promise<GcResult> {
   const out = opts.out ?? (() => {});
-  const storage = new Storage(root);
+  const storage = typeof where === 'string' ? new FsStorage(where) : where;
   const marked = new Set<string>();
   const manifestsDeleted: GcResult['manifestsDeleted'] = [];
 
+  // A storage error stops gc (it must never read as "nothing referenced"); only an unparsable manifest marks nothing.
   const parsedOf = async (digest: string, mediaType: string) => {
+    const body = await storage.readBlob(digest);
+    if (!body) return undefined;
     try {
-      return parseManifest(await readFile(storage.blobPath(digest)), mediaType);
+      return parseManifest(body, mediaType);
     } catch {
       return undefined;
     }
@@ -85,7 +92,7 @@ export async function collectGarbage(root: string, opts: GcOptions = {}): Promis
   }
 
   const blobsDeleted: string[] = [];
-  for (const digest of await storage.allBlobs()) if (!marked.has(digest)) blobsDeleted.push(digest);
+  for (const digest of await storage.allBlobs()) if (!marked.has(digest) && !opts.spare?.(digest)) blobsDeleted.push(digest);
   out(`\n${marked.size} blobs marked, ${blobsDeleted.length} blobs and ${manifestsDeleted.length} manifests eligible for deletion`);
   const doomed = new Set(blobsDeleted);
   for (const digest of blobsDeleted) {

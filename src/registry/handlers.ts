@@ -13,6 +13,9 @@ import type { Descriptor } from '../core/wire/descriptor.js';
 import { send, sendJson, readBody, hasBody, parseRange, parseContentRange, uploadRange } from './http.js';
 import type { Storage, UploadInfo } from './storage.js';
 import type { Principal, Need } from './auth/auth.js';
+import type { ProxyCache } from './proxy/cache.js';
+import type { Quotas } from './quota.js';
+import type { EventTarget, RegistryEvents } from './events.js';
 
 export const MAX_MANIFEST_SIZE = 4 << 20;
 
@@ -29,6 +32,28 @@ export interface Ctx {
   can(need: Need): boolean;
   /** May the caller pull this repository (catalog filtering)? */
   mayList(repo: string): boolean;
+  /** Optional features: the pull-through cache, quotas, events (webhooks, replication). */
+  ext?: { proxy?: ProxyCache; quotas?: Quotas; events?: RegistryEvents };
+}
+
+/** Tell subscribers (webhooks, replication) about a stored write; never fails the request. */
+function notify(ctx: Ctx, action: 'push' | 'delete', kind: 'manifests' | 'blobs', target: EventTarget): void {
+  ctx.ext?.events?.emit(action, target, { kind, req: ctx.req, user: ctx.principal.user, base: ctx.base });
+}
+
+/** Link a finished upload into the repository, within its quota (a refused upload is dropped whole). */
+async function complete(ctx: Ctx, u: UploadInfo, digest: string): Promise<void> {
+  const q = ctx.ext?.quotas;
+  if (!q) await ctx.storage.completeUpload(u, digest);
+  else
+    await q.admit(
+      u.name,
+      digest,
+      u.size,
+      () => ctx.storage.completeUpload(u, digest),
+      () => ctx.storage.cancelUpload(u.id),
+    );
+  notify(ctx, 'push', 'blobs', { repository: u.name, digest, size: u.size, mediaType: 'application/octet-stream' });
 }
 
 // ---- pagination -------------------------------------------------------------
@@ -55,8 +80,9 @@ export async function catalog(ctx: Ctx): Promise<void> {
 }
 
 export async function tagsList(ctx: Ctx, name: string): Promise<void> {
-  if (!(await ctx.storage.repoExists(name))) throw errors.nameUnknown(name);
-  const tags = (await ctx.storage.tags(name)).map((t) => t.tag);
+  const proxied = ctx.ext?.proxy ? await ctx.ext.proxy.tags(name) : undefined;
+  if (!proxied && !(await ctx.storage.repoExists(name))) throw errors.nameUnknown(name);
+  const tags = proxied ?? (await ctx.storage.tags(name)).map((t) => t.tag);
   const { items, link } = paginate(ctx, tags, `/v2/${name}/tags/list`);
   sendJson(ctx.res, 200, { name, tags: items }, link ? { Link: link } : {});
 }
@@ -74,7 +100,7 @@ function manifestRef(ref: string, forWrite: boolean): { isDigest: boolean; ref: 
 
 export async function getManifest(ctx: Ctx, name: string, rawRef: string): Promise<void> {
   const { isDigest, ref } = manifestRef(rawRef, false);
-  const m = await ctx.storage.getManifest(name, ref, isDigest);
+  const m = ctx.ext?.proxy ? await ctx.ext.proxy.manifest(name, ref, isDigest) : await ctx.storage.getManifest(name, ref, isDigest);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', isDigest ? { Digest: ref } : { Tag: ref });
   send(
     ctx.res,
@@ -120,6 +146,9 @@ export async function putManifest(ctx: Ctx, name: string, rawRef: string): Promi
   if (parsed.subject) headers['OCI-Subject'] = parsed.subject.digest;
   if (isDigest && tags.length) headers['OCI-Tag'] = tags;
   send(ctx.res, 201, headers);
+  const target = { repository: name, digest, size: body.length, mediaType: parsed.mediaType };
+  if (!tags.length) notify(ctx, 'push', 'manifests', target);
+  for (const tag of tags) notify(ctx, 'push', 'manifests', { ...target, tag });
 }
 
 export async function deleteManifest(ctx: Ctx, name: string, rawRef: string): Promise<void> {
@@ -128,6 +157,7 @@ export async function deleteManifest(ctx: Ctx, name: string, rawRef: string): Pr
   if (!isDigest) {
     if (!(await ctx.storage.deleteTag(name, ref))) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', { Tag: ref });
     send(ctx.res, 202);
+    notify(ctx, 'delete', 'manifests', { repository: name, tag: ref });
     return;
   }
   const m = await ctx.storage.getManifest(name, ref, true);
@@ -140,13 +170,15 @@ export async function deleteManifest(ctx: Ctx, name: string, rawRef: string): Pr
   }
   await ctx.storage.deleteManifest(name, ref, subject);
   send(ctx.res, 202);
+  notify(ctx, 'delete', 'manifests', { repository: name, digest: ref, mediaType: m.mediaType, size: m.size });
 }
 
 // ---- blobs ------------------------------------------------------------------
 
 export async function getBlob(ctx: Ctx, name: string, rawDigest: string): Promise<void> {
   const digest = checkDigest(rawDigest);
-  const size = await ctx.storage.repoBlobSize(name, digest);
+  let size = await ctx.storage.repoBlobSize(name, digest);
+  if (size === undefined && ctx.ext?.proxy) size = await ctx.ext.proxy.blob(name, digest);
   if (size === undefined) throw errors.blobUnknown(digest);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -155,6 +187,12 @@ export async function getBlob(ctx: Ctx, name: string, rawDigest: string): Promis
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'max-age=31536000',
   };
+  // With a redirecting driver a GET goes to a short-lived URL of the storage itself (HEAD is answered here).
+  const redirect = ctx.req.method === 'GET' ? await ctx.storage.blobRedirectUrl?.(digest) : undefined;
+  if (redirect) {
+    send(ctx.res, 307, { Location: redirect, 'Docker-Content-Digest': digest });
+    return;
+  }
   const range = parseRange(ctx.req.headers.range, size);
   if (range === 'unsatisfiable') {
     throw new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { digest, size }, 416).withHeaders({ 'Content-Range': `bytes */${size}` });
@@ -187,6 +225,7 @@ export async function deleteBlob(ctx: Ctx, name: string, rawDigest: string): Pro
   const digest = checkDigest(rawDigest);
   if (!(await ctx.storage.unlinkLayer(name, digest))) throw errors.blobUnknown(digest);
   send(ctx.res, 202, { 'Docker-Content-Digest': digest });
+  notify(ctx, 'delete', 'blobs', { repository: name, digest });
 }
 
 // ---- uploads ----------------------------------------------------------------
@@ -220,6 +259,11 @@ async function appendChunk(ctx: Ctx, u: UploadInfo): Promise<void> {
   if (cr && u.size - before !== cr.end - cr.start + 1) {
     throw new RegistryError('SIZE_INVALID', 'chunk length does not match Content-Range', null).withHeaders(uploadHeaders(ctx, u));
   }
+  const over = await ctx.ext?.quotas?.checkGrowth(u.name, u.size);
+  if (over) {
+    await ctx.storage.cancelUpload(u.id);
+    throw over;
+  }
 }
 
 export async function startUpload(ctx: Ctx, name: string): Promise<void> {
@@ -229,9 +273,13 @@ export async function startUpload(ctx: Ctx, name: string): Promise<void> {
   if (mount && from) {
     const digest = checkDigest(mount);
     // Mount only what the caller may read in the source repository; otherwise fall back to an upload.
-    if (isName(from) && ctx.can({ type: 'repository', name: from, actions: ['pull'] }) && (await ctx.storage.repoBlobSize(from, digest)) !== undefined) {
-      await ctx.storage.linkLayer(name, digest);
+    const size = isName(from) && ctx.can({ type: 'repository', name: from, actions: ['pull'] }) ? await ctx.storage.repoBlobSize(from, digest) : undefined;
+    if (size !== undefined) {
+      const link = () => ctx.storage.linkLayer(name, digest);
+      if (ctx.ext?.quotas) await ctx.ext.quotas.admit(name, digest, size, link, async () => {});
+      else await link();
       blobCreated(ctx, name, digest);
+      notify(ctx, 'push', 'blobs', { repository: name, digest, size, mediaType: 'application/octet-stream' });
       return;
     }
   }
@@ -244,11 +292,16 @@ export async function startUpload(ctx: Ctx, name: string): Promise<void> {
     send(ctx.res, 202, uploadHeaders(ctx, u));
     return;
   }
-  // A single POST carrying the whole blob.
+  // A single POST carrying the whole blob (refused before reading when its length alone passes a quota).
+  const over = await ctx.ext?.quotas?.checkGrowth(name, Number(ctx.req.headers['content-length'] ?? 0), digest);
+  if (over) {
+    await ctx.storage.cancelUpload(u.id);
+    throw over;
+  }
   await ctx.storage.lockUpload(u.id, async () => {
     try {
       await ctx.storage.appendUpload(u, ctx.req);
-      await ctx.storage.completeUpload(u, digest);
+      await complete(ctx, u, digest);
     } catch (err) {
       await ctx.storage.cancelUpload(u.id);
       throw err;
@@ -277,7 +330,7 @@ export async function putUpload(ctx: Ctx, name: string, id: string): Promise<voi
     const u = await ctx.storage.upload(name, id);
     const digest = checkDigest(raw);
     if (hasBody(ctx.req) || ctx.req.headers['content-range']) await appendChunk(ctx, u);
-    await ctx.storage.completeUpload(u, digest);
+    await complete(ctx, u, digest);
     blobCreated(ctx, name, digest);
   });
 }

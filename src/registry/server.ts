@@ -3,7 +3,7 @@
  * the repository name, authenticates and authorizes it for the actions the
  * endpoint needs (Distribution's mapping: GET/HEAD pull, POST/PUT/PATCH
  * pull+push, DELETE delete), refuses writes in read-only mode, and hands it to
- * its handler. It needs no berthd: storage is the registry's own root.
+ * its handler. It needs no berthd: storage is the registry's own root or bucket.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,13 +14,14 @@ import { RegistryError, errors, type ErrorCode } from './errors.js';
 import { messageOf } from '../core/errors.js';
 import { decodeSegment, parseTarget } from '../core/target.js';
 import { checkName } from './names.js';
-import { Storage } from './storage.js';
+import { openStorage, type Storage } from './storage.js';
 import { Authenticator, type Need, type Principal } from './auth/auth.js';
 import { parseAddr, type RegistryConfig } from './config.js';
 import { send, sendJson, sendError, readBody } from './http.js';
 import { RateLimiter } from './ratelimit.js';
 import { searchRepositories } from './search.js';
 import * as h from './handlers.js';
+import { Features } from './features.js';
 
 type Handler = (ctx: h.Ctx, name: string, arg: string) => Promise<void>;
 interface Route {
@@ -95,10 +96,12 @@ export class RegistryServer {
   private server?: Server;
   private readonly limiter?: RateLimiter;
   private purgeTimer?: NodeJS.Timeout;
+  readonly features: Features;
 
   constructor(readonly cfg: RegistryConfig) {
-    this.storage = new Storage(cfg.root);
+    this.storage = openStorage(cfg.root, cfg.storage);
     this.auth = new Authenticator(cfg);
+    this.features = new Features(cfg, this.storage);
     if (cfg.rateLimit) this.limiter = new RateLimiter(cfg.rateLimit.requestsPerSecond, cfg.rateLimit.burst);
   }
 
@@ -106,7 +109,7 @@ export class RegistryServer {
   async listen(): Promise<AddressInfo> {
     await this.storage.init();
     const maxAge = this.cfg.uploadPurgeAgeSeconds * 1000;
-    await this.storage.purgeUploads(maxAge);
+    await this.storage.purgeUploads(maxAge).catch((err) => log.warn(`registry: purging stale uploads failed: ${(err as Error).message}`));
     this.purgeTimer = setInterval(() => {
       this.storage.purgeUploads(maxAge).catch(() => {});
     }, 3600_000);
@@ -123,11 +126,14 @@ export class RegistryServer {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
-    return this.server.address() as AddressInfo;
+    const bound = this.server.address() as AddressInfo;
+    this.features.start(`${bound.address}:${bound.port}`);
+    return bound;
   }
 
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
+    await this.features.stop();
     const s = this.server;
     if (!s) return;
     await new Promise<void>((r) => {
@@ -196,6 +202,7 @@ export class RegistryServer {
       principal,
       can: (need: Need) => this.auth.can(principal, need),
       mayList: (repo: string) => this.auth.mayPull(principal.user, repo),
+      ext: this.features.ext,
     });
 
     if (path === '/v2/_catalog') {
@@ -213,8 +220,11 @@ export class RegistryServer {
       const spec = r.methods[method];
       if (!spec) throw new RegistryError('UNSUPPORTED', `method ${method} not allowed`, null, 405).withHeaders({ Allow: Object.keys(r.methods).join(', ') });
       const principal = await this.auth.authorize(req, [{ type: 'repository', name, actions: spec.actions }]);
-      if (spec.write && this.cfg.readOnly) throw errors.unsupported('the registry is in read-only mode');
-      await spec.handler(ctxFor(principal), name, arg);
+      if (spec.write && this.features.readOnly) {
+        throw errors.unsupported(this.features.proxy ? 'a pull-through cache takes no pushes or deletes' : 'the registry is in read-only mode');
+      }
+      if (spec.write) await this.features.gate.write(() => spec.handler(ctxFor(principal), name, arg));
+      else await spec.handler(ctxFor(principal), name, arg);
       return;
     }
     if (path.startsWith('/v2/')) throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { path }, 404);

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Daemon, startDaemon, importBusybox, tempDir, cleanupDir, run } from '../helpers.js';
 import { RegistryProc } from '../registry-helpers.js';
+import { DRIVERS, StorageFixture } from '../s3-helpers.js';
 
 let d: Daemon;
 let dir: string;
@@ -58,12 +59,18 @@ async function roundTrip(r: RegistryProc, repo: string, auth: Record<string, str
   assert.equal((await d.berth(['rmi', name])).code, 0);
 }
 
-test('berth push into berth registry serve and pull back: same image ID and digest', async () => {
-  const r = new RegistryProc(join(dir, 'plain'));
-  registries.push(r);
-  await r.start();
-  await roundTrip(r, 'team/busybox');
-});
+for (const driver of DRIVERS) {
+  test(`berth push into berth registry serve and pull back: same image ID and digest (${driver} storage)`, async (t) => {
+    const st = new StorageFixture(driver, join(dir, `storage-${driver}`));
+    await st.start();
+    t.after(() => st.stop());
+    const r = new RegistryProc(join(dir, `plain-${driver}`), st.flags());
+    registries.push(r);
+    await r.start();
+    await roundTrip(r, 'team/busybox');
+    await r.stop();
+  });
+}
 
 test("behind htpasswd: a push needs berth login; a wrong password is refused in docker's words", async () => {
   const hp = await run('htpasswd', ['-Bbn', 'alice', 's3cret']);

@@ -10,6 +10,18 @@ import { setLogLevel } from '../../core/log.js';
 import { loadConfig, ConfigError, DEFAULT_ROOT, type ConfigFlags } from '../../registry/config.js';
 import { RegistryServer } from '../../registry/server.js';
 import { collectGarbage } from '../../registry/gc.js';
+import { openStorage } from '../../registry/storage.js';
+
+/** The storage flags serve and gc share. */
+const STORAGE_FLAGS: Command['flags'] = [
+  { name: 'storage', type: 'string', help: 'Storage driver: filesystem or s3 (default "filesystem")' },
+  { name: 's3-endpoint', type: 'string', help: 'URL of an S3-compatible endpoint (default: AWS)' },
+  { name: 's3-bucket', type: 'string', help: 'S3 bucket' },
+  { name: 's3-region', type: 'string', help: 'S3 region (default $AWS_REGION or "us-east-1")' },
+  { name: 's3-prefix', type: 'string', help: 'Key prefix of the registry in the bucket' },
+  { name: 's3-path-style', type: 'bool', help: 'Path-style addressing (http://endpoint/bucket/key) instead of virtual-hosted' },
+  { name: 's3-redirect', type: 'bool', help: 'Answer blob GETs with a redirect to a presigned S3 URL' },
+];
 
 function configFlags(f: FlagValues, set: (name: string) => boolean): ConfigFlags {
   const s = (n: string) => (set(n) ? (f[n] as string) : undefined);
@@ -34,6 +46,17 @@ function configFlags(f: FlagValues, set: (name: string) => boolean): ConfigFlags
     rateLimit: i('rate-limit'),
     rateBurst: i('rate-burst'),
     logLevel: s('log-level'),
+    storage: s('storage'),
+    s3Endpoint: s('s3-endpoint'),
+    s3Bucket: s('s3-bucket'),
+    s3Region: s('s3-region'),
+    s3Prefix: s('s3-prefix'),
+    s3PathStyle: b('s3-path-style'),
+    s3Redirect: b('s3-redirect'),
+    proxyRemote: s('proxy-remote'),
+    proxyUsername: s('proxy-username'),
+    proxyPassword: s('proxy-password'),
+    proxyTtl: s('proxy-ttl'),
   };
 }
 
@@ -60,6 +83,11 @@ export const serve: Command = {
     { name: 'rate-limit', type: 'int', help: 'Requests per second per client (0: unlimited)' },
     { name: 'rate-burst', type: 'int', help: 'Burst of requests above the rate' },
     { name: 'log-level', short: 'l', type: 'string', help: 'Log level: debug, info, warn, error' },
+    ...STORAGE_FLAGS,
+    { name: 'proxy-remote', type: 'string', help: 'Be a pull-through cache of this registry URL (e.g. https://registry-1.docker.io)' },
+    { name: 'proxy-username', type: 'string', help: 'Username for the upstream of the pull-through cache' },
+    { name: 'proxy-password', type: 'string', help: 'Password for the upstream of the pull-through cache' },
+    { name: 'proxy-ttl', type: 'string', help: 'How long a cached tag is trusted before the upstream is asked again (default "168h")' },
   ],
   async run(cli, _args, f) {
     const given = (n: string) => f[n] !== undefined && !(Array.isArray(f[n]) && (f[n] as string[]).length === 0);
@@ -80,7 +108,7 @@ export const serve: Command = {
     }
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     cli.err(
-      `berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (root ${cfg.root}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''})\n`,
+      `berth registry: listening on ${cfg.tls ? 'https' : 'http'}://${host}:${addr.port} (${server.storage.describe()}, auth ${cfg.auth.type}${cfg.readOnly ? ', read-only' : ''}${cfg.proxy ? `, proxy of ${cfg.proxy.remoteurl}` : ''})\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => {
@@ -98,23 +126,38 @@ export const gc: Command = {
   args: { max: 0 },
   flags: [
     { name: 'root', type: 'string', help: `Storage root directory (default "${DEFAULT_ROOT}")` },
-    { name: 'config', type: 'string', help: 'Take the root from this config file' },
+    { name: 'config', type: 'string', help: 'Take the storage (and read-only setting) from this config file' },
     { name: 'dry-run', short: 'd', type: 'bool', help: 'Print what would be deleted, delete nothing' },
     { name: 'delete-untagged', short: 'm', type: 'bool', help: 'Also delete manifests no tag reaches' },
+    { name: 'read-only', type: 'bool', help: 'Declare that every replica on the bucket runs read-only (needed to delete on s3)' },
+    ...STORAGE_FLAGS,
   ],
   async run(cli, _args, f) {
-    let root = f.root as string | undefined;
-    if (!root) {
-      try {
-        root = loadConfig({ config: f.config as string | undefined }).root;
-      } catch (err) {
-        if (err instanceof ConfigError) throw new CliExit(125, `berth registry gc: ${err.message}`);
-        throw err;
+    const given = (n: string) => f[n] !== undefined;
+    let cfg;
+    try {
+      cfg = loadConfig(configFlags(f, given));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliExit(125, `berth registry gc: ${err.message}`);
+      throw err;
+    }
+    const dryRun = !!f['dry-run'];
+    if (cfg.storage.driver === 's3') {
+      // Live replicas may be finishing uploads whose blobs no manifest names yet: deleting is safe only when none can write.
+      if (!dryRun && !cfg.readOnly) {
+        throw new CliExit(
+          1,
+          'berth registry gc: refusing to delete from a shared bucket while the registry may be writable: switch every replica to read-only (readOnly in the config, or --read-only) and pass the same, or use --dry-run',
+        );
       }
+    } else if (!existsSync(join(cfg.root, 'blobs')) && !existsSync(join(cfg.root, 'repositories'))) {
+      throw new CliExit(1, `berth registry gc: no registry storage at ${cfg.root}`);
     }
-    if (!existsSync(join(root, 'blobs')) && !existsSync(join(root, 'repositories'))) {
-      throw new CliExit(1, `berth registry gc: no registry storage at ${root}`);
+    const storage = openStorage(cfg.root, cfg.storage);
+    try {
+      await collectGarbage(storage, { dryRun, deleteUntagged: !!f['delete-untagged'], out: (l) => cli.out(l + '\n') });
+    } catch (err) {
+      throw new CliExit(1, `berth registry gc: ${(err as Error).message}`);
     }
-    await collectGarbage(root, { dryRun: !!f['dry-run'], deleteUntagged: !!f['delete-untagged'], out: (l) => cli.out(l + '\n') });
   },
 };
