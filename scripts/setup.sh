@@ -9,6 +9,8 @@ APT_PACKAGES+=(rootlesskit slirp4netns uidmap)
 # Extra packages for the test suite: a real dockerd for interop tests; skopeo, the reference
 # registry and htpasswd/openssl/curl for the registry tests and benches.
 if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io skopeo docker-registry apache2-utils openssl curl tmux python3-docker docker-compose); fi
+# The metrics test scrapes berthd with a real Prometheus server.
+if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(prometheus); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

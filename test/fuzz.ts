@@ -135,7 +135,8 @@ export function sendRaw(target: { path: string } | { host: string; port: number 
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      const head = data.subarray(0, 512).toString('latin1');
+      // The whole answer as read (up to 64 KiB): an error's cause can come after a long echoed name.
+      const head = data.subarray(0, 64 * 1024).toString('latin1');
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
       resolve({ status: m ? Number(m[1]) : null, head });
     };

@@ -31,6 +31,7 @@ import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { sessionRoutes } from './routes/session.js';
 import { auditRoutes } from './routes/audit.js';
+import { historyRoutes } from './routes/history.js';
 import type { AuditGate, GateCall } from '../engine/audit/gate.js';
 import { gateCall } from './guard.js';
 
@@ -57,6 +58,7 @@ export function buildRouter(gate?: AuditGate): Router {
   pluginRoutes(r);
   sessionRoutes(r);
   auditRoutes(r, gate);
+  historyRoutes(r);
   return r;
 }
 
@@ -167,6 +169,8 @@ async function handle(
   let call: GateCall | undefined;
   let denied = false;
   let recorded = false;
+  /** The route template the router matched, for the metrics ("unmatched" for a 404 of the router). */
+  let route = 'unmatched';
   // The audit line is written before the answer's last bytes leave: a client that has its answer finds its line.
   const record = (): void => {
     if (!gate || recorded) return;
@@ -204,6 +208,7 @@ async function handle(
       req.resume();
       return sendError(res, 404, 'page not found');
     }
+    route = hit.pattern;
     // The policy judges the route the router resolved, never the raw path.
     if (gate) {
       call = gateCall(req, target.path, { method, pattern: hit.pattern, params: hit.params }, target.query);
@@ -231,5 +236,7 @@ async function handle(
   } finally {
     log.debug('request', { method: req.method, path, ms: Math.round(performance.now() - started) });
     record();
+    const status = ctx?.hijacked ? (ctx.upgrade ? 101 : 200) : res.statusCode;
+    engine.metrics.observeRequest(route, req.method ?? 'GET', status, (performance.now() - started) / 1000);
   }
 }

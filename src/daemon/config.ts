@@ -27,6 +27,8 @@ export interface DaemonSettings {
   authorizationPolicy?: string;
   /** Rootless mode (--rootless, or started by rootlesskit): the user's own paths and socket (rootless.ts). */
   rootless: boolean;
+  /** `--metrics-addr` (daemon.json `metrics-addr`): where Prometheus metrics are served; off when unset. */
+  metricsAddr?: string;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -52,6 +54,7 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'no-new-privileges', type: 'bool', help: 'Set no-new-privileges by default for new containers' },
   { name: 'userns-remap', type: 'string', help: 'User/Group setting for user namespaces (default, USER[:GROUP] or UID[:GID])' },
   { name: 'authorization-policy', type: 'string', help: 'Policy file mapping users, groups and TLS clients to the API actions they may use' },
+  { name: 'metrics-addr', type: 'string', help: 'Set default address and port to serve the metrics api on' },
   { name: 'rootless', type: 'bool', help: 'Enable rootless mode; typically used with RootlessKit (on by itself inside rootlesskit)' },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
@@ -77,6 +80,7 @@ const KEYS: Record<string, string> = {
   'no-new-privileges': 'no-new-privileges',
   'userns-remap': 'userns-remap',
   'authorization-policy': 'authorization-policy',
+  'metrics-addr': 'metrics-addr',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -138,6 +142,7 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     access: accessSettings((flag) => (set.has(flag) ? flags[flag] : raw[KEYS[flag]!])),
     usernsRemap: pick<string | undefined>('userns-remap', undefined) || undefined,
     rootless: rootlessOn,
+    metricsAddr: pick<string | undefined>('metrics-addr', undefined) || undefined,
     raw,
   };
   return { settings, help: flags.help === true, version: flags.version === true };

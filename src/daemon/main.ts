@@ -18,6 +18,7 @@ import { openAudit } from './audit.js';
 import { rootlessMode } from './rootless.js';
 import { rootless, setRootless } from '../core/rootless.js';
 import { which } from '../core/proc.js';
+import { parseMetricsAddr, startMetricsServer, type MetricsListener } from './metrics-server.js';
 
 async function chooseDriver(dataRoot: string, wanted: DriverName | undefined): Promise<DriverName> {
   const supported = await overlaySupported(dataRoot);
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   } else if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges (or as an ordinary user with berthd-rootless)');
   // Refused before anything is opened: a host berthd would never listen on fails the start, not the first request.
   const { hosts, warnings } = checkHosts(settings.hosts, settings.access);
+  if (settings.metricsAddr !== undefined) parseMetricsAddr(settings.metricsAddr);
 
   await mkdir(settings.dataRoot, { recursive: true, mode: 0o710 });
   const lock = await lockDataRoot(settings.dataRoot);
@@ -82,13 +84,18 @@ async function main(): Promise<void> {
     config: settings.raw,
     certsDir: join(dirname(settings.configFile), 'certs.d'),
     maxBuildContextSize: settings.maxBuildContextSize,
+    metrics: settings.metricsAddr !== undefined,
+    historyInterval: historyInterval(settings.raw),
   });
   const server = createApiServer(engine, audit.gate);
   let listeners;
+  let metricsListener: MetricsListener | undefined;
   try {
     for (const w of warnings) log.warn(w);
+    if (settings.metricsAddr !== undefined) metricsListener = await startMetricsServer(settings.metricsAddr, engine.metrics);
     listeners = await openListeners(hosts, settings.access, server);
   } catch (err) {
+    await metricsListener?.close();
     engine.close();
     throw err;
   }
@@ -106,6 +113,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('Processing signal', { signal });
     await listeners.close();
+    await metricsListener?.close();
     server.closeAllConnections();
     engine.close();
     audit.close();
@@ -116,6 +124,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGINT', () => void stop('interrupt'));
+}
+
+/** daemon.json's undocumented `history-interval` (seconds between history points; tests shorten it). */
+function historyInterval(raw: Record<string, unknown>): number | undefined {
+  const v = raw['history-interval'];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0.05 && v <= 3600))
+    throw new Error(`invalid history-interval: ${JSON.stringify(v)}: seconds between 0.05 and 3600 expected`);
+  return v;
 }
 
 main().catch((err: Error) => {

@@ -79,6 +79,10 @@ function describeSocketError(method: string, url: URL, err: NodeJS.ErrnoExceptio
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return `${what}: dial tcp: lookup ${url.hostname} on ${nameServer()}: no such host`;
+    case 'EINVAL':
+      // getaddrinfo refuses a name no DNS can hold (over 253 bytes); Go's resolver calls it no such host without asking a server.
+      if ((err as { syscall?: string }).syscall === 'getaddrinfo') return `${what}: dial tcp: lookup ${url.hostname}: no such host`;
+      return `${what}: ${err.message}`;
     case 'ECONNRESET':
       return `${what}: connection reset by peer`;
     case 'ETIMEDOUT':

@@ -49,6 +49,8 @@ import * as swarm from './swarm.js';
 import { diskUsage, info, version } from './system.js';
 import { Sessions } from './sessions.js';
 import { RuntimeTable } from './containers/runtimes.js';
+import { EngineMetrics } from './metrics/recorder.js';
+import { HistoryService } from './history/service.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -62,6 +64,10 @@ export interface EngineOptions {
   maxBuildContextSize?: number;
   /** `--userns-remap`: the user, group and mapping every container gets unless `--userns=host`. */
   remap?: Remap;
+  /** Keep Prometheus metrics (berthd's `metrics-addr` is set); off: every observation is a no-op. */
+  metrics?: boolean;
+  /** Seconds between history points (default 5; daemon.json's undocumented `history-interval`, for tests). */
+  historyInterval?: number;
 }
 
 /** The services one daemon runs, made by Engine.open. */
@@ -77,6 +83,7 @@ interface Services {
   distribution: DistributionService;
   builds: BuildService;
   remapMode?: IdmapMode;
+  metrics: EngineMetrics;
 }
 
 export class Engine {
@@ -104,6 +111,10 @@ export class Engine {
   readonly sessions = new Sessions();
   /** With `--userns-remap`: how remapped containers see image layers (idmapped mounts, or chowned copies). */
   readonly remapMode?: IdmapMode;
+  /** Prometheus metrics: the engine's counters and the containers' cgroups, read when scraped. */
+  readonly metrics: EngineMetrics;
+  /** Per-container history, sampled only while someone asks (GET /berth/containers/{id}/history). */
+  readonly history: HistoryService;
 
   private constructor(
     readonly opts: EngineOptions,
@@ -123,6 +134,9 @@ export class Engine {
     this.execs = new ExecService(s.containers);
     this.files = new ContainerFiles(s.containers);
     this.streams = new ContainerStreams(s.containers);
+    this.metrics = s.metrics;
+    this.history = new HistoryService(s.containers, s.events, s.metrics, opts.historyInterval);
+    this.metrics.trackHistory(() => this.history.tracked);
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -140,6 +154,7 @@ export class Engine {
     const events = new EventBus();
     const leases = new Leases();
     const storage: ImageStorage = { content, store, snapshotter, events, leases };
+    const metrics: EngineMetrics = new EngineMetrics(opts.metrics === true, { containers: () => containers.list(), imageCount: () => store.list().length });
     // Images, networks and volumes ask about containers, which are made last (they use all three):
     // each asks through a function called only once the engine is open.
     const images: ImageService = new ImageService(storage, {
@@ -179,8 +194,13 @@ export class Engine {
     // Build contexts are spooled under the data root's tmp/, emptied here of a killed daemon's.
     const spool = new BuildSpool(join(opts.dataRoot, 'tmp', 'build'), opts.maxBuildContextSize);
     await spool.init();
-    const builds = new BuildService(images, storage, containers, spool, { pull: (req) => pull(distribution, req) });
-    const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds, remapMode });
+    const timedPull = (req: PullRequest) =>
+      metrics.timed(
+        () => pull(distribution, req),
+        (o, s) => metrics.observePull(o, s),
+      );
+    const builds = new BuildService(images, storage, containers, spool, { pull: timedPull }, (o, s) => metrics.observeBuild(o, s));
+    const engine = new Engine(opts, { events, content, snapshotter, storage, images, containers, networks, volumes, distribution, builds, remapMode, metrics });
     await networks.init();
     // Containers first: their layers are roots the recovery must keep.
     await containers.init();
@@ -192,6 +212,7 @@ export class Engine {
 
   /** Stop watching containers; they keep running under their shims. */
   close(): void {
+    this.history.close();
     this.containers.close();
     this.networks.close();
   }
@@ -220,7 +241,10 @@ export class Engine {
 
   /** POST /images/create?fromImage=: pull. */
   pull(req: PullRequest): Promise<void> {
-    return pull(this.distribution, req);
+    return this.metrics.timed(
+      () => pull(this.distribution, req),
+      (o, s) => this.metrics.observePull(o, s),
+    );
   }
 
   /** POST /images/{name}/push. */

@@ -51,6 +51,7 @@ export class EventBus {
     this.history.push(ev);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.emitter.emit('event', ev);
+    this.emitter.emit('internal', ev);
     return ev;
   }
 
@@ -62,6 +63,12 @@ export class EventBus {
   /** How many clients follow the stream now (GET /info's NEventsListener). */
   listeners(): number {
     return this.emitter.listenerCount('event');
+  }
+
+  /** An engine service that follows events (not an /events client: NEventsListener does not count it). */
+  observe(fn: (ev: EngineEvent) => void): () => void {
+    this.emitter.on('internal', fn);
+    return () => this.emitter.off('internal', fn);
   }
 
   subscribe(fn: (ev: EngineEvent) => void): () => void {

@@ -11,7 +11,7 @@
  *
  * Sources: the kernel's admin-guide/cgroup-v1/*.rst and admin-guide/cgroup-v2.rst.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TICK_NS } from './proc-stats.js';
@@ -29,6 +29,17 @@ export interface CgroupOptions {
   mountinfo?: string;
   /** Force a version instead of probing `root`. */
   version?: CgroupVersion;
+  /**
+   * Read with synchronous calls. cgroup and /proc files are made in memory by the kernel on
+   * read: a thread-pool round trip per file costs about ten times the read itself, which
+   * matters when a metrics scrape reads hundreds of them (engine/metrics/sample.ts).
+   */
+  sync?: boolean;
+  /**
+   * Only what a monitor reports: no per-CPU times, throttling, peak, failcnt, pids limit or
+   * blkio lists beyond the bytes (those are read as absent). Metrics scrapes use it.
+   */
+  lean?: boolean;
 }
 
 /** One line of a blkio / io.stat counter, as the Engine API reports it. */
@@ -92,8 +103,12 @@ interface V1Mount {
   controllers: string[];
 }
 
+/** The last mountinfo text parsed and its mounts: a batch of reads (a metrics scrape) passes the same text for every container. */
+let parsed: { text: string; mounts: V1Mount[] } | undefined;
+
 /** cgroup (v1) mounts from mountinfo: `id parent maj:min root mountpoint opts ... - fstype source superopts`. */
 function v1Mounts(mountinfo: string): V1Mount[] {
+  if (parsed?.text === mountinfo) return parsed.mounts;
   const out: V1Mount[] = [];
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
@@ -103,6 +118,7 @@ function v1Mounts(mountinfo: string): V1Mount[] {
     if (fstype !== 'cgroup' || pre.length < 5) continue;
     out.push({ root: unescapeMount(pre[3]), mountpoint: unescapeMount(pre[4]), controllers: superopts.split(',') });
   }
+  parsed = { text: mountinfo, mounts: out };
   return out;
 }
 
@@ -144,32 +160,38 @@ export async function procCgroupPaths(pid: number | 'self'): Promise<CgroupPaths
   return parseProcCgroup(await readFile(`/proc/${pid}/cgroup`, 'utf8'));
 }
 
-function pathFor(p: string | CgroupPaths, controller: Controller, version: CgroupVersion): string {
+/** The path of `controller` in a cgroup given as runc's cgroupsPath or per-controller process paths. */
+export function pathFor(p: string | CgroupPaths, controller: Controller, version: CgroupVersion): string {
   if (typeof p === 'string') return p;
   return (version === 2 ? p.unified : (p[controller] ?? p.unified)) ?? '/';
 }
 
 // ---------------------------------------------------------------- file helpers
 
-/** File text, or undefined when the file (or its controller) is absent. */
-async function readOpt(path: string): Promise<string | undefined> {
+/** Absent files (or controllers) read as undefined; other errors are real. */
+function absent(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENODEV' || code === 'EINVAL' || code === 'EOPNOTSUPP';
+}
+
+/** File text, or undefined when the file (or its controller) is absent; `sync` reads without the thread pool. */
+export async function readOpt(path: string, sync = false): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return sync ? readFileSync(path, 'utf8') : await readFile(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENODEV' || code === 'EINVAL' || code === 'EOPNOTSUPP') return undefined;
+    if (absent(e)) return undefined;
     throw e;
   }
 }
 
-const num = (s: string | undefined): number => {
+export const num = (s: string | undefined): number => {
   const n = Number(s?.trim());
   return Number.isFinite(n) ? n : 0;
 };
 
 /** A single-value file; null for "max" (v2 unlimited) or absent. */
-async function readLimit(path: string): Promise<number | null> {
-  const t = (await readOpt(path))?.trim();
+export async function readLimit(path: string, sync = false): Promise<number | null> {
+  const t = (await readOpt(path, sync))?.trim();
   if (t === undefined || t === '' || t === 'max') return null;
   const n = Number(t);
   // v1 reports "unlimited" as PAGE_COUNTER_MAX pages (≈ 2^63 rounded to the page size).
@@ -222,9 +244,9 @@ export function parseIoStatV2(text: string | undefined): Pick<CgroupStats['blkio
   return { io_service_bytes_recursive: bytes, io_serviced_recursive: ios };
 }
 
-async function isDir(path: string): Promise<boolean> {
+async function isDir(path: string, sync = false): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (sync ? statSync(path) : await stat(path)).isDirectory();
   } catch {
     return false;
   }
@@ -245,21 +267,21 @@ export async function readCgroupStats(cgroupsPath: string | CgroupPaths, opts: C
   const o: CgroupOptions = { ...opts, root, version };
   if (version === 1 && opts.mountinfo === undefined) o.mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
   const dir = (c: Controller) => controllerDir(pathFor(cgroupsPath, c, version), c, o);
-  return version === 2 ? readV2(dir('memory')) : readV1(dir);
+  return version === 2 ? readV2(dir('memory'), o.sync, o.lean) : readV1(dir, o.sync, o.lean);
 }
 
-async function readV2(d: string): Promise<CgroupStats> {
-  if (!(await isDir(d))) throw notFound(d);
-  const f = (name: string) => readOpt(join(d, name));
+async function readV2(d: string, sync = false, lean = false): Promise<CgroupStats> {
+  if (!(await isDir(d, sync))) throw notFound(d);
+  const f = (name: string) => readOpt(join(d, name), sync);
   const [cpu, current, peak, limit, memStat, events, pidsCurrent, pidsMax, io] = await Promise.all([
     f('cpu.stat'),
     f('memory.current'),
-    f('memory.peak'),
-    readLimit(join(d, 'memory.max')),
+    lean ? undefined : f('memory.peak'),
+    readLimit(join(d, 'memory.max'), sync),
     f('memory.stat'),
     f('memory.events'),
     f('pids.current'),
-    readLimit(join(d, 'pids.max')),
+    lean ? null : readLimit(join(d, 'pids.max'), sync),
     f('io.stat'),
   ]);
   const c = parseKeyValues(cpu);
@@ -279,18 +301,31 @@ async function readV2(d: string): Promise<CgroupStats> {
   };
 }
 
-async function readV1(dir: (c: Controller) => string): Promise<CgroupStats> {
+/** The v1 files a lean read takes (see CgroupOptions.lean). */
+const LEAN_V1 = new Set([
+  'cpuacct.usage',
+  'cpuacct.stat',
+  'memory.usage_in_bytes',
+  'memory.stat',
+  'pids.current',
+  'blkio.io_service_bytes_recursive',
+  'blkio.throttle.io_service_bytes_recursive',
+]);
+
+async function readV1(dir: (c: Controller) => string, sync = false, lean = false): Promise<CgroupStats> {
   const mem = dir('memory');
   const acct = dir('cpuacct');
   const pids = dir('pids');
   const blk = dir('blkio');
-  const present = await Promise.all([mem, acct, pids].map(isDir));
+  // Lean reads tell a missing cgroup by its missing counters instead of three stats.
+  const present = lean ? [true] : await Promise.all([mem, acct, pids].map((d) => isDir(d, sync)));
   if (!present.some(Boolean)) throw notFound(mem);
-  const f = (d: string, name: string) => readOpt(join(d, name));
+  const all = (d: string, name: string) => readOpt(join(d, name), sync);
+  const f = (d: string, name: string) => (lean && !LEAN_V1.has(name) ? Promise.resolve(undefined) : all(d, name));
 
   // CFQ/BFQ kernels have the full set of proportional-weight files; otherwise only the
   // throttle layer's counters exist (they see every I/O that reaches the block layer).
-  const cfq = (await f(blk, 'blkio.io_serviced_recursive')) !== undefined;
+  const cfq = (await all(blk, lean ? 'blkio.io_service_bytes_recursive' : 'blkio.io_serviced_recursive')) !== undefined;
   const blkFiles: [BlkioField, string][] = cfq
     ? [
         ['io_service_bytes_recursive', 'blkio.io_service_bytes_recursive'],
@@ -314,13 +349,14 @@ async function readV1(dir: (c: Controller) => string): Promise<CgroupStats> {
     f(dir('cpu'), 'cpu.stat'),
     f(mem, 'memory.usage_in_bytes'),
     f(mem, 'memory.max_usage_in_bytes'),
-    readLimit(join(mem, 'memory.limit_in_bytes')),
+    readLimit(join(mem, 'memory.limit_in_bytes'), sync),
     f(mem, 'memory.failcnt'),
     f(mem, 'memory.stat'),
     f(pids, 'pids.current'),
-    readLimit(join(pids, 'pids.max')),
+    lean ? null : readLimit(join(pids, 'pids.max'), sync),
     ...blkFiles.map(([, file]) => f(blk, file)),
   ]);
+  if (lean && usage === undefined && memUsage === undefined) throw notFound(mem);
   const a = parseKeyValues(acctStat);
   const c = parseKeyValues(cpuStat);
   // docker reports every v1 list, empty when the kernel has no such file.

@@ -29,6 +29,7 @@ GET /containers/{id}/logs container.logs
 GET /containers/{id}/changes container.diff
 GET /containers/{id}/export container.export
 GET /containers/{id}/stats container.stats
+GET /berth/containers/{id}/history container.stats
 POST /containers/{id}/resize container.resize
 POST /containers/{id}/start container.start
 POST /containers/{id}/stop container.stop

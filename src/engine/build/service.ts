@@ -59,6 +59,8 @@ export class BuildService {
     private readonly containers: ContainerService,
     private readonly spool: BuildSpool,
     private readonly puller: ImagePuller,
+    /** Told each build's outcome and duration (the engine's metrics). */
+    private readonly observe?: (outcome: 'success' | 'failure', seconds: number) => void,
   ) {}
 
   /**
@@ -67,6 +69,19 @@ export class BuildService {
    * the credentials the client sent for its registry, progress in the build's stream.
    */
   async run(body: Readable, req: ApiBuildRequest, out: BuildProgress): Promise<Digest> {
+    const t0 = performance.now();
+    const seconds = () => (performance.now() - t0) / 1000;
+    try {
+      const id = await this.runBuild(body, req, out);
+      this.observe?.('success', seconds());
+      return id;
+    } catch (e) {
+      this.observe?.('failure', seconds());
+      throw e;
+    }
+  }
+
+  private async runBuild(body: Readable, req: ApiBuildRequest, out: BuildProgress): Promise<Digest> {
     if (req.builderVersion === '2')
       throw new InvalidArgumentError('BuildKit is not supported by this daemon: build with the classic builder (DOCKER_BUILDKIT=0)');
     for (const t of req.tags) {
