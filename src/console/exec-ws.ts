@@ -5,7 +5,7 @@
  * over berthd's private console socket, and pipes bytes both ways; resize
  * messages become `POST /exec/{id}/resize`. A container or exec that does
  * not exist closes the socket with the API's words (code 4404); a browser
- * that goes away drops the exec stream.
+ * that goes away ends the shell (^D, as a closed terminal) and drops the exec stream.
  *
  * Browser → console: binary frames or `{"type":"input","data":…}` are
  * keystrokes, `{"type":"resize","cols":…,"rows":…}` resizes.
@@ -38,7 +38,13 @@ export async function execSession(ws: WebSocket, socketPath: string, user: strin
   let closed = false;
   ws.on('close', () => {
     closed = true;
-    stream?.destroy();
+    // As a closed terminal window: the shell at its prompt gets end-of-input (^D) and exits, so berthd's
+    // exec session ends too; then the connection is dropped either way.
+    if (stream?.writable) {
+      const s = stream;
+      s.end('\x04');
+      setTimeout(() => s.destroy(), 2000).unref();
+    } else stream?.destroy();
     client.close();
   });
   ws.on('error', () => ws.terminate());
