@@ -12,7 +12,15 @@ export interface SeriesDef {
   color: string;
 }
 
-export function Chart(p: { title: string; series: SeriesDef[]; data: number[][]; format: (v: number) => string; min?: number; max?: number }): JSX.Element {
+export function Chart(p: {
+  title: string;
+  series: SeriesDef[];
+  data: number[][];
+  format: (v: number) => string;
+  min?: number;
+  max?: number;
+  floor?: number;
+}): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   useEffect(() => {
@@ -22,7 +30,7 @@ export function Chart(p: { title: string; series: SeriesDef[]; data: number[][];
       height: 190,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1 || 1)] } },
+      scales: { x: { time: true }, y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1, p.floor ?? 1)] } },
       axes: [
         { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' } },
         { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },

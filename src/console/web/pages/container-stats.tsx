@@ -167,7 +167,7 @@ export function StatsView(p: { id: string; running: boolean }): JSX.Element {
       {!p.running && !series.t.length && <Empty>The container is not running: start it to see its resource use.</Empty>}
       <div class="charts">
         <Chart title="CPU" series={[{ label: 'CPU %', color: '#1d4ed8' }]} data={data([series.cpu])} format={percent} />
-        <Chart title="Memory" series={[{ label: 'used', color: '#7a5af8' }]} data={data([series.mem])} format={bytes} />
+        <Chart title="Memory" series={[{ label: 'used', color: '#7a5af8' }]} data={data([series.mem])} format={bytes} floor={1e6} />
         <Chart
           title="Network"
           series={[
@@ -176,6 +176,7 @@ export function StatsView(p: { id: string; running: boolean }): JSX.Element {
           ]}
           data={data([series.rx, series.tx])}
           format={rate}
+          floor={1000}
         />
         <Chart
           title="Block I/O"
@@ -185,6 +186,7 @@ export function StatsView(p: { id: string; running: boolean }): JSX.Element {
           ]}
           data={data([series.rd, series.wr])}
           format={rate}
+          floor={1000}
         />
       </div>
     </>
