@@ -7,15 +7,16 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { importBusybox, type Daemon } from '../helpers.js';
 import { browser, call, consoleDaemon, htpasswdFile, shot, type Browser } from './console-kit.js';
 
 let d: Daemon;
 let url: string;
 let b: Browser;
+const dir = `/var/tmp/berth-console-pw-${process.pid}`;
 
 before(async () => {
-  const dir = `/var/tmp/berth-console-pw-${process.pid}`;
   ({ d, url } = await consoleDaemon(['--console-htpasswd', htpasswdFile(dir, 'alice', 'wonderland-42')]));
   await importBusybox(d);
   b = await browser();
@@ -24,6 +25,7 @@ before(async () => {
 after(async () => {
   await b?.close();
   await d?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a page without a session shows the sign-in form; signing in lands on the page asked for', async () => {
