@@ -6,7 +6,7 @@
  *
  *     node scripts/check-layers.mjs [root]        root defaults to src
  *
- * Reads every *.ts file under root with TypeScript's parser (already a dev
+ * Reads every *.ts (and the console's *.tsx) file under root with TypeScript's parser (already a dev
  * dependency), so every import counts: static, `import type`, `export … from`,
  * dynamic `import()` and `import('…').T` type references — a type-only import
  * still couples two layers. Package and `node:` imports are not checked.
@@ -49,6 +49,8 @@ export const LAYERS = {
   cli: { layer: 6, never: ['engine', 'api'] },
   // The web dashboard talks to the API like the CLI does.
   ui: { layer: 6, never: ['engine', 'api'] },
+  // The web console (server and its browser code) is a client of the API like the CLI: core/ and client/ only.
+  console: { layer: 6, only: ['core', 'client'] },
   // The entry point wires everything together: it may import anything.
   daemon: { layer: 7 },
 };
@@ -68,13 +70,13 @@ export function ruleBroken(from, to) {
   return undefined;
 }
 
-/** Every *.ts file under dir (declaration files included: they import too). */
+/** Every *.ts and *.tsx file under dir (declaration files included: they import too). */
 function sourceFiles(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...sourceFiles(p));
-    else if (entry.isFile() && /\.m?ts$/.test(entry.name)) out.push(p);
+    else if (entry.isFile() && /\.(m?ts|tsx)$/.test(entry.name)) out.push(p);
   }
   return out;
 }
@@ -82,7 +84,7 @@ function sourceFiles(dir) {
 /** Module specifiers a file imports, each with its kind: static, type, dynamic. */
 function importsOf(file) {
   const text = readFileSync(file, 'utf8');
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found = [];
   const add = (node, kind) => {
     if (node && ts.isStringLiteralLike(node)) found.push({ spec: node.text, kind, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1 });
@@ -111,7 +113,7 @@ function importsOf(file) {
 /** The file a relative specifier names (NodeNext: `./x.js` is `./x.ts`), or undefined. */
 function resolveImport(fromFile, spec) {
   const base = resolve(dirname(fromFile), spec);
-  const candidates = [base.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts'), base, `${base}.ts`, join(base, 'index.ts')];
+  const candidates = [base.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts'), base.replace(/\.js$/, '.tsx'), base, `${base}.ts`, join(base, 'index.ts')];
   return candidates.find((c) => existsSync(c) && statSync(c).isFile());
 }
 

@@ -12,6 +12,7 @@ run() {
   "$@" || failed+=("$name")
 }
 run types npx --no-install tsc --noEmit -p tsconfig.json
+run console-types npx --no-install tsc --noEmit -p src/console/web/tsconfig.json
 run layers node scripts/check-layers.mjs src
 run biome npx --no-install biome ci --error-on-warnings src test
 if ((${#failed[@]})); then

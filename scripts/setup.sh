@@ -7,8 +7,8 @@ APT_PACKAGES=(busybox-static attr xz-utils bzip2 zstd ca-certificates runc conmo
 # Rootless mode (bin/berthd-rootless): the user namespace, its network and the subordinate id helpers.
 APT_PACKAGES+=(rootlesskit slirp4netns uidmap)
 # Extra packages for the test suite: a real dockerd for interop tests; skopeo, the reference
-# registry and htpasswd/openssl/curl for the registry tests and benches.
-if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io skopeo docker-registry apache2-utils openssl curl tmux python3-docker docker-compose); fi
+# registry and htpasswd/openssl/curl for the registry tests and benches; chromium for the web console tests.
+if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(docker.io skopeo docker-registry apache2-utils openssl curl tmux python3-docker docker-compose chromium); fi
 # The metrics test scrapes berthd with a real Prometheus server.
 if [[ "${1:-}" == "--test" ]]; then APT_PACKAGES+=(prometheus); fi
 
@@ -30,7 +30,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [[ ! -f $stamp ]] || [[ -n "$(find src test bench native binding.gyp scripts/bundle-cli.js scripts/build-native.sh tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench native binding.gyp scripts/bundle-cli.js scripts/bundle-console.js scripts/build-native.sh tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   npm run --silent build
   touch "$stamp"
 fi

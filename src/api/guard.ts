@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { actionOf } from '../engine/audit/actions.js';
 import type { GateCall } from '../engine/audit/gate.js';
-import { identityOf } from '../engine/audit/identity.js';
+import { requestIdentity } from '../engine/audit/identity.js';
 
 /** The object a call is about: the path's container/image/… name or ID, else the image a pull, build or commit names. */
 function objectOf(params: Record<string, string>, query: URLSearchParams | undefined): string | undefined {
@@ -26,7 +26,7 @@ export function gateCall(
   query?: URLSearchParams,
 ): GateCall {
   return {
-    identity: identityOf(req.socket),
+    identity: requestIdentity(req.socket, req.headers),
     method: req.method ?? 'GET',
     path,
     action: route ? actionOf(route.method, route.pattern, query) : undefined,

@@ -34,6 +34,8 @@ import { auditRoutes } from './routes/audit.js';
 import { historyRoutes } from './routes/history.js';
 import type { AuditGate, GateCall } from '../engine/audit/gate.js';
 import { gateCall } from './guard.js';
+import { identityOf } from '../engine/audit/identity.js';
+import { CONSOLE_USER_HEADER } from '../core/console-user.js';
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -164,6 +166,8 @@ async function handle(
   upgradeBody?: Buffer,
 ): Promise<void> {
   const started = performance.now();
+  // Only berthd's private console socket may name a console user (engine/audit/identity.ts).
+  if (!identityOf(req.socket).console) delete req.headers[CONSOLE_USER_HEADER];
   let path = req.url ?? '/';
   let ctx: Ctx | undefined;
   let call: GateCall | undefined;

@@ -244,11 +244,14 @@ export class Client {
       const t = this.target();
       const req = t.send({
         ...t.opts,
+        // A connection of its own: one that answered an upgrade with an error must never go back to a pool.
+        agent: false,
         method,
         path: `/v${this.apiVersion}${path}${encodeQuery(opts.query)}`,
         headers: {
           ...t.opts.headers,
           'User-Agent': 'berth-cli',
+          ...opts.headers,
           Connection: 'Upgrade',
           Upgrade: 'tcp',
           ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),

@@ -8,6 +8,7 @@ import { ramInBytes } from '../core/byte-sizes.js';
 import { addRuntimeFlags, parseRuntimeConfig } from '../engine/containers/runtimes.js';
 import { type ApiAccess, accessSettings } from './access.js';
 import { inRootlessKit, rootlessPaths } from './rootless.js';
+import type { ConsoleSettings } from './console.js';
 
 export interface DaemonSettings {
   hosts: string[];
@@ -29,6 +30,8 @@ export interface DaemonSettings {
   rootless: boolean;
   /** `--metrics-addr` (daemon.json `metrics-addr`): where Prometheus metrics are served; off when unset. */
   metricsAddr?: string;
+  /** The web console (console-addr and friends, see console.ts); undefined: off. */
+  console?: ConsoleSettings;
   /** Everything daemon.json said, for features that read their own keys. */
   raw: Record<string, unknown>;
 }
@@ -56,6 +59,10 @@ export const DAEMON_FLAGS: FlagDef[] = [
   { name: 'authorization-policy', type: 'string', help: 'Policy file mapping users, groups and TLS clients to the API actions they may use' },
   { name: 'metrics-addr', type: 'string', help: 'Set default address and port to serve the metrics api on' },
   { name: 'rootless', type: 'bool', help: 'Enable rootless mode; typically used with RootlessKit (on by itself inside rootlesskit)' },
+  { name: 'console-addr', type: 'string', help: 'Serve the web console on ADDR:PORT (off by default; loopback unless TLS is set)' },
+  { name: 'console-htpasswd', type: 'string', help: 'htpasswd file (bcrypt) of the web console users; without it the first start prints a setup link' },
+  { name: 'console-tlscert', type: 'string', help: "TLS certificate of the web console (default: the API's --tlscert when --tls is on)" },
+  { name: 'console-tlskey', type: 'string', help: "TLS key of the web console (default: the API's --tlskey when --tls is on)" },
   { name: 'version', short: 'v', type: 'bool', help: 'Print version information and quit' },
   { name: 'help', type: 'bool', help: 'Print usage' },
 ];
@@ -81,6 +88,10 @@ const KEYS: Record<string, string> = {
   'userns-remap': 'userns-remap',
   'authorization-policy': 'authorization-policy',
   'metrics-addr': 'metrics-addr',
+  'console-addr': 'console-addr',
+  'console-htpasswd': 'console-htpasswd',
+  'console-tlscert': 'console-tlscert',
+  'console-tlskey': 'console-tlskey',
 };
 
 /** A size as a flag or daemon.json gives it: bytes, or with a unit as Docker writes them ("512m", "10GiB"). */
@@ -145,5 +156,15 @@ export async function loadSettings(argv: string[]): Promise<{ settings: DaemonSe
     metricsAddr: pick<string | undefined>('metrics-addr', undefined) || undefined,
     raw,
   };
+  const consoleAddr = pick<unknown>('console-addr', undefined);
+  if (consoleAddr !== undefined && consoleAddr !== '') {
+    const str = (k: string) => {
+      const v = pick<unknown>(k, undefined);
+      if (v !== undefined && typeof v !== 'string') throw new Error(`invalid ${k}: ${JSON.stringify(v)}: a string is expected`);
+      return v as string | undefined;
+    };
+    if (typeof consoleAddr !== 'string') throw new Error(`invalid console-addr: ${JSON.stringify(consoleAddr)}: ADDR:PORT is expected`);
+    settings.console = { addr: consoleAddr, htpasswd: str('console-htpasswd'), tlsCert: str('console-tlscert'), tlsKey: str('console-tlskey') };
+  }
   return { settings, help: flags.help === true, version: flags.version === true };
 }

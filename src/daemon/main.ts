@@ -13,6 +13,7 @@ import type { DriverName } from '../snapshots/snapshotter.js';
 import { DAEMON_FLAGS, loadSettings } from './config.js';
 import { checkHosts } from './access.js';
 import { openListeners } from './listeners.js';
+import { openConsole, planConsole } from './console.js';
 import { lockDataRoot } from './lock.js';
 import { openAudit } from './audit.js';
 import { rootlessMode } from './rootless.js';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   // Refused before anything is opened: a host berthd would never listen on fails the start, not the first request.
   const { hosts, warnings } = checkHosts(settings.hosts, settings.access);
   if (settings.metricsAddr !== undefined) parseMetricsAddr(settings.metricsAddr);
+  const consolePlan = settings.console ? planConsole(settings.console, settings.access) : undefined;
 
   await mkdir(settings.dataRoot, { recursive: true, mode: 0o710 });
   const lock = await lockDataRoot(settings.dataRoot);
@@ -90,12 +92,15 @@ async function main(): Promise<void> {
   const server = createApiServer(engine, audit.gate);
   let listeners;
   let metricsListener: MetricsListener | undefined;
+  let webConsole: { close(): Promise<void> } | undefined;
   try {
     for (const w of warnings) log.warn(w);
     if (settings.metricsAddr !== undefined) metricsListener = await startMetricsServer(settings.metricsAddr, engine.metrics);
     listeners = await openListeners(hosts, settings.access, server);
+    if (consolePlan) webConsole = await openConsole(consolePlan, server, settings.execRoot, settings.dataRoot);
   } catch (err) {
     await metricsListener?.close();
+    await listeners?.close();
     engine.close();
     throw err;
   }
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('Processing signal', { signal });
+    await webConsole?.close();
     await listeners.close();
     await metricsListener?.close();
     server.closeAllConnections();

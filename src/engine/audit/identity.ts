@@ -6,6 +6,7 @@
  * listeners (daemon/) capture it; the audit log and the policy read it here,
  * by socket, so the HTTP layer only passes the socket along.
  */
+import { CONSOLE_USER_HEADER, CONSOLE_USER_NAME } from '../../core/console-user.js';
 
 export interface Identity {
   /** How the client came in. */
@@ -24,6 +25,8 @@ export interface Identity {
   fingerprint?: string;
   /** The remote address of a TCP client. */
   remote?: string;
+  /** Set by the listener on berthd's private console socket: the only place the console user header is trusted. */
+  console?: true;
 }
 
 const bySocket = new WeakMap<object, Identity>();
@@ -35,6 +38,18 @@ export function setIdentity(socket: object, id: Identity): void {
 /** The identity the listener recorded for this socket; a socket nobody identified is an unknown TCP peer. */
 export function identityOf(socket: object): Identity {
   return bySocket.get(socket) ?? { transport: 'tcp' };
+}
+
+/**
+ * Who made this request: the socket's identity, named `console:<user>` when it came through the
+ * console's private socket with the console user header (core/console-user.ts). The header is
+ * ignored on every other socket (the API server also strips it there).
+ */
+export function requestIdentity(socket: object, headers: Record<string, string | string[] | undefined>): Identity {
+  const id = identityOf(socket);
+  const name = headers[CONSOLE_USER_HEADER];
+  if (!id.console || typeof name !== 'string' || !CONSOLE_USER_NAME.test(name)) return id;
+  return { ...id, user: `console:${name}` };
 }
 
 /** Whether this is root on the local machine: uid 0 through the unix socket. */

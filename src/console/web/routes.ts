@@ -1,0 +1,25 @@
+/**
+ * The page table: a page is one file in pages/ and one line here. `nav`
+ * puts it in the left navigation (in this order); a pattern's `:name`
+ * parts become the page's params.
+ */
+import type { JSX } from 'preact';
+import { ContainerPage } from './pages/container.js';
+import { ContainersPage } from './pages/containers.js';
+import { OverviewPage } from './pages/overview.js';
+
+export type Page = (p: { params: Record<string, string> }) => JSX.Element;
+
+export interface Route {
+  path: string;
+  page: Page;
+  nav?: { label: string; icon: string };
+}
+
+export const ROUTES: Route[] = [
+  { path: '/', page: OverviewPage, nav: { label: 'Overview', icon: '◔' } },
+  { path: '/containers', page: ContainersPage, nav: { label: 'Containers', icon: '▣' } },
+  { path: '/containers/:id', page: ContainerPage },
+];
+
+export const NAV = ROUTES.filter((r) => r.nav).map((r) => ({ href: r.path, ...r.nav! }));
