@@ -1,0 +1,357 @@
+/**
+ * The registry browser's screens (Harbor's core ones), on the console
+ * server's /console/registries API: a registry's catalog, a repository's
+ * tags (delete a tag), and a manifest: media type, digest, layers with
+ * sizes and the total, an index's platforms; delete it by digest. A
+ * registry that refuses deletes (405 UNSUPPORTED) says so in the notice.
+ */
+import type { ComponentChildren, JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { consoleCall } from '../api.js';
+import { KeyValues } from '../drawer.js';
+import { bytes, shortId } from '../format.js';
+import { navigate } from '../router.js';
+import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
+import { listRegistries } from './registries.js';
+
+const base = (id: string) => `/console/registries/${encodeURIComponent(id)}`;
+const repoHref = (id: string, repo: string) => `/registries/${id}/${encodeURIComponent(repo)}`;
+const refHref = (id: string, repo: string, ref: string) => `${repoHref(id, repo)}/${encodeURIComponent(ref)}`;
+
+function Crumbs(p: { id: string; repo?: string; refName?: string }): JSX.Element {
+  const regs = useLoad(listRegistries, []);
+  const name = regs.value?.find((r) => r.id === p.id)?.name ?? '…';
+  return (
+    <nav class="crumbs" aria-label="Breadcrumbs">
+      <Link href="/registries">Registries</Link> ›<Link href={`/registries/${p.id}`}>{name}</Link>
+      {p.repo && (
+        <>
+          {' '}
+          ›<Link href={repoHref(p.id, p.repo)}>{p.repo}</Link>
+        </>
+      )}
+      {p.refName && <> › {p.refName.startsWith('sha256:') ? shortId(p.refName) : p.refName}</>}
+    </nav>
+  );
+}
+
+/** A paged list (catalog, tags): loads 100 at a time, "More" follows the registry's Link. */
+function usePaged(path: string, key: 'repositories' | 'tags'): { items: string[]; error?: string; more?: () => void; loading: boolean; reload: () => void } {
+  const [pages, setPages] = useState<string[]>(['']);
+  const [items, setItems] = useState<Record<string, string[]>>({});
+  const [next, setNext] = useState<string>();
+  const [error, setError] = useState<string>();
+  const load = useLoad(async () => {
+    const last = pages.at(-1)!;
+    const v = await consoleCall<Record<string, unknown>>('GET', `${path}${path.includes('?') ? '&' : '?'}last=${encodeURIComponent(last)}`);
+    setItems((x) => ({ ...x, [last]: (v[key] as string[]) ?? [] }));
+    setNext(v.next as string | undefined);
+    setError(undefined);
+    return true;
+  }, [path, pages.length]);
+  return {
+    items: pages.flatMap((pg) => items[pg] ?? []),
+    error: load.error ?? error,
+    loading: !load.value && !load.error,
+    more: next ? () => setPages((ps) => [...ps, next]) : undefined,
+    reload: () => {
+      setItems({});
+      setPages(['']);
+      load.reload();
+    },
+  };
+}
+
+export function RegistryPage(p: { params: Record<string, string> }): JSX.Element {
+  const id = p.params.id!;
+  const cat = usePaged(`${base(id)}/catalog`, 'repositories');
+  const [filter, setFilter] = useState('');
+  const shown = cat.items.filter((r) => r.includes(filter.trim()));
+  return (
+    <>
+      <Crumbs id={id} />
+      <PageHeader title="Repositories" sub={cat.loading ? ' ' : `${cat.items.length}${cat.more ? '+' : ''} repositories`} />
+      {cat.error && <Notice kind="error">{cat.error}</Notice>}
+      <div class="toolbar">
+        <input
+          type="search"
+          placeholder="Filter repositories"
+          value={filter}
+          onInput={(e) => setFilter(e.currentTarget.value)}
+          aria-label="Filter repositories"
+        />
+      </div>
+      <div class="card flush">
+        <table class="table">
+          <thead>
+            <tr>
+              <th>Repository</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => (
+              <tr key={r} data-repo={r}>
+                <td>
+                  <Link href={repoHref(id, r)} class="strong mono">
+                    {r}
+                  </Link>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {!cat.loading && !shown.length && !cat.error && (
+          <Empty>{cat.items.length ? 'No repository matches this filter.' : 'This registry has no repositories.'}</Empty>
+        )}
+        {cat.loading && <Empty>Loading…</Empty>}
+      </div>
+      {cat.more && (
+        <p>
+          <button type="button" onClick={cat.more}>
+            More
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
+async function del(id: string, repo: string, ref: string): Promise<string> {
+  const r = await consoleCall<{ message: string }>('DELETE', `${base(id)}/manifest?${new URLSearchParams({ repo, ref })}`);
+  return r.message;
+}
+
+export function RepositoryPage(p: { params: Record<string, string> }): JSX.Element {
+  const { id, repo } = p.params as { id: string; repo: string };
+  const tags = usePaged(`${base(id)}/tags?${new URLSearchParams({ repo })}`, 'tags');
+  const [error, setError] = useState<string>();
+  const [note, setNote] = useState<string>();
+  const remove = async (tag: string) => {
+    if (!confirm(`Delete the tag ${repo}:${tag} in the registry?`)) return;
+    setError(undefined);
+    setNote(undefined);
+    try {
+      setNote(await del(id, repo, tag));
+      tags.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <>
+      <Crumbs id={id} repo={repo} />
+      <PageHeader title={<span class="mono">{repo}</span>} sub={tags.loading ? ' ' : `${tags.items.length}${tags.more ? '+' : ''} tags`} />
+      {note && (
+        <Notice kind="ok" onClose={() => setNote(undefined)}>
+          {note}
+        </Notice>
+      )}
+      {error && (
+        <Notice kind="error" onClose={() => setError(undefined)}>
+          {error}
+        </Notice>
+      )}
+      {tags.error && <Notice kind="error">{tags.error}</Notice>}
+      <div class="card flush">
+        <table class="table">
+          <thead>
+            <tr>
+              <th>Tag</th>
+              <th>Pull command</th>
+              <th class="right">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tags.items.map((t) => (
+              <tr key={t} data-tag={t}>
+                <td>
+                  <Link href={refHref(id, repo, t)} class="strong mono">
+                    {t}
+                  </Link>
+                </td>
+                <td class="mono small dim">
+                  docker pull <PullName id={id} repo={repo} suffix={`:${t}`} />
+                </td>
+                <td class="right nowrap">
+                  <button type="button" class="small" onClick={() => navigate(refHref(id, repo, t))}>
+                    Manifest
+                  </button>
+                  <button type="button" class="small danger" data-action="delete-tag" onClick={() => remove(t)}>
+                    Delete tag
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {!tags.loading && !tags.items.length && !tags.error && <Empty>This repository has no tags.</Empty>}
+        {tags.loading && <Empty>Loading…</Empty>}
+      </div>
+      {tags.more && (
+        <p>
+          <button type="button" onClick={tags.more}>
+            More
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
+function PullName(p: { id: string; repo: string; suffix: string }): JSX.Element {
+  const regs = useLoad(listRegistries, []);
+  const host = regs.value?.find((r) => r.id === p.id)?.url.replace(/^https?:\/\//, '') ?? '';
+  return (
+    <>
+      {host}/{p.repo}
+      {p.suffix}
+    </>
+  );
+}
+
+interface Manifest {
+  repo: string;
+  ref: string;
+  kind: 'image' | 'index' | 'other';
+  mediaType: string;
+  digest: string;
+  size: number;
+  total: number;
+  config?: { mediaType?: string; digest: string; size: number; created?: string; os?: string; architecture?: string; variant?: string; history?: number };
+  layers?: { mediaType?: string; digest: string; size: number }[];
+  manifests?: { mediaType?: string; digest: string; size: number; platform?: { os?: string; architecture?: string; variant?: string } }[];
+  raw?: string;
+}
+
+function SizeBar(p: { size: number; max: number }): JSX.Element {
+  return <span class="size-bar" style={{ width: `${Math.max(2, Math.round((120 * p.size) / Math.max(1, p.max)))}px` }} />;
+}
+
+function Table(p: { head: string[]; children: ComponentChildren; label: string }): JSX.Element {
+  return (
+    <div class="card flush">
+      <table class="table" aria-label={p.label}>
+        <thead>
+          <tr>
+            {p.head.map((h) => (
+              <th key={h} class={h === 'Size' ? 'right' : undefined}>
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{p.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ManifestPage(p: { params: Record<string, string> }): JSX.Element {
+  const { id, repo, ref } = p.params as { id: string; repo: string; ref: string };
+  const m = useLoad(() => consoleCall<Manifest>('GET', `${base(id)}/manifest?${new URLSearchParams({ repo, ref })}`), [id, repo, ref]);
+  const [error, setError] = useState<string>();
+  const [note, setNote] = useState<string>();
+  const v = m.value;
+  const remove = async () => {
+    if (!v || !confirm(`Delete the manifest ${shortId(v.digest)} and every tag that points to it?`)) return;
+    setError(undefined);
+    try {
+      setNote(await del(id, repo, v.digest));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const maxLayer = Math.max(0, ...(v?.layers ?? []).map((l) => l.size));
+  const platform = v?.config ? [v.config.os, v.config.architecture, v.config.variant].filter(Boolean).join('/') : '';
+  return (
+    <>
+      <Crumbs id={id} repo={repo} refName={ref} />
+      <PageHeader
+        title={
+          <span class="mono">
+            {repo}
+            {ref.includes(':') ? '@' : ':'}
+            {ref.includes(':') ? shortId(ref) : ref}
+          </span>
+        }
+        sub={v ? `${v.kind === 'index' ? 'Index' : 'Image'} · ${bytes(v.total)} in all` : ' '}
+        actions={
+          v && (
+            <button type="button" class="danger" data-action="delete-manifest" onClick={remove}>
+              Delete manifest
+            </button>
+          )
+        }
+      />
+      {note && <Notice kind="ok">{note}</Notice>}
+      {error && (
+        <Notice kind="error" onClose={() => setError(undefined)}>
+          {error}
+        </Notice>
+      )}
+      {m.error && <Notice kind="error">{m.error}</Notice>}
+      {!v && !m.error && <Empty>Loading…</Empty>}
+      {v && (
+        <div class="card">
+          <KeyValues
+            rows={[
+              ['Media type', <span class="mono">{v.mediaType}</span>],
+              ['Digest', <span class="mono">{v.digest}</span>],
+              ['Manifest size', bytes(v.size)],
+              ['Platform', platform],
+              ['Created', v.config?.created],
+              ['Total size', <strong>{bytes(v.total)}</strong>],
+            ]}
+          />
+        </div>
+      )}
+      {v?.kind === 'image' && (
+        <>
+          <h2 class="section">Layers ({v.layers!.length})</h2>
+          <Table head={['#', 'Digest', 'Media type', 'Size']} label="Layers">
+            {v.layers!.map((l, i) => (
+              <tr key={l.digest + i} data-digest={l.digest}>
+                <td class="dim">{i + 1}</td>
+                <td class="mono small">{l.digest}</td>
+                <td class="mono small dim">{l.mediaType}</td>
+                <td class="right nowrap">
+                  {bytes(l.size)}
+                  <SizeBar size={l.size} max={maxLayer} />
+                </td>
+              </tr>
+            ))}
+            <tr>
+              <td class="dim">—</td>
+              <td class="mono small">{v.config!.digest}</td>
+              <td class="mono small dim">{v.config!.mediaType} (config)</td>
+              <td class="right nowrap">{bytes(v.config!.size)}</td>
+            </tr>
+            <tr class="total-row">
+              <td />
+              <td colSpan={2}>Total</td>
+              <td class="right nowrap">{bytes(v.total)}</td>
+            </tr>
+          </Table>
+        </>
+      )}
+      {v?.kind === 'index' && (
+        <>
+          <h2 class="section">Platforms ({v.manifests!.length})</h2>
+          <Table head={['Platform', 'Digest', 'Media type', 'Size']} label="Platforms">
+            {v.manifests!.map((d) => (
+              <tr key={d.digest}>
+                <td>{[d.platform?.os, d.platform?.architecture, d.platform?.variant].filter(Boolean).join('/') || <span class="dim">unknown</span>}</td>
+                <td class="mono small">
+                  <Link href={refHref(id, repo, d.digest)}>{d.digest}</Link>
+                </td>
+                <td class="mono small dim">{d.mediaType}</td>
+                <td class="right nowrap">{bytes(d.size)}</td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      )}
+      {v?.kind === 'other' && <pre class="json">{v.raw}</pre>}
+    </>
+  );
+}
