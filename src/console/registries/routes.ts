@@ -131,14 +131,34 @@ export class RegistryRoutes {
     const digest = String(a.headers['docker-content-digest'] ?? '') || `sha256:${createHash('sha256').update(a.body).digest('hex')}`;
     const base = { repo, ref, mediaType, digest, size: a.body.length, schemaVersion: m.schemaVersion };
     if (INDEX_TYPES.has(mediaType) || Array.isArray(m.manifests)) {
-      const manifests = (m.manifests ?? []).map((d) => ({
-        mediaType: d.mediaType,
-        digest: d.digest,
-        size: d.size,
-        platform: d.platform,
-        annotations: d.annotations,
-      }));
-      return { ...base, kind: 'index', manifests, total: manifests.reduce((s, d) => s + (Number(d.size) || 0), 0) };
+      // Each platform's image size (its layers and config), and the index's total: every distinct blob once.
+      const blobs = new Map<string, number>();
+      const manifests = await Promise.all(
+        (m.manifests ?? []).slice(0, MAX_PLATFORMS).map(async (d) => {
+          const out = {
+            mediaType: d.mediaType,
+            digest: d.digest,
+            size: Number(d.size) || 0,
+            platform: d.platform,
+            annotations: d.annotations,
+            imageSize: undefined as number | undefined,
+          };
+          if (!DIGEST.test(String(d.digest))) return out;
+          const child = await c.call('GET', `/v2/${repo}/manifests/${d.digest}`, `repository:${repo}:pull`, MANIFEST_TYPES).catch(() => undefined);
+          if (child?.status !== 200) return out;
+          try {
+            const cm = JSON.parse(child.body.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
+            const parts = [...(cm.config ? [cm.config] : []), ...(cm.layers ?? [])];
+            out.imageSize = parts.reduce((s, x) => s + (Number(x.size) || 0), 0);
+            for (const x of parts) blobs.set(x.digest, Number(x.size) || 0);
+          } catch {
+            /* not an image manifest: no size */
+          }
+          return out;
+        }),
+      );
+      const total = [...blobs.values()].reduce((s, n) => s + n, 0);
+      return { ...base, kind: 'index', manifests, total };
     }
     if (!m.config || !Array.isArray(m.layers)) return { ...base, kind: 'other', raw: a.body.toString('utf8').slice(0, 65536) };
     const layers = m.layers.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: Number(d.size) || 0 }));
@@ -183,6 +203,8 @@ export class RegistryRoutes {
 }
 
 const BODY_CONFIG_LIMIT = 4 << 20;
+/** An index's platforms whose manifests are fetched for their sizes. */
+const MAX_PLATFORMS = 32;
 
 function json<T>(a: Answer): T {
   try {

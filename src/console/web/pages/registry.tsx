@@ -70,7 +70,10 @@ export function RegistryPage(p: { params: Record<string, string> }): JSX.Element
   return (
     <>
       <Crumbs id={id} />
-      <PageHeader title="Repositories" sub={cat.loading ? ' ' : `${cat.items.length}${cat.more ? '+' : ''} repositories`} />
+      <PageHeader
+        title="Repositories"
+        sub={cat.loading ? ' ' : `${cat.items.length}${cat.more ? '+' : ''} repositor${cat.items.length === 1 && !cat.more ? 'y' : 'ies'}`}
+      />
       {cat.error && <Notice kind="error">{cat.error}</Notice>}
       <div class="toolbar">
         <input
@@ -140,7 +143,10 @@ export function RepositoryPage(p: { params: Record<string, string> }): JSX.Eleme
   return (
     <>
       <Crumbs id={id} repo={repo} />
-      <PageHeader title={<span class="mono">{repo}</span>} sub={tags.loading ? ' ' : `${tags.items.length}${tags.more ? '+' : ''} tags`} />
+      <PageHeader
+        title={<span class="mono">{repo}</span>}
+        sub={tags.loading ? ' ' : `${tags.items.length}${tags.more ? '+' : ''} tag${tags.items.length === 1 && !tags.more ? '' : 's'}`}
+      />
       {note && (
         <Notice kind="ok" onClose={() => setNote(undefined)}>
           {note}
@@ -219,12 +225,15 @@ interface Manifest {
   total: number;
   config?: { mediaType?: string; digest: string; size: number; created?: string; os?: string; architecture?: string; variant?: string; history?: number };
   layers?: { mediaType?: string; digest: string; size: number }[];
-  manifests?: { mediaType?: string; digest: string; size: number; platform?: { os?: string; architecture?: string; variant?: string } }[];
+  manifests?: { mediaType?: string; digest: string; size: number; imageSize?: number; platform?: { os?: string; architecture?: string; variant?: string } }[];
   raw?: string;
 }
 
+/** A digest as Harbor lists them: the algorithm and the first 16 hex digits (the whole one in the title). */
+const digestShort = (d: string) => (d.length > 23 ? `${d.slice(0, 23)}…` : d);
+
 function SizeBar(p: { size: number; max: number }): JSX.Element {
-  return <span class="size-bar" style={{ width: `${Math.max(2, Math.round((120 * p.size) / Math.max(1, p.max)))}px` }} />;
+  return <span class="size-bar" style={{ width: `${Math.max(2, Math.round((80 * p.size) / Math.max(1, p.max)))}px` }} />;
 }
 
 function Table(p: { head: string[]; children: ComponentChildren; label: string }): JSX.Element {
@@ -274,7 +283,7 @@ export function ManifestPage(p: { params: Record<string, string> }): JSX.Element
             {ref.includes(':') ? shortId(ref) : ref}
           </span>
         }
-        sub={v ? `${v.kind === 'index' ? 'Index' : 'Image'} · ${bytes(v.total)} in all` : ' '}
+        sub={v ? `${v.kind === 'index' ? `Index of ${v.manifests?.length ?? 0} platforms` : 'Image'} · ${bytes(v.total)} in all` : ' '}
         actions={
           v && (
             <button type="button" class="danger" data-action="delete-manifest" onClick={remove}>
@@ -312,17 +321,21 @@ export function ManifestPage(p: { params: Record<string, string> }): JSX.Element
             {v.layers!.map((l, i) => (
               <tr key={l.digest + i} data-digest={l.digest}>
                 <td class="dim">{i + 1}</td>
-                <td class="mono small">{l.digest}</td>
+                <td class="mono small" title={l.digest}>
+                  {digestShort(l.digest)}
+                </td>
                 <td class="mono small dim">{l.mediaType}</td>
                 <td class="right nowrap">
-                  {bytes(l.size)}
                   <SizeBar size={l.size} max={maxLayer} />
+                  {bytes(l.size)}
                 </td>
               </tr>
             ))}
             <tr>
               <td class="dim">—</td>
-              <td class="mono small">{v.config!.digest}</td>
+              <td class="mono small" title={v.config!.digest}>
+                {digestShort(v.config!.digest)}
+              </td>
               <td class="mono small dim">{v.config!.mediaType} (config)</td>
               <td class="right nowrap">{bytes(v.config!.size)}</td>
             </tr>
@@ -342,10 +355,12 @@ export function ManifestPage(p: { params: Record<string, string> }): JSX.Element
               <tr key={d.digest}>
                 <td>{[d.platform?.os, d.platform?.architecture, d.platform?.variant].filter(Boolean).join('/') || <span class="dim">unknown</span>}</td>
                 <td class="mono small">
-                  <Link href={refHref(id, repo, d.digest)}>{d.digest}</Link>
+                  <Link href={refHref(id, repo, d.digest)}>{digestShort(d.digest)}</Link>
                 </td>
                 <td class="mono small dim">{d.mediaType}</td>
-                <td class="right nowrap">{bytes(d.size)}</td>
+                <td class="right nowrap" title="the platform image: its layers and config">
+                  {d.imageSize === undefined ? <span class="dim">—</span> : bytes(d.imageSize)}
+                </td>
               </tr>
             ))}
           </Table>
