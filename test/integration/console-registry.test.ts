@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cleanupDir, importBusybox, run, tempDir } from '../helpers.js';
 import { RegistryProc } from '../registry-helpers.js';
+import { Registry as Distribution } from '../registry-peer.js';
 import { type ConsoleDaemon, launch, screenshot, signIn, startConsoleDaemon } from '../console-browser.js';
 
 let dir: string;
@@ -23,6 +24,7 @@ let c: ConsoleDaemon;
 let open: RegistryProc;
 let locked: RegistryProc;
 let silent: Server;
+let distribution: Distribution;
 const held = new Set<Socket>();
 let browser: Browser;
 let page: Page;
@@ -80,6 +82,7 @@ after(async () => {
   await c?.d.cleanup();
   await open?.stop();
   await locked?.stop();
+  await distribution?.stop();
   cleanupDir(dir);
 });
 
@@ -220,4 +223,50 @@ test('a registry behind token auth: credentials stay server-side; deletes off an
   const forged = await page.context().request.delete(`${c.url}/console/registries/${id}/manifest?repo=lib%2Fbusybox&ref=1.0`, { headers: { Origin: c.url } });
   assert.equal(forged.status(), 403);
   assert.deepEqual((await open.req('GET', '/v2/lib/busybox/tags/list')).json.tags, ['1.0']);
+
+  // Hostile parameters: clear 4xx answers, and the console still serves.
+  const req = page.context().request;
+  const bad = async (res: { status(): number; json(): Promise<{ message: string }> }, status: number, re: RegExp) => {
+    assert.equal(res.status(), status);
+    assert.match((await res.json()).message, re);
+  };
+  await bad(await req.get(`${c.url}/console/registries/${id}/tags?repo=..%2F..%2Fetc`), 400, /invalid repository name/);
+  await bad(await req.get(`${c.url}/console/registries/${id}/manifest?repo=lib%2Fbusybox&ref=..%2Fx`), 400, /invalid reference/);
+  await bad(await req.get(`${c.url}/console/registries/nope/catalog`), 404, /no such registry: nope/);
+  const { csrf } = (await (await req.get(`${c.url}/console/session`)).json()) as { csrf: string };
+  const h = { Origin: c.url, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' };
+  await bad(await req.post(`${c.url}/console/registries`, { headers: h, data: Buffer.from('{not json') }), 400, /invalid JSON body/);
+  await bad(await req.post(`${c.url}/console/registries`, { headers: h, data: { url: 42 } }), 400, /url must be a string/);
+  await bad(await req.post(`${c.url}/console/registries`, { headers: h, data: { url: open.url, password: 'x' } }), 400, /a password needs a user name/);
+  assert.equal((await req.get(`${c.url}/console/registries`)).status(), 200);
+});
+
+test('Distribution 2.8 behind htpasswd (Basic auth): a tag delete is refused (by digest only), a delete by digest works', async () => {
+  distribution = new Distribution(join(dir, 'distribution'), { htpasswd: { user: 'bob', password: 'dist-pw-1' } });
+  await distribution.start();
+  assert.equal((await c.d.berth(['login', '-u', 'bob', '--password-stdin', distribution.host], { input: 'dist-pw-1' })).code, 0);
+  for (const t of ['1.0', 'stable']) {
+    assert.equal((await c.d.berth(['tag', 'busybox', `${distribution.host}/apps/web:${t}`])).code, 0);
+    const p = await c.d.berth(['push', `${distribution.host}/apps/web:${t}`]);
+    assert.equal(p.code, 0, p.stderr);
+  }
+  await page.goto(`${c.url}/registries`);
+  await addRegistry({ url: distribution.url, name: 'distribution', username: 'bob', password: 'dist-pw-1' });
+  await page.click('tr[data-name="distribution"] >> text=Browse');
+  await page.click('tr[data-repo="apps/web"] a');
+  await page.locator('tr[data-tag="stable"]').waitFor();
+  await page.click('tr[data-tag="1.0"] [data-action=delete-tag]');
+  await page
+    .locator('.notice.error', { hasText: /distribution does not allow this delete \(DIGEST_INVALID: .*deletes by digest only; delete the manifest instead/ })
+    .waitFor()
+    .catch(async (err) => {
+      throw new Error(`${err.message}\nshown: ${await page.locator('main').textContent()}`);
+    });
+  // Delete the manifest by digest: both tags on it go.
+  await page.click('tr[data-tag="1.0"] a');
+  await page.click('[data-action=delete-manifest]');
+  await page.locator('.notice.ok', { hasText: /deleted apps\/web@sha256:/ }).waitFor();
+  const gone = await c.d.berth(['pull', `${distribution.host}/apps/web:stable`]);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /manifest unknown|not found/);
 });

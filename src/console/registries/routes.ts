@@ -188,6 +188,9 @@ export class RegistryRoutes {
         405,
         `${reg.name} does not allow this delete (${e.message}): ${DIGEST.test(ref) ? 'deletes are disabled on this registry' : 'this registry deletes by digest only, or has deletes disabled'}`,
       );
+    // Distribution 2.8 takes a tag for a digest and refuses it: it deletes manifests by digest only.
+    if (!DIGEST.test(ref) && e.code === 'DIGEST_INVALID')
+      throw new HttpError(405, `${reg.name} does not allow this delete (${e.message}): this registry deletes by digest only; delete the manifest instead`);
     this.check(reg, a, `delete ${repo}:${ref}`);
     return { message: `deleted ${repo}:${ref}` };
   }

@@ -38,7 +38,8 @@ export function publicView(r: Registry): PublicRegistry {
 /** A registry URL as the user typed it → its base URL, or a 400 naming what is wrong. Only http(s). */
 export function registryUrl(raw: string): string {
   let text = raw.trim();
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `https://${text}`;
+  // A scheme is a name and a colon not followed by a port number (host:5000 has none: https is meant).
+  if (!/^[a-z][a-z0-9+.-]*:(?!\d)/i.test(text)) text = `https://${text}`;
   let u: URL;
   try {
     u = new URL(text);
