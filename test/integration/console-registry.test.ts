@@ -137,6 +137,11 @@ test('catalog, tags, a manifest with its layers and sizes, an index, and a tag d
   await page.click('tr[data-repo="lib/busybox"] a');
   await page.locator('tr[data-tag="1.1"]').waitFor();
   assert.deepEqual(await page.locator('tr[data-tag]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-tag'))), ['1.0', '1.1']);
+  // Each tag's digest, platform and size, read from its manifest.
+  const head = await open.req('HEAD', '/v2/lib/busybox/manifests/1.0', { headers: { Accept: MANIFEST_V2 } });
+  const digestCell = page.locator(`tr[data-tag="1.0"] td[title="${head.headers['docker-content-digest']}"]`);
+  await digestCell.waitFor();
+  assert.match((await page.locator('tr[data-tag="1.0"]').textContent()) ?? '', /linux\/amd64.*\d(\.\d+)? [kM]B/);
   await screenshot(page, 'registry-tags');
 
   // The manifest: what the registry serves, sizes summed.

@@ -11,7 +11,8 @@ import { ImagesPage } from './pages/images.js';
 import { NetworksPage } from './pages/networks.js';
 import { VolumesPage } from './pages/volumes.js';
 import { RegistriesPage } from './pages/registries.js';
-import { ManifestPage, RegistryPage, RepositoryPage } from './pages/registry.js';
+import { ManifestPage, RegistryPage } from './pages/registry.js';
+import { RepositoryPage } from './pages/registry-tags.js';
 
 export type Page = (p: { params: Record<string, string> }) => JSX.Element;
 

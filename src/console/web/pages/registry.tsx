@@ -1,7 +1,7 @@
 /**
  * The registry browser's screens (Harbor's core ones), on the console
  * server's /console/registries API: a registry's catalog, a repository's
- * tags (delete a tag), and a manifest: media type, digest, layers with
+ * tags (registry-tags.tsx), and a manifest: media type, digest, layers with
  * sizes and the total, an index's platforms; delete it by digest. A
  * registry that refuses deletes (405 UNSUPPORTED) says so in the notice.
  */
@@ -10,15 +10,14 @@ import { useState } from 'preact/hooks';
 import { consoleCall } from '../api.js';
 import { KeyValues } from '../drawer.js';
 import { bytes, shortId } from '../format.js';
-import { navigate } from '../router.js';
 import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
 import { listRegistries } from './registries.js';
 
-const base = (id: string) => `/console/registries/${encodeURIComponent(id)}`;
-const repoHref = (id: string, repo: string) => `/registries/${id}/${encodeURIComponent(repo)}`;
-const refHref = (id: string, repo: string, ref: string) => `${repoHref(id, repo)}/${encodeURIComponent(ref)}`;
+export const base = (id: string) => `/console/registries/${encodeURIComponent(id)}`;
+export const repoHref = (id: string, repo: string) => `/registries/${id}/${encodeURIComponent(repo)}`;
+export const refHref = (id: string, repo: string, ref: string) => `${repoHref(id, repo)}/${encodeURIComponent(ref)}`;
 
-function Crumbs(p: { id: string; repo?: string; refName?: string }): JSX.Element {
+export function Crumbs(p: { id: string; repo?: string; refName?: string }): JSX.Element {
   const regs = useLoad(listRegistries, []);
   const name = regs.value?.find((r) => r.id === p.id)?.name ?? '…';
   return (
@@ -36,7 +35,10 @@ function Crumbs(p: { id: string; repo?: string; refName?: string }): JSX.Element
 }
 
 /** A paged list (catalog, tags): loads 100 at a time, "More" follows the registry's Link. */
-function usePaged(path: string, key: 'repositories' | 'tags'): { items: string[]; error?: string; more?: () => void; loading: boolean; reload: () => void } {
+export function usePaged(
+  path: string,
+  key: 'repositories' | 'tags',
+): { items: string[]; error?: string; more?: () => void; loading: boolean; reload: () => void } {
   const [pages, setPages] = useState<string[]>(['']);
   const [items, setItems] = useState<Record<string, string[]>>({});
   const [next, setNext] = useState<string>();
@@ -119,103 +121,12 @@ export function RegistryPage(p: { params: Record<string, string> }): JSX.Element
   );
 }
 
-async function del(id: string, repo: string, ref: string): Promise<string> {
+export async function del(id: string, repo: string, ref: string): Promise<string> {
   const r = await consoleCall<{ message: string }>('DELETE', `${base(id)}/manifest?${new URLSearchParams({ repo, ref })}`);
   return r.message;
 }
 
-export function RepositoryPage(p: { params: Record<string, string> }): JSX.Element {
-  const { id, repo } = p.params as { id: string; repo: string };
-  const tags = usePaged(`${base(id)}/tags?${new URLSearchParams({ repo })}`, 'tags');
-  const [error, setError] = useState<string>();
-  const [note, setNote] = useState<string>();
-  const remove = async (tag: string) => {
-    if (!confirm(`Delete the tag ${repo}:${tag} in the registry?`)) return;
-    setError(undefined);
-    setNote(undefined);
-    try {
-      setNote(await del(id, repo, tag));
-      tags.reload();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  return (
-    <>
-      <Crumbs id={id} repo={repo} />
-      <PageHeader
-        title={<span class="mono">{repo}</span>}
-        sub={tags.loading ? ' ' : `${tags.items.length}${tags.more ? '+' : ''} tag${tags.items.length === 1 && !tags.more ? '' : 's'}`}
-      />
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
-      )}
-      {tags.error && <Notice kind="error">{tags.error}</Notice>}
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Tag</th>
-              <th>Pull command</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tags.items.map((t) => (
-              <tr key={t} data-tag={t}>
-                <td>
-                  <Link href={refHref(id, repo, t)} class="strong mono">
-                    {t}
-                  </Link>
-                </td>
-                <td class="mono small dim">
-                  docker pull <PullName id={id} repo={repo} suffix={`:${t}`} />
-                </td>
-                <td class="right nowrap">
-                  <button type="button" class="small" onClick={() => navigate(refHref(id, repo, t))}>
-                    Manifest
-                  </button>
-                  <button type="button" class="small danger" data-action="delete-tag" onClick={() => remove(t)}>
-                    Delete tag
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {!tags.loading && !tags.items.length && !tags.error && <Empty>This repository has no tags.</Empty>}
-        {tags.loading && <Empty>Loading…</Empty>}
-      </div>
-      {tags.more && (
-        <p>
-          <button type="button" onClick={tags.more}>
-            More
-          </button>
-        </p>
-      )}
-    </>
-  );
-}
-
-function PullName(p: { id: string; repo: string; suffix: string }): JSX.Element {
-  const regs = useLoad(listRegistries, []);
-  const host = regs.value?.find((r) => r.id === p.id)?.url.replace(/^https?:\/\//, '') ?? '';
-  return (
-    <>
-      {host}/{p.repo}
-      {p.suffix}
-    </>
-  );
-}
-
-interface Manifest {
+export interface Manifest {
   repo: string;
   ref: string;
   kind: 'image' | 'index' | 'other';
@@ -230,7 +141,7 @@ interface Manifest {
 }
 
 /** A digest as Harbor lists them: the algorithm and the first 16 hex digits (the whole one in the title). */
-const digestShort = (d: string) => (d.length > 23 ? `${d.slice(0, 23)}…` : d);
+export const digestShort = (d: string) => (d.length > 23 ? `${d.slice(0, 23)}…` : d);
 
 function SizeBar(p: { size: number; max: number }): JSX.Element {
   return <span class="size-bar" style={{ width: `${Math.max(2, Math.round((80 * p.size) / Math.max(1, p.max)))}px` }} />;
