@@ -97,7 +97,7 @@ test('pull from a local registry with per-layer progress, then tag, push under a
   // Remove: the first name only untags; a container using the image makes the last a conflict, then force.
   await row(copy).locator('[data-action=remove]').click();
   await page.locator('.notice.ok', { hasText: `Removed ${copy} (untagged)` }).waitFor();
-  assert.equal(await row(copy).count(), 0);
+  await row(copy).waitFor({ state: 'detached' });
   const ctr = await c.d.berth(['create', '--name', 'uses-it', name, 'true']);
   assert.equal(ctr.code, 0, ctr.stderr);
   await row(name).locator('[data-action=remove]').click();

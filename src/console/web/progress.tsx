@@ -86,7 +86,7 @@ export function ProgressView(p: { state: ProgressState }): JSX.Element {
       {s.layers.length > 0 && (
         <ul class="layers">
           {s.layers.map((l) => {
-            const pct = l.total ? Math.min(100, (100 * (l.current ?? 0)) / l.total) : /complete|exists|Pushed|Already/i.test(l.status) ? 100 : 0;
+            const pct = l.total ? Math.min(100, (100 * (l.current ?? 0)) / l.total) : /complete|exists|Pushed|Mounted|Layer already/i.test(l.status) ? 100 : 0;
             return (
               <li key={l.id} data-layer={l.id}>
                 <span class="mono">{l.id}</span>
