@@ -42,7 +42,11 @@ function once(url: URL, method: string, headers: Record<string, string>, insecur
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.setTimeout(TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    const timeout = () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+    // Silent for TIMEOUT_MS, or still trickling after three times that: either way, a timeout.
+    req.setTimeout(TIMEOUT_MS, timeout);
+    const hard = setTimeout(timeout, TIMEOUT_MS * 3);
+    req.on('close', () => clearTimeout(hard));
     req.on('error', reject);
     req.end();
   });
