@@ -21,6 +21,7 @@ import { UserStore } from './auth/users.js';
 import { proxy } from './proxy.js';
 import { execSession } from './exec-ws.js';
 import { isPage, serveAsset, servePage } from './static.js';
+import { RegistryRoutes } from './registries/routes.js';
 
 export interface ConsoleOptions {
   host: string;
@@ -50,6 +51,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
   const sessions = new Sessions(o.limits);
   const setup = new SetupToken();
   const limiter = new SignInLimiter();
+  const registries = new RegistryRoutes(join(o.dataRoot, 'console', 'registries.json'));
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
@@ -139,6 +141,12 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       const s = signedIn(req);
       if (!safe) checkAction(req, s);
       return proxy(o.apiSocket, s.user, (req.url ?? '/').slice('/console/api'.length), req, res);
+    }
+    if (path === '/console/registries' || path.startsWith('/console/registries/')) {
+      const s = signedIn(req);
+      if (!safe) checkAction(req, s);
+      const query = new URL(req.url ?? '/', 'http://console').searchParams;
+      return registries.handle(s.user, method, path.slice('/console/registries'.length), query, req, res);
     }
     return sendError(res, 404, 'page not found');
   }
