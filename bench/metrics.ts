@@ -6,8 +6,9 @@
  *                 the whole series (the kernel counts in 10 ms ticks, so one scrape alone is
  *                 below its resolution), minus berthd's CPU over an equal idle stretch; and each
  *                 scrape's wall latency (median, p95).
- *   idle RSS      berthd with no container, metrics off and on (a fresh daemon each, 5 s after
- *                 start, no scrape yet).
+ *   idle RSS      berthd with no container: plain, with metrics on, with the web console on (a
+ *                 fresh daemon each, 5 s after start, no scrape or sign-in yet; the three take
+ *                 turns BENCH_IDLE_RUNS times, default 3, median).
  *   history RSS   the same 50 containers, history asked for (interval shortened to fill the
  *                 720-point rings in about a minute): berthd's RSS before and once full.
  */
@@ -25,6 +26,8 @@ function cpuMs(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 }
+
+const IDLE_RUNS = Number(process.env.BENCH_IDLE_RUNS ?? 3);
 
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -45,8 +48,9 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * q))]!;
 }
 
-async function idleRss(metrics: boolean): Promise<number> {
-  const d = await daemon(metrics ? { 'metrics-addr': '127.0.0.1:0' } : {});
+/** berthd's RSS 5 s after a start with `config` merged into its daemon.json, no container. */
+async function idleRss(config: Record<string, unknown>): Promise<number> {
+  const d = await daemon(config);
   try {
     await sleep(5000);
     return rssMiB(d.proc!.pid!);
@@ -55,9 +59,18 @@ async function idleRss(metrics: boolean): Promise<number> {
   }
 }
 
+/** Median idle RSS of each configuration, the configurations taking turns `IDLE_RUNS` times. */
+async function idleRssTurns(configs: Record<string, Record<string, unknown>>): Promise<Record<string, number>> {
+  const got: Record<string, number[]> = {};
+  for (let i = 0; i < IDLE_RUNS; i++) for (const [name, cfg] of Object.entries(configs)) (got[name] ??= []).push(await idleRss(cfg));
+  return Object.fromEntries(Object.entries(got).map(([k, v]) => [k, quantile(v, 0.5)]));
+}
+
 async function main(): Promise<void> {
-  const rssOff = await idleRss(false);
-  const rssOn = await idleRss(true);
+  const idle = await idleRssTurns({ off: {}, metrics: { 'metrics-addr': '127.0.0.1:0' }, console: { 'console-addr': '127.0.0.1:0' } });
+  const rssOff = idle.off!;
+  const rssOn = idle.metrics!;
+  const rssConsole = idle.console!;
 
   const d = await daemon({ 'metrics-addr': '127.0.0.1:0', 'history-interval': 0.05 });
   try {
@@ -110,11 +123,11 @@ async function main(): Promise<void> {
 
     const per = (scrapeCpu - idleCpu) / SCRAPES;
     console.log(`metrics: ${CONTAINERS} running containers, ${SCRAPES} sequential scrapes of ${(bytes / 1024).toFixed(0)} KiB (${series} container_* series)`);
-    console.log(
-      `  berthd CPU per scrape: ${per.toFixed(1)} ms (${scrapeCpu} ms over the scrapes − ${idleCpu} ms idle over as long; target < 50 ms)`,
-    );
+    console.log(`  berthd CPU per scrape: ${per.toFixed(1)} ms (${scrapeCpu} ms over the scrapes − ${idleCpu} ms idle over as long; target < 50 ms)`);
     console.log(`  wall latency per scrape: median ${quantile(wall, 0.5).toFixed(1)} ms, p95 ${quantile(wall, 0.95).toFixed(1)} ms`);
-    console.log(`  berthd idle RSS, no containers: metrics off ${rssOff.toFixed(1)} MiB, on ${rssOn.toFixed(1)} MiB (+${(rssOn - rssOff).toFixed(1)} MiB)`);
+    console.log(
+      `  berthd idle RSS, no containers (median of ${IDLE_RUNS}, taking turns): metrics and console off ${rssOff.toFixed(1)} MiB, metrics on ${rssOn.toFixed(1)} MiB (+${(rssOn - rssOff).toFixed(1)}), console on ${rssConsole.toFixed(1)} MiB (+${(rssConsole - rssOff).toFixed(1)})`,
+    );
     console.log(
       `  history with ${CONTAINERS} containers: RSS ${rssBefore.toFixed(1)} → ${rssAfter.toFixed(1)} MiB (+${(rssAfter - rssBefore).toFixed(1)} MiB) with ${points} points per ring (720 max)`,
     );
