@@ -36,7 +36,7 @@ const cache = new Map<string, { raw: Buffer; gz: Buffer }>();
 export async function serveAsset(path: string, res: ServerResponse, acceptGzip = true): Promise<void> {
   const name = path.slice('/assets/'.length);
   const ext = name.split('.').pop() ?? '';
-  if (!/^[a-z0-9-]+\.[a-z]+$/.test(name) || !TYPES[ext]) return sendError(res, 404, 'page not found');
+  if (!/^[A-Za-z0-9-]+\.[a-z]+$/.test(name) || !TYPES[ext]) return sendError(res, 404, 'page not found');
   let file = cache.get(name);
   if (!file) {
     let raw: Buffer;

@@ -133,7 +133,7 @@ export function StatsView(p: { id: string; running: boolean }): JSX.Element {
           s = append(s, prev, x);
           prev = x;
         }
-        if (h.Points?.length) setSource(`history (${h.Points.length} points) + live`);
+        if (h.Points?.length) setSource(`history (${h.Points.length} point${h.Points.length === 1 ? '' : 's'}) + live`);
       } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 404) throw err;
       }

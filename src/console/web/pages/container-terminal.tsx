@@ -2,10 +2,9 @@
  * A shell in the container, in the browser: xterm.js over the console's
  * exec WebSocket (`/console/ws/exec`, the session's CSRF token in the URL).
  * Keystrokes go as binary frames; the terminal's size follows the card
- * (fit addon) and each change is sent as a resize message.
+ * (fit addon) and each change is sent as a resize message. xterm.js is most
+ * of the console's code, so it is loaded only when a terminal opens.
  */
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { session } from '../api.js';
@@ -17,6 +16,22 @@ export function TerminalView(p: { id: string; running: boolean }): JSX.Element {
   const [round, setRound] = useState(0);
   useEffect(() => {
     if (!p.running) return;
+    let stop: (() => void) | undefined;
+    let cancelled = false;
+    void Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')]).then(
+      ([{ Terminal }, { FitAddon }]) => {
+        if (cancelled || !box.current) return;
+        stop = open(Terminal, FitAddon);
+      },
+      (err: Error) => setStatus(`closed: cannot load the terminal: ${err.message}`),
+    );
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [p.id, p.running, round]);
+
+  function open(Terminal: typeof import('@xterm/xterm').Terminal, FitAddon: typeof import('@xterm/addon-fit').FitAddon): () => void {
     const term = new Terminal({
       cursorBlink: true,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
@@ -48,7 +63,7 @@ export function TerminalView(p: { id: string; running: boolean }): JSX.Element {
       ws.close();
       term.dispose();
     };
-  }, [p.id, p.running, round]);
+  }
   if (!p.running) return <Empty>The container is not running: start it to open a terminal.</Empty>;
   return (
     <>
