@@ -5,6 +5,7 @@
  */
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
+import { Notice } from './ui.js';
 import './pages.css';
 
 export function Drawer(p: {
@@ -46,6 +47,52 @@ export function Drawer(p: {
         </section>
       )}
     </div>
+  );
+}
+
+/** A form drawer's footer: a dismiss button and the primary submit, disabled and relabelled while it works. */
+export function FormFooter(p: { dismiss: string; onDismiss: () => void; submit: string; busy?: string | false }): JSX.Element {
+  return (
+    <>
+      <button type="button" onClick={p.onDismiss}>
+        {p.dismiss}
+      </button>
+      <button type="submit" class="primary" disabled={!!p.busy}>
+        {p.busy || p.submit}
+      </button>
+    </>
+  );
+}
+
+/** A list page's outcome: what was done, or what failed, offering Force remove when the engine answered 409. */
+export function Outcome<T>(p: {
+  note?: string;
+  onNoteClose: () => void;
+  error?: { text: string; force?: T };
+  onErrorClose: () => void;
+  onForce: (target: T) => void;
+}): JSX.Element {
+  return (
+    <>
+      {p.note && (
+        <Notice kind="ok" onClose={p.onNoteClose}>
+          {p.note}
+        </Notice>
+      )}
+      {p.error && (
+        <Notice kind="error" onClose={p.onErrorClose}>
+          {p.error.text}
+          {p.error.force && (
+            <>
+              {' '}
+              <button type="button" class="small danger" onClick={() => p.onForce(p.error!.force as T)}>
+                Force remove
+              </button>
+            </>
+          )}
+        </Notice>
+      )}
+    </>
   );
 }
 

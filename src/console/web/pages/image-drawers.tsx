@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Drawer } from '../drawer.js';
+import { Drawer, FormFooter } from '../drawer.js';
 import { ago, bytes, shortId } from '../format.js';
 import { EMPTY_PROGRESS, ProgressView, type ProgressState, runProgress } from '../progress.js';
 import { registryAuth, registryOf } from '../registry-auth.js';
@@ -95,16 +95,7 @@ export function PullDrawer(p: { onClose: () => void; onDone: () => void }): JSX.
       onClose={p.onClose}
       onSubmit={submit}
       wide
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Close
-          </button>
-          <button type="submit" class="primary" disabled={run.busy}>
-            {run.busy ? 'Pulling…' : 'Pull'}
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Close" onDismiss={p.onClose} submit="Pull" busy={run.busy && 'Pulling…'} />}
     >
       <label>
         <span>
@@ -148,16 +139,7 @@ export function PushDrawer(p: { name: string; onClose: () => void; onDone: () =>
       onClose={p.onClose}
       onSubmit={submit}
       wide
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Close
-          </button>
-          <button type="submit" class="primary" disabled={run.busy}>
-            {run.busy ? 'Pushing…' : 'Push'}
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Close" onDismiss={p.onClose} submit="Push" busy={run.busy && 'Pushing…'} />}
     >
       <p class="dim">
         Pushes to <span class="mono">{registryOf(p.name)}</span>. To push somewhere else, tag the image with that registry's name first.
@@ -195,16 +177,7 @@ export function TagDrawer(p: { source: string; onClose: () => void; onDone: (tar
       label="Tag image"
       onClose={p.onClose}
       onSubmit={submit}
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary">
-            Tag
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Cancel" onDismiss={p.onClose} submit="Tag" />}
     >
       {error && <Notice kind="error">{error}</Notice>}
       <label>

@@ -3,6 +3,7 @@
  * with live progress, remove (a conflict offers a forced remove), history,
  * tag and push (image-drawers.tsx).
  */
+import { Outcome } from '../drawer.js';
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
@@ -102,24 +103,13 @@ export function ImagesPage(): JSX.Element {
           }}
         />
       )}
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error.text}
-          {error.force && (
-            <>
-              {' '}
-              <button type="button" class="small danger" onClick={() => remove(error.force!, true)}>
-                Force remove
-              </button>
-            </>
-          )}
-        </Notice>
-      )}
+      <Outcome
+        note={note}
+        onNoteClose={() => setNote(undefined)}
+        error={error}
+        onErrorClose={() => setError(undefined)}
+        onForce={(target) => remove(target, true)}
+      />
       {list.error && <Notice kind="error">Cannot list images: {list.error}</Notice>}
       <div class="toolbar">
         <input

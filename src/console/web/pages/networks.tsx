@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Drawer, JsonView, KeyValues, Labels, parsePairs } from '../drawer.js';
+import { Drawer, JsonView, KeyValues, Labels, parsePairs, FormFooter } from '../drawer.js';
 import { ago, shortId } from '../format.js';
 import { Empty, Notice, PageHeader, useLoad } from '../ui.js';
 
@@ -59,16 +59,7 @@ function CreateNetwork(p: { onClose: () => void; onCreated: (name: string) => vo
       label="Create network"
       onClose={p.onClose}
       onSubmit={submit}
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary">
-            Create
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Cancel" onDismiss={p.onClose} submit="Create" />}
     >
       {error && <Notice kind="error">{error}</Notice>}
       <div class="grid2">

@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { consoleCall } from '../api.js';
-import { Drawer } from '../drawer.js';
+import { Drawer, FormFooter } from '../drawer.js';
 import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
 
 export interface RegistryInfo {
@@ -48,16 +48,7 @@ function AddRegistry(p: { onClose: () => void; onAdded: (r: RegistryInfo) => voi
       label="Add registry"
       onClose={p.onClose}
       onSubmit={submit}
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            {busy ? 'Connecting…' : 'Add'}
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Cancel" onDismiss={p.onClose} submit="Add" busy={busy && 'Connecting…'} />}
     >
       {error && <Notice kind="error">{error}</Notice>}
       <label>

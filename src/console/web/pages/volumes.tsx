@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
-import { Drawer, JsonView, KeyValues, Labels, parsePairs } from '../drawer.js';
+import { Drawer, JsonView, KeyValues, Labels, parsePairs, FormFooter, Outcome } from '../drawer.js';
 import { ago } from '../format.js';
 import { Empty, Notice, PageHeader, useLoad } from '../ui.js';
 
@@ -43,16 +43,7 @@ function CreateVolume(p: { onClose: () => void; onCreated: (name: string) => voi
       label="Create volume"
       onClose={p.onClose}
       onSubmit={submit}
-      footer={
-        <>
-          <button type="button" onClick={p.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary">
-            Create
-          </button>
-        </>
-      }
+      footer={<FormFooter dismiss="Cancel" onDismiss={p.onClose} submit="Create" />}
     >
       {error && <Notice kind="error">{error}</Notice>}
       <div class="grid2">
@@ -150,24 +141,13 @@ export function VolumesPage(): JSX.Element {
         />
       )}
       {inspect && <InspectVolume name={inspect} onClose={() => setInspect(undefined)} />}
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error.text}
-          {error.force && (
-            <>
-              {' '}
-              <button type="button" class="small danger" onClick={() => remove(error.force!, true)}>
-                Force remove
-              </button>
-            </>
-          )}
-        </Notice>
-      )}
+      <Outcome
+        note={note}
+        onNoteClose={() => setNote(undefined)}
+        error={error}
+        onErrorClose={() => setError(undefined)}
+        onForce={(target) => remove(target, true)}
+      />
       {list.error && <Notice kind="error">Cannot list volumes: {list.error}</Notice>}
       <div class="toolbar">
         <input
