@@ -196,9 +196,11 @@ const REPEATED = new Set(['Downloading', 'Extracting', 'Pushing', 'Waiting']);
 /**
  * dockerd's transfer manager hands a watcher only a layer's latest progress, so a
  * status superseded at once (Verifying Checksum, right before Download complete)
- * reaches the client or not by timing; Berth always sends it.
+ * reaches the client or not by timing; Berth always sends it. Progress ticks
+ * (Downloading, Pushing) come on a timer on both sides: a small layer moved within
+ * one tick has none, and whether it does depends on the machine's load.
  */
-const MAY_SKIP = new Set(['Verifying Checksum']);
+const MAY_SKIP = new Set(['Verifying Checksum', 'Downloading', 'Pushing']);
 
 /**
  * A pull or push stream as its contract: the messages without an id in
