@@ -48,23 +48,39 @@ export class HttpError extends Error {
 /** The console's own bodies (sign-in, setup) are small JSON objects. */
 export const SMALL_BODY = 16 * 1024;
 
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Past this many bytes an oversized body is not read to its end before the 413: the connection is
+ * dropped instead. Below it the rest is read and discarded first, so the client finishes sending and
+ * reads the answer (closing a socket with unread bytes makes the kernel reset it, and the client
+ * would see EPIPE instead of the 413).
+ */
+const DRAIN_MAX = 16 << 20;
+
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && (!/^\d+$/.test(declared) || Number(declared) > limit)) {
-    req.resume();
-    throw new HttpError(413, `request body too large: at most ${limit} bytes are accepted`);
-  }
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      req.resume();
-      throw new HttpError(413, `request body too large: at most ${limit} bytes are accepted`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (declared !== undefined && !/^\d+$/.test(declared)) return Promise.reject(new HttpError(400, 'invalid Content-Length'));
+  const tooLarge = () => new HttpError(413, `request body too large: at most ${limit} bytes are accepted`);
+  if (declared !== undefined && Number(declared) > DRAIN_MAX) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let over = declared !== undefined && Number(declared) > limit;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > limit) over = true;
+      if (!over) chunks.push(c);
+      else if (n > DRAIN_MAX) {
+        req.off('data', onData);
+        reject(tooLarge());
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => (over ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new HttpError(400, 'the request body ended early'));
+    });
+  });
 }
 
 /** A small JSON object with string fields, or a 400 that says what was wrong. */
