@@ -141,7 +141,7 @@ export class Runc {
  * open its end a moment after `runc create` has returned, so an empty read
  * means "not yet" for as long as the init lives.
  */
-async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> {
+export async function releaseExecFifo(fifo: string, initPid: number, isAlive: (pid: number) => boolean = alive): Promise<boolean> {
   let fd: number;
   try {
     fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -151,6 +151,10 @@ async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> 
   try {
     const one = Buffer.alloc(1);
     for (let waited = 0; ; waited++) {
+      // Alive before the read, not after: the init writes its byte and execs at once, so a
+      // short command can have run and exited between an empty read and the check, with its
+      // byte waiting in the FIFO. Only an init dead before an empty read never started.
+      const wasAlive = isAlive(initPid);
       let n = 0;
       try {
         n = readSync(fd, one, 0, 1, null);
@@ -158,7 +162,7 @@ async function releaseExecFifo(fifo: string, initPid: number): Promise<boolean> 
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
       if (n === 1) break;
-      if (!alive(initPid)) throw new SystemError('cannot start a container that has stopped');
+      if (!wasAlive) throw new SystemError('cannot start a container that has stopped');
       if (waited > 10_000) throw new SystemError('timed out waiting for the container process to start');
       await new Promise((r) => setTimeout(r, 1));
     }
