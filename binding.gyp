@@ -11,6 +11,11 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "berth_mount",
+      "sources": ["native/berth_mount.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "berth_idmap",
       "sources": ["native/berth_idmap.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]

@@ -3,11 +3,7 @@
  * build/Release): the filesystem calls Node lacks, on directory handles.
  * Loaded on first use, so a process that never needs it never maps it.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SystemError } from '../core/errors.js';
+import { loadAddon } from '../core/native-addon.js';
 
 export interface Native {
   /** mknodat(dirfd, name, mode with S_IF* type bits, major, minor). */
@@ -31,23 +27,10 @@ export interface Native {
   readlinkat(dirfd: number, name: string): string;
 }
 
-declare const __filename: string | undefined;
-
 let loaded: Native | undefined;
 
 /** The addon, found by walking up from this module (dist/src/archive, or the CLI bundle in dist/cli). */
 export function native(): Native {
   loaded ??= loadAddon<Native>('berth_native');
   return loaded;
-}
-
-/** A node-gyp addon `build/Release/<name>.node`, found by walking up from this module. */
-export function loadAddon<T>(name: string): T {
-  const here = import.meta.url ? fileURLToPath(import.meta.url) : typeof __filename === 'string' ? __filename : process.argv[1]!;
-  for (let dir = dirname(here); ; dir = dirname(dir)) {
-    const file = join(dir, 'build', 'Release', `${name}.node`);
-    if (existsSync(file)) return createRequire(here)(file) as T;
-    if (dirname(dir) === dir) break;
-  }
-  throw new SystemError(`the native addon build/Release/${name}.node is missing: run \`npm run build\``);
 }

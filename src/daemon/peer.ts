@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { loadAddon } from '../archive/native.js';
+import { loadAddon } from '../core/native-addon.js';
 import { log } from '../core/log.js';
 import { type Identity, setIdentity } from '../engine/audit/identity.js';
 

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { procMapText, type IdMap } from '../core/idmap.js';
 import { dirname } from 'node:path';
 import { run } from '../core/proc.js';
-import { SystemError } from '../core/errors.js';
+import { SystemError, messageOf } from '../core/errors.js';
+import { MNT_DETACH, MS_BIND, mount, umount, unmountIfMounted } from '../core/mounts.js';
 
 /** Where a remapped container's user namespace is pinned, beside its network namespace's file. */
 export function usernsPathOf(netns: string): string {
@@ -62,8 +63,9 @@ async function createOwnedNetns(path: string, idmap: IdMap): Promise<void> {
       [`/proc/${pid}/ns/user`, userns],
       [`/proc/${pid}/ns/net`, path],
     ]) {
-      const r = await run('mount', ['--bind', src!, dst!]);
-      if (r.code !== 0) throw new SystemError(`failed to create network namespace ${path}: ${r.stderr.trim()}`);
+      await mount(src!, dst!, null, MS_BIND).catch((e: unknown) => {
+        throw new SystemError(`failed to create network namespace ${path}: ${messageOf(e)}`);
+      });
     }
     const lo = await run('nsenter', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
     if (lo.code !== 0) throw new SystemError(`failed to create network namespace ${path}: ${lo.stderr.trim()}`);
@@ -80,13 +82,11 @@ async function createOwnedNetns(path: string, idmap: IdMap): Promise<void> {
 export async function removeNetns(path: string): Promise<void> {
   const userns = usernsPathOf(path);
   if (existsSync(userns)) {
-    await run('umount', ['-l', userns]);
+    await umount(userns, MNT_DETACH).catch(() => {});
     await rm(userns, { force: true });
   }
-  if (await isNetnsMount(path)) {
-    const r = await run('umount', [path]);
-    if (r.code !== 0 && (await isNetnsMount(path))) await run('umount', ['-l', path]);
-  }
+  // Tried, not looked up: a file that is no mount answers EINVAL, and the mount table is not read.
+  await unmountIfMounted(path);
   await rm(path, { force: true });
 }
 

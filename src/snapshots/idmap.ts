@@ -20,7 +20,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadAddon } from '../archive/native.js';
+import { MNT_DETACH, umount } from '../core/mounts.js';
+import { loadAddon } from '../core/native-addon.js';
 import { SystemError, messageOf } from '../core/errors.js';
 import { hostGid, hostUid, idMapKey, procMapText, type IdMap } from '../core/idmap.js';
 import { log } from '../core/log.js';
@@ -77,7 +78,14 @@ async function isIdmapOf(target: string, dir: string): Promise<boolean> {
 
 /** Unmount everything stacked on `path` (nothing when it is no mount). */
 async function unmountAll(path: string): Promise<void> {
-  for (let i = 0; i < 16; i++) if ((await run('umount', ['-l', path])).code !== 0) return;
+  for (let i = 0; i < 16; i++)
+    if (
+      !(await umount(path, MNT_DETACH).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
 }
 
 /** Shift every owner in a tree by the mapping, in place (setuid/setgid bits kept: chown clears them). */
@@ -122,7 +130,7 @@ export class LayerIdmapper {
       this.fd = await usernsFd(this.map);
       loadAddon<IdmapAddon>('berth_idmap').idmapMount(this.fd, src, dst);
       const st = await stat(dst);
-      await run('umount', [dst]);
+      await umount(dst);
       if (st.uid !== hostUid(this.map, 0)) throw new SystemError(`an idmapped mount showed uid ${st.uid}`);
       return 'idmapped';
     } catch (e) {

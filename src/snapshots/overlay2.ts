@@ -3,15 +3,17 @@
  * time by overlayfs (lowerdir = the layer chain, upperdir = the container's
  * writable layer). Whiteouts stay in overlayfs's native form.
  *
- * Lower dirs are passed as short links (l/<id> → ../layers/<hex>/diff) with
- * the mount run from the snapshotter root, so a deep chain still fits in the
- * one page of mount options the kernel accepts.
+ * Lower dirs are passed as short links (l/<id> → ../layers/<hex>/diff), so
+ * most chains fit in the one page of mount options the kernel accepts with
+ * absolute paths (mounted by mount(2) itself); a deeper one is mounted by the
+ * mount command run from the snapshotter root, with relative paths.
  */
 import { chown, mkdir, mkdtemp, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Digest } from '../core/digest.js';
 import { hexOf } from '../core/digest.js';
-import { SystemError } from '../core/errors.js';
+import { SystemError, messageOf } from '../core/errors.js';
+import { MOUNT_DATA_MAX, mount, umount } from '../core/mounts.js';
 import { run } from '../core/proc.js';
 import { rootPair, type IdMap } from '../core/idmap.js';
 import { rootless } from '../core/rootless.js';
@@ -50,9 +52,9 @@ export async function overlaySupported(dataRoot: string): Promise<boolean> {
   const dir = await mkdtemp(join(dataRoot, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, d));
-    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=lower,upperdir=upper,workdir=work${userXattr()}`, 'merged'], { cwd: dir });
-    if (r.code !== 0) return false;
-    await run('umount', [join(dir, 'merged')]);
+    const at = (d: string) => join(dir, d);
+    await mount('overlay', at('merged'), 'overlay', 0, `lowerdir=${at('lower')},upperdir=${at('upper')},workdir=${at('work')}${userXattr()}`);
+    await umount(at('merged'));
     return true;
   } catch {
     return false;
@@ -107,10 +109,21 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
     const lowers = mapper
       ? await Promise.all(chain.map(async (c) => relative(this.root, await mapper.lower(this.shortName(c), this.layerDiffPath(c)))))
       : chain.map((c) => join('l', shortLink(c)));
-    const lower = lowers.length ? lowers.join(':') : 'empty';
-    const rel = join('active', key);
-    const opts = `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}${userXattr()}`;
-    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, join(rel, 'merged')], { cwd: this.root });
+    const options = (base: string) => {
+      const lower = lowers.length ? lowers.map((l) => join(base, l)).join(':') : join(base, 'empty');
+      const rel = join(base, 'active', key);
+      return `lowerdir=${lower},upperdir=${join(rel, 'diff')},workdir=${join(rel, 'work')}${userXattr()}`;
+    };
+    // By the mount(2) call itself while the options fit its one page; a deeper chain is
+    // mounted by the mount command run from the snapshotter root, with paths relative to it.
+    const opts = options(this.root);
+    if (Buffer.byteLength(opts) <= MOUNT_DATA_MAX) {
+      await mount('overlay', merged, 'overlay', 0, opts).catch((e: unknown) => {
+        throw new SystemError(`error mounting snapshot ${key}: ${messageOf(e)}`);
+      });
+      return merged;
+    }
+    const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', options(''), join('active', key, 'merged')], { cwd: this.root });
     if (r.code !== 0) throw new SystemError(`error mounting snapshot ${key}: ${r.stderr.trim()}`);
     return merged;
   }
@@ -118,14 +131,17 @@ export class Overlay2Snapshotter extends LayerDirSnapshotter {
   async unmount(key: string): Promise<void> {
     const merged = join(this.activeDir(key), 'merged');
     for (let busy = 0; await isMountPoint(merged); ) {
-      const r = await run('umount', [merged]);
-      if (r.code === 0) return; // mount() never stacks a second mount on it
-      // A reader that just stopped (an export whose client left) may hold a file a moment longer.
-      if (/target is busy/.test(r.stderr) && ++busy < 20) {
-        await new Promise((res) => setTimeout(res, 25));
-        continue;
+      try {
+        await umount(merged);
+        return; // mount() never stacks a second mount on it
+      } catch (e) {
+        // A reader that just stopped (an export whose client left) may hold a file a moment longer.
+        if ((e as NodeJS.ErrnoException).code === 'EBUSY' && ++busy < 20) {
+          await new Promise((res) => setTimeout(res, 25));
+          continue;
+        }
+        throw new SystemError(`error unmounting snapshot ${key}: ${messageOf(e)}`);
       }
-      throw new SystemError(`error unmounting snapshot ${key}: ${r.stderr.trim()}`);
     }
   }
 }

@@ -117,6 +117,35 @@ async function open(driver: DriverName): Promise<Snapshotter> {
 
 const xattr = (path: string, name: string) => spawnSync('getfattr', ['-h', '--only-values', '-n', name, path]).stdout as Buffer;
 
+test('overlay2: a chain too deep for one page of mount options (by absolute paths) mounts by relative ones, and unmounts', async (t) => {
+  if (!(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
+  const s = await open('overlay2');
+  let parent: Awaited<ReturnType<Snapshotter['applyLayer']>> | undefined;
+  // 110 layers: ~50 bytes each by absolute path (over 4095), ~28 by the short relative link (under).
+  for (let i = 0; i < 110; i++) parent = await s.applyLayer({ parent: parent?.chainId, tar: Readable.from([tar([{ name: `f${i}`, body: String(i) }])]) });
+  await s.prepare('deep', parent!.chainId);
+  const root = await s.mount('deep');
+  assert.equal(readFileSync(join(root, 'f0'), 'utf8'), '0');
+  assert.equal(readFileSync(join(root, 'f109'), 'utf8'), '109');
+  const mountLine = (at: string) =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === at) ?? '';
+  assert.match(mountLine(root), /lowerdir=l\//, 'the deep chain went by relative paths');
+  await s.unmount('deep');
+  assert.deepEqual(readdirSync(root), [], 'unmounted: the merged dir is empty again');
+  // A shallow chain goes by mount(2) itself with absolute paths, as the mount table shows.
+  await s.prepare('shallow', (await s.applyLayer({ tar: Readable.from([tar([{ name: 'x', body: 'x' }])]) })).chainId);
+  const shallow = await s.mount('shallow');
+  const line =
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === shallow) ?? '';
+  assert.match(line, /lowerdir=\/var\/tmp\/berth-snap-/);
+  await s.remove('shallow');
+  await s.remove('deep');
+});
+
 for (const driver of ['overlay2', 'vfs'] as const) {
   test(`${driver}: a layer keeps modes, owners, links, devices, xattrs and times`, async (t) => {
     if (driver === 'overlay2' && !(await overlaySupported('/var/tmp'))) return t.skip('overlay cannot mount here');
