@@ -61,6 +61,40 @@ test('the first rule naming the caller decides; aliases, wildcards and deny', ()
   assert.equal(open.decide(alice, 'container.create').allowed, true);
 });
 
+test('a console user is judged as themselves by console-users rules, never as the root the console connects as', () => {
+  // What requestIdentity makes of a request through the console's private socket (berthd's own uid).
+  const viaConsole = (name: string): Identity => ({ transport: 'unix', uid: 0, gid: 0, user: `console:${name}`, console: true, consoleUser: name });
+  const p = Policy.parse(
+    JSON.stringify({
+      rules: [
+        { name: 'root', users: ['root'], uids: [0], allow: ['*'] },
+        { name: 'viewers', 'console-users': ['viewer'], allow: ['container.list', 'container.logs', 'system.*'] },
+        { name: 'admins', 'console-users': ['admin'], allow: ['*'], deny: ['system.audit'] },
+      ],
+    }),
+    'console.json',
+  );
+  assert.equal(p.decide(viaConsole('viewer'), 'container.list').allowed, true);
+  const no = p.decide(viaConsole('viewer'), 'container.create');
+  assert.equal(
+    !no.allowed && no.message,
+    'authorization denied by plugin berth-policy: container.create is not allowed for console user viewer by rule "viewers"',
+  );
+  assert.equal(p.decide(viaConsole('admin'), 'container.create').allowed, true);
+  assert.equal(p.decide(viaConsole('admin'), 'system.audit').allowed, false);
+  // Named by no rule (the root rules do not count for it): the default, deny.
+  const other = p.decide(viaConsole('mallory'), 'container.list');
+  assert.equal(
+    !other.allowed && other.message,
+    'authorization denied by plugin berth-policy: container.list is not allowed for console user mallory by default: no rule names this client',
+  );
+  // A console-users rule never names a socket client of that user name.
+  assert.equal(p.decide({ transport: 'unix', uid: 1005, user: 'viewer' }, 'container.list').allowed, false);
+  // Without a policy a console user may do what the console offers, but not read the audit log.
+  assert.equal(decideWithoutPolicy(viaConsole('admin'), 'container.create').allowed, true);
+  assert.equal(decideWithoutPolicy(viaConsole('admin'), 'system.audit').allowed, false);
+});
+
 test('without a policy only root reads the audit log', () => {
   assert.equal(decideWithoutPolicy(alice, 'container.create').allowed, true);
   assert.equal(decideWithoutPolicy(alice, 'system.audit').allowed, false);

@@ -27,6 +27,8 @@ export interface Identity {
   remote?: string;
   /** Set by the listener on berthd's private console socket: the only place the console user header is trusted. */
   console?: true;
+  /** The signed-in console user a request came through the console for (its `user` is then `console:<name>`). */
+  consoleUser?: string;
 }
 
 const bySocket = new WeakMap<object, Identity>();
@@ -49,16 +51,20 @@ export function requestIdentity(socket: object, headers: Record<string, string |
   const id = identityOf(socket);
   const name = headers[CONSOLE_USER_HEADER];
   if (!id.console || typeof name !== 'string' || !CONSOLE_USER_NAME.test(name)) return id;
-  return { ...id, user: `console:${name}` };
+  return { ...id, user: `console:${name}`, consoleUser: name };
 }
 
-/** Whether this is root on the local machine: uid 0 through the unix socket. */
+/**
+ * Whether this is root on the local machine: uid 0 through the unix socket. A console user is not,
+ * though the console connects as berthd's own uid: the policy judges them by `console-users`.
+ */
 export function isLocalRoot(id: Identity): boolean {
-  return id.transport === 'unix' && id.uid === 0;
+  return id.transport === 'unix' && id.uid === 0 && id.consoleUser === undefined;
 }
 
 /** A short description for messages: "uid 1001 (alice)", "TLS client CN=ci". */
 export function describe(id: Identity): string {
+  if (id.consoleUser !== undefined) return `console user ${id.consoleUser}`;
   if (id.cn !== undefined) return `TLS client CN=${id.cn}`;
   if (id.uid !== undefined) return `uid ${id.uid}${id.user ? ` (${id.user})` : ''}`;
   return id.remote ? `client ${id.remote}` : 'an unidentified client';

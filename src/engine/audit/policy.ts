@@ -14,12 +14,14 @@
  *       "default": "deny"
  *     }
  *
- * The first rule naming the caller (by `uids`, `users`, `gids`, `groups` or
- * `tls-cns`) decides: the action must match an `allow` entry and no `deny`
- * entry. A caller no rule names gets `default` ("deny" unless said). Entries
- * are action names with `*` wildcards, or names from `actions`. Root on the
- * unix socket is never refused (it owns the daemon anyway), nor is
- * `system.ping`, which every client calls before anything else. Every
+ * The first rule naming the caller (by `uids`, `users`, `gids`, `groups`,
+ * `tls-cns`, or `console-users` for a user signed in to the web console)
+ * decides: the action must match an `allow` entry and no `deny` entry. A
+ * caller no rule names gets `default` ("deny" unless said). Entries are action
+ * names with `*` wildcards, or names from `actions`. Root on the unix socket
+ * is never refused (it owns the daemon anyway), nor is `system.ping`, which
+ * every client calls before anything else. A console user is judged as
+ * themselves, never as the root the console connects as. Every
  * mistake in the file (unknown key, an entry that names no action) is an
  * error at load, so a typo never silently widens or narrows access.
  */
@@ -37,13 +39,14 @@ interface Rule {
   gids: number[];
   groups: string[];
   cns: string[];
+  consoleUsers: string[];
   allow: RegExp[];
   deny: RegExp[];
 }
 
 export type Decision = { allowed: true } | { allowed: false; message: string };
 
-const RULE_KEYS = ['name', 'uids', 'users', 'gids', 'groups', 'tls-cns', 'allow', 'deny'];
+const RULE_KEYS = ['name', 'uids', 'users', 'gids', 'groups', 'tls-cns', 'console-users', 'allow', 'deny'];
 
 function glob(p: string): RegExp {
   return new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
@@ -128,11 +131,12 @@ export class Policy {
         gids: list(`${where}.gids`, x.gids, 'number'),
         groups: list(`${where}.groups`, x.groups, 'string'),
         cns: list(`${where}.tls-cns`, x['tls-cns'], 'string'),
+        consoleUsers: list(`${where}.console-users`, x['console-users'], 'string'),
         allow: patterns(`${where}.allow`, x.allow),
         deny: patterns(`${where}.deny`, x.deny),
       };
-      if (!rule.uids.length && !rule.users.length && !rule.gids.length && !rule.groups.length && !rule.cns.length)
-        fail(`${where}: names nobody (give uids, users, gids, groups or tls-cns)`);
+      if (!rule.uids.length && !rule.users.length && !rule.gids.length && !rule.groups.length && !rule.cns.length && !rule.consoleUsers.length)
+        fail(`${where}: names nobody (give uids, users, gids, groups, tls-cns or console-users)`);
       return rule;
     });
     return new Policy(rules, o.default === 'allow', source);
@@ -140,6 +144,8 @@ export class Policy {
 
   private ruleFor(id: Identity): Rule | undefined {
     return this.rules.find((r) => {
+      // Through the console the socket's credentials are berthd's own: only the console user names the caller.
+      if (id.consoleUser !== undefined) return r.consoleUsers.includes(id.consoleUser);
       if (id.transport === 'unix') {
         if (id.uid !== undefined && r.uids.includes(id.uid)) return true;
         if (id.user !== undefined && r.users.includes(id.user)) return true;
