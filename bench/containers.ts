@@ -4,7 +4,8 @@
  * busybox image (imported from Debian's busybox-static).
  *
  *   run --rm latency   wall time of `<cli> run --rm busybox true` (median of N; the engines take turns)
- *   50 containers      `run -d busybox sleep` 50 times, 10 at a time; then `rm -f` them, 10 at a time
+ *   50 containers      `run -d busybox sleep` 50 times, 10 at a time; then `rm -f` them, 10 at a time;
+ *                      again through the docker CLI (the daemon's share; docker's own figures for docker)
  *   memory/container   resident memory of each running container's shim and processes, averaged over the 50
  *   daemon memory      the daemon's RSS with the 50 running (dockerd + containerd for docker)
  *   log write          a container writing 100 MB to stdout: MB/s from start to exit
@@ -181,6 +182,19 @@ async function measure(e: Engine): Promise<Record<string, number>> {
   r.perContainerKB = per.roots ? per.kb / per.roots : 0;
   r.daemonRss50MB = e.daemonRssKb() / 1024;
   r.rm50Ms = await timeIt(() => pool(ids.length, PARALLEL, async (i) => { must(await e.cli(['rm', '-f', ids[i]!]), `${e.name} rm -f`); }));
+  // The daemon's share: the same through the docker CLI (for docker, what was just measured).
+  if (e.dockerCli) {
+    const viaDocker: string[] = [];
+    const cli = e.dockerCli;
+    r.start50DockerCliMs = await timeIt(() => pool(COUNT, PARALLEL, async () => {
+      viaDocker.push(must(await cli(['run', '-d', 'busybox', 'sleep', '100000']), `${e.name} run -d via docker CLI`).stdout.trim());
+    }));
+    await new Promise((res) => setTimeout(res, 3000));
+    r.rm50DockerCliMs = await timeIt(() => pool(viaDocker.length, PARALLEL, async (i) => { must(await cli(['rm', '-f', viaDocker[i]!]), `${e.name} rm -f via docker CLI`); }));
+  } else {
+    r.start50DockerCliMs = r.start50Ms;
+    r.rm50DockerCliMs = r.rm50Ms;
+  }
 
   // 100 MB through the log: written by the container, then read back by `logs`
   const text = '0123456789abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, 99); // lines of 100 bytes with the newline
@@ -224,6 +238,8 @@ async function main(): Promise<void> {
     ['run --rm busybox true (ms, median, lower is better)', 'runMs'],
     [`start ${COUNT} detached, ${PARALLEL} at a time (ms, lower is better)`, 'start50Ms'],
     [`rm -f ${COUNT}, ${PARALLEL} at a time (ms, lower is better)`, 'rm50Ms'],
+    [`start ${COUNT} through the docker CLI (ms, lower is better)`, 'start50DockerCliMs'],
+    [`rm -f ${COUNT} through the docker CLI (ms, lower is better)`, 'rm50DockerCliMs'],
     ['memory per running container incl. shim (KB RSS, lower is better)', 'perContainerKB'],
     [`daemon RSS with ${COUNT} running (MB, lower is better)`, 'daemonRss50MB'],
     [`container writing ${LOG_MB} MB to stdout (MB/s, higher is better)`, 'logWriteMBs'],

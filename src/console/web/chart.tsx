@@ -7,6 +7,15 @@ import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
+/** Tick steps on the time axis, in seconds: whole seconds up to an hour (the history's span). */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+/** A tick label: the local wall-clock time, HH:MM:SS. */
+function clock(seconds: number): string {
+  const t = new Date(seconds * 1000);
+  return [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 export interface SeriesDef {
   label: string;
   color: string;
@@ -30,9 +39,10 @@ export function Chart(p: {
       height: 190,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1, p.floor ?? 1)] } },
+      // At least a minute wide, ticked in whole seconds: a chart with a few seconds of data reads as a clock, not ":18.200".
+      scales: { x: { time: true, range: (_u, lo, hi) => [Math.min(lo, hi - 60), hi] }, y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1, p.floor ?? 1)] } },
       axes: [
-        { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' } },
+        { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' }, incrs: TIME_STEPS, values: (_u, vals) => vals.map(clock) },
         { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },
       ],
       series: [
