@@ -40,7 +40,10 @@ export function Chart(p: {
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       // At least a minute wide, ticked in whole seconds: a chart with a few seconds of data reads as a clock, not ":18.200".
-      scales: { x: { time: true, range: (_u, lo, hi) => [Math.min(lo, hi - 60), hi] }, y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1, p.floor ?? 1)] } },
+      scales: {
+        x: { time: true, range: (_u, lo, hi) => [Math.min(lo, hi - 60), hi] },
+        y: { range: (_u, lo, hi) => [p.min ?? Math.min(0, lo), Math.max(p.max ?? 0, hi * 1.1, p.floor ?? 1)] },
+      },
       axes: [
         { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' }, incrs: TIME_STEPS, values: (_u, vals) => vals.map(clock) },
         { stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e4e7ec' }, size: 70, values: (_u, vals) => vals.map((v) => p.format(v)) },
