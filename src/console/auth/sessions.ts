@@ -25,11 +25,15 @@ export const DEFAULT_LIMITS: SessionLimits = { idleMs: 30 * 60_000, absoluteMs: 
 
 export class Sessions {
   private readonly byId = new Map<string, Session>();
-  constructor(private readonly limits: SessionLimits = DEFAULT_LIMITS) {}
+  constructor(
+    private readonly limits: SessionLimits = DEFAULT_LIMITS,
+    /** The clock, in ms (a test moves it by hours). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(user: string): Session {
     this.sweep();
-    const now = Date.now();
+    const now = this.now();
     const s: Session = { id: randomBytes(32).toString('base64url'), user, csrf: randomBytes(32).toString('base64url'), created: now, seen: now };
     this.byId.set(s.id, s);
     return s;
@@ -40,7 +44,7 @@ export class Sessions {
     if (!id) return undefined;
     const s = this.byId.get(id);
     if (!s) return undefined;
-    const now = Date.now();
+    const now = this.now();
     if (now - s.seen > this.limits.idleMs || now - s.created > this.limits.absoluteMs) {
       this.byId.delete(id);
       return undefined;
@@ -62,7 +66,7 @@ export class Sessions {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [id, s] of this.byId) if (now - s.seen > this.limits.idleMs || now - s.created > this.limits.absoluteMs) this.byId.delete(id);
   }
 }
