@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <linux/mount.h>
 #include <node_api.h>
+#include "errno_error.h"
 
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -25,22 +26,6 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
-
-static napi_value fail(napi_env env, int err, const char *syscall, const char *path) {
-  char msg[4400];
-  const char *code = strerrorname_np(err);
-  if (!code) code = "EIO";
-  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall, path);
-  napi_value m, c, e, v;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-  napi_create_error(env, c, m, &e);
-  napi_set_named_property(env, e, "code", c);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, e, "syscall", v);
-  napi_throw(env, e);
-  return NULL;
-}
 
 /* idmapMount(usernsFd, source, target): `source` (one directory, not its submounts) idmapped onto `target`. */
 static napi_value js_idmap_mount(napi_env env, napi_callback_info info) {
@@ -56,7 +41,7 @@ static napi_value js_idmap_mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (fd < 0) return fail(env, errno, "open_tree", src);
+  if (fd < 0) return throw_errno(env, errno, "open_tree", src);
   struct mount_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.attr_set = MOUNT_ATTR_IDMAP;
@@ -64,12 +49,12 @@ static napi_value js_idmap_mount(napi_env env, napi_callback_info info) {
   if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
     int err = errno;
     close(fd);
-    return fail(env, err, "mount_setattr", src);
+    return throw_errno(env, err, "mount_setattr", src);
   }
   if (syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
     int err = errno;
     close(fd);
-    return fail(env, err, "move_mount", dst);
+    return throw_errno(env, err, "move_mount", dst);
   }
   close(fd);
   return NULL;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <node_api.h>
+#include "errno_error.h"
 
 typedef struct {
   napi_async_work work;
@@ -55,24 +56,7 @@ static void complete(napi_env env, napi_status status, void *p) {
     napi_get_undefined(env, &u);
     napi_resolve_deferred(env, j->deferred, u);
   } else {
-    const char *syscall = j->unmount ? "umount2" : "mount";
-    const char *code = strerrorname_np(err);
-    if (!code) code = "EIO";
-    size_t cap = strlen(j->target) + 128;
-    char *msg = malloc(cap);
-    napi_value m, c, e, v;
-    if (msg) snprintf(msg, cap, "%s: %s, %s '%s'", code, strerror(err), syscall, j->target);
-    napi_create_string_utf8(env, msg ? msg : code, NAPI_AUTO_LENGTH, &m);
-    free(msg);
-    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-    napi_create_error(env, c, m, &e);
-    napi_set_named_property(env, e, "code", c);
-    napi_create_int32(env, -err, &v);
-    napi_set_named_property(env, e, "errno", v);
-    napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "syscall", v);
-    napi_create_string_utf8(env, j->target, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "path", v);
+    napi_value e = errno_error(env, err, j->unmount ? "umount2" : "mount", j->target);
     napi_reject_deferred(env, j->deferred, e);
   }
   napi_delete_async_work(env, j->work);

@@ -20,28 +20,9 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <node_api.h>
+#include "errno_error.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "berth_native: bad arguments"); return NULL; } } while (0)
-
-/* An Error shaped like Node's fs errors: code, errno, syscall. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *name) {
-  char msg[512];
-  const char *code = strerrorname_np(err);
-  if (!code) code = "EIO";
-  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall, name);
-  napi_value m, e, v;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_value c;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-  napi_create_error(env, c, m, &e);
-  napi_set_named_property(env, e, "code", c);
-  napi_create_int32(env, -err, &v);
-  napi_set_named_property(env, e, "errno", v);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, e, "syscall", v);
-  napi_throw(env, e);
-  return NULL;
-}
 
 /* A single path component: never empty, ".", ".." or containing "/". */
 static int bad_name(const char *s) {
