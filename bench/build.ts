@@ -14,15 +14,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BERTH, Daemon, RealDockerd, busyboxTar, tempDir, run } from '../test/helpers.js';
+import { median } from './common.js';
 
 const RUNS = Number(process.env.BENCH_BUILD_RUNS ?? 3);
 const FILES = 5000;
 const TOTAL_MB = 50;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const DOCKERFILE = [
   'FROM busybox',

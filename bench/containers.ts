@@ -15,16 +15,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH, Daemon, RealDockerd, busyboxTar, tempDir, run, type RunResult } from '../test/helpers.js';
+import { median } from './common.js';
 
 const RUNS = Number(process.env.BENCH_RUN_RUNS ?? 15);
 const COUNT = Number(process.env.BENCH_CONTAINERS ?? 50);
 const PARALLEL = 10;
 const LOG_MB = Number(process.env.BENCH_LOG_MB ?? 100);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function rssKb(pid: number): number {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }

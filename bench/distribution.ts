@@ -17,6 +17,7 @@ import { Registry } from '../test/registry-peer.js';
 import { RepositoryClient } from '../src/distribution/client.js';
 import { RegistryHosts } from '../src/distribution/endpoints.js';
 import { closeAgents } from '../src/distribution/http.js';
+import { median } from './common.js';
 
 const PULL_MB = Number(process.env.BENCH_PULL_MB ?? 300);
 /** Each layer's share of the image, base layer first. */
@@ -86,10 +87,6 @@ export async function pushBenchImage(reg: Registry, n = 0): Promise<{ name: stri
   return { name: `${reg.host}/bench/pull${n}:latest`, compressedMb: total / 1e6, files };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface Engine { name: string; cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>; cleanup: () => Promise<void> }
 

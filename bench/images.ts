@@ -13,14 +13,11 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { pack } from 'tar-stream';
 import { BERTH, Daemon, RealDockerd, busyboxTar, tempDir, run, FIXTURES } from '../test/helpers.js';
+import { median } from './common.js';
 
 const ROOTFS_MB = Number(process.env.BENCH_ROOTFS_MB ?? 300);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 20);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** A deterministic rootfs-like tar: busybox plus ~ROOTFS_MB of files of mixed sizes. */
 async function rootfsTar(): Promise<string> {

@@ -8,44 +8,19 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { tempDir, run } from '../test/helpers.js';
 import { RegistryProc, writeOciLayout, httpReq } from '../test/registry-helpers.js';
 import { S3Server, S3_ENV, useS3Credentials } from '../test/s3-helpers.js';
+import { median, noise, freePort } from './common.js';
 
 const IMAGE_MB = Number(process.env.BENCH_REGISTRY_S3_MB ?? 40);
 const RUNS = Number(process.env.BENCH_REGISTRY_S3_RUNS ?? 3);
 // Layers under 32 MB: Distribution moves bigger ones with UploadPartCopy, which s3rver lacks.
 const LAYERS = Math.max(4, Math.ceil(IMAGE_MB / 16));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
-/** Deterministic incompressible bytes (gzip does not shrink them). */
-function noise(bytes: number, seed: string): Buffer {
-  const out = Buffer.alloc(bytes);
-  let block = createHash('sha512').update(seed).digest();
-  for (let off = 0; off < bytes; off += block.length) {
-    block.copy(out, off);
-    block = createHash('sha512').update(block).digest();
-  }
-  return out;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Target {
   host: string;

@@ -7,39 +7,17 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { tempDir, run } from '../test/helpers.js';
 import { RegistryProc, writeOciLayout, httpReq } from '../test/registry-helpers.js';
+import { median, noise, freePort } from './common.js';
 
 const IMAGE_MB = Number(process.env.BENCH_REGISTRY_MB ?? 100);
 const RUNS = Number(process.env.BENCH_REGISTRY_RUNS ?? 3);
 const LAYERS = 4;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
-/** Deterministic incompressible bytes (so gzip does not shrink the image). */
-function noise(bytes: number, seed: string): Buffer {
-  const out = Buffer.alloc(bytes);
-  let block = createHash('sha512').update(seed).digest();
-  for (let off = 0; off < bytes; off += block.length) {
-    block.copy(out, off);
-    block = createHash('sha512').update(block).digest();
-  }
-  return out;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 function peakRssMb(pid: number | undefined): number {
   try {

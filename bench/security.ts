@@ -22,13 +22,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { REPO, Daemon, busyboxTar, tempDir, run, type RunResult } from '../test/helpers.js';
+import { median } from './common.js';
 
 const RUNS = Number(process.env.BENCH_RUN_RUNS ?? 15);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {
   const t = process.hrtime.bigint();

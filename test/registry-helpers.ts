@@ -161,3 +161,34 @@ export function writeOciLayout(dir: string, ref: string, layerTars: Buffer[]): O
   );
   return { dir, manifestDigest: m.digest, layers: layers.map((l) => l.digest), config: config.digest };
 }
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+/**
+ * Push a small image (a one-layer OCI manifest, each blob in one monolithic POST) as name:ref,
+ * or by its digest, untagged, when `ref` is undefined; `seed` makes its bytes its own.
+ */
+export async function pushSmallImage(
+  r: RegistryProc,
+  name: string,
+  ref: string | undefined,
+  seed: string,
+): Promise<{ manifest: string; config: string; layer: string }> {
+  const layer = Buffer.from(`layer ${seed}`);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
+  for (const b of [layer, config]) {
+    const up = await r.req('POST', `/v2/${name}/blobs/uploads/?digest=${sha256(b)}`, { body: b });
+    if (up.status !== 201) throw new Error(`blob upload: ${up.status} ${up.text}`);
+  }
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  const res = await r.req('PUT', `/v2/${name}/manifests/${ref ?? sha256(body)}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
+  if (res.status !== 201) throw new Error(`manifest PUT: ${res.status} ${res.text}`);
+  return { manifest: sha256(body), config: sha256(config), layer: sha256(layer) };
+}

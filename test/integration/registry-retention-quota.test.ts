@@ -10,32 +10,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { RealDockerd, tempDir, cleanupDir, busyboxTar, run, BERTH } from '../helpers.js';
-import { RegistryProc, sha256, httpReq } from '../registry-helpers.js';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+import { RegistryProc, sha256, httpReq, pushSmallImage } from '../registry-helpers.js';
 
 function writeConfig(dir: string, name: string, cfg: unknown): string {
   const f = join(dir, `${name}.json`);
   writeFileSync(f, JSON.stringify(cfg));
   return f;
-}
-
-/** Push a one-layer image as name:ref (ref undefined: by its digest, untagged). */
-async function pushImage(r: RegistryProc, name: string, ref: string | undefined, seed: string): Promise<{ manifest: string; layer: string }> {
-  const layer = Buffer.from(`layer ${seed}`);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
-  for (const b of [layer, config]) assert.equal((await r.req('POST', `/v2/${name}/blobs/uploads/?digest=${sha256(b)}`, { body: b })).status, 201);
-  const body = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const res = await r.req('PUT', `/v2/${name}/manifests/${ref ?? sha256(body)}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
-  assert.equal(res.status, 201, res.text);
-  return { manifest: sha256(body), layer: sha256(layer) };
 }
 
 const blobOnDisk = (root: string, d: string) => existsSync(join(root, 'blobs', 'sha256', d.slice(7)));
@@ -128,9 +108,9 @@ describe('retention', () => {
     await r.start();
     const pushed: Record<string, { manifest: string; layer: string }> = {};
     try {
-      for (const t of ['t1', 't2', 't3', 't4', 't5']) pushed[t] = await pushImage(r, 'team/app', t, t);
-      pushed.loose = await pushImage(r, 'team/app', undefined, 'loose');
-      await pushImage(r, 'other/app', 'old', 'other');
+      for (const t of ['t1', 't2', 't3', 't4', 't5']) pushed[t] = await pushSmallImage(r, 'team/app', t, t);
+      pushed.loose = await pushSmallImage(r, 'team/app', undefined, 'loose');
+      await pushSmallImage(r, 'other/app', 'old', 'other');
     } finally {
       await r.stop();
     }
@@ -181,15 +161,15 @@ describe('retention', () => {
     const r = new RegistryProc(root, ['--config', cfg]);
     await r.start();
     try {
-      const first = await pushImage(r, 'ci/build', 'b1', 'b1');
+      const first = await pushSmallImage(r, 'ci/build', 'b1', 'b1');
       await new Promise((res) => setTimeout(res, 20));
-      await pushImage(r, 'ci/build', 'b2', 'b2');
+      await pushSmallImage(r, 'ci/build', 'b2', 'b2');
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && blobOnDisk(root, first.layer)) await new Promise((res) => setTimeout(res, 100));
       assert.equal(blobOnDisk(root, first.layer), false, r.log);
       assert.deepEqual((await r.req('GET', '/v2/ci/build/tags/list')).json.tags, ['b2']);
       // Pushes keep working while the schedule runs.
-      for (let i = 3; i < 6; i++) await pushImage(r, 'ci/build', `b${i}`, `b${i}`);
+      for (let i = 3; i < 6; i++) await pushSmallImage(r, 'ci/build', `b${i}`, `b${i}`);
       assert.equal((await r.req('GET', '/v2/ci/build/manifests/b5')).status, 200);
     } finally {
       await r.stop();

@@ -10,10 +10,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, cleanupDir, run, BERTH } from '../helpers.js';
-import { RegistryProc, sha256 } from '../registry-helpers.js';
+import { RegistryProc, sha256, pushSmallImage } from '../registry-helpers.js';
 import { S3Server, useS3Credentials } from '../s3-helpers.js';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 let dir: string;
 let s3: S3Server;
@@ -36,23 +34,6 @@ function config(name: string, prefix: string, extra: Record<string, unknown>): s
   return f;
 }
 
-async function pushImage(r: RegistryProc, name: string, tag: string, seed: string): Promise<{ layer: string }> {
-  const layer = Buffer.from(`layer ${seed}`);
-  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
-  for (const b of [layer, cfg]) assert.equal((await r.req('POST', `/v2/${name}/blobs/uploads/?digest=${sha256(b)}`, { body: b })).status, 201);
-  const body = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg), size: cfg.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const res = await r.req('PUT', `/v2/${name}/manifests/${tag}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
-  assert.equal(res.status, 201, res.text);
-  return { layer: sha256(layer) };
-}
-
 test('a quota refuses an upload with DENIED on the S3 driver; nothing becomes visible', async () => {
   const r = new RegistryProc(join(dir, 'q'), ['--config', config('q', 'quota', { quotas: [{ repositories: 'tiny/*', limit: 1000 }] })]);
   await r.start();
@@ -64,7 +45,7 @@ test('a quota refuses an upload with DENIED on the S3 driver; nothing becomes vi
     assert.match(res.json?.errors?.[0]?.message ?? '', /quota/);
     assert.equal((await r.req('HEAD', `/v2/tiny/app/blobs/${sha256(big)}`)).status, 404);
     // Under the limit, and outside the pattern, pushes go through.
-    await pushImage(r, 'tiny/app', 'ok', 'small');
+    await pushSmallImage(r, 'tiny/app', 'ok', 'small');
     const other = await r.req('POST', `/v2/free/app/blobs/uploads/?digest=${sha256(big)}`, { body: big });
     assert.equal(other.status, 201, other.text);
   } finally {
@@ -79,9 +60,9 @@ test('scheduled retention on a writable bucket prunes tags but sweeps no blobs; 
   await pusher.start();
   let first: { layer: string };
   try {
-    first = await pushImage(pusher, 'ci/build', 'b1', 'b1');
+    first = await pushSmallImage(pusher, 'ci/build', 'b1', 'b1');
     await new Promise((res) => setTimeout(res, 1100));
-    await pushImage(pusher, 'ci/build', 'b2', 'b2');
+    await pushSmallImage(pusher, 'ci/build', 'b2', 'b2');
   } finally {
     await pusher.stop();
   }

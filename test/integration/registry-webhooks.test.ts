@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tempDir, cleanupDir, run, BERTH } from '../helpers.js';
-import { RegistryProc, sha256 } from '../registry-helpers.js';
+import { RegistryProc, pushSmallImage } from '../registry-helpers.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const SECRET = 'hook-s3cret';
@@ -46,23 +46,6 @@ async function receiver(opts: { statuses?: number[]; hang?: boolean } = {}): Pro
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, attempts };
-}
-
-async function pushImage(r: RegistryProc, name: string, tag: string, seed: string): Promise<string> {
-  const layer = Buffer.from(`layer ${seed}`);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
-  for (const b of [layer, config]) assert.equal((await r.req('POST', `/v2/${name}/blobs/uploads/?digest=${sha256(b)}`, { body: b })).status, 201);
-  const body = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const res = await r.req('PUT', `/v2/${name}/manifests/${tag}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
-  assert.equal(res.status, 201, res.text);
-  return sha256(body);
 }
 
 async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void> {
@@ -113,7 +96,7 @@ describe('webhooks', () => {
   });
 
   test('a push and a delete are POSTed in the envelope, signed; pushes are not held up by a hung or down receiver', async () => {
-    const digest = await pushImage(r, 'hooks/app', 'v1', 'one');
+    const { manifest: digest } = await pushSmallImage(r, 'hooks/app', 'v1', 'one');
     await until('the manifest push event', () => manifestEvents(good.got).length >= 1);
     const del = await r.req('DELETE', `/v2/hooks/app/manifests/${digest}`);
     assert.equal(del.status, 202);

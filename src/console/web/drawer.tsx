@@ -64,14 +64,15 @@ export function FormFooter(p: { dismiss: string; onDismiss: () => void; submit: 
   );
 }
 
-/** A list page's outcome: what was done, or what failed, offering Force remove when the engine answered 409. */
+/** A list page's outcome: what was done, or what failed, offering Force remove when the engine answered 409 (and the page can force). */
 export function Outcome<T>(p: {
   note?: string;
-  onNoteClose: () => void;
-  error?: { text: string; force?: T };
+  onNoteClose?: () => void;
+  error?: string | { text: string; force?: T };
   onErrorClose: () => void;
-  onForce: (target: T) => void;
+  onForce?: (target: T) => void;
 }): JSX.Element {
+  const error = typeof p.error === 'string' ? { text: p.error, force: undefined } : p.error;
   return (
     <>
       {p.note && (
@@ -79,13 +80,13 @@ export function Outcome<T>(p: {
           {p.note}
         </Notice>
       )}
-      {p.error && (
+      {error?.text && (
         <Notice kind="error" onClose={p.onErrorClose}>
-          {p.error.text}
-          {p.error.force && (
+          {error.text}
+          {error.force !== undefined && p.onForce && (
             <>
               {' '}
-              <button type="button" class="small danger" onClick={() => p.onForce(p.error!.force as T)}>
+              <button type="button" class="small danger" onClick={() => p.onForce?.(error.force as T)}>
                 Force remove
               </button>
             </>

@@ -3,8 +3,10 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ago, shortId } from '../format.js';
-import { Badge, Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
+import { Badge, Link, useLoad } from '../ui.js';
 import { CreateContainer } from './container-create.js';
+import { ListHeader, ListTable } from '../list.js';
+import { Outcome } from '../drawer.js';
 
 export interface ContainerSummary {
   Id: string;
@@ -84,14 +86,11 @@ export function ContainersPage(): JSX.Element {
 
   return (
     <>
-      <PageHeader
+      <ListHeader
         title="Containers"
         sub={list.value ? `${list.value.length} in all · ${counts.running ?? 0} running` : ' '}
-        actions={
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            + Create container
-          </button>
-        }
+        action="+ Create container"
+        onAction={() => setCreating(true)}
       />
       {creating && (
         <CreateContainer
@@ -102,12 +101,7 @@ export function ContainersPage(): JSX.Element {
           }}
         />
       )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
-      )}
-      {list.error && <Notice kind="error">Cannot list containers: {list.error}</Notice>}
+      <Outcome error={error} onErrorClose={() => setError(undefined)} />
       <div class="toolbar">
         <input type="search" placeholder="Filter by name or ID" value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Filter by name" />
         <input type="search" placeholder="Filter by image" value={image} onInput={(e) => setImage(e.currentTarget.value)} aria-label="Filter by image" />
@@ -121,61 +115,47 @@ export function ContainersPage(): JSX.Element {
           ))}
         </select>
       </div>
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>State</th>
-              <th>Image</th>
-              <th>Status</th>
-              <th>Ports</th>
-              <th>Created</th>
-              <th class="right">Actions</th>
+      <ListTable
+        heads={['Name', 'State', 'Image', 'Status', 'Ports', 'Created', { label: 'Actions', right: true }]}
+        error={list.error && `Cannot list containers: ${list.error}`}
+        loading={!list.value}
+        empty={!rows.length && (list.value?.length ? 'No container matches these filters.' : 'No containers yet. Create one from an image.')}
+      >
+        {rows.map((c) => {
+          const label = c.Names[0]?.slice(1) ?? shortId(c.Id);
+          return (
+            <tr key={c.Id} data-name={label}>
+              <td>
+                <Link href={`/containers/${label}`} class="strong">
+                  {label}
+                </Link>
+                <div class="mono dim">{shortId(c.Id)}</div>
+              </td>
+              <td>
+                <Badge state={c.State} />
+              </td>
+              <td class="mono">{c.Image}</td>
+              <td>{c.Status}</td>
+              <td class="mono small">{ports(c) || <span class="dim">—</span>}</td>
+              <td class="dim">{ago(c.Created)}</td>
+              <td class="right nowrap">
+                {actionsFor(c.State).map((a) => (
+                  <button
+                    type="button"
+                    key={a}
+                    class={`small ${a === 'remove' || a === 'kill' ? 'danger' : ''}`}
+                    disabled={busy === c.Id}
+                    onClick={() => act(c, a)}
+                    data-action={a}
+                  >
+                    {ACTION_LABEL[a]}
+                  </button>
+                ))}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((c) => {
-              const label = c.Names[0]?.slice(1) ?? shortId(c.Id);
-              return (
-                <tr key={c.Id} data-name={label}>
-                  <td>
-                    <Link href={`/containers/${label}`} class="strong">
-                      {label}
-                    </Link>
-                    <div class="mono dim">{shortId(c.Id)}</div>
-                  </td>
-                  <td>
-                    <Badge state={c.State} />
-                  </td>
-                  <td class="mono">{c.Image}</td>
-                  <td>{c.Status}</td>
-                  <td class="mono small">{ports(c) || <span class="dim">—</span>}</td>
-                  <td class="dim">{ago(c.Created)}</td>
-                  <td class="right nowrap">
-                    {actionsFor(c.State).map((a) => (
-                      <button
-                        type="button"
-                        key={a}
-                        class={`small ${a === 'remove' || a === 'kill' ? 'danger' : ''}`}
-                        disabled={busy === c.Id}
-                        onClick={() => act(c, a)}
-                        data-action={a}
-                      >
-                        {ACTION_LABEL[a]}
-                      </button>
-                    ))}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-        {list.value && !rows.length && (
-          <Empty>{list.value.length ? 'No container matches these filters.' : 'No containers yet. Create one from an image.'}</Empty>
-        )}
-        {!list.value && !list.error && <Empty>Loading…</Empty>}
-      </div>
+          );
+        })}
+      </ListTable>
     </>
   );
 }

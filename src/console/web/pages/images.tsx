@@ -8,8 +8,9 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { ago, bytes, shortId } from '../format.js';
-import { Empty, Notice, PageHeader, useLoad } from '../ui.js';
+import { useLoad } from '../ui.js';
 import { HistoryDrawer, imagePath, PullDrawer, PushDrawer, TagDrawer } from './image-drawers.js';
+import { countOf, ListHeader, ListTable } from '../list.js';
 
 interface ImageSummary {
   Id: string;
@@ -80,14 +81,11 @@ export function ImagesPage(): JSX.Element {
 
   return (
     <>
-      <PageHeader
+      <ListHeader
         title="Images"
-        sub={list.value ? `${list.value.length} image${list.value.length === 1 ? '' : 's'} · ${bytes(total)}` : ' '}
-        actions={
-          <button type="button" class="primary" onClick={() => setOpen({ kind: 'pull' })}>
-            ↓ Pull image
-          </button>
-        }
+        sub={list.value ? `${countOf(list.value.length, 'image')} · ${bytes(total)}` : ' '}
+        action="↓ Pull image"
+        onAction={() => setOpen({ kind: 'pull' })}
       />
       {open?.kind === 'pull' && <PullDrawer onClose={() => setOpen(undefined)} onDone={list.reload} />}
       {open?.kind === 'history' && <HistoryDrawer name={open.name} onClose={() => setOpen(undefined)} />}
@@ -110,7 +108,6 @@ export function ImagesPage(): JSX.Element {
         onErrorClose={() => setError(undefined)}
         onForce={(target) => remove(target, true)}
       />
-      {list.error && <Notice kind="error">Cannot list images: {list.error}</Notice>}
       <div class="toolbar">
         <input
           type="search"
@@ -120,47 +117,36 @@ export function ImagesPage(): JSX.Element {
           aria-label="Filter images"
         />
       </div>
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Repository</th>
-              <th>Tag</th>
-              <th>Image ID</th>
-              <th>Created</th>
-              <th class="right">Size</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={`${r.id}-${r.ref}`} data-ref={r.ref}>
-                <td class="mono strong">{r.repo}</td>
-                <td class="mono">{r.tag === '<none>' ? <span class="dim">&lt;none&gt;</span> : <span class="tag">{r.tag}</span>}</td>
-                <td class="mono dim">{shortId(r.id)}</td>
-                <td class="dim nowrap">{ago(r.created)}</td>
-                <td class="right nowrap">{bytes(r.size)}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-action="history" onClick={() => setOpen({ kind: 'history', name: r.ref })}>
-                    History
-                  </button>
-                  <button type="button" class="small" data-action="tag" onClick={() => setOpen({ kind: 'tag', name: r.ref })}>
-                    Tag
-                  </button>
-                  <button type="button" class="small" data-action="push" disabled={r.ref === r.id} onClick={() => setOpen({ kind: 'push', name: r.ref })}>
-                    Push
-                  </button>
-                  <button type="button" class="small danger" data-action="remove" disabled={busy === r.ref} onClick={() => remove(r)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.value && !shown.length && <Empty>{rows.length ? 'No image matches this filter.' : 'No images yet. Pull one from a registry.'}</Empty>}
-        {!list.value && !list.error && <Empty>Loading…</Empty>}
-      </div>
+      <ListTable
+        heads={['Repository', 'Tag', 'Image ID', 'Created', { label: 'Size', right: true }, { label: 'Actions', right: true }]}
+        error={list.error && `Cannot list images: ${list.error}`}
+        loading={!list.value}
+        empty={!shown.length && (rows.length ? 'No image matches this filter.' : 'No images yet. Pull one from a registry.')}
+      >
+        {shown.map((r) => (
+          <tr key={`${r.id}-${r.ref}`} data-ref={r.ref}>
+            <td class="mono strong">{r.repo}</td>
+            <td class="mono">{r.tag === '<none>' ? <span class="dim">&lt;none&gt;</span> : <span class="tag">{r.tag}</span>}</td>
+            <td class="mono dim">{shortId(r.id)}</td>
+            <td class="dim nowrap">{ago(r.created)}</td>
+            <td class="right nowrap">{bytes(r.size)}</td>
+            <td class="right nowrap">
+              <button type="button" class="small" data-action="history" onClick={() => setOpen({ kind: 'history', name: r.ref })}>
+                History
+              </button>
+              <button type="button" class="small" data-action="tag" onClick={() => setOpen({ kind: 'tag', name: r.ref })}>
+                Tag
+              </button>
+              <button type="button" class="small" data-action="push" disabled={r.ref === r.id} onClick={() => setOpen({ kind: 'push', name: r.ref })}>
+                Push
+              </button>
+              <button type="button" class="small danger" data-action="remove" disabled={busy === r.ref} onClick={() => remove(r)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }

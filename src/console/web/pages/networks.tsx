@@ -6,9 +6,10 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Drawer, JsonView, KeyValues, Labels, parsePairs, FormFooter } from '../drawer.js';
+import { Drawer, JsonView, KeyValues, Labels, parsePairs, FormFooter, Outcome } from '../drawer.js';
 import { ago, shortId } from '../format.js';
-import { Empty, Notice, PageHeader, useLoad } from '../ui.js';
+import { Notice, useLoad } from '../ui.js';
+import { countOf, ListHeader, ListTable } from '../list.js';
 
 interface Network {
   Name: string;
@@ -168,14 +169,11 @@ export function NetworksPage(): JSX.Element {
   const rows = [...(list.value ?? [])].sort((a, b) => a.Name.localeCompare(b.Name));
   return (
     <>
-      <PageHeader
+      <ListHeader
         title="Networks"
-        sub={list.value ? `${list.value.length} network${list.value.length === 1 ? '' : 's'}` : ' '}
-        actions={
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            + Create network
-          </button>
-        }
+        sub={list.value ? countOf(list.value.length, 'network') : ' '}
+        action="+ Create network"
+        onAction={() => setCreating(true)}
       />
       {creating && (
         <CreateNetwork
@@ -188,62 +186,41 @@ export function NetworksPage(): JSX.Element {
         />
       )}
       {inspect && <InspectNetwork id={inspect} onClose={() => setInspect(undefined)} />}
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
-      )}
-      {list.error && <Notice kind="error">Cannot list networks: {list.error}</Notice>}
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Driver</th>
-              <th>Subnet</th>
-              <th>Labels</th>
-              <th>Created</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((n) => (
-              <tr key={n.Id} data-name={n.Name}>
-                <td>
-                  <button type="button" class="namelink" onClick={() => setInspect(n.Id)}>
-                    {n.Name}
-                  </button>
-                  <div class="mono dim">{shortId(n.Id)}</div>
-                </td>
-                <td>
-                  {n.Driver}
-                  {n.Internal && <span class="dim"> · internal</span>}
-                </td>
-                <td class="mono small">{subnets(n) || <span class="dim">—</span>}</td>
-                <td>
-                  <Labels labels={n.Labels} />
-                </td>
-                <td class="dim nowrap">{n.Created ? ago(Date.parse(n.Created) / 1000) : '—'}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-action="inspect" onClick={() => setInspect(n.Id)}>
-                    Inspect
-                  </button>
-                  <button type="button" class="small danger" data-action="remove" disabled={PREDEFINED.has(n.Name)} onClick={() => remove(n)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.value && !rows.length && <Empty>No networks.</Empty>}
-        {!list.value && !list.error && <Empty>Loading…</Empty>}
-      </div>
+      <Outcome note={note} onNoteClose={() => setNote(undefined)} error={error} onErrorClose={() => setError(undefined)} />
+      <ListTable
+        heads={['Name', 'Driver', 'Subnet', 'Labels', 'Created', { label: 'Actions', right: true }]}
+        error={list.error && `Cannot list networks: ${list.error}`}
+        loading={!list.value}
+        empty={!rows.length && 'No networks.'}
+      >
+        {rows.map((n) => (
+          <tr key={n.Id} data-name={n.Name}>
+            <td>
+              <button type="button" class="namelink" onClick={() => setInspect(n.Id)}>
+                {n.Name}
+              </button>
+              <div class="mono dim">{shortId(n.Id)}</div>
+            </td>
+            <td>
+              {n.Driver}
+              {n.Internal && <span class="dim"> · internal</span>}
+            </td>
+            <td class="mono small">{subnets(n) || <span class="dim">—</span>}</td>
+            <td>
+              <Labels labels={n.Labels} />
+            </td>
+            <td class="dim nowrap">{n.Created ? ago(Date.parse(n.Created) / 1000) : '—'}</td>
+            <td class="right nowrap">
+              <button type="button" class="small" data-action="inspect" onClick={() => setInspect(n.Id)}>
+                Inspect
+              </button>
+              <button type="button" class="small danger" data-action="remove" disabled={PREDEFINED.has(n.Name)} onClick={() => remove(n)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }

@@ -6,8 +6,9 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { consoleCall } from '../api.js';
-import { Drawer, FormFooter } from '../drawer.js';
-import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
+import { Drawer, FormFooter, Outcome } from '../drawer.js';
+import { Link, Notice, useLoad } from '../ui.js';
+import { ListHeader, ListTable } from '../list.js';
 
 export interface RegistryInfo {
   id: string;
@@ -100,14 +101,11 @@ export function RegistriesPage(): JSX.Element {
   };
   return (
     <>
-      <PageHeader
+      <ListHeader
         title="Registries"
         sub="Browse the repositories, tags and manifests of any registry you add."
-        actions={
-          <button type="button" class="primary" onClick={() => setAdding(true)}>
-            + Add registry
-          </button>
-        }
+        action="+ Add registry"
+        onAction={() => setAdding(true)}
       />
       {adding && (
         <AddRegistry
@@ -119,55 +117,36 @@ export function RegistriesPage(): JSX.Element {
           }}
         />
       )}
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
-      )}
-      {list.error && <Notice kind="error">Cannot list registries: {list.error}</Notice>}
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>URL</th>
-              <th>Signed in as</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(list.value ?? []).map((r) => (
-              <tr key={r.id} data-name={r.name}>
-                <td>
-                  <Link href={`/registries/${r.id}`} class="strong">
-                    {r.name}
-                  </Link>
-                </td>
-                <td class="mono">
-                  {r.url}
-                  {r.insecure && <span class="chip warn"> TLS not verified</span>}
-                </td>
-                <td>{r.username ?? <span class="dim">anonymous</span>}</td>
-                <td class="right nowrap">
-                  <Link href={`/registries/${r.id}`} class="button small">
-                    Browse
-                  </Link>{' '}
-                  <button type="button" class="small danger" data-action="remove" onClick={() => remove(r)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.value && !list.value.length && <Empty>No registries yet. Add one by its URL.</Empty>}
-        {!list.value && !list.error && <Empty>Loading…</Empty>}
-      </div>
+      <Outcome note={note} onNoteClose={() => setNote(undefined)} error={error} onErrorClose={() => setError(undefined)} />
+      <ListTable
+        heads={['Name', 'URL', 'Signed in as', { label: 'Actions', right: true }]}
+        error={list.error && `Cannot list registries: ${list.error}`}
+        loading={!list.value}
+        empty={!list.value?.length && 'No registries yet. Add one by its URL.'}
+      >
+        {(list.value ?? []).map((r) => (
+          <tr key={r.id} data-name={r.name}>
+            <td>
+              <Link href={`/registries/${r.id}`} class="strong">
+                {r.name}
+              </Link>
+            </td>
+            <td class="mono">
+              {r.url}
+              {r.insecure && <span class="chip warn"> TLS not verified</span>}
+            </td>
+            <td>{r.username ?? <span class="dim">anonymous</span>}</td>
+            <td class="right nowrap">
+              <Link href={`/registries/${r.id}`} class="button small">
+                Browse
+              </Link>{' '}
+              <button type="button" class="small danger" data-action="remove" onClick={() => remove(r)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }

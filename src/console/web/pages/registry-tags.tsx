@@ -9,9 +9,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { consoleCall } from '../api.js';
 import { ago, bytes } from '../format.js';
 import { navigate } from '../router.js';
-import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
+import { Link, useLoad } from '../ui.js';
 import { listRegistries } from './registries.js';
 import { base, Crumbs, del, digestShort, type Manifest, refHref, usePaged } from './registry.js';
+import { countOf, ListHeader, ListTable } from '../list.js';
+import { Outcome } from '../drawer.js';
 
 /** At most this many manifest reads at once, whatever the number of rows. */
 const PARALLEL = 4;
@@ -66,7 +68,7 @@ function TagRow(p: { id: string; repo: string; tag: string; host: string; onDele
       <td class="small">{platform || <span class="dim">—</span>}</td>
       <td class="right nowrap">{v ? bytes(v.total) : ''}</td>
       <td class="dim nowrap">{Number.isFinite(created) ? ago(created) : ''}</td>
-      <td class="mono small dim nowrap">
+      <td class="mono small dim">
         docker pull {p.host}/{p.repo}:{p.tag}
       </td>
       <td class="right nowrap">
@@ -103,40 +105,18 @@ export function RepositoryPage(p: { params: Record<string, string> }): JSX.Eleme
   return (
     <>
       <Crumbs id={id} repo={repo} />
-      <PageHeader title={<span class="mono">{repo}</span>} sub={tags.loading ? ' ' : `${n}${tags.more ? '+' : ''} tag${n === 1 && !tags.more ? '' : 's'}`} />
-      {note && (
-        <Notice kind="ok" onClose={() => setNote(undefined)}>
-          {note}
-        </Notice>
-      )}
-      {error && (
-        <Notice kind="error" onClose={() => setError(undefined)}>
-          {error}
-        </Notice>
-      )}
-      {tags.error && <Notice kind="error">{tags.error}</Notice>}
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Tag</th>
-              <th>Digest</th>
-              <th>Platform</th>
-              <th class="right">Size</th>
-              <th>Created</th>
-              <th>Pull command</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tags.items.map((t) => (
-              <TagRow key={t} id={id} repo={repo} tag={t} host={host} onDelete={() => remove(t)} />
-            ))}
-          </tbody>
-        </table>
-        {!tags.loading && !n && !tags.error && <Empty>This repository has no tags.</Empty>}
-        {tags.loading && <Empty>Loading…</Empty>}
-      </div>
+      <ListHeader title={<span class="mono">{repo}</span>} sub={tags.loading ? ' ' : countOf(n, 'tag', 'tags', !!tags.more)} />
+      <Outcome note={note} onNoteClose={() => setNote(undefined)} error={error} onErrorClose={() => setError(undefined)} />
+      <ListTable
+        heads={['Tag', 'Digest', 'Platform', { label: 'Size', right: true }, 'Created', 'Pull command', { label: 'Actions', right: true }]}
+        error={tags.error}
+        loading={tags.loading}
+        empty={!n && 'This repository has no tags.'}
+      >
+        {tags.items.map((t) => (
+          <TagRow key={t} id={id} repo={repo} tag={t} host={host} onDelete={() => remove(t)} />
+        ))}
+      </ListTable>
       {tags.more && (
         <p>
           <button type="button" onClick={tags.more}>

@@ -12,6 +12,7 @@ import { KeyValues } from '../drawer.js';
 import { bytes, shortId } from '../format.js';
 import { Empty, Link, Notice, PageHeader, useLoad } from '../ui.js';
 import { listRegistries } from './registries.js';
+import { countOf, ListHeader, ListTable } from '../list.js';
 
 export const base = (id: string) => `/console/registries/${encodeURIComponent(id)}`;
 export const repoHref = (id: string, repo: string) => `/registries/${id}/${encodeURIComponent(repo)}`;
@@ -72,11 +73,7 @@ export function RegistryPage(p: { params: Record<string, string> }): JSX.Element
   return (
     <>
       <Crumbs id={id} />
-      <PageHeader
-        title="Repositories"
-        sub={cat.loading ? ' ' : `${cat.items.length}${cat.more ? '+' : ''} repositor${cat.items.length === 1 && !cat.more ? 'y' : 'ies'}`}
-      />
-      {cat.error && <Notice kind="error">{cat.error}</Notice>}
+      <ListHeader title="Repositories" sub={cat.loading ? ' ' : countOf(cat.items.length, 'repository', 'repositories', !!cat.more)} />
       <div class="toolbar">
         <input
           type="search"
@@ -86,30 +83,22 @@ export function RegistryPage(p: { params: Record<string, string> }): JSX.Element
           aria-label="Filter repositories"
         />
       </div>
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Repository</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={r} data-repo={r}>
-                <td>
-                  <Link href={repoHref(id, r)} class="strong mono">
-                    {r}
-                  </Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {!cat.loading && !shown.length && !cat.error && (
-          <Empty>{cat.items.length ? 'No repository matches this filter.' : 'This registry has no repositories.'}</Empty>
-        )}
-        {cat.loading && <Empty>Loading…</Empty>}
-      </div>
+      <ListTable
+        heads={['Repository']}
+        error={cat.error}
+        loading={cat.loading}
+        empty={!shown.length && (cat.items.length ? 'No repository matches this filter.' : 'This registry has no repositories.')}
+      >
+        {shown.map((r) => (
+          <tr key={r} data-repo={r}>
+            <td>
+              <Link href={repoHref(id, r)} class="strong mono">
+                {r}
+              </Link>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
       {cat.more && (
         <p>
           <button type="button" onClick={cat.more}>

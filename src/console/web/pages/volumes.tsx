@@ -7,7 +7,8 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { Drawer, JsonView, KeyValues, Labels, parsePairs, FormFooter, Outcome } from '../drawer.js';
 import { ago } from '../format.js';
-import { Empty, Notice, PageHeader, useLoad } from '../ui.js';
+import { Notice, useLoad } from '../ui.js';
+import { countOf, ListHeader, ListTable } from '../list.js';
 
 interface Volume {
   Name: string;
@@ -121,15 +122,7 @@ export function VolumesPage(): JSX.Element {
   const rows = filter ? all.filter((v) => v.Name.includes(filter) || Object.entries(v.Labels ?? {}).some(([k, x]) => `${k}=${x}`.includes(filter))) : all;
   return (
     <>
-      <PageHeader
-        title="Volumes"
-        sub={list.value ? `${all.length} volume${all.length === 1 ? '' : 's'}` : ' '}
-        actions={
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            + Create volume
-          </button>
-        }
-      />
+      <ListHeader title="Volumes" sub={list.value ? countOf(all.length, 'volume') : ' '} action="+ Create volume" onAction={() => setCreating(true)} />
       {creating && (
         <CreateVolume
           onClose={() => setCreating(false)}
@@ -148,7 +141,6 @@ export function VolumesPage(): JSX.Element {
         onErrorClose={() => setError(undefined)}
         onForce={(target) => remove(target, true)}
       />
-      {list.error && <Notice kind="error">Cannot list volumes: {list.error}</Notice>}
       <div class="toolbar">
         <input
           type="search"
@@ -158,47 +150,36 @@ export function VolumesPage(): JSX.Element {
           aria-label="Filter volumes"
         />
       </div>
-      <div class="card flush">
-        <table class="table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Driver</th>
-              <th>Mount point</th>
-              <th>Labels</th>
-              <th>Created</th>
-              <th class="right">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((v) => (
-              <tr key={v.Name} data-name={v.Name}>
-                <td>
-                  <button type="button" class="namelink mono" onClick={() => setInspect(v.Name)}>
-                    {v.Name.length > 24 ? `${v.Name.slice(0, 24)}…` : v.Name}
-                  </button>
-                </td>
-                <td>{v.Driver}</td>
-                <td class="mono small dim">{v.Mountpoint}</td>
-                <td>
-                  <Labels labels={v.Labels} />
-                </td>
-                <td class="dim nowrap">{v.CreatedAt ? ago(Date.parse(v.CreatedAt) / 1000) : '—'}</td>
-                <td class="right nowrap">
-                  <button type="button" class="small" data-action="inspect" onClick={() => setInspect(v.Name)}>
-                    Inspect
-                  </button>
-                  <button type="button" class="small danger" data-action="remove" onClick={() => remove(v.Name)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.value && !rows.length && <Empty>{all.length ? 'No volume matches this filter.' : 'No volumes yet.'}</Empty>}
-        {!list.value && !list.error && <Empty>Loading…</Empty>}
-      </div>
+      <ListTable
+        heads={['Name', 'Driver', 'Mount point', 'Labels', 'Created', { label: 'Actions', right: true }]}
+        error={list.error && `Cannot list volumes: ${list.error}`}
+        loading={!list.value}
+        empty={!rows.length && (all.length ? 'No volume matches this filter.' : 'No volumes yet.')}
+      >
+        {rows.map((v) => (
+          <tr key={v.Name} data-name={v.Name}>
+            <td>
+              <button type="button" class="namelink mono" onClick={() => setInspect(v.Name)}>
+                {v.Name.length > 24 ? `${v.Name.slice(0, 24)}…` : v.Name}
+              </button>
+            </td>
+            <td>{v.Driver}</td>
+            <td class="mono small dim">{v.Mountpoint}</td>
+            <td>
+              <Labels labels={v.Labels} />
+            </td>
+            <td class="dim nowrap">{v.CreatedAt ? ago(Date.parse(v.CreatedAt) / 1000) : '—'}</td>
+            <td class="right nowrap">
+              <button type="button" class="small" data-action="inspect" onClick={() => setInspect(v.Name)}>
+                Inspect
+              </button>
+              <button type="button" class="small danger" data-action="remove" onClick={() => remove(v.Name)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }
