@@ -78,14 +78,13 @@ async function isIdmapOf(target: string, dir: string): Promise<boolean> {
 
 /** Unmount everything stacked on `path` (nothing when it is no mount). */
 async function unmountAll(path: string): Promise<void> {
-  for (let i = 0; i < 16; i++)
-    if (
-      !(await umount(path, MNT_DETACH).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return;
+  for (let i = 0; i < 16; i++) {
+    try {
+      await umount(path, MNT_DETACH);
+    } catch {
+      return; // EINVAL: nothing (more) is mounted there
+    }
+  }
 }
 
 /** Shift every owner in a tree by the mapping, in place (setuid/setgid bits kept: chown clears them). */
