@@ -183,6 +183,29 @@ test('tail on a multi-MB file matches the end of a full read', async () => {
   }
 });
 
+test('tail without follow: the last N lines as counted, not a line written while they are read', async () => {
+  const t = tmp();
+  try {
+    writeFileSync(t.file, k8s(BASE, 'stdout', 'F', 'one') + k8s(BASE + 1n, 'stdout', 'F', 'two'));
+    const it = readLogs(t.file, { tail: 1 })[Symbol.asyncIterator]();
+    assert.equal((await next(it)).value?.line.toString(), 'two\n');
+    // The container goes on writing while the client reads.
+    appendFileSync(t.file, k8s(BASE + 3n, 'stdout', 'F', 'three'));
+    const rest: string[] = [];
+    for (let r = await next(it); !r.done; r = await next(it)) rest.push(r.value.line.toString());
+    assert.deepEqual(rest, [], 'tail 1 answered more than one line');
+    // With follow the same lines arrive: they are new.
+    const ac = new AbortController();
+    t.cleanup.push(() => ac.abort());
+    const f = readLogs(t.file, { tail: 1, follow: true, signal: ac.signal })[Symbol.asyncIterator]();
+    assert.equal((await next(f)).value?.line.toString(), 'three\n');
+    appendFileSync(t.file, k8s(BASE + 5n, 'stdout', 'F', 'four'));
+    assert.equal((await next(f)).value?.line.toString(), 'four\n');
+  } finally {
+    t.done();
+  }
+});
+
 test('follow picks up appended lines, file restarts, and ends when stopped', async () => {
   const t = tmp();
   try {

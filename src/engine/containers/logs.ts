@@ -177,6 +177,13 @@ export async function* readLogs(path: string, opts: ReadLogOptions = {}): AsyncG
       }
       for (const o of older.splice(0)) await o.fh.close();
       if (!(yield* emit(entries.map((e) => push(e))))) return;
+      // Without follow the answer is the last `tail` lines as the file stood when they were
+      // counted, as dockerd reads up to the size it saw: reading on to the end would add any
+      // line written since (tail 1 answering two lines while the container writes).
+      if (!opts.follow) {
+        if (!signal?.aborted) yield* emit(joiner.flush());
+        return;
+      }
     }
     positioned();
     while (older.length) {
