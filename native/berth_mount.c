@@ -63,11 +63,23 @@ static void complete(napi_env env, napi_status status, void *p) {
   free_job(j);
 }
 
+/* The call on the thread pool, and its promise; a failure to queue it is thrown, never a promise left pending. */
 static napi_value queue(napi_env env, job *j) {
   napi_value promise, name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) { free_job(j); return NULL; }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
+    free_job(j);
+    napi_throw_error(env, NULL, "berth_mount: cannot make a promise");
+    return NULL;
+  }
   napi_create_string_utf8(env, j->unmount ? "berth_umount" : "berth_mount", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+  if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok) {
+    free_job(j);
+    napi_throw_error(env, NULL, "berth_mount: cannot queue the call");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    free_job(j);
     napi_throw_error(env, NULL, "berth_mount: cannot queue the call");
     return NULL;
   }
