@@ -52,6 +52,9 @@ async function main(): Promise<void> {
   }
   if (!isLogLevel(settings.logLevel)) throw new Error(`unable to parse logging level: ${settings.logLevel}`);
   setLogLevel(settings.logLevel);
+  // Signals are ours from here: the socket answers before the start has finished, and a client
+  // that stops berthd then must get the clean shutdown, not the default death by SIGTERM.
+  const signals = trapSignals();
   if (settings.rootless) {
     // Checked first: the user's daemon must be root of rootlesskit's namespace, never of the host.
     const mode = rootlessMode();
@@ -112,10 +115,7 @@ async function main(): Promise<void> {
   });
   for (const a of listeners.addresses) log.info(`API listen on ${a.replace(/^unix:\/\//, '')}`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  signals.ready(async (signal: string) => {
     log.info('Processing signal', { signal });
     await webConsole?.close();
     await listeners.close();
@@ -127,9 +127,39 @@ async function main(): Promise<void> {
     lock.close();
     log.info('Daemon shutdown complete');
     process.exit(0);
+  });
+}
+
+/**
+ * SIGTERM and SIGINT, trapped at once. One that comes while berthd is still starting is kept
+ * and acted on as soon as the shutdown is ready; a second one then ends berthd at once (a start
+ * that hangs can still be stopped).
+ */
+function trapSignals(): { ready(stop: (signal: string) => Promise<void>): void } {
+  let stop: ((signal: string) => Promise<void>) | undefined;
+  let pending: string | undefined;
+  let stopping = false;
+  const on = (signal: string) => {
+    if (stop) {
+      if (stopping) return;
+      stopping = true;
+      void stop(signal);
+    } else if (pending) {
+      log.warn('Second signal while starting: exiting now', { signal });
+      process.exit(1);
+    } else {
+      pending = signal;
+      log.info('Signal while starting: shutting down once the start is done', { signal });
+    }
   };
-  process.on('SIGTERM', () => void stop('terminated'));
-  process.on('SIGINT', () => void stop('interrupt'));
+  process.on('SIGTERM', () => on('terminated'));
+  process.on('SIGINT', () => on('interrupt'));
+  return {
+    ready(fn) {
+      stop = fn;
+      if (pending) on(pending);
+    },
+  };
 }
 
 /** daemon.json's undocumented `history-interval` (seconds between history points; tests shorten it). */

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { Daemon, startDaemon, http, run, BERTHD, BERTH, tempDir, cleanupDir } from '../helpers.js';
 
 let d: Daemon;
@@ -103,6 +104,30 @@ test('SIGTERM shuts down cleanly and removes the socket and pidfile', async () =
     // and it starts again on the same root
     await x.start();
   } finally {
+    await x.cleanup();
+  }
+});
+
+test('a SIGTERM while berthd is still starting is a clean shutdown once the start is done, not a death by signal', async () => {
+  const dir = tempDir();
+  const pidfile = join(dir, 'berthd.pid');
+  const x = new Daemon(dir, ['--pidfile', pidfile]);
+  const proc = spawn(process.execPath, [BERTHD, ...x.args()], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  for (const s of [proc.stdout!, proc.stderr!]) s.on('data', (b: Buffer) => (log += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  try {
+    // The pidfile is written early in the start, long before the engine is open and the socket answers.
+    for (const end = Date.now() + 20_000; !existsSync(pidfile) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(existsSync(pidfile), `no pidfile:\n${log}`);
+    proc.kill('SIGTERM');
+    assert.deepEqual(await exited, { code: 0, signal: null }, log);
+    assert.match(log, /Signal while starting: shutting down once the start is done/);
+    assert.match(log, /Daemon shutdown complete/);
+    assert.ok(!existsSync(pidfile), 'the pidfile is removed');
+    assert.ok(!existsSync(x.socket), 'the socket is removed');
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     await x.cleanup();
   }
 });
