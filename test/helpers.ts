@@ -317,3 +317,12 @@ export class RealDockerd {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Files under `root` (relative path → contents), their directories made: a fixture tree such as a cgroup hierarchy. */
+export function writeTree(root: string, files: Record<string, string>): void {
+  for (const [rel, body] of Object.entries(files)) {
+    const p = join(root, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, body);
+  }
+}

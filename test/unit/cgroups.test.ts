@@ -4,9 +4,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import {
   cgroupVersion,
   controllerDir,
@@ -19,17 +19,10 @@ import {
   type CgroupOptions,
 } from '../../src/runtime/cgroups.js';
 import { parseNetDev, parseProcStat, readNetDev, systemCpuUsageNs, readProcStat } from '../../src/runtime/proc-stats.js';
+import { writeTree } from '../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-cgroups-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function tree(root: string, files: Record<string, string>): void {
-  for (const [rel, body] of Object.entries(files)) {
-    const p = join(root, rel);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, body);
-  }
-}
 
 // ---------------------------------------------------------------- v1 fixture
 
@@ -72,7 +65,7 @@ total_inactive_file 2097152
 total_active_file 270336
 total_unevictable 0
 `;
-tree(V1, {
+writeTree(V1, {
   [`cpu,cpuacct${CG}/cpuacct.usage`]: '2500000000\n',
   [`cpu,cpuacct${CG}/cpuacct.usage_percpu`]: '1500000000 1000000000 \n',
   [`cpu,cpuacct${CG}/cpuacct.stat`]: 'user 150\nsystem 80\n',
@@ -136,7 +129,7 @@ workingset_refault_file 0
 pgfault 1386
 pgmajfault 4
 `;
-tree(V2, {
+writeTree(V2, {
   'cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
   [`${CG}/cgroup.controllers`]: 'cpuset cpu io memory hugetlb pids rdma misc\n',
   [`${CG}/cpu.stat`]:
@@ -211,7 +204,7 @@ test('readCgroupStats v1', async () => {
 
 test('readCgroupStats v1: per-controller paths, missing controllers read as zero, missing cgroup throws', async () => {
   // Only memory exists at this path; cpuacct/pids/blkio are elsewhere or absent.
-  tree(V1, { 'memory/other/memory.usage_in_bytes': '4096\n', 'memory/other/memory.limit_in_bytes': '1073741824\n' });
+  writeTree(V1, { 'memory/other/memory.usage_in_bytes': '4096\n', 'memory/other/memory.limit_in_bytes': '1073741824\n' });
   const s = await readCgroupStats({ memory: '/other', cpuacct: '/nope', pids: '/nope', blkio: '/nope' }, v1opts);
   assert.equal(s.memory.usage, 4096);
   assert.equal(s.memory.limit, 1073741824);
@@ -225,7 +218,7 @@ test('readCgroupStats v1: per-controller paths, missing controllers read as zero
 
 test('readCgroupStats v1: CFQ files preferred when present', async () => {
   const cfq = '/berth/cfq';
-  tree(V1, {
+  writeTree(V1, {
     [`memory${cfq}/memory.usage_in_bytes`]: '1\n',
     [`blkio${cfq}/blkio.io_service_bytes_recursive`]: '8:16 Read 8192\n8:16 Write 0\nTotal 8192\n',
     [`blkio${cfq}/blkio.io_serviced_recursive`]: '8:16 Read 2\n8:16 Write 0\nTotal 2\n',
@@ -276,7 +269,7 @@ test('readCgroupStats v2', async () => {
 
 test('readCgroupStats v2: limits as numbers, empty io.stat', async () => {
   const p = '/berth/limited';
-  tree(V2, { [`${p}/memory.current`]: '1572864\n', [`${p}/memory.max`]: '536870912\n', [`${p}/io.stat`]: '', [`${p}/pids.max`]: 'max\n' });
+  writeTree(V2, { [`${p}/memory.current`]: '1572864\n', [`${p}/memory.max`]: '536870912\n', [`${p}/io.stat`]: '', [`${p}/pids.max`]: 'max\n' });
   const s = await readCgroupStats(p, { root: V2 });
   assert.equal(s.memory.limit, 536870912);
   assert.equal(s.memory.maxUsage, 0);

@@ -5,30 +5,23 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import { readCgroupStats } from '../../src/runtime/cgroups.js';
 import { countLines, cpuWeightToShares, parseCpuMax, readCgroupSpec } from '../../src/runtime/cgroup-spec.js';
 import { devNameFromUevent } from '../../src/runtime/block-devices.js';
 import { type ContainerSample, containerFamilies, memoryFigures, sanitizeLabelName } from '../../src/engine/metrics/cadvisor.js';
 import { HistoryRing, POINT_BYTES } from '../../src/engine/history/ring.js';
 import { HISTORY_CEILING_BYTES } from '../../src/engine/history/service.js';
+import { writeTree } from '../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-metrics-cg-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function tree(root: string, files: Record<string, string>): void {
-  for (const [rel, body] of Object.entries(files)) {
-    const p = join(root, rel);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, body);
-  }
-}
-
 const CG = '/berth/0123abcd';
 const V2 = join(tmp, 'v2');
-tree(V2, {
+writeTree(V2, {
   'cgroup.controllers': 'cpuset cpu io memory pids\n',
   [`${CG}/memory.current`]: '10485760\n',
   [`${CG}/memory.max`]: '2147483648\n',
@@ -73,7 +66,7 @@ test('cpu.weight ↔ shares as cAdvisor converts, cpu.max and cgroup.procs parsi
 });
 
 const V1 = join(tmp, 'v1');
-tree(V1, {
+writeTree(V1, {
   [`cpu${CG}/cpu.cfs_quota_us`]: '-1\n',
   [`cpu${CG}/cpu.cfs_period_us`]: '100000\n',
   [`cpu${CG}/cpu.shares`]: '512\n',
