@@ -9,7 +9,7 @@ berth=bin/berth
 sock=${BERTH_SOCK:-/run/berth/berth.sock}
 
 # berth starts berthd itself (as root, on the default socket) when none answers.
-$berth version --format 'berthd {{.Server.Version}} (API {{.Server.ApiVersion}}) answering on '"$sock"
+$berth version --format 'berthd {{.Server.Version}} (API {{.Server.APIVersion}}) answering on '"$sock"
 
 if ! $berth image inspect busybox:latest >/dev/null 2>&1; then
   tmp=$(mktemp --suffix=.tar)
